@@ -1,0 +1,27 @@
+"""pymc-localmass: local-mass diagnostics for PyMC and ArviZ.
+
+Small-ball masses, finite-radius slopes, Mass Indices and atoms of posterior
+draws (and, in later tiers, of approximations and of the model's density), as
+results groups that travel with an ArviZ container.
+
+>>> import pymc_localmass as plm            # doctest: +SKIP
+>>> idata = plm.add_local_mass(idata)       # doctest: +SKIP
+>>> plm.summary(idata)                      # doctest: +SKIP
+"""
+
+__version__ = "0.1.0"
+
+from . import results  # noqa: E402
+from .estimators import add_local_mass, local_mass, mass_index  # noqa: E402
+from .results import validate  # noqa: E402
+from .summary import summary  # noqa: E402
+
+__all__ = [
+    "__version__",
+    "add_local_mass",
+    "local_mass",
+    "mass_index",
+    "results",
+    "summary",
+    "validate",
+]

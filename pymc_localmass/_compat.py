@@ -1,0 +1,82 @@
+"""What differs between the two stack generations, in one place."""
+
+import arviz
+import xarray as xr
+
+ARVIZ_MAJOR = int(arviz.__version__.split(".")[0])
+#: True with ArviZ 1.x (DataTree containers, arviz-plots), False with 0.2x.
+MODERN = ARVIZ_MAJOR >= 1
+DataTree = getattr(xr, "DataTree", None)
+
+if MODERN:  # pragma: no cover - depends on generation
+    InferenceData = None
+else:  # pragma: no cover
+    from arviz import InferenceData
+
+
+def default_ci_prob():
+    """The installed ArviZ's default interval probability (0.89 in 1.x, 0.94 in 0.2x)."""
+    return float(arviz.rcParams["stats.ci_prob"])
+
+
+def is_datatree(obj):
+    return DataTree is not None and isinstance(obj, DataTree)
+
+
+def is_inferencedata(obj):
+    return InferenceData is not None and isinstance(obj, InferenceData)
+
+
+def container_groups(obj):
+    """Names of the groups of a DataTree or InferenceData."""
+    if is_datatree(obj):
+        return list(obj.children)
+    if is_inferencedata(obj):
+        return list(obj.groups())
+    raise TypeError(f"expected a DataTree or InferenceData, got {type(obj).__name__}")
+
+
+def get_group(obj, group):
+    """The Dataset of one group of a container, with a specific error when missing."""
+    groups = container_groups(obj)
+    if group not in groups:
+        raise KeyError(f"group {group!r} not found; the data has groups {groups}")
+    if is_datatree(obj):
+        return obj[group].to_dataset()
+    return getattr(obj, group)
+
+
+def attach_groups(obj, datasets, inplace=False):
+    """Return the container with ``datasets`` (name -> Dataset) attached as groups.
+
+    Existing groups of the same names are replaced; no other group is touched.
+    The input is modified only when ``inplace`` is true.
+    """
+    if is_datatree(obj):
+        out = obj if inplace else obj.copy(deep=False)
+        for name, ds in datasets.items():
+            if name in out.children:
+                del out[name]
+            out[name] = DataTree(dataset=ds)
+        return out
+    if is_inferencedata(obj):
+        import warnings
+
+        if inplace:
+            for name in datasets:
+                if name in obj.groups():
+                    delattr(obj, name)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                obj.add_groups(datasets)
+            return obj
+        keep = {g: getattr(obj, g) for g in obj._groups_all if g not in datasets}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            out = InferenceData(attrs=dict(getattr(obj, "attrs", {}) or {}), **keep)
+            out.add_groups(datasets)
+        return out
+    raise TypeError(
+        f"add_local_mass needs a DataTree or InferenceData, got {type(obj).__name__}; "
+        "for a Dataset or dict of arrays use local_mass() and mass_index()"
+    )

@@ -1,0 +1,114 @@
+"""Adapters: the only code that knows the kinds of input.
+
+Every input (``xarray.DataTree``, ``arviz.InferenceData``, ``xarray.Dataset``
+with ``chain``/``draw`` dims, a dict of numpy arrays) becomes an
+``xarray.Dataset`` of draws with dims ``(chain, draw, *var_dims)``.
+"""
+
+import re
+
+import numpy as np
+import xarray as xr
+
+from .._compat import get_group, is_datatree, is_inferencedata
+
+SAMPLE_DIMS = ("chain", "draw")
+
+
+def to_dataset(data, group="posterior"):
+    """Draws of one group as an ``xarray.Dataset`` with ``chain`` and ``draw`` dims.
+
+    Parameters
+    ----------
+    data : DataTree, InferenceData, Dataset or dict of array_like
+        A dict maps variable names to arrays shaped ``(chain, draw, *shape)``.
+    group : str
+        Group to read from containers (ignored for a Dataset or dict).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ds = to_dataset({"x": np.zeros((2, 50, 3))})
+    >>> dict(ds["x"].sizes)
+    {'chain': 2, 'draw': 50, 'x_dim_0': 3}
+    """
+    if is_datatree(data) or is_inferencedata(data):
+        if not isinstance(group, str):
+            raise TypeError(f"group must be a string, got {group!r}")
+        ds = get_group(data, group)
+    elif isinstance(data, xr.Dataset):
+        ds = data
+    elif isinstance(data, xr.DataArray):
+        ds = data.to_dataset(name=data.name or "x")
+    elif isinstance(data, dict):
+        arrays = {}
+        for name, value in data.items():
+            arr = np.asarray(value)
+            if arr.ndim < 2:
+                raise ValueError(
+                    f"variable {name!r}: arrays in a dict need shape (chain, draw, ...), got shape {arr.shape}"
+                )
+            dims = list(SAMPLE_DIMS) + [f"{name}_dim_{i}" for i in range(arr.ndim - 2)]
+            arrays[name] = (dims, arr)
+        ds = xr.Dataset(arrays)
+    else:
+        raise TypeError(
+            "data must be a DataTree, InferenceData, Dataset or dict of arrays, "
+            f"got {type(data).__name__}"
+        )
+    for dim in SAMPLE_DIMS:
+        if dim not in ds.dims:
+            raise ValueError(f"group {group!r} has no {dim!r} dimension (dims: {list(ds.dims)})")
+    return ds
+
+
+def select_vars(ds, var_names=None, filter_vars=None):
+    """ArviZ-style variable selection.
+
+    ``var_names`` is a name or list of names; a leading ``~`` excludes.
+    ``filter_vars`` is None (exact names), ``"like"`` (substring) or
+    ``"regex"``. Unknown names raise a KeyError that names them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ds = to_dataset({"mu": np.zeros((2, 20)), "mu_sd": np.zeros((2, 20))})
+    >>> select_vars(ds, "~mu_sd")
+    ['mu']
+    """
+    all_vars = [v for v in ds.data_vars if {"chain", "draw"} <= set(ds[v].dims)]
+    if var_names is None:
+        return all_vars
+    if isinstance(var_names, str):
+        var_names = [var_names]
+    if filter_vars not in (None, "like", "regex"):
+        raise ValueError(f"filter_vars must be None, 'like' or 'regex', got {filter_vars!r}")
+    negated = [v[1:] for v in var_names if v.startswith("~")]
+    positive = [v for v in var_names if not v.startswith("~")]
+
+    def match(pattern):
+        if filter_vars is None:
+            return [v for v in all_vars if v == pattern]
+        if filter_vars == "like":
+            return [v for v in all_vars if pattern in v]
+        return [v for v in all_vars if re.search(pattern, v)]
+
+    missing = [p for p in positive + negated if not match(p)]
+    if missing:
+        raise KeyError(f"variable(s) {missing} not found; available: {all_vars}")
+    chosen = [v for v in all_vars if any(v in match(p) for p in positive)] if positive else list(all_vars)
+    drop = {v for p in negated for v in match(p)}
+    return [v for v in chosen if v not in drop]
+
+
+def select_coords(ds, coords):
+    """Apply ArviZ-style ``coords`` (dim -> value(s)), naming unknown dims."""
+    if not coords:
+        return ds
+    unknown = [d for d in coords if d not in ds.dims]
+    if unknown:
+        raise KeyError(f"coords refer to unknown dimension(s) {unknown}; dims are {list(ds.dims)}")
+    try:
+        return ds.sel(coords)
+    except KeyError as err:
+        raise KeyError(f"coords {coords} do not match the data's coordinates: {err}") from None

@@ -1,0 +1,557 @@
+"""The xarray layer: local masses and Mass Indices per variable, element and centre.
+
+Thin wrappers that map the numpy core over variables and elements with
+``xarray.apply_ufunc`` (dask-backed data flows through, one chunk of elements
+at a time) and build the results datasets of docs/schema.md.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import xarray as xr
+
+from ._compat import default_ci_prob, is_datatree, is_inferencedata
+from .adapters import SAMPLE_DIMS, select_coords, select_vars, to_dataset
+from .core.curves import CURVE_STATS, INDEX_STATS, ConstantError, NonFiniteError, local_mass_curves
+from .core.distances import NORMS, joint_distances
+from .core.index import fit_index_curve
+from .results import CURVE_GROUP, INDEX_GROUP, attach, base_attrs, read, validate
+
+CENTER_KEYWORDS = ("mean", "median", "mode", "boundary", "map")
+METHODS = ("auto", "samples")
+_PROGRESS_THRESHOLD = 5e7  # element-draws above which a progress bar is shown by default
+
+
+# ----------------------------------------------------------------------------- centres
+def _center_label(spec):
+    if isinstance(spec, str):
+        return spec
+    if isinstance(spec, numbers.Number):
+        return f"{float(spec):g}"
+    return "array"
+
+
+def _normalise_centers(centers, var_names):
+    """{var: [(label, spec), ...]} from the many accepted forms of ``centers``."""
+
+    def several(spec):
+        if isinstance(spec, Mapping):
+            return [(str(k), v) for k, v in spec.items()]
+        if isinstance(spec, (list, tuple)):
+            out = []
+            for item in spec:
+                out.extend(several(item))
+            return out
+        if isinstance(spec, str) and spec not in CENTER_KEYWORDS:
+            raise ValueError(f"unknown centre keyword {spec!r}; expected a number, an array or one of {CENTER_KEYWORDS}")
+        if not isinstance(spec, (str, numbers.Number, np.ndarray, xr.DataArray)):
+            raise TypeError(f"cannot use {type(spec).__name__} as a centre")
+        return [(_center_label(spec), spec)]
+
+    if isinstance(centers, Mapping):
+        unknown = [k for k in centers if k not in var_names]
+        if unknown:
+            raise KeyError(
+                f"centers given for unknown or unselected variable(s) {unknown}; selected: {var_names} "
+                "(a mapping of centres is keyed by variable; label several centres with a nested "
+                "mapping, e.g. {'tau': {'zero': 0.0, 'mean': 'mean'}})"
+            )
+        out = {v: several(centers.get(v, "mean")) for v in var_names}
+    else:
+        specs = several(centers)
+        out = {v: specs for v in var_names}
+    for v, specs in out.items():
+        labels = [lab for lab, _ in specs]
+        if len(set(labels)) != len(labels):
+            # disambiguate repeated labels such as two arrays
+            seen = {}
+            fixed = []
+            for lab, spec in specs:
+                seen[lab] = seen.get(lab, 0) + 1
+                fixed.append((lab if seen[lab] == 1 else f"{lab}{seen[lab]}", spec))
+            out[v] = fixed
+    return out
+
+
+def _map_point(model):
+    import pymc as pm
+
+    with model:
+        return pm.find_MAP(progressbar=False)
+
+
+def _center_values(da, spec, var, *, model=None, map_cache=None):
+    """Centre of each element as a DataArray over the element dims, or a keyword for the core."""
+    el_dims = [d for d in da.dims if d not in SAMPLE_DIMS]
+    template_shape = tuple(da.sizes[d] for d in el_dims)
+    if isinstance(spec, str):
+        if spec in ("mean", "median", "mode"):
+            return spec
+        if spec == "boundary":
+            lo = float(da.min())
+            hi = float(da.max())
+            if lo >= 0:
+                return 0.0
+            if hi <= 0:
+                return 0.0
+            raise ValueError(
+                f"centre 'boundary' for variable {var!r}: its draws take both signs, so no support "
+                "boundary can be inferred; pass the boundary as a number"
+            )
+        if spec == "map":
+            if model is None:
+                raise ValueError(f"centre 'map' for variable {var!r} needs model=<pymc.Model>")
+            if "point" not in map_cache:
+                map_cache["point"] = _map_point(model)
+            if var not in map_cache["point"]:
+                raise KeyError(f"variable {var!r} is not a free variable of the model (no MAP value)")
+            val = np.asarray(map_cache["point"][var], float)
+            return xr.DataArray(np.broadcast_to(val, template_shape), dims=el_dims)
+    if isinstance(spec, numbers.Number):
+        if not np.isfinite(spec):
+            raise ValueError(f"centre for variable {var!r} must be finite, got {spec}")
+        return float(spec)
+    if isinstance(spec, xr.DataArray):
+        extra = [d for d in spec.dims if d not in el_dims]
+        if extra:
+            raise ValueError(f"centre for variable {var!r} has dims {extra} that the variable lacks ({el_dims})")
+        return spec.astype(float)
+    arr = np.asarray(spec, dtype=float)
+    try:
+        arr = np.broadcast_to(arr, template_shape)
+    except ValueError:
+        raise ValueError(
+            f"centre for variable {var!r} has shape {np.shape(spec)}, expected {template_shape} "
+            f"(the variable's element dims {el_dims}) or a shape that broadcasts to it"
+        ) from None
+    if not np.isfinite(arr).all():
+        raise ValueError(f"centre for variable {var!r} contains NaN or inf")
+    return xr.DataArray(arr, dims=el_dims, coords={d: da[d] for d in el_dims if d in da.coords})
+
+
+# ----------------------------------------------------------------------------- helpers
+def _check_radii(radii, var):
+    if radii is None:
+        return None
+    r = np.asarray(radii, dtype=float)
+    if r.ndim != 1 or r.size == 0:
+        raise ValueError(f"radii for {var!r} must be a non-empty 1-D array of absolute radii, got shape {r.shape}")
+    if not np.isfinite(r).all():
+        raise ValueError(f"radii for {var!r} must be finite")
+    if (r <= 0).any():
+        raise ValueError(f"radii for {var!r} must be > 0, got {r[r <= 0][:3].tolist()}")
+    if np.unique(r).size != r.size:
+        raise ValueError(f"radii for {var!r} contain duplicates")
+    return np.sort(r)
+
+
+def _radii_for(radii, var):
+    if isinstance(radii, Mapping):
+        return _check_radii(radii.get(var), var)
+    return _check_radii(radii, var)
+
+
+def _check_sample_dims(ds, var):
+    n_chain, n_draw = ds.sizes["chain"], ds.sizes["draw"]
+    if n_chain < 2:
+        raise ValueError(
+            f"variable {var!r} has a single chain; local-mass intervals need at least 2 chains "
+            "(run more chains, or for independent draws reshape them to (chain, draw))"
+        )
+    from .core.curves import MIN_DRAWS_PER_CHAIN
+
+    if n_draw < MIN_DRAWS_PER_CHAIN:
+        raise ValueError(
+            f"variable {var!r} has only {n_draw} draws per chain; need at least {MIN_DRAWS_PER_CHAIN}"
+        )
+
+
+def _element_name(da, flat_index):
+    el_dims = [d for d in da.dims if d not in SAMPLE_DIMS]
+    if not el_dims:
+        return str(da.name)
+    idx = np.unravel_index(flat_index, [da.sizes[d] for d in el_dims])
+    labels = []
+    for d, i in zip(el_dims, idx):
+        labels.append(str(da[d].values[i]) if d in da.coords else str(i))
+    return f"{da.name}[{', '.join(labels)}]"
+
+
+class _Progress:
+    def __init__(self, total, enabled):
+        self.bar = None
+        if enabled:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, desc="local mass", unit="element")
+
+    def __call__(self, n):
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _apply_core(da, center, *, var, scaled, radii, n_radii, ci_prob, min_ess, window, nan_policy,
+                progress, r_max=None, scale=None):
+    """apply_ufunc over the elements of one variable (or a joint distance) for one centre."""
+    R = n_radii if radii is None else len(radii)
+    kwargs = dict(scaled=scaled, radii=radii, n_radii=R, ci_prob=ci_prob, min_ess=min_ess,
+                  window=window, nan_policy=nan_policy, progress=progress)
+    if isinstance(center, str):
+        kwargs["center"] = center
+        args = [da]
+        core_dims = [list(SAMPLE_DIMS)]
+
+        def func(x):
+            return local_mass_curves(x, **kwargs)
+    elif center is None:  # joint distances
+        args = [da, scale]
+        core_dims = [list(SAMPLE_DIMS), []]
+
+        def func(x, s):
+            return local_mass_curves(x, s, r_max=r_max, **kwargs)
+    else:
+        args = [da, xr.DataArray(center) if not isinstance(center, xr.DataArray) else center]
+        core_dims = [list(SAMPLE_DIMS), []]
+
+        def func(x, c):
+            return local_mass_curves(x, center=c, **kwargs)
+
+    if da.chunks is not None:
+        args[0] = da.chunk({"chain": -1, "draw": -1})
+    try:
+        curves, index = xr.apply_ufunc(
+            func,
+            *args,
+            input_core_dims=core_dims,
+            output_core_dims=[["radius", "local_stat"], ["index_stat"]],
+            dask="parallelized",
+            output_dtypes=[float, float],
+            dask_gufunc_kwargs={"output_sizes": {"radius": R, "local_stat": len(CURVE_STATS),
+                                                 "index_stat": len(INDEX_STATS)}},
+        )
+        if curves.chunks is not None:
+            import dask
+
+            curves, index = dask.compute(curves, index)
+    except NonFiniteError as err:
+        raise ValueError(
+            f"variable {var!r} has non-finite draws (NaN or inf) at {_element_name(da, err.element)}: {err}; "
+            "pass nan_policy='omit' to leave them out"
+        ) from None
+    except ConstantError as err:
+        raise ValueError(
+            f"variable {var!r} is constant (zero variance) at {_element_name(da, err.element)}; "
+            "a local mass needs draws that vary"
+        ) from None
+    except ValueError as err:
+        raise ValueError(f"variable {var!r}: {err}") from None
+    return curves, index
+
+
+def _joint_inputs(ds, var_names, centers, norm, model, map_cache):
+    """Stack the selected variables' elements into one coordinate axis."""
+    parts, cparts, sd_parts = [], [], []
+    labels = []
+    for var in var_names:
+        da = ds[var]
+        el_dims = [d for d in da.dims if d not in SAMPLE_DIMS]
+        flat = da.stack(__coord__=el_dims) if el_dims else da.expand_dims(__coord__=[0])
+        flat = flat.drop_vars([c for c in flat.coords if c not in SAMPLE_DIMS])
+        flat = flat.transpose(*SAMPLE_DIMS, "__coord__")
+        specs = centers[var]
+        if len(specs) != 1:
+            raise ValueError(f"joint=True takes one centre per variable; {var!r} has {len(specs)}")
+        label, spec = specs[0]
+        labels.append(f"{var}={label}")
+        c = _center_values(da, spec, var, model=model, map_cache=map_cache)
+        if isinstance(c, str):
+            c = {"mean": da.mean(SAMPLE_DIMS), "median": da.median(SAMPLE_DIMS)}.get(c)
+            if c is None:
+                raise ValueError("centre 'mode' is not available for joint balls; pass numbers or 'mean'")
+        c = xr.DataArray(np.broadcast_to(np.asarray(c, float), [da.sizes[d] for d in el_dims])
+                         .reshape(-1), dims="__coord__")
+        parts.append(flat.assign_coords(__coord__=np.arange(flat.sizes["__coord__"])))
+        cparts.append(c)
+        sd_parts.append(flat.std(SAMPLE_DIMS, ddof=1))
+    X = xr.concat(parts, dim="__coord__", coords="minimal", compat="override")
+    C = xr.concat(cparts, dim="__coord__")
+    sd = xr.concat(sd_parts, dim="__coord__")
+    if (sd <= 0).any():
+        raise ValueError("joint ball: a coordinate has zero variance")
+    Xc = X.chunk({"__coord__": -1}) if X.chunks is not None else X
+    dist = xr.apply_ufunc(
+        lambda x, c, s: joint_distances(np.moveaxis(x, -1, 0), c, norm=norm, sd=s),
+        Xc, C.drop_vars(list(C.coords)), sd.drop_vars(list(sd.coords)),
+        input_core_dims=[["__coord__"], ["__coord__"], ["__coord__"]],
+        dask="parallelized", output_dtypes=[float],
+    )
+    d = X.sizes["__coord__"]
+    sdv = sd.values
+    if norm == "euclidean":
+        scale = float(np.sqrt((sdv**2).sum()))
+    elif norm == "max":
+        scale = float(sdv.max())
+    elif norm == "scaled":
+        scale = float(np.sqrt(d))
+    else:
+        scale = 1.0
+    centre_vec = np.concatenate([np.asarray(c.values).reshape(-1) for c in cparts])
+    label = labels[0].split("=", 1)[1] if len({lab.split("=", 1)[1] for lab in labels}) == 1 else ",".join(labels)
+    return dist, scale, label, centre_vec
+
+
+# ----------------------------------------------------------------------------- public API
+def _compute(data, *, var_names=None, filter_vars=None, coords=None, group="posterior", centers="mean",
+             radii=None, n_radii=25, norm="euclidean", joint=False, method="auto", model=None,
+             ci_prob=None, min_ess=10.0, window=None, nan_policy="raise", progressbar=None):
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+    if method not in METHODS:
+        if method in ("model", "analytic", "qmc"):
+            raise NotImplementedError(
+                f"method={method!r} is not available in this version; use method='samples'"
+            )
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    ci_prob = default_ci_prob() if ci_prob is None else float(ci_prob)
+    if not 0 < ci_prob < 1:
+        raise ValueError(f"ci_prob must be in (0, 1), got {ci_prob}")
+    if nan_policy not in ("raise", "omit"):
+        raise ValueError(f"nan_policy must be 'raise' or 'omit', got {nan_policy!r}")
+    if int(n_radii) < 2:
+        raise ValueError(f"n_radii must be at least 2, got {n_radii}")
+    ds = to_dataset(data, group)
+    names = select_vars(ds, var_names, filter_vars)
+    if not names:
+        raise ValueError(f"no variables selected from group {group!r}")
+    ds = select_coords(ds[names], coords)
+    for var in names:
+        _check_sample_dims(ds, var)
+    cmap = _normalise_centers(centers, names)
+    map_cache = {}
+    n_chain, n_draw = ds.sizes["chain"], ds.sizes["draw"]
+    total = sum(int(np.prod([ds[v].sizes[d] for d in ds[v].dims if d not in SAMPLE_DIMS], dtype=int))
+                * len(cmap[v]) for v in names)
+    show = progressbar if progressbar is not None else total * n_chain * n_draw > _PROGRESS_THRESHOLD
+    progress = _Progress(total if not joint else 1, bool(show))
+    curves_vars, index_vars = {}, {}
+    scaled = norm in ("scaled", "scaled_max")
+    common = dict(n_radii=int(n_radii), ci_prob=ci_prob, min_ess=min_ess, window=window,
+                  nan_policy=nan_policy, progress=progress)
+    extra_attrs = {}
+    try:
+        if joint:
+            name = "+".join(names)
+            if any(ds[v].isnull().any() for v in names) and nan_policy == "raise":
+                bad = [v for v in names if ds[v].isnull().any()]
+                raise ValueError(f"variable(s) {bad} have non-finite draws; pass nan_policy='omit'")
+            dist, scale, label, cvec = _joint_inputs(ds, names, cmap, norm, model, map_cache)
+            r = _radii_for(radii, name if isinstance(radii, Mapping) else None)
+            cur, idx = _apply_core(dist, None, var=name, scaled=False, radii=r, scale=scale,
+                                   r_max=scale, **common)
+            curves_vars[name] = cur.expand_dims(center=[label]).transpose("center", "radius", "local_stat")
+            index_vars[name] = idx.expand_dims(center=[label]).transpose("center", "index_stat")
+            extra_attrs["center_values"] = ",".join(f"{v:.6g}" for v in cvec)
+            extra_attrs["joint_vars"] = ",".join(names)
+        else:
+            for var in names:
+                da = ds[var]
+                r = _radii_for(radii, var)
+                cur_list, idx_list = [], []
+                for label, spec in cmap[var]:
+                    c = _center_values(da, spec, var, model=model, map_cache=map_cache)
+                    cur, idx = _apply_core(da, c, var=var, scaled=scaled, radii=r, **common)
+                    cur_list.append(cur.expand_dims(center=[label]))
+                    idx_list.append(idx.expand_dims(center=[label]))
+                el_dims = [d for d in da.dims if d not in SAMPLE_DIMS]
+                curves_vars[var] = xr.concat(cur_list, "center").transpose(*el_dims, "center", "radius", "local_stat")
+                index_vars[var] = xr.concat(idx_list, "center").transpose(*el_dims, "center", "index_stat")
+    finally:
+        progress.close()
+    attrs = base_attrs(tier="samples", norm=norm, ci_prob=ci_prob,
+                       grid_rule="explicit" if radii is not None else
+                       f"auto: {int(n_radii)} log-spaced radii from the {int(min_ess)}-th nearest draw to one posterior sd",
+                       source_group=group if isinstance(group, str) else "posterior",
+                       joint=joint, n_chains=n_chain, n_draws=n_draw, index_method="local-likelihood",
+                       **extra_attrs)
+    curves = xr.merge([v.rename(k).to_dataset() for k, v in curves_vars.items()], join="outer",
+                      compat="no_conflicts")
+    index = xr.merge([v.rename(k).to_dataset() for k, v in index_vars.items()], join="outer",
+                     compat="no_conflicts")
+    curves = curves.assign_coords(radius=np.arange(curves.sizes["radius"]), local_stat=list(CURVE_STATS))
+    index = index.assign_coords(index_stat=list(INDEX_STATS))
+    curves.attrs = dict(attrs)
+    index.attrs = dict(attrs)
+    return curves, index
+
+
+_PARAMS_DOC = """
+    Parameters
+    ----------
+    data : DataTree, InferenceData, Dataset or dict of arrays
+        Draws with ``chain`` and ``draw`` dims (a dict maps names to arrays
+        shaped ``(chain, draw, *shape)``).
+    var_names : str or list of str, optional
+        Variables to analyse (ArviZ conventions: ``~`` excludes).
+    filter_vars : {None, "like", "regex"}, optional
+    coords : dict, optional
+        Subset of coordinates, e.g. ``{"school": ["Choate"]}``.
+    group : str, default "posterior"
+    centers : str, number, array, list or mapping, default "mean"
+        ``"mean"``, ``"median"``, ``"mode"``, ``"boundary"`` (0 for a
+        one-signed variable), ``"map"`` (needs ``model``), a number, an array
+        of per-element values, a list/tuple of any of these (several centres
+        along dim ``center``), or a mapping ``{var: spec}`` where ``spec`` may
+        itself be a mapping ``{label: value}``. Variables missing from a
+        mapping use ``"mean"``.
+    radii : array_like or mapping, optional
+        Absolute radii, honoured exactly (sorted ascending). Default: 25
+        log-spaced radii from the distance of the ``min_ess``-th nearest draw
+        to one posterior sd.
+    n_radii : int, default 25
+    norm : {"euclidean", "max", "scaled", "scaled_max"}
+        Norm of joint balls; the scaled norms divide each coordinate by its
+        posterior sd (radii are then in sd units, elementwise too).
+    joint : bool, default False
+        One ball over all selected variables' elements together.
+    method : {"auto", "samples"}
+    model : pymc.Model, optional
+        Needed for ``centers="map"``.
+    ci_prob : float, optional
+        Interval probability; default the installed ArviZ's
+        ``rcParams["stats.ci_prob"]``.
+    min_ess : float, default 10
+        Effective draws inside a ball below which a radius is unresolved.
+    window : int, optional
+        Number of nearest draws the Mass Index is fitted on.
+    nan_policy : {"raise", "omit"}
+    progressbar : bool, optional
+        Default: shown for large inputs.
+"""
+
+
+def local_mass(data, **kwargs):
+    """Small-ball mass curves with intervals, per variable element and centre.
+
+    The mass ``m(r) = P(|theta - theta0| <= r)`` is estimated from the draws
+    at each radius, with an interval whose width uses the effective sample
+    size of the ball indicator (honest under MCMC autocorrelation), the
+    finite-radius slope ``d log m / d log r`` with its interval, and a
+    resolved flag.
+    {params}
+    Returns
+    -------
+    xarray.Dataset
+        The ``local_mass`` group of docs/schema.md: each variable with dims
+        ``(*dims, center, radius, local_stat)``.
+
+    Examples
+    --------
+    >>> import numpy as np, pymc_localmass as plm
+    >>> rng = np.random.default_rng(0)
+    >>> res = plm.local_mass({{"tau": np.abs(rng.normal(size=(4, 500)))}}, centers={{"tau": 0.0}},
+    ...                      radii=[0.1, 0.5])
+    >>> res["tau"].sel(local_stat="mass").round(1).values.tolist()   # 2 Phi(r) - 1 = 0.08, 0.38
+    [[0.1, 0.4]]
+    """
+    if isinstance(data, xr.Dataset) and "local_stat" in data.dims:
+        return data
+    return _compute(data, **kwargs)[0]
+
+
+def mass_index(data, **kwargs):
+    """Mass Index (a, b) with intervals and the atom weight, per element and centre.
+
+    From draws, ``a`` and ``b`` come from a local likelihood on the nearest
+    draws with a curvature correction (see :mod:`pymc_localmass.core.index`);
+    from a ``local_mass`` results dataset (any tier), from a weighted fit of
+    its finite-radius slopes.
+    {params}
+    Returns
+    -------
+    xarray.Dataset
+        The ``local_mass_index`` group: each variable with dims
+        ``(*dims, center, index_stat)``.
+
+    Examples
+    --------
+    >>> import numpy as np, pymc_localmass as plm
+    >>> rng = np.random.default_rng(1)
+    >>> idx = plm.mass_index({{"x": rng.gamma(2.0, size=(4, 1000))}}, centers=0.0)
+    >>> bool(1.4 < float(idx["x"].sel(index_stat="a")) < 2.6)
+    True
+    """
+    if isinstance(data, xr.Dataset) and "local_stat" in data.dims:
+        return _index_from_curves(data, **kwargs)
+    if isinstance(data, xr.Dataset) and "index_stat" in data.dims:
+        return data
+    if (is_datatree(data) or is_inferencedata(data)) and not kwargs:
+        got = read(data)
+        if got is not None and got[1] is not None:
+            return got[1]
+    return _compute(data, **kwargs)[1]
+
+
+def _index_from_curves(curves, ci_prob=None, **_ignored):
+    validate(curves, CURVE_GROUP)
+    ci = float(curves.attrs.get("ci_prob", default_ci_prob())) if ci_prob is None else float(ci_prob)
+    out = {}
+    for name, da in curves.data_vars.items():
+        def stat(label):
+            return da.sel(local_stat=label).values
+
+        radius = stat("radius")
+        scale = np.nanmax(radius, axis=-1)
+        fit = fit_index_curve(radius, stat("mass"), stat("mass_lower"), stat("mass_upper"),
+                              stat("resolved") > 0.5, scale, ci_prob=ci)
+        rest = da.isel(radius=0, local_stat=0, drop=True)
+        values = np.full(rest.shape + (len(INDEX_STATS),), np.nan)
+        for i, lab in enumerate(INDEX_STATS):
+            if lab in fit:
+                values[..., i] = fit[lab]
+        values[..., INDEX_STATS.index("scale")] = scale
+        values[..., INDEX_STATS.index("atom")] = 0.0
+        out[name] = xr.DataArray(values, dims=rest.dims + ("index_stat",),
+                                 coords={**{k: v for k, v in rest.coords.items()}, "index_stat": list(INDEX_STATS)})
+    ds = xr.Dataset(out)
+    ds.attrs = dict(curves.attrs, index_method="curve-slope-fit")
+    return ds
+
+
+def add_local_mass(idata, *, inplace=False, **kwargs):
+    """Compute local masses and Mass Indices and attach them as groups.
+
+    Returns the same container type (DataTree or InferenceData) with groups
+    ``local_mass`` and ``local_mass_index``; the input is left untouched
+    unless ``inplace=True``. Keyword arguments are those of
+    :func:`local_mass`.
+
+    Examples
+    --------
+    >>> import numpy as np, arviz as az, pymc_localmass as plm
+    >>> rng = np.random.default_rng(2)
+    >>> idata = az.from_dict(posterior={{"tau": np.abs(rng.normal(size=(4, 300)))}})
+    >>> out = plm.add_local_mass(idata, centers={{"tau": 0.0}})
+    >>> plm.results.read(out)[0].attrs["tier"]
+    'samples'
+    >>> plm.results.read(idata) is None   # the input is untouched
+    True
+    """
+    if not (is_datatree(idata) or is_inferencedata(idata)):
+        raise TypeError(
+            f"add_local_mass needs a DataTree or InferenceData, got {type(idata).__name__}; "
+            "for a Dataset or dict of arrays use local_mass() and mass_index()"
+        )
+    curves, index = _compute(idata, **kwargs)
+    return attach(idata, curves, index, inplace=inplace)
+
+
+local_mass.__doc__ = local_mass.__doc__.format(params=_PARAMS_DOC)
+mass_index.__doc__ = mass_index.__doc__.format(params=_PARAMS_DOC)
+add_local_mass.__doc__ = add_local_mass.__doc__.format()

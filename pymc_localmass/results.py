@@ -1,0 +1,121 @@
+"""The results schema (docs/schema.md): build, validate, attach, read back."""
+
+import datetime as _dt
+
+import numpy as np
+import xarray as xr
+
+from . import __version__
+from ._compat import attach_groups, container_groups, get_group
+from .core.curves import CURVE_STATS, INDEX_STATS
+
+CURVE_GROUP = "local_mass"
+INDEX_GROUP = "local_mass_index"
+REQUIRED_ATTRS = ("tier", "norm", "ci_prob", "grid_rule", "pymc_localmass_version", "created_at")
+
+
+def base_attrs(*, tier, norm, ci_prob, grid_rule, source_group, joint, n_chains, n_draws, **extra):
+    """Attributes every results dataset carries (netCDF-safe types only)."""
+    attrs = {
+        "tier": str(tier),
+        "norm": str(norm),
+        "ci_prob": float(ci_prob),
+        "grid_rule": str(grid_rule),
+        "pymc_localmass_version": __version__,
+        "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "source_group": str(source_group),
+        "joint": int(bool(joint)),
+        "n_chains": int(n_chains),
+        "n_draws": int(n_draws),
+    }
+    for key, val in extra.items():
+        attrs[key] = val if isinstance(val, (int, float, str)) else str(val)
+    return attrs
+
+
+def validate(ds, kind=CURVE_GROUP):
+    """Check a results dataset against the schema; raise ValueError naming the problem.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+    kind : {"local_mass", "local_mass_index"}
+
+    Returns
+    -------
+    ds : the same dataset, for chaining.
+
+    Examples
+    --------
+    >>> import numpy as np, pymc_localmass as plm
+    >>> res = plm.local_mass({"x": np.random.default_rng(0).normal(size=(2, 200))})
+    >>> validate(res) is res
+    True
+    """
+    if not isinstance(ds, xr.Dataset):
+        raise TypeError(f"expected an xarray.Dataset, got {type(ds).__name__}")
+    if kind == CURVE_GROUP:
+        stat_dim, labels, extra_dims = "local_stat", CURVE_STATS, ("center", "radius")
+    elif kind == INDEX_GROUP:
+        stat_dim, labels, extra_dims = "index_stat", INDEX_STATS, ("center",)
+    else:
+        raise ValueError(f"kind must be {CURVE_GROUP!r} or {INDEX_GROUP!r}, got {kind!r}")
+    if stat_dim not in ds.dims:
+        raise ValueError(f"{kind}: missing dimension {stat_dim!r}")
+    have = [str(v) for v in ds[stat_dim].values]
+    missing = [lab for lab in labels if lab not in have]
+    if missing:
+        raise ValueError(f"{kind}: {stat_dim} lacks labels {missing}")
+    for attr in REQUIRED_ATTRS:
+        if attr not in ds.attrs:
+            raise ValueError(f"{kind}: missing attribute {attr!r}")
+    if not 0 < float(ds.attrs["ci_prob"]) < 1:
+        raise ValueError(f"{kind}: ci_prob must be in (0, 1), got {ds.attrs['ci_prob']}")
+    for name, da in ds.data_vars.items():
+        for dim in extra_dims + (stat_dim,):
+            if dim not in da.dims:
+                raise ValueError(f"{kind}: variable {name!r} lacks dimension {dim!r}")
+        if da.dims[-1] != stat_dim:
+            raise ValueError(f"{kind}: variable {name!r} must have {stat_dim!r} last, has {da.dims}")
+    if kind == CURVE_GROUP:
+        for name, da in ds.data_vars.items():
+            m = da.sel(local_stat="mass")
+            if ((m < 0) | (m > 1)).any():
+                raise ValueError(f"{kind}: variable {name!r} has masses outside [0, 1]")
+            if (da.sel(local_stat="radius") <= 0).any():
+                raise ValueError(f"{kind}: variable {name!r} has radii <= 0")
+    return ds
+
+
+def attach(container, curves, index, inplace=False):
+    """Attach results to a DataTree/InferenceData as groups ``local_mass`` and ``local_mass_index``."""
+    validate(curves, CURVE_GROUP)
+    validate(index, INDEX_GROUP)
+    return attach_groups(container, {CURVE_GROUP: curves, INDEX_GROUP: index}, inplace=inplace)
+
+
+def read(container):
+    """The ``(local_mass, local_mass_index)`` datasets of a container, or None when absent."""
+    try:
+        groups = container_groups(container)
+    except TypeError:
+        return None
+    if CURVE_GROUP not in groups:
+        return None
+    curves = get_group(container, CURVE_GROUP)
+    index = get_group(container, INDEX_GROUP) if INDEX_GROUP in groups else None
+    return curves, index
+
+
+def element_labels(da, drop=("center", "local_stat", "index_stat", "radius")):
+    """ArviZ-style labels ``name[coord, coord]`` for the elements of a results variable."""
+    dims = [d for d in da.dims if d not in drop]
+    name = str(da.name)
+    if not dims:
+        return [((), name)]
+    stacked = da.isel({d: 0 for d in drop if d in da.dims}).stack(__el__=dims)
+    out = []
+    for key in stacked["__el__"].values:
+        key = key if isinstance(key, tuple) else (key,)
+        out.append((dict(zip(dims, key)), f"{name}[{', '.join(str(k) for k in key)}]"))
+    return out
