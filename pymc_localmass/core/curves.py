@@ -10,7 +10,7 @@ import numpy as np
 from scipy import stats
 
 from .ess import batch_means_ess
-from .index import fit_index_draws
+from .index import fit_index_draws, master_counts, window_edges, window_sizes
 from .distances import center_values
 from .intervals import beta_interval
 
@@ -36,21 +36,6 @@ class ConstantError(ValueError):
     def __init__(self, msg, element):
         super().__init__(msg)
         self.element = element
-
-
-def default_window(n):
-    """Number of nearest draws the Mass Index is fitted on, for n draws.
-
-    Grows like n^(3/4): wide enough that the curvature-corrected local
-    likelihood has small variance, small enough that the window stays in
-    the region where the curvature expansion holds.
-
-    Examples
-    --------
-    >>> default_window(4000)
-    251
-    """
-    return int(min(max(20, round(1.0 * n**0.75) - 5), n // 3))
 
 
 def radius_grid(r_lo, r_hi, n_radii):
@@ -128,9 +113,10 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
     min_ess : float
         A radius is resolved when at least this many effective draws fall
         inside it.
-    window : int, optional
-        Number of nearest draws the index is fitted on (default
-        :func:`default_window`).
+    window : int or sequence of int, optional
+        Nested numbers of nearest draws the index may be fitted on (default
+        :func:`~.index.window_sizes`: 2% to 50% of the draws); Lepski's
+        rule picks one per element.
     progress : callable, optional
         Called with the number of elements finished after each chunk.
 
@@ -182,10 +168,13 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
         radii = np.broadcast_to(radii, lead + (R,)).reshape(E, R)
     else:
         R = int(n_radii)
-    k_win = default_window(n_total) if window is None else int(window)
-    k_win = max(5, min(k_win, n_total - 2))
+    if window is None:
+        k_list = window_sizes(n_total)
+    else:
+        k_list = sorted({int(w) for w in np.atleast_1d(window)})
+    k_list = [k for k in k_list if 5 <= k <= n_total - 2] or [max(5, n_total // 2)]
+    k_max = k_list[-1]
     k_lo = int(max(1, min(min_ess, n_total - 1)))
-    n_keep = max(k_win + 1, k_lo) + 1
     n_b, edges, sizes = _batch_layout(N)
     z = stats.norm.ppf(0.5 + ci_prob / 2)
 
@@ -238,22 +227,29 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
         d = d.reshape(e_n, C, N)
         ties = (flat == 0).sum(axis=1)
         pos = np.where(flat > 0, flat, np.inf)
-        kk = min(n_keep, n_total) - 1
-        part = np.partition(pos, kk, axis=1)[:, : kk + 1]
-        near = np.sort(part, axis=1)  # smallest positive distances (inf padded)
+        part = np.partition(pos, sorted({k_lo - 1, k_max}), axis=1)
+        near = part[:, :k_max]  # the k_max smallest positive distances, unsorted (inf padded)
+        top = part[:, k_max]
+        r_lo = part[:, k_lo - 1]
         del pos, part
+        finite_near = np.where(np.isfinite(near), near, 0.0)
+        largest = finite_near.max(axis=1)
+        e0 = np.where(np.isfinite(near), near, np.inf).min(axis=1)
+        e0 = np.where(np.isfinite(e0), e0, 1.0)
+        R_max = np.where(np.isfinite(top), top, np.maximum(largest, e0))
+        master, medges = master_counts(near, e0, np.maximum(R_max, e0 * (1 + 1e-9)))
+        del near, finite_near
+        g_win = window_edges(master, medges, k_list)
+        window_r = np.take_along_axis(medges, g_win, axis=1)  # (e, W)
         if radii is None:
-            lo_idx = min(k_lo - 1, near.shape[1] - 1)
-            r_lo = near[:, lo_idx]
-            r_lo = np.where(np.isfinite(r_lo), r_lo, np.nanmax(np.where(np.isfinite(near), near, 0), axis=1))
+            r_lo = np.where(np.isfinite(r_lo), r_lo, np.maximum(largest, e0))
             top = unit if rmax_all is None else rmax_all[sl]
             r_hi = np.maximum(top, 4 * r_lo)
             grid = radius_grid(r_lo, r_hi, R)
         else:
             grid = radii[sl]
-        window_r = near[:, min(k_win, near.shape[1] - 1)]
-        window_r = np.where(np.isfinite(window_r), window_r, grid[:, -1])
-        internal = np.concatenate([np.zeros((e_n, 1)), window_r[:, None], grid], axis=1)
+        n_w = window_r.shape[1]
+        internal = np.concatenate([np.zeros((e_n, 1)), window_r, grid], axis=1)
         order = np.argsort(internal, axis=1, kind="stable")
         inside = _counts(d, np.take_along_axis(internal, order, axis=1), edges, n_b)
         inv = np.argsort(order, axis=1)
@@ -261,9 +257,9 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
         mass = inside.sum(axis=(-1, -2)) / n_valid[:, None]
         ess = batch_means_ess(inside, sizes)
         lo, hi = beta_interval(mass, ess, ci_prob)
-        atom_m, win_m, grid_m = mass[:, 0], mass[:, 1], mass[:, 2:]
-        atom_ess, win_ess, grid_ess = ess[:, 0], ess[:, 1], ess[:, 2:]
-        grid_lo, grid_hi = lo[:, 2:], hi[:, 2:]
+        atom_m, win_m, grid_m = mass[:, 0], mass[:, 1:1 + n_w], mass[:, 1 + n_w:]
+        atom_ess, win_ess, grid_ess = ess[:, 0], ess[:, 1:1 + n_w], ess[:, 1 + n_w:]
+        grid_lo, grid_hi = lo[:, 1 + n_w:], hi[:, 1 + n_w:]
 
         # finite-radius slope: centred difference on the grid (one-sided at ends)
         j_in = np.clip(np.arange(R) - 1, 0, R - 1)
@@ -306,8 +302,8 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
         atom_hi = np.where(has_atom, a_hi_atom, beta_interval(0.0, atom_ess, ci_prob)[1])
 
         inflation = np.where(win_m * (1 - win_m) > 0, n_total * 1.0 / np.maximum(win_ess, 1.0), 1.0)
-        fit = fit_index_draws(near[:, : k_win + 1], unit, boundary=bnd,
-                              inflation=inflation, ci_prob=ci_prob, k=k_win)
+        fit = fit_index_draws(master, medges, k_list, unit, boundary=bnd, inflation=inflation,
+                              ci_prob=ci_prob, n_total=n_total)
         idx_block = index[sl]
         for name in ("a", "a_lower", "a_upper", "b", "b_lower", "b_upper", "window", "n_window"):
             idx_block[:, INDEX_STATS.index(name)] = fit[name]

@@ -1,20 +1,21 @@
 """Mass Index estimation: local likelihood on the nearest draws, curve fits.
 
 The estimator for draws (:func:`fit_index_draws`) is a local likelihood for
-the distances of the k draws nearest to the centre. Inside a window of radius
+the distances of the draws nearest to the centre. Inside a window of radius
 R the model is
 
     log m(r) - log m(R) = a log(r/R) + b log(L(r)/L(R)) + sum_j c_j ((r/R)^j - 1),
 
 with L(r) = log(scale / r). The conditional density of a distance given that
 it is at most R is m'(r)/m(R) = (m(r)/m(R)) h(r)/r with the local slope
-h(r) = a - b/L(r) + sum_j j c_j (r/R)^j, so the log-likelihood is linear in
-the parameters plus log h: it is concave and Newton's method with
-backtracking finds its maximum reliably, vectorised over elements. Without
-curvature or log terms it reduces to the Hill (Levina-Bickel) estimator; the
+h(r) = a - b/L(r) + sum_j j c_j (r/R)^j, and the distances are binned on a
+fine geometric grid (:mod:`.binned`; the cost does not grow with the window).
+Without curvature or log terms it is the Hill (Levina-Bickel) estimator; the
 curvature term removes the first-order bias that makes Hill underestimate
 ``a`` (order r at a support boundary, order r^2 at interior points), which
-allows a wider window and hence a smaller variance.
+allows much wider windows and hence a much smaller variance. The window is
+chosen per element by Lepski's rule: the widest of a nested sequence whose
+estimate agrees, within its sampling error, with every narrower window's.
 
 Decay faster than any power (``a = inf``) is detected with the extra term
 lambda (1 - R/r), whose slope contribution lambda R / r grows without bound
@@ -24,136 +25,185 @@ as r -> 0; a likelihood-ratio test at a stringent level decides.
 import numpy as np
 from scipy import stats
 
-TERMS = ("a", "b", "c1", "c2", "lam")
+from .binned import N_CELLS, fit_binned
 
 
-def _features(r, R, scale, terms):
-    """Design columns X (exponent) and Z (slope) for the requested terms."""
-    t = r / R[:, None]
-    xs, zs = [], []
-    for term in terms:
-        if term == "a":
-            xs.append(np.log(t))
-            zs.append(np.ones_like(t))
-        elif term == "b":
-            lr = np.log(scale[:, None] / r)
-            lR = np.log(scale / R)[:, None]
-            xs.append(np.log(lr / lR))
-            zs.append(-1.0 / lr)
-        elif term == "c1":
-            xs.append(t - 1.0)
-            zs.append(t)
-        elif term == "c2":
-            xs.append(t**2 - 1.0)
-            zs.append(2.0 * t**2)
-        elif term == "lam":
-            xs.append(1.0 - 1.0 / t)
-            zs.append(1.0 / t)
-        else:  # pragma: no cover - internal
-            raise ValueError(term)
-    return np.stack(xs, axis=-1), np.stack(zs, axis=-1)
+WINDOW_FRACTIONS = (0.05, 0.1, 0.2, 0.35, 0.5)
+N_MASTER = 400
 
 
-def _loglik(theta, X, Z, mask):
-    h = np.einsum("ekp,ep->ek", Z, theta)
-    bad = mask & ~(h > 0)
+def window_sizes(n_total):
+    """Nested window sizes (numbers of nearest draws) for ``n_total`` draws.
+
+    Examples
+    --------
+    >>> window_sizes(4000)
+    [200, 400, 800, 1400, 2000]
+    """
+    ks = sorted({int(round(f * n_total)) for f in WINDOW_FRACTIONS if f * n_total >= 25})
+    return ks or [max(5, n_total // 2)]
+
+
+def master_counts(near, e0, R_max, n_cells=N_MASTER):
+    """Counts of (unsorted) distances in fine geometric cells from e0 to R_max.
+
+    Returns counts (E, G) and upper edges (E, G); cell 0 is [0, e0].
+    """
+    delta = np.log(R_max / e0) / (n_cells - 1)
+    delta = np.where(delta > 0, delta, 1e-12)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ll = np.where(mask, np.einsum("ekp,ep->ek", X, theta) + np.log(np.where(h > 0, h, 1.0)), 0.0)
-    out = ll.sum(axis=1)
-    out[bad.any(axis=1)] = -np.inf
-    return out, h
+        j = np.ceil(np.log(near / e0[:, None]) / delta[:, None] - 1e-9)
+    valid = np.isfinite(near) & (near <= R_max[:, None])
+    j = np.where(valid, np.clip(np.nan_to_num(j, nan=0.0), 0, n_cells - 1), n_cells).astype(np.int64)
+    E = near.shape[0]
+    flat = (np.arange(E)[:, None] * (n_cells + 1) + j).ravel()
+    counts = np.bincount(flat, minlength=E * (n_cells + 1)).reshape(E, n_cells + 1)[:, :n_cells]
+    edges = e0[:, None] * np.exp(delta[:, None] * np.arange(n_cells)[None, :])
+    edges[:, -1] = R_max
+    return counts.astype(float), edges
 
 
-def _maximise(X, Z, mask, theta0, max_iter=60, tol=1e-9):
-    """Newton ascent with backtracking for the concave local likelihood."""
-    theta = theta0.copy()
-    ll, h = _loglik(theta, X, Z, mask)
-    w = mask.astype(float)
-    active = np.isfinite(ll)
-    for _ in range(max_iter):
-        if not active.any():
-            break
-        idx = np.flatnonzero(active)
-        Xa, Za, wa, ha = X[idx], Z[idx], w[idx], h[idx]
-        hs = np.where(wa > 0, ha, 1.0)
-        grad = (wa[..., None] * (Xa + Za / hs[..., None])).sum(axis=1)
-        hess = -np.einsum("ek,ekp,ekq->epq", wa / hs**2, Za, Za)
-        hess -= 1e-12 * np.eye(hess.shape[-1])
-        try:
-            step = np.linalg.solve(-hess, grad[..., None])[..., 0]
-        except np.linalg.LinAlgError:
-            step = np.linalg.lstsq(-hess[0], grad[0], rcond=None)[0][None] if len(idx) == 1 else grad * 0
-        dec = (grad * step).sum(axis=1)
-        t = np.ones(len(idx))
-        new_theta = theta[idx].copy()
-        new_ll = ll[idx].copy()
-        todo = np.ones(len(idx), bool)
-        for _bt in range(40):
-            cand = theta[idx][todo] + t[todo, None] * step[todo]
-            cll, _ = _loglik(cand, Xa[todo], Za[todo], mask[idx][todo])
-            ok = cll >= ll[idx][todo] - 1e-12
-            sub = np.flatnonzero(todo)
-            new_theta[sub[ok]] = cand[ok]
-            new_ll[sub[ok]] = cll[ok]
-            todo[sub[ok]] = False
-            t[todo] *= 0.5
-            if not todo.any():
-                break
-        theta[idx] = new_theta
-        ll[idx] = new_ll
-        _, h_new = _loglik(theta[idx], Xa, Za, mask[idx])
-        h[idx] = h_new
-        active[idx] = dec > tol
-    return theta, ll, h
+def window_edges(counts, edges, k_targets):
+    """Index of the master edge at which each window closes (>= k_target draws inside)."""
+    cum = np.cumsum(counts, axis=1)
+    out = np.empty((counts.shape[0], len(k_targets)), dtype=np.int64)
+    for w, k in enumerate(k_targets):
+        g = (cum < k).sum(axis=1)
+        out[:, w] = np.clip(g, 1, counts.shape[1] - 1)
+    return out
 
 
-def _information(Z, h, mask):
-    hs = np.where(mask, h, 1.0)
-    w = mask / hs**2
-    return np.einsum("ek,ekp,ekq->epq", w, Z, Z)
+def _aggregate(counts, edges, g, n_cells=N_CELLS):
+    """Cells of one window: master cells 0..g merged into at most ``n_cells`` cells."""
+    E = counts.shape[0]
+    B = n_cells
+    cum = np.cumsum(counts, axis=1)
+    step = np.maximum(1, np.ceil((g + 1) / B)).astype(np.int64)
+    # cell upper-edge indices: g, g - step, g - 2 step, ... (B of them, clipped at 0)
+    idx = g[:, None] - step[:, None] * np.arange(B - 1, -1, -1)[None, :]
+    first = idx < 0
+    idx = np.maximum(idx, 0)
+    # leading cells that would fall below edge 0 collapse to (almost) zero width
+    # and hold nothing, so the first real cell holds everything below its edge
+    up = np.where(first, 0.0, np.take_along_axis(cum, idx, axis=1))
+    c = np.diff(up, axis=1, prepend=0.0)
+    e = np.take_along_axis(edges, idx, axis=1)
+    e = np.where(first, edges[:, :1] * 1e-12 * (1 + np.arange(B))[None, :], e)
+    return c, e, first
 
 
-def fit_local(r, R, scale, terms, mask=None, theta0=None):
-    """Maximum local likelihood for one model (a row of ``terms``).
+def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation=None,
+                    ci_prob=0.94, b_level=0.999, inf_level=0.999, lepski=3.0, n_total=None):
+    """Mass Index (a, b) from binned nearest distances, with Lepski window choice.
 
     Parameters
     ----------
-    r : ndarray (E, k)
-        Positive distances inside the window, any order.
-    R : ndarray (E,)
-        Window radius (all ``r`` must be < R... <= R).
+    master, edges : ndarray (E, G)
+        Fine geometric cell counts of the nearest positive distances and the
+        cells' upper edges (:func:`master_counts`).
+    k_targets : list of int
+        Nested window sizes (numbers of draws), ascending.
     scale : ndarray (E,)
         Unit of radius for the log term.
-    terms : sequence of str
-        Subset of ``TERMS``; must start with ``"a"``.
-    mask : ndarray (E, k) of bool, optional
-        Which entries of ``r`` are data.
+    boundary : ndarray (E,) of bool
+        Centre at an edge of the draws: linear curvature term, else quadratic.
+    inflation : ndarray (E, W)
+        Variance inflation per window for autocorrelated draws (n / ESS of
+        the window indicator), >= 1.
+    ci_prob : float
+    b_level : float
+        Likelihood-ratio level above which the log term is kept for ``a``.
+    inf_level : float
+        Level of the test for decay faster than any power.
+    lepski : float
+        Agreement threshold, in standard errors, of Lepski's rule.
 
     Returns
     -------
-    theta : ndarray (E, P)
-    cov : ndarray (E, P, P)
-        Inverse observed information.
-    loglik : ndarray (E,)
+    dict of ndarray (E,): ``a, a_lower, a_upper, b, b_lower, b_upper, window, n_window, is_inf``
     """
-    r = np.asarray(r, dtype=float)
-    if mask is None:
-        mask = np.isfinite(r) & (r > 0)
-    r = np.where(mask, r, R[:, None] * 0.5)
-    X, Z = _features(r, R, scale, terms)
-    if theta0 is None:
-        u = np.where(mask, np.log(r / R[:, None]), 0.0)
-        k = mask.sum(axis=1)
-        hill = k / np.maximum(-u.sum(axis=1), 1e-300)
-        theta0 = np.zeros(r.shape[:1] + (len(terms),))
-        theta0[:, 0] = hill
-    theta, ll, h = _maximise(X, Z, mask, theta0)
-    info = _information(Z, h, mask)
-    try:
-        cov = np.linalg.inv(info)
-    except np.linalg.LinAlgError:
-        cov = np.linalg.pinv(info)
-    return theta, cov, ll
+    E = master.shape[0]
+    W = len(k_targets)
+    scale = np.asarray(scale, float) * np.ones(E)
+    boundary = np.zeros(E, bool) if boundary is None else np.asarray(boundary, bool)
+    infl = np.ones((E, W)) if inflation is None else np.maximum(np.asarray(inflation, float), 1.0)
+    z = stats.norm.ppf(0.5 + ci_prob / 2)
+    g_all = window_edges(master, edges, k_targets)
+    a_w = np.full((E, W), np.nan)
+    se_w = np.full((E, W), np.nan)
+    b_w = np.zeros((E, W))
+    sb_w = np.full((E, W), np.inf)
+    R_w = np.take_along_axis(edges, g_all, axis=1)
+    n_w = np.take_along_axis(np.cumsum(master, axis=1), g_all, axis=1)
+    inf_w = np.zeros((E, W), bool)
+    i_inf = W - 1
+    for w in range(W):
+        c, e, first = _aggregate(master, edges, g_all[:, w])
+        R = R_w[:, w]
+        ok = n_w[:, w] >= 5
+        for curv in ("c1", "c2"):
+            grp = np.flatnonzero(ok & (boundary == (curv == "c1")))
+            if grp.size == 0:
+                continue
+            cg, eg, Rg, sg = c[grp], e[grp], R[grp], scale[grp]
+            th_r, cov_r, ll_r = fit_binned(cg, eg, Rg, sg, ["a", curv])
+            a = th_r[:, 0]
+            va = np.maximum(cov_r[:, 0, 0], 0) * infl[grp, w]
+            can_b = np.log(sg / Rg) > 0.25
+            if can_b.any():
+                gb = np.flatnonzero(can_b)
+                th_f, cov_f, ll_f = fit_binned(cg[gb], eg[gb], Rg[gb], sg[gb], ["a", "b", curv],
+                                               theta0=np.column_stack([a[gb], np.zeros(gb.size), th_r[gb, 1]]))
+                good = (np.isfinite(ll_f) & (cov_f[:, 1, 1] > 0) & np.isfinite(cov_f[:, 0, 0])
+                        & (th_f[:, 0] > 0))
+                b_w[grp[gb[good]], w] = th_f[good, 1]
+                sb_w[grp[gb[good]], w] = np.sqrt(cov_f[good, 1, 1] * infl[grp[gb[good]], w])
+                lr = 2 * (ll_f - ll_r[gb]) / infl[grp[gb], w]
+                use = good & np.isfinite(lr) & (lr > stats.chi2.ppf(b_level, 1))
+                a[gb[use]] = th_f[use, 0]
+                va[gb[use]] = np.maximum(cov_f[use, 0, 0], 0) * infl[grp[gb[use]], w]
+            fine = np.isfinite(a) & np.isfinite(va) & (a > 0)
+            a_w[grp[fine], w] = a[fine]
+            se_w[grp[fine], w] = np.sqrt(va[fine])
+        if w == i_inf:
+            grp = np.flatnonzero(ok)
+            th0, _, ll0 = fit_binned(c[grp], e[grp], R[grp], scale[grp], ["a"])
+            th1, _, ll1 = fit_binned(c[grp], e[grp], R[grp], scale[grp], ["a", "lam"],
+                                     theta0=np.column_stack([th0[:, 0], np.zeros(grp.size)]))
+            lr = 2 * (ll1 - ll0) / infl[grp, w]
+            inf_w[grp, w] = (th1[:, 1] > 0) & (th1[:, 0] <= 0) & np.isfinite(lr) & (
+                lr > stats.chi2.ppf(inf_level, 1))
+    # Lepski: widest window agreeing with all narrower ones
+    chosen = np.zeros(E, dtype=np.int64)
+    for w in range(1, W):
+        agree = np.ones(E, bool)
+        for v in range(w):
+            diff = np.abs(a_w[:, w] - a_w[:, v])
+            tol = lepski * np.sqrt(np.maximum(se_w[:, v] ** 2 - se_w[:, w] ** 2, 0.25 * se_w[:, v] ** 2))
+            agree &= (diff <= tol) | ~np.isfinite(a_w[:, v]) | ~np.isfinite(tol)
+        agree &= np.isfinite(a_w[:, w])
+        chosen = np.where(agree & (chosen == w - 1), w, chosen)
+    # elements whose narrowest window failed start from the first that worked
+    first_ok = np.argmax(np.isfinite(a_w), axis=1)
+    chosen = np.maximum(chosen, first_ok)
+    pick = lambda arr: np.take_along_axis(arr, chosen[:, None], axis=1)[:, 0]  # noqa: E731
+    a = pick(a_w)
+    se = pick(se_w)
+    b = pick(b_w)
+    sb = pick(sb_w)
+    is_inf = inf_w.any(axis=1)
+    out = {
+        "a": np.where(is_inf, np.inf, a),
+        "a_lower": np.maximum(a - z * se, 0.0),
+        "a_upper": np.where(is_inf, np.inf, a + z * se),
+        "b": np.where(is_inf | ~np.isfinite(sb), 0.0, b),
+        "b_lower": np.where(is_inf | ~np.isfinite(sb), -np.inf, b - z * sb),
+        "b_upper": np.where(is_inf | ~np.isfinite(sb), np.inf, b + z * sb),
+        "window": pick(R_w),
+        "n_window": pick(n_w),
+        "is_inf": is_inf,
+    }
+    return out
 
 
 def hill_estimator(sorted_r, k):
@@ -201,104 +251,6 @@ def finite_difference_slopes(radius, mass):
     slope = np.diff(lm, axis=-1) / np.diff(lr, axis=-1)
     mid = np.exp(0.5 * (lr[..., 1:] + lr[..., :-1]))
     return mid, slope
-
-
-def fit_index_draws(sorted_r, scale, *, boundary=None, inflation=None, ci_prob=0.94,
-                    k=None, b_level=0.99, inf_level=0.999):
-    """Mass Index (a, b) from the nearest draws' distances.
-
-    Parameters
-    ----------
-    sorted_r : ndarray (E, K)
-        The K + 1 smallest positive distances of each element, ascending
-        (``inf`` where an element has fewer positive distances). The first
-        ``k`` are the data; the ``(k+1)``-th is the window radius.
-    scale : ndarray (E,)
-        Unit of radius (the element's posterior sd) for the log term.
-    boundary : ndarray (E,) of bool, optional
-        True where the centre lies at an edge of the draws (all on one side):
-        the curvature term is then linear in r, else quadratic.
-    inflation : ndarray (E,), optional
-        Variance inflation for autocorrelated draws (n / ESS of the window
-        indicator); 1 for independent draws.
-    ci_prob : float
-    k : int, optional
-        Window size; default ``K - 1``.
-    b_level : float
-        Level of the likelihood-ratio test that decides whether the log term
-        is needed for the reported ``a`` (the reported ``b`` always comes
-        from the model that includes it).
-    inf_level : float
-        Level of the test for decay faster than any power.
-
-    Returns
-    -------
-    dict of ndarray (E,)
-        ``a, a_lower, a_upper, b, b_lower, b_upper, window, n_window, is_inf``.
-    """
-    sorted_r = np.asarray(sorted_r, dtype=float)
-    E, K = sorted_r.shape
-    if k is None:
-        k = K - 1
-    scale = np.asarray(scale, dtype=float) * np.ones(E)
-    boundary = np.zeros(E, bool) if boundary is None else np.asarray(boundary, bool)
-    infl = np.ones(E) if inflation is None else np.maximum(np.asarray(inflation, float), 1.0)
-    R = sorted_r[:, k]
-    r = sorted_r[:, :k]
-    finite_R = np.isfinite(R)
-    R = np.where(finite_R, R, np.nanmax(np.where(np.isfinite(r), r, 0), axis=1) * 1.0000001 + 1e-300)
-    mask = np.isfinite(r) & (r > 0) & (r < R[:, None])
-    n_window = mask.sum(axis=1)
-    z = stats.norm.ppf(0.5 + ci_prob / 2)
-    out = {key: np.full(E, np.nan) for key in ("a", "a_lower", "a_upper", "b", "b_lower", "b_upper")}
-    out["window"] = R
-    out["n_window"] = n_window.astype(float)
-    out["is_inf"] = np.zeros(E, bool)
-    ok = n_window >= 5
-    if not ok.any():
-        return out
-    sel = np.flatnonzero(ok)
-    for curv in ("c1", "c2"):
-        grp = sel[boundary[sel] == (curv == "c1")]
-        if grp.size == 0:
-            continue
-        rr, RR, ss, mm, inf_g = r[grp], R[grp], scale[grp], mask[grp], infl[grp]
-        th_r, cov_r, ll_r = fit_local(rr, RR, ss, ["a", curv], mm)
-        a = th_r[:, 0]
-        sa = np.sqrt(np.maximum(cov_r[:, 0, 0], 0) * inf_g)
-        # log term: only where the window lies inside the unit (L(R) > 0)
-        can_b = np.log(ss / RR) > 0.25
-        b = np.zeros(grp.size)
-        blo = np.full(grp.size, -np.inf)
-        bhi = np.full(grp.size, np.inf)
-        if can_b.any():
-            gb = np.flatnonzero(can_b)
-            th_f, cov_f, ll_f = fit_local(rr[gb], RR[gb], ss[gb], ["a", "b", curv], mm[gb],
-                                          theta0=np.column_stack([a[gb], np.zeros(gb.size), th_r[gb, 1]]))
-            sb = np.sqrt(np.maximum(cov_f[:, 1, 1], 0) * inf_g[gb])
-            b[gb] = th_f[:, 1]
-            blo[gb] = th_f[:, 1] - z * sb
-            bhi[gb] = th_f[:, 1] + z * sb
-            lr_stat = 2 * (ll_f - ll_r[gb]) / inf_g[gb]
-            use_full = np.isfinite(lr_stat) & (lr_stat > stats.chi2.ppf(b_level, 1))
-            idx = gb[use_full]
-            a[idx] = th_f[use_full, 0]
-            sa[idx] = np.sqrt(np.maximum(cov_f[use_full, 0, 0], 0) * inf_g[idx])
-        # decay faster than any power
-        th_l, _, ll_l = fit_local(rr, RR, ss, ["a", "lam", curv], mm,
-                                  theta0=np.column_stack([a, np.zeros(grp.size), th_r[:, 1]]))
-        lr_inf = 2 * (ll_l - ll_r) / inf_g
-        is_inf = (th_l[:, 1] > 0) & np.isfinite(lr_inf) & (lr_inf > stats.chi2.ppf(inf_level, 1))
-        a_lo = np.maximum(a - z * sa, 0.0)
-        a_hi = a + z * sa
-        out["a"][grp] = np.where(is_inf, np.inf, a)
-        out["a_lower"][grp] = a_lo
-        out["a_upper"][grp] = np.where(is_inf, np.inf, a_hi)
-        out["b"][grp] = np.where(is_inf, 0.0, b)
-        out["b_lower"][grp] = np.where(is_inf, -np.inf, blo)
-        out["b_upper"][grp] = np.where(is_inf, np.inf, bhi)
-        out["is_inf"][grp] = is_inf
-    return out
 
 
 def fit_index_curve(radius, mass, mass_lower, mass_upper, resolved, scale, *, ci_prob=0.94,

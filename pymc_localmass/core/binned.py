@@ -1,0 +1,163 @@
+"""Binned local likelihood for the Mass Index (vectorised over elements).
+
+Inside a window of radius R the distances are binned on a geometric grid;
+the cell probabilities follow from the model of the relative ball mass
+``M(r) = m(r) / m(R) = exp(sum_p theta_p X_p(r))`` (see :mod:`.index`), and the
+multinomial likelihood is maximised by Fisher scoring. With a few dozen
+geometric cells the information lost to binning is negligible, and the cost
+no longer grows with the number of draws in the window, so wide windows
+(up to half of the draws) are cheap.
+"""
+
+import numpy as np
+
+N_CELLS = 40
+
+
+def _edge_features(edges, R, scale, terms):
+    """X_p at the cell edges (E, B, P)."""
+    t = edges / R[:, None]
+    cols = []
+    for term in terms:
+        if term == "a":
+            cols.append(np.log(t))
+        elif term == "b":
+            cols.append(np.log(np.log(scale[:, None] / edges) / np.log(scale / R)[:, None]))
+        elif term == "c1":
+            cols.append(t - 1.0)
+        elif term == "c2":
+            cols.append(t**2 - 1.0)
+        elif term == "lam":
+            cols.append(1.0 - 1.0 / t)
+        else:  # pragma: no cover
+            raise ValueError(term)
+    return np.stack(cols, axis=-1)
+
+
+def bin_window(sorted_r, k, n_cells=N_CELLS):
+    """Counts of the k nearest distances in geometric cells up to R = r_(k+1).
+
+    Returns counts (E, B), upper edges (E, B) (last edge = R) and R (E,).
+    Cell 0 is [0, e_0] with e_0 the nearest distance.
+    """
+    r = sorted_r[:, :k]
+    R = sorted_r[:, k]
+    e0 = sorted_r[:, 0]
+    e0 = np.minimum(e0, R * np.exp(-1e-9))
+    delta = np.log(R / e0) / (n_cells - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        j = np.ceil(np.log(r / e0[:, None]) / delta[:, None] - 1e-9)
+    j = np.clip(np.nan_to_num(j, nan=0.0), 0, n_cells - 1).astype(np.int64)
+    E = r.shape[0]
+    flat = (np.arange(E)[:, None] * n_cells + j).ravel()
+    counts = np.bincount(flat, minlength=E * n_cells).reshape(E, n_cells).astype(float)
+    edges = e0[:, None] * np.exp(delta[:, None] * np.arange(n_cells)[None, :])
+    edges[:, -1] = R
+    return counts, edges, R
+
+
+def _cells(theta, X):
+    """Cell probabilities and their derivatives."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        M = np.exp(np.einsum("ebp,ep->eb", X, theta))
+        MX = M[..., None] * X
+    p = np.diff(M, axis=1, prepend=0.0)
+    dp = np.diff(MX, axis=1, prepend=0.0)
+    return p, dp
+
+
+def _loglik(theta, X, counts):
+    p, dp = _cells(theta, X)
+    ok = np.all((p > 0) | (counts == 0), axis=1) & np.all(np.isfinite(p), axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ll = np.where(counts > 0, counts * np.log(np.where(p > 0, p, 1.0)), 0.0).sum(axis=1)
+    return np.where(ok, ll, -np.inf), p, dp
+
+
+def fit_binned(counts, edges, R, scale, terms, theta0=None, max_iter=80, tol=1e-10):
+    """Maximum binned local likelihood by Fisher scoring with backtracking.
+
+    Parameters
+    ----------
+    counts : ndarray (E, B)
+    edges : ndarray (E, B)
+        Upper cell edges; the last is the window radius R.
+    R, scale : ndarray (E,)
+    terms : sequence of str
+        Model terms, starting with ``"a"`` (see :mod:`.index`).
+    theta0 : ndarray (E, P), optional
+
+    Returns
+    -------
+    theta (E, P), cov (E, P, P) (inverse Fisher information), loglik (E,)
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> r = np.sort(rng.random((1, 5001)) ** 0.5, axis=1)   # m(r) = r^2
+    >>> c, e, R = bin_window(r, 5000)
+    >>> th, cov, ll = fit_binned(c, e, R, np.ones(1), ["a"])
+    >>> bool(abs(th[0, 0] - 2) < 0.1)
+    True
+    """
+    E = counts.shape[0]
+    X = _edge_features(edges, R, scale, terms)
+    N = counts.sum(axis=1)
+    if theta0 is None:
+        theta0 = np.zeros((E, len(terms)))
+        # Hill-type start from the binned data
+        mid = np.concatenate([edges[:, :1] * 0.5, np.sqrt(edges[:, 1:] * edges[:, :-1])], axis=1)
+        s = (counts * np.log(R[:, None] / mid)).sum(axis=1)
+        theta0[:, 0] = np.where(s > 0, N / np.maximum(s, 1e-300), 1.0)
+    theta = np.array(theta0, dtype=float)
+    ll, p, dp = _loglik(theta, X, counts)
+    active = np.isfinite(ll)
+    P = len(terms)
+    for _ in range(max_iter):
+        if not active.any():
+            break
+        ia = np.flatnonzero(active)
+        pa, dpa, ca = p[ia], dp[ia], counts[ia]
+        safe = np.where(pa > 0, pa, np.inf)
+        with np.errstate(over="ignore", invalid="ignore"):
+            grad = (ca[..., None] * dpa / safe[..., None]).sum(axis=1)
+            info = N[ia, None, None] * np.einsum("eb,ebp,ebq->epq", 1.0 / safe, dpa, dpa)
+        info += 1e-10 * np.eye(P)
+        fine = np.all(np.isfinite(info), axis=(1, 2)) & np.all(np.isfinite(grad), axis=1)
+        fine &= np.linalg.det(np.where(fine[:, None, None], info, np.eye(P))) > 0
+        step = np.zeros_like(grad)
+        if fine.any():
+            step[fine] = np.linalg.solve(info[fine], grad[fine][..., None])[..., 0]
+        dec = (grad * step).sum(axis=1)
+        t = np.ones(ia.size)
+        todo = np.ones(ia.size, bool)
+        new_theta = theta[ia].copy()
+        for _bt in range(30):
+            sub = np.flatnonzero(todo)
+            cand = theta[ia[sub]] + t[sub, None] * step[sub]
+            cll, cp, cdp = _loglik(cand, X[ia[sub]], counts[ia[sub]])
+            ok = cll >= ll[ia[sub]] - 1e-12
+            new_theta[sub[ok]] = cand[ok]
+            ll[ia[sub[ok]]] = cll[ok]
+            p[ia[sub[ok]]] = cp[ok]
+            dp[ia[sub[ok]]] = cdp[ok]
+            todo[sub[ok]] = False
+            t[todo] *= 0.5
+            if not todo.any():
+                break
+        theta[ia] = new_theta
+        active[ia] = (dec > tol) & ~todo
+    safe = np.where(p > 0, p, np.inf)
+    with np.errstate(over="ignore", invalid="ignore"):
+        info = N[:, None, None] * np.einsum("eb,ebp,ebq->epq", 1.0 / safe, dp, dp)
+    good = np.all(np.isfinite(info), axis=(1, 2)) & np.isfinite(ll)
+    cov = np.full_like(info, np.inf)
+    if good.any():
+        gi = info[good] + 1e-12 * np.eye(P)
+        det_ok = np.linalg.det(gi) > 0
+        inv = np.full_like(gi, np.inf)
+        if det_ok.any():
+            inv[det_ok] = np.linalg.inv(gi[det_ok])
+        cov[good] = inv
+    theta[~good] = np.nan
+    return theta, cov, ll

@@ -1,0 +1,885 @@
+"""Local (set-localised) KL, its regularised form, and the bounds users need.
+
+numpy/scipy only. Notation of THEORY.md sections 3-4: for finite measures
+``mu``, ``nu`` and a region ``A``
+
+    KL_A(mu || nu) = int_A log(dmu/dnu) dmu - mu(A) + nu(A)
+                   = mu(A) * KL(mu_A || nu_A) + phi(mu(A), nu(A))      (shape + mass)
+    phi(x, y)      = x log(x / y) - x + y
+    RE-KL_{A,eps}(mu || nu) = KL_A(mu || nu + eps * mu).
+
+Three ways to compute ``KL_A`` (each result records its ``tier``):
+
+* :func:`local_kl_quad` -- exact, by adaptive 1-D quadrature of two known
+  densities (plus atoms) over an interval, a ball, a tail or a union of
+  intervals, split at the densities' singular points;
+* :func:`local_kl_qmc` -- d-dimensional boxes (optionally cut by a boolean
+  function) by randomised quasi-Monte Carlo, with an interval;
+* :func:`local_kl_knn` -- from draws of both measures only: a k-nearest-
+  neighbour estimator (Wang, Kulkarni and Verdu 2009) restricted to ``A``,
+  with a batch-based interval.
+
+And the closed forms of section 4: :func:`phi`, the sub-level sets of
+``phi`` through the Lambert W function (:func:`phi_interval_y`,
+:func:`phi_interval_x`, :func:`reference_mass_interval`) and the
+"ELBO blindness" bound :func:`elbo_blindness_bound`.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+from scipy import integrate, special, stats
+from scipy.spatial import cKDTree
+from scipy.stats import qmc
+
+__all__ = [
+    "Ball",
+    "Box",
+    "LocalKL",
+    "Tail",
+    "Where",
+    "elbo_blindness_bound",
+    "local_kl_knn",
+    "local_kl_qmc",
+    "local_kl_quad",
+    "phi",
+    "phi_interval_x",
+    "phi_interval_y",
+    "reference_mass_interval",
+]
+
+
+# ---------------------------------------------------------------------------
+# phi
+
+
+def _h_near_one(d):
+    """(1 + d) log(1 + d) - d, accurate for all d > -1 (series for small |d|)."""
+    d = np.asarray(d, dtype=float)
+    small = np.abs(d) < 0.05
+    with np.errstate(invalid="ignore", divide="ignore"):
+        direct = special.xlog1py(1.0 + d, d) - d
+    ds = np.where(small, d, 0.0)
+    series = np.zeros_like(ds)
+    p = ds * ds
+    for k in range(2, 16):  # sum_{k>=2} (-1)^k d^k / (k (k - 1))
+        series = series + ((-1.0) ** k) * p / (k * (k - 1))
+        p = p * ds
+    return np.where(small, series, direct)
+
+
+def phi(x, y):
+    """The mass term ``phi(x, y) = x log(x / y) - x + y`` (>= 0), vectorised.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Non-negative masses (broadcast together).
+
+    Returns
+    -------
+    ndarray
+        ``phi(x, y)`` with its limits: ``phi(0, y) = y``; ``phi(x, 0) = inf``
+        for ``x > 0``; NaN for negative or NaN input. Accurate to rounding
+        also where ``x`` is close to ``y`` (``phi ~ (x - y)^2 / (2 y)``).
+
+    Examples
+    --------
+    >>> phi([0.0, 0.5, 1.0], [0.2, 0.0, 1.0])
+    array([0.2, inf, 0. ])
+    """
+    x, y = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    out = np.full(x.shape, np.nan)
+    ok = (x >= 0) & (y >= 0)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        general = special.rel_entr(x, y) - x + y  # x log(x/y) - x + y with the limits
+        general = np.where(np.isposinf(x) | np.isposinf(y), np.nan, general)
+        d = (x - y) / y
+        near = ok & (y > 0) & (x > 0) & (np.abs(d) < 1.0)
+        out = np.where(ok, general, out)
+        out = np.where(near, y * _h_near_one(np.where(near, d, 0.0)), out)
+    out = np.where(ok & (x == 0), y, out)
+    return out[()] if out.ndim == 0 else out
+
+
+# ---------------------------------------------------------------------------
+# sub-level sets of phi through Lambert W
+
+
+def _expm1_minus_t(t):
+    """exp(t) - 1 - t with full relative precision (series near 0)."""
+    t = np.asarray(t, dtype=float)
+    small = np.abs(t) < 0.1
+    with np.errstate(over="ignore"):
+        direct = np.expm1(t) - t
+    ts = np.where(small, t, 0.0)
+    series = np.zeros_like(ts)
+    term = ts * ts / 2.0
+    for k in range(3, 20):
+        series = series + term
+        term = term * ts / k
+    return np.where(small, series, direct)
+
+
+def _expm1_t_minus(v):
+    """exp(v) (v - 1) + 1 with full relative precision (series near 0)."""
+    v = np.asarray(v, dtype=float)
+    small = np.abs(v) < 0.1
+    with np.errstate(over="ignore", invalid="ignore"):
+        direct = np.exp(v) * (v - 1.0) + 1.0
+    vs = np.where(small, v, 0.0)
+    series = np.zeros_like(vs)
+    p = vs * vs
+    fact = 2.0
+    for k in range(2, 20):  # sum_{k>=2} (k - 1) v^k / k!
+        series = series + (k - 1) * p / fact
+        p = p * vs
+        fact = fact * (k + 1)
+    return np.where(small, series, direct)
+
+
+def _solve_log_ratio_y(kappa, branch):
+    """t = log(y/x) solving exp(t) - 1 - t = kappa (branch -1: t <= 0, +1: t >= 0).
+
+    Lambert W gives the start, ``y/x = -W_k(-exp(-1 - kappa))`` with k = 0
+    for the lower and k = -1 for the upper end; Newton steps on the
+    cancellation-free form then polish it to rounding.
+    """
+    kappa = np.asarray(kappa, dtype=float)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        z = -np.exp(-1.0 - kappa)
+        k = 0 if branch < 0 else -1
+        s = -special.lambertw(z, k).real
+        t0 = np.log(s)
+        # outside the range where the W evaluation is informative, use asymptotics
+        small = kappa < 1e-6
+        big = kappa > 600
+        t_small = branch * np.sqrt(2.0 * kappa) + 2.0 * kappa / 3.0
+        if branch < 0:
+            t_big = -1.0 - kappa
+        else:
+            s_big = 1.0 + kappa + np.log1p(kappa)
+            t_big = np.log(s_big + np.log(s_big) - np.log1p(kappa))
+        t = np.where(small, t_small, np.where(big, t_big, t0))
+        t = np.where(np.isfinite(t), t, np.where(branch < 0, -1.0 - kappa, np.log1p(kappa) + 1.0))
+        for _ in range(8):
+            f = _expm1_minus_t(t) - kappa
+            fp = np.expm1(t)
+            step = np.where(fp != 0, f / fp, 0.0)
+            t = t - step
+            t = np.where(branch * t < 0, 0.0, t)
+    t = np.where(kappa == 0, 0.0, t)
+    t = np.where(np.isposinf(kappa), branch * np.inf, t)
+    return t
+
+
+def _solve_log_ratio_x(lam, branch):
+    """v = log(x/y) solving exp(v)(v - 1) + 1 = lam (branch -1: v <= 0 if lam < 1).
+
+    Start from ``x/y = exp(1 + W_k((lam - 1)/e))`` (k = -1 lower, k = 0 upper),
+    then Newton on the cancellation-free form.
+    """
+    lam = np.asarray(lam, dtype=float)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        zarg = (lam - 1.0) / math.e
+        k = -1 if branch < 0 else 0
+        v0 = 1.0 + special.lambertw(zarg, k).real
+        small = lam < 1e-6
+        v_small = branch * np.sqrt(2.0 * lam) - 2.0 * lam / 3.0
+        v = np.where(small, v_small, v0)
+        v = np.where(np.isfinite(v), v, 0.0)
+        for _ in range(8):
+            f = _expm1_t_minus(v) - lam
+            fp = v * np.exp(v)
+            step = np.where(fp != 0, f / fp, 0.0)
+            v = v - step
+            v = np.where(branch * v < 0, 0.0, v)
+    v = np.where(lam == 0, 0.0, v)
+    if branch < 0:
+        v = np.where(lam >= 1, -np.inf, v)
+    v = np.where(np.isposinf(lam), branch * np.inf, v)
+    return v
+
+
+def phi_interval_y(x, bound):
+    """Ends of ``{y >= 0 : phi(x, y) <= K}`` for given ``x`` and ``K = bound``.
+
+    With ``y = x s`` the boundary solves ``s - log s = 1 + K/x``, so
+    ``s = -W_k(-exp(-1 - K/x))``: branch ``k = 0`` gives the lower end
+    (``s <= 1``), branch ``k = -1`` the upper end (``s >= 1``). Newton steps
+    polish the Lambert W values, so ``phi(x, end) = K`` to rounding even for
+    tiny or huge ``K/x``. For ``x = 0`` the set is ``[0, K]``.
+
+    Parameters
+    ----------
+    x : array_like
+        Mass of the first measure, ``>= 0`` (e.g. ``q(A)`` of an approximation).
+    bound : array_like
+        ``K >= 0`` (a global KL bound); broadcast with ``x``.
+
+    Returns
+    -------
+    lower, upper : ndarray
+        Interval ends (``lower`` may underflow to 0 when ``K/x`` > ~700).
+
+    Examples
+    --------
+    >>> lo, hi = phi_interval_y(0.1, 0.05)
+    >>> bool(np.allclose(phi(0.1, [lo, hi]), 0.05, rtol=1e-12))
+    True
+    """
+    x, K = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(bound, dtype=float))
+    if np.any(x < 0) or np.any(K < 0) or np.any(np.isnan(x)) or np.any(np.isnan(K)):
+        raise ValueError("phi_interval_y needs x >= 0 and bound >= 0")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kappa = np.where(x > 0, K / np.where(x > 0, x, 1.0), 0.0)
+    t_lo = _solve_log_ratio_y(kappa, -1)
+    t_hi = _solve_log_ratio_y(kappa, +1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        lower = np.where(x > 0, x * np.exp(t_lo), 0.0)
+        upper = np.where(x > 0, x * np.exp(t_hi), K)
+    lower = np.where(np.isposinf(x), np.nan, lower)
+    upper = np.where(np.isposinf(x), np.nan, upper)
+    return (lower[()], upper[()]) if lower.ndim == 0 else (lower, upper)
+
+
+def phi_interval_x(y, bound):
+    """Ends of ``{x >= 0 : phi(x, y) <= K}`` for given ``y`` and ``K = bound``.
+
+    With ``x = y u`` the boundary solves ``u log u - u + 1 = K/y``, so
+    ``u = exp(1 + W_k((K/y - 1)/e))``: ``k = 0`` gives the upper end; the
+    lower end is 0 when ``K >= y`` (``phi(0, y) = y``) and otherwise comes
+    from ``k = -1``. Newton steps polish both. For ``y = 0`` the set is
+    ``{0}``.
+
+    Parameters
+    ----------
+    y : array_like
+        Mass of the second measure, ``>= 0``.
+    bound : array_like
+        ``K >= 0``.
+
+    Returns
+    -------
+    lower, upper : ndarray
+
+    Examples
+    --------
+    >>> lo, hi = phi_interval_x(0.1, 0.05)
+    >>> bool(np.allclose(phi([lo, hi], 0.1), 0.05, rtol=1e-12))
+    True
+    """
+    y, K = np.broadcast_arrays(np.asarray(y, dtype=float), np.asarray(bound, dtype=float))
+    if np.any(y < 0) or np.any(K < 0) or np.any(np.isnan(y)) or np.any(np.isnan(K)):
+        raise ValueError("phi_interval_x needs y >= 0 and bound >= 0")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lam = np.where(y > 0, K / np.where(y > 0, y, 1.0), 0.0)
+    v_lo = _solve_log_ratio_x(lam, -1)
+    v_hi = _solve_log_ratio_x(lam, +1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        lower = np.where(y > 0, y * np.exp(v_lo), 0.0)
+        upper = np.where(y > 0, y * np.exp(v_hi), 0.0)
+    return (lower[()], upper[()]) if lower.ndim == 0 else (lower, upper)
+
+
+def reference_mass_interval(q_mass, kl_bound):
+    """Reference masses ``p(A)`` compatible with ``q(A)`` and ``KL(q || p) <= K``.
+
+    Since ``phi(q(A), p(A)) <= KL_A(q || p) <= KL(q || p) <= K``, ``p(A)``
+    lies in ``{y : phi(q(A), y) <= K}`` (THEORY.md section 4); this is
+    :func:`phi_interval_y` with ``x = q(A)``. A large ``K``-interval next to
+    the measured ``p(A)`` shows how little a global (ELBO-type) bound says
+    about a small region.
+
+    Parameters
+    ----------
+    q_mass : array_like
+        Approximation's mass of the region.
+    kl_bound : array_like
+        Bound on the reverse KL ``KL(q || p)`` in nats.
+
+    Returns
+    -------
+    lower, upper : ndarray
+
+    Examples
+    --------
+    >>> lo, hi = reference_mass_interval(1e-6, 0.08)
+    >>> bool(lo == 0.0 or lo < 1e-30), bool(0.08 < hi < 0.09)
+    (True, True)
+    """
+    return phi_interval_y(q_mass, kl_bound)
+
+
+def elbo_blindness_bound(q_mass, p_mass):
+    """Least reverse KL a local mass deficit must cost: ``phi(q(A), p(A))``.
+
+    ``KL(q || p) >= KL_A(q || p) >= phi(q(A), p(A))``; when ``q(A) <= p(A)``
+    this is at most ``p(A)`` (it tends to ``p(A)`` as ``q(A) -> 0``), so a
+    small ball's collapse -- any ratio ``p(A)/q(A)`` -- may cost the ELBO as
+    little as ``p(A)`` nats. The forward direction's bound,
+    ``phi(p(A), q(A))``, grows without limit instead.
+
+    Parameters
+    ----------
+    q_mass, p_mass : array_like
+        Approximation's and reference's masses of the region.
+
+    Returns
+    -------
+    ndarray
+        ``phi(q_mass, p_mass)``.
+
+    Examples
+    --------
+    >>> float(elbo_blindness_bound(1e-9, 0.08)) < 0.08
+    True
+    """
+    return phi(q_mass, p_mass)
+
+
+# ---------------------------------------------------------------------------
+# regions
+
+
+class Box:
+    """Closed box ``lower <= x <= upper`` (an interval in 1-D); ends may be infinite.
+
+    Examples
+    --------
+    >>> Box(-1.0, 2.0).intervals()
+    [(-1.0, 2.0)]
+    """
+
+    def __init__(self, lower, upper):
+        self.lower = np.atleast_1d(np.asarray(lower, dtype=float))
+        self.upper = np.atleast_1d(np.asarray(upper, dtype=float))
+        if self.lower.shape != self.upper.shape or np.any(self.upper < self.lower):
+            raise ValueError("Box needs lower <= upper of the same shape")
+
+    @property
+    def dim(self):
+        return self.lower.size
+
+    def contains(self, x):
+        x = _as_points(x, self.dim)
+        return np.all((x >= self.lower) & (x <= self.upper), axis=1)
+
+    def intervals(self):
+        _need_1d(self)
+        return [(float(self.lower[0]), float(self.upper[0]))]
+
+
+class Ball:
+    """Closed ball ``||x - center|| <= radius`` (norm "euclidean" or "max").
+
+    Examples
+    --------
+    >>> Ball(0.0, 0.5).intervals()
+    [(-0.5, 0.5)]
+    """
+
+    def __init__(self, center, radius, norm="euclidean"):
+        self.center = np.atleast_1d(np.asarray(center, dtype=float))
+        self.radius = float(radius)
+        if not self.radius > 0:
+            raise ValueError("Ball radius must be > 0")
+        if norm not in ("euclidean", "max"):
+            raise ValueError("norm must be 'euclidean' or 'max'")
+        self.norm = norm
+
+    @property
+    def dim(self):
+        return self.center.size
+
+    def _dist(self, x):
+        diff = _as_points(x, self.dim) - self.center
+        return np.sqrt(np.sum(diff * diff, axis=1)) if self.norm == "euclidean" else np.max(np.abs(diff), axis=1)
+
+    def contains(self, x):
+        return self._dist(x) <= self.radius
+
+    def intervals(self):
+        _need_1d(self)
+        c = float(self.center[0])
+        return [(c - self.radius, c + self.radius)]
+
+
+class Tail(Ball):
+    """Tail ``||x - center|| > threshold``: the complement of ``Ball(center, threshold)``.
+
+    Examples
+    --------
+    >>> Tail(0.0, 1.0).intervals()
+    [(-inf, -1.0), (1.0, inf)]
+    """
+
+    def contains(self, x):
+        return self._dist(x) > self.radius
+
+    def intervals(self):
+        _need_1d(self)
+        c = float(self.center[0])
+        return [(-np.inf, c - self.radius), (c + self.radius, np.inf)]
+
+
+class Where:
+    """Region given by a boolean function of points ``(n, d) -> (n,)``.
+
+    Usable by :func:`local_kl_knn`, and by :func:`local_kl_qmc` inside a box.
+
+    Examples
+    --------
+    >>> Where(lambda x: x[:, 0] > 0).contains(np.array([[-1.0], [1.0]]))
+    array([False,  True])
+    """
+
+    def __init__(self, func, dim=None):
+        self.func = func
+        self.dim = dim
+
+    def contains(self, x):
+        x = _as_points(x, self.dim)
+        return np.asarray(self.func(x), dtype=bool).reshape(x.shape[0])
+
+
+def _as_points(x, dim):
+    x = np.asarray(x, dtype=float)
+    if x.ndim <= 1:
+        x = x.reshape(-1, 1) if (dim in (None, 1)) else x.reshape(1, -1)
+    return x
+
+
+def _need_1d(region):
+    if region.dim != 1:
+        raise ValueError(f"{type(region).__name__} of dimension {region.dim}: quadrature needs 1-D regions")
+
+
+def _intervals_of(region):
+    """A 1-D region as a list of disjoint (lo, hi) intervals."""
+    if isinstance(region, (Box, Ball)):
+        return region.intervals()
+    if isinstance(region, tuple) and len(region) == 2 and np.ndim(region[0]) == 0:
+        return Box(region[0], region[1]).intervals()
+    if isinstance(region, list) and all(isinstance(iv, tuple) and len(iv) == 2 for iv in region):
+        ivs = sorted((float(a), float(b)) for a, b in region)
+        for (a0, b0), (a1, b1) in zip(ivs[:-1], ivs[1:]):
+            if a1 < b0:
+                raise ValueError("intervals of a region must not overlap")
+        return ivs
+    raise TypeError("region must be a Box, Ball, Tail, a (lo, hi) tuple or a list of them")
+
+
+def _contains_1d(region, points):
+    points = np.asarray(points, dtype=float)
+    if isinstance(region, (Box, Ball)):
+        return region.contains(points.reshape(-1, 1))
+    ivs = _intervals_of(region)
+    return np.array([any(a <= p <= b for a, b in ivs) for p in points], dtype=bool)
+
+
+# ---------------------------------------------------------------------------
+# result
+
+
+class LocalKL(NamedTuple):
+    """Local extended KL ``KL_A(mu || nu_eps)`` with its shape/mass split.
+
+    Attributes
+    ----------
+    kl : float
+        ``KL_A(mu || nu + eps mu)`` (``eps = 0``: the plain local KL).
+    shape : float
+        ``mu(A) * KL(mu_A || nu_A)``.
+    mass_term : float
+        ``phi(mu(A), nu(A))``.
+    mu_mass, nu_mass : float
+        ``mu(A)`` and ``(nu + eps mu)(A)``, the masses entering ``phi``.
+    eps : float
+    kl_lower, kl_upper : float
+        Interval on ``kl`` (quadrature: +- the reported absolute error;
+        QMC and kNN: Student-t interval at ``ci_prob``).
+    tier : str
+        ``"quadrature"``, ``"qmc"`` or ``"knn"``.
+    details : dict
+        Tier-specific extras (errors, counts, per-batch values).
+    """
+
+    kl: float
+    shape: float
+    mass_term: float
+    mu_mass: float
+    nu_mass: float
+    eps: float
+    kl_lower: float
+    kl_upper: float
+    tier: str
+    details: dict
+
+
+# ---------------------------------------------------------------------------
+# exact: 1-D quadrature
+
+
+def _atoms(atoms):
+    if atoms is None:
+        return {}
+    items = atoms.items() if isinstance(atoms, dict) else atoms
+    out = {}
+    for loc, w in items:
+        w = float(w)
+        if w < 0 or not np.isfinite(w):
+            raise ValueError("atom weights must be finite and >= 0")
+        out[float(loc)] = out.get(float(loc), 0.0) + w
+    return out
+
+
+def _quad_pieces(intervals, breakpoints):
+    pieces = []
+    for a, b in intervals:
+        cuts = sorted({p for p in breakpoints if a < p < b})
+        ends = [a, *cuts, b]
+        pieces.extend((lo, hi) for lo, hi in zip(ends[:-1], ends[1:]) if hi > lo)
+    return pieces
+
+
+def _quad(func, pieces, epsabs, epsrel, limit):
+    total, err = 0.0, 0.0
+    for a, b in pieces:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", integrate.IntegrationWarning)
+            val, e = integrate.quad(func, a, b, epsabs=epsabs, epsrel=epsrel, limit=limit)
+        total += val
+        err += e
+    return total, err
+
+
+def local_kl_quad(mu, nu, region, *, eps=0.0, mu_atoms=None, nu_atoms=None, breakpoints=(),
+                  log_density=False, epsrel=1e-10, limit=200):
+    """Exact local KL of two 1-D measures by adaptive quadrature.
+
+    Parameters
+    ----------
+    mu, nu : callable
+        Densities (of the absolutely continuous parts) ``f(x) -> float``,
+        or log densities with ``log_density=True``; they may be 0 (or
+        ``-inf``) outside their supports and singular at ``breakpoints``.
+    region : Box, Ball, Tail, (lo, hi) tuple or list of disjoint tuples
+        One-dimensional region ``A``; ``Box``/``Ball`` are closed, ``Tail`` is
+        ``|x - c| > t``, so ``Ball(c, t)`` and ``Tail(c, t)`` partition R.
+    eps : float, default 0
+        ``eps > 0`` computes the regularised ``RE-KL_{A,eps} = KL_A(mu || nu + eps mu)``.
+    mu_atoms, nu_atoms : dict or sequence of (location, weight), optional
+        Point masses of either measure.
+    breakpoints : sequence of float
+        Points where a density is singular or jumps; each interval of ``A``
+        is split there so that the quadrature meets the singularity at an
+        end point (QUADPACK's QAGS extrapolates integrable end-point
+        singularities such as ``|x|^(-1/2)`` and ``log|x|``).
+    log_density : bool
+        Whether ``mu``/``nu`` return log densities (useful far in the tails).
+    epsrel, limit : float, int
+        Passed to :func:`scipy.integrate.quad`.
+
+    Returns
+    -------
+    LocalKL
+        ``tier="quadrature"``; ``kl`` is ``inf`` when ``mu`` restricted to
+        ``A`` is not absolutely continuous with respect to ``nu`` (and
+        ``eps = 0``), e.g. an atom of ``mu`` in ``A`` that ``nu`` lacks.
+
+    Notes
+    -----
+    The masses ``mu(A)``, ``nu(A)`` are integrated first; the shape term is
+    then integrated directly as ``int_A log((dmu/mu(A)) / (dnu/nu(A))) dmu``
+    (no cancellation between large terms), and ``kl = shape + phi``.
+
+    Examples
+    --------
+    >>> from scipy import stats
+    >>> res = local_kl_quad(stats.norm(0, 1).pdf, stats.norm(0, 1).pdf, Ball(0.0, 1.0))
+    >>> abs(res.kl) < 1e-12
+    True
+    """
+    eps = float(eps)
+    if not eps >= 0:
+        raise ValueError("`eps` must be >= 0")
+    intervals = _intervals_of(region)
+    mu_at, nu_at = _atoms(mu_atoms), _atoms(nu_atoms)
+    pieces = _quad_pieces(intervals, [float(b) for b in breakpoints])
+
+    def logf(func, x):
+        with np.errstate(divide="ignore"):
+            v = float(func(x))
+            return v if log_density else (math.log(v) if v > 0 else -math.inf)
+
+    def dens(func):
+        return lambda x: math.exp(logf(func, x))
+
+    mu_c, e1 = _quad(dens(mu), pieces, 0.0, epsrel, limit)
+    nu_c, e2 = _quad(dens(nu), pieces, 0.0, epsrel, limit)
+
+    def in_region(locs):
+        return _contains_1d(region, np.array(locs)) if locs else np.array([], dtype=bool)
+
+    mu_locs = [loc for loc, w in mu_at.items() if w > 0]
+    mu_in = [loc for loc, inside in zip(mu_locs, in_region(mu_locs)) if inside]
+    nu_locs = list(nu_at)
+    nu_in = {loc for loc, inside in zip(nu_locs, in_region(nu_locs)) if inside}
+    mu_A = mu_c + sum(mu_at[loc] for loc in mu_in)
+    nu_A0 = nu_c + sum(nu_at[loc] for loc in nu_in)
+    nu_A = nu_A0 + eps * mu_A
+    details = {"mu_mass_error": e1, "nu_mass_error": e2, "nu_mass_unregularised": nu_A0}
+
+    if mu_A == 0:
+        shape, e3 = 0.0, 0.0
+    elif nu_A == 0:
+        shape, e3 = math.inf, 0.0
+    else:
+        log_ratio_masses = math.log(nu_A) - math.log(mu_A)
+        log_eps = math.log(eps) if eps > 0 else -math.inf
+
+        def integrand(x):
+            lf = logf(mu, x)
+            if lf == -math.inf:
+                return 0.0
+            lg = logf(nu, x)
+            lg = np.logaddexp(lg, log_eps + lf) if eps > 0 else lg
+            if lg == -math.inf:
+                return math.inf
+            return math.exp(lf) * (lf - lg + log_ratio_masses)
+
+        shape, e3 = _quad(integrand, pieces, 1e-13 * mu_A, epsrel, limit)
+        if not np.isfinite(shape):
+            shape = math.inf
+        for loc in mu_in:
+            w = mu_at[loc]
+            v = nu_at.get(loc, 0.0) + eps * w
+            shape = math.inf if v == 0 else shape + w * (math.log(w / mu_A) - math.log(v / nu_A))
+    details["shape_error"] = e3
+    mterm = float(phi(mu_A, nu_A))
+    kl = shape + mterm
+    err = e1 + e2 + e3
+    return LocalKL(kl, shape, mterm, mu_A, nu_A, eps, kl - err, kl + err, "quadrature", details)
+
+
+# ---------------------------------------------------------------------------
+# d-dimensional boxes: randomised QMC
+
+
+def local_kl_qmc(mu_logpdf, nu_logpdf, box, *, region=None, eps=0.0, n_points=2**13,
+                 n_randomizations=8, ci_prob=0.94, seed=None):
+    """Local KL over a d-dimensional box (optionally cut by a region) by RQMC.
+
+    Parameters
+    ----------
+    mu_logpdf, nu_logpdf : callable
+        Vectorised log densities ``(n, d) -> (n,)`` (``-inf`` outside the
+        support).
+    box : Box
+        Finite box to integrate over (the region ``A`` itself, or a box
+        containing it when ``region`` is given).
+    region : Ball, Tail or Where, optional
+        Restricts ``A`` to ``box`` intersected with ``region``.
+    eps : float, default 0
+        Regularisation, as in :func:`local_kl_quad`.
+    n_points : int
+        Sobol points per randomisation (a power of 2).
+    n_randomizations : int
+        Independent scramblings (>= 2) for the interval.
+    ci_prob : float
+    seed : int or numpy Generator, optional
+
+    Returns
+    -------
+    LocalKL
+        ``tier="qmc"``; means over the randomisations; ``details`` holds the
+        standard errors of ``kl``, ``shape``, ``mu_mass`` and ``nu_mass``.
+
+    Notes
+    -----
+    Atoms are not supported here (use :func:`local_kl_quad` in 1-D). A
+    density singular inside the box makes the estimator's variance large;
+    the interval then widens accordingly but QMC converges slowly.
+
+    Examples
+    --------
+    >>> from scipy import stats
+    >>> lp = stats.multivariate_normal(np.zeros(2), np.eye(2)).logpdf
+    >>> res = local_kl_qmc(lp, lp, Box([-1, -1], [1, 1]), seed=0)
+    >>> abs(res.kl) < 1e-12
+    True
+    """
+    if not isinstance(box, Box):
+        raise TypeError("`box` must be a Box")
+    if not (np.all(np.isfinite(box.lower)) and np.all(np.isfinite(box.upper))):
+        raise ValueError("local_kl_qmc needs a finite box")
+    if n_randomizations < 2:
+        raise ValueError("`n_randomizations` must be >= 2")
+    eps = float(eps)
+    d = box.dim
+    width = box.upper - box.lower
+    logvol = float(np.sum(np.log(width)))
+    rng = np.random.default_rng(seed)
+    K = int(n_randomizations)
+    est = np.zeros((K, 4))  # kl, shape, mu_A, nu_A
+    log_eps = math.log(eps) if eps > 0 else -math.inf
+    for k in range(K):
+        u = qmc.Sobol(d, scramble=True, seed=rng).random(int(n_points))
+        x = box.lower + u * width
+        inside = np.ones(x.shape[0], dtype=bool) if region is None else region.contains(x)
+        lf = np.where(inside, np.asarray(mu_logpdf(x), dtype=float), -np.inf)
+        lg = np.where(inside, np.asarray(nu_logpdf(x), dtype=float), -np.inf)
+        if eps > 0:
+            lg = np.logaddexp(lg, log_eps + lf)
+        vol = math.exp(logvol)
+        f = np.exp(lf)
+        mu_A = vol * f.mean()
+        nu_A = vol * np.exp(lg).mean()
+        with np.errstate(invalid="ignore"):
+            pos = f > 0
+            if np.any(pos & ~(lg > -np.inf)):
+                integral = math.inf
+            else:
+                integral = vol * np.sum(f[pos] * (lf[pos] - lg[pos])) / f.size
+        kl = integral - mu_A + nu_A
+        est[k] = (kl, kl - float(phi(mu_A, nu_A)), mu_A, nu_A)
+    mean = est.mean(axis=0)
+    with np.errstate(invalid="ignore"):
+        se = est.std(axis=0, ddof=1) / math.sqrt(K)
+    tq = stats.t.ppf(0.5 + 0.5 * ci_prob, K - 1)
+    details = {"kl_se": se[0], "shape_se": se[1], "mu_mass_se": se[2], "nu_mass_se": se[3],
+               "n_points": int(n_points), "n_randomizations": K}
+    return LocalKL(mean[0], mean[1], float(phi(mean[2], mean[3])), mean[2], mean[3], eps,
+                   mean[0] - tq * se[0], mean[0] + tq * se[0], "qmc", details)
+
+
+# ---------------------------------------------------------------------------
+# draws only: k-nearest neighbours
+
+
+def _kth_positive_distance(tree, pts, k, exclude_self):
+    """Distance from each point to its k-th neighbour at positive distance.
+
+    Exact ties (repeated draws) are skipped; returns the distances and the
+    number of query points that had ties.
+    """
+    n_tree = tree.n
+    extra = 1 if exclude_self else 0
+    kk = min(n_tree, k + extra + 8)
+    while True:
+        dist, _ = tree.query(pts, k=kk)
+        dist = dist.reshape(pts.shape[0], -1)
+        pos = dist > 0
+        n_pos = np.sum(pos & np.isfinite(dist), axis=1)
+        if np.all(n_pos >= k) or kk >= n_tree:
+            break
+        kk = min(n_tree, 2 * kk)
+    ties = int(np.sum(np.sum(dist == 0, axis=1) > extra))
+    if np.any(n_pos < k):
+        raise ValueError("too few distinct draws in the region for the kNN estimator")
+    srt = np.sort(np.where(pos, dist, np.inf), axis=1)
+    return srt[:, k - 1], ties
+
+
+def _wkv(xa, ya, k):
+    """Wang-Kulkarni-Verdu estimate of KL(P || Q) from draws xa ~ P, ya ~ Q."""
+    n, d = xa.shape
+    m = ya.shape[0]
+    rho, t1 = _kth_positive_distance(cKDTree(xa), xa, k, exclude_self=True)
+    nu, t2 = _kth_positive_distance(cKDTree(ya), xa, k, exclude_self=False)
+    return d * np.mean(np.log(nu) - np.log(rho)) + math.log(m / (n - 1)), t1 + t2
+
+
+def local_kl_knn(x, y, region=None, *, k=1, n_batches=10, ci_prob=0.94):
+    """k-nearest-neighbour estimate of ``KL_A(mu || nu)`` from draws of both.
+
+    ``mu(A)`` and ``nu(A)`` are the fractions of the draws in ``A``; the shape
+    term ``mu(A) KL(mu_A || nu_A)`` uses the Wang-Kulkarni-Verdu estimator
+
+        KL(mu_A || nu_A) ~ (d / n_A) sum_i log(nu_k(i) / rho_k(i)) + log(m_A / (n_A - 1))
+
+    on the draws inside ``A`` (``rho_k``: distance from ``x_i`` to its k-th
+    neighbour among the other x's in ``A``; ``nu_k``: to its k-th neighbour
+    among the y's in ``A``).
+
+    Parameters
+    ----------
+    x : array_like, shape (n,) or (n, d)
+        Draws of ``mu`` (in chain order if MCMC: batches are contiguous).
+    y : array_like, shape (m,) or (m, d)
+        Draws of ``nu``.
+    region : Box, Ball, Tail or Where, optional
+        ``A``; the whole space if omitted.
+    k : int
+        Neighbour order.
+    n_batches : int
+        The draws are cut into this many contiguous batches; the spread of
+        the per-batch estimates, divided by ``sqrt(n_batches)``, is the
+        standard error of the full estimate (Student-t interval). Contiguous
+        batches keep the interval honest under moderate autocorrelation.
+    ci_prob : float
+
+    Returns
+    -------
+    LocalKL
+        ``tier="knn"``, ``eps = 0``; ``details`` has ``n_mu_in``, ``n_nu_in``,
+        ``ties`` (count of points with exact ties: a possible atom, which this
+        tier cannot represent), ``kl_se`` and the per-batch ``batch_kl``.
+
+    Notes
+    -----
+    The estimator is consistent for densities but biased at finite sizes,
+    and more so near the boundary of small regions; the shape term can come
+    out negative. Regions holding few draws give wide intervals.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x, y = rng.normal(size=4000), rng.normal(size=4000)
+    >>> res = local_kl_knn(x, y, Box(-1.0, 1.0))
+    >>> abs(res.kl) < 0.05
+    True
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    x = x.reshape(-1, 1) if x.ndim == 1 else x
+    y = y.reshape(-1, 1) if y.ndim == 1 else y
+    if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1]:
+        raise ValueError("`x` and `y` must be (n, d) and (m, d) with the same d")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        raise ValueError("draws must be finite")
+    if n_batches < 2:
+        raise ValueError("`n_batches` must be >= 2")
+
+    def estimate(xb, yb):
+        inx = np.ones(xb.shape[0], bool) if region is None else region.contains(xb)
+        iny = np.ones(yb.shape[0], bool) if region is None else region.contains(yb)
+        mu_A, nu_A = inx.mean(), iny.mean()
+        if inx.sum() == 0:
+            return float(phi(0.0, nu_A)), 0.0, mu_A, nu_A, 0
+        if inx.sum() <= k or iny.sum() < k:
+            return math.inf if iny.sum() == 0 else math.nan, math.nan, mu_A, nu_A, 0
+        d_hat, ties = _wkv(xb[inx], yb[iny], k)
+        shape = mu_A * d_hat
+        return shape + float(phi(mu_A, nu_A)), shape, mu_A, nu_A, ties
+
+    kl, shape, mu_A, nu_A, ties = estimate(x, y)
+    bx = np.array_split(np.arange(x.shape[0]), n_batches)
+    by = np.array_split(np.arange(y.shape[0]), n_batches)
+    batch = np.array([estimate(x[i], y[j])[0] for i, j in zip(bx, by)])
+    good = np.isfinite(batch)
+    if good.sum() >= 2:
+        se = batch[good].std(ddof=1) / math.sqrt(good.sum())
+        tq = stats.t.ppf(0.5 + 0.5 * ci_prob, good.sum() - 1)
+        lo, hi = kl - tq * se, kl + tq * se
+    else:
+        se, lo, hi = math.nan, math.nan, math.nan
+    n_in_x = int(x.shape[0] if region is None else region.contains(x).sum())
+    n_in_y = int(y.shape[0] if region is None else region.contains(y).sum())
+    details = {"n_mu_in": n_in_x, "n_nu_in": n_in_y, "ties": ties, "kl_se": se, "batch_kl": batch, "k": k}
+    return LocalKL(kl, shape, float(phi(mu_A, nu_A)), float(mu_A), float(nu_A), 0.0, lo, hi, "knn", details)

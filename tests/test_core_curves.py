@@ -1,0 +1,108 @@
+"""Mass curves from draws against exact masses and properties (core)."""
+
+import numpy as np
+import pytest
+from scipy import special, stats
+
+from pymc_localmass.core.curves import CURVE_STATS, INDEX_STATS, local_mass_curves, radius_grid
+
+S = {name: i for i, name in enumerate(CURVE_STATS)}
+I = {name: i for i, name in enumerate(INDEX_STATS)}
+
+
+def test_gaussian_masses_match_chi2(rng):
+    x = rng.standard_normal((4, 5000))
+    radii = np.array([0.05, 0.2, 0.5, 1.0])
+    curves, _ = local_mass_curves(x, center=0.0, radii=radii, ci_prob=0.99)
+    exact = stats.chi2.cdf(radii**2, 1)
+    assert np.array_equal(curves[:, S["radius"]], radii)  # explicit radii honoured exactly
+    assert np.all(curves[:, S["mass_lower"]] <= exact)
+    assert np.all(exact <= curves[:, S["mass_upper"]])
+    # binomial s.e. at n=20000 is <= 0.0036: 4 s.e.
+    assert np.allclose(curves[:, S["mass"]], exact, atol=0.015)
+
+
+def test_mass_monotone_and_slope_of_power_law(rng):
+    # m(r) = r^2 on [0, 1] (|X| = sqrt(U)): slope 2 everywhere
+    x = np.sqrt(rng.random((4, 20000)))
+    curves, _ = local_mass_curves(x, center=0.0, radii=np.geomspace(0.05, 0.5, 8))
+    m = curves[:, S["mass"]]
+    assert np.all(np.diff(m) >= 0)
+    assert np.allclose(m, np.geomspace(0.05, 0.5, 8) ** 2, rtol=0.1, atol=0.002)
+    s = curves[1:-1, S["slope"]]
+    assert np.allclose(s, 2.0, atol=0.35)
+    assert np.all(curves[:, S["slope_lower"]] <= curves[:, S["slope"]])
+    assert np.all(curves[:, S["slope"]] <= curves[:, S["slope_upper"]])
+
+
+def test_invariant_to_draw_order_and_equivariant(rng):
+    x = rng.gamma(2.0, size=(4, 1000))
+    radii = np.array([0.1, 0.3, 1.0])
+    base, _ = local_mass_curves(x, center=1.0, radii=radii)
+    perm = rng.permuted(x.reshape(-1)).reshape(4, 1000)
+    shuffled, _ = local_mass_curves(perm, center=1.0, radii=radii)
+    assert np.array_equal(base[:, S["mass"]], shuffled[:, S["mass"]])
+    shifted, _ = local_mass_curves(3.0 * x - 7.0, center=3.0 * 1.0 - 7.0, radii=3.0 * radii)
+    assert np.allclose(base[:, S["mass"]], shifted[:, S["mass"]])
+
+
+def test_auto_grid_spans_resolved_to_sd(rng):
+    x = rng.standard_normal((4, 1000))
+    curves, index = local_mass_curves(x, center="mean")
+    r = curves[:, S["radius"]]
+    assert np.all(np.diff(r) > 0)
+    sd = x.std(ddof=1)
+    assert r[-1] == pytest.approx(sd)
+    dist = np.sort(np.abs(x - x.mean()).ravel())
+    assert r[0] == pytest.approx(dist[9])  # the 10th nearest draw
+    assert curves[-1, S["resolved"]] == 1.0
+    assert index[I["center_value"]] == pytest.approx(x.mean())
+    assert index[I["scale"]] == pytest.approx(sd)
+
+
+def test_unresolved_radii_are_flagged(rng):
+    x = rng.standard_normal((4, 250))
+    curves, _ = local_mass_curves(x, center=0.0, radii=np.array([1e-5, 1e-3, 0.5]))
+    assert curves[0, S["resolved"]] == 0.0
+    assert curves[2, S["resolved"]] == 1.0
+
+
+def test_atom_weight_and_index_zero(rng):
+    n = (4, 2000)
+    x = np.where(rng.random(n) < 0.3, 0.0, rng.standard_normal(n))
+    curves, index = local_mass_curves(x, center=0.0)
+    assert index[I["atom"]] == pytest.approx(0.3, abs=0.02)
+    assert index[I["atom_lower"]] <= 0.3 <= index[I["atom_upper"]] or abs(index[I["atom"]] - 0.3) < 0.015
+    assert index[I["a"]] == 0.0 and index[I["b"]] == 0.0
+    # every ball contains the atom
+    assert np.all(curves[:, S["mass"]] >= index[I["atom"]])
+
+
+def test_integer_valued_draws(rng):
+    x = rng.poisson(3.0, size=(4, 1000)).astype(float)
+    _, at_support = local_mass_curves(x, center=2.0)
+    assert at_support[I["atom"]] == pytest.approx(stats.poisson.pmf(2, 3.0), abs=0.03)
+    assert at_support[I["a"]] == 0.0
+    _, off_support = local_mass_curves(x, center=2.5)
+    assert off_support[I["atom"]] == 0.0
+    assert np.isinf(off_support[I["a"]])
+
+
+def test_inverse_gamma_reports_inf(rng):
+    x = stats.invgamma(3.0).rvs(size=(4, 1000), random_state=rng)
+    _, index = local_mass_curves(x, center=0.0)
+    assert np.isinf(index[I["a"]]) and index[I["a"]] > 0
+
+
+def test_radius_grid_log_spaced():
+    g = radius_grid(np.array([1e-3]), np.array([1.0]), 4)
+    assert np.allclose(g, [[1e-3, 1e-2, 1e-1, 1.0]])
+
+
+def test_nan_policy(rng):
+    x = rng.standard_normal((4, 500))
+    x[0, 3] = np.nan
+    with pytest.raises(ValueError, match="non-finite"):
+        local_mass_curves(x, center=0.0)
+    curves, _ = local_mass_curves(x, center=0.0, radii=np.array([1.0]), nan_policy="omit")
+    assert curves[0, S["mass"]] == pytest.approx(special.erf(1 / np.sqrt(2)), abs=0.05)
