@@ -49,7 +49,10 @@ def radius_grid(r_lo, r_hi, n_radii):
     r_lo = np.asarray(r_lo, float)
     r_hi = np.asarray(r_hi, float)
     frac = np.linspace(0.0, 1.0, n_radii)
-    return np.exp(np.log(r_lo)[..., None] * (1 - frac) + np.log(r_hi)[..., None] * frac)
+    grid = np.exp(np.log(r_lo)[..., None] * (1 - frac) + np.log(r_hi)[..., None] * frac)
+    grid[..., 0] = r_lo  # exact ends: a radius equal to a draw's distance counts it
+    grid[..., -1] = r_hi
+    return grid
 
 
 def _batch_layout(n_draws):

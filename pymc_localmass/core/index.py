@@ -189,6 +189,10 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
     pick = lambda arr: np.take_along_axis(arr, chosen[:, None], axis=1)[:, 0]  # noqa: E731
     a = pick(a_w)
     se = pick(se_w)
+    # honest about window bias: add the change from the next narrower window
+    prev = np.take_along_axis(a_w, np.maximum(chosen - 1, 0)[:, None], axis=1)[:, 0]
+    shift = np.where((chosen > 0) & np.isfinite(prev), a - prev, 0.0)
+    se = np.sqrt(se**2 + shift**2)
     b = pick(b_w)
     sb = pick(sb_w)
     is_inf = inf_w.any(axis=1)
@@ -259,8 +263,9 @@ def fit_index_curve(radius, mass, mass_lower, mass_upper, resolved, scale, *, ci
 
     Consecutive log-mass increments of nested balls are nearly independent,
     so the finite-radius slopes s_j between consecutive resolved radii are
-    regressed on ``s = a - b / log(scale / r)`` with weights from the mass
-    intervals. The covariance is scaled up by the residual dispersion when
+    regressed on ``s = a - b / L + c / L^2``, ``L = log(scale / r)``, with
+    weights from the mass intervals (the ``c`` term, the first correction when
+    the logarithm's natural unit is not ``scale``, only over a wide range of L). The covariance is scaled up by the residual dispersion when
     the fit is worse than the stated precision.
 
     Parameters
@@ -307,7 +312,10 @@ def fit_index_curve(radius, mass, mass_lower, mass_upper, resolved, scale, *, ci
         rmid = np.exp(0.5 * (np.log(rr[1:]) + np.log(rr[:-1])))
         L = np.log(sc[e] / rmid)
         use_b = fit_b and np.all(L > 0.25) and s.size >= 3
-        cols = [np.ones_like(s)] + ([-1.0 / L] if use_b else [])
+        # second-order term c / L^2: the expansion of log(L + L0) when the log's
+        # natural unit differs from ``scale`` (identifiable only over a wide range)
+        use_c = use_b and s.size >= 6 and L.max() > 2 * L.min()
+        cols = [np.ones_like(s)] + ([-1.0 / L] if use_b else []) + ([1.0 / L**2] if use_c else [])
         A = np.column_stack(cols)
         W = 1.0 / var_s
         AtW = A.T * W

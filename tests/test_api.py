@@ -1,0 +1,207 @@
+"""Public API: adapters, selection, centres, results groups, round trips."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import pymc_localmass as plm
+from conftest import make_container
+from pymc_localmass._compat import MODERN, container_groups, default_ci_prob, get_group
+from pymc_localmass.core.curves import CURVE_STATS, INDEX_STATS
+
+REQUIRED_LOCAL = ["radius", "mass", "mass_lower", "mass_upper", "slope", "ess", "resolved"]
+REQUIRED_INDEX = ["a", "a_lower", "a_upper", "b", "b_lower", "b_upper", "atom", "atom_lower", "atom_upper",
+                  "center_value", "scale"]
+
+
+def test_labels_contract():
+    assert all(lab in CURVE_STATS for lab in REQUIRED_LOCAL)
+    assert all(lab in INDEX_STATS for lab in REQUIRED_INDEX)
+
+
+def test_all_input_kinds_give_the_same_numbers(container, rng):
+    post = get_group(container, "posterior")
+    kw = dict(var_names=["theta"], radii=[0.1, 0.5], ci_prob=0.9)
+    from_container = plm.local_mass(container, **kw)
+    from_dataset = plm.local_mass(post, **kw)
+    from_dict = plm.local_mass({"theta": post["theta"].values}, **kw)
+    xr.testing.assert_allclose(from_container["theta"], from_dataset["theta"])
+    np.testing.assert_allclose(from_dict["theta"].values, from_container["theta"].values)
+    assert from_container.attrs["tier"] == "samples"
+    assert from_container.attrs["ci_prob"] == 0.9
+
+
+def test_default_ci_prob_follows_arviz(container):
+    res = plm.local_mass(container, var_names="mu")
+    assert res.attrs["ci_prob"] == default_ci_prob() == (0.89 if MODERN else 0.94)
+
+
+def test_dims_preserved_and_coords_selection(rng):
+    data = {"beta": rng.normal(size=(2, 200, 3, 2))}
+    res = plm.local_mass(data, radii=[0.5])
+    assert res["beta"].dims == ("beta_dim_0", "beta_dim_1", "center", "radius", "local_stat")
+    sub = plm.local_mass(data, coords={"beta_dim_0": [1]}, radii=[0.5])
+    assert sub["beta"].sizes["beta_dim_0"] == 1
+    np.testing.assert_allclose(sub["beta"].values[0], res["beta"].values[1])
+
+
+def test_var_names_filter_vars(container):
+    assert set(plm.local_mass(container, var_names=["~theta"]).data_vars) == {"tau", "mu"}
+    assert set(plm.local_mass(container, var_names="ta", filter_vars="like").data_vars) == {"tau", "theta"}
+    assert set(plm.local_mass(container, var_names="^t", filter_vars="regex").data_vars) == {"tau", "theta"}
+
+
+def test_other_groups(container):
+    res = plm.local_mass(container, group="prior", var_names="mu", centers=0.0, radii=[0.2])
+    # prior mu ~ N(0, 1): P(|mu| <= 0.2) = 0.159
+    assert res["mu"].sel(local_stat="mass").values.item() == pytest.approx(0.159, abs=0.05)
+    assert res.attrs["source_group"] == "prior"
+
+
+def test_several_centres_and_mapping(container):
+    res = plm.local_mass(container, centers={"tau": [0.0, "median"], "mu": {"two": 2.0, "mean": "mean"}},
+                         var_names=["tau", "mu"])
+    assert set(res["center"].values) == {"0", "median", "two", "mean"}
+    tau = res["tau"]
+    assert np.isnan(tau.sel(center="two").values).all()  # not requested for tau
+    assert not np.isnan(tau.sel(center="0").values).any()
+    idx = plm.mass_index(container, centers={"mu": {"two": 2.0}}, var_names="mu")
+    assert idx["mu"].sel(center="two", index_stat="center_value").values.item() == 2.0
+
+
+def test_per_element_array_centre(container):
+    res = plm.mass_index(container, var_names="theta", centers=np.array([0.0, 0.5, 1.0]))
+    np.testing.assert_array_equal(res["theta"].sel(index_stat="center_value", center="array").values,
+                                  [0.0, 0.5, 1.0])
+
+
+def test_mode_and_median_centres(rng):
+    x = rng.gamma(3.0, size=(4, 2000))
+    idx = plm.mass_index({"x": x}, centers=["mode", "median"])
+    assert idx["x"].sel(center="median", index_stat="center_value").values.item() == pytest.approx(np.median(x))
+    assert idx["x"].sel(center="mode", index_stat="center_value").values.item() == pytest.approx(2.0, abs=0.4)
+
+
+def test_boundary_centre(container):
+    idx = plm.mass_index(container, var_names="tau", centers="boundary")
+    assert idx["tau"].sel(index_stat="center_value").values.item() == 0.0
+
+
+def test_explicit_radii_honoured_exactly(container):
+    radii = np.array([0.013, 0.1, 0.77])
+    res = plm.local_mass(container, var_names="theta", radii=radii)
+    got = res["theta"].sel(local_stat="radius").values
+    assert np.array_equal(got, np.broadcast_to(radii, got.shape))
+
+
+def test_joint_norms(rng):
+    z = rng.normal(size=(4, 1000, 3))
+    data = {"z": z}
+    r = np.array([0.5, 1.0])
+    euc = plm.local_mass(data, joint=True, centers=0.0, radii=r)
+    mx = plm.local_mass(data, joint=True, centers=0.0, radii=r, norm="max")
+    assert euc["z"].dims == ("center", "radius", "local_stat")
+    from scipy import special, stats
+
+    exact_euc = stats.chi2.cdf(r**2, 3)
+    exact_max = (2 * special.ndtr(r) - 1) ** 3
+    np.testing.assert_allclose(euc["z"].sel(local_stat="mass").values[0], exact_euc, atol=0.02)
+    np.testing.assert_allclose(mx["z"].sel(local_stat="mass").values[0], exact_max, atol=0.02)
+    scaled = plm.local_mass({"z": z * np.array([1.0, 10.0, 100.0])}, joint=True, centers=0.0, radii=r,
+                            norm="scaled")
+    np.testing.assert_allclose(scaled["z"].sel(local_stat="mass").values[0], exact_euc, atol=0.02)
+    two = plm.local_mass({"a": z[..., 0], "b": z[..., 1:]}, joint=True, centers=0.0, radii=r)
+    assert list(two.data_vars) == ["a+b"]
+    np.testing.assert_allclose(two["a+b"].sel(local_stat="mass").values, euc["z"].sel(local_stat="mass").values)
+
+
+def test_joint_index_is_dimension(rng):
+    z = rng.normal(size=(4, 1000, 3))
+    idx = plm.mass_index({"z": z}, joint=True, centers=0.0)
+    assert idx["z"].sel(index_stat="a").values.item() == pytest.approx(3.0, rel=0.15)
+
+
+def test_add_local_mass_returns_new_container(container):
+    before = container_groups(container)
+    out = plm.add_local_mass(container, var_names=["tau"], centers={"tau": 0.0})
+    assert container_groups(container) == before  # input untouched
+    assert {"local_mass", "local_mass_index"} <= set(container_groups(out))
+    assert type(out) is type(container)
+    plm.validate(get_group(out, "local_mass"), "local_mass")
+    plm.validate(get_group(out, "local_mass_index"), "local_mass_index")
+    # re-running replaces the groups
+    again = plm.add_local_mass(out, var_names=["mu"])
+    assert list(get_group(again, "local_mass").data_vars) == ["mu"]
+
+
+def test_add_local_mass_inplace(container):
+    out = plm.add_local_mass(container, var_names=["tau"], inplace=True)
+    assert out is container
+    assert "local_mass" in container_groups(container)
+
+
+def test_attrs_recorded(container):
+    res = plm.local_mass(container, var_names="tau")
+    for key in ("tier", "norm", "ci_prob", "grid_rule", "pymc_localmass_version", "created_at"):
+        assert key in res.attrs
+    assert res.attrs["pymc_localmass_version"] == plm.__version__
+    assert "auto" in res.attrs["grid_rule"]
+
+
+@pytest.mark.parametrize("engine", ["netcdf4", "h5netcdf"])
+def test_netcdf_round_trip_keeps_other_groups(container, tmp_path, engine):
+    out = plm.add_local_mass(container, var_names=["tau", "theta"], centers={"tau": 0.0})
+    path = tmp_path / "fit.nc"
+    out.to_netcdf(path, engine=engine)
+    if MODERN:
+        back = xr.open_datatree(path, engine=engine)
+    else:
+        import arviz as az
+
+        back = az.from_netcdf(path, engine=engine)
+    for group in ("posterior", "prior"):
+        xr.testing.assert_identical(get_group(back, group).load(), get_group(container, group))
+    for group in ("local_mass", "local_mass_index"):
+        got = get_group(back, group).load()
+        want = get_group(out, group)
+        xr.testing.assert_allclose(got, want)
+        assert got.attrs["tier"] == want.attrs["tier"]
+        plm.validate(got, group)
+
+
+def test_zarr_round_trip(container, tmp_path):
+    out = plm.add_local_mass(container, var_names=["tau"], centers={"tau": 0.0})
+    path = str(tmp_path / "fit.zarr")
+    # ArviZ 0.2x writes zarr only through its DataTree conversion (zarr >= 3)
+    tree = out if MODERN else out.to_datatree()
+    tree.to_zarr(path)
+    back = xr.open_datatree(path, engine="zarr")
+    if not MODERN:
+        import arviz as az
+
+        back = az.InferenceData.from_datatree(back)
+    xr.testing.assert_allclose(get_group(back, "local_mass").load(), get_group(out, "local_mass"))
+    xr.testing.assert_identical(get_group(back, "posterior").load(), get_group(container, "posterior"))
+
+
+def test_summary_table(container):
+    out = plm.add_local_mass(container, var_names=["tau", "theta"], centers={"tau": 0.0})
+    df = plm.summary(out)
+    assert list(df.index.names) == ["variable", "center"]
+    assert df.shape[0] == 1 + 3
+    for col in REQUIRED_INDEX:
+        assert col in df.columns
+    assert ("tau", "0") in df.index
+    only = plm.summary(out, var_names="tau")
+    assert only.shape[0] == 1
+    # summary of draws directly gives the same numbers
+    direct = plm.summary(container, var_names=["tau"], centers={"tau": 0.0})
+    np.testing.assert_allclose(direct.values, only.values)
+
+
+def test_mass_index_from_curves(rng):
+    x = np.sqrt(rng.random((4, 5000)))  # m(r) = r^2
+    res = plm.local_mass({"x": x}, centers=0.0, radii=np.geomspace(0.03, 0.5, 12))
+    idx = plm.mass_index(res)
+    assert idx.attrs["index_method"] == "curve-slope-fit"
+    assert idx["x"].sel(index_stat="a").values.item() == pytest.approx(2.0, rel=0.1)

@@ -1,0 +1,34 @@
+"""The demo job end to end on a real PyMC run (few draws to keep it quick)."""
+
+import os
+
+import numpy as np
+import xarray as xr
+
+from pymc_localmass._compat import MODERN, container_groups, get_group
+
+
+def test_demo_writes_results(tmp_path, capsys):
+    from pymc_localmass.demo import run
+
+    idata = run(out=str(tmp_path), draws=300, tune=300, chains=2)
+    path = tmp_path / "eight_schools.nc"
+    assert path.exists()
+    assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())  # no partial files
+    if MODERN:
+        back = xr.open_datatree(path)
+    else:
+        import arviz as az
+
+        back = az.from_netcdf(path)
+    groups = container_groups(back)
+    assert {"posterior", "local_mass", "local_mass_index"} <= set(groups)
+    index = get_group(back, "local_mass_index")
+    assert set(index.data_vars) == {"tau", "theta"}
+    assert float(index["tau"].sel(center="0", index_stat="center_value").values) == 0.0
+    out = capsys.readouterr().out
+    assert "theta[Choate]" in out and "tau" in out
+    # the posterior group was written untouched
+    xr.testing.assert_allclose(get_group(back, "posterior")["tau"].load(), get_group(idata, "posterior")["tau"])
+    assert np.isfinite(index["theta"].sel(center="mean", index_stat="a").values).all()
+    assert np.isnan(index["theta"].sel(center="0").values).all()  # centre not asked for theta

@@ -1,0 +1,140 @@
+"""Bad input: a specific error naming what is wrong, the user's object untouched."""
+
+import copy
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import pymc_localmass as plm
+from conftest import make_container
+from pymc_localmass._compat import container_groups, get_group
+
+
+def _snapshot(container):
+    return {g: get_group(container, g).copy(deep=True) for g in container_groups(container)}
+
+
+def _unchanged(container, snap):
+    assert container_groups(container) == list(snap)
+    for g, ds in snap.items():
+        xr.testing.assert_identical(get_group(container, g), ds)
+
+
+def test_unknown_variable(container):
+    snap = _snapshot(container)
+    with pytest.raises(KeyError, match="'nope'"):
+        plm.add_local_mass(container, var_names=["nope"])
+    _unchanged(container, snap)
+
+
+def test_missing_group(container):
+    with pytest.raises(KeyError, match="group 'posterior_predictive' not found"):
+        plm.local_mass(container, group="posterior_predictive")
+
+
+def test_nan_draws_named_and_omit(rng):
+    x = rng.normal(size=(4, 200, 3))
+    x[1, 5, 2] = np.nan
+    data = make_container(posterior={"beta": x})
+    snap = _snapshot(data)
+    with pytest.raises(ValueError, match=r"variable 'beta' has non-finite draws.*beta\[2\]"):
+        plm.add_local_mass(data)
+    _unchanged(data, snap)
+    res = plm.local_mass(data, nan_policy="omit", radii=[1.0])
+    assert np.isfinite(res["beta"].sel(local_stat="mass").values).all()
+
+
+def test_inf_draws(rng):
+    x = rng.normal(size=(4, 200))
+    x[0, 0] = np.inf
+    with pytest.raises(ValueError, match="non-finite"):
+        plm.local_mass({"x": x})
+
+
+def test_radius_not_positive(container):
+    with pytest.raises(ValueError, match="must be > 0"):
+        plm.local_mass(container, var_names="tau", radii=[0.0, 0.1])
+    with pytest.raises(ValueError, match="must be > 0"):
+        plm.local_mass(container, var_names="tau", radii=[-1.0])
+    with pytest.raises(ValueError, match="duplicates"):
+        plm.local_mass(container, var_names="tau", radii=[0.1, 0.1])
+
+
+def test_centre_of_wrong_shape(container):
+    with pytest.raises(ValueError, match=r"centre for variable 'theta' has shape \(2,\), expected \(3,\)"):
+        plm.local_mass(container, var_names="theta", centers=np.zeros(2))
+
+
+def test_unknown_centre_keyword_and_variable(container):
+    with pytest.raises(ValueError, match="unknown centre keyword 'middle'"):
+        plm.local_mass(container, centers="middle")
+    with pytest.raises(KeyError, match="unknown or unselected variable"):
+        plm.local_mass(container, var_names="tau", centers={"mu": 0.0})
+    with pytest.raises(ValueError, match="needs model="):
+        plm.local_mass(container, var_names="tau", centers="map")
+    with pytest.raises(ValueError, match="no support boundary"):
+        plm.local_mass(container, var_names="theta", centers="boundary")
+
+
+def test_constant_variable(rng):
+    data = {"c": np.full((4, 100), 3.0), "x": rng.normal(size=(4, 100))}
+    with pytest.raises(ValueError, match="variable 'c' is constant"):
+        plm.local_mass(data)
+    # one constant element among several is named
+    y = rng.normal(size=(4, 100, 3))
+    y[..., 1] = 0.5
+    with pytest.raises(ValueError, match=r"constant \(zero variance\) at y\[1\]"):
+        plm.local_mass({"y": y})
+
+
+def test_single_chain_and_few_draws(rng):
+    with pytest.raises(ValueError, match="single chain"):
+        plm.local_mass({"x": rng.normal(size=(1, 1000))})
+    with pytest.raises(ValueError, match="only 10 draws per chain"):
+        plm.local_mass({"x": rng.normal(size=(4, 10))})
+
+
+def test_bad_arguments(container):
+    with pytest.raises(ValueError, match="norm must be one of"):
+        plm.local_mass(container, norm="l3")
+    with pytest.raises(ValueError, match="ci_prob must be in"):
+        plm.local_mass(container, ci_prob=1.5)
+    with pytest.raises(ValueError, match="nan_policy"):
+        plm.local_mass(container, nan_policy="ignore")
+    with pytest.raises(ValueError, match="method must be one of"):
+        plm.local_mass(container, method="magic")
+    with pytest.raises(ValueError, match="filter_vars"):
+        plm.local_mass(container, var_names="t", filter_vars="glob")
+    with pytest.raises(KeyError, match="unknown dimension"):
+        plm.local_mass(container, coords={"school": [0]})
+
+
+def test_bad_containers(rng):
+    with pytest.raises(TypeError, match="DataTree, InferenceData, Dataset or dict"):
+        plm.local_mass([1, 2, 3])
+    with pytest.raises(ValueError, match=r"shape \(chain, draw, \.\.\.\)"):
+        plm.local_mass({"x": np.zeros(10)})
+    with pytest.raises(TypeError, match="add_local_mass needs a DataTree or InferenceData"):
+        plm.add_local_mass({"x": rng.normal(size=(2, 50))})
+    with pytest.raises(ValueError, match="no 'chain' dimension"):
+        plm.local_mass(xr.Dataset({"x": ("draw", np.zeros(5))}))
+
+
+def test_dict_input_not_mutated(rng):
+    x = rng.normal(size=(4, 100))
+    data = {"x": x}
+    keep = copy.deepcopy(data)
+    plm.local_mass(data, centers=0.0)
+    np.testing.assert_array_equal(data["x"], keep["x"])
+
+
+def test_validate_rejects_broken_results(container):
+    res = plm.local_mass(container, var_names="tau")
+    bad = res.drop_sel(local_stat="mass")
+    with pytest.raises(ValueError, match=r"lacks labels \['mass'\]"):
+        plm.validate(bad)
+    no_attr = res.copy()
+    del no_attr.attrs["tier"]
+    with pytest.raises(ValueError, match="missing attribute 'tier'"):
+        plm.validate(no_attr)
