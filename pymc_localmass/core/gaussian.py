@@ -40,7 +40,7 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from scipy import special, stats
+from scipy import linalg, special, stats
 from scipy.stats import qmc
 
 __all__ = [
@@ -223,8 +223,10 @@ def _log_normal_interval(za, zb, width):
             out[narrow] = np.log(0.5 * w) + special.logsumexp(logf, axis=-1)
         straddle = valid & ~narrow & (b > 0)
         if np.any(straddle):
+            # 1 - (both tails) when the tails are small (mass near 1), else erf sum
+            tails = special.ndtr(a[straddle]) + special.ndtr(-b[straddle])
             s = 0.5 * (special.erf(b[straddle] / math.sqrt(2.0)) + special.erf(-a[straddle] / math.sqrt(2.0)))
-            out[straddle] = np.log(s)
+            out[straddle] = np.where(tails < 0.5, np.log1p(-tails), np.log(s))
         tail = valid & ~narrow & ~straddle
         if np.any(tail):
             lb = special.log_ndtr(b[tail])
@@ -586,19 +588,17 @@ def gaussian_joint_ball_mass(mean, cov, center, radius, *, transforms=None, lowe
         lo = None if lower[j] is None or np.isnan(lower[j]) else float(lower[j])
         hi = None if upper[j] is None or np.isnan(upper[j]) else float(upper[j])
         specs.append(_canonical_transform(transforms[j], lo, hi))
-    # factor the covariance (semi-definite allowed)
+    # factor the covariance (semi-definite allowed; the ball method needs it definite)
     try:
         chol = np.linalg.cholesky(cov)
+        full_rank = True
+        logdet = 2.0 * float(np.sum(np.log(np.diag(chol))))
     except np.linalg.LinAlgError:
         w, v = np.linalg.eigh(cov)
         if np.min(w) < -1e-10 * max(1.0, np.max(np.abs(w))):
             raise ValueError("`cov` is not positive semi-definite") from None
         chol = v * np.sqrt(np.clip(w, 0, None))
-    try:
-        cov_inv_chol = np.linalg.cholesky(cov)
-        logdet = 2.0 * np.sum(np.log(np.diag(cov_inv_chol)))
-    except np.linalg.LinAlgError:
-        cov_inv_chol = None  # singular: the ball method is not available
+        full_rank = False
         logdet = np.nan
 
     rng = np.random.default_rng(seed)
@@ -607,7 +607,7 @@ def gaussian_joint_ball_mass(mean, cov, center, radius, *, transforms=None, lowe
     R, K, n = radius.size, int(n_randomizations), int(n_points)
     ind = np.zeros((K, cflat.shape[0], R))
     logball = np.full((K, cflat.shape[0], R), -np.inf)
-    use_ball = method in ("auto", "ball") and cov_inv_chol is not None
+    use_ball = method in ("auto", "ball") and full_rank
     if method == "ball" and not use_ball:
         raise ValueError("method='ball' needs a non-singular `cov`")
     if norm == "euclidean":
@@ -639,7 +639,7 @@ def gaussian_joint_ball_mass(mean, cov, center, radius, *, transforms=None, lowe
                     for j, s in enumerate(specs):
                         y[:, j], lj_j = _inverse_transform(s[0], x[:, j], s[1], s[2])
                         lj = lj + lj_j
-                    sol = np.linalg.solve(cov_inv_chol, (y - mean).T).T
+                    sol = linalg.solve_triangular(chol, (y - mean).T, lower=True).T
                     with np.errstate(invalid="ignore"):
                         logf = -0.5 * np.sum(sol * sol, axis=1) - d * _LOG_SQRT_2PI - 0.5 * logdet + lj
                     logf = np.where(np.isnan(logf), -np.inf, logf)

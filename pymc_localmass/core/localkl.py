@@ -142,67 +142,78 @@ def _expm1_t_minus(v):
     return np.where(small, series, direct)
 
 
+def _safe_newton(f, fprime, lo, hi, t0, increasing, n_iter=200):
+    """Vectorised Newton iteration safeguarded by bisection on a bracket.
+
+    ``f`` is monotone on ``[lo, hi]`` with a sign change there (increasing or
+    decreasing as told); a Newton step leaving the current bracket is
+    replaced by bisection, so the iteration always converges.
+    """
+    lo, hi, t = (np.array(v, dtype=float) for v in np.broadcast_arrays(lo, hi, t0))
+    t = np.where(np.isfinite(t) & (t >= lo) & (t <= hi), t, 0.5 * (lo + hi))
+    done = np.zeros(t.shape, dtype=bool)
+    for _ in range(n_iter):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            ft = f(t)
+            left = (ft < 0) if increasing else (ft > 0)
+            lo = np.where(left & ~done, t, lo)
+            hi = np.where(~left & ~done, t, hi)
+            tn = t - ft / fprime(t)
+            bad = ~np.isfinite(tn) | (tn <= lo) | (tn >= hi)
+            tn = np.where(bad, 0.5 * (lo + hi), tn)
+            tn = np.where(done | (ft == 0), t, tn)
+        done |= np.abs(tn - t) <= 4e-16 * np.maximum(1.0, np.abs(t))
+        t = tn
+        if np.all(done):
+            break
+    return t
+
+
 def _solve_log_ratio_y(kappa, branch):
     """t = log(y/x) solving exp(t) - 1 - t = kappa (branch -1: t <= 0, +1: t >= 0).
 
     Lambert W gives the start, ``y/x = -W_k(-exp(-1 - kappa))`` with k = 0
-    for the lower and k = -1 for the upper end; Newton steps on the
-    cancellation-free form then polish it to rounding.
+    for the lower and k = -1 for the upper end; safeguarded Newton steps on
+    the cancellation-free form then polish it to rounding (the W value alone
+    loses digits near the branch point, i.e. for small ``kappa``).
     """
     kappa = np.asarray(kappa, dtype=float)
+    kap = np.where(np.isfinite(kappa), kappa, 0.0)
     with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
-        z = -np.exp(-1.0 - kappa)
-        k = 0 if branch < 0 else -1
-        s = -special.lambertw(z, k).real
-        t0 = np.log(s)
-        # outside the range where the W evaluation is informative, use asymptotics
-        small = kappa < 1e-6
-        big = kappa > 600
-        t_small = branch * np.sqrt(2.0 * kappa) + 2.0 * kappa / 3.0
+        s = -special.lambertw(-np.exp(-1.0 - kap), 0 if branch < 0 else -1).real
+        t0 = np.where(kap < 1e-6, branch * np.sqrt(2.0 * kap), np.log(s))
         if branch < 0:
-            t_big = -1.0 - kappa
+            lo, hi = -1.0 - kap, np.zeros_like(kap)
         else:
-            s_big = 1.0 + kappa + np.log1p(kappa)
-            t_big = np.log(s_big + np.log(s_big) - np.log1p(kappa))
-        t = np.where(small, t_small, np.where(big, t_big, t0))
-        t = np.where(np.isfinite(t), t, np.where(branch < 0, -1.0 - kappa, np.log1p(kappa) + 1.0))
-        for _ in range(8):
-            f = _expm1_minus_t(t) - kappa
-            fp = np.expm1(t)
-            step = np.where(fp != 0, f / fp, 0.0)
-            t = t - step
-            t = np.where(branch * t < 0, 0.0, t)
-    t = np.where(kappa == 0, 0.0, t)
-    t = np.where(np.isposinf(kappa), branch * np.inf, t)
-    return t
+            lo, hi = np.zeros_like(kap), np.log(2.0 * (1.0 + kap))
+        t = _safe_newton(lambda t: _expm1_minus_t(t) - kap, np.expm1, lo, hi, t0, branch > 0)
+    t = np.where(kap == 0, 0.0, t)
+    return np.where(np.isposinf(kappa), branch * np.inf, t)
 
 
 def _solve_log_ratio_x(lam, branch):
-    """v = log(x/y) solving exp(v)(v - 1) + 1 = lam (branch -1: v <= 0 if lam < 1).
+    """v = log(x/y) solving exp(v)(v - 1) + 1 = lam (branch -1: v <= 0, +1: v >= 0).
 
     Start from ``x/y = exp(1 + W_k((lam - 1)/e))`` (k = -1 lower, k = 0 upper),
-    then Newton on the cancellation-free form.
+    then safeguarded Newton on the cancellation-free form. The lower end is
+    ``-inf`` (x = 0) when ``lam >= 1``.
     """
     lam = np.asarray(lam, dtype=float)
+    la = np.where(np.isfinite(lam), lam, 0.0)
     with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
-        zarg = (lam - 1.0) / math.e
-        k = -1 if branch < 0 else 0
-        v0 = 1.0 + special.lambertw(zarg, k).real
-        small = lam < 1e-6
-        v_small = branch * np.sqrt(2.0 * lam) - 2.0 * lam / 3.0
-        v = np.where(small, v_small, v0)
-        v = np.where(np.isfinite(v), v, 0.0)
-        for _ in range(8):
-            f = _expm1_t_minus(v) - lam
-            fp = v * np.exp(v)
-            step = np.where(fp != 0, f / fp, 0.0)
-            v = v - step
-            v = np.where(branch * v < 0, 0.0, v)
-    v = np.where(lam == 0, 0.0, v)
+        if branch < 0:
+            la = np.where(la >= 1, 0.5, la)  # placeholder, replaced below
+        v0 = 1.0 + special.lambertw((la - 1.0) / math.e, -1 if branch < 0 else 0).real
+        v0 = np.where(la < 1e-6, branch * np.sqrt(2.0 * la), v0)
+        if branch < 0:
+            lo, hi = 2.0 * np.log((1.0 - la) / 1.22), np.zeros_like(la)
+        else:
+            lo, hi = np.zeros_like(la), 1.0 + np.log1p(la)
+        v = _safe_newton(lambda v: _expm1_t_minus(v) - la, lambda v: v * np.exp(v), lo, hi, v0, branch > 0)
+    v = np.where(la == 0, 0.0, v)
     if branch < 0:
         v = np.where(lam >= 1, -np.inf, v)
-    v = np.where(np.isposinf(lam), branch * np.inf, v)
-    return v
+    return np.where(np.isposinf(lam), branch * np.inf, v)
 
 
 def phi_interval_y(x, bound):
@@ -558,6 +569,9 @@ def _quad(func, pieces, epsabs, epsrel, limit):
     return total, err
 
 
+_UNDERFLOW_LOG = -115.0  # log(1e-50): a plain density below this, where nu's underflows, counts as 0
+
+
 def local_kl_quad(mu, nu, region, *, eps=0.0, mu_atoms=None, nu_atoms=None, breakpoints=(),
                   log_density=False, epsrel=1e-10, limit=200):
     """Exact local KL of two 1-D measures by adaptive quadrature.
@@ -581,7 +595,11 @@ def local_kl_quad(mu, nu, region, *, eps=0.0, mu_atoms=None, nu_atoms=None, brea
         end point (QUADPACK's QAGS extrapolates integrable end-point
         singularities such as ``|x|^(-1/2)`` and ``log|x|``).
     log_density : bool
-        Whether ``mu``/``nu`` return log densities (useful far in the tails).
+        Whether ``mu``/``nu`` return log densities (recommended for tails:
+        with plain densities, points where ``nu``'s density is 0 while
+        ``mu``'s is below 1e-50 are taken as floating-point underflow in a
+        far tail and contribute 0; where ``mu``'s is larger they are a
+        support mismatch and make the result infinite).
     epsrel, limit : float, int
         Passed to :func:`scipy.integrate.quad`.
 
@@ -650,7 +668,9 @@ def local_kl_quad(mu, nu, region, *, eps=0.0, mu_atoms=None, nu_atoms=None, brea
             lg = logf(nu, x)
             lg = np.logaddexp(lg, log_eps + lf) if eps > 0 else lg
             if lg == -math.inf:
-                return math.inf
+                # nu's density is 0 where mu's is not: a support mismatch, unless
+                # both are far in a tail where the densities underflow
+                return 0.0 if lf < _UNDERFLOW_LOG else math.inf
             return math.exp(lf) * (lf - lg + log_ratio_masses)
 
         shape, e3 = _quad(integrand, pieces, 1e-13 * mu_A, epsrel, limit)
@@ -752,9 +772,11 @@ def local_kl_qmc(mu_logpdf, nu_logpdf, box, *, region=None, eps=0.0, n_points=2*
     with np.errstate(invalid="ignore"):
         se = est.std(axis=0, ddof=1) / math.sqrt(K)
     tq = stats.t.ppf(0.5 + 0.5 * ci_prob, K - 1)
+    mean, se = [float(v) for v in mean], [float(v) for v in se]
     details = {"kl_se": se[0], "shape_se": se[1], "mu_mass_se": se[2], "nu_mass_se": se[3],
                "n_points": int(n_points), "n_randomizations": K}
-    return LocalKL(mean[0], mean[1], float(phi(mean[2], mean[3])), mean[2], mean[3], eps,
+    mterm = float(phi(mean[2], mean[3]))
+    return LocalKL(mean[0], mean[0] - mterm, mterm, mean[2], mean[3], eps,
                    mean[0] - tq * se[0], mean[0] + tq * se[0], "qmc", details)
 
 
@@ -786,26 +808,34 @@ def _kth_positive_distance(tree, pts, k, exclude_self):
     return srt[:, k - 1], ties
 
 
-def _wkv(xa, ya, k):
-    """Wang-Kulkarni-Verdu estimate of KL(P || Q) from draws xa ~ P, ya ~ Q."""
-    n, d = xa.shape
-    m = ya.shape[0]
-    rho, t1 = _kth_positive_distance(cKDTree(xa), xa, k, exclude_self=True)
-    nu, t2 = _kth_positive_distance(cKDTree(ya), xa, k, exclude_self=False)
-    return d * np.mean(np.log(nu) - np.log(rho)) + math.log(m / (n - 1)), t1 + t2
+def _wkv_terms(x, y, k):
+    """Per-draw log density-ratio estimates ``log f(x_i)/g(x_i)`` (Wang-Kulkarni-Verdu).
+
+    ``d log(nu_k(i) / rho_k(i)) + log(m / (n - 1))``, with ``rho_k`` the
+    distance from ``x_i`` to its k-th neighbour among the other x's and
+    ``nu_k`` to its k-th neighbour among the y's. Their average over all x
+    is the WKV estimate of ``KL(P || Q)``.
+    """
+    n, d = x.shape
+    m = y.shape[0]
+    rho, t1 = _kth_positive_distance(cKDTree(x), x, k, exclude_self=True)
+    nu, t2 = _kth_positive_distance(cKDTree(y), x, k, exclude_self=False)
+    return d * (np.log(nu) - np.log(rho)) + math.log(m / (n - 1)), t1 + t2
 
 
-def local_kl_knn(x, y, region=None, *, k=1, n_batches=10, ci_prob=0.94):
+def local_kl_knn(x, y, region=None, *, k=5, n_batches=10, ci_prob=0.94):
     """k-nearest-neighbour estimate of ``KL_A(mu || nu)`` from draws of both.
 
-    ``mu(A)`` and ``nu(A)`` are the fractions of the draws in ``A``; the shape
-    term ``mu(A) KL(mu_A || nu_A)`` uses the Wang-Kulkarni-Verdu estimator
+    ``mu(A)`` and ``nu(A)`` are the fractions of the draws in ``A``, and
 
-        KL(mu_A || nu_A) ~ (d / n_A) sum_i log(nu_k(i) / rho_k(i)) + log(m_A / (n_A - 1))
+        int_A log(dmu/dnu) dmu ~ (1/n) sum_{i : x_i in A} [d log(nu_k(i) / rho_k(i)) + log(m / (n - 1))]
 
-    on the draws inside ``A`` (``rho_k``: distance from ``x_i`` to its k-th
-    neighbour among the other x's in ``A``; ``nu_k``: to its k-th neighbour
-    among the y's in ``A``).
+    the Wang-Kulkarni-Verdu log density-ratio estimates summed over the
+    draws of ``mu`` that fall in ``A`` (``rho_k``: distance from ``x_i`` to its
+    k-th neighbour among the other x's; ``nu_k``: to its k-th neighbour among
+    the y's). The neighbours are searched among *all* draws, so the
+    boundary of ``A`` does not bias the density ratio. Then
+    ``KL_A = sum - mu(A) + nu(A)`` and the shape term is ``KL_A - phi``.
 
     Parameters
     ----------
@@ -833,9 +863,11 @@ def local_kl_knn(x, y, region=None, *, k=1, n_batches=10, ci_prob=0.94):
 
     Notes
     -----
-    The estimator is consistent for densities but biased at finite sizes,
-    and more so near the boundary of small regions; the shape term can come
-    out negative. Regions holding few draws give wide intervals.
+    The estimator is consistent for densities but biased at finite sizes
+    (more so in higher dimension); the estimated shape term can come out
+    negative. Regions holding few draws give wide intervals. A region that
+    holds draws of ``mu`` but none of ``nu`` is not flagged as infinite: the
+    neighbours outside ``A`` still give a finite density-ratio estimate.
 
     Examples
     --------
@@ -859,14 +891,15 @@ def local_kl_knn(x, y, region=None, *, k=1, n_batches=10, ci_prob=0.94):
     def estimate(xb, yb):
         inx = np.ones(xb.shape[0], bool) if region is None else region.contains(xb)
         iny = np.ones(yb.shape[0], bool) if region is None else region.contains(yb)
-        mu_A, nu_A = inx.mean(), iny.mean()
+        mu_A, nu_A = float(inx.mean()), float(iny.mean())
+        mterm = float(phi(mu_A, nu_A))
         if inx.sum() == 0:
-            return float(phi(0.0, nu_A)), 0.0, mu_A, nu_A, 0
-        if inx.sum() <= k or iny.sum() < k:
-            return math.inf if iny.sum() == 0 else math.nan, math.nan, mu_A, nu_A, 0
-        d_hat, ties = _wkv(xb[inx], yb[iny], k)
-        shape = mu_A * d_hat
-        return shape + float(phi(mu_A, nu_A)), shape, mu_A, nu_A, ties
+            return mterm, 0.0, mu_A, nu_A, 0
+        if xb.shape[0] <= k or yb.shape[0] < k:
+            return math.nan, math.nan, mu_A, nu_A, 0
+        terms, ties = _wkv_terms(xb, yb, k)
+        kl = float(np.sum(terms[inx]) / xb.shape[0]) - mu_A + nu_A
+        return kl, kl - mterm, mu_A, nu_A, ties
 
     kl, shape, mu_A, nu_A, ties = estimate(x, y)
     bx = np.array_split(np.arange(x.shape[0]), n_batches)
@@ -874,8 +907,8 @@ def local_kl_knn(x, y, region=None, *, k=1, n_batches=10, ci_prob=0.94):
     batch = np.array([estimate(x[i], y[j])[0] for i, j in zip(bx, by)])
     good = np.isfinite(batch)
     if good.sum() >= 2:
-        se = batch[good].std(ddof=1) / math.sqrt(good.sum())
-        tq = stats.t.ppf(0.5 + 0.5 * ci_prob, good.sum() - 1)
+        se = float(batch[good].std(ddof=1) / math.sqrt(good.sum()))
+        tq = float(stats.t.ppf(0.5 + 0.5 * ci_prob, good.sum() - 1))
         lo, hi = kl - tq * se, kl + tq * se
     else:
         se, lo, hi = math.nan, math.nan, math.nan
