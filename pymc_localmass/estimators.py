@@ -21,7 +21,10 @@ from .core.index import fit_index_curve
 from .results import CURVE_GROUP, INDEX_GROUP, attach, base_attrs, read, validate
 
 CENTER_KEYWORDS = ("mean", "median", "mode", "boundary", "map")
-METHODS = ("auto", "samples")
+METHODS = ("auto", "samples", "analytic", "model")
+#: modules providing the other estimator tiers; each exposes
+#: ``compute(data, **same keywords as _compute) -> (curves, index)``
+TIER_MODULES = {"analytic": "pymc_localmass.approx_tier", "model": "pymc_localmass.model_tier"}
 _PROGRESS_THRESHOLD = 5e7  # element-draws above which a progress bar is shown by default
 
 
@@ -308,17 +311,36 @@ def _joint_inputs(ds, var_names, centers, norm, model, map_cache):
 
 
 # ----------------------------------------------------------------------------- public API
+def _is_approximation(data):
+    """A fitted approximation object (PyMC ADVI, pymc-extras Laplace/Pathfinder), not draws."""
+    try:
+        from .adapters.approx import is_approximation
+    except ImportError:
+        return False
+    return is_approximation(data)
+
+
 def _compute(data, *, var_names=None, filter_vars=None, coords=None, group="posterior", centers="mean",
              radii=None, n_radii=25, norm="euclidean", joint=False, method="auto", model=None,
              ci_prob=None, min_ess=10.0, window=None, nan_policy="raise", progressbar=None):
     if norm not in NORMS:
         raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
     if method not in METHODS:
-        if method in ("model", "analytic", "qmc"):
-            raise NotImplementedError(
-                f"method={method!r} is not available in this version; use method='samples'"
-            )
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    tier = method
+    if method == "auto":
+        tier = "analytic" if _is_approximation(data) else "samples"
+    if tier != "samples":
+        import importlib
+
+        try:
+            module = importlib.import_module(TIER_MODULES[tier])
+        except ImportError as err:  # pragma: no cover - depends on the installation
+            raise NotImplementedError(f"method={tier!r} is not available: {err}") from None
+        return module.compute(data, var_names=var_names, filter_vars=filter_vars, coords=coords, group=group,
+                              centers=centers, radii=radii, n_radii=n_radii, norm=norm, joint=joint,
+                              model=model, ci_prob=ci_prob, min_ess=min_ess, window=window,
+                              nan_policy=nan_policy, progressbar=progressbar)
     ci_prob = default_ci_prob() if ci_prob is None else float(ci_prob)
     if not 0 < ci_prob < 1:
         raise ValueError(f"ci_prob must be in (0, 1), got {ci_prob}")

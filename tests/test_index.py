@@ -23,10 +23,12 @@ def _index(case, rng, reps=8, chains=4, draws=1000, rho=0.0):
                                   "sqrt_density_zero", "uniform_end", "beta0.5_zero"])
 def test_polynomial_index_recovered(name, rng):
     case = CASES[name]
-    idx = _index(case, rng)
+    idx = _index(case, rng, reps=20)
     a = idx[:, I["a"]]
-    # 8 replicates of 4000 draws: the estimator's relative sd is <= 6%, so the
-    # median is within 10% and most intervals cover the truth
+    # 20 replicates of 4000 draws: the estimator's relative sd is <= 6% and its
+    # bias <= 5% (benchmarks/accuracy.py), so the median is within 10%; the
+    # intervals' coverage is >= 0.85 there, so fewer than 12 of 20 covering
+    # has probability < 0.001
     assert np.median(a) == pytest.approx(case.a, rel=0.1)
     covered = (idx[:, I["a_lower"]] <= case.a) & (case.a <= idx[:, I["a_upper"]])
     assert covered.mean() >= 0.6

@@ -10,9 +10,9 @@ import numpy as np
 from scipy import stats
 
 from .ess import batch_means_ess
-from .index import fit_index_draws, master_counts, window_edges, window_sizes
+from .index import fit_index_draws, window_edges, window_sizes
 from .distances import center_values
-from .intervals import beta_interval
+from .intervals import beta_interval, t_adjusted_n
 
 CURVE_STATS = ("radius", "mass", "mass_lower", "mass_upper", "slope", "slope_lower",
                "slope_upper", "ess", "resolved")
@@ -55,6 +55,10 @@ def radius_grid(r_lo, r_hi, n_radii):
     return grid
 
 
+N_MASTER_CELLS = 800
+CACHE_BYTES = 2**20  # phase-1 work is done on sub-chunks of about this size (in cache)
+
+
 def _batch_layout(n_draws):
     n_b = int(min(n_draws, 128))
     n_b -= n_b % 2
@@ -63,22 +67,42 @@ def _batch_layout(n_draws):
     return n_b, edges, sizes
 
 
-def _counts(d, radii_sorted, edges, n_b):
-    """Counts of draws within each radius, per chain and batch.
+def _grid_bins(d, logd, grid):
+    """#{j: grid_j < d} for the automatic log-spaced grid.
 
-    d: (E, C, N); radii_sorted: (E, K) ascending. Returns (E, K, C, n_b).
+    Arithmetic on log distances; exact at the grid's first radius, which is
+    itself a draw's distance (a radius equal to a distance counts it). Away
+    from the ends, only a distance within rounding (1e-15 relative) of a
+    radius could land in the neighbouring bin.
     """
-    E, C, N = d.shape
-    K = radii_sorted.shape[1]
-    bins = np.empty(d.shape, dtype=np.int32)
-    for e in range(E):
-        bins[e] = np.searchsorted(radii_sorted[e], d[e], side="left")
-    # bin b means: d <= radii[b] (and > radii[b-1]); b == K is outside all
-    flat = ((np.arange(E)[:, None, None] * C + np.arange(C)[None, :, None]) * n_b
-            + edges[None, None, :]) * (K + 1) + bins
-    counts = np.bincount(flat.ravel(), minlength=E * C * n_b * (K + 1)).reshape(E, C, n_b, K + 1)
-    inside = np.cumsum(counts[..., :K], axis=-1)  # (E, C, n_b, K)
-    return np.moveaxis(inside, -1, 1)
+    s, R = grid.shape
+    lo = np.log(grid[:, 0])
+    step = (np.log(grid[:, -1]) - lo) / max(R - 1, 1)
+    t = logd - lo[:, None]
+    t *= (1.0 / np.where(step > 0, step, 1.0))[:, None]
+    np.clip(t, -1.0, R, out=t)
+    np.ceil(t, out=t)
+    b = t.astype(np.int64)
+    np.maximum(b, 0, out=b)
+    for i in range(s):
+        b[i][d[i] == grid[i, 0]] = 0
+        b[i][d[i] == grid[i, -1]] = R - 1
+    return b
+
+
+def _explicit_bins(d, grid):
+    out = np.empty(d.shape, dtype=np.int64)
+    for i in range(d.shape[0]):
+        out[i] = np.searchsorted(grid[i], d[i], side="left")
+    return out
+
+
+def _is_geometric(grid):
+    if grid.shape[1] < 3:
+        return True
+    lg = np.log(grid)
+    dl = np.diff(lg, axis=1)
+    return bool(np.allclose(dl, dl[:, :1], rtol=1e-9, atol=1e-12))
 
 
 def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n_radii=25,
@@ -150,7 +174,7 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
         raise ValueError(f"nan_policy must be 'raise' or 'omit', got {nan_policy!r}")
     E = int(np.prod(lead, dtype=int))
     n_total = C * N
-    x_all = x.reshape(E, C, N)
+    x_all = x.reshape(E, n_total)
 
     def per_element(value, dtype=float):
         if value is None:
@@ -165,7 +189,8 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
     rmax_all = per_element(r_max)
     bnd_all = per_element(boundary, bool)
     disc_all = per_element(discrete, bool)
-    if radii is not None:
+    explicit = radii is not None
+    if explicit:
         radii = np.asarray(radii, float)
         R = radii.shape[-1]
         radii = np.broadcast_to(radii, lead + (R,)).reshape(E, R)
@@ -176,106 +201,177 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
     else:
         k_list = sorted({int(w) for w in np.atleast_1d(window)})
     k_list = [k for k in k_list if 5 <= k <= n_total - 2] or [max(5, n_total // 2)]
-    k_max = k_list[-1]
     k_lo = int(max(1, min(min_ess, n_total - 1)))
-    n_b, edges, sizes = _batch_layout(N)
-    z = stats.norm.ppf(0.5 + ci_prob / 2)
+    n_b, batch_of, sizes = _batch_layout(N)
+    G = N_MASTER_CELLS
+    # flat bincount offsets for (chain, batch, bin)
+    base = ((np.arange(C)[:, None] * n_b + batch_of[None, :]) * (R + 1)).reshape(-1)
 
     curves = np.empty((E, R, len(CURVE_STATS)))
     index = np.empty((E, len(INDEX_STATS)))
-    ce = max(1, int(chunk_bytes // max(1, n_total * 8 * 3)))
-    for start in range(0, E, ce):
-        sl = slice(start, min(E, start + ce))
-        xc = np.asarray(x_all[sl], dtype=float)
-        e_n = xc.shape[0]
-        xf = xc.reshape(e_n, n_total)
-        finite = np.isfinite(xf)
-        n_valid = finite.sum(axis=1)
-        if nan_policy == "raise" and (n_valid < n_total).any():
-            bad = int(np.argmax(n_valid < n_total)) + start
-            raise NonFiniteError(f"{n_total - n_valid.min()} non-finite draw(s) (element {bad})", bad)
-        if (n_valid < MIN_DRAWS_PER_CHAIN * 2).any():
-            raise NonFiniteError("too few finite draws", int(np.argmax(n_valid < 2 * MIN_DRAWS_PER_CHAIN)) + start)
-        xm = np.where(finite, xf, np.nan)
-        if keyword == "mean":
-            cv = np.nanmean(xm, axis=1)
-        elif keyword == "median":
-            cv = np.nanmedian(xm, axis=1)
-        elif keyword == "mode":
-            cv = np.array([center_values(row[np.isfinite(row)], "mode") for row in xm])
-        elif cval_all is not None:
-            cv = cval_all[sl]
-        else:
-            cv = None
-        sd = np.nanstd(xm, axis=1, ddof=1) if scale_all is None else scale_all[sl]
-        if cv is not None and not (sd > 0).all():
-            bad = int(np.argmax(~(sd > 0))) + start
-            raise ConstantError("zero variance (constant draws)", bad)
-        if cv is not None:
-            d = np.abs(xm - cv[:, None])
-            if scaled:
-                d /= sd[:, None]
-            bnd = (np.nanmin(xm, axis=1) >= cv) | (np.nanmax(xm, axis=1) <= cv) if bnd_all is None else bnd_all[sl]
-            disc = np.all((xm == np.round(xm)) | ~finite, axis=1) if disc_all is None else disc_all[sl]
-        else:
-            d = xm
-            if (d < 0).any():
-                raise ValueError("distances must be non-negative")
-            bnd = np.zeros(e_n, bool) if bnd_all is None else bnd_all[sl]
-            disc = np.zeros(e_n, bool) if disc_all is None else disc_all[sl]
-        del xm
-        unit = np.ones(e_n) if scaled else sd
-        d = np.where(np.isfinite(d), d, np.inf)
-        flat = d
-        d = d.reshape(e_n, C, N)
-        ties = (flat == 0).sum(axis=1)
-        pos = np.where(flat > 0, flat, np.inf)
-        part = np.partition(pos, sorted({k_lo - 1, k_max}), axis=1)
-        near = part[:, :k_max]  # the k_max smallest positive distances, unsorted (inf padded)
-        top = part[:, k_max]
-        r_lo = part[:, k_lo - 1]
-        del pos, part
-        finite_near = np.where(np.isfinite(near), near, 0.0)
-        largest = finite_near.max(axis=1)
-        e0 = np.where(np.isfinite(near), near, np.inf).min(axis=1)
-        e0 = np.where(np.isfinite(e0), e0, 1.0)
-        R_max = np.where(np.isfinite(top), top, np.maximum(largest, e0))
-        master, medges = master_counts(near, e0, np.maximum(R_max, e0 * (1 + 1e-9)))
-        del near, finite_near
-        g_win = window_edges(master, medges, k_list)
-        window_r = np.take_along_axis(medges, g_win, axis=1)  # (e, W)
-        if radii is None:
-            r_lo = np.where(np.isfinite(r_lo), r_lo, np.maximum(largest, e0))
-            top = unit if rmax_all is None else rmax_all[sl]
-            r_hi = np.maximum(top, 4 * r_lo)
-            grid = radius_grid(r_lo, r_hi, R)
-        else:
-            grid = radii[sl]
-        n_w = window_r.shape[1]
-        internal = np.concatenate([np.zeros((e_n, 1)), window_r, grid], axis=1)
-        order = np.argsort(internal, axis=1, kind="stable")
-        inside = _counts(d, np.take_along_axis(internal, order, axis=1), edges, n_b)
-        inv = np.argsort(order, axis=1)
-        inside = np.take_along_axis(inside, inv[:, :, None, None], axis=1)  # (e, K, C, n_b)
+    master_all = np.empty((E, G))
+    medges_all = np.empty((E, G))
+    infl_all = np.empty((E, len(k_list)))
+    unit_all = np.empty(E)
+    bnd_all_out = np.zeros(E, bool)
+    gap_all = np.zeros(E, bool)
+    atom_flag_all = np.zeros(E, bool)
+    # big chunks: one contiguous (transposing) copy of at most ~chunk_bytes
+    big = max(1, min(E, int(chunk_bytes // max(1, n_total * 8)), 64))
+    sub = max(1, int(CACHE_BYTES // (n_total * 8)))
+    for start in range(0, E, big):
+        stop = min(E, start + big)
+        e_n = stop - start
+        xb = np.ascontiguousarray(x_all[start:stop], dtype=float)
+        grid = np.empty((e_n, R))
+        inside = np.empty((e_n, R, C, n_b))
+        master = master_all[start:stop]
+        medges = medges_all[start:stop]
+        ties = np.zeros(e_n, np.int64)
+        n_valid = np.empty(e_n)
+        cv_out = np.full(e_n, np.nan)
+        unit = unit_all[start:stop]
+        bnd = bnd_all_out[start:stop]
+        disc = np.zeros(e_n, bool)
+        atom_sums = {}
+        # ---- phase 1: in-cache passes over each sub-chunk's draws -> compact summaries
+        for s0 in range(0, e_n, sub):
+            s1 = min(e_n, s0 + sub)
+            ns = s1 - s0
+            g0 = start + s0
+            xs = xb[s0:s1]
+            total = xs.sum(axis=1)
+            all_finite = bool(np.isfinite(total).all())
+            if all_finite:
+                nv = np.full(ns, n_total)
+            else:
+                finite = np.isfinite(xs)
+                nv = finite.sum(axis=1)
+                if nan_policy == "raise" and (nv < n_total).any():
+                    bad = int(np.argmax(nv < n_total)) + g0
+                    raise NonFiniteError(f"{n_total - int(nv.min())} non-finite draw(s)", bad)
+                if (nv < 2 * MIN_DRAWS_PER_CHAIN).any():
+                    raise NonFiniteError("too few finite draws", int(np.argmax(nv < 2 * MIN_DRAWS_PER_CHAIN)) + g0)
+                xs = np.where(finite, xs, np.nan)
+            n_valid[s0:s1] = nv
+            if keyword == "mean":
+                cv = total / n_total if all_finite else np.nanmean(xs, axis=1)
+            elif keyword == "median":
+                cv = (np.median if all_finite else np.nanmedian)(xs, axis=1)
+            elif keyword == "mode":
+                cv = np.array([center_values(row[np.isfinite(row)], "mode") for row in xs])
+            elif cval_all is not None:
+                cv = cval_all[g0:start + s1]
+            else:
+                cv = None
+            if cv is not None:
+                d = xs - cv[:, None]  # signed, for sd and sides; made absolute below
+                if scale_all is None:
+                    if all_finite:
+                        m1 = (total - n_total * cv) / n_total
+                        sd = np.sqrt(np.maximum(np.einsum("ij,ij->i", d, d) / n_total - m1**2, 0.0)
+                                     * n_total / (n_total - 1))
+                    else:
+                        sd = np.nanstd(xs, axis=1, ddof=1)
+                else:
+                    sd = scale_all[g0:start + s1]
+                if not (sd > 0).all():
+                    raise ConstantError("zero variance (constant draws)", int(np.argmax(~(sd > 0))) + g0)
+                cv_out[s0:s1] = cv
+                if bnd_all is None:
+                    mn = (np.min if all_finite else np.nanmin)(d, axis=1)
+                    mx = (np.max if all_finite else np.nanmax)(d, axis=1)
+                    bnd[s0:s1] = (mn >= 0) | (mx <= 0)
+                else:
+                    bnd[s0:s1] = bnd_all[g0:start + s1]
+                if disc_all is None:
+                    head_ = xs[:, :64]
+                    maybe = np.all((head_ == np.round(head_)) | ~np.isfinite(head_), axis=1)
+                    for i in np.flatnonzero(maybe):
+                        row = xs[i]
+                        disc[s0 + i] = bool(np.all((row == np.round(row)) | ~np.isfinite(row)))
+                else:
+                    disc[s0:s1] = disc_all[g0:start + s1]
+                np.abs(d, out=d)
+                if scaled:
+                    d /= sd[:, None]
+            else:
+                d = np.array(xs, dtype=float)
+                if (d < 0).any():
+                    raise ValueError("distances must be non-negative")
+                sd = scale_all[g0:start + s1] if scale_all is not None else (
+                    np.std if all_finite else np.nanstd)(xs, axis=1, ddof=1)
+                if bnd_all is not None:
+                    bnd[s0:s1] = bnd_all[g0:start + s1]
+                if disc_all is not None:
+                    disc[s0:s1] = disc_all[g0:start + s1]
+            unit[s0:s1] = 1.0 if scaled else sd
+            if not all_finite:
+                d = np.where(np.isfinite(d), d, np.inf)
+            tz = np.count_nonzero(d == 0, axis=1)
+            ties[s0:s1] = tz
+            any_zero = bool(tz.any())
+            pos = np.where(d == 0, np.inf, d) if any_zero else d
+            e0 = pos.min(axis=1)
+            top = (d.max(axis=1) if all_finite else np.where(np.isfinite(d), d, -np.inf).max(axis=1))
+            e0 = np.where(np.isfinite(e0), e0, 1.0)
+            top = np.where(top > e0, top, e0 * (1 + 1e-9))
+            with np.errstate(divide="ignore"):
+                logd = np.log(d)
+            # master grid of positive distances: geometric cells [e0 e^(j dm), e0 e^((j+1) dm))
+            dm = np.log(top / e0) / (G - 0.5)
+            t = logd - np.log(e0)[:, None]
+            t *= (1.0 / dm)[:, None]
+            if any_zero or not all_finite:
+                t = np.where(np.isfinite(t), t, -1.0)
+            np.clip(t, -1.0, G - 1, out=t)
+            mb = t.astype(np.int64)  # truncation = floor for t >= 0; -0.x -> 0
+            if any_zero or not all_finite:
+                mb[(d == 0) | ~np.isfinite(d)] = G  # not a positive finite distance
+            mc = np.bincount((np.arange(ns)[:, None] * (G + 1) + mb).ravel(), minlength=ns * (G + 1))
+            master[s0:s1] = mc.reshape(ns, G + 1)[:, :G]
+            me = e0[:, None] * np.exp(dm[:, None] * np.arange(1, G + 1)[None, :])
+            medges[s0:s1] = me
+            # grid: from the k_lo-th nearest positive distance to about one sd
+            if explicit:
+                gr = radii[g0:start + s1]
+                bins = _explicit_bins(d, gr)
+            else:
+                cum = np.cumsum(master[s0:s1], axis=1)
+                cell = np.minimum((cum < k_lo).sum(axis=1), G - 1)
+                r_lo = np.empty(ns)
+                for i in range(ns):
+                    cand = pos[i][pos[i] < me[i, cell[i]]]
+                    cand.sort()
+                    r_lo[i] = cand[min(k_lo, cand.size) - 1] if cand.size else top[i]
+                top_r = unit[s0:s1] if rmax_all is None else rmax_all[g0:start + s1]
+                r_hi = np.maximum(top_r, 4 * r_lo)
+                gr = radius_grid(r_lo, r_hi, R)
+                bins = _grid_bins(d, logd, gr)
+            grid[s0:s1] = gr
+            for i in range(ns):
+                counts = np.bincount(base + bins[i], minlength=C * n_b * (R + 1)).reshape(C, n_b, R + 1)
+                inside[s0 + i] = np.moveaxis(np.cumsum(counts[..., :R], axis=-1), -1, 0)
+                if tz[i] >= 2:
+                    atom_sums[s0 + i] = (d[i] == 0).reshape(C, N) @ (batch_of[:, None] == np.arange(n_b)[None, :])
+            if progress is not None:
+                progress(ns)
+        # ---- phase 2: statistics on the summaries, vectorised over elements
         mass = inside.sum(axis=(-1, -2)) / n_valid[:, None]
         ess = batch_means_ess(inside, sizes)
-        lo, hi = beta_interval(mass, ess, ci_prob)
-        atom_m, win_m, grid_m = mass[:, 0], mass[:, 1:1 + n_w], mass[:, 1 + n_w:]
-        atom_ess, win_ess, grid_ess = ess[:, 0], ess[:, 1:1 + n_w], ess[:, 1 + n_w:]
-        grid_lo, grid_hi = lo[:, 1 + n_w:], hi[:, 1 + n_w:]
+        n_adj = t_adjusted_n(mass, ess, ci_prob)
+        lo, hi = beta_interval(mass, n_adj, ci_prob)
 
-        # finite-radius slope: centred difference on the grid (one-sided at ends)
         j_in = np.clip(np.arange(R) - 1, 0, R - 1)
         j_out = np.clip(np.arange(R) + 1, 0, R - 1)
         if R == 1:
-            slope = np.full((e_n, 1), np.nan)
-            s_lo = s_hi = slope
+            slope = s_lo = s_hi = np.full((e_n, 1), np.nan)
         else:
-            m_in, m_out = grid_m[:, j_in], grid_m[:, j_out]
+            m_in, m_out = mass[:, j_in], mass[:, j_out]
             dlr = np.log(grid[:, j_out]) - np.log(grid[:, j_in])
             with np.errstate(divide="ignore", invalid="ignore"):
                 q = np.where(m_out > 0, m_in / m_out, np.nan)
-                n_cond = m_out * np.minimum(grid_ess[:, j_in], grid_ess[:, j_out])
+                n_cond = m_out * np.minimum(n_adj[:, j_in], n_adj[:, j_out])
                 q_lo, q_hi = beta_interval(np.nan_to_num(q), np.maximum(n_cond, 1e-12), ci_prob)
                 slope = -np.log(q) / dlr
                 s_lo = -np.log(q_hi) / dlr
@@ -284,45 +380,49 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
             slope = np.where(undefined, np.nan, slope)
             s_lo = np.where(undefined, np.nan, s_lo)
             s_hi = np.where(undefined, np.nan, s_hi)
-        ess_inside = grid_m * grid_ess
-        resolved = (ess_inside >= min_ess) & (grid_m * n_total >= min_ess)
-        block = curves[sl]
-        block[..., 0] = grid
-        block[..., 1] = grid_m
-        block[..., 2] = grid_lo
-        block[..., 3] = grid_hi
-        block[..., 4] = slope
-        block[..., 5] = s_lo
-        block[..., 6] = s_hi
-        block[..., 7] = ess_inside
-        block[..., 8] = resolved
+        ess_inside = mass * ess
+        resolved = (ess_inside >= min_ess) & (mass * n_valid[:, None] >= min_ess)
+        block = curves[start:stop]
+        for i, val in enumerate((grid, mass, lo, hi, slope, s_lo, s_hi, ess_inside, resolved)):
+            block[..., i] = val
 
         # atoms: exact ties at the centre (a single tie may be the centre itself)
         has_atom = ties >= 2
-        a_lo_atom, a_hi_atom = beta_interval(atom_m, atom_ess, ci_prob)
-        atom = np.where(has_atom, atom_m, 0.0)
+        atom = np.where(has_atom, ties / n_valid, 0.0)
+        atom_ess = np.full(e_n, float(n_total))
+        for i, sums in atom_sums.items():
+            atom_ess[i] = batch_means_ess(sums[None].astype(float), sizes)[0]
+        a_n = t_adjusted_n(atom, atom_ess, ci_prob)
+        a_lo_atom, a_hi_atom = beta_interval(atom, a_n, ci_prob)
         atom_lo = np.where(has_atom, a_lo_atom, 0.0)
         atom_hi = np.where(has_atom, a_hi_atom, beta_interval(0.0, atom_ess, ci_prob)[1])
 
-        inflation = np.where(win_m * (1 - win_m) > 0, n_total * 1.0 / np.maximum(win_ess, 1.0), 1.0)
-        fit = fit_index_draws(master, medges, k_list, unit, boundary=bnd, inflation=inflation,
-                              ci_prob=ci_prob, n_total=n_total)
-        idx_block = index[sl]
-        for name in ("a", "a_lower", "a_upper", "b", "b_lower", "b_upper", "window", "n_window"):
-            idx_block[:, INDEX_STATS.index(name)] = fit[name]
-        # discrete variable, centre not a support point: nothing closer than the gap
-        gap = disc & ~has_atom
-        idx_block[gap, 0:3] = np.inf
-        idx_block[gap, 3] = 0.0
-        idx_block[gap, 4] = -np.inf
-        idx_block[gap, 5] = np.inf
-        # an atom: index (0, 0) by definition
-        idx_block[has_atom, 0:6] = 0.0
+        # index: windows on the master grid; autocorrelation inflation from the
+        # ESS ratio at the grid radius nearest each window radius
+        g_win = window_edges(master, medges, k_list)
+        w_r = np.take_along_axis(medges, g_win, axis=1)
+        near_j = np.abs(np.log(w_r)[:, :, None] - np.log(grid)[:, None, :]).argmin(axis=2)
+        m_w = np.take_along_axis(mass, near_j, axis=1)
+        e_w = np.take_along_axis(ess, near_j, axis=1)
+        infl_all[start:stop] = np.where((m_w > 0) & (m_w < 1), n_valid[:, None] / np.maximum(e_w, 1.0), 1.0)
+        idx_block = index[start:stop]
+        gap = disc & ~has_atom  # discrete draws, centre not a support point
+        gap_all[start:stop] = gap
+        atom_flag_all[start:stop] = has_atom
         idx_block[:, 6] = atom
         idx_block[:, 7] = atom_lo
         idx_block[:, 8] = atom_hi
-        idx_block[:, 9] = np.nan if cv is None else cv
+        idx_block[:, 9] = cv_out
         idx_block[:, 10] = unit
-        if progress is not None:
-            progress(e_n)
+    # the index: one vectorised fit over all elements' binned nearest distances
+    fit = fit_index_draws(master_all, medges_all, k_list, unit_all, boundary=bnd_all_out,
+                          inflation=infl_all, ci_prob=ci_prob, n_total=n_total)
+    for name in ("a", "a_lower", "a_upper", "b", "b_lower", "b_upper", "window", "n_window"):
+        index[:, INDEX_STATS.index(name)] = fit[name]
+    # discrete draws, centre not a support point: nothing closer than the gap
+    index[gap_all, 0:3] = np.inf
+    index[gap_all, 3] = 0.0
+    index[gap_all, 4] = -np.inf
+    index[gap_all, 5] = np.inf
+    index[atom_flag_all, 0:6] = 0.0  # an atom: index (0, 0) by definition
     return curves.reshape(lead + (R, len(CURVE_STATS))), index.reshape(lead + (len(INDEX_STATS),))

@@ -42,3 +42,30 @@ def beta_interval(p_hat, n_eff, ci_prob):
         lower = np.where(p_hat <= 0, 0.0, special.betaincinv(a, b, alpha / 2))
         upper = np.where(p_hat >= 1, 1.0, special.betaincinv(a, b, 1 - alpha / 2))
     return lower, upper
+
+
+def t_adjusted_n(p_hat, n_eff, ci_prob):
+    """Effective sample size shrunk for the uncertainty of an estimated ESS.
+
+    An interval built from an *estimated* ESS is too narrow when that estimate
+    is noisy, as it is for a rare event under autocorrelation: its precision
+    is governed by the number of effective draws on the rarer side,
+    ``df = min(p, 1 - p) * n_eff``. As with Student's t, the ESS is shrunk by
+    ``(z / t_df)^2`` at the interval's quantile; the shrinkage vanishes as
+    ``df`` grows.
+
+    Examples
+    --------
+    >>> float(t_adjusted_n(0.5, 1e6, 0.9)) > 0.999e6
+    True
+    >>> float(t_adjusted_n(0.01, 500, 0.9)) < 450
+    True
+    """
+    p_hat = np.asarray(p_hat, dtype=float)
+    n_eff = np.asarray(n_eff, dtype=float)
+    q = 0.5 + ci_prob / 2
+    df = np.maximum(np.minimum(p_hat, 1 - p_hat) * n_eff, 1.0)
+    from scipy import stats
+
+    factor = (stats.norm.ppf(q) / stats.t.ppf(q, df)) ** 2
+    return n_eff * factor

@@ -1,0 +1,69 @@
+"""Speed and memory benchmark against ArviZ's ESS on the same data, in the same run.
+
+Posterior: 4 chains x 10,000 draws x 2,000 scalar elements (float64, 640 MB).
+Peer: ``arviz.ess`` (bulk ESS) over the same Dataset. Ours: the default
+``pymc_localmass.local_mass`` + ``mass_index`` pipeline as one call of the
+internal computation (all elements, one centre, the default 25-radius grid,
+intervals and the Mass Index), i.e. what ``add_local_mass`` does.
+
+Prints both wall times, their ratio (target <= 0.25), and the peak memory
+allocated during our call as measured by tracemalloc (numpy reports its
+buffers to it), relative to the posterior's size (target <= 2).
+
+Run: ``python benchmarks/speed.py [--elements 2000] [--draws 10000]``.
+"""
+
+import argparse
+import time
+import tracemalloc
+import warnings
+
+import numpy as np
+import xarray as xr
+
+warnings.filterwarnings("ignore")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chains", type=int, default=4)
+    parser.add_argument("--draws", type=int, default=10_000)
+    parser.add_argument("--elements", type=int, default=2_000)
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args(argv)
+
+    import arviz as az
+
+    from pymc_localmass.estimators import _compute
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((args.chains, args.draws, args.elements))
+    ds = xr.Dataset({"x": (("chain", "draw", "element"), x)})
+    size = x.nbytes
+    print(f"posterior: {args.chains} chains x {args.draws} draws x {args.elements} elements "
+          f"({size / 2**20:.0f} MiB)")
+
+    t_ess = []
+    for _ in range(args.repeat):
+        t0 = time.perf_counter()
+        az.ess(ds)
+        t_ess.append(time.perf_counter() - t0)
+    t_ours = []
+    for _ in range(args.repeat):
+        t0 = time.perf_counter()
+        curves, index = _compute(ds, progressbar=False)
+        t_ours.append(time.perf_counter() - t0)
+    tracemalloc.start()
+    _compute(ds, progressbar=False)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    te, to = min(t_ess), min(t_ours)
+    print(f"arviz.ess:       {te:7.2f} s")
+    print(f"local mass:      {to:7.2f} s  (curves {dict(curves['x'].sizes)}, index {dict(index['x'].sizes)})")
+    print(f"time ratio ours / arviz.ess = {to / te:.3f} (target <= 0.25): {'OK' if to / te <= 0.25 else 'MISSED'}")
+    print(f"peak memory during local mass = {peak / 2**20:.0f} MiB = {peak / size:.2f} x the posterior "
+          f"(target <= 2): {'OK' if peak / size <= 2 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
