@@ -98,7 +98,7 @@ def _aggregate(counts, edges, g, n_cells=N_CELLS):
 
 
 def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation=None,
-                    ci_prob=0.94, b_level=0.999, inf_level=0.999, lepski=3.0, n_total=None):
+                    ci_prob=0.94, b_level=0.999, inf_level=0.999, lepski=2.5, n_total=None):
     """Mass Index (a, b) from binned nearest distances, with Lepski window choice.
 
     Parameters
@@ -121,7 +121,8 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
     inf_level : float
         Level of the test for decay faster than any power.
     lepski : float
-        Agreement threshold, in standard errors, of Lepski's rule.
+        Agreement threshold of Lepski's rule: window w is kept when for every
+        narrower window v, |a_w - a_v| <= lepski * sqrt(se_v^2 + se_w^2).
 
     Returns
     -------
@@ -184,7 +185,7 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
         agree = np.ones(E, bool)
         for v in range(w):
             diff = np.abs(a_w[:, w] - a_w[:, v])
-            tol = lepski * np.sqrt(np.maximum(se_w[:, v] ** 2 - se_w[:, w] ** 2, 0.25 * se_w[:, v] ** 2))
+            tol = lepski * np.sqrt(se_w[:, v] ** 2 + se_w[:, w] ** 2)
             agree &= (diff <= tol) | ~np.isfinite(a_w[:, v]) | ~np.isfinite(tol)
         agree &= np.isfinite(a_w[:, w])
         chosen = np.where(agree & (chosen == w - 1), w, chosen)
