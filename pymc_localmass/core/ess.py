@@ -45,24 +45,27 @@ def batch_means_ess(sums, sizes):
     sizes = np.asarray(sizes, dtype=float)
     n_total = sizes.sum() * sums.shape[-2]
     mean_all = sums.sum(axis=(-1, -2)) / n_total
-    y = sums / sizes
+    y = (sums * (1.0 / sizes)).astype(np.float32)
     n_b = y.shape[-1]
     half = n_b // 2
     if half < 2:
         raise ValueError("need at least 4 batches per chain to estimate an ESS")
     # split chains: first and last halves (drop the middle batch when odd)
-    y = np.concatenate([y[..., :half], y[..., n_b - half:]], axis=-2)
+    if n_b % 2:
+        y = np.concatenate([y[..., :half], y[..., n_b - half:]], axis=-1)
+    y = y.reshape(y.shape[:-2] + (2 * y.shape[-2], half))
     m, s = y.shape[-2], y.shape[-1]
     chain_mean = y.mean(axis=-1, keepdims=True)
     centred = y - chain_mean
-    within = (centred**2).sum(axis=-1) / (s - 1)
-    w = within.mean(axis=-1)
-    b_over_n = chain_mean[..., 0].var(axis=-1, ddof=1)
-    var_plus = (s - 1) / s * w + b_over_n
+    b_over_n = chain_mean[..., 0].astype(float).var(axis=-1, ddof=1)
     nfft = _next_pow2(2 * s)
+    # mean over chains of the autocovariances = inverse FFT of the mean power
+    # spectrum (one inverse transform per series group; float32 is ample here)
     f = np.fft.rfft(centred, n=nfft, axis=-1)
-    acov = np.fft.irfft(f * np.conj(f), n=nfft, axis=-1)[..., :s] / s
-    mean_acov = acov.mean(axis=-2)
+    power = (f.real**2 + f.imag**2).mean(axis=-2)
+    mean_acov = np.fft.irfft(power, n=nfft, axis=-1)[..., :s].astype(float) / s
+    w = mean_acov[..., 0] * s / (s - 1)  # mean within-chain variance
+    var_plus = (s - 1) / s * w + b_over_n
     with np.errstate(invalid="ignore", divide="ignore"):
         rho = 1.0 - (w[..., None] - mean_acov) / var_plus[..., None]
     rho[..., 0] = 1.0
