@@ -18,21 +18,21 @@ help:
 	@echo "make test   - full test suite in both stack generations"
 	@echo "make bench  - accuracy and speed benchmarks (modern stack)"
 
+# $(call make-venv,<venv dir>,<python>,<requirements file>,<label>)
+define make-venv
+	@test -n "$(2)" || { echo "Python for the $(4) stack not found (see README prerequisites)"; exit 1; }
+	@echo ">> creating $(1) ($(4) stack) with $(2)"
+	$(2) -m venv $(1)
+	$(1)/bin/python -m pip install $(PIP_FLAGS) --upgrade pip
+	$(1)/bin/python -m pip install $(PIP_FLAGS) -r $(3) -e ".[test,plots]"
+	@touch $(1)/.installed
+endef
+
 $(VENV_MODERN)/.installed: pyproject.toml requirements/modern.txt
-	@test -n "$(PY_MODERN)" || { echo "Python 3.12 not found (see README prerequisites)"; exit 1; }
-	@echo ">> creating $(VENV_MODERN) with $(PY_MODERN)"
-	$(PY_MODERN) -m venv $(VENV_MODERN)
-	$(VENV_MODERN)/bin/python -m pip install $(PIP_FLAGS) --upgrade pip
-	$(VENV_MODERN)/bin/python -m pip install $(PIP_FLAGS) -r requirements/modern.txt -e ".[test,plots]"
-	@touch $@
+	$(call make-venv,$(VENV_MODERN),$(PY_MODERN),requirements/modern.txt,modern)
 
 $(VENV_LEGACY)/.installed: pyproject.toml requirements/legacy.txt
-	@test -n "$(PY_LEGACY)" || { echo "Python 3.11 not found (see README prerequisites)"; exit 1; }
-	@echo ">> creating $(VENV_LEGACY) with $(PY_LEGACY)"
-	$(PY_LEGACY) -m venv $(VENV_LEGACY)
-	$(VENV_LEGACY)/bin/python -m pip install $(PIP_FLAGS) --upgrade pip
-	$(VENV_LEGACY)/bin/python -m pip install $(PIP_FLAGS) -r requirements/legacy.txt -e ".[test,plots]"
-	@touch $@
+	$(call make-venv,$(VENV_LEGACY),$(PY_LEGACY),requirements/legacy.txt,legacy)
 
 envs: $(VENV_MODERN)/.installed $(VENV_LEGACY)/.installed
 
