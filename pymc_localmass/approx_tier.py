@@ -1,0 +1,444 @@
+"""The approximation tier: exact local masses of Gaussian approximations.
+
+``local_mass(approx)`` (``method="auto"`` with an approximation, or
+``method="analytic"``) lands here through :mod:`pymc_localmass.estimators`.
+For each scalar element of a variable whose value transform is elementwise
+(identity, log, logodds, interval, lower/upper bound, softplus) the mass of
+the ball ``[c - r, c + r]`` in the constrained space is an exact integral of
+the unconstrained Gaussian marginal (:func:`~pymc_localmass.core.gaussian.gaussian_ball_mass`):
+the result has ``tier="analytic"``, intervals of zero width
+(``mass_lower = mass = mass_upper``), exact slopes and the exact Mass Index
+(``a = inf`` at a support boundary that the transform sends to infinity).
+
+Joint balls (``joint=True``) are integrated by randomised quasi-Monte Carlo
+over the full (or diagonal) covariance (``tier="qmc"``, intervals from the
+spread of independent scramblings). Variables whose transform acts on a
+whole vector (simplex, ordered, ...) or whose bounds depend on other
+variables, and approximations that are not Gaussian (Pathfinder), fall back
+to independent draws of the approximation through the samples tier
+(``tier="samples-of-approximation"``); the attributes ``variable_tiers`` and
+``fallback_reason`` say which variables and why.
+
+Radius grid when ``radii`` is None: ``n_radii`` log-spaced radii from
+1e-3 to 1 constrained sd of the approximation (per element); joint balls
+from 1e-2 to 1 times the RMS scale. The ``ess`` statistic is ``inf`` for
+exact masses and ``n_points * n_randomizations`` for QMC ones.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import xarray as xr
+
+from ._compat import default_ci_prob
+from .adapters import SAMPLE_DIMS, select_coords, select_vars
+from .adapters.approx import GaussianApproximation, from_approximation, is_approximation
+from .core.curves import CURVE_STATS, INDEX_STATS
+from .core.distances import NORMS
+from .core.gaussian import gaussian_ball_mass, gaussian_joint_ball_mass, gaussian_mass_index
+
+__all__ = ["compute", "TIER_ORDER"]
+
+#: tiers from most to least exact; a dataset's ``tier`` is its least exact variable's
+TIER_ORDER = ("analytic", "qmc", "samples-of-approximation")
+AUTO_DECADES = 3.0
+AUTO_DECADES_JOINT = 2.0
+
+
+def _template(fit):
+    """A tiny Dataset whose values are flat element indices, for ArviZ-style selection."""
+    out = {}
+    for name, v in fit.variables.items():
+        vals = np.arange(v.size).reshape((1, 1) + v.shape)
+        out[name] = xr.DataArray(vals, dims=SAMPLE_DIMS + v.dims,
+                                 coords={d: v.coords[d] for d in v.dims if d in v.coords})
+    return xr.Dataset(out)
+
+
+def _element_dims(da):
+    return [d for d in da.dims if d not in SAMPLE_DIMS]
+
+
+def _centre_array(fit, name, spec, label, idx, el_shape, el_dims, el_coords, model):
+    """Centre values (constrained space) of the selected elements, shape ``el_shape``."""
+    v = fit.variable(name)
+    flat = idx.reshape(-1)
+
+    def pick(arr):
+        return np.asarray(arr, dtype=float).reshape(-1)[flat].reshape(el_shape)
+
+    if isinstance(spec, str):
+        if spec == "mean":
+            return pick(fit.constrained_moments(name)[0])
+        if spec == "median":
+            return pick(fit.constrained_median(name))
+        if spec == "mode":
+            return pick(fit.constrained_mode(name))
+        if spec == "boundary":
+            lo, hi = v.support()
+            lo, hi = pick(lo), pick(hi)
+            if np.all(np.isfinite(lo)):
+                return lo
+            if np.all(np.isfinite(hi)):
+                return hi
+            raise ValueError(f"centre 'boundary' for variable {name!r}: its support under transform "
+                             f"{v.describe_transform()} has no finite end; pass the centre as a number")
+        if spec == "map":
+            m = model if model is not None else fit.model
+            if m is None:
+                raise ValueError(f"centre 'map' for variable {name!r} needs model=<pymc.Model>")
+            from .estimators import _map_point
+
+            point = _map_point(m)
+            return pick(np.broadcast_to(np.asarray(point[name], float), v.shape))
+        raise ValueError(f"unknown centre keyword {spec!r} for variable {name!r}")
+    if isinstance(spec, xr.DataArray):
+        extra = [d for d in spec.dims if d not in el_dims]
+        if extra:
+            raise ValueError(f"centre for variable {name!r} has dims {extra} that the variable lacks ({el_dims})")
+        template = xr.DataArray(np.zeros(el_shape), dims=el_dims, coords=el_coords)
+        arr = spec.astype(float).broadcast_like(template).transpose(*el_dims).values
+    else:
+        try:
+            arr = np.broadcast_to(np.asarray(spec, dtype=float), el_shape)
+        except ValueError:
+            raise ValueError(
+                f"centre for variable {name!r} has shape {np.shape(spec)}, expected {el_shape} "
+                f"(the variable's element dims {el_dims}) or a shape that broadcasts to it") from None
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"centre for variable {name!r} must be finite")
+    return np.asarray(arr, dtype=float)
+
+
+def _radii_for(radii, name):
+    from .estimators import _radii_for as samples_radii_for
+
+    return samples_radii_for(radii, name)
+
+
+def _exact_variable(fit, name, da_idx, specs, *, radii, n_radii, scaled, model):
+    """Curves and index DataArrays of one variable, exact tier."""
+    v = fit.variable(name)
+    el_dims = _element_dims(da_idx)
+    idx = np.asarray(da_idx.values[0, 0], dtype=int)
+    el_shape = idx.shape
+    el_coords = {d: da_idx[d].values for d in el_dims if d in da_idx.coords}
+    flat = idx.reshape(-1)
+    E = flat.size
+    mu_all, sd_all = fit.marginal(name)
+    mu = mu_all.reshape(-1)[flat]
+    sd = sd_all.reshape(-1)[flat]
+    csd = fit.constrained_moments(name)[1].reshape(-1)[flat]
+    lower = None if v.lower is None else np.broadcast_to(v.lower, v.shape).reshape(-1)[flat]
+    upper = None if v.upper is None else np.broadcast_to(v.upper, v.shape).reshape(-1)[flat]
+    r = _radii_for(radii, name)
+    if r is None:
+        units = np.logspace(-AUTO_DECADES, 0.0, int(n_radii))
+        grid_units = np.broadcast_to(units, (E, units.size))
+    else:
+        grid_units = np.broadcast_to(r, (E, r.size))
+    # absolute radii (the scaled norms measure radii in constrained sds)
+    if scaled:
+        absolute = grid_units * csd[:, None]
+        stored = grid_units
+    elif r is None:
+        absolute = grid_units * csd[:, None]
+        stored = absolute
+    else:
+        absolute = stored = grid_units
+    R = absolute.shape[1]
+    cur_list, idx_list = [], []
+    for label, spec in specs:
+        c = _centre_array(fit, name, spec, label, idx, el_shape, el_dims, el_coords, model).reshape(-1)
+        res = gaussian_ball_mass(mu, sd, c, absolute, transform=v.transform, lower=lower, upper=upper)
+        mass = np.clip(res.mass, 0.0, 1.0)
+        slope = res.slope
+        curves = np.empty((E, R, len(CURVE_STATS)))
+        put = {"radius": stored, "mass": mass, "mass_lower": mass, "mass_upper": mass, "slope": slope,
+               "slope_lower": slope, "slope_upper": slope, "ess": np.full((E, R), np.inf),
+               "resolved": np.ones((E, R))}
+        for i, lab in enumerate(CURVE_STATS):
+            curves[..., i] = put[lab]
+        ind = gaussian_mass_index(mu, sd, c, transform=v.transform, lower=lower, upper=upper)
+        index = np.full((E, len(INDEX_STATS)), np.nan)
+        vals = {"a": ind.a, "a_lower": ind.a, "a_upper": ind.a, "b": ind.b, "b_lower": ind.b, "b_upper": ind.b,
+                "atom": ind.atom, "atom_lower": ind.atom, "atom_upper": ind.atom, "center_value": c,
+                "scale": csd, "window": np.max(stored, axis=1), "n_window": np.full(E, float(R))}
+        for i, lab in enumerate(INDEX_STATS):
+            index[:, i] = vals[lab]
+        cur_list.append(xr.DataArray(curves.reshape(el_shape + (R, len(CURVE_STATS))),
+                                     dims=tuple(el_dims) + ("radius", "local_stat"), coords=el_coords)
+                        .expand_dims(center=[label]))
+        idx_list.append(xr.DataArray(index.reshape(el_shape + (len(INDEX_STATS),)),
+                                     dims=tuple(el_dims) + ("index_stat",), coords=el_coords)
+                        .expand_dims(center=[label]))
+    cur = xr.concat(cur_list, "center").transpose(*el_dims, "center", "radius", "local_stat")
+    ind = xr.concat(idx_list, "center").transpose(*el_dims, "center", "index_stat")
+    return cur, ind
+
+
+def _qmc_joint(fit, names, tsel, cmap, *, radii, n_radii, norm, ci_prob, model, n_points, n_randomizations,
+               seed):
+    """Joint ball over the selected elements of ``names`` by randomised QMC."""
+    selections, centres, csds, labels = {}, [], [], []
+    for name in names:
+        da = tsel[name]
+        el_dims = _element_dims(da)
+        idx = np.asarray(da.values[0, 0], dtype=int)
+        selections[name] = idx.reshape(-1)
+        specs = cmap[name]
+        if len(specs) != 1:
+            raise ValueError(f"joint=True takes one centre per variable; {name!r} has {len(specs)}")
+        label, spec = specs[0]
+        labels.append(f"{name}={label}")
+        el_coords = {d: da[d].values for d in el_dims if d in da.coords}
+        centres.append(_centre_array(fit, name, spec, label, idx, idx.shape, el_dims, el_coords, model).reshape(-1))
+        csds.append(fit.constrained_moments(name)[1].reshape(-1)[idx.reshape(-1)])
+    mean, cov, transforms, lower, upper = fit.block(names, selections)
+    cvec = np.concatenate(centres)
+    csd = np.concatenate(csds)
+    d = cvec.size
+    scaled = norm in ("scaled", "scaled_max")
+    core_norm = "max" if norm in ("max", "scaled_max") else "euclidean"
+    scale_vec = csd if scaled else np.ones(d)
+    if norm == "euclidean":
+        S = float(np.sqrt(np.sum(csd**2)))
+    elif norm == "max":
+        S = float(np.max(csd))
+    elif norm == "scaled":
+        S = math.sqrt(d)
+    else:
+        S = 1.0
+    joint_name = "+".join(names)
+    r = _radii_for(radii, joint_name if isinstance(radii, Mapping) else None)
+    grid = S * np.logspace(-AUTO_DECADES_JOINT, 0.0, int(n_radii)) if r is None else r
+    res = gaussian_joint_ball_mass(mean, cov, cvec, grid, transforms=transforms, lower=lower, upper=upper,
+                                   norm=core_norm, scale=scale_vec, n_points=n_points,
+                                   n_randomizations=n_randomizations, ci_prob=ci_prob, seed=seed)
+    R = grid.size
+    mass = np.clip(res.mass, 0, 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lm = np.log(mass)
+        rse = res.std_error / mass
+        lr = np.log(grid)
+        slope = np.gradient(lm, lr) if R >= 2 else np.full(R, np.nan)
+        # error of a centred difference from the relative errors at its two ends
+        se_s = np.full(R, np.nan)
+        if R >= 3:
+            se_s[1:-1] = np.sqrt(rse[2:] ** 2 + rse[:-2] ** 2) / (lr[2:] - lr[:-2])
+        se_s[0] = np.sqrt(rse[0] ** 2 + rse[1] ** 2) / (lr[1] - lr[0])
+        se_s[-1] = np.sqrt(rse[-1] ** 2 + rse[-2] ** 2) / (lr[-1] - lr[-2])
+    from scipy import stats
+
+    tq = stats.t.ppf(0.5 + 0.5 * ci_prob, max(int(n_randomizations) - 1, 1))
+    resolved = (mass > 0) & np.isfinite(rse) & (rse < 0.25)
+    put = {"radius": grid, "mass": mass, "mass_lower": res.mass_lower, "mass_upper": res.mass_upper,
+           "slope": slope, "slope_lower": slope - tq * se_s, "slope_upper": slope + tq * se_s,
+           "ess": np.full(R, float(res.n_points * res.n_randomizations)), "resolved": resolved.astype(float)}
+    curves = np.stack([np.asarray(put[lab], float) for lab in CURVE_STATS], axis=-1)
+    # exact index of a non-degenerate Gaussian pushed through bijections: d inside, inf on a boundary
+    lows, highs = [], []
+    from .core.gaussian import transform_support
+
+    for t, lo_j, hi_j in zip(transforms, lower, upper):
+        lo_, hi_ = transform_support(t, None if np.isnan(lo_j) else lo_j, None if np.isnan(hi_j) else hi_j)
+        lows.append(float(lo_))
+        highs.append(float(hi_))
+    interior = bool(np.all((cvec > np.array(lows)) & (cvec < np.array(highs))))
+    try:
+        np.linalg.cholesky(cov)
+        a = float(d) if interior else np.inf
+        b = 0.0 if interior else np.nan
+    except np.linalg.LinAlgError:
+        a = b = np.nan
+    vals = {"a": a, "a_lower": a, "a_upper": a, "b": b, "b_lower": b, "b_upper": b, "atom": 0.0,
+            "atom_lower": 0.0, "atom_upper": 0.0, "center_value": np.nan, "scale": S, "window": float(grid[-1]),
+            "n_window": float(R)}
+    index = np.array([vals[lab] for lab in INDEX_STATS], dtype=float)
+    label = labels[0].split("=", 1)[1] if len({lab.split("=", 1)[1] for lab in labels}) == 1 else ",".join(labels)
+    cur = xr.DataArray(curves[None], dims=("center", "radius", "local_stat"), coords={"center": [label]})
+    ind = xr.DataArray(index[None], dims=("center", "index_stat"), coords={"center": [label]})
+    extra = {"center_values": ",".join(f"{x:.6g}" for x in cvec), "joint_vars": ",".join(names),
+             "n_points": int(res.n_points), "n_randomizations": int(res.n_randomizations)}
+    return joint_name, cur, ind, extra
+
+
+def _restrict(spec, names):
+    if isinstance(spec, Mapping):
+        return {k: v for k, v in spec.items() if k in names}
+    return spec
+
+
+def compute(data, *, var_names=None, filter_vars=None, coords=None, group="posterior", centers="mean",
+            radii=None, n_radii=25, norm="euclidean", joint=False, model=None, ci_prob=None, min_ess=10.0,
+            window=None, nan_policy="raise", progressbar=None, method="auto", n_draws=1000, n_chains=4,
+            seed=0, n_points=2**12, n_randomizations=8):
+    """Local mass curves and Mass Index of a fitted approximation (docs/schema.md).
+
+    Parameters
+    ----------
+    data : PyMC approximation, pymc-extras fit, or GaussianApproximation
+        ``pm.fit(method="advi" | "fullrank_advi")``, a Laplace fit (``fit``
+        group) or a Pathfinder fit.
+    var_names, filter_vars, coords, centers, radii, n_radii, norm, joint, ci_prob,
+    min_ess, window, nan_policy, progressbar
+        As in :func:`pymc_localmass.local_mass`; ``min_ess``, ``window``,
+        ``nan_policy`` and ``progressbar`` only matter for the draws fallback.
+    group : str
+        Group of a pymc-extras fit that holds its draws.
+    model : pymc.Model, optional
+        For pymc-extras fits (exact transforms and bounds) and ``"map"`` centres.
+    method : {"auto", "analytic", "samples"}
+        ``"analytic"`` refuses the draws fallback (raises instead);
+        ``"samples"`` uses the approximation's draws throughout.
+    n_draws, n_chains, seed
+        Draws of the approximation for the fallback (independent draws split
+        into ``n_chains`` groups).
+    n_points, n_randomizations
+        Sobol points per randomisation and number of randomisations (joint balls).
+
+    Returns
+    -------
+    curves, index : xarray.Dataset
+        The ``local_mass`` and ``local_mass_index`` groups. ``attrs["tier"]``
+        is ``"analytic"``, ``"qmc"`` or ``"samples-of-approximation"`` (the
+        least exact tier used); ``attrs["variable_tiers"]`` gives each
+        variable's, ``attrs["fallback_reason"]`` why draws were used.
+
+    Raises
+    ------
+    ValueError
+        ``data`` is not an approximation; ``method="analytic"`` where the
+        exact tier is impossible; bad centres or radii.
+
+    Examples
+    --------
+    >>> import numpy as np, pymc as pm, pymc_localmass as plm          # doctest: +SKIP
+    >>> with pm.Model():                                                # doctest: +SKIP
+    ...     pm.HalfNormal("tau"); approx = pm.fit(2000, progressbar=False)
+    >>> res = plm.local_mass(approx, centers={"tau": 0.0}, radii=[0.1])  # doctest: +SKIP
+    >>> res.attrs["tier"]                                               # doctest: +SKIP
+    'analytic'
+    """
+    from .estimators import _compute as samples_compute
+    from .estimators import _normalise_centers
+    from .results import base_attrs
+
+    if method not in ("auto", "analytic", "samples"):
+        raise ValueError(f"method must be 'auto', 'analytic' or 'samples' for approximations, got {method!r}")
+    if not is_approximation(data):
+        raise ValueError(
+            "method='analytic' needs a fitted Gaussian approximation (pm.fit(method='advi' or "
+            f"'fullrank_advi'), a pymc-extras Laplace fit); got {type(data).__name__}. "
+            "For posterior draws use method='samples'")
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+    ci_prob = default_ci_prob() if ci_prob is None else float(ci_prob)
+    if not 0 < ci_prob < 1:
+        raise ValueError(f"ci_prob must be in (0, 1), got {ci_prob}")
+    if int(n_radii) < 2:
+        raise ValueError(f"n_radii must be at least 2, got {n_radii}")
+    fit = from_approximation(data, model=model, group=group if isinstance(group, str) else "posterior")
+    template = _template(fit)
+    names = select_vars(template, var_names, filter_vars)
+    if not names:
+        raise ValueError("no variables selected from the approximation")
+    tsel = select_coords(template[names], coords)
+    cmap = _normalise_centers(centers, names)
+    scaled = norm in ("scaled", "scaled_max")
+
+    def why_not(name):
+        if method == "samples":
+            return "method='samples' asked for draws"
+        if not fit.gaussian:
+            return f"the {fit.kind} approximation is not a single Gaussian"
+        v = fit.variable(name)
+        if not v.supported:
+            return f"{v.name}: {v.reason}"
+        return None
+
+    reasons = {n: why_not(n) for n in names}
+    if joint and any(reasons.values()):
+        reasons = {n: reasons[n] or "joint ball with a variable that needs draws" for n in names}
+    fallback = [n for n in names if reasons[n]]
+    if fallback and method == "analytic":
+        raise ValueError(
+            "an exact (analytic) local mass is impossible for " + "; ".join(reasons[n] for n in fallback)
+            + "; use method='auto' to fall back to the approximation's draws")
+    curves_vars, index_vars, tiers, extra = {}, {}, {}, {}
+    if joint and not fallback:
+        jname, cur, ind, extra = _qmc_joint(fit, names, tsel, cmap, radii=radii, n_radii=n_radii, norm=norm,
+                                            ci_prob=ci_prob, model=model, n_points=n_points,
+                                            n_randomizations=n_randomizations, seed=seed)
+        curves_vars[jname], index_vars[jname] = cur, ind
+        tiers[jname] = "qmc"
+    elif not joint:
+        for name in names:
+            if name in fallback:
+                continue
+            cur, ind = _exact_variable(fit, name, tsel[name], cmap[name], radii=radii, n_radii=n_radii,
+                                       scaled=scaled, model=model)
+            curves_vars[name], index_vars[name] = cur, ind
+            tiers[name] = "analytic"
+    n_chains_used = n_draws_used = 0
+    if fallback:
+        draws = fit.sample(n_draws=n_draws, n_chains=n_chains, seed=seed)
+        fb_centers = _restrict(centers, fallback)
+        if isinstance(fb_centers, Mapping):
+            fb_centers = {k: v for k, v in fb_centers.items()}
+        c2, i2 = samples_compute(draws, var_names=fallback, coords=coords, centers=fb_centers,
+                                 radii=_restrict(radii, fallback + ["+".join(fallback)]), n_radii=n_radii,
+                                 norm=norm, joint=joint, method="samples", model=model if model is not None
+                                 else fit.model, ci_prob=ci_prob, min_ess=min_ess, window=window,
+                                 nan_policy=nan_policy, progressbar=progressbar)
+        for k in c2.data_vars:
+            curves_vars[k] = c2[k]
+            index_vars[k] = i2[k]
+            tiers[k] = "samples-of-approximation"
+        for key in ("center_values", "joint_vars"):
+            if key in c2.attrs:
+                extra[key] = c2.attrs[key]
+        n_chains_used, n_draws_used = int(draws.sizes["chain"]), int(draws.sizes["draw"])
+    tier = max(tiers.values(), key=TIER_ORDER.index)
+    if any(t == "samples-of-approximation" for t in tiers.values()) and not joint:
+        grid_rule = ("explicit" if radii is not None else
+                     f"auto: analytic variables {int(n_radii)} log-spaced radii from 1e-3 to 1 constrained sd; "
+                     "variables from draws as in the samples tier")
+    elif joint:
+        grid_rule = "explicit" if radii is not None else f"auto: {int(n_radii)} log-spaced radii from 1e-2 to 1 RMS scale"
+    else:
+        grid_rule = ("explicit" if radii is not None else
+                     f"auto: {int(n_radii)} log-spaced radii from 1e-3 to 1 constrained sd of the approximation")
+    attrs = base_attrs(
+        tier=tier, norm=norm, ci_prob=ci_prob, grid_rule=grid_rule,
+        source_group=f"{fit.kind} approximation", joint=joint, n_chains=n_chains_used, n_draws=n_draws_used,
+        index_method="exact (transformed Gaussian)" if tier != "samples-of-approximation" else "local-likelihood",
+        approximation=fit.kind,
+        variable_tiers=",".join(f"{k}:{v}" for k, v in tiers.items()),
+        fallback_reason="; ".join(dict.fromkeys(reasons[n] for n in fallback)) if fallback else "",
+        **extra,
+    )
+    curves = xr.merge([v.rename(k).to_dataset() for k, v in curves_vars.items()], join="outer",
+                      compat="no_conflicts")
+    index = xr.merge([v.rename(k).to_dataset() for k, v in index_vars.items()], join="outer",
+                     compat="no_conflicts")
+    curves = curves.assign_coords(radius=np.arange(curves.sizes["radius"]), local_stat=list(CURVE_STATS))
+    index = index.assign_coords(index_stat=list(INDEX_STATS))
+    order = [n for n in list(curves_vars) if n in curves.data_vars]
+    curves = curves[order]
+    index = index[order]
+    curves.attrs = dict(attrs)
+    index.attrs = dict(attrs)
+    return curves, index
+
+
+def approximation_of(obj, model=None):
+    """The :class:`~pymc_localmass.adapters.approx.GaussianApproximation` behind ``obj`` (or None)."""
+    if isinstance(obj, GaussianApproximation):
+        return obj
+    if is_approximation(obj):
+        return from_approximation(obj, model=model)
+    return None

@@ -1,0 +1,428 @@
+"""``check()``: the post-fit local-mass check of a PyMC workflow.
+
+One call after sampling (and fitting approximations) looks at the regions
+where global diagnostics are blind: the mass near each variable's mean and,
+for variables with a bounded support, near the boundary. It emits one
+:class:`LocalMassWarning` line per finding and stays silent when all is well:
+
+- ``approximation``: an approximation's mass of a ball differs from the
+  reference's by more than ``factor`` (default 10) and the interval of the
+  ratio excludes that factor (the smallest such radius the reference
+  resolves is reported, with the ELBO-blindness bound ``phi(q(A), p(A))``);
+- ``atom``: the draws hold an atom at a centre (exact ties; interval of its
+  weight excludes 0);
+- ``prior_index``: the posterior's Mass Index ``a`` at a centre differs from
+  the prior's (disjoint intervals and a shift of at least
+  ``min_index_shift``), i.e. the likelihood changes the local dimension;
+- ``unresolved``: a centre the user asked for that the draws cannot
+  resolve (no radius holds ``min_ess`` effective draws).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ._compat import container_groups, default_ci_prob, is_datatree, is_inferencedata
+from .adapters import SAMPLE_DIMS, select_vars, to_dataset
+from .adapters.approx import from_approximation, is_approximation
+
+__all__ = ["LocalMassWarning", "Finding", "CheckResult", "check", "default_centers"]
+
+
+class LocalMassWarning(UserWarning):
+    """A local-mass problem found by :func:`check` (one concise line each)."""
+
+
+@dataclass
+class Finding:
+    """One problem found by :func:`check`.
+
+    Attributes
+    ----------
+    kind : str
+        ``"approximation"``, ``"atom"``, ``"prior_index"`` or ``"unresolved"``.
+    variable : str
+        Variable element label (``"theta[Choate]"``).
+    center : str
+        Centre label; ``center_value`` its value.
+    center_value : float
+    radius : float or None
+        Radius the figures refer to.
+    model : str or None
+        The approximation concerned (``kind="approximation"``).
+    message : str
+        The warning line.
+    reading : str
+        A plain-language reading for reports.
+    figures : dict
+        The numbers behind the message.
+    """
+
+    kind: str
+    variable: str
+    center: str
+    center_value: float
+    radius: float | None
+    model: str | None
+    message: str
+    reading: str
+    figures: dict = field(default_factory=dict)
+
+
+@dataclass
+class CheckResult:
+    """What :func:`check` found.
+
+    Attributes
+    ----------
+    findings : list of Finding
+        Empty when all is well.
+    table : pandas.DataFrame
+        One row per fit and region (variable element x centre) at the radius
+        used for the verdict, with the figures and a ``flags`` column.
+    comparison : xarray.Dataset or None
+        The :func:`~pymc_localmass.compare.compare` dataset when
+        approximations were given.
+    """
+
+    findings: list
+    table: pd.DataFrame
+    comparison: object = None
+
+    @property
+    def ok(self):
+        """True when nothing was found."""
+        return not self.findings
+
+    def __repr__(self):
+        if self.ok:
+            return f"CheckResult(ok: no local-mass findings over {self.table.shape[0]} rows)"
+        lines = [f"CheckResult({len(self.findings)} finding(s)):"] + [f"  - {f.message}" for f in self.findings]
+        return "\n".join(lines)
+
+
+def _fmt(x):
+    if x is None or not np.isfinite(x):
+        return "nan" if x is None or np.isnan(x) else ("inf" if x > 0 else "-inf")
+    if x == 0:
+        return "0"
+    ax = abs(x)
+    if ax >= 1e-3 and ax < 1e4:
+        return f"{x:.3g}"
+    return f"{x:.2g}"
+
+
+def _center_text(label, value):
+    try:
+        if float(label) == value:
+            return f"{value:g}"
+    except ValueError:
+        pass
+    return f"{label} ({value:.3g})" if np.isfinite(value) else label
+
+
+def default_centers(data, var_names=None, *, approximations=None, model=None, group="posterior", near=0.25):
+    """Default centres: every variable's mean and, for bounded-support variables, the boundary.
+
+    A variable is bounded when an approximation (or ``model``) transforms it
+    to a half-line or interval, or when all its draws have one sign and
+    come within ``near`` posterior sds of 0.
+
+    Returns
+    -------
+    dict
+        ``{var: {"mean": "mean", "<boundary>": value}}``, accepted by
+        ``centers=`` everywhere.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> default_centers({"tau": np.abs(rng.normal(size=(2, 100))), "mu": rng.normal(5, 1, size=(2, 100))})
+    {'tau': {'mean': 'mean', '0': 0.0}, 'mu': {'mean': 'mean'}}
+    """
+    ds = to_dataset(data, group)
+    names = select_vars(ds, var_names)
+    bounds = {}
+    fits = [from_approximation(a, model=model) for a in (approximations or {}).values()]
+    if model is not None:
+        from .adapters.approx import transform_name
+
+        for rv in model.free_RVs:
+            tname, lo, hi, _ = transform_name(model.rvs_to_transforms.get(rv), rv, model)
+            if tname in ("log", "log_exp_m1"):
+                bounds.setdefault(rv.name, 0.0)
+            elif tname in ("lowerbound", "interval", "logodds") and lo is not None:
+                if np.unique(lo).size == 1:
+                    bounds.setdefault(rv.name, float(np.unique(lo)[0]))
+            elif tname == "logodds":
+                bounds.setdefault(rv.name, 0.0)
+            elif tname == "upperbound" and hi is not None and np.unique(hi).size == 1:
+                bounds.setdefault(rv.name, float(np.unique(hi)[0]))
+    for fit in fits:
+        for name, v in fit.variables.items():
+            if not v.supported:
+                continue
+            lo, hi = v.support()
+            if np.all(np.isfinite(lo)) and np.unique(lo).size == 1:
+                bounds.setdefault(name, float(np.unique(lo)[0]))
+            elif np.all(np.isfinite(hi)) and np.unique(hi).size == 1:
+                bounds.setdefault(name, float(np.unique(hi)[0]))
+    out = {}
+    for n in names:
+        spec = {"mean": "mean"}
+        b = bounds.get(n)
+        if b is None:
+            da = ds[n]
+            lo, hi = float(da.min()), float(da.max())
+            sd = float(da.std())
+            if sd > 0 and ((lo >= 0 and lo < near * sd) or (hi <= 0 and -hi < near * sd)):
+                b = 0.0
+        if b is not None:
+            spec[f"{b:g}"] = float(b)
+        out[n] = spec
+    return out
+
+
+def _reference_results(data, names, centers, *, coords, radii, ci_prob, group, min_ess):
+    from .estimators import _compute
+
+    return _compute(data, var_names=names, coords=coords, centers=centers, radii=radii, ci_prob=ci_prob,
+                    group=group, min_ess=min_ess, method="samples")
+
+
+def _regions(curves, index, names):
+    """[(var, element label, sel, centre label)] for the centres each variable was analysed at."""
+    from .results import element_labels
+
+    out = []
+    for n in names:
+        ia = index[n]
+        for sel, lab in element_labels(ia):
+            sub = ia.sel(sel) if sel else ia
+            for c in sub["center"].values:
+                if np.all(np.isnan(sub.sel(center=c).values)):
+                    continue
+                out.append((n, lab, sel, str(c)))
+    return out
+
+
+def check(idata, approximations=None, prior=True, factor=10.0, *, centers=None, var_names=None, coords=None,
+          radii=None, ci_prob=None, min_ess=10.0, min_index_shift=0.5, kl_bound=None, log_evidence=None,
+          model=None, group="posterior", reference_name="posterior", warn=True, comparison=None):
+    """Post-fit local-mass check; warns (:class:`LocalMassWarning`) only about problems.
+
+    Parameters
+    ----------
+    idata : DataTree, InferenceData, Dataset or dict of draws
+        The reference posterior (e.g. NUTS).
+    approximations : mapping of str to fit, optional
+        Approximations to check against it (``pm.fit`` results, pymc-extras
+        fits, or other draws).
+    prior : bool, default True
+        Compare the posterior's Mass Index with the prior's when ``idata``
+        has a ``prior`` group.
+    factor : float, default 10
+        Flag an approximation whose mass ratio to the reference lies beyond
+        ``factor`` (either way) with its interval excluding it.
+    centers : optional
+        As in :func:`pymc_localmass.local_mass`; default :func:`default_centers`.
+        Centres given here are "requested": one the draws cannot resolve is
+        a finding.
+    var_names, coords, radii, ci_prob, min_ess
+        As in :func:`pymc_localmass.local_mass`.
+    min_index_shift : float, default 0.5
+        Least difference of the index ``a`` between prior and posterior worth
+        a finding (besides disjoint intervals).
+    kl_bound, log_evidence
+        Passed to :func:`~pymc_localmass.compare.compare`.
+    model : pymc.Model, optional
+        Reads bounded supports for the default centres.
+    group : str
+    reference_name : str
+        Name of ``idata`` in messages and tables.
+    warn : bool, default True
+        Emit the warnings (set False to only collect them).
+    comparison : xarray.Dataset, optional
+        A :func:`~pymc_localmass.compare.compare` result to reuse.
+
+    Returns
+    -------
+    CheckResult
+
+    Examples
+    --------
+    >>> import numpy as np, pymc_localmass as plm
+    >>> rng = np.random.default_rng(0)
+    >>> res = plm.check({"x": rng.normal(size=(4, 1000))})
+    >>> res.ok
+    True
+    """
+    from .compare import compare, compare_summary
+
+    if not factor > 1:
+        raise ValueError(f"factor must be > 1, got {factor}")
+    ci = default_ci_prob() if ci_prob is None else float(ci_prob)
+    if is_approximation(idata):
+        raise TypeError("check() needs posterior draws as its reference; pass approximations= for fits")
+    ds = to_dataset(idata, group)
+    names = select_vars(ds, var_names)
+    approximations = dict(approximations or {})
+    if reference_name in approximations:
+        raise ValueError(f"an approximation is named {reference_name!r} like the reference; rename it")
+    requested = centers is not None
+    if centers is None:
+        centers = default_centers(idata, names, approximations=approximations, model=model, group=group)
+    curves, index = _reference_results(idata, names, centers, coords=coords, radii=radii, ci_prob=ci, group=group,
+                                       min_ess=min_ess)
+    regions = _regions(curves, index, names)
+    findings = []
+    rows = {}
+
+    def row(model_name, region):
+        return rows.setdefault((model_name, region), {})
+
+    # reference: unresolved centres, atoms
+    for n, lab, sel, c in regions:
+        cur = curves[n].sel(sel) if sel else curves[n]
+        cur = cur.sel(center=c)
+        ia = (index[n].sel(sel) if sel else index[n]).sel(center=c)
+        cv = float(ia.sel(index_stat="center_value"))
+        region = f"{lab} @ {c}"
+        res = cur.sel(local_stat="resolved").values > 0.5
+        r = cur.sel(local_stat="radius").values
+        m = cur.sel(local_stat="mass").values
+        j = int(np.argmax(res)) if res.any() else len(r) - 1
+        rw = row(reference_name, region)
+        rw.update({"variable": lab, "center": c, "center_value": cv, "radius": float(r[j]), "mass": float(m[j]),
+                   "mass_lower": float(cur.sel(local_stat="mass_lower").values[j]),
+                   "mass_upper": float(cur.sel(local_stat="mass_upper").values[j]), "resolved": bool(res.any())})
+        for s in ("a", "a_lower", "a_upper", "atom", "atom_lower", "atom_upper"):
+            rw[s] = float(ia.sel(index_stat=s))
+        flags = []
+        if requested and not res.any():
+            msg = (f"{lab} near {_center_text(c, cv)}: the draws cannot resolve this centre (no radius up to "
+                   f"{_fmt(float(r[-1]))} holds {min_ess:g} effective draws); use more draws or the model tier")
+            findings.append(Finding("unresolved", lab, c, cv, None, None, msg,
+                                    f"The draws are too few near {lab} = {cv:.3g} to say how much mass is there.",
+                                    {"max_radius": float(r[-1])}))
+            flags.append("unresolved")
+        atom, alo, ahi = rw["atom"], rw["atom_lower"], rw["atom_upper"]
+        if np.isfinite(alo) and alo > 0:
+            msg = (f"{lab} has an atom at {_center_text(c, cv)}: weight {_fmt(atom)} [{_fmt(alo)}, {_fmt(ahi)}] "
+                   f"of the draws sit exactly there")
+            findings.append(Finding("atom", lab, c, cv, 0.0, None, msg,
+                                    f"{_fmt(atom)} of the posterior draws of {lab} are exactly {cv:.3g}: a point "
+                                    "mass that continuous approximations cannot represent.",
+                                    {"atom": atom, "atom_lower": alo, "atom_upper": ahi}))
+            flags.append("atom")
+        rw["flags"] = ",".join(flags)
+    # prior vs posterior index
+    if prior and (is_datatree(idata) or is_inferencedata(idata)) and "prior" in container_groups(idata):
+        pds = to_dataset(idata, "prior")
+        pnames = [n for n in names if n in pds.data_vars]
+        if pnames:
+            from .compare import _center_values
+
+            cmap = _center_values(index, pnames)
+            try:
+                _, pindex = _reference_results(idata, pnames, cmap, coords=coords, radii=None, ci_prob=ci,
+                                               group="prior", min_ess=min_ess)
+            except ValueError:
+                pindex = None
+            if pindex is not None:
+                for n, lab, sel, c in regions:
+                    if n not in pnames:
+                        continue
+                    region = f"{lab} @ {c}"
+                    pa = (pindex[n].sel(sel) if sel else pindex[n]).sel(center=c)
+                    vals = {s: float(pa.sel(index_stat=s)) for s in ("a", "a_lower", "a_upper")}
+                    rw = row(reference_name, region)
+                    rw.update({f"prior_{s}": v for s, v in vals.items()})
+                    a, alo, ahi = rw["a"], rw["a_lower"], rw["a_upper"]
+                    pa_, plo, phi_ = vals["a"], vals["a_lower"], vals["a_upper"]
+                    if not all(np.isfinite([alo, plo])) or np.isnan(a) or np.isnan(pa_):
+                        continue
+                    disjoint = ahi < plo or phi_ < alo
+                    shift = abs(a - pa_) if np.isfinite(a) and np.isfinite(pa_) else np.inf
+                    if disjoint and shift >= min_index_shift:
+                        msg = (f"{lab} near {_center_text(c, rw['center_value'])}: posterior Mass Index a = {_fmt(a)} "
+                               f"[{_fmt(alo)}, {_fmt(ahi)}] differs from the prior's a = {_fmt(pa_)} "
+                               f"[{_fmt(plo)}, {_fmt(phi_)}]")
+                        reading = (f"Near {lab} = {rw['center_value']:.3g} the data change how mass scales with the "
+                                   f"radius (local dimension {_fmt(pa_)} in the prior, {_fmt(a)} in the posterior): "
+                                   "the likelihood vanishes or blows up there.")
+                        findings.append(Finding("prior_index", lab, c, rw["center_value"], None, None, msg, reading,
+                                                {"a": a, "a_lower": alo, "a_upper": ahi, "prior_a": pa_,
+                                                 "prior_a_lower": plo, "prior_a_upper": phi_}))
+                        rw["flags"] = ",".join([x for x in [rw.get("flags", "")] if x] + ["prior_index"])
+    # approximations
+    cmp = comparison
+    if approximations and cmp is None:
+        from .compare import _center_values
+
+        cmap = _center_values(index, names)
+        cmp = compare({reference_name: idata, **approximations}, reference=reference_name, var_names=names,
+                      coords=coords, centers=cmap, radii=radii, ci_prob=ci, kl_bound=kl_bound,
+                      log_evidence=log_evidence, model=model, group=group)
+    if cmp is not None:
+        summ = compare_summary(cmp)
+        res_all = cmp["resolved"].values > 0.5
+        for mname in [str(x) for x in cmp["model"].values if str(x) != cmp.attrs["reference"]]:
+            dm = cmp.sel(model=mname)
+            for g, region in enumerate(cmp["region"].values):
+                region = str(region)
+                lo = dm["ratio_lower"].values[g]
+                hi = dm["ratio_upper"].values[g]
+                flag = res_all[g] & ((hi < 1.0 / factor) | (lo > factor))
+                base = summ.loc[(mname, region)].to_dict()
+                rw = row(mname, region)
+                rw.update({"variable": str(cmp["element"].values[g]), "center": str(cmp["center"].values[g]),
+                           "center_value": float(cmp["center_value"].values[g]), **base})
+                rw["flags"] = ""
+                if not flag.any():
+                    continue
+                j = int(np.argmax(flag))
+                r = float(cmp["radius_value"].values[g, j])
+                q = float(dm["mass"].values[g, j])
+                p = float(cmp["ref_mass"].values[g, j])
+                pl = float(cmp["ref_mass_lower"].values[g, j])
+                pu = float(cmp["ref_mass_upper"].values[g, j])
+                ratio = float(dm["ratio"].values[g, j])
+                rl, ru = float(lo[j]), float(hi[j])
+                phr = float(dm["phi_reverse"].values[g, j])
+                lab = str(cmp["element"].values[g])
+                c = str(cmp["center"].values[g])
+                cv = float(cmp["center_value"].values[g])
+                where = _center_text(c, cv)
+                msg = (f"{mname}: {lab} within {_fmt(r)} of {where}: mass {_fmt(q)} vs {_fmt(p)} "
+                       f"[{_fmt(pl)}, {_fmt(pu)}] in the {reference_name}, ratio {_fmt(ratio)} "
+                       f"[{_fmt(rl)}, {_fmt(ru)}] (beyond a factor {factor:g}); the ELBO need register no more "
+                       f"than {_fmt(phr)} nats for this")
+                reading = (f"{mname} puts {_fmt(q)} of the mass within {_fmt(r)} of {lab} = {cv:.3g} where "
+                           f"{reference_name} finds {_fmt(p)}; the ELBO need register no more than {_fmt(phr)} "
+                           "nats for this.")
+                K = float(dm["kl_bound"].values)
+                figs = {"radius": r, "mass": q, "ref_mass": p, "ref_mass_lower": pl, "ref_mass_upper": pu,
+                        "ratio": ratio, "ratio_lower": rl, "ratio_upper": ru, "phi_reverse": phr,
+                        "phi_forward": float(dm["phi_forward"].values[g, j]), "kl_bound": K}
+                if np.isfinite(K):
+                    clo = float(dm["ref_compatible_lower"].values[g, j])
+                    chi = float(dm["ref_compatible_upper"].values[g, j])
+                    reading += (f" A global KL of {_fmt(K)} nats is compatible with any reference mass in "
+                                f"[{_fmt(clo)}, {_fmt(chi)}] here.")
+                    figs.update(ref_compatible_lower=clo, ref_compatible_upper=chi)
+                findings.append(Finding("approximation", lab, c, cv, r, mname, msg, reading, figs))
+                rw["flags"] = "approximation"
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    if not table.empty:
+        table.index = pd.MultiIndex.from_tuples(table.index, names=["model", "region"])
+    if warn:
+        for f in findings:
+            warnings.warn(LocalMassWarning(f.message), stacklevel=2)
+    return CheckResult(findings, table, cmp)
