@@ -66,7 +66,12 @@ def run(out="demo_out", draws=1000, tune=1000, chains=4, seed=20261122):
         j = int(np.argmax(res))
         print(f"\nP(tau <= {r[j]:.3g}) = {m[j]:.4f} [{lo[j]:.4f}, {hi[j]:.4f}] at the smallest resolved radius")
     print(f"sampling {t_sample:.1f} s, local mass {t_local:.2f} s; wrote {path}")
-    # -- plots (issue: plot_local_mass) plug in here: demo_out/local_mass.png
+    from ._compat import MODERN
+    from .plots import plot_local_mass, save_figure
+
+    png = os.path.join(out, "local_mass.png")
+    save_figure(plot_local_mass(idata, **({"backend": "matplotlib"} if MODERN else {})), png, dpi=100)
+    print(f"wrote {png}")
     # -- approximations and report (issue: compare/check/report) plug in here: demo_out/report.html
     return idata
 

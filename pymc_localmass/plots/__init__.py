@@ -1,0 +1,207 @@
+"""Plots of local-mass results: ``plot_local_mass`` (also ``arviz.plot_local_mass``).
+
+The plots read the results schema (docs/schema.md) only. When the input has no
+``local_mass`` results they are computed with the public estimators
+(:func:`pymc_localmass.local_mass`, :func:`pymc_localmass.mass_index`) and a
+:class:`LocalMassComputedWarning` says so.
+
+ArviZ 1.x: built on arviz-plots' ``PlotCollection`` (backends matplotlib,
+bokeh, plotly), returns the ``PlotCollection``. ArviZ 0.2x: matplotlib,
+returns the array of axes.
+"""
+
+from __future__ import annotations
+
+from .._compat import MODERN
+from ._prepare import KINDS, LocalMassComputedWarning, check_kind, collect, geometry
+
+__all__ = ["plot_local_mass", "register", "save_figure", "LocalMassComputedWarning", "KINDS"]
+
+
+def plot_local_mass(
+    data,
+    *,
+    var_names=None,
+    filter_vars=None,
+    coords=None,
+    kind="mass",
+    group=None,
+    labeller=None,
+    stats=None,
+    col_wrap=None,
+    plot_collection=None,
+    backend=None,
+    visuals=None,
+    aes_by_visuals=None,
+    ax=None,
+    figsize=None,
+    backend_kwargs=None,
+    show=None,
+    **pc_kwargs,
+):
+    """Plot small-ball mass curves, finite-radius slopes and the Mass Index.
+
+    One panel per variable element and centre (centres a variable was not
+    analysed at are skipped): the log-log mass ``m(r)`` against the radius
+    with its interval band, unresolved radii dashed and faded, reference
+    lines of slope ``1..d`` (``d = 1`` elementwise, the number of coordinates
+    for a joint ball) and the fitted index ``log m = a log r + b log log(1/r)
+    + c`` through the curve, annotated with ``a`` and ``b`` (with intervals)
+    and the atom weight when there is one. ``kind="slope"`` shows the
+    finite-radius slope ``d log m / d log r`` with its band and the fitted
+    asymptote ``a``; ``kind="both"`` puts the two side by side.
+
+    Parameters
+    ----------
+    data : DataTree, InferenceData, Dataset, dict or mapping of fits
+        * a container with ``local_mass`` / ``local_mass_index`` groups (read as stored);
+        * a ``local_mass`` results Dataset (the index is then fitted from its curves
+          with :func:`pymc_localmass.mass_index`), or a ``(curves, index)`` tuple;
+        * plain draws (a container without results, a Dataset with ``chain``/``draw``
+          or a dict of arrays): results are computed on the fly, with a
+          :class:`LocalMassComputedWarning`;
+        * a mapping ``{"NUTS": idata, "ADVI": idata2}``: an overlay of fits, coloured by a
+          ``model`` dimension, at the first fit's centres and absolute radii (fits
+          without matching results are computed with ``radii=`` from the first).
+    var_names : str or list of str, optional
+        Result variables to plot (``~`` excludes; joint balls are named ``"tau+theta"``).
+    filter_vars : {None, "like", "regex"}, optional
+    coords : dict, optional
+        Subset of element coordinates and/or of ``center`` labels, e.g.
+        ``{"school": ["Choate"], "center": ["mean"]}``.
+    kind : {"mass", "slope", "both"}, default "mass"
+    group : str or list of str, optional
+        Group of draws to analyse (default: the group the stored results come from,
+        else ``"posterior"``). A list such as ``["prior", "posterior"]`` overlays the
+        groups (coloured by a ``group`` dimension) at the first group's radii, as in
+        the paper's Figure 2.
+    labeller : labeller, optional
+        ArviZ labeller for the element part of the titles (``theta[Choate] @ mean``).
+    stats : mapping, optional
+        ``{"local_mass": {...}}``: keyword arguments for the estimators when results
+        are computed here (e.g. ``{"local_mass": {"centers": {"tau": 0.0}}}``);
+        ignored for stored results.
+    col_wrap : int, optional
+        Panels per row for ``kind="mass"``/``"slope"`` (default 4).
+    plot_collection : PlotCollection, optional
+        (ArviZ 1.x) Draw into an existing collection faceted like this plot.
+    backend : {"matplotlib", "bokeh", "plotly"}, optional
+        (ArviZ 1.x) Default ``arviz_base.rcParams["plot.backend"]``.
+    visuals : mapping of {str : mapping or False}, optional
+        Keyword arguments for (or ``False`` to hide) each visual: ``mass``,
+        ``mass_unresolved``, ``mass_band``, ``slope``, ``slope_unresolved``,
+        ``slope_band``, ``fit``, ``reference``, ``reference_text``,
+        ``slope_reference``, ``asymptote``, ``asymptote_text``, ``index_text``,
+        ``title``, ``xlabel``, ``ylabel``, ``legend`` (the overlay legend) and
+        ``key`` (the legend of line styles).
+    aes_by_visuals : mapping of {str : list of str}, optional
+        (ArviZ 1.x) Aesthetics each visual uses; by default the curve visuals use
+        all mapped aesthetics (the overlay colour) and the reference lines none.
+    ax : array of matplotlib Axes, optional
+        (ArviZ 0.2x) Axes to draw on, at least one per panel (two per panel for
+        ``kind="both"``).
+    figsize : (float, float), optional
+        Figure size in inches (both generations).
+    backend_kwargs : dict, optional
+        (ArviZ 0.2x) Passed to :func:`matplotlib.pyplot.subplots`.
+    show : bool, optional
+        (ArviZ 0.2x) Call ``plt.show()``.
+    **pc_kwargs
+        (ArviZ 1.x) Passed to the ``PlotCollection`` (e.g. ``figure_kwargs``, ``aes``).
+
+    Returns
+    -------
+    PlotCollection (ArviZ 1.x) or numpy.ndarray of matplotlib Axes (ArviZ 0.2x)
+        The Axes array is 1-D (one per panel) or ``(n_panels, 2)`` for ``kind="both"``.
+
+    Examples
+    --------
+    >>> import numpy as np, arviz as az, pymc_localmass as plm
+    >>> from pymc_localmass.plots import plot_local_mass
+    >>> rng = np.random.default_rng(0)
+    >>> draws = {"tau": np.abs(rng.normal(size=(2, 300))), "theta": rng.normal(size=(2, 300, 2))}
+    >>> idata = az.from_dict({"posterior": draws}) if plm._compat.MODERN else az.from_dict(posterior=draws)
+    >>> idata = plm.add_local_mass(idata, centers={"tau": 0.0, "theta": "mean"})
+    >>> out = plot_local_mass(idata)                              # doctest: +SKIP
+    >>> out = plot_local_mass(idata, var_names="tau", kind="both")  # doctest: +SKIP
+    """
+    check_kind(kind)
+    pdata = collect(data, var_names=var_names, filter_vars=filter_vars, coords=coords, group=group, stats=stats)
+    geo = geometry(pdata)
+    if MODERN:
+        for name, value in (("ax", ax), ("backend_kwargs", backend_kwargs), ("show", show)):
+            if value is not None:
+                raise TypeError(
+                    f"{name}= is an ArviZ 0.2x argument; with ArviZ 1.x use plot_collection=, backend=, "
+                    "figure_kwargs= and the returned PlotCollection's .show()"
+                )
+        from ._modern import plot
+
+        return plot(pdata, geo, kind=kind, labeller=labeller, plot_collection=plot_collection, backend=backend,
+                    visuals=visuals, aes_by_visuals=aes_by_visuals, figsize=figsize,
+                    col_wrap=4 if col_wrap is None else col_wrap, **pc_kwargs)
+    for name, value in (("plot_collection", plot_collection), ("aes_by_visuals", aes_by_visuals)):
+        if value is not None:
+            raise TypeError(f"{name}= needs ArviZ 1.x (arviz-plots); with ArviZ 0.2x use ax= and figsize=")
+    if backend not in (None, "matplotlib"):
+        raise ValueError(f"with ArviZ 0.2x plot_local_mass supports backend='matplotlib' only, got {backend!r}")
+    if pc_kwargs:
+        raise TypeError(f"unexpected keyword argument(s) {sorted(pc_kwargs)}")
+    from ._legacy import plot
+
+    return plot(pdata, geo, kind=kind, labeller=labeller, visuals=visuals, ax=ax, figsize=figsize,
+                backend_kwargs=backend_kwargs, show=show, col_wrap=4 if col_wrap is None else col_wrap)
+
+
+def save_figure(result, path, **kwargs):
+    """Save what :func:`plot_local_mass` returned, in either generation.
+
+    Parameters
+    ----------
+    result : PlotCollection or array of matplotlib Axes
+    path : str or path-like
+        The extension picks the format (``.png``; ``.html`` for bokeh/plotly collections).
+    **kwargs
+        Passed to ``PlotCollection.savefig`` or ``Figure.savefig`` (e.g. ``dpi``).
+
+    Returns
+    -------
+    str
+        ``path``.
+
+    Examples
+    --------
+    >>> import numpy as np, pymc_localmass as plm
+    >>> from pymc_localmass.plots import plot_local_mass, save_figure
+    >>> res = plm.local_mass({"x": np.random.default_rng(0).normal(size=(2, 200))})
+    >>> save_figure(plot_local_mass(res), "local_mass.png")   # doctest: +SKIP
+    'local_mass.png'
+    """
+    import numpy as np
+
+    path = str(path)
+    if hasattr(result, "savefig"):  # PlotCollection
+        result.savefig(path, **kwargs)
+        return path
+    fig = np.ravel(np.asarray(result, dtype=object))[0].figure
+    fig.savefig(path, **kwargs)
+    return path
+
+
+def register():
+    """Make ``arviz.plot_local_mass`` this package's :func:`plot_local_mass`.
+
+    Sets that one attribute of the ``arviz`` module and nothing else; called by
+    ``import pymc_localmass``.
+
+    Examples
+    --------
+    >>> import arviz as az
+    >>> from pymc_localmass import plots
+    >>> plots.register() is az.plot_local_mass is plots.plot_local_mass
+    True
+    """
+    import arviz
+
+    arviz.plot_local_mass = plot_local_mass
+    return plot_local_mass

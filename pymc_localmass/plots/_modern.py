@@ -1,0 +1,247 @@
+"""Modern generation (ArviZ 1.x): ``plot_local_mass`` on arviz-plots' ``PlotCollection``."""
+
+from __future__ import annotations
+
+import warnings
+from importlib import import_module
+
+import numpy as np
+import xarray as xr
+
+from . import visuals as vis
+from ._prepare import _NO_OVERLAY, axis_labels
+
+#: visual name -> (function, extra map kwargs, default keyword arguments)
+CURVE_VISUALS = ("mass_band", "slope_band", "fit", "mass", "mass_unresolved", "slope", "slope_unresolved",
+                 "asymptote", "asymptote_text", "index_text")
+VISUAL_NAMES = CURVE_VISUALS + ("reference", "reference_text", "slope_reference", "title", "xlabel", "ylabel",
+                                "legend", "key")
+DEFAULTS = {
+    "mass_band": {"alpha": 0.22},
+    "slope_band": {"alpha": 0.22},
+    "reference": {"color": "B2", "linestyle": "C2", "width": 0.9},
+    "reference_text": {"color": "B1"},
+    "slope_reference": {"color": "B3", "linestyle": "C2", "width": 0.8},
+    "fit": {"linestyle": "C3", "width": 1.3},
+    "mass": {"width": 2.0},
+    "mass_unresolved": {"linestyle": "C1", "width": 1.4, "alpha": 0.5},
+    "slope": {"width": 2.0},
+    "slope_unresolved": {"linestyle": "C1", "width": 1.4, "alpha": 0.5},
+    "asymptote": {"linestyle": "C3", "width": 1.2},
+    "asymptote_text": {},
+    "index_text": {},
+    "title": {"color": "B1"},
+    "xlabel": {"color": "B1"},
+    "ylabel": {"color": "B1"},
+}
+TEXT_SIZE = {"matplotlib": 7.5, "bokeh": 8, "plotly": 10}
+SMALL_TEXT_SIZE = {"matplotlib": 7.5, "bokeh": 8, "plotly": 10}
+
+
+def _visual_kwargs(visuals, name, backend):
+    user = visuals.get(name, {})
+    if user is False:
+        return False
+    if user is True or user is None:
+        user = {}
+    out = {**DEFAULTS.get(name, {}), **user}
+    if name in ("index_text", "asymptote_text", "reference_text"):
+        out.setdefault("size", (SMALL_TEXT_SIZE if name == "reference_text" else TEXT_SIZE)[backend])
+    return out
+
+
+def _drop_overlay(ds):
+    return ds.isel({_NO_OVERLAY: 0}, drop=True) if _NO_OVERLAY in ds.dims else ds
+
+
+def _presence(pdata, odim):
+    """1 where a panel (element x centre [x overlay entry]) has data, NaN elsewhere."""
+    out = {}
+    for name, da in pdata.curves.data_vars.items():
+        has = da.notnull().any(["radius", "local_stat"])
+        out[name] = xr.where(has, 1.0, np.nan)
+    ds = xr.Dataset(out)
+    return _drop_overlay(ds)
+
+
+def _new_collection(pdata, facet, *, kind, backend, col_wrap, figsize, pc_kwargs):
+    """A PlotCollection with one plot per panel that has data (all-NaN centres get none)."""
+    from arviz_plots import PlotCollection
+
+    plot_bknd = import_module(f"arviz_plots.backend.{backend}")
+    panels = pdata.panels()
+    if not panels:
+        raise ValueError("nothing to plot: no variable element and centre has local-mass data")
+    which = ["mass", "slope"] if kind == "both" else [kind]
+    n_plots = len(panels) * len(which)
+    if kind == "both":
+        rows, cols = len(panels), 2
+    else:
+        cols = max(1, min(int(col_wrap), len(panels)))
+        rows = -(-len(panels) // cols)
+    figure_kwargs = dict(pc_kwargs.pop("figure_kwargs", None) or {})
+    if figsize is not None:
+        figure_kwargs["figsize"] = tuple(figsize)
+        figure_kwargs.setdefault("figsize_units", "inches")
+    if figure_kwargs.get("figsize") is None:
+        width, height = plot_bknd.scale_fig_size(None, rows=rows, cols=cols)
+        # room for the legends on the right and for one title + two axis labels per row
+        figure_kwargs["figsize"] = (max(width, 360 * cols) + 170, max(height, 320 * rows))
+        figure_kwargs["figsize_units"] = "dots"
+    elif backend != "matplotlib" and figure_kwargs.get("figsize_units", "inches") == "inches":
+        figure_kwargs["figsize"] = tuple(100 * v for v in figure_kwargs["figsize"])
+        figure_kwargs["figsize_units"] = "dots"
+    if backend == "matplotlib":
+        figure_kwargs.setdefault("layout", "constrained")
+    fig, grid = plot_bknd.create_plotting_grid(n_plots, rows, cols, squeeze=False, **figure_kwargs)
+    flat = np.asarray(grid, dtype=object).ravel()
+    row_id, col_id = np.divmod(np.arange(rows * cols), cols)
+
+    odim = pdata.overlay
+    plot_das, row_das, col_das = {}, {}, {}
+    for name, da in facet.data_vars.items():
+        template = da.isnull().all(odim) if odim in da.dims else da.isnull()
+        plot_das[name] = xr.DataArray(np.full(template.shape, None, dtype=object), dims=template.dims,
+                                      coords=template.coords)
+        row_das[name] = xr.full_like(template, -1, dtype=int)
+        col_das[name] = xr.full_like(template, -1, dtype=int)
+    k = 0
+    for name, sel in panels:
+        for w in which:
+            full = dict(sel, panel=w) if kind == "both" else sel
+            if full:
+                plot_das[name].loc[full] = flat[k]
+                row_das[name].loc[full] = row_id[k]
+                col_das[name].loc[full] = col_id[k]
+            else:
+                plot_das[name].values[()] = flat[k]
+                row_das[name].values[()] = row_id[k]
+                col_das[name].values[()] = col_id[k]
+            k += 1
+    viz_dt = xr.DataTree.from_dict({
+        "/": xr.Dataset({"figure": np.array(fig, dtype=object)}),
+        "plot": xr.Dataset(plot_das),
+        "row_index": xr.Dataset(row_das),
+        "col_index": xr.Dataset(col_das),
+    })
+    aes = dict(pc_kwargs.pop("aes", None) or {})
+    if pdata.is_overlay:
+        aes.setdefault("color", [odim])
+    return PlotCollection(facet, viz_dt, backend=backend, aes=aes, **pc_kwargs)
+
+
+def _key_entries(pdata, backend):
+    ci = float(pdata.attrs.get("ci_prob", np.nan))
+    ci_txt = f"{ci:.0%} interval" if np.isfinite(ci) else "interval"
+    d = max(pdata.dims_d.values()) if pdata.dims_d else 1
+    ref = "reference slope 1" if d == 1 else f"reference slopes 1..{d}"
+    alpha_key = "opacity" if backend == "plotly" else "alpha"
+    kwargs = [
+        {"color": "B1", "linestyle": "C0", "width": 2.0},
+        {"color": "B1", "linestyle": "C1", "width": 1.4, alpha_key: 0.5},
+        {"color": "B2", "linestyle": "C0", "width": 7.0, alpha_key: 0.3},
+        {"color": "B1", "linestyle": "C3", "width": 1.3},
+        {"color": "B2", "linestyle": "C2", "width": 0.9},
+    ]
+    labels = ["resolved", "unresolved", ci_txt, "fitted index (a, b)", ref]
+    return kwargs, labels
+
+
+def plot(pdata, geo, *, kind, labeller=None, plot_collection=None, backend=None, visuals=None,
+         aes_by_visuals=None, figsize=None, col_wrap=4, **pc_kwargs):
+    from arviz_base import rcParams
+    from arviz_plots.visuals import labelled_x, labelled_y
+
+    visuals = dict(visuals or {})
+    unknown = [k for k in visuals if k not in VISUAL_NAMES]
+    if unknown:
+        raise ValueError(f"unknown visuals {unknown}; valid keys are {list(VISUAL_NAMES)}")
+    aes_by_visuals = dict(aes_by_visuals or {})
+    unknown = [k for k in aes_by_visuals if k not in VISUAL_NAMES]
+    if unknown:
+        raise ValueError(f"unknown aes_by_visuals keys {unknown}; valid keys are {list(VISUAL_NAMES)}")
+    odim = pdata.overlay
+    facet = _presence(pdata, odim)
+    if kind == "both":
+        facet = facet.expand_dims(panel=["mass", "slope"], axis=-1)
+    geo = {key: _drop_overlay(ds) for key, ds in geo.items()}
+    if plot_collection is None:
+        backend = backend or rcParams["plot.backend"]
+        pc = _new_collection(pdata, facet, kind=kind, backend=backend, col_wrap=col_wrap, figsize=figsize,
+                             pc_kwargs=pc_kwargs)
+    else:
+        pc = plot_collection
+        if backend is not None and backend != pc.backend:
+            raise ValueError(f"backend={backend!r} differs from the plot_collection's backend {pc.backend!r}")
+        backend = pc.backend
+    all_aes = set(pc.aes_set)
+    for name in CURVE_VISUALS:
+        aes_by_visuals.setdefault(name, all_aes)
+
+    def ignore(name):
+        return all_aes.difference(aes_by_visuals.get(name, set()))
+
+    def draw(name, func, data_key=None, which=None, **kwargs):
+        kw = _visual_kwargs(visuals, name, backend)
+        if kw is False:
+            return
+        if "color" not in aes_by_visuals.get(name, set()) or not pdata.is_overlay:
+            kw.setdefault("color", "C0" if name in CURVE_VISUALS else "B2")
+        coords = {"panel": which} if (kind == "both" and which is not None) else None
+        pc.map(func, name, data=geo[data_key or name], ignore_aes=ignore(name), coords=coords, **kwargs, **kw)
+
+    which = ["mass", "slope"] if kind == "both" else [kind]
+    if "mass" in which:
+        draw("mass_band", vis.band, which="mass")
+        draw("reference", vis.lines_xy, which="mass", dim="ref", artist_dims={"ref": geo["reference"].sizes["ref"]})
+        draw("fit", vis.line_xy, which="mass")
+        draw("mass", vis.line_xy, which="mass")
+        draw("mass_unresolved", vis.line_xy, which="mass")
+        draw("reference_text", vis.texts_xy, which="mass", dim="ref", text=geo["reference_str"],
+             horizontal_align="right", vertical_align="top",
+             artist_dims={"ref": geo["reference_text"].sizes["ref"]})
+        align = geo["index_align"]
+        draw("index_text", vis.text_xy, which="mass", text=geo["index_str"],
+             horizontal_align=align.sel(align="horizontal", drop=True),
+             vertical_align=align.sel(align="vertical", drop=True))
+    if "slope" in which:
+        draw("slope_band", vis.band, which="slope")
+        draw("slope_reference", vis.hlines, which="slope", dim="ref",
+             artist_dims={"ref": geo["slope_reference"].sizes["ref"]})
+        draw("asymptote", vis.hline, which="slope")
+        draw("slope", vis.line_xy, which="slope")
+        draw("slope_unresolved", vis.line_xy, which="slope")
+        draw("asymptote_text", vis.text_xy, which="slope", text=geo["asymptote_str"],
+             horizontal_align="right", vertical_align="top")
+    xlabel, ylabel_m, ylabel_s = axis_labels(pdata)
+    for w in which:
+        coords = {"panel": w} if kind == "both" else None
+        pc.map(vis.log_axes, f"axes_{w}", data=geo["limits"], ignore_aes="all", coords=coords, which=w)
+        kw = _visual_kwargs(visuals, "xlabel", backend)
+        if kw is not False:
+            pc.map(labelled_x, f"xlabel_{w}", data=geo["limits"], ignore_aes="all", coords=coords,
+                   text=xlabel, **kw)
+        kw = _visual_kwargs(visuals, "ylabel", backend)
+        if kw is not False:
+            pc.map(labelled_y, f"ylabel_{w}", data=geo["limits"], ignore_aes="all", coords=coords,
+                   text=ylabel_m if w == "mass" else ylabel_s, **kw)
+    kw = _visual_kwargs(visuals, "title", backend)
+    if kw is not False:
+        title_data = facet.isnull().all(odim) if odim in facet.dims else facet.isnull()
+        title_data = xr.where(title_data, np.nan, 1.0)
+        pc.map(vis.panel_title_visual, "title", data=title_data, ignore_aes="all", subset_info=True,
+               labeller=labeller, **kw)
+    if pdata.is_overlay and visuals.get("legend", True) is not False:
+        legend_kw = visuals.get("legend") if isinstance(visuals.get("legend"), dict) else {}
+        pc.add_legend(odim, **legend_kw)
+    if visuals.get("key", True) is not False and plot_collection is None:
+        plot_bknd = import_module(f"arviz_plots.backend.{backend}")
+        kwargs, labels = _key_entries(pdata, backend)
+        key_kw = visuals.get("key") if isinstance(visuals.get("key"), dict) else {}
+        if backend == "plotly":
+            key_kw = {"update_visuals": False, **key_kw}
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="This target plot already contains a legend")
+            pc.viz["legend/line styles"] = plot_bknd.legend(pc, kwargs, labels, title=None, legend_dim=("key",),
+                                                            **key_kw)
+    return pc

@@ -1,0 +1,860 @@
+"""Input handling and plot geometry for :func:`pymc_localmass.plots.plot_local_mass`.
+
+Backend-agnostic and generation-agnostic: this module turns whatever the user
+passed (a container with results, results datasets, plain draws, a mapping of
+fits, a list of groups) into one ``local_mass`` / ``local_mass_index`` pair with
+an optional overlay dimension, and derives from those numbers the arrays that
+are drawn (line coordinates, bands, reference lines, annotation text, axis
+limits). Statistics are only ever obtained from the results schema or, when
+results are absent, from the public estimators; nothing here estimates.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import xarray as xr
+
+from .._compat import get_group, is_datatree, is_inferencedata
+from ..results import CURVE_GROUP, INDEX_GROUP, read, validate
+
+KINDS = ("mass", "slope", "both")
+FIT_DIM = "model"
+GROUP_DIM = "group"
+_NO_OVERLAY = "__overlay__"
+_EXTRA_DIMS = ("center", "radius", "local_stat", "index_stat", FIT_DIM, GROUP_DIM, _NO_OVERLAY)
+N_FIT_POINTS = 40
+N_ANCHOR = 3  # resolved radii the fitted-index line is anchored on
+_SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+class LocalMassComputedWarning(UserWarning):
+    """Emitted when :func:`plot_local_mass` had to compute results on the fly."""
+
+
+# ----------------------------------------------------------------------------- inputs
+def _is_container(obj):
+    return is_datatree(obj) or is_inferencedata(obj)
+
+
+def _is_results_pair(obj):
+    return (isinstance(obj, tuple) and len(obj) == 2 and isinstance(obj[0], xr.Dataset)
+            and (obj[1] is None or isinstance(obj[1], xr.Dataset)))
+
+
+def _is_fit_mapping(data):
+    """A mapping of fits (label -> container/results) rather than a dict of draws."""
+    if not isinstance(data, Mapping) or _is_container(data) or isinstance(data, xr.Dataset):
+        return False
+    if not data:
+        raise ValueError("plot_local_mass got an empty mapping of fits")
+    kinds = [_is_container(v) or isinstance(v, xr.Dataset) or _is_results_pair(v) for v in data.values()]
+    if all(kinds):
+        return True
+    if any(kinds):
+        bad = [k for k, ok in zip(data, kinds) if not ok]
+        raise TypeError(
+            f"mapping of fits: entries {bad} are not DataTree/InferenceData/Dataset objects "
+            "(a dict of numpy arrays is read as draws of one fit, not as several fits)"
+        )
+    return False
+
+
+def _as_list(value):
+    if isinstance(value, (str, bytes)) or np.ndim(value) == 0:
+        return [value]
+    return list(value)
+
+
+def _center_label(value):
+    if isinstance(value, str):
+        return value
+    try:
+        return f"{float(value):g}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def select_names(available, var_names=None, filter_vars=None):
+    """ArviZ-style selection among result variable names (``~`` excludes).
+
+    Examples
+    --------
+    >>> select_names(["tau", "theta", "tau+theta"], "~tau+theta")
+    ['tau', 'theta']
+    >>> select_names(["tau", "theta", "tau+theta"], "ta", filter_vars="like")
+    ['tau', 'theta', 'tau+theta']
+    """
+    import re
+
+    available = [str(v) for v in available]
+    if var_names is None:
+        return available
+    if filter_vars not in (None, "like", "regex"):
+        raise ValueError(f"filter_vars must be None, 'like' or 'regex', got {filter_vars!r}")
+    var_names = [var_names] if isinstance(var_names, str) else list(var_names)
+    negated = [v[1:] for v in var_names if v.startswith("~") and v not in available]
+    positive = [v for v in var_names if not (v.startswith("~") and v not in available)]
+
+    def match(pattern):
+        if filter_vars is None:
+            return [v for v in available if v == pattern]
+        if filter_vars == "like":
+            return [v for v in available if pattern in v]
+        return [v for v in available if re.search(pattern, v)]
+
+    missing = [p for p in positive + negated if not match(p)]
+    if missing:
+        raise KeyError(f"variable(s) {missing} not found in the local-mass results; available: {available}")
+    chosen = [v for v in available if any(v in match(p) for p in positive)] if positive else list(available)
+    drop = {v for p in negated for v in match(p)}
+    return [v for v in chosen if v not in drop]
+
+
+def apply_coords(ds, coords):
+    """Subset results with ArviZ ``coords`` (dims kept; centre labels may be given as numbers)."""
+    if not coords:
+        return ds
+    unknown = [d for d in coords if d not in ds.dims]
+    if unknown:
+        raise KeyError(f"coords refer to unknown dimension(s) {unknown}; the results have dims {list(ds.dims)}")
+    sel = {}
+    for dim, value in coords.items():
+        values = _as_list(value)
+        if dim == "center":
+            values = [_center_label(v) for v in values]
+        sel[dim] = values
+    try:
+        return ds.sel(sel)
+    except KeyError as err:
+        raise KeyError(f"coords {coords} do not match the results' coordinates: {err}") from None
+
+
+def _estimate(obj, group, est_kwargs, *, reason):
+    """Public estimators on draws; returns ``(curves, index)`` and emits the on-the-fly note."""
+    from .. import add_local_mass, local_mass, mass_index
+
+    group = group or "posterior"
+    warnings.warn(
+        f"plot_local_mass: {reason}; computed local masses of group {group!r} on the fly with "
+        "pymc_localmass.local_mass/mass_index (attach them once with plm.add_local_mass to reuse them)",
+        LocalMassComputedWarning,
+        stacklevel=4,
+    )
+    kwargs = {k: v for k, v in est_kwargs.items() if v is not None}
+    if _is_container(obj):
+        out = add_local_mass(obj, group=group, **kwargs)
+        return read(out)
+    return local_mass(obj, group=group, **kwargs), mass_index(obj, group=group, **kwargs)
+
+
+def _data_coords(coords):
+    return {k: v for k, v in (coords or {}).items() if k != "center"} or None
+
+
+def _stored(obj, group):
+    """Stored ``(curves, index)`` of an object if it carries results for ``group``."""
+    if _is_results_pair(obj):
+        curves, index = obj
+    elif isinstance(obj, xr.Dataset) and "local_stat" in obj.dims:
+        curves, index = obj, None
+    elif isinstance(obj, xr.Dataset) and "index_stat" in obj.dims:
+        raise ValueError(
+            "plot_local_mass needs the local_mass curves (group 'local_mass'); got only a "
+            "local_mass_index dataset"
+        )
+    elif _is_container(obj):
+        got = read(obj)
+        if got is None:
+            return None
+        curves, index = got
+        if group is not None and curves.attrs.get("source_group", "posterior") != group:
+            return None
+    else:
+        return None
+    validate(curves, CURVE_GROUP)
+    if index is None:
+        from .. import mass_index
+
+        with warnings.catch_warnings():  # centres a variable was not analysed at are all-NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            index = mass_index(curves)
+    else:
+        validate(index, INDEX_GROUP)
+    return curves, index
+
+
+def results_of(obj, *, group, var_names, filter_vars, coords, est_kwargs):
+    """Selected ``(curves, index)`` of one input, computing them if they are absent."""
+    stored = _stored(obj, group)
+    base = dict(est_kwargs, filter_vars=filter_vars, coords=_data_coords(coords))
+    if stored is None:
+        if isinstance(obj, xr.Dataset) or _is_container(obj) or isinstance(obj, Mapping):
+            what = "no local_mass results" if group is None else f"no local_mass results for group {group!r}"
+            curves, index = _estimate(obj, group, dict(base, var_names=var_names), reason=f"the input has {what}")
+        else:
+            raise TypeError(
+                "plot_local_mass needs a DataTree/InferenceData (with or without local_mass groups), a "
+                f"local_mass results Dataset, a Dataset or dict of draws, or a mapping of fits; got {type(obj).__name__}"
+            )
+    else:
+        curves, index = stored
+        if var_names is not None and filter_vars is None and _is_container(obj):
+            wanted = [v for v in ([var_names] if isinstance(var_names, str) else var_names) if not v.startswith("~")]
+            missing = [v for v in wanted if v not in curves.data_vars]
+            source = curves.attrs.get("source_group", group or "posterior")
+            draws = get_group(obj, source).data_vars if source in _groups(obj) else {}
+            unknown = [v for v in missing if v not in draws]
+            if unknown:
+                raise KeyError(
+                    f"variable(s) {unknown} not found in the local-mass results ({list(curves.data_vars)}) "
+                    f"nor in group {source!r} ({list(draws)})"
+                )
+            if missing:
+                more = _estimate(obj, source, dict(base, var_names=missing),
+                                 reason=f"variable(s) {missing} have no stored local_mass results")
+                curves = xr.merge([curves, more[0]], join="outer", combine_attrs="override")
+                index = xr.merge([index, more[1]], join="outer", combine_attrs="override")
+    names = select_names(list(curves.data_vars), var_names, filter_vars)
+    curves = apply_coords(curves[names], coords)
+    index = apply_coords(index[[n for n in names if n in index.data_vars]], coords)
+    missing_idx = [n for n in names if n not in index.data_vars]
+    if missing_idx:
+        raise ValueError(f"the local_mass_index results lack variable(s) {missing_idx}")
+    return curves, index
+
+
+def _valid_centers(da):
+    """Centre labels at which a curve variable has data."""
+    other = [d for d in da.dims if d != "center"]
+    keep = da.notnull().any(other).values
+    return [str(c) for c, k in zip(da["center"].values, keep) if k]
+
+
+def _same_radii(ref_da, other_da):
+    try:
+        a = ref_da.sel(local_stat="radius")
+        b = other_da.sel(local_stat="radius").sel({d: a[d] for d in a.dims if d in a.coords and d != "radius"})
+        a, b = xr.align(a, b, join="exact")
+    except (KeyError, ValueError):
+        return False
+    av, bv = a.values, b.values
+    both = np.isfinite(av)
+    return bool(both.any() and np.array_equal(both, np.isfinite(bv)) and np.allclose(av[both], bv[both]))
+
+
+def _element_selections(da):
+    el_dims = [d for d in da.dims if d not in _EXTRA_DIMS]
+    if not el_dims:
+        return el_dims, [{}]
+    sizes = [da.sizes[d] for d in el_dims]
+    out = []
+    for idx in np.ndindex(*sizes):
+        out.append({d: da[d].values[i] for d, i in zip(el_dims, idx)})
+    return el_dims, out
+
+
+def _joint_centers(obj, group, curves, var_names):
+    """Per-variable centre arrays of a joint reference ball, from attrs ``center_values``."""
+    from ..adapters import to_dataset
+
+    values = np.array([float(v) for v in str(curves.attrs.get("center_values", "")).split(",") if v != ""])
+    ds = to_dataset(obj, group or "posterior")
+    out, start = {}, 0
+    for var in var_names:
+        if var not in ds.data_vars:
+            raise KeyError(f"variable {var!r} of the joint reference ball is missing in the other fit")
+        shape = tuple(ds[var].sizes[d] for d in ds[var].dims if d not in ("chain", "draw"))
+        n = int(np.prod(shape, dtype=int))
+        out[var] = values[start:start + n].reshape(shape) if shape else float(values[start])
+        start += n
+    if start != values.size:
+        raise ValueError(
+            f"the joint reference ball has {values.size} coordinates, the other fit's variables {var_names} have {start}"
+        )
+    return out
+
+
+def results_like(obj, ref, *, label, group, coords, est_kwargs):
+    """Results of another fit or group at the reference's centres and absolute radii.
+
+    Stored results are used when they cover the same variables at the same radii;
+    otherwise the public estimators are called with ``radii=`` (and numeric
+    centres) taken from the reference.
+    """
+    ref_curves, ref_index = ref
+    stored = _stored(obj, group)
+    if stored is not None:
+        curves, index = stored
+        names = list(ref_curves.data_vars)
+        missing = [n for n in names if n not in curves.data_vars or n not in index.data_vars]
+        if not missing and all(_same_radii(ref_curves[n], curves[n]) for n in names):
+            return apply_coords(curves[names], coords), apply_coords(index[names], coords)
+        group = group or curves.attrs.get("source_group", "posterior")
+        if not _has_draws(obj, group):
+            if missing:
+                raise ValueError(f"fit {label!r} has no local-mass results for variable(s) {missing}")
+            warnings.warn(
+                f"plot_local_mass: fit {label!r} has stored results at other radii than the reference and "
+                "no draws to recompute them; it is drawn at its own radii", UserWarning, stacklevel=3)
+            return apply_coords(curves[names], coords), apply_coords(index[names], coords)
+    if not (_is_container(obj) or isinstance(obj, (xr.Dataset, Mapping))):
+        raise TypeError(f"fit {label!r}: cannot read draws from {type(obj).__name__}")
+    warnings.warn(
+        f"plot_local_mass: {label!r} has no local_mass results at the reference radii; computing them "
+        f"on the fly from group {group or 'posterior'!r} with pymc_localmass.local_mass/mass_index at the "
+        "reference's centres and absolute radii",
+        LocalMassComputedWarning,
+        stacklevel=3,
+    )
+    base = {k: v for k, v in est_kwargs.items() if k not in ("centers", "radii", "joint", "var_names", "coords")}
+    base["norm"] = ref_curves.attrs.get("norm", base.get("norm", "euclidean"))
+    parts_c, parts_i = [], []
+    joint = bool(int(ref_curves.attrs.get("joint", 0)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LocalMassComputedWarning)
+        for var, da in ref_curves.data_vars.items():
+            for clabel in _valid_centers(da):
+                rc = da.sel(center=clabel)
+                if joint:
+                    jvars = str(ref_curves.attrs.get("joint_vars", var.replace("+", ","))).split(",")
+                    centers = {v: {clabel: c} for v, c in _joint_centers(obj, group, ref_curves, jvars).items()}
+                    radii = rc.sel(local_stat="radius").values
+                    c, i = _call(obj, group, dict(base, var_names=jvars, joint=True, centers=centers,
+                                                  radii=radii[np.isfinite(radii)]))
+                    c = c.rename({list(c.data_vars)[0]: var})
+                    i = i.rename({list(i.data_vars)[0]: var})
+                    parts_c.append(_pad_radius(c, rc.sizes["radius"]))
+                    parts_i.append(i)
+                    continue
+                cval = ref_index[var].sel(center=clabel, index_stat="center_value")
+                radii = rc.sel(local_stat="radius")
+                el_dims, sels = _element_selections(radii)
+                flat = radii.values.reshape(-1, radii.sizes["radius"]) if el_dims else radii.values[None]
+                if np.allclose(flat, flat[0], equal_nan=True):
+                    r = flat[0][np.isfinite(flat[0])]
+                    centers = {var: {clabel: cval.drop_vars([k for k in cval.coords if k not in el_dims])}}
+                    c, i = _call(obj, group, dict(base, var_names=[var], centers=centers, radii=r,
+                                                  coords={d: list(radii[d].values) for d in el_dims} or None))
+                    parts_c.append(_pad_radius(c, rc.sizes["radius"]))
+                    parts_i.append(i)
+                    continue
+                for sel in sels:
+                    r = radii.sel(sel).values
+                    r = r[np.isfinite(r)]
+                    cv = float(cval.sel(sel))
+                    c, i = _call(obj, group, dict(base, var_names=[var], centers={var: {clabel: cv}}, radii=r,
+                                                  coords={d: [v] for d, v in sel.items()} or None))
+                    parts_c.append(_pad_radius(c, rc.sizes["radius"]))
+                    parts_i.append(i)
+    curves = xr.merge(parts_c, join="outer", compat="no_conflicts", combine_attrs="override")
+    index = xr.merge(parts_i, join="outer", compat="no_conflicts", combine_attrs="override")
+    return apply_coords(curves, coords), apply_coords(index, coords)
+
+
+def _has_draws(obj, group):
+    if _is_container(obj):
+        return (group or "posterior") in _groups(obj)
+    if isinstance(obj, xr.Dataset):
+        return "chain" in obj.dims and "draw" in obj.dims
+    return isinstance(obj, Mapping) and not _is_results_pair(obj)
+
+
+def _groups(obj):
+    from .._compat import container_groups
+
+    return container_groups(obj)
+
+
+def _pad_radius(ds, n):
+    if ds.sizes["radius"] == n:
+        return ds
+    return ds.reindex(radius=np.arange(n))
+
+
+def _call(obj, group, kwargs):
+    from .. import add_local_mass, local_mass, mass_index
+
+    group = group or "posterior"
+    if _is_container(obj):
+        return read(add_local_mass(obj, group=group, **kwargs))
+    return local_mass(obj, group=group, **kwargs), mass_index(obj, group=group, **kwargs)
+
+
+# ----------------------------------------------------------------------------- collected data
+@dataclass
+class PlotData:
+    """Results ready to draw: always carries an overlay dim (``overlay``) of size >= 1."""
+
+    curves: xr.Dataset
+    index: xr.Dataset
+    overlay: str
+    labels: list
+    is_overlay: bool
+    attrs: dict = field(default_factory=dict)
+    dims_d: dict = field(default_factory=dict)
+
+    def panels(self):
+        """``[(var_name, sel), ...]`` of panels (element x centre with data), in plotting order."""
+        out = []
+        for var, da in self.curves.data_vars.items():
+            present = da.notnull().any([self.overlay, "radius", "local_stat"])
+            pdims = list(present.dims)
+            if not pdims:
+                if bool(present):
+                    out.append((var, {}))
+                continue
+            for idx in np.ndindex(*present.shape):
+                if bool(present.values[idx]):
+                    out.append((var, {d: present[d].values[i] for d, i in zip(pdims, idx)}))
+        return out
+
+
+def collect(data, *, var_names=None, filter_vars=None, coords=None, group=None, stats=None):
+    """Turn any accepted input into a :class:`PlotData`."""
+    est_kwargs = dict((stats or {}).get("local_mass", {}) or {})
+    if coords is not None and not isinstance(coords, Mapping):
+        raise TypeError(f"coords must be a mapping of dimension -> value(s), got {type(coords).__name__}")
+    sel_kw = dict(var_names=var_names, filter_vars=filter_vars, coords=coords, est_kwargs=est_kwargs)
+    if isinstance(group, (list, tuple)):
+        if _is_fit_mapping(data) if isinstance(data, Mapping) else False:
+            raise ValueError("overlay either a mapping of fits or a list of groups, not both")
+        groups = [str(g) for g in group]
+        if len(groups) == 0:
+            raise ValueError("group is an empty list")
+        if len(set(groups)) != len(groups):
+            raise ValueError(f"group has repeated entries: {groups}")
+        if not _is_container(data):
+            raise TypeError("group=[...] overlays need a DataTree or InferenceData with those groups")
+        have = _groups(data)
+        missing = [g for g in groups if g not in have]
+        if missing:
+            raise KeyError(f"group(s) {missing} not found; the data has groups {have}")
+        items = [(g, data, g) for g in groups]
+        overlay = GROUP_DIM
+    elif isinstance(data, Mapping) and _is_fit_mapping(data):
+        items = [(str(k), v, group) for k, v in data.items()]
+        overlay = FIT_DIM
+    else:
+        if group is not None and not isinstance(group, str):
+            raise TypeError(f"group must be a string or a list of strings, got {group!r}")
+        items = [(None, data, group)]
+        overlay = None
+    ref_pos = 0
+    if overlay == GROUP_DIM:
+        stored = read(data)
+        if stored is not None and stored[0].attrs.get("source_group", "posterior") in groups:
+            ref_pos = groups.index(stored[0].attrs.get("source_group", "posterior"))
+    _, obj0, group0 = items[ref_pos]
+    ref = results_of(obj0, group=group0, **sel_kw)
+    entries = []
+    for pos, (label, obj, grp) in enumerate(items):
+        entries.append(ref if pos == ref_pos else
+                       results_like(obj, ref, label=label, group=grp, coords=coords, est_kwargs=est_kwargs))
+    labels = [lab for lab, _, _ in items] if overlay else ["_"]
+    dim = overlay or _NO_OVERLAY
+    names = list(ref[0].data_vars)
+    for label, (c, i) in zip(labels[1:], entries[1:]):
+        missing = [n for n in names if n not in c.data_vars or n not in i.data_vars]
+        if missing:
+            raise ValueError(f"fit {label!r} has no local-mass results for variable(s) {missing}")
+    import pandas as pd
+
+    idx = pd.Index(labels, name=dim)
+    curves = xr.concat([c[names] for c, _ in entries], dim=idx, join="outer", combine_attrs="override",
+                       coords="minimal", compat="override")
+    index = xr.concat([i[names] for _, i in entries], dim=idx, join="outer", combine_attrs="override",
+                      coords="minimal", compat="override")
+    curves = xr.Dataset({n: _order(curves[n], dim, ("radius", "local_stat")) for n in names}, attrs=ref[0].attrs)
+    index = xr.Dataset({n: _order(index[n], dim, ("index_stat",)) for n in names}, attrs=ref[1].attrs)
+    attrs = dict(ref[0].attrs)
+    dims_d = {n: _ball_dimension(ref[0], n) for n in names}
+    return PlotData(curves=curves, index=index, overlay=dim, labels=labels, is_overlay=overlay is not None,
+                    attrs=attrs, dims_d=dims_d)
+
+
+def _order(da, overlay, tail):
+    lead = [d for d in da.dims if d not in (overlay, "center") + tuple(tail)]
+    return da.transpose(*lead, "center", overlay, *tail)
+
+
+def _ball_dimension(curves, name):
+    """d of the reference lines: 1 elementwise, number of coordinates of a joint ball."""
+    if not int(curves.attrs.get("joint", 0)):
+        return 1
+    values = [v for v in str(curves.attrs.get("center_values", "")).split(",") if v.strip()]
+    return max(len(values), 1)
+
+
+# ----------------------------------------------------------------------------- geometry
+def _nan_reduce(func, arr, axis):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return func(arr, axis=axis)
+
+
+def _fmt(x, digits=2):
+    if not np.isfinite(x):
+        return "∞" if x > 0 else ("−∞" if x < 0 else "n/a")
+    if x != 0 and (abs(x) < 10 ** -digits or abs(x) >= 1e4):
+        return f"{x:.{digits}g}".replace("-", "−")
+    return f"{x:.{digits}f}".replace("-", "−")
+
+
+def index_text(stats, label=None):
+    """Annotation of one Mass Index: ``a`` and ``b`` with intervals, the atom when > 0.
+
+    Examples
+    --------
+    >>> st = dict(a=1.0, a_lower=0.9, a_upper=1.1, b=0.0, b_lower=-np.inf, b_upper=np.inf,
+    ...           atom=0.0, atom_lower=0.0, atom_upper=0.01)
+    >>> print(index_text(st))
+    a = 1.00 [0.90, 1.10]
+    b not separable from a
+    """
+    a, alo, ahi = stats["a"], stats["a_lower"], stats["a_upper"]
+    if np.isnan(a):
+        line_a = "a = n/a"
+    elif np.isinf(a):
+        line_a = "a = ∞ (no mass near the centre)"
+    else:
+        line_a = f"a = {_fmt(a)} [{_fmt(alo)}, {_fmt(ahi)}]"
+    b, blo, bhi = stats["b"], stats["b_lower"], stats["b_upper"]
+    if np.isnan(b):
+        line_b = "b = n/a"
+    elif not (np.isfinite(blo) and np.isfinite(bhi)):
+        line_b = "b not separable from a"
+    else:
+        line_b = f"b = {_fmt(b)} [{_fmt(blo)}, {_fmt(bhi)}]"
+    lines = [line_a, line_b]
+    atom = stats.get("atom", np.nan)
+    if np.isfinite(atom) and atom > 0:
+        lines.append(f"atom = {_fmt(atom, 3)} [{_fmt(stats['atom_lower'], 3)}, {_fmt(stats['atom_upper'], 3)}]")
+    if label is not None:
+        lines[0] = f"{label}: {lines[0]}"
+    return "\n".join(lines)
+
+
+def reference_label(k):
+    """Text of the slope-k reference line, e.g. ``∝ r²``."""
+    return "∝ r" if k == 1 else "∝ r" + str(k).translate(_SUPERSCRIPTS)
+
+
+def _log_pos(lo, hi, frac):
+    return np.exp(np.log(lo) + frac * (np.log(hi) - np.log(lo)))
+
+
+LINE_FRAC = 0.075  # height of one text line, as a fraction of the panel's height
+CHAR_FRAC = 0.016  # width of one character of annotation text, as a fraction of the panel's width
+MARGIN_FRAC = 0.03
+
+
+def _frac(v, lo, hi):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (np.log(v) - np.log(lo)) / (np.log(hi) - np.log(lo))
+
+
+def _drawn_points(pix, r, m, pos, fit, ref, ref_txt, x_lo, x_hi, y_lo, y_hi):
+    """Points (in axes fractions) of what is drawn in a mass panel, to keep text off them."""
+    lo_hi = (x_lo[pix], x_hi[pix], y_lo[pix], y_hi[pix])
+    xs = [np.where(pos[pix], r[pix], np.nan).ravel(), fit[pix][..., 0].ravel()]
+    ys = [np.where(pos[pix], m[pix], np.nan).ravel(), fit[pix][..., 1].ravel()]
+    t = np.linspace(0.0, 1.0, 25)
+    for line in ref[pix]:
+        if np.isfinite(line).all():
+            xs.append(np.exp(np.log(line[0, 0]) + t * (np.log(line[1, 0]) - np.log(line[0, 0]))))
+            ys.append(np.exp(np.log(line[0, 1]) + t * (np.log(line[1, 1]) - np.log(line[0, 1]))))
+    for txt in ref_txt[pix]:
+        if np.isfinite(txt).all():
+            xs.append(np.exp(np.log(txt[0]) - np.linspace(0, 0.12, 4) * np.log(lo_hi[1] / lo_hi[0])))
+            ys.append(np.full(4, txt[1]))
+    x = _frac(np.concatenate(xs), *lo_hi[:2])
+    y = _frac(np.concatenate(ys), *lo_hi[2:])
+    ok = np.isfinite(x) & np.isfinite(y)
+    return np.stack([x[ok], y[ok]], axis=-1)
+
+
+def geometry(pdata):
+    """Everything drawn, per variable, as Datasets keyed by visual name.
+
+    Each returned Dataset has one data variable per result variable with dims
+    ``(*element dims, center, overlay, ...)`` (panel-level items lack the
+    overlay dim): line data carry ``radius`` and ``plot_axis`` (``x``, ``y``),
+    bands ``radius`` and ``kwarg`` (``x``, ``y_bottom``, ``y_top``), text
+    positions ``plot_axis`` with the strings in ``*_str`` datasets, limits
+    ``lim`` (``x_lo``, ``x_hi``, ``y_lo``, ``y_hi``).
+    """
+    out = {}
+    dim = pdata.overlay
+    for name in pdata.curves.data_vars:
+        parts = _geometry_one(pdata.curves[name], pdata.index[name], pdata.dims_d[name], dim,
+                              pdata.labels if pdata.is_overlay else None)
+        for key, da in parts.items():
+            out.setdefault(key, {})[name] = da
+    return {key: xr.Dataset(vals) for key, vals in out.items()}
+
+
+def _geometry_one(cur, idx, d, odim, labels):
+    lead_dims = list(cur.dims[:-2])  # (*P, O)
+    pdims = lead_dims[:-1]
+    coords = {k: v for k, v in cur.coords.items() if set(v.dims) <= set(lead_dims)}
+    pcoords = {k: v for k, v in coords.items() if set(v.dims) <= set(pdims)}
+
+    def stat(label):
+        return cur.sel(local_stat=label).values.astype(float)
+
+    def istat(label):
+        return idx.sel(index_stat=label).transpose(*lead_dims).values.astype(float)
+
+    r, m = stat("radius"), stat("mass")
+    mlo, mhi = stat("mass_lower"), stat("mass_upper")
+    s, slo, shi = stat("slope"), stat("slope_lower"), stat("slope_upper")
+    res = stat("resolved") > 0.5
+    P, O = r.shape[:-2], r.shape[-2]
+    rok = np.isfinite(r) & (r > 0)
+    pos = rok & np.isfinite(m) & (m > 0)
+
+    def split(valid):
+        solid = res & valid
+        dashed = ~res & valid
+        ext = dashed.copy()
+        ext[..., 1:] |= dashed[..., :-1] & valid[..., 1:]
+        ext[..., :-1] |= dashed[..., 1:] & valid[..., :-1]
+        return solid, ext
+
+    m_solid, m_dashed = split(pos)
+    sok = rok & np.isfinite(s)
+    s_solid, s_dashed = split(sok)
+
+    def xy(mask, y):
+        return np.stack([np.where(mask, r, np.nan), np.where(mask, y, np.nan)], axis=-1)
+
+    # panel limits (over overlays and radii)
+    red = (-2, -1)
+    x_lo = _nan_reduce(np.nanmin, np.where(rok, r, np.nan), red) / 1.15
+    x_hi = _nan_reduce(np.nanmax, np.where(rok, r, np.nan), red) * 1.15
+    y_lo = _nan_reduce(np.nanmin, np.where(pos, m, np.nan), red) / 2.5
+    top = _nan_reduce(np.nanmax, np.where(pos & np.isfinite(mhi), np.fmax(mhi, m), np.nan), red)
+    y_hi = np.minimum(np.fmax(top * 1.6, y_lo * 20), 2.0)
+    y_lo = np.where(np.isfinite(y_lo), y_lo, 1e-3)
+    y_hi = np.where(np.isfinite(y_hi), y_hi, 1.0)
+
+    a, alo, ahi = istat("a"), istat("a_lower"), istat("a_upper")
+    b = istat("b")
+    scale, window = istat("scale"), istat("window")
+
+    s_band_ok = res & sok & np.isfinite(slo) & np.isfinite(shi)
+    s_vals = np.concatenate([np.where(s_band_ok, slo, np.nan), np.where(s_band_ok, shi, np.nan),
+                             np.where(sok, s, np.nan), np.where(np.isfinite(a), a, np.nan)[..., None]], axis=-1)
+    sy_lo = _nan_reduce(np.nanmin, s_vals, red)
+    sy_hi = _nan_reduce(np.nanmax, s_vals, red)
+    span = np.where(sy_hi - sy_lo > 0.2, sy_hi - sy_lo, 0.2)
+    sy_lo, sy_hi = sy_lo - 0.08 * span, sy_hi + (0.1 + LINE_FRAC * O) * span  # room for the asymptote labels
+    sy_lo = np.where(np.isfinite(sy_lo), sy_lo, 0.0)
+    sy_hi = np.where(np.isfinite(sy_hi), sy_hi, float(d) + 1.0)
+
+    ylo_b = y_lo[..., None]
+
+    band = np.stack([r, np.fmax(np.where(pos | (rok & np.isfinite(mhi)), mlo, np.nan), ylo_b[..., None]),
+                     np.where(rok & np.isfinite(mhi) & (mhi > 0), mhi, np.nan)], axis=-1)
+    band[~(rok & np.isfinite(mhi) & (mhi > 0))] = np.nan
+    sband = np.stack([r, slo, shi], axis=-1)
+    sband[~(rok & res & np.isfinite(slo) & np.isfinite(shi))] = np.nan  # slope intervals: resolved radii only
+
+    # fitted index line through the curve: m = C r^a (log(scale/r))^b, anchored on the smallest
+    # resolved radii of the fit window (the law is asymptotic, r -> 0). The log factor is drawn only
+    # when b is identified (finite interval excluding 0); otherwise the line has slope a.
+    blo, bhi = istat("b_lower"), istat("b_upper")
+    fit = np.full(P + (O, N_FIT_POINTS, 2), np.nan)
+    for ix in np.ndindex(*(P + (O,))):
+        ai, sc, win = a[ix], scale[ix], window[ix]
+        if not np.isfinite(ai):
+            continue
+        use_b = bool(np.isfinite(b[ix]) and np.isfinite(blo[ix]) and np.isfinite(bhi[ix])
+                     and (blo[ix] > 0 or bhi[ix] < 0) and np.isfinite(sc))
+        bi = float(b[ix]) if use_b else 0.0
+        rr, mm = r[ix], m[ix]
+        pts = m_solid[ix] & ((rr <= win * (1 + 1e-9)) if np.isfinite(win) else True)
+        if use_b:
+            pts &= rr < sc / np.e
+        if not pts.any():
+            pts = m_solid[ix] & ((rr < sc / np.e) if use_b else True)
+        if not pts.any():
+            continue
+        pts[np.flatnonzero(pts)[N_ANCHOR:]] = False
+        logl = np.log(np.log(sc / rr[pts])) if use_b else 0.0
+        c0 = np.mean(np.log(mm[pts]) - ai * np.log(rr[pts]) - bi * logl)
+        pix = ix[:-1]
+        x_end = x_hi[pix]
+        if np.isfinite(win):
+            x_end = min(x_end, max(win, rr[pts].max()))
+        if use_b:
+            x_end = min(x_end, sc / np.e)
+        if not x_end > x_lo[pix]:
+            continue
+        xs = np.geomspace(x_lo[pix], x_end, N_FIT_POINTS)
+        ys = np.exp(c0 + ai * np.log(xs) + (bi * np.log(np.log(sc / xs)) if use_b else 0.0))
+        fit[ix] = np.stack([xs, ys], axis=-1)
+
+    # reference lines of slope 1..d through the reference curve's smallest resolved radius
+    ref = np.full(P + (d, 2, 2), np.nan)
+    ref_txt = np.full(P + (d, 2), np.nan)
+    ref_str = np.full(P + (d,), "", dtype=object)
+    # d = 1: the key legend names the single line; joint balls: label the extremes (and 2 when d = 3)
+    label_ks = set() if d == 1 else (set(range(1, d + 1)) if d <= 3 else {1, d})
+    for pix in np.ndindex(*P):
+        ok = m_solid[pix + (0,)]
+        if not ok.any():
+            ok = pos[pix + (0,)]
+        if not ok.any():
+            continue
+        j = int(np.argmax(ok))
+        r0, m0 = r[pix + (0, j)], m[pix + (0, j)]
+        for k in range(1, d + 1):
+            x_end = min(x_hi[pix], r0 * (y_hi[pix] / m0) ** (1.0 / k))
+            x_st = x_lo[pix]
+            ref[pix + (k - 1,)] = [[x_st, m0 * (x_st / r0) ** k], [x_end, m0 * (x_end / r0) ** k]]
+            if k in label_ks:
+                ref_txt[pix + (k - 1,)] = [x_end / 1.02, m0 * (x_end / r0) ** k / 1.12]
+                ref_str[pix + (k - 1,)] = reference_label(k)
+
+    # annotation blocks (one per overlay entry), in the corner the drawn lines leave emptiest
+    texts = np.full(P + (O,), "", dtype=object)
+    tpos = np.full(P + (O, 2), np.nan)
+    halign = np.full(P, "left", dtype=object)
+    valign = np.full(P, "top", dtype=object)
+    st_names = ("a", "a_lower", "a_upper", "b", "b_lower", "b_upper", "atom", "atom_lower", "atom_upper")
+    st_vals = {k: istat(k) for k in st_names}
+    for pix in np.ndindex(*P):
+        blocks = []
+        for o in range(O):
+            ix = pix + (o,)
+            if np.isnan(st_vals["a"][ix]):
+                continue
+            blocks.append((o, index_text({k: v[ix] for k, v in st_vals.items()}, labels[o] if labels else None)))
+        if not blocks or not np.isfinite(x_lo[pix]):
+            continue
+        n_lines = sum(t.count("\n") + 1 for _, t in blocks)
+        height = n_lines * LINE_FRAC + 0.02 * (len(blocks) - 1) + MARGIN_FRAC
+        width = min(0.95, CHAR_FRAC * max(len(line) for _, t in blocks for line in t.split("\n")) + MARGIN_FRAC)
+        pts = _drawn_points(pix, r, m, pos, fit, ref, ref_txt, x_lo, x_hi, y_lo, y_hi)
+        corners = {  # (x from, x to, y from, y to) in axes fractions
+            ("left", "top"): (0, width, 1 - height, 1),
+            ("right", "bottom"): (1 - width, 1, 0, height),
+            ("right", "top"): (1 - width, 1, 1 - height, 1),
+            ("left", "bottom"): (0, width, 0, height),
+        }
+        counts = {key: int(((pts[:, 0] >= x0) & (pts[:, 0] <= x1) & (pts[:, 1] >= y0) & (pts[:, 1] <= y1)).sum())
+                  for key, (x0, x1, y0, y1) in corners.items()}
+        ha, va = min(counts, key=lambda key: counts[key])  # ties: the first (upper left)
+        halign[pix], valign[pix] = ha, va
+        offset = MARGIN_FRAC
+        for o, txt in (blocks if va == "top" else blocks[::-1]):
+            xf = MARGIN_FRAC if ha == "left" else 1 - MARGIN_FRAC
+            yf = 1 - offset if va == "top" else offset
+            texts[pix + (o,)] = txt
+            tpos[pix + (o,)] = [_log_pos(x_lo[pix], x_hi[pix], xf), _log_pos(y_lo[pix], y_hi[pix], yf)]
+            offset += LINE_FRAC * (txt.count("\n") + 1) + 0.02
+
+    # asymptote a in the slope view
+    a_line = np.where(np.isfinite(a), a, np.nan)
+    a_str = np.full(P + (O,), "", dtype=object)
+    a_pos = np.full(P + (O, 2), np.nan)
+    for pix in np.ndindex(*P):
+        row = 0
+        for o in range(O):
+            ix = pix + (o,)
+            if not np.isfinite(a[ix]):
+                continue
+            pref = f"{labels[o]}: " if labels else ""
+            a_str[ix] = f"{pref}a = {_fmt(a[ix])} [{_fmt(alo[ix])}, {_fmt(ahi[ix])}]"
+            yf = 1 - MARGIN_FRAC - row * LINE_FRAC
+            a_pos[ix] = [_log_pos(x_lo[pix], x_hi[pix], 1 - MARGIN_FRAC), sy_lo[pix] + yf * (sy_hi[pix] - sy_lo[pix])]
+            row += 1
+    slope_refs = np.array([float(k) for k in range(1, d + 1)])
+    sref = np.broadcast_to(slope_refs, P + (d,)).copy()
+    sref[(sref < sy_lo[..., None]) | (sref > sy_hi[..., None])] = np.nan
+    sref[~rok.any(axis=(-2, -1))] = np.nan
+
+    ov = odim
+    L = lead_dims
+    rad = ["radius"]
+    pa = {"plot_axis": ["x", "y"]}
+
+    def da(values, dims, extra=None):
+        cc = {k: v for k, v in coords.items() if set(v.dims) <= set(dims)}
+        cc.update(extra or {})
+        return xr.DataArray(values, dims=dims, coords=cc)
+
+    limits = np.stack([x_lo, x_hi, y_lo, y_hi, sy_lo, sy_hi], axis=-1)
+    limits[~rok.any(axis=(-2, -1))] = np.nan  # centres a variable was not analysed at: no panel
+    return {
+        "mass": da(xy(m_solid, m), L + rad + ["plot_axis"], pa),
+        "mass_unresolved": da(xy(m_dashed, m), L + rad + ["plot_axis"], pa),
+        "mass_band": da(band, L + rad + ["kwarg"], {"kwarg": ["x", "y_bottom", "y_top"]}),
+        "slope": da(xy(s_solid, s), L + rad + ["plot_axis"], pa),
+        "slope_unresolved": da(xy(s_dashed, s), L + rad + ["plot_axis"], pa),
+        "slope_band": da(sband, L + rad + ["kwarg"], {"kwarg": ["x", "y_bottom", "y_top"]}),
+        "fit": da(fit, L + ["fit_point", "plot_axis"], pa),
+        "reference": da(ref, pdims + ["ref", "ref_point", "plot_axis"], dict(pa, ref=np.arange(1, d + 1))),
+        "reference_text": da(ref_txt, pdims + ["ref", "plot_axis"], dict(pa, ref=np.arange(1, d + 1))),
+        "reference_str": da(ref_str, pdims + ["ref"], {"ref": np.arange(1, d + 1)}),
+        "index_text": da(tpos, L + ["plot_axis"], pa),
+        "index_str": da(texts, L),
+        "index_align": da(np.stack([halign, valign], axis=-1), pdims + ["align"],
+                          {"align": ["horizontal", "vertical"]}),
+        "asymptote": da(a_line, L),
+        "asymptote_text": da(a_pos, L + ["plot_axis"], pa),
+        "asymptote_str": da(a_str, L),
+        "slope_reference": da(sref, pdims + ["ref"], {"ref": np.arange(1, d + 1)}),
+        "limits": da(limits, pdims + ["lim"], {"lim": ["x_lo", "x_hi", "y_lo", "y_hi", "slope_lo", "slope_hi"]}),
+    }
+
+
+def axis_labels(pdata):
+    """x label, mass y label, slope y label (with units)."""
+    norm = pdata.attrs.get("norm", "euclidean")
+    xlabel = "radius r"
+    if norm in ("scaled", "scaled_max"):
+        xlabel += " [posterior sd]"
+    if int(pdata.attrs.get("joint", 0)):
+        xlabel += f" ({norm} norm)"
+    return xlabel, "mass m(r)", "slope d log m / d log r"
+
+
+def panel_title(var_name, sel, isel=None, labeller=None):
+    """ArviZ-style title ``theta[Choate] @ mean`` (the labeller formats the element part).
+
+    Examples
+    --------
+    >>> panel_title("theta", {"school": "Choate", "center": "mean"})
+    'theta[Choate] @ mean'
+    """
+    el_sel = {k: v for k, v in sel.items() if k not in _EXTRA_DIMS and k != "panel"}
+    if labeller is None:
+        if el_sel:
+            base = f"{var_name}[{', '.join(str(v) for v in el_sel.values())}]"
+        else:
+            base = str(var_name)
+    else:
+        el_isel = {k: (isel or {}).get(k, 0) for k in el_sel}
+        base = labeller.make_label_flat(var_name, el_sel, el_isel)
+    center = sel.get("center")
+    return base if center is None else f"{base} @ {center}"
+
+
+def check_kind(kind):
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    return kind
+
+
+def as_sequence(value):
+    if value is None:
+        return []
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        return [value]
+    return list(value)

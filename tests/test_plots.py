@@ -1,0 +1,404 @@
+"""plot_local_mass: what is drawn equals the results' numbers, in both ArviZ generations.
+
+Modern (ArviZ 1.x): the PlotCollection's ``viz`` tree gives each visual's
+artist per variable/element/centre; matplotlib, bokeh and plotly are checked.
+Legacy (ArviZ 0.2x): matplotlib axes; every artist carries its visual's name
+as ``gid``.
+"""
+
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import arviz as az  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import pymc_localmass as plm  # noqa: E402
+import pymc_localmass.plots as plots  # noqa: E402
+from pymc_localmass._compat import MODERN  # noqa: E402
+from pymc_localmass.plots import LocalMassComputedWarning, plot_local_mass  # noqa: E402
+
+SCHOOLS = ["a", "b", "c"]
+modern_only = pytest.mark.skipif(not MODERN, reason="ArviZ 1.x (arviz-plots) only")
+legacy_only = pytest.mark.skipif(MODERN, reason="ArviZ 0.2x only")
+
+
+def _container(seed=0, draws=200, shift=0.0, with_prior=True):
+    rng = np.random.default_rng(seed)
+    post = {
+        "tau": np.abs(rng.normal(size=(2, draws))),
+        "theta": rng.normal(shift, 1.0, size=(2, draws, len(SCHOOLS))),
+    }
+    groups = {"posterior": post}
+    if with_prior:
+        groups["prior"] = {"tau": np.abs(rng.normal(0, 3, size=(2, draws))),
+                           "theta": rng.normal(0, 3, size=(2, draws, len(SCHOOLS)))}
+    kw = dict(coords={"school": SCHOOLS}, dims={"theta": ["school"]})
+    return az.from_dict(groups, **kw) if MODERN else az.from_dict(**groups, **kw)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    idata = _container()
+    return plm.add_local_mass(idata, var_names=["tau", "theta"], centers={"tau": 0.0, "theta": "mean"})
+
+
+@pytest.fixture(scope="module")
+def results(fitted):
+    return plm.results.read(fitted)
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+# ----------------------------------------------------------------------------- helpers
+def _panel_title(var, sel):
+    return plots._prepare.panel_title(var, sel)
+
+
+def _artists(out, visual, var, sel, overlay=None):
+    """The artists of one visual in one panel (a list: several for overlays/reference lines)."""
+    if MODERN:
+        da = out.viz[visual][var]
+        sub = da.sel(sel) if sel else da
+        if overlay is not None:
+            sub = sub.sel(overlay)
+        return [a for a in np.ravel(sub.values) if a is not None]
+    axes = [ax for ax in np.ravel(out) if ax.get_title() == _panel_title(var, sel)]
+    if visual.startswith("slope") or visual.startswith("asymptote"):
+        axes = axes[-1:]
+    else:
+        axes = axes[:1]
+    found = []
+    for ax in axes:
+        found += [a for a in ax.get_children() if a.get_gid() == visual]
+    if overlay is not None:  # curves are labelled with their overlay entry
+        (label,) = overlay.values()
+        found = [a for a in found if a.get_label() == label]
+    return found
+
+
+def _n_panels(out):
+    if MODERN:
+        return sum(int(np.sum([p is not None for p in np.ravel(da.values)]))
+                   for da in out.viz["plot"].dataset.data_vars.values())
+    return np.size(out)
+
+
+def _figure(out):
+    return out.get_viz("figure") if MODERN else np.ravel(out)[0].figure
+
+
+def _expected_mass(da):
+    """(x, y) of the resolved mass line and the set of unresolved radii, from the results."""
+    r = da.sel(local_stat="radius").values
+    m = da.sel(local_stat="mass").values
+    res = da.sel(local_stat="resolved").values > 0.5
+    solid = res & (m > 0)
+    return np.where(solid, r, np.nan), np.where(solid, m, np.nan), r[~res & (m > 0)]
+
+
+def _xy(line):
+    return np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
+
+
+def _kw():
+    return {"backend": "matplotlib"} if MODERN else {}
+
+
+# ----------------------------------------------------------------------------- registration
+def test_register_sets_only_plot_local_mass():
+    before = set(vars(az))
+    assert plots.register() is plots.plot_local_mass
+    assert az.plot_local_mass is plots.plot_local_mass
+    assert set(vars(az)) - before <= {"plot_local_mass"}
+    assert "plot_local_mass" in vars(az)
+
+
+# ----------------------------------------------------------------------------- matplotlib artists
+def test_mass_lines_equal_results(fitted, results):
+    curves, _ = results
+    out = plot_local_mass(fitted, **_kw())
+    panels = [("tau", {"center": "0"})] + [("theta", {"school": s, "center": "mean"}) for s in SCHOOLS]
+    assert _n_panels(out) == len(panels)  # theta @ "0" and tau @ "mean" are all-NaN: no panel
+    for var, sel in panels:
+        da = curves[var].sel(sel)
+        ex, ey, unresolved = _expected_mass(da)
+        (line,) = _artists(out, "mass", var, sel)
+        x, y = _xy(line)
+        np.testing.assert_allclose(x, ex, equal_nan=True)
+        np.testing.assert_allclose(y, ey, equal_nan=True)
+        dashed = _artists(out, "mass_unresolved", var, sel)
+        if unresolved.size:
+            (dline,) = dashed
+            dx, dy = _xy(dline)
+            assert set(np.round(unresolved, 12)) <= set(np.round(dx[np.isfinite(dx)], 12))
+            assert dline.get_alpha() < 1 and dline.get_linestyle() in ("--", "dashed")
+        # the band spans the interval: its upper edge holds the mass_upper values
+        (band,) = _artists(out, "mass_band", var, sel)
+        verts = np.concatenate([p.vertices for p in band.get_paths()])
+        hi = da.sel(local_stat="mass_upper").values
+        assert np.isin(np.round(hi[np.isfinite(hi)], 10), np.round(verts[:, 1], 10)).all()
+        ax = line.axes
+        assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+        assert ax.get_title() == _panel_title(var, sel)
+        assert ax.get_xlabel() == "radius r" and ax.get_ylabel() == "mass m(r)"
+    # one reference line (slope 1) and the fitted index through the curve in an elementwise panel
+    ref = _artists(out, "reference", "tau", {"center": "0"})
+    assert len(ref) == 1
+    rx, ry = _xy(ref[0])
+    np.testing.assert_allclose(np.diff(np.log(ry)) / np.diff(np.log(rx)), 1.0)
+    (fit,) = _artists(out, "fit", "tau", {"center": "0"})
+    assert np.isfinite(_xy(fit)[1]).all()
+
+
+def test_index_annotation_reads_the_index(fitted, results):
+    _, index = results
+    out = plot_local_mass(fitted, var_names="tau", **_kw())
+    (text,) = _artists(out, "index_text", "tau", {"center": "0"})
+    st = index["tau"].sel(center="0")
+    a, alo, ahi = (float(st.sel(index_stat=k)) for k in ("a", "a_lower", "a_upper"))
+    assert text.get_text().splitlines()[0] == f"a = {a:.2f} [{alo:.2f}, {ahi:.2f}]".replace("-", "−")
+    assert "b" in text.get_text().splitlines()[1]
+
+
+def test_slope_view_equals_results(fitted, results):
+    curves, index = results
+    out = plot_local_mass(fitted, var_names="theta", coords={"school": ["b"]}, kind="slope", **_kw())
+    sel = {"school": "b", "center": "mean"}
+    assert _n_panels(out) == 1
+    da = curves["theta"].sel(sel)
+    (line,) = _artists(out, "slope", "theta", sel)
+    x, y = _xy(line)
+    s = da.sel(local_stat="slope").values
+    res = da.sel(local_stat="resolved").values > 0.5
+    np.testing.assert_allclose(y, np.where(res & np.isfinite(s), s, np.nan), equal_nan=True)
+    (hl,) = _artists(out, "asymptote", "theta", sel)
+    np.testing.assert_allclose(_xy(hl)[1], float(index["theta"].sel(sel).sel(index_stat="a")))
+    assert line.axes.get_ylabel() == "slope d log m / d log r" and line.axes.get_yscale() == "linear"
+
+
+@pytest.mark.parametrize(
+    "kwargs, n",
+    [
+        ({"var_names": "theta"}, 3),
+        ({"var_names": ["theta"], "coords": {"school": ["a", "c"]}}, 2),
+        ({"var_names": "~theta"}, 1),
+        ({"coords": {"center": ["mean"]}}, 3),
+        ({"var_names": "th", "filter_vars": "like", "kind": "both"}, 6),
+    ],
+)
+def test_panel_count_follows_selection(fitted, kwargs, n):
+    out = plot_local_mass(fitted, **kwargs, **_kw())
+    assert _n_panels(out) == n
+
+
+def test_png_has_drawn_pixels(fitted, tmp_path):
+    out = plot_local_mass(fitted, var_names="tau", kind="both", **_kw())
+    path = tmp_path / "lm.png"
+    _figure(out).savefig(path, dpi=60)
+    img = plt.imread(path)[..., :3]
+    assert img.shape[0] > 100 and img.shape[1] > 200
+    # the default C0 blue of the curves is present, not just axes and text
+    blue = (np.abs(img[..., 0] - 0.12) < 0.12) & (np.abs(img[..., 2] - 0.71) < 0.15) & (img[..., 1] < 0.6)
+    assert blue.sum() > 50
+
+
+# ----------------------------------------------------------------------------- inputs
+def test_plain_posterior_is_computed_with_a_note():
+    idata = _container(seed=3, with_prior=False)
+    with pytest.warns(LocalMassComputedWarning, match="computed"):
+        out = plot_local_mass(idata, var_names="tau", stats={"local_mass": {"centers": {"tau": 0.0}}}, **_kw())
+    expected = plm.local_mass(idata, var_names="tau", centers={"tau": 0.0})
+    (line,) = _artists(out, "mass", "tau", {"center": "0"})
+    ex, ey, _ = _expected_mass(expected["tau"].sel(center="0"))
+    np.testing.assert_allclose(_xy(line)[1], ey, equal_nan=True)
+    assert plm.results.read(idata) is None  # the input is untouched
+
+
+def test_results_dataset_and_dict_of_draws(results):
+    curves, _ = results
+    out = plot_local_mass(curves, var_names="tau", **_kw())  # index fitted from the curves
+    assert _n_panels(out) == 1
+    rng = np.random.default_rng(5)
+    with pytest.warns(LocalMassComputedWarning):
+        out = plot_local_mass({"x": rng.normal(size=(2, 150))}, **_kw())
+    assert _n_panels(out) == 1
+
+
+def test_overlay_of_fits_shares_radii_and_has_legend(fitted, results):
+    curves, index = results
+    other = _container(seed=7, shift=0.3, with_prior=False)
+    with pytest.warns(LocalMassComputedWarning, match="reference"):
+        out = plot_local_mass({"NUTS": fitted, "ADVI": other}, var_names="theta", coords={"school": ["a"]},
+                              **_kw())
+    sel = {"school": "a", "center": "mean"}
+    ref_r = curves["theta"].sel(sel).sel(local_stat="radius").values
+    centre = float(index["theta"].sel(sel).sel(index_stat="center_value"))
+    expected = plm.local_mass(other, var_names="theta", coords={"school": ["a"]},
+                              centers={"theta": {"mean": np.array([centre])}}, radii=ref_r)
+    ex, ey, _ = _expected_mass(expected["theta"].sel(sel))
+    lines = {}
+    for label in ("NUTS", "ADVI"):
+        (line,) = _artists(out, "mass", "theta", sel, overlay={"model": label})
+        lines[label] = line
+    np.testing.assert_allclose(_xy(lines["ADVI"])[1], ey, equal_nan=True)
+    xs = [_xy(line)[0] for line in lines.values()]
+    # both fits are drawn at the reference's absolute radii
+    for x in xs:
+        np.testing.assert_allclose(x[np.isfinite(x)], ref_r[np.isfinite(x)])
+    assert lines["NUTS"].get_color() != lines["ADVI"].get_color()
+    legend_texts = [t.get_text() for leg in _figure(out).legends + [a.get_legend() for a in _figure(out).axes]
+                    if leg is not None for t in leg.get_texts()]
+    assert {"NUTS", "ADVI"} <= set(legend_texts)
+
+
+def test_prior_posterior_overlay(fitted, results):
+    curves, _ = results
+    with pytest.warns(LocalMassComputedWarning):
+        out = plot_local_mass(fitted, group=["prior", "posterior"], var_names="tau", kind="both", **_kw())
+    assert _n_panels(out) == 2
+    sel = {"center": "0"}
+    post = _artists(out, "mass", "tau", sel, overlay={"group": "posterior"})[0]
+    prior = _artists(out, "mass", "tau", sel, overlay={"group": "prior"})[0]
+    ex, ey, _ = _expected_mass(curves["tau"].sel(sel))
+    np.testing.assert_allclose(_xy(post)[1], ey, equal_nan=True)
+    r = curves["tau"].sel(sel).sel(local_stat="radius").values
+    px = _xy(prior)[0]
+    np.testing.assert_allclose(px[np.isfinite(px)], r[np.isfinite(px)])
+    legend_texts = [t.get_text() for leg in _figure(out).legends for t in leg.get_texts()]
+    assert {"prior", "posterior"} <= set(legend_texts)
+
+
+def test_joint_ball_reference_slopes(fitted):
+    joint = plm.local_mass(fitted, var_names=["tau", "theta"], joint=True)
+    jindex = plm.mass_index(fitted, var_names=["tau", "theta"], joint=True)
+    out = plot_local_mass((joint, jindex), **_kw())
+    assert _n_panels(out) == 1
+    refs = _artists(out, "reference", "tau+theta", {"center": "mean"})
+    slopes = sorted(round(float(np.diff(np.log(_xy(r)[1]))[0] / np.diff(np.log(_xy(r)[0]))[0]), 6) for r in refs)
+    assert slopes == [1.0, 2.0, 3.0, 4.0]  # d = 1 (tau) + 3 (theta) coordinates
+
+
+def test_errors(fitted):
+    with pytest.raises(ValueError, match="kind"):
+        plot_local_mass(fitted, kind="dense")
+    with pytest.raises(KeyError, match="nope"):
+        plot_local_mass(fitted, var_names="nope")
+    with pytest.raises(KeyError, match="group"):
+        plot_local_mass(fitted, group=["prior", "nowhere"])
+    with pytest.raises(ValueError, match="visuals"):
+        plot_local_mass(fitted, visuals={"masss": False}, **_kw())
+
+
+def test_visuals_can_hide_elements(fitted):
+    out = plot_local_mass(fitted, var_names="tau", visuals={"fit": False, "reference": False, "key": False},
+                          **_kw())
+    assert not _artists(out, "fit", "tau", {"center": "0"}) if not MODERN else "fit" not in out.viz.children
+    assert len(_artists(out, "mass", "tau", {"center": "0"})) == 1
+
+
+# ----------------------------------------------------------------------------- legacy specifics
+@legacy_only
+def test_legacy_ax_and_figsize(fitted):
+    fig, axes = plt.subplots(2, 3, figsize=(9, 5))
+    out = plot_local_mass(fitted, ax=axes)
+    assert out.shape == (4,) and out[0] is axes[0, 0]
+    out = plot_local_mass(fitted, var_names="tau", kind="both", figsize=(7, 3))
+    assert out.shape == (1, 2)
+    np.testing.assert_allclose(out[0, 0].figure.get_size_inches(), (7, 3))
+    with pytest.raises(ValueError, match="axes"):
+        plot_local_mass(fitted, ax=axes[0, :2])
+    with pytest.raises(TypeError, match="ArviZ 1.x"):
+        plot_local_mass(fitted, plot_collection=object())
+
+
+# ----------------------------------------------------------------------------- modern specifics
+@modern_only
+def test_modern_returns_plot_collection_and_rejects_legacy_args(fitted):
+    from arviz_plots import PlotCollection
+
+    pc = plot_local_mass(fitted, var_names="tau", backend="matplotlib")
+    assert isinstance(pc, PlotCollection)
+    with pytest.raises(TypeError, match="0.2x"):
+        plot_local_mass(fitted, ax=object())
+
+
+@modern_only
+def test_modern_plot_collection_reuse_and_aes(fitted):
+    pc = plot_local_mass(fitted, var_names="tau", backend="matplotlib")
+    again = plot_local_mass(fitted, var_names="tau", plot_collection=pc, visuals={"key": False})
+    assert again is pc
+    assert len(_artists(pc, "mass", "tau", {"center": "0"})) == 1
+    other = _container(seed=9, with_prior=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LocalMassComputedWarning)
+        pc = plot_local_mass({"A": fitted, "B": other}, var_names="tau", backend="matplotlib",
+                             aes_by_visuals={"fit": []})
+    fits = _artists(pc, "fit", "tau", {"center": "0"})
+    assert len({f.get_color() for f in fits}) == 1  # fit lines ignore the overlay colour
+
+
+@modern_only
+def test_bokeh_data_sources_and_html(fitted, results, tmp_path):
+    from bokeh.embed import file_html
+    from bokeh.models import LogScale
+    from bokeh.resources import INLINE
+
+    curves, _ = results
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LocalMassComputedWarning)
+        pc = plot_local_mass({"A": fitted, "B": _container(seed=11, with_prior=False)},
+                             var_names="theta", coords={"school": ["a", "b"]}, kind="both", backend="bokeh")
+    assert _n_panels(pc) == 4
+    sel = {"school": "b", "center": "mean"}
+    ex, ey, _ = _expected_mass(curves["theta"].sel(sel))
+    (glyph,) = _artists(pc, "mass", "theta", sel, overlay={"model": "A"})
+    data = glyph.data_source.data
+    np.testing.assert_allclose(np.asarray(data["x"], float), ex, equal_nan=True)
+    np.testing.assert_allclose(np.asarray(data["y"], float), ey, equal_nan=True)
+    fig = pc.get_viz("plot", "theta", dict(sel, panel="mass"))
+    assert isinstance(fig.x_scale, LogScale) and isinstance(fig.y_scale, LogScale)
+    assert fig.title.text == "theta[b] @ mean"
+    slope_fig = pc.get_viz("plot", "theta", dict(sel, panel="slope"))
+    assert not isinstance(slope_fig.y_scale, LogScale)
+    labels = [item.label.value for leg in fig.select({"type": __import__("bokeh.models").models.Legend})
+              for item in leg.items]
+    labels += [item.label.value for p in np.ravel(pc.viz["plot"]["theta"].values) if p is not None
+               for leg in p.legend for item in leg.items]
+    assert {"A", "B"} <= set(labels)
+    html = file_html(pc.get_viz("figure"), INLINE, "local mass")
+    path = tmp_path / "lm_bokeh.html"
+    path.write_text(html)
+    assert path.stat().st_size > 10_000 and "theta[b] @ mean" in html
+
+
+@modern_only
+def test_plotly_traces_and_html(fitted, results, tmp_path):
+    pytest.importorskip("webcolors", reason="arviz-plots' plotly backend needs webcolors")
+    curves, index = results
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LocalMassComputedWarning)
+        pc = plot_local_mass(fitted, group=["prior", "posterior"], var_names="tau", kind="both", backend="plotly")
+    assert _n_panels(pc) == 2
+    sel = {"center": "0"}
+    ex, ey, _ = _expected_mass(curves["tau"].sel(sel))
+    (trace,) = _artists(pc, "mass", "tau", sel, overlay={"group": "posterior"})
+    np.testing.assert_allclose(np.asarray(trace.x, float), ex, equal_nan=True)
+    np.testing.assert_allclose(np.asarray(trace.y, float), ey, equal_nan=True)
+    fig = pc.get_viz("figure")
+    assert fig.layout.xaxis.type == "log" and fig.layout.yaxis.type == "log"
+    assert fig.layout.yaxis2.type in (None, "linear", "-")
+    assert "tau @ 0" in [a.text for a in fig.layout.annotations]
+    names = {t.name for t in fig.data if t.showlegend}
+    assert {"prior", "posterior"} <= names
+    path = tmp_path / "lm_plotly.html"
+    fig.write_html(path)
+    assert path.stat().st_size > 10_000
