@@ -639,10 +639,14 @@ def gaussian_joint_ball_mass(mean, cov, center, radius, *, transforms=None, lowe
                     for j, s in enumerate(specs):
                         y[:, j], lj_j = _inverse_transform(s[0], x[:, j], s[1], s[2])
                         lj = lj + lj_j
+                    # points of the ball outside the support (part of a ball that crosses a
+                    # boundary) have no preimage: density 0 there
+                    outside = ~np.all(np.isfinite(y), axis=1) | ~np.isfinite(lj)
+                    y = np.where(outside[:, None], mean, y)
                     sol = linalg.solve_triangular(chol, (y - mean).T, lower=True).T
                     with np.errstate(invalid="ignore"):
                         logf = -0.5 * np.sum(sol * sol, axis=1) - d * _LOG_SQRT_2PI - 0.5 * logdet + lj
-                    logf = np.where(np.isnan(logf), -np.inf, logf)
+                    logf = np.where(np.isnan(logf) | outside, -np.inf, logf)
                     logball[k, i, ir] = logvol_unit + d * math.log(r) + special.logsumexp(logf) - math.log(n)
     tq = stats.t.ppf(0.5 + 0.5 * ci_prob, K - 1)
     # indicator summary
