@@ -1,0 +1,241 @@
+"""Approximation adapters and the exact (analytic) tier, against closed forms."""
+
+import warnings
+
+import numpy as np
+import pytest
+import xarray as xr
+from scipy import special, stats
+
+import pymc_localmass as plm
+from pymc_localmass._compat import MODERN
+from pymc_localmass.adapters.approx import from_approximation, is_approximation
+from pymc_localmass.approx_tier import compute
+
+pm = pytest.importorskip("pymc")
+
+Y = np.array([0.3, -0.2, 0.8, 0.5, 1.1, 0.1])
+
+
+def _model():
+    with pm.Model(coords={"g": ["a", "b", "c"]}) as model:
+        mu = pm.Normal("mu", 0.0, 1.0)
+        s = pm.HalfNormal("s", 1.0)
+        pm.Beta("p", 2.0, 3.0)
+        pm.Uniform("u", -1.0, 2.0, dims="g")
+        pm.Dirichlet("d", np.ones(3))
+        pm.Normal("y", mu, s, observed=Y)
+    return model
+
+
+@pytest.fixture(scope="module")
+def model():
+    return _model()
+
+
+@pytest.fixture(scope="module")
+def advi(model):
+    with model, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pm.fit(1500, method="advi", random_seed=1, progressbar=False)
+
+
+@pytest.fixture(scope="module")
+def fullrank(model):
+    with model, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pm.fit(1500, method="fullrank_advi", random_seed=2, progressbar=False)
+
+
+def _flat_params(approx, value_name):
+    group = approx.groups[0]
+    sl = group.ordering[value_name][1]
+    return np.asarray(group.mean.eval())[sl], np.asarray(group.std.eval())[sl]
+
+
+def test_adapter_reads_transforms_shapes_and_dims(advi):
+    assert is_approximation(advi)
+    assert not is_approximation({"x": np.zeros((2, 30))})
+    fit = from_approximation(advi)
+    assert fit.kind == "meanfield" and fit.gaussian and not fit.full_rank
+    v = fit.variables
+    assert (v["mu"].transform, v["s"].transform, v["p"].transform) == ("identity", "log", "logodds")
+    assert v["u"].transform == "interval" and v["u"].dims == ("g",) and v["u"].shape == (3,)
+    np.testing.assert_array_equal(v["u"].lower, [-1.0] * 3)
+    np.testing.assert_array_equal(v["u"].upper, [2.0] * 3)
+    assert list(v["u"].coords["g"]) == ["a", "b", "c"]
+    assert v["d"].transform is None and "whole vector" in v["d"].reason
+    mu, sd = fit.marginal("s")
+    m_ref, s_ref = _flat_params(advi, "s_log__")
+    np.testing.assert_allclose([mu, sd], [m_ref[0], s_ref[0]], rtol=1e-12)
+
+
+def test_fullrank_reads_covariance(fullrank):
+    fit = from_approximation(fullrank)
+    assert fit.kind == "fullrank" and fit.full_rank
+    L = fullrank.groups[0].L.eval()
+    np.testing.assert_allclose(fit.cov, L @ L.T, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("which", ["advi", "fullrank"])
+def test_log_transform_mass_is_phi_of_log_radius(which, request):
+    approx = request.getfixturevalue(which)
+    mu, sd = _flat_params(approx, "s_log__")
+    r = np.array([1e-6, 1e-3, 0.05, 0.3, 1.0])
+    res = plm.local_mass(approx, var_names="s", centers={"s": 0.0}, radii=r)
+    assert res.attrs["tier"] == "analytic"
+    cur = res["s"].sel(center="0")
+    expected = stats.norm.cdf((np.log(r) - mu[0]) / sd[0])
+    np.testing.assert_allclose(cur.sel(local_stat="mass").values, expected, rtol=1e-10)
+    # exact: intervals of zero width, every radius resolved
+    np.testing.assert_array_equal(cur.sel(local_stat="mass_lower").values, cur.sel(local_stat="mass").values)
+    np.testing.assert_array_equal(cur.sel(local_stat="mass_upper").values, cur.sel(local_stat="mass").values)
+    assert (cur.sel(local_stat="resolved").values == 1).all()
+    # exact slope d log Phi(z) / d log r = phi(z) / (sd Phi(z))
+    z = (np.log(r) - mu[0]) / sd[0]
+    slope = np.exp(stats.norm.logpdf(z) - stats.norm.logcdf(z)) / sd[0]
+    np.testing.assert_allclose(cur.sel(local_stat="slope").values, slope, rtol=1e-8)
+
+
+def test_exact_index_inf_at_log_boundary_and_one_inside(advi):
+    idx = plm.mass_index(advi, var_names=["s"], centers={"s": [0.0, "mean"]})
+    a = idx["s"].sel(index_stat="a")
+    assert np.isinf(float(a.sel(center="0"))) and float(a.sel(center="mean")) == 1.0
+    assert float(idx["s"].sel(center="mean", index_stat="atom")) == 0.0
+    assert float(idx["s"].sel(center="0", index_stat="center_value")) == 0.0
+
+
+def test_interval_and_logodds_transforms_exact(advi):
+    fit = from_approximation(advi)
+    mu_u, sd_u = fit.marginal("u")
+    c, r = 0.4, 0.25
+    res = plm.local_mass(advi, var_names=["u", "p"], centers={"u": c, "p": c}, radii=[r])
+    got_u = res["u"].sel(center=f"{c:g}", local_stat="mass").values[:, 0]
+    lo_y = special.logit((c - r + 1.0) / 3.0)
+    hi_y = special.logit((c + r + 1.0) / 3.0)
+    want_u = stats.norm.cdf((hi_y - mu_u) / sd_u) - stats.norm.cdf((lo_y - mu_u) / sd_u)
+    np.testing.assert_allclose(got_u, want_u, rtol=1e-9)
+    assert list(res["u"]["g"].values) == ["a", "b", "c"]
+    mu_p, sd_p = fit.marginal("p")
+    want_p = (stats.norm.cdf((special.logit(c + r) - mu_p) / sd_p)
+              - stats.norm.cdf((special.logit(c - r) - mu_p) / sd_p))
+    np.testing.assert_allclose(float(res["p"].sel(center=f"{c:g}", local_stat="mass").values[0]), want_p,
+                               rtol=1e-9)
+
+
+def test_exact_mass_agrees_with_the_approximations_own_draws(advi):
+    r = np.array([0.2, 0.5])
+    exact = plm.local_mass(advi, var_names="s", centers={"s": 0.3}, radii=r)["s"].sel(center="0.3")
+    draws = advi.sample(8000, random_seed=3, return_inferencedata=False)
+    s = np.asarray(draws["s"]).reshape(4, 2000)
+    emp = plm.local_mass({"s": s}, centers=0.3, radii=r)["s"].sel(center="0.3")
+    m = exact.sel(local_stat="mass").values
+    se = np.sqrt(m * (1 - m) / s.size)
+    assert np.all(np.abs(emp.sel(local_stat="mass").values - m) < 4 * se)
+
+
+def test_constrained_moments_match_draws(advi):
+    fit = from_approximation(advi)
+    mean, sd = fit.constrained_moments("s")
+    ds = fit.sample(n_draws=5000, n_chains=4, seed=1)
+    assert set(ds["u"].dims) == {"chain", "draw", "g"}
+    x = ds["s"].values.ravel()
+    assert abs(x.mean() - mean) < 4 * sd / np.sqrt(x.size)
+    # the simplex is pushed through the model's own transform: rows sum to one
+    np.testing.assert_allclose(ds["d"].values.sum(-1), 1.0, rtol=1e-10)
+
+
+def test_vector_transform_falls_back_to_draws_and_says_so(advi):
+    res = plm.local_mass(advi, var_names=["s", "d"], centers="mean")
+    assert res.attrs["tier"] == "samples-of-approximation"
+    assert "s:analytic" in res.attrs["variable_tiers"] and "d:samples-of-approximation" in res.attrs["variable_tiers"]
+    assert "SimplexTransform" in res.attrs["fallback_reason"]
+    assert res.attrs["n_chains"] == 4 and res.attrs["n_draws"] == 1000
+    plm.validate(res)
+
+
+def test_exact_tier_refused_where_impossible(advi):
+    with pytest.raises(ValueError, match="exact .analytic. local mass is impossible.*SimplexTransform"):
+        compute(advi, var_names="d", method="analytic")
+    with pytest.raises(ValueError, match="needs a fitted Gaussian approximation"):
+        plm.local_mass({"x": np.zeros((2, 50))}, method="analytic")
+
+
+def test_joint_ball_qmc_against_draws(fullrank):
+    r = np.array([0.6, 1.2])
+    res = plm.local_mass(fullrank, var_names=["mu", "s"], joint=True, centers={"mu": 0.4, "s": 0.6}, radii=r)
+    assert res.attrs["tier"] == "qmc" and "mu+s" in res.data_vars
+    q = res["mu+s"].isel(center=0)
+    fit = from_approximation(fullrank)
+    ds = fit.sample(n_draws=20000, n_chains=2, seed=4)
+    dist = np.hypot(ds["mu"].values - 0.4, ds["s"].values - 0.6).ravel()
+    emp = (dist[:, None] <= r).mean(0)
+    se = np.sqrt(emp * (1 - emp) / dist.size)
+    np.testing.assert_array_less(np.abs(q.sel(local_stat="mass").values - emp), 4 * se + 1e-3)
+    idx = plm.mass_index(fullrank, var_names=["mu", "s"], joint=True, centers={"mu": 0.4, "s": 0.6}, radii=r)
+    assert float(idx["mu+s"].isel(center=0).sel(index_stat="a")) == 2.0
+
+
+def test_joint_ball_crossing_a_boundary(fullrank):
+    """A ball that reaches past s = 0 integrates only the part inside the support."""
+    res = plm.local_mass(fullrank, var_names=["mu", "s"], joint=True, centers={"mu": 0.4, "s": 0.05},
+                         radii=[0.02, 0.3])
+    m = res["mu+s"].isel(center=0).sel(local_stat="mass").values
+    assert np.all(np.isfinite(m)) and m[0] < m[1] < 1
+
+
+def _laplace_container(fit, posterior):
+    """A pymc-extras Laplace fit in its documented layout: a ``fit`` group with the mean and covariance."""
+    rows = []
+    for v in fit.variables.values():
+        rows += [v.value_name] if v.shape == () else [f"{v.value_name}[{i}]" for i in range(v.size)]
+    keep = [i for v in fit.variables.values() if v.supported for i in range(v.index.start, v.index.stop)]
+    labels = [rows[i] for i in keep]
+    fit_ds = xr.Dataset({"mean_vector": (("rows",), fit.mean[keep]),
+                         "covariance_matrix": (("rows", "columns"), fit.cov[np.ix_(keep, keep)])},
+                        coords={"rows": labels, "columns": labels})
+    post = {k: posterior[k].values for k in ("mu", "s", "p")}
+    import arviz as az
+
+    if MODERN:
+        dt = az.from_dict({"posterior": post})
+        dt["fit"] = xr.DataTree(dataset=fit_ds)
+        return dt
+    idata = az.from_dict(posterior=post)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        idata.add_groups({"fit": fit_ds})
+    return idata
+
+
+def test_laplace_layout_without_and_with_model(advi, model):
+    fit = from_approximation(advi)
+    draws = fit.sample(200, 2, seed=0)
+    lap = _laplace_container(fit, draws)
+    assert is_approximation(lap)
+    read = from_approximation(lap)
+    assert read.kind == "laplace"
+    assert read.variables["s"].transform == "log" and read.variables["p"].transform == "logodds"
+    mu, sd = fit.marginal("s")
+    res = plm.local_mass(lap, var_names="s", centers={"s": 0.0}, radii=[0.1])
+    np.testing.assert_allclose(float(res["s"].sel(center="0", local_stat="mass").values[0]),
+                               stats.norm.cdf((np.log(0.1) - mu) / sd), rtol=1e-10)
+    with_model = from_approximation(lap, model=model)
+    assert with_model.variables["s"].transform == "log"
+
+
+def test_elbo_of_an_exact_family_reaches_the_log_evidence():
+    y = np.array([0.5, 1.5, 1.0])
+    with pm.Model() as m:
+        mu = pm.Normal("mu", 0.0, 1.0)
+        pm.Normal("obs", mu, 1.0, observed=y)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            approx = pm.fit(3000, method="advi", random_seed=5, progressbar=False,
+                            obj_optimizer=pm.adam(learning_rate=0.03))
+    cov = np.eye(3) + np.ones((3, 3))
+    logz = stats.multivariate_normal(np.zeros(3), cov).logpdf(y)
+    elbo, se = from_approximation(approx).elbo(n=1000, seed=1)
+    assert se < 0.02
+    assert logz - 0.02 - 4 * se <= elbo <= logz + 4 * se   # KL(q || p) = log Z - ELBO, about 0 here
+    del m
