@@ -1,0 +1,285 @@
+"""compare(), local_kl() and check(): exact figures, directional bounds, findings, bad input."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from pymc_localmass.adapters.approx import from_approximation
+from pymc_localmass.check import LocalMassWarning, check, default_centers
+from pymc_localmass.compare import Ball, Box, Tail, compare, compare_summary, local_kl
+from pymc_localmass.core.localkl import phi, reference_mass_interval
+
+from conftest import make_container
+
+pm = pytest.importorskip("pymc")
+
+
+@pytest.fixture(scope="module")
+def halfnormal_advi():
+    """ADVI of a HalfNormal(1) prior-only model: a log-normal with almost no mass near 0."""
+    with pm.Model() as model:
+        pm.HalfNormal("s", 1.0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            approx = pm.fit(3000, method="advi", random_seed=1, progressbar=False,
+                            obj_optimizer=pm.adam(learning_rate=0.03))
+    return model, approx
+
+
+@pytest.fixture(scope="module")
+def normal_advi():
+    with pm.Model() as model:
+        pm.Normal("x", 0.0, 1.0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            approx = pm.fit(3000, method="advi", random_seed=2, progressbar=False,
+                            obj_optimizer=pm.adam(learning_rate=0.03))
+    return model, approx
+
+
+@pytest.fixture(scope="module")
+def halfnormal_draws():
+    rng = np.random.default_rng(11)
+    return {"s": np.abs(rng.normal(size=(4, 2000)))}
+
+
+def test_compare_exact_figures(halfnormal_advi, halfnormal_draws):
+    _, approx = halfnormal_advi
+    r = np.array([0.05, 0.2, 0.5])
+    cmp = compare({"NUTS": halfnormal_draws, "ADVI": approx}, reference="NUTS", centers={"s": 0.0}, radii=r,
+                  kl_bound={"ADVI": 0.1}, ci_prob=0.9)
+    assert list(cmp["model"].values) == ["NUTS", "ADVI"]
+    assert list(cmp["tier"].values) == ["samples", "analytic"]
+    assert list(cmp["region"].values) == ["s @ 0"]
+    np.testing.assert_allclose(cmp["radius_value"].values[0], r)
+    mu, sd = from_approximation(approx).marginal("s")
+    q = stats.norm.cdf((np.log(r) - mu) / sd)
+    a = cmp.sel(model="ADVI").isel(region=0)
+    np.testing.assert_allclose(a["mass"].values, q, rtol=1e-10)
+    p = cmp["ref_mass"].values[0]
+    np.testing.assert_allclose(p, (halfnormal_draws["s"].ravel()[:, None] <= r).mean(0))
+    np.testing.assert_allclose(a["ratio"].values, q / p, rtol=1e-12)
+    # exact q: the ratio interval is q over the reference's interval (at ci_prob itself)
+    np.testing.assert_allclose(a["ratio_lower"].values, q / cmp["ref_mass_upper"].values[0], rtol=1e-12)
+    np.testing.assert_allclose(a["phi_reverse"].values, phi(q, p), rtol=1e-12)
+    np.testing.assert_allclose(a["phi_forward"].values, phi(p, q), rtol=1e-12)
+    # the ELBO-blindness bound stays below p(A) however large the ratio; the forward one does not
+    assert np.all(a["phi_reverse"].values < p) and a["ratio"].values[0] < 0.01
+    assert a["phi_forward"].values[0] > p[0] > a["phi_reverse"].values[0]
+    lo, hi = reference_mass_interval(q, 0.1)
+    np.testing.assert_allclose(a["ref_compatible_lower"].values, lo, rtol=1e-12)
+    np.testing.assert_allclose(a["ref_compatible_upper"].values, hi, rtol=1e-12)
+    ref = cmp.sel(model="NUTS").isel(region=0)
+    assert np.all(ref["ratio"].values == 1.0) and np.all(ref["phi_reverse"].values == 0.0)
+    assert float(cmp["kl_bound"].sel(model="ADVI")) == 0.1
+    assert str(cmp["kl_bound_source"].sel(model="ADVI").values) == "given"
+    df = cmp.to_dataframe()
+    assert df.shape[0] == 2 * 1 * 3 and {"mass", "ratio", "phi_reverse"} <= set(df.columns)
+    summ = compare_summary(cmp, radius=2)
+    assert summ.loc[("ADVI", "s @ 0"), "mass"] == pytest.approx(q[2], rel=1e-10)
+
+
+def test_compare_bonferroni_when_both_estimated():
+    rng = np.random.default_rng(3)
+    p = {"x": rng.normal(size=(4, 1000))}
+    q = {"x": rng.normal(0.0, 2.0, size=(4, 1000))}
+    cmp = compare({"p": p, "q": q}, centers=0.0, radii=[0.5, 1.0], ci_prob=0.9)
+    qq = cmp.sel(model="q").isel(region=0)
+    # ratio interval wider than the naive one built from the 0.9 intervals
+    naive_lo = qq["mass_lower"].values / cmp["ref_mass_upper"].values[0]
+    assert np.all(qq["ratio_lower"].values < naive_lo)
+    assert np.all((qq["ratio_lower"].values < qq["ratio"].values) & (qq["ratio"].values < qq["ratio_upper"].values))
+    assert "Bonferroni" in cmp.attrs["interval_rule"]
+
+
+def test_compare_centres_are_resolved_on_the_reference(normal_advi):
+    _, approx = normal_advi
+    rng = np.random.default_rng(4)
+    ref = {"x": rng.normal(3.0, 1.0, size=(4, 1000))}
+    cmp = compare({"ref": ref, "ADVI": approx}, centers="mean", radii=[0.5])
+    # the region sits at the reference's mean (3), not at the approximation's (0)
+    assert float(cmp["center_value"].values[0]) == pytest.approx(ref["x"].mean())
+    assert float(cmp.sel(model="ADVI")["ratio"].values[0, 0]) < 0.1
+
+
+def test_compare_derives_K_from_elbo_and_log_evidence(normal_advi):
+    _, approx = normal_advi
+    rng = np.random.default_rng(5)
+    ref = {"x": rng.normal(size=(4, 1000))}
+    cmp = compare({"ref": ref, "ADVI": approx}, centers=0.0, radii=[0.5], log_evidence=0.0)
+    K = float(cmp["kl_bound"].sel(model="ADVI"))
+    assert str(cmp["kl_bound_source"].sel(model="ADVI").values) == "log_evidence - ELBO"
+    elbo, se = from_approximation(approx).elbo(n=1000, seed=0)
+    assert K == pytest.approx(max(-elbo + stats.norm.ppf(0.5 + 0.5 * cmp.attrs["ci_prob"]) * se, 0.0))
+    assert 0 <= K < 0.05   # a Normal fitted to a Normal prior: KL about 0
+    assert np.isfinite(cmp.sel(model="ADVI")["ref_compatible_upper"].values).all()
+    nok = compare({"ref": ref, "ADVI": approx}, centers=0.0, radii=[0.5])
+    assert np.isnan(float(nok["kl_bound"].sel(model="ADVI")))
+
+
+def test_compare_bad_input(halfnormal_advi, normal_advi, halfnormal_draws):
+    _, hn = halfnormal_advi
+    _, nm = normal_advi
+    rng = np.random.default_rng(6)
+    with pytest.raises(ValueError, match="different variables.*'ADVI' lacks \\['s'\\]"):
+        compare({"NUTS": halfnormal_draws, "ADVI": nm})
+    import xarray as xr
+
+    arr = np.abs(rng.normal(size=(4, 100, 2)))
+    other = xr.Dataset({"s": (("chain", "draw", "school"), arr)})
+    with pytest.raises(ValueError, match="different dims for 's'.*'s_dim_0'.*'school'"):
+        compare({"A": {"s": arr}, "B": other})
+    other = xr.Dataset({"s": (("chain", "draw", "s_dim_0"), arr)}, coords={"s_dim_0": [5, 6]})
+    with pytest.raises(ValueError, match="different coordinates for 's'"):
+        compare({"A": {"s": arr}, "B": other})
+    with pytest.raises(ValueError, match="disagree on the support of 's'"):
+        compare({"draws": {"s": rng.normal(size=(4, 200))}, "ADVI": hn})
+    with pytest.raises(ValueError, match="outside the support of every fit"):
+        compare({"NUTS": halfnormal_draws, "ADVI": hn}, centers={"s": -5.0}, radii=[0.5, 1.0])
+    with pytest.raises(ValueError, match="mismatched radii.*keyed by fit name"):
+        compare({"NUTS": halfnormal_draws, "ADVI": hn}, radii={"NUTS": [0.1], "ADVI": [0.2]})
+    with pytest.raises(ValueError, match="mismatched radii"):
+        compare({"NUTS": halfnormal_draws, "ADVI": hn}, radii=[[0.1, 0.2], [0.1, 0.3]])
+    with pytest.raises(ValueError, match="> 0"):
+        compare({"NUTS": halfnormal_draws, "ADVI": hn}, radii=[-0.1, 0.2])
+    with pytest.raises(KeyError, match="reference 'HMC'"):
+        compare({"NUTS": halfnormal_draws, "ADVI": hn}, reference="HMC")
+
+
+def test_compare_transform_mismatch_between_approximations(halfnormal_advi):
+    _, hn = halfnormal_advi
+    with pm.Model():
+        pm.Normal("s", 1.0, 1.0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            other = pm.fit(200, method="advi", random_seed=1, progressbar=False)
+    with pytest.raises(ValueError, match="disagree on the transform/support of 's'.*log.*identity"):
+        compare({"A": hn, "B": other}, reference="A")
+
+
+# ----------------------------------------------------------------------------- local_kl
+def test_local_kl_directional_example():
+    """p uniform on (-1, 1), q = |x|^(-1/2)/4 on (-1, 1), ball of radius r at 0."""
+    r = 0.01
+
+    def p_pdf(x):
+        return 0.5 if -1 < x < 1 else 0.0
+
+    def q_pdf(x):
+        return 0.25 / math.sqrt(abs(x)) if 0 < abs(x) < 1 else 0.0
+
+    res = local_kl(p_pdf, q_pdf, Ball(0.0, r))
+    assert res.attrs["tier"] == "quadrature"
+    fwd, rev = res.sel(direction="forward"), res.sel(direction="reverse")
+    assert float(fwd["mu_mass"]) == pytest.approx(r, rel=1e-8)
+    assert float(fwd["nu_mass"]) == pytest.approx(math.sqrt(r), rel=1e-8)
+    assert float(fwd["shape"]) / math.sqrt(r) == pytest.approx(math.sqrt(r) * (math.log(2) - 0.5), rel=1e-6)
+    assert float(rev["shape"]) / r == pytest.approx((1 - math.log(2)) / math.sqrt(r), rel=1e-6)
+    assert float(fwd["mass_term"]) == pytest.approx(float(phi(r, math.sqrt(r))), rel=1e-8)
+    assert float(rev["kl"]) == pytest.approx(float(rev["shape"] + rev["mass_term"]), rel=1e-12)
+
+
+def test_local_kl_gaussians_exact_vs_knn():
+    p, q = stats.norm(0.0, 1.0), stats.norm(0.5, 1.5)
+    A = Box(-0.5, 1.0)
+    exact = local_kl(p, q, A)
+    pa, qa = p.cdf(1.0) - p.cdf(-0.5), q.cdf(1.0) - q.cdf(-0.5)
+    assert float(exact.sel(direction="forward")["mu_mass"]) == pytest.approx(pa, rel=1e-9)
+    assert float(exact.sel(direction="reverse")["mu_mass"]) == pytest.approx(qa, rel=1e-9)
+    # integrand check: forward KL_A = int_A p log(p/q) - p(A) + q(A)
+    from scipy import integrate
+
+    integral = integrate.quad(lambda x: p.pdf(x) * (p.logpdf(x) - q.logpdf(x)), -0.5, 1.0)[0]
+    assert float(exact.sel(direction="forward")["kl"]) == pytest.approx(integral - pa + qa, rel=1e-8)
+    rng = np.random.default_rng(7)
+    knn = local_kl(p.rvs(20000, random_state=rng), q.rvs(20000, random_state=rng), A, ci_prob=0.99)
+    assert knn.attrs["tier"] == "knn"
+    for d in ("forward", "reverse"):
+        e = float(exact.sel(direction=d)["kl"])
+        k = knn.sel(direction=d)
+        assert float(k["kl_lower"]) - 0.01 <= e <= float(k["kl_upper"]) + 0.01
+
+
+def test_local_kl_tail_and_approximation_density(normal_advi):
+    _, approx = normal_advi
+    res = local_kl(approx, stats.norm(0.0, 1.0), Tail(0.0, 2.0), var_name="x")
+    fit = from_approximation(approx)
+    mu, sd = fit.marginal("x")
+    qa = stats.norm.cdf(-2, mu, sd) + stats.norm.sf(2, mu, sd)
+    assert float(res.sel(direction="forward")["mu_mass"]) == pytest.approx(float(qa), rel=1e-7)
+    assert float(res.sel(direction="forward")["kl"]) >= 0
+
+
+def test_local_kl_atom_needs_regularisation():
+    def p_pdf(x):
+        return 0.7 * stats.norm.pdf(x)
+
+    q = stats.norm(0.0, 1.0)
+    plain = local_kl(p_pdf, q, Ball(0.0, 0.5), p_atoms={0.0: 0.3}, direction="forward")
+    assert np.isinf(plain["kl"].item())
+    reg = local_kl(p_pdf, q, Ball(0.0, 0.5), p_atoms={0.0: 0.3}, eps=0.1, direction="forward")
+    assert np.isfinite(reg["kl"].item()) and reg["kl"].item() > 0
+    with pytest.raises(ValueError, match="eps > 0.*needs both densities"):
+        local_kl(np.zeros(100), np.ones(100), Ball(0.0, 0.5), eps=0.1)
+    with pytest.raises(ValueError, match="outside the support of both"):
+        local_kl(stats.expon(), stats.expon(scale=2.0), Box(-3.0, -1.0))
+    with pytest.raises(ValueError, match="direction"):
+        local_kl(q, q, Ball(0.0, 1.0), direction="sideways")
+
+
+# ----------------------------------------------------------------------------- check
+def test_check_flags_a_collapsed_approximation(halfnormal_advi, halfnormal_draws):
+    model, approx = halfnormal_advi
+    with pytest.warns(LocalMassWarning) as rec:
+        res = check(halfnormal_draws, approximations={"ADVI": approx}, model=model)
+    msgs = [str(w.message) for w in rec if issubclass(w.category, LocalMassWarning)]
+    assert any(m.startswith("ADVI: s within ") and " of 0: mass " in m and "ELBO need register no more" in m
+               for m in msgs)
+    f = next(f for f in res.findings if f.kind == "approximation")
+    assert f.variable == "s" and f.center_value == 0.0 and f.model == "ADVI"
+    assert f.figures["phi_reverse"] < f.figures["ref_mass"]
+    assert f.figures["ratio_upper"] < 0.1
+    assert not res.ok and ("ADVI", "s @ 0") in res.table.index
+    assert res.table.loc[("ADVI", "s @ 0"), "flags"] == "approximation"
+
+
+def test_check_is_silent_when_all_is_well(normal_advi):
+    _, approx = normal_advi
+    rng = np.random.default_rng(8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LocalMassWarning)
+        res = check({"x": rng.normal(size=(4, 1000))}, approximations={"ADVI": approx})
+    assert res.ok and res.findings == []
+    assert "ok" in repr(res)
+
+
+def test_check_atom_prior_index_and_unresolved():
+    rng = np.random.default_rng(9)
+    tau = np.abs(rng.normal(size=(4, 2000)))
+    tau[:, :500] = 0.0                       # an atom at 0
+    w = np.abs(rng.normal(size=(4, 2000)))    # posterior index a = 1 at 0
+    prior_w = rng.gamma(3.0, size=(4, 2000))  # prior index a = 3 at 0
+    data = make_container(posterior={"tau": tau, "w": w, "far": rng.normal(size=(4, 2000))},
+                          prior={"w": prior_w})
+    with pytest.warns(LocalMassWarning):
+        res = check(data, centers={"tau": 0.0, "w": 0.0, "far": 40.0}, radii=[0.01, 0.1])
+    kinds = {(f.kind, f.variable) for f in res.findings}
+    assert ("atom", "tau") in kinds
+    assert ("prior_index", "w") in kinds
+    assert ("unresolved", "far") in kinds
+    atom = next(f for f in res.findings if f.kind == "atom")
+    assert atom.figures["atom_lower"] > 0.15 and atom.figures["atom_upper"] < 0.35
+
+
+def test_default_centres_mean_and_boundary(halfnormal_advi):
+    model, approx = halfnormal_advi
+    rng = np.random.default_rng(10)
+    c = default_centers({"s": np.abs(rng.normal(5, 1, size=(2, 100))) + 3}, approximations={"A": approx})
+    assert c == {"s": {"mean": "mean", "0": 0.0}}
+    c = default_centers({"s": np.abs(rng.normal(5, 1, size=(2, 100))) + 3})
+    assert c == {"s": {"mean": "mean"}}
+    c = default_centers({"s": np.abs(rng.normal(5, 1, size=(2, 100))) + 3}, model=model)
+    assert c == {"s": {"mean": "mean", "0": 0.0}}
