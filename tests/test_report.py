@@ -1,0 +1,106 @@
+"""report(): self-contained HTML with the comparison, findings and figures; rendered by headless Chromium."""
+
+import os
+import re
+import subprocess
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pymc_localmass import report as report_mod
+from pymc_localmass.compare import compare, compare_summary
+from pymc_localmass.report import report
+
+pm = pytest.importorskip("pymc")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def fits():
+    with pm.Model():
+        pm.HalfNormal("s", 1.0)
+        pm.Normal("m", 0.0, 1.0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            approx = pm.fit(3000, method="advi", random_seed=1, progressbar=False,
+                            obj_optimizer=pm.adam(learning_rate=0.03))
+    rng = np.random.default_rng(12)
+    draws = {"s": np.abs(rng.normal(size=(4, 2000))), "m": rng.normal(size=(4, 2000))}
+    return {"NUTS": draws, "ADVI": approx}
+
+
+@pytest.fixture(scope="module")
+def written(fits, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report") / "report.html"
+    path = report(fits, out, title="Test report")
+    return Path(path), out.read_text(encoding="utf-8")
+
+
+def test_report_is_self_contained_with_key_numbers(fits, written):
+    path, text = written
+    assert path.exists() and text.startswith("<!DOCTYPE html>")
+    assert [p.name for p in path.parent.iterdir()] == ["report.html"]  # no temporary files left
+    assert len(re.findall(r"src='data:image/png;base64,", text)) == 2
+    assert not re.search(r"(src|href)=['\"]https?:", text) and "<script" not in text
+    # the check found the collapse near s = 0 and reads it in plain language
+    assert "ADVI puts " in text and "of s = 0 where NUTS finds" in text
+    assert "the ELBO need register no more than" in text
+    # the table's numbers are compare()'s
+    cmp = compare(fits, reference="NUTS", centers={"s": {"mean": "mean", "0": 0.0}, "m": {"mean": "mean"}})
+    row = compare_summary(cmp).loc[("ADVI", "s @ 0")]
+    for key in ("mass", "ref_mass", "phi_reverse"):
+        assert report_mod._fmt(row[key]) in text, key
+    assert "Test report" in text and "ADVI: analytic" in text
+
+
+def test_report_written_atomically(fits, tmp_path, monkeypatch):
+    target = tmp_path / "r.html"
+
+    def boom(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(report_mod.os, "replace", boom)
+    with pytest.raises(OSError, match="disk full"):
+        report(fits, target)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_report_bad_input(fits, tmp_path):
+    with pytest.raises(KeyError, match="reference 'X'"):
+        report(fits, tmp_path / "r.html", reference="X")
+    with pytest.raises(TypeError, match="non-empty mapping"):
+        report([], tmp_path / "r.html")
+
+
+def _chromium():
+    proc = subprocess.run(["bash", str(ROOT / "tools" / "ensure-chromium.sh")], capture_output=True, text=True)
+    if proc.returncode == 2:
+        pytest.skip(f"headless Chromium unavailable: {proc.stderr.strip().splitlines()[-1]}")
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip().splitlines()[-1]
+
+
+def test_report_renders_in_headless_chromium(written, tmp_path):
+    browser = _chromium()
+    path, _ = written
+    png = tmp_path / "report.png"
+    cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={png}", "--window-size=1200,2000",
+           path.resolve().as_uri()]
+    subprocess.run(cmd, capture_output=True, timeout=120, check=False)
+    assert png.exists() and png.stat().st_size > 20000
+    import matplotlib.image as mpimg
+
+    img = mpimg.imread(png)[..., :3]
+    assert img.shape[:2] == (2000, 1200)
+    assert img.std() > 0.05  # not a blank page
+    # the finding box's red left border (#d9534f) is drawn near the top of the page
+    red = (np.abs(img[:600, :, 0] - 0xD9 / 255) < 0.04) & (np.abs(img[:600, :, 1] - 0x53 / 255) < 0.04)
+    assert red.sum() > 200
+    # the embedded figures were decoded: many distinct colours below the table
+    lower = (img[1000:] * 255).astype(int).reshape(-1, 3)
+    assert len(np.unique(lower[::7], axis=0)) > 100
+    os.environ.get("KEEP_REPORT_PNG") and png.rename(os.environ["KEEP_REPORT_PNG"])
