@@ -28,6 +28,10 @@ def test_demo_writes_results(tmp_path, capsys):
     assert float(index["tau"].sel(center="0", index_stat="center_value").values) == 0.0
     out = capsys.readouterr().out
     assert "theta[Choate]" in out and "tau" in out
+    # approximations: ADVI next to NUTS near tau = 0, and the HTML report
+    assert "mass near tau = 0" in out and "ADVI  P(tau <=" in out and "phi(q, p) =" in out
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "ADVI: analytic" in html and "data:image/png;base64," in html
     # the posterior group was written untouched
     xr.testing.assert_allclose(get_group(back, "posterior")["tau"].load(), get_group(idata, "posterior")["tau"])
     assert np.isfinite(index["theta"].sel(center="mean", index_stat="a").values).all()
