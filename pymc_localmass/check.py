@@ -257,9 +257,9 @@ def check(idata, approximations=None, prior=True, factor=10.0, *, centers=None, 
 
     Examples
     --------
-    >>> import numpy as np, pymc_localmass as plm
+    >>> import numpy as np
     >>> rng = np.random.default_rng(0)
-    >>> res = plm.check({"x": rng.normal(size=(4, 1000))})
+    >>> res = check({"x": rng.normal(size=(4, 1000))})
     >>> res.ok
     True
     """
@@ -404,8 +404,9 @@ def check(idata, approximations=None, prior=True, factor=10.0, *, centers=None, 
                        f"[{_fmt(pl)}, {_fmt(pu)}] in the {reference_name}, ratio {_fmt(ratio)} "
                        f"[{_fmt(rl)}, {_fmt(ru)}] (beyond a factor {factor:g}); the ELBO need register no more "
                        f"than {_fmt(phr)} nats for this")
+                who = "the posterior" if reference_name == "posterior" else reference_name
                 reading = (f"{mname} puts {_fmt(q)} of the mass within {_fmt(r)} of {lab} = {cv:.3g} where "
-                           f"{reference_name} finds {_fmt(p)}; the ELBO need register no more than {_fmt(phr)} "
+                           f"{who} finds {_fmt(p)}; the ELBO need register no more than {_fmt(phr)} "
                            "nats for this.")
                 K = float(dm["kl_bound"].values)
                 figs = {"radius": r, "mass": q, "ref_mass": p, "ref_mass_lower": pl, "ref_mass_upper": pu,

@@ -345,11 +345,11 @@ def compare(fits, reference=None, *, var_names=None, filter_vars=None, coords=No
 
     Examples
     --------
-    >>> import numpy as np, pymc_localmass as plm
+    >>> import numpy as np
     >>> rng = np.random.default_rng(0)
     >>> p = {"x": rng.normal(size=(4, 1000))}
     >>> q = {"x": rng.normal(0.0, 2.0, size=(4, 1000))}
-    >>> cmp = plm.compare({"p": p, "q": q}, reference="p", centers=0.0, radii=[0.5])
+    >>> cmp = compare({"p": p, "q": q}, reference="p", centers=0.0, radii=[0.5])
     >>> float(cmp["ratio"].sel(model="q").squeeze()) < 0.7       # q is more spread: less mass near 0
     True
     """
@@ -571,11 +571,11 @@ def compare_summary(ds, radius="smallest_resolved", *, models=None):
 
     Examples
     --------
-    >>> import numpy as np, pymc_localmass as plm
+    >>> import numpy as np
     >>> rng = np.random.default_rng(0)
-    >>> cmp = plm.compare({"p": {"x": rng.normal(size=(4, 500))}, "q": {"x": rng.normal(size=(4, 500))}},
-    ...                   centers=0.0, radii=[0.5, 1.0])
-    >>> plm.compare_summary(cmp).index.names
+    >>> cmp = compare({"p": {"x": rng.normal(size=(4, 500))}, "q": {"x": rng.normal(size=(4, 500))}},
+    ...               centers=0.0, radii=[0.5, 1.0])
+    >>> compare_summary(cmp).index.names
     FrozenList(['model', 'region'])
     """
     if not isinstance(ds, xr.Dataset) or "region" not in ds.dims or "model" not in ds.dims:
@@ -810,8 +810,7 @@ def local_kl(p, q, region, *, eps=0.0, direction="both", var_name=None, coords=N
     Examples
     --------
     >>> from scipy import stats
-    >>> import pymc_localmass as plm
-    >>> res = plm.local_kl(stats.norm(0, 1), stats.norm(0, 2), plm.compare.Ball(0.0, 0.5))
+    >>> res = local_kl(stats.norm(0, 1), stats.norm(0, 2), Ball(0.0, 0.5))
     >>> res.attrs["tier"], bool((res["kl"] >= 0).all())
     ('quadrature', True)
     """

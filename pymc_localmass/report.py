@@ -280,10 +280,10 @@ def report(fits, path, *, reference=None, var_names=None, coords=None, centers=N
 
     Examples
     --------
-    >>> import numpy as np, pymc_localmass as plm, tempfile, os
+    >>> import numpy as np, tempfile, os
     >>> rng = np.random.default_rng(0)
     >>> fits = {"A": {"x": rng.normal(size=(4, 500))}, "B": {"x": rng.normal(size=(4, 500))}}
-    >>> out = plm.report(fits, os.path.join(tempfile.mkdtemp(), "r.html"), centers=0.0)
+    >>> out = report(fits, os.path.join(tempfile.mkdtemp(), "r.html"), centers=0.0)
     >>> open(out).read().startswith("<!DOCTYPE html>")
     True
     """
