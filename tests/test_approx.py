@@ -239,3 +239,29 @@ def test_elbo_of_an_exact_family_reaches_the_log_evidence():
     assert se < 0.02
     assert logz - 0.02 - 4 * se <= elbo <= logz + 4 * se   # KL(q || p) = log Z - ELBO, about 0 here
     del m
+
+
+def test_pathfinder_layout_is_read_as_draws():
+    """A pymc-extras Pathfinder fit (posterior + ``pathfinder`` group) is a mixture: draws tier, ELBO read."""
+    import arviz as az
+
+    rng = np.random.default_rng(0)
+    post = {"s": np.abs(rng.normal(size=(1, 2000)))}
+    pf = xr.Dataset({"logP_mean": ((), -3.0), "logQ_mean": ((), -2.5)})
+    if MODERN:
+        obj = az.from_dict({"posterior": post})
+        obj["pathfinder"] = xr.DataTree(dataset=pf)
+    else:
+        obj = az.from_dict(posterior=post)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            obj.add_groups({"pathfinder": pf})
+    assert is_approximation(obj)
+    fit = from_approximation(obj)
+    assert fit.kind == "pathfinder" and not fit.gaussian and fit.elbo() == (-0.5, None)
+    res = plm.local_mass(obj, centers={"s": 0.0}, radii=[0.5])
+    assert res.attrs["tier"] == "samples-of-approximation" and res.attrs["n_chains"] == 4
+    np.testing.assert_allclose(float(res["s"].sel(center="0", local_stat="mass").values[0]),
+                               (post["s"] <= 0.5).mean())
+    with pytest.raises(ValueError, match="impossible.*not a single Gaussian"):
+        compute(obj, method="analytic")
