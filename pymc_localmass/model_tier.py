@@ -580,13 +580,80 @@ def _mass_stats(mass_draws, chain_shape, radii, ci_prob, quad_rel, min_ess):
     }
 
 
-def _index_stats(radii, st, scale, ci_prob, center_value):
-    """Index row (INDEX_STATS order) from a curve of the model/qmc tier."""
+def _fit_slopes_draws(radii, mass, md, chain_shape, quad_rel, use, scale, ci_prob):
+    """Index (a, b) from the slopes of a model-tier curve, with their covariance from the draws.
+
+    Slopes ``s_j`` between consecutive radii are regressed on
+    ``a - b / L + c / L^2`` (``L = log(scale / r)``; the ``c`` term only over a
+    wide range of ``L``) by weighted least squares; the coefficients'
+    covariance is the sandwich with the slopes' full covariance, estimated
+    from each draw's influence ``m_i(r) / m(r)`` (the level uncertainty that is
+    common to all radii cancels in slopes), plus the quadrature error, scaled
+    up by the residual dispersion when the fit is worse than that precision.
+    """
+    keep = np.flatnonzero(use & (mass > 0) & np.isfinite(mass))
+    out = {}
+    if keep.size < 3:
+        return out
+    r, m = radii[keep], mass[keep]
+    good = np.all(np.isfinite(md[:, keep]), axis=1)
+    Z = md[good][:, keep] / m[None, :]
+    dlr = np.diff(np.log(r))
+    s = np.diff(np.log(m)) / dlr
+    U = np.diff(Z, axis=1) / dlr[None, :]
+    n = U.shape[0]
+    if n > 1:
+        c, k = chain_shape
+        full = np.zeros((md.shape[0], U.shape[1]))
+        full[good] = U - U.mean(axis=0)
+        ess = float(np.median(np.minimum(series_ess(np.moveaxis(full.reshape(c, k, -1), -1, 0)), n)))
+        sig = np.cov(U, rowvar=False).reshape(U.shape[1], U.shape[1]) / max(ess, 1.0)
+    else:
+        ess, sig = 1.0, np.zeros((s.size, s.size))
+    q = quad_rel[keep]
+    sig = sig + np.diag((q[1:] ** 2 + q[:-1] ** 2) / dlr**2 + 1e-24)
+    rmid = np.sqrt(r[1:] * r[:-1])
+    L = np.log(scale / rmid)
+    use_b = bool(np.all(L > 0.25)) and s.size >= 3
+    use_c = use_b and s.size >= 6 and L.max() > 2 * L.min()
+    A = np.column_stack([np.ones_like(s)] + ([-1.0 / L] if use_b else []) + ([1.0 / L**2] if use_c else []))
+    w = 1.0 / np.diag(sig)
+    AtW = A.T * w
+    M = np.linalg.pinv(AtW @ A)
+    coef = M @ (AtW @ s)
+    cov = M @ (AtW @ sig @ AtW.T) @ M
+    resid = s - A @ coef
+    dof = max(s.size - A.shape[1], 1)
+    cov = cov * max(1.0, float((resid**2 * w).sum() / dof))
+    tq = stats.t.ppf(0.5 + ci_prob / 2, max(ess - 1.0, 1.0))
+    sa = math.sqrt(max(cov[0, 0], 0.0))
+    out.update(a=coef[0], a_lower=max(coef[0] - tq * sa, 0.0), a_upper=coef[0] + tq * sa,
+               n_window=float(keep.size), window=float(r[-1]))
+    if use_b:
+        sb = math.sqrt(max(cov[1, 1], 0.0))
+        out.update(b=coef[1], b_lower=coef[1] - tq * sb, b_upper=coef[1] + tq * sb)
+    else:
+        out.update(b=0.0, b_lower=-np.inf, b_upper=np.inf)
+    return out
+
+
+def _index_stats(radii, st, scale, ci_prob, center_value, draws=None):
+    """Index row (INDEX_STATS order) from a curve of the model/qmc tier.
+
+    ``draws = (mass_draws, chain_shape, quad_rel)`` selects the slope fit with
+    the draws' covariance (scalar elements); without it the curve fit of
+    :func:`pymc_localmass.core.index.fit_index_curve` is used (joint balls).
+    """
     mass, res = st["mass"], st["resolved"] > 0.5
     out = dict.fromkeys(INDEX_STATS, np.nan)
-    fit = fit_index_curve(radii, mass, st["mass_lower"], st["mass_upper"], res, scale, ci_prob=ci_prob)
-    for key, val in fit.items():
-        out[key] = float(val)
+
+    def fit(mask):
+        if draws is not None:
+            return _fit_slopes_draws(radii, mass, draws[0], draws[1], draws[2], mask, scale, ci_prob)
+        return {k: float(v) for k, v in fit_index_curve(radii, mass, st["mass_lower"], st["mass_upper"], mask,
+                                                         scale, ci_prob=ci_prob).items()}
+
+    out.update(fit(res))
     # window sensitivity: the curve model has no r^k curvature terms, so a fit over
     # the inner half of the resolved radii is compared with the full fit and their
     # difference (the bias that a wider window adds) widens the intervals
@@ -594,9 +661,10 @@ def _index_stats(radii, st, scale, ci_prob, center_value):
     if keep.size >= 8 and np.isfinite(out["a"]):
         inner = np.zeros_like(res)
         inner[keep[: keep.size // 2 + 1]] = True
-        half = fit_index_curve(radii, mass, st["mass_lower"], st["mass_upper"], inner, scale, ci_prob=ci_prob)
+        half = fit(inner)
         for key in ("a", "b"):
-            if np.isfinite(half[key]) and np.isfinite(out[f"{key}_lower"]) and np.isfinite(out[f"{key}_upper"]):
+            if key in half and np.isfinite(half[key]) and np.isfinite(out[f"{key}_lower"]) \
+                    and np.isfinite(out[f"{key}_upper"]):
                 shift = abs(float(half[key]) - out[key])
                 lo_w, hi_w = out[key] - out[f"{key}_lower"], out[f"{key}_upper"] - out[key]
                 out[f"{key}_lower"] = out[key] - math.hypot(lo_w, shift)
@@ -604,14 +672,12 @@ def _index_stats(radii, st, scale, ci_prob, center_value):
         out["a_lower"] = max(out["a_lower"], 0.0)
     # exactly zero mass at small radii with mass further out: no mass near the centre at any power
     zero = res & (mass == 0)
-    if zero.any() and np.any(res & (mass > 0)):
-        out.update(a=np.inf, a_lower=np.inf, a_upper=np.inf, b=np.nan, b_lower=-np.inf, b_upper=np.inf)
-    elif np.all(res & (mass == 0)):
+    if (zero.any() and np.any(res & (mass > 0))) or (res.any() and np.all(res & (mass == 0))):
         out.update(a=np.inf, a_lower=np.inf, a_upper=np.inf, b=np.nan, b_lower=-np.inf, b_upper=np.inf)
     else:
         # decay faster than any power: slopes that keep growing as r shrinks
-        s = st["slope"][res & np.isfinite(st["slope"])]
-        if s.size >= 4 and s[0] > 50 and s[0] > 8 * max(s[-1], 1e-9) and np.all(np.diff(s) < 0):
+        sl = st["slope"][res & np.isfinite(st["slope"])]
+        if sl.size >= 4 and sl[0] > 50 and sl[0] > 8 * max(sl[-1], 1e-9) and np.all(np.diff(sl) < 0):
             out.update(a=np.inf, a_lower=np.inf, a_upper=np.inf, b=np.nan, b_lower=-np.inf, b_upper=np.inf)
     out.update(atom=0.0, atom_lower=0.0, atom_upper=0.0, center_value=center_value, scale=scale)
     return np.array([out[k] for k in INDEX_STATS], float)
@@ -701,6 +767,7 @@ def _scalar_element(dens, draws, col, center, radii, lower, upper, scale, partne
     rel = np.where(np.isfinite(rel), rel, 0.0)
     quad_rel = np.maximum(rel.max(axis=0), 1e-9)
     st = _mass_stats(res.mass_draws, chain_shape, radii, ci_prob, quad_rel, min_ess)
+    st["draws"] = (res.mass_draws, chain_shape, quad_rel)
     st["truncation"] = collapsed.truncation if collapsed is not None else 0.0
     st["n_evaluations"] = res.n_evaluations + fine.n_evaluations
     st["quad_rel"] = quad_rel
@@ -803,7 +870,7 @@ def _compute_scalar(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, n
             extra["max_tail_index"] = float(np.nanmax([extra["max_tail_index"], np.nanmax(st["tail_k"])])) \
                 if np.any(np.isfinite(st["tail_k"])) else extra["max_tail_index"]
             extra["pair_truncation"] = max(extra["pair_truncation"], st["truncation"])
-            idx_row = _index_stats(r_report, st, 1.0 if scaled else scale, ci_prob, center)
+            idx_row = _index_stats(r_report, st, 1.0 if scaled else scale, ci_prob, center, draws=st["draws"])
             results[(var, e, label)] = (_curve_block(r_report, st), idx_row, scale, st)
     finally:
         bar.close()
