@@ -584,9 +584,11 @@ def _fit_slopes_draws(radii, mass, md, chain_shape, quad_rel, use, scale, ci_pro
     """Index (a, b) from the slopes of a model-tier curve, with their covariance from the draws.
 
     Slopes ``s_j`` between consecutive radii are regressed on
-    ``a - b / L + c / L^2`` (``L = log(scale / r)``; the ``c`` term only over a
-    wide range of ``L``) by weighted least squares; the coefficients'
-    covariance is the sandwich with the slopes' full covariance, estimated
+    ``a - b / (L + L0)`` (``L = log(scale / r)``), the exact slope of
+    ``m = C r^a (log(1/r) + c)^b``: ``L0`` (the offset of the logarithm's
+    natural unit from ``scale``) is profiled over a grid when the range of ``L``
+    is wide, ``a`` and ``b`` by weighted least squares; the coefficients'
+    covariance (``L0`` included, through the Jacobian) is the sandwich with the slopes' full covariance, estimated
     from each draw's influence ``m_i(r) / m(r)`` (the level uncertainty that is
     common to all radii cancels in slopes), plus the quadrature error, scaled
     up by the residual dispersion when the fit is worse than that precision.
@@ -613,19 +615,38 @@ def _fit_slopes_draws(radii, mass, md, chain_shape, quad_rel, use, scale, ci_pro
     q = quad_rel[keep]
     sig = sig + np.diag((q[1:] ** 2 + q[:-1] ** 2) / dlr**2 + 1e-24)
     rmid = np.sqrt(r[1:] * r[:-1])
-    L = np.log(scale / rmid)
-    use_b = bool(np.all(L > 0.25)) and s.size >= 3
-    use_c = use_b and s.size >= 6 and L.max() > 2 * L.min()
-    A = np.column_stack([np.ones_like(s)] + ([-1.0 / L] if use_b else []) + ([1.0 / L**2] if use_c else []))
+    # the fitted offset L0 absorbs the unit, which only has to exceed the radii used
+    L = np.log(max(scale, 2.0 * r[-1]) / rmid) if s.size >= 6 else np.log(scale / rmid)
     w = 1.0 / np.diag(sig)
-    AtW = A.T * w
-    M = np.linalg.pinv(AtW @ A)
-    coef = M @ (AtW @ s)
-    cov = M @ (AtW @ sig @ AtW.T) @ M
-    resid = s - A @ coef
-    dof = max(s.size - A.shape[1], 1)
-    cov = cov * max(1.0, float((resid**2 * w).sum() / dof))
     tq = stats.t.ppf(0.5 + ci_prob / 2, max(ess - 1.0, 1.0))
+    use_b = bool(np.all(L > 0.25)) and s.size >= 3
+    # offset of the log's natural unit: s = a - b / (L + L0), profiled over L0 (needs a wide range of L)
+    use_l0 = use_b and s.size >= 6 and L.max() > 2 * L.min()
+
+    def linear(l0):
+        cols = [np.ones_like(s)] + ([-1.0 / (L + l0)] if use_b else [])
+        A = np.column_stack(cols)
+        AtW = A.T * w
+        M = np.linalg.pinv(AtW @ A)
+        coef = M @ (AtW @ s)
+        return coef, float(((s - A @ coef) ** 2 * w).sum())
+
+    l0 = 0.0
+    if use_l0:
+        grid = np.linspace(-0.5 * L.min(), 25.0, 400)
+        ssr = np.array([linear(g)[1] for g in grid])
+        l0 = float(grid[int(np.argmin(ssr))])
+    coef, ssr = linear(l0)
+    if use_l0:
+        u = L + l0
+        J = np.column_stack([np.ones_like(s), -1.0 / u, coef[1] / u**2])  # d s / d (a, b, L0)
+    else:
+        J = np.column_stack([np.ones_like(s)] + ([-1.0 / L] if use_b else []))
+    JtW = J.T * w
+    M = np.linalg.pinv(JtW @ J)
+    cov = M @ (JtW @ sig @ JtW.T) @ M
+    dof = max(s.size - J.shape[1], 1)
+    cov = cov * max(1.0, ssr / dof)
     sa = math.sqrt(max(cov[0, 0], 0.0))
     out.update(a=coef[0], a_lower=max(coef[0] - tq * sa, 0.0), a_upper=coef[0] + tq * sa,
                n_window=float(keep.size), window=float(r[-1]))
