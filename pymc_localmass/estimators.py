@@ -506,7 +506,7 @@ def mass_index(data, **kwargs):
     >>> import numpy as np, pymc_localmass as plm
     >>> rng = np.random.default_rng(1)
     >>> idx = plm.mass_index({{"x": rng.gamma(2.0, size=(4, 1000))}}, centers=0.0)
-    >>> bool(1.4 < float(idx["x"].sel(index_stat="a")) < 2.6)
+    >>> bool(1.4 < float(idx["x"].sel(index_stat="a").item()) < 2.6)
     True
     """
     if isinstance(data, xr.Dataset) and "local_stat" in data.dims:
@@ -520,6 +520,21 @@ def mass_index(data, **kwargs):
     return _compute(data, **kwargs)[1]
 
 
+def _curve_scale(da, radius):
+    """Unit of radius for the log term of a curve's index: the tier's own
+    (``attrs["index_scale"]``, one per element) when it fits the curve's
+    elements, else the largest radius."""
+    shape = radius.shape[:-1]  # (*element dims, center)
+    given = da.attrs.get("index_scale")
+    if given is not None:
+        given = np.asarray(given, float).reshape(-1)
+        n_el = int(np.prod(shape[:-1], dtype=int))
+        if given.size in (1, n_el) and np.all(given > 0):
+            return np.broadcast_to(given.reshape(shape[:-1] + (1,)) if given.size == n_el else given[0], shape).copy()
+    with np.errstate(all="ignore"):
+        return np.nanmax(radius, axis=-1)
+
+
 def _index_from_curves(curves, ci_prob=None, **_ignored):
     validate(curves, CURVE_GROUP)
     ci = float(curves.attrs.get("ci_prob", default_ci_prob())) if ci_prob is None else float(ci_prob)
@@ -529,7 +544,7 @@ def _index_from_curves(curves, ci_prob=None, **_ignored):
             return da.sel(local_stat=label).values
 
         radius = stat("radius")
-        scale = np.nanmax(radius, axis=-1)
+        scale = _curve_scale(da, radius)
         fit = fit_index_curve(radius, stat("mass"), stat("mass_lower"), stat("mass_upper"),
                               stat("resolved") > 0.5, scale, ci_prob=ci)
         rest = da.isel(radius=0, local_stat=0, drop=True)
@@ -558,7 +573,10 @@ def add_local_mass(idata, *, inplace=False, **kwargs):
     --------
     >>> import numpy as np, arviz as az, pymc_localmass as plm
     >>> rng = np.random.default_rng(2)
-    >>> idata = az.from_dict(posterior={{"tau": np.abs(rng.normal(size=(4, 300)))}})
+    >>> draws = {{"tau": np.abs(rng.normal(size=(4, 300)))}}
+    >>> from pymc_localmass._compat import MODERN
+    >>> # ArviZ 1.x: a DataTree; ArviZ 0.2x: an InferenceData
+    >>> idata = az.from_dict({{"posterior": draws}}) if MODERN else az.from_dict(posterior=draws)
     >>> out = plm.add_local_mass(idata, centers={{"tau": 0.0}})
     >>> plm.results.read(out)[0].attrs["tier"]
     'samples'

@@ -78,7 +78,7 @@ from ._compat import default_ci_prob
 from .adapters import SAMPLE_DIMS, select_coords, select_vars, to_dataset
 from .core.curves import CURVE_STATS, INDEX_STATS
 from .core.distances import center_values, joint_distances
-from .core.index import fit_index_curve
+from .core.index import fit_index_curve, fit_slopes
 from .core.intervals import beta_interval
 from .core.quadrature import check_radii_precision, conditional_ball_mass, qmc_ball_log_integral
 from .results import base_attrs
@@ -583,15 +583,11 @@ def _mass_stats(mass_draws, chain_shape, radii, ci_prob, quad_rel, min_ess):
 def _fit_slopes_draws(radii, mass, md, chain_shape, quad_rel, use, scale, ci_prob):
     """Index (a, b) from the slopes of a model-tier curve, with their covariance from the draws.
 
-    Slopes ``s_j`` between consecutive radii are regressed on
-    ``a - b / (L + L0)`` (``L = log(scale / r)``), the exact slope of
-    ``m = C r^a (log(1/r) + c)^b``: ``L0`` (the offset of the logarithm's
-    natural unit from ``scale``) is profiled over a grid when the range of ``L``
-    is wide, ``a`` and ``b`` by weighted least squares; the coefficients'
-    covariance (``L0`` included, through the Jacobian) is the sandwich with the slopes' full covariance, estimated
-    from each draw's influence ``m_i(r) / m(r)`` (the level uncertainty that is
-    common to all radii cancels in slopes), plus the quadrature error, scaled
-    up by the residual dispersion when the fit is worse than that precision.
+    The slopes between consecutive radii are fitted by
+    :func:`pymc_localmass.core.index.fit_slopes` (``s = a - b / (L + L0)``)
+    with their full covariance, estimated from each draw's influence
+    ``m_i(r) / m(r)`` (the level uncertainty that is common to all radii
+    cancels in slopes), plus the quadrature error.
     """
     keep = np.flatnonzero(use & (mass > 0) & np.isfinite(mass))
     out = {}
@@ -614,47 +610,10 @@ def _fit_slopes_draws(radii, mass, md, chain_shape, quad_rel, use, scale, ci_pro
         ess, sig = 1.0, np.zeros((s.size, s.size))
     q = quad_rel[keep]
     sig = sig + np.diag((q[1:] ** 2 + q[:-1] ** 2) / dlr**2 + 1e-24)
-    rmid = np.sqrt(r[1:] * r[:-1])
-    # the fitted offset L0 absorbs the unit, which only has to exceed the radii used
-    L = np.log(max(scale, 2.0 * r[-1]) / rmid) if s.size >= 6 else np.log(scale / rmid)
-    w = 1.0 / np.diag(sig)
     tq = stats.t.ppf(0.5 + ci_prob / 2, max(ess - 1.0, 1.0))
-    use_b = bool(np.all(L > 0.25)) and s.size >= 3
-    # offset of the log's natural unit: s = a - b / (L + L0), profiled over L0 (needs a wide range of L)
-    use_l0 = use_b and s.size >= 6 and L.max() > 2 * L.min()
-
-    def linear(l0):
-        cols = [np.ones_like(s)] + ([-1.0 / (L + l0)] if use_b else [])
-        A = np.column_stack(cols)
-        AtW = A.T * w
-        M = np.linalg.pinv(AtW @ A)
-        coef = M @ (AtW @ s)
-        return coef, float(((s - A @ coef) ** 2 * w).sum())
-
-    l0 = 0.0
-    if use_l0:
-        grid = np.linspace(-0.5 * L.min(), 25.0, 400)
-        ssr = np.array([linear(g)[1] for g in grid])
-        l0 = float(grid[int(np.argmin(ssr))])
-    coef, ssr = linear(l0)
-    if use_l0:
-        u = L + l0
-        J = np.column_stack([np.ones_like(s), -1.0 / u, coef[1] / u**2])  # d s / d (a, b, L0)
-    else:
-        J = np.column_stack([np.ones_like(s)] + ([-1.0 / L] if use_b else []))
-    JtW = J.T * w
-    M = np.linalg.pinv(JtW @ J)
-    cov = M @ (JtW @ sig @ JtW.T) @ M
-    dof = max(s.size - J.shape[1], 1)
-    cov = cov * max(1.0, ssr / dof)
-    sa = math.sqrt(max(cov[0, 0], 0.0))
-    out.update(a=coef[0], a_lower=max(coef[0] - tq * sa, 0.0), a_upper=coef[0] + tq * sa,
-               n_window=float(keep.size), window=float(r[-1]))
-    if use_b:
-        sb = math.sqrt(max(cov[1, 1], 0.0))
-        out.update(b=coef[1], b_lower=coef[1] - tq * sb, b_upper=coef[1] + tq * sb)
-    else:
-        out.update(b=0.0, b_lower=-np.inf, b_upper=np.inf)
+    out = fit_slopes(np.sqrt(r[1:] * r[:-1]), s, sig, scale, tq)
+    out.pop("l0")
+    out.update(n_window=float(keep.size), window=float(r[-1]))
     return out
 
 

@@ -115,9 +115,6 @@ def test_horseshoe_default_grid_is_asymptotic(horseshoe):
     np.testing.assert_allclose(res["beta"].attrs["index_scale"], scale)
 
 
-@pytest.mark.xfail(reason="estimators._index_from_curves takes the largest radius as the unit of log(1/r); "
-                          "it should use the curve variable's attrs['index_scale'] written by the model tier",
-                   strict=False)
 @pytest.mark.parametrize("radii", [None, np.geomspace(1e-8, 1e-1, 20)])
 def test_horseshoe_mass_index_refitted_from_the_curve(horseshoe, radii):
     model, idata = horseshoe

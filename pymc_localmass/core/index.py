@@ -97,6 +97,46 @@ def _aggregate(counts, edges, g, n_cells=N_CELLS):
     return c, e, first
 
 
+#: offsets c of the log's unit tried at the chosen window, L(r) = log(scale / r) + c
+LOG_UNIT_OFFSETS = (1.0, 2.0, 4.0)
+
+
+def _profile_log_unit(master, edges, g, R, scale, boundary, infl, ll_r, b_level):
+    """Refit the log term at one window per element with the unit offset profiled.
+
+    Returns per element ``b, sb, af, sf`` (b and a of the best fit with the log
+    term and their standard errors, inflated for autocorrelation), ``use``
+    (the likelihood-ratio test against the power law, with one degree of
+    freedom more for the offset, passes at ``b_level``) and ``done`` (a fit
+    with the log term exists).
+    """
+    E = master.shape[0]
+    out = {k: np.full(E, np.nan) for k in ("b", "sb", "af", "sf", "ll")}
+    c, e, _ = _aggregate(master, edges, g)
+    for curv_terms in (BOUNDARY_TERMS, INTERIOR_TERMS):
+        grp = np.flatnonzero(boundary == (curv_terms is BOUNDARY_TERMS))
+        grp = grp[np.isfinite(ll_r[grp]) & (np.log(scale[grp] / R[grp]) > 0.25)]
+        if grp.size == 0:
+            continue
+        terms = ["a", "b", *curv_terms]
+        for off in (0.0, *LOG_UNIT_OFFSETS):
+            th, cov, ll = fit_binned(c[grp], e[grp], R[grp], scale[grp] * np.exp(off), terms)
+            good = (np.isfinite(ll) & (cov[:, 1, 1] > 0) & np.isfinite(cov[:, 0, 0]) & (th[:, 0] > 0)
+                    & ~(ll <= out["ll"][grp]))
+            i = grp[good]
+            out["ll"][i] = ll[good]
+            out["b"][i] = th[good, 1]
+            out["sb"][i] = np.sqrt(cov[good, 1, 1] * infl[i])
+            out["af"][i] = th[good, 0]
+            out["sf"][i] = np.sqrt(np.maximum(cov[good, 0, 0], 0) * infl[i])
+    done = np.isfinite(out["ll"])
+    with np.errstate(invalid="ignore"):
+        lr = 2 * (out["ll"] - ll_r) / infl
+    out["use"] = done & np.isfinite(lr) & (lr > stats.chi2.ppf(b_level, 2))
+    out["done"] = done
+    return out
+
+
 def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation=None,
                     ci_prob=0.94, b_level=0.999, inf_level=0.999, lepski=2.5, n_total=None):
     """Mass Index (a, b) from binned nearest distances, with Lepski window choice.
@@ -139,6 +179,9 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
     se_w = np.full((E, W), np.nan)
     b_w = np.zeros((E, W))
     sb_w = np.full((E, W), np.inf)
+    af_w = np.full((E, W), np.nan)  # a of the model with the log term, and its se
+    sf_w = np.full((E, W), np.nan)
+    ll_w = np.full((E, W), np.nan)  # log likelihood of the power-law fit
     R_w = np.take_along_axis(edges, g_all, axis=1)
     n_w = np.take_along_axis(np.cumsum(master, axis=1), g_all, axis=1)
     inf_w = np.zeros((E, W), bool)
@@ -154,6 +197,7 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
             cg, eg, Rg, sg = c[grp], e[grp], R[grp], scale[grp]
             th_r, cov_r, ll_r = fit_binned(cg, eg, Rg, sg, ["a", *curv_terms])
             a = th_r[:, 0]
+            ll_w[grp, w] = ll_r
             va = np.maximum(cov_r[:, 0, 0], 0) * infl[grp, w]
             can_b = np.log(sg / Rg) > 0.25
             if can_b.any():
@@ -164,6 +208,8 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
                         & (th_f[:, 0] > 0))
                 b_w[grp[gb[good]], w] = th_f[good, 1]
                 sb_w[grp[gb[good]], w] = np.sqrt(cov_f[good, 1, 1] * infl[grp[gb[good]], w])
+                af_w[grp[gb[good]], w] = th_f[good, 0]
+                sf_w[grp[gb[good]], w] = np.sqrt(np.maximum(cov_f[good, 0, 0], 0) * infl[grp[gb[good]], w])
                 lr = 2 * (ll_f - ll_r[gb]) / infl[grp[gb], w]
                 use = good & np.isfinite(lr) & (lr > stats.chi2.ppf(b_level, 1))
                 a[gb[use]] = th_f[use, 0]
@@ -202,11 +248,31 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
     se = np.sqrt(se**2 + shift**2)
     b = pick(b_w)
     sb = pick(sb_w)
+    af, sf = pick(af_w), pick(sf_w)
+    # the log's natural unit is unknown (m = C r^a (log(1/r) + c)^b): at the
+    # chosen window, profile the offset c over a grid by likelihood
+    refit = _profile_log_unit(master, edges, g_all[np.arange(E), chosen], pick(R_w), scale, boundary,
+                              pick(infl), pick(ll_w), b_level)
+    for key, arr in (("b", b), ("sb", sb), ("af", af), ("sf", sf)):
+        np.copyto(arr, refit[key], where=refit["done"])
+    use = refit["done"] & refit["use"]
+    a = np.where(use, af, a)
+    se = np.where(use, np.hypot(sf, shift), se)
     is_inf = inf_w.any(axis=1)
+    a_lo, a_hi = a - z * se, a + z * se
+    # a and b trade off over a finite range of radii: dropping a log term
+    # biases a by about -b / log(1/r). When the draws point to a log term (b's
+    # interval excludes 0) but the likelihood-ratio test kept the power law
+    # for the estimate, the interval of a also holds the fit with the log
+    # term. Otherwise a's interval is that of the power law (b = 0), and b's
+    # interval says how large a log term the draws cannot rule out.
+    hull = np.isfinite(sb) & (np.abs(b) > z * sb) & np.isfinite(af) & np.isfinite(sf)
+    a_lo = np.where(hull, np.minimum(a_lo, af - z * sf), a_lo)
+    a_hi = np.where(hull, np.maximum(a_hi, af + z * sf), a_hi)
     out = {
         "a": np.where(is_inf, np.inf, a),
-        "a_lower": np.maximum(a - z * se, 0.0),
-        "a_upper": np.where(is_inf, np.inf, a + z * se),
+        "a_lower": np.maximum(a_lo, 0.0),
+        "a_upper": np.where(is_inf, np.inf, a_hi),
         "b": np.where(is_inf | ~np.isfinite(sb), 0.0, b),
         "b_lower": np.where(is_inf | ~np.isfinite(sb), -np.inf, b - z * sb),
         "b_upper": np.where(is_inf | ~np.isfinite(sb), np.inf, b + z * sb),
@@ -232,7 +298,7 @@ def hill_estimator(sorted_r, k):
     --------
     >>> rng = np.random.default_rng(0)
     >>> r = np.sort(rng.random(100000) ** 0.5)   # m(r) = r^2 on [0, 1]
-    >>> abs(hill_estimator(r, 1000) - 2) < 0.15
+    >>> bool(abs(hill_estimator(r, 1000) - 2) < 0.15)
     True
     """
     r = np.asarray(sorted_r, dtype=float)[..., :k]
@@ -264,16 +330,112 @@ def finite_difference_slopes(radius, mass):
     return mid, slope
 
 
+def fit_slopes(radius, slope, cov, scale, quantile, *, fit_b=True, b_level=0.999):
+    """Index (a, b) by weighted least squares on finite-radius slopes.
+
+    The slopes ``s_j`` at the radii ``radius`` (geometric midpoints of
+    consecutive balls) are fitted by the power law ``s = a`` and, where the
+    log term can be fitted (every ``L > 0.25`` and at least three slopes), by
+    ``s = a - b / (L + L0)``, ``L = log(unit / r)``: the exact slope of
+    ``m = C r^a (log(1/r) + c)^b``. The offset ``L0`` of the logarithm's
+    natural unit is profiled over a grid when the range of ``L`` is wide (six
+    slopes or more, ``max L > 2 min L``); the unit is then
+    ``max(scale, 2 max(radius))`` (the offset absorbs the rest), otherwise
+    ``scale``.
+
+    The estimate of ``a`` is the log-term fit's when the drop in the weighted
+    residual sum of squares passes a chi-square test at ``b_level`` (scaled
+    by the residual dispersion), else the power law's; its interval also holds
+    the log-term fit's whenever ``b``'s interval excludes 0 (a and b trade off
+    over a finite range of radii). Covariances are sandwiches with the slopes'
+    covariance ``cov`` (``L0`` included, through the Jacobian), scaled up by
+    the residual dispersion when the fit is worse than that precision.
+
+    Parameters
+    ----------
+    radius, slope : ndarray (S,)
+    cov : ndarray (S,) or (S, S)
+        Variances (independent slopes) or the full covariance of the slopes.
+    scale : float
+        Unit of radius for the log term.
+    quantile : float
+        Multiplier of the standard errors for the interval ends (a normal or
+        t quantile).
+    fit_b : bool, default True
+        Fit the log index; False fits ``a`` alone.
+    b_level : float, default 0.999
+        Level of the test that makes the log-term fit the estimate of ``a``.
+
+    Returns
+    -------
+    dict with ``a, a_lower, a_upper, b, b_lower, b_upper`` (b = 0 with an
+    infinite interval when it is not fitted) and ``l0``.
+
+    Examples
+    --------
+    >>> r = np.geomspace(1e-8, 1e-2, 30)
+    >>> m = r * (2 + np.log(1 / r))
+    >>> mid = np.sqrt(r[1:] * r[:-1])
+    >>> s = np.diff(np.log(m)) / np.diff(np.log(r))
+    >>> res = fit_slopes(mid, s, np.full(s.size, 1e-6), 1.0, 2.0)
+    >>> bool(abs(res["a"] - 1) < 1e-3 and abs(res["b"] - 1) < 1e-2)
+    True
+    """
+    s = np.asarray(slope, float)
+    rmid = np.asarray(radius, float)
+    sig = np.asarray(cov, float)
+    sig = np.diag(sig) if sig.ndim == 1 else sig
+    w = 1.0 / np.diag(sig)
+    wide = s.size >= 6
+    L = np.log((max(scale, 2.0 * rmid.max()) if wide else scale) / rmid)
+    use_b = fit_b and bool(np.all(L > 0.25)) and s.size >= 3
+    use_l0 = use_b and wide and L.max() > 2 * L.min()
+
+    def linear(cols):
+        A = np.column_stack([np.ones_like(s)] + cols)
+        AtW = A.T * w
+        coef = np.linalg.pinv(AtW @ A) @ (AtW @ s)
+        return coef, float(((s - A @ coef) ** 2 * w).sum())
+
+    def sandwich(J, ssr):
+        JtW = J.T * w
+        M = np.linalg.pinv(JtW @ J)
+        dof = max(s.size - J.shape[1], 1)
+        return M @ (JtW @ sig @ JtW.T) @ M * max(1.0, ssr / dof), max(1.0, ssr / dof)
+
+    coef_r, ssr_r = linear([])
+    cov_r, _ = sandwich(np.ones((s.size, 1)), ssr_r)
+    a, sa = float(coef_r[0]), float(np.sqrt(max(cov_r[0, 0], 0.0)))
+    a_lo, a_hi = a - quantile * sa, a + quantile * sa
+    out = {"b": 0.0, "b_lower": -np.inf, "b_upper": np.inf, "l0": 0.0}
+    if use_b:
+        l0 = 0.0
+        if use_l0:
+            grid = np.linspace(-0.5 * L.min(), 25.0, 400)
+            l0 = float(grid[int(np.argmin([linear([-1.0 / (L + g)])[1] for g in grid]))])
+        coef, ssr = linear([-1.0 / (L + l0)])
+        u = L + l0
+        J = np.column_stack([np.ones_like(s), -1.0 / u] + ([coef[1] / u**2] if use_l0 else []))  # d s / d(a, b, L0)
+        cov_f, disp = sandwich(J, ssr)
+        af, sf = float(coef[0]), float(np.sqrt(max(cov_f[0, 0], 0.0)))
+        b, sb = float(coef[1]), float(np.sqrt(max(cov_f[1, 1], 0.0)))
+        out.update(b=b, b_lower=b - quantile * sb, b_upper=b + quantile * sb, l0=l0)
+        n_extra = 2 if use_l0 else 1
+        if (ssr_r - ssr) / disp > stats.chi2.ppf(b_level, n_extra):
+            a, a_lo, a_hi = af, af - quantile * sf, af + quantile * sf
+        elif abs(b) > quantile * sb:
+            a_lo, a_hi = min(a_lo, af - quantile * sf), max(a_hi, af + quantile * sf)
+    out.update(a=a, a_lower=max(a_lo, 0.0), a_upper=a_hi)
+    return out
+
+
 def fit_index_curve(radius, mass, mass_lower, mass_upper, resolved, scale, *, ci_prob=0.94,
                     fit_b=True):
     """Mass Index from a mass curve (any tier), by weighted least squares on slopes.
 
     Consecutive log-mass increments of nested balls are nearly independent,
-    so the finite-radius slopes s_j between consecutive resolved radii are
-    regressed on ``s = a - b / L + c / L^2``, ``L = log(scale / r)``, with
-    weights from the mass intervals (the ``c`` term, the first correction when
-    the logarithm's natural unit is not ``scale``, only over a wide range of L). The covariance is scaled up by the residual dispersion when
-    the fit is worse than the stated precision.
+    so the finite-radius slopes between consecutive resolved radii are fitted
+    by :func:`fit_slopes` with variances from the mass intervals.
 
     Parameters
     ----------
@@ -316,30 +478,10 @@ def fit_index_curve(radius, mass, mass_lower, mass_upper, resolved, scale, *, ci
         s = np.diff(np.log(mm)) / dlr
         # increments of nested balls: var of log-ratio ~ se_inner^2 - se_outer^2 (conditional binomial)
         var_s = np.maximum(se[:-1] ** 2 - se[1:] ** 2, 0.25 * se[:-1] ** 2) / dlr**2
-        rmid = np.exp(0.5 * (np.log(rr[1:]) + np.log(rr[:-1])))
-        L = np.log(sc[e] / rmid)
-        use_b = fit_b and np.all(L > 0.25) and s.size >= 3
-        # second-order term c / L^2: the expansion of log(L + L0) when the log's
-        # natural unit differs from ``scale`` (identifiable only over a wide range)
-        use_c = use_b and s.size >= 6 and L.max() > 2 * L.min()
-        cols = [np.ones_like(s)] + ([-1.0 / L] if use_b else []) + ([1.0 / L**2] if use_c else [])
-        A = np.column_stack(cols)
-        W = 1.0 / var_s
-        AtW = A.T * W
-        cov = np.linalg.pinv(AtW @ A)
-        coef = cov @ (AtW @ s)
-        resid = s - A @ coef
-        dof = max(s.size - A.shape[1], 1)
-        disp = max(1.0, float((resid**2 * W).sum() / dof))
-        cov = cov * disp
-        out["a"][e] = coef[0]
-        sa = np.sqrt(cov[0, 0])
-        out["a_lower"][e], out["a_upper"][e] = max(coef[0] - z * sa, 0.0), coef[0] + z * sa
-        if use_b:
-            sb = np.sqrt(cov[1, 1])
-            out["b"][e], out["b_lower"][e], out["b_upper"][e] = coef[1], coef[1] - z * sb, coef[1] + z * sb
-        else:
-            out["b"][e], out["b_lower"][e], out["b_upper"][e] = 0.0, -np.inf, np.inf
+        rmid = np.sqrt(rr[1:] * rr[:-1])
+        fit = fit_slopes(rmid, s, var_s, sc[e], z, fit_b=fit_b)
+        for key in ("a", "a_lower", "a_upper", "b", "b_lower", "b_upper"):
+            out[key][e] = fit[key]
         out["n_window"][e] = keep.size
         out["window"][e] = rr[-1]
     return {key: val.reshape(shape) for key, val in out.items()}
