@@ -4,9 +4,11 @@ Small-ball masses, finite-radius slopes, Mass Indices and atoms of posterior
 draws (and, in later tiers, of approximations and of the model's density), as
 results groups that travel with an ArviZ container.
 
->>> import pymc_localmass as plm            # doctest: +SKIP
->>> idata = plm.add_local_mass(idata)       # doctest: +SKIP
->>> plm.summary(idata)                      # doctest: +SKIP
+Typical use after sampling with PyMC::
+
+    import pymc_localmass as plm
+    idata = plm.add_local_mass(idata)       # groups local_mass, local_mass_index
+    plm.summary(idata)                      # one row per variable element and centre
 """
 
 __version__ = "0.1.0"

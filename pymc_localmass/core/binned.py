@@ -61,8 +61,9 @@ def _cells(theta, X):
     with np.errstate(over="ignore", invalid="ignore"):
         M = np.exp(np.einsum("ebp,ep->eb", X, theta))
         MX = M[..., None] * X
-    p = np.diff(M, axis=1, prepend=0.0)
-    dp = np.diff(MX, axis=1, prepend=0.0)
+        # trial steps can overflow (inf - inf); _loglik rejects non-finite cells
+        p = np.diff(M, axis=1, prepend=0.0)
+        dp = np.diff(MX, axis=1, prepend=0.0)
     return p, dp
 
 
