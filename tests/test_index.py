@@ -5,7 +5,7 @@ import pytest
 
 from cases import all_cases
 from pymc_localmass.core.curves import INDEX_STATS, local_mass_curves
-from pymc_localmass.core.index import finite_difference_slopes, fit_index_curve, hill_estimator
+from pymc_localmass.core.index import finite_difference_slopes, fit_index_curve, fit_slopes, hill_estimator
 
 I = {name: i for i, name in enumerate(INDEX_STATS)}
 CASES = {c.name: c for c in all_cases()}
@@ -60,6 +60,43 @@ def test_atom_and_inf_cases(rng):
     inv = _index(CASES["invgamma3_zero"], rng, reps=4)
     assert np.all(np.isposinf(inv[:, I["a"]]))
     assert np.all(np.isposinf(inv[:, I["a_upper"]]))
+    # from draws, a = inf is about the resolved radii: the interval starts at the
+    # local slope of the nearest draws (about 7 for InverseGamma(3) at 4000 draws)
+    assert np.all((inv[:, I["a_lower"]] > 2) & np.isfinite(inv[:, I["a_lower"]]))
+
+
+def test_log_density_a_interval_holds_the_log_term_fit(rng):
+    # m(r) = r (1 + log 1/r): (a, b) = (1, 1). Over the radii 4000 draws resolve the
+    # slope is 0.7-0.85, so the power-law estimate of a is low; where the draws show
+    # the log term (b's interval excludes 0) a's interval must reach the log-term fit
+    case = CASES["log_density_zero"]
+    idx = _index(case, rng, reps=40)
+    b_seen = idx[:, I["b_lower"]] > 0
+    assert b_seen.mean() > 0.3
+    covered = (idx[:, I["a_lower"]] <= 1) & (1 <= idx[:, I["a_upper"]])
+    # widened intervals reach a = 1 in most replicates where b is seen; the
+    # power law's alone (about 0.70-0.87) almost never does
+    assert covered[b_seen].mean() > 0.7
+    assert np.median(idx[b_seen, I["a_upper"]] - idx[b_seen, I["a_lower"]]) > 0.3
+
+
+def test_fit_slopes_power_law_and_log_term():
+    mid = np.geomspace(1e-6, 1e-1, 20)
+    # exact power law: a recovered, b near 0 and pinned by precise slopes
+    res = fit_slopes(mid, np.full(20, 2.5), np.full(20, 1e-4), 1.0, 2.0)
+    assert res["a"] == pytest.approx(2.5, abs=1e-6)
+    assert res["b_lower"] <= 0 <= res["b_upper"] and res["b_upper"] - res["b_lower"] < 0.5
+    # the exact slope of r^a (log(1/r) + c)^b for c = 3: the profiled offset finds c
+    s = 1.0 - 1.0 / (np.log(1 / mid) + 3.0)
+    res = fit_slopes(mid, s, np.full(20, 1e-8), 1.0, 2.0)
+    assert res["a"] == pytest.approx(1.0, abs=0.01) and res["b"] == pytest.approx(1.0, abs=0.05)
+    # noisy slopes over one decade: b is not separable and a's interval says so
+    rng = np.random.default_rng(3)
+    mid = np.geomspace(0.03, 0.3, 8)
+    s = 1.0 - 1.0 / (np.log(1 / mid) + 1.0) + rng.normal(0, 0.05, 8)
+    res = fit_slopes(mid, s, np.full(8, 0.05**2), 1.0, 2.0)
+    assert res["b_upper"] - res["b_lower"] > 1.0
+    assert not fit_slopes(mid, s, np.full(8, 0.05**2), 1.0, 2.0, fit_b=False)["b_upper"] < np.inf
 
 
 def test_fit_index_curve_recovers_log_index():

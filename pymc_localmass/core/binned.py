@@ -75,6 +75,23 @@ def _loglik(theta, X, counts):
     return np.where(ok, ll, -np.inf), p, dp
 
 
+def score(counts, edges, R, scale, terms, theta):
+    """Gradient of the binned log likelihood at ``theta`` (E, P).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> r = np.sort(rng.random((1, 5001)) ** 0.5, axis=1)   # m(r) = r^2
+    >>> c, e, R = bin_window(r, 5000)
+    >>> th, _, _ = fit_binned(c, e, R, np.ones(1), ["a"])
+    >>> bool(abs(score(c, e, R, np.ones(1), ["a"], th)[0, 0]) < 1e-6)
+    True
+    """
+    p, dp = _cells(np.asarray(theta, float), _edge_features(edges, R, scale, terms))
+    safe = np.where(p > 0, p, np.inf)
+    return (counts[..., None] * dp / safe[..., None]).sum(axis=1)
+
+
 def fit_binned(counts, edges, R, scale, terms, theta0=None, max_iter=80, tol=1e-10):
     """Maximum binned local likelihood by Fisher scoring with backtracking.
 

@@ -25,7 +25,7 @@ as r -> 0; a likelihood-ratio test at a stringent level decides.
 import numpy as np
 from scipy import stats
 
-from .binned import N_CELLS, fit_binned
+from .binned import N_CELLS, fit_binned, score
 
 
 WINDOW_FRACTIONS = (0.05, 0.1, 0.2, 0.35, 0.5)
@@ -220,10 +220,15 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
         if w == i_inf:
             grp = np.flatnonzero(ok)
             th0, _, ll0 = fit_binned(c[grp], e[grp], R[grp], scale[grp], ["a"])
-            th1, _, ll1 = fit_binned(c[grp], e[grp], R[grp], scale[grp], ["a", "lam"],
-                                     theta0=np.column_stack([th0[:, 0], np.zeros(grp.size)]))
-            lr = 2 * (ll1 - ll0) / infl[grp, w]
-            inf_w[grp, w] = (th1[:, 1] > 0) & (th1[:, 0] <= 0) & np.isfinite(lr) & (
+            start = np.column_stack([th0[:, 0], np.zeros(grp.size)])
+            # score test at lam = 0: where the likelihood falls as lam grows, its
+            # maximum over lam >= 0 is at 0 (no evidence), so only the others are fitted
+            rising = score(c[grp], e[grp], R[grp], scale[grp], ["a", "lam"], start)[:, 1] > 0
+            rising &= np.isfinite(ll0)
+            g1 = grp[rising]
+            th1, _, ll1 = fit_binned(c[g1], e[g1], R[g1], scale[g1], ["a", "lam"], theta0=start[rising])
+            lr = 2 * (ll1 - ll0[rising]) / infl[g1, w]
+            inf_w[g1, w] = (th1[:, 1] > 0) & (th1[:, 0] <= 0) & np.isfinite(lr) & (
                 lr > stats.chi2.ppf(inf_level, 1))
     # Lepski: widest window agreeing with all narrower ones
     chosen = np.zeros(E, dtype=np.int64)
@@ -269,6 +274,12 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
     hull = np.isfinite(sb) & (np.abs(b) > z * sb) & np.isfinite(af) & np.isfinite(sf)
     a_lo = np.where(hull, np.minimum(a_lo, af - z * sf), a_lo)
     a_hi = np.where(hull, np.maximum(a_hi, af + z * sf), a_hi)
+    # a = inf is a statement about the resolved radii (the draws cannot tell
+    # decay faster than any power from a steep power law below them): its
+    # interval starts at the local slope the nearest draws support
+    first_fit = np.argmax(np.isfinite(a_w), axis=1)
+    near_lo = np.take_along_axis(a_w - z * se_w, first_fit[:, None], axis=1)[:, 0]
+    a_lo = np.where(is_inf, np.where(np.isfinite(near_lo), near_lo, 0.0), a_lo)
     out = {
         "a": np.where(is_inf, np.inf, a),
         "a_lower": np.maximum(a_lo, 0.0),

@@ -514,12 +514,16 @@ def index_text(stats, label=None):
     >>> print(index_text(st))
     a = 1.00 [0.90, 1.10]
     b not separable from a
+    >>> print(index_text(dict(st, a=np.inf, a_lower=2.5, a_upper=np.inf)).splitlines()[0])
+    a = ∞ [2.50, ∞]: steeper than any power
     """
     a, alo, ahi = stats["a"], stats["a_lower"], stats["a_upper"]
     if np.isnan(a):
         line_a = "a = n/a"
-    elif np.isinf(a):
-        line_a = "a = ∞ (no mass near the centre)"
+    elif np.isinf(a) and np.isinf(alo):
+        line_a = "a = ∞ (faster than any power)"
+    elif np.isinf(a):  # from draws: a statement about the resolved radii
+        line_a = f"a = ∞ [{_fmt(alo)}, ∞]: steeper than any power"
     else:
         line_a = f"a = {_fmt(a)} [{_fmt(alo)}, {_fmt(ahi)}]"
     b, blo, bhi = stats["b"], stats["b_lower"], stats["b_upper"]
