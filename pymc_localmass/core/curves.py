@@ -437,19 +437,33 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
         idx_block[:, 9] = cv_out
         idx_block[:, 10] = unit
     starts = list(range(0, E, big))
-    n_threads = min(len(starts), threads if threads is not None else (os.cpu_count() or 1))
-    if n_threads > 1:
+    n_threads = max(1, threads if threads is not None else (os.cpu_count() or 1))
+    if min(len(starts), n_threads) > 1:
         # numpy releases the GIL in the heavy passes: chunks run side by side
-        with ThreadPoolExecutor(n_threads) as pool:
+        with ThreadPoolExecutor(min(len(starts), n_threads)) as pool:
             for fut in [pool.submit(_chunk, st) for st in starts]:
                 fut.result()
     else:
         for st in starts:
             _chunk(st)
 
-    # the index: one vectorised fit over all elements' binned nearest distances
-    fit = fit_index_draws(master_all, medges_all, k_list, unit_all, boundary=bnd_all_out,
-                          inflation=infl_all, ci_prob=ci_prob, n_total=n_total)
+    # the index: vectorised fits over the elements' binned nearest distances,
+    # in as many slices as threads (numpy releases the GIL in the heavy parts;
+    # each element's fit is independent of the slicing)
+    n_fit = max(1, min(n_threads if E >= 256 else 1, E))
+    cuts = np.linspace(0, E, n_fit + 1).astype(int)
+
+    def _fit(lo, hi):
+        return fit_index_draws(master_all[lo:hi], medges_all[lo:hi], k_list, unit_all[lo:hi],
+                               boundary=bnd_all_out[lo:hi], inflation=infl_all[lo:hi], ci_prob=ci_prob,
+                               n_total=n_total)
+
+    if n_fit > 1:
+        with ThreadPoolExecutor(n_fit) as pool:
+            parts = list(pool.map(_fit, cuts[:-1], cuts[1:]))
+    else:
+        parts = [_fit(0, E)]
+    fit = {key: np.concatenate([p_[key] for p_ in parts]) for key in parts[0]}
     for name in ("a", "a_lower", "a_upper", "b", "b_lower", "b_upper", "window", "n_window"):
         index[:, INDEX_STATS.index(name)] = fit[name]
     # discrete draws, centre not a support point: nothing closer than the gap
