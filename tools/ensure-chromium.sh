@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Make sure a headless-capable Chromium is installed (Debian package `chromium`).
 # Prints the path of the browser on stdout and exits 0 when one is available.
-# When it is missing and we are root with apt-get, installs it; otherwise
-# exits 2 with a reason on stderr (tests then skip with that reason).
+# When it is missing and we are root with apt-get, installs it (exit 3 when
+# that install fails: the tests then fail, they do not skip); without root or
+# apt-get, exits 2 with a reason on stderr (tests then skip with that reason).
 set -u
 find_browser() {
   for c in chromium chromium-browser google-chrome google-chrome-stable; do
@@ -26,4 +27,4 @@ export DEBIAN_FRONTEND=noninteractive
 } >&2
 if path=$(find_browser); then echo "$path"; exit 0; fi
 echo "apt-get could not install chromium" >&2
-exit 2
+exit 3
