@@ -18,12 +18,22 @@ from .estimators import add_local_mass, local_mass, mass_index  # noqa: E402
 from .results import validate  # noqa: E402
 from .summary import summary  # noqa: E402
 from .plots import plot_local_mass, register as _register_plots  # noqa: E402
+from .compare import compare, compare_summary, local_kl  # noqa: E402
+from .check import CheckResult, LocalMassWarning, check  # noqa: E402
+from .report import report  # noqa: E402
 
 _register_plots()  # az.plot_local_mass is plm.plot_local_mass; nothing else in arviz changes
 
 __all__ = [
     "__version__",
+    "CheckResult",
+    "LocalMassWarning",
     "add_local_mass",
+    "check",
+    "compare",
+    "compare_summary",
+    "local_kl",
+    "report",
     "local_mass",
     "mass_index",
     "plot_local_mass",

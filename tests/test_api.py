@@ -205,3 +205,20 @@ def test_mass_index_from_curves(rng):
     idx = plm.mass_index(res)
     assert idx.attrs["index_method"] == "curve-slope-fit"
     assert idx["x"].sel(index_stat="a").values.item() == pytest.approx(2.0, rel=0.1)
+
+
+def test_public_api_names():
+    # DESIGN.md's public API is reachable from the top level, and nothing else
+    # in the arviz namespace changes but the registered plot
+    import arviz as az
+
+    for name in ("local_mass", "mass_index", "add_local_mass", "summary", "validate", "compare", "local_kl",
+                 "check", "report", "plot_local_mass"):
+        assert callable(getattr(plm, name)), name
+        assert name in plm.__all__, name
+    assert issubclass(plm.LocalMassWarning, UserWarning)
+    assert az.plot_local_mass is plm.plot_local_mass
+    from pymc_localmass.check import check
+    from pymc_localmass.compare import compare
+
+    assert plm.check is check and plm.compare is compare
