@@ -633,23 +633,7 @@ def _index_stats(radii, st, scale, ci_prob, center_value, draws=None):
         return {k: float(v) for k, v in fit_index_curve(radii, mass, st["mass_lower"], st["mass_upper"], mask,
                                                          scale, ci_prob=ci_prob).items()}
 
-    out.update(fit(res))
-    # window sensitivity: the curve model has no r^k curvature terms, so a fit over
-    # the inner half of the resolved radii is compared with the full fit and their
-    # difference (the bias that a wider window adds) widens the intervals
-    keep = np.flatnonzero(res & (mass > 0))
-    if keep.size >= 8 and np.isfinite(out["a"]):
-        inner = np.zeros_like(res)
-        inner[keep[: keep.size // 2 + 1]] = True
-        half = fit(inner)
-        for key in ("a", "b"):
-            if key in half and np.isfinite(half[key]) and np.isfinite(out[f"{key}_lower"]) \
-                    and np.isfinite(out[f"{key}_upper"]):
-                shift = abs(float(half[key]) - out[key])
-                lo_w, hi_w = out[key] - out[f"{key}_lower"], out[f"{key}_upper"] - out[key]
-                out[f"{key}_lower"] = out[key] - math.hypot(lo_w, shift)
-                out[f"{key}_upper"] = out[key] + math.hypot(hi_w, shift)
-        out["a_lower"] = max(out["a_lower"], 0.0)
+    out.update(fit(res))  # with the window sensitivity of core.index.fit_slopes
     # exactly zero mass at small radii with mass further out: no mass near the centre at any power
     zero = res & (mass == 0)
     if (zero.any() and np.any(res & (mass > 0))) or (res.any() and np.all(res & (mass == 0))):

@@ -99,6 +99,10 @@ def test_horseshoe_prior_within_one_percent_and_log_index(horseshoe):
     assert 0.8 <= _index(idx, "beta", "b") <= 1.2
     assert _index(idx, "beta", "b_lower") > 0.5
     assert abs(_index(idx, "beta", "a") - 1) < 0.05
+    # the intervals hold the exact (a, b) = (1, 1): they carry the bias of the
+    # outer radii, not only the quadrature's precision
+    for key in ("a", "b"):
+        assert _index(idx, "beta", f"{key}_lower") <= 1.0 <= _index(idx, "beta", f"{key}_upper"), key
     # finite-radius slopes drift toward 1 as r shrinks: the signature of b != 0
     s = _stat(curves, "beta", "slope")
     assert np.all(s < 1) and s[0] > s[-1]
@@ -119,7 +123,10 @@ def test_horseshoe_default_grid_is_asymptotic(horseshoe):
 def test_horseshoe_mass_index_refitted_from_the_curve(horseshoe, radii):
     model, idata = horseshoe
     res = plm.local_mass(idata, method="model", model=model, var_names=["beta"], centers=0.0, radii=radii)
-    assert 0.8 <= _index(plm.mass_index(res), "beta", "b") <= 1.2
+    idx = plm.mass_index(res)
+    assert 0.8 <= _index(idx, "beta", "b") <= 1.2
+    for key in ("a", "b"):
+        assert _index(idx, "beta", f"{key}_lower") <= 1.0 <= _index(idx, "beta", f"{key}_upper"), key
 
 
 def test_horseshoe_posterior_one_observation(horseshoe):
