@@ -1,5 +1,6 @@
 """report(): self-contained HTML with the comparison, findings and figures; rendered by headless Chromium."""
 
+import importlib
 import os
 import re
 import subprocess
@@ -9,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pymc_localmass import report as report_mod
 from pymc_localmass.compare import compare, compare_summary
 from pymc_localmass.report import report
+
+report_mod = importlib.import_module("pymc_localmass.report")  # the module (plm.report is the function)
 
 pm = pytest.importorskip("pymc")
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,7 +84,7 @@ def _chromium():
     return proc.stdout.strip().splitlines()[-1]
 
 
-def test_report_renders_in_headless_chromium(written, tmp_path):
+def test_report_renders_in_headless_chromium(fits, written, tmp_path):
     browser = _chromium()
     path, _ = written
     png = tmp_path / "report.png"
@@ -104,3 +106,12 @@ def test_report_renders_in_headless_chromium(written, tmp_path):
     lower = (img[1000:] * 255).astype(int).reshape(-1, 3)
     assert len(np.unique(lower[::7], axis=0)) > 100
     os.environ.get("KEEP_REPORT_PNG") and png.rename(os.environ["KEEP_REPORT_PNG"])
+    # the key numbers are in the document the browser built (its DOM, serialised)
+    dom = subprocess.run(cmd[:-3] + [f"--user-data-dir={tmp_path / 'profile2'}", "--dump-dom",
+                                     path.resolve().as_uri()], capture_output=True, text=True, timeout=120)
+    text = re.sub(r"<[^>]+>", " ", dom.stdout)
+    cmp = compare(fits, reference="NUTS", centers={"s": {"mean": "mean", "0": 0.0}, "m": {"mean": "mean"}})
+    row = compare_summary(cmp).loc[("ADVI", "s @ 0")]
+    assert "Findings" in text and "ADVI puts" in text
+    for key in ("mass", "ref_mass", "phi_reverse"):
+        assert report_mod._fmt(row[key]) in text, key
