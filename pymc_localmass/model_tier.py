@@ -460,6 +460,17 @@ def _flat_draws(ds, dens, nan_policy, group):
                 f"group {group!r} has {int(bad.sum())} draw(s) with NaN or inf in a free variable; "
                 "pass nan_policy='omit' to leave them out"
             )
+    # draws the model gives no density are not draws of this model (one batched evaluation)
+    lp = dens.logp(arr[~bad])
+    outside = ~np.isfinite(lp)
+    if outside.any():
+        first = np.flatnonzero(~bad.reshape(-1))[int(np.argmax(outside))]
+        chain, draw = np.unravel_index(first, bad.shape)
+        raise ValueError(
+            f"the model does not match group {group!r}: {int(outside.sum())} of {lp.size} draw(s) lie outside "
+            f"the model's support (log density -inf; first at chain {chain}, draw {draw}); pass the model "
+            "these draws came from"
+        )
     return arr, bad
 
 

@@ -303,6 +303,12 @@ def test_bad_model_not_matching_the_posterior(small):
                        var_names=["extra"])
     with pytest.raises(ValueError, match="needs model="):
         plm.local_mass(make_container(posterior=post), method="model", var_names=["mu"])
+    # draws the model gives no density (a negative HalfNormal scale): not this model's draws
+    outside = dict(post, s=post["s"] - 0.5)
+    for joint in (False, True):
+        with pytest.raises(ValueError, match=r"does not match group 'posterior': \d+ of 60 draw\(s\) lie outside"):
+            plm.local_mass(make_container(posterior=outside), method="model", model=model, var_names=["mu"],
+                           joint=joint)
 
 
 def test_bad_discrete_variable(small):
