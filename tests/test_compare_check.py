@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from pymc_localmass._compat import MODERN, get_group
+from pymc_localmass.adapters import to_dataset
 from pymc_localmass.adapters.approx import from_approximation
 from pymc_localmass.check import LocalMassWarning, check, default_centers
 from pymc_localmass.compare import Ball, Box, Tail, compare, compare_summary, local_kl
@@ -283,3 +285,30 @@ def test_default_centres_mean_and_boundary(halfnormal_advi):
     assert c == {"s": {"mean": "mean"}}
     c = default_centers({"s": np.abs(rng.normal(5, 1, size=(2, 100))) + 3}, model=model)
     assert c == {"s": {"mean": "mean", "0": 0.0}}
+
+
+def test_check_prior_index_from_pm_sample_prior_predictive():
+    # PyMC's prior draws come as one chain of independent draws: the adapter splits
+    # them into chains, so the prior/posterior comparison runs on a real workflow.
+    # Gamma(3) prior (a = 3 at 0) and a Poisson likelihood with 9 counts: the
+    # posterior is Gamma(12, 4), index a = 12 at 0
+    with pm.Model() as model:
+        w = pm.Gamma("w", 3.0, 1.0)
+        pm.Poisson("k", w, observed=[2, 3, 4])
+        prior = pm.sample_prior_predictive(2000, random_seed=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            idata = pm.sample(1000, tune=500, chains=4, cores=1, random_seed=1, progressbar=False,
+                              compute_convergence_checks=False)
+    if MODERN:
+        idata["prior"] = prior["prior"]
+    else:
+        idata.extend(prior)
+    assert get_group(idata, "prior").sizes["chain"] == 1
+    assert to_dataset(idata, "prior").sizes["chain"] == 4
+    with pytest.warns(LocalMassWarning, match=r"w near 0: posterior Mass Index a = "):
+        res = check(idata, model=model)
+    f = next(f for f in res.findings if f.kind == "prior_index")
+    assert f.figures["prior_a_lower"] <= 3.0 <= f.figures["prior_a_upper"]
+    assert f.figures["a_lower"] <= 12.0 <= f.figures["a_upper"]
+    assert get_group(idata, "prior").sizes["chain"] == 1  # the user's data is untouched

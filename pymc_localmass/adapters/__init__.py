@@ -15,6 +15,12 @@ from .._compat import get_group, is_datatree, is_inferencedata
 SAMPLE_DIMS = ("chain", "draw")
 
 
+#: groups whose draws are independent (forward sampling), and how many chains
+#: a single chain of them is split into
+INDEPENDENT_GROUPS = ("prior", "prior_predictive")
+PRIOR_CHAINS = 4
+
+
 def to_dataset(data, group="posterior"):
     """Draws of one group as an ``xarray.Dataset`` with ``chain`` and ``draw`` dims.
 
@@ -23,7 +29,9 @@ def to_dataset(data, group="posterior"):
     data : DataTree, InferenceData, Dataset or dict of array_like
         A dict maps variable names to arrays shaped ``(chain, draw, *shape)``.
     group : str
-        Group to read from containers (ignored for a Dataset or dict).
+        Group to read from containers (ignored for a Dataset or dict). A
+        single chain of a ``prior`` group (``pm.sample_prior_predictive``
+        draws independently) is split into 4 chains.
 
     Examples
     --------
@@ -59,7 +67,30 @@ def to_dataset(data, group="posterior"):
     for dim in SAMPLE_DIMS:
         if dim not in ds.dims:
             raise ValueError(f"group {group!r} has no {dim!r} dimension (dims: {list(ds.dims)})")
+    if group in INDEPENDENT_GROUPS and ds.sizes["chain"] == 1 and (is_datatree(data) or is_inferencedata(data)):
+        # pm.sample_prior_predictive draws independently, into one chain: split it
+        # so that intervals can compare chains (the draws' order carries nothing)
+        ds = _as_chains(ds, PRIOR_CHAINS)
     return ds
+
+
+def _as_chains(ds, n_chains):
+    """Draws with at least 2 chains: a single chain of independent draws is split."""
+    if ds.sizes.get("chain", 1) >= 2:
+        return ds
+    n = ds.sizes["draw"] * ds.sizes.get("chain", 1)
+    per = n // int(n_chains)
+    if per < 1:
+        raise ValueError(f"too few draws ({n}) to split into {n_chains} chains")
+    stacked = ds.stack(__s__=("chain", "draw")).isel(__s__=slice(0, per * int(n_chains)))
+    stacked = stacked.drop_vars(["chain", "draw", "__s__"], errors="ignore")
+    out = {}
+    for name, da in stacked.data_vars.items():
+        other = [d for d in da.dims if d != "__s__"]
+        arr = da.transpose("__s__", *other).values.reshape((int(n_chains), per) + tuple(da.sizes[d] for d in other))
+        out[name] = xr.DataArray(arr, dims=("chain", "draw", *other),
+                                 coords={d: ds[d].values for d in other if d in ds.coords})
+    return xr.Dataset(out, coords={"chain": np.arange(int(n_chains)), "draw": np.arange(per)}, attrs=ds.attrs)
 
 
 def select_vars(ds, var_names=None, filter_vars=None):

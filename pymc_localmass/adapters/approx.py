@@ -33,6 +33,7 @@ import numpy as np
 import xarray as xr
 
 from .._compat import container_groups, get_group, is_datatree, is_inferencedata
+from . import _as_chains
 
 __all__ = [
     "ApproxVariable",
@@ -430,25 +431,6 @@ class GaussianApproximation:
 
 
 # ----------------------------------------------------------------------------- helpers
-def _as_chains(ds, n_chains):
-    """Draws with at least 2 chains: a single chain of independent draws is split."""
-    if ds.sizes.get("chain", 1) >= 2:
-        return ds
-    n = ds.sizes["draw"] * ds.sizes.get("chain", 1)
-    per = n // int(n_chains)
-    if per < 1:
-        raise ValueError(f"too few draws ({n}) to split into {n_chains} chains")
-    stacked = ds.stack(__s__=("chain", "draw")).isel(__s__=slice(0, per * int(n_chains)))
-    stacked = stacked.drop_vars(["chain", "draw", "__s__"], errors="ignore")
-    out = {}
-    for name, da in stacked.data_vars.items():
-        other = [d for d in da.dims if d != "__s__"]
-        arr = da.transpose("__s__", *other).values.reshape((int(n_chains), per) + tuple(da.sizes[d] for d in other))
-        out[name] = xr.DataArray(arr, dims=("chain", "draw", *other),
-                                 coords={d: ds[d].values for d in other if d in ds.coords})
-    return xr.Dataset(out, coords={"chain": np.arange(int(n_chains)), "draw": np.arange(per)}, attrs=ds.attrs)
-
-
 def _pymc_approximation_class():
     try:
         from pymc.variational.opvi import Approximation

@@ -276,10 +276,16 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
     a_hi = np.where(hull, np.maximum(a_hi, af + z * sf), a_hi)
     # a = inf is a statement about the resolved radii (the draws cannot tell
     # decay faster than any power from a steep power law below them): its
-    # interval starts at the local slope the nearest draws support
-    first_fit = np.argmax(np.isfinite(a_w), axis=1)
-    near_lo = np.take_along_axis(a_w - z * se_w, first_fit[:, None], axis=1)[:, 0]
-    a_lo = np.where(is_inf, np.where(np.isfinite(near_lo), near_lo, 0.0), a_lo)
+    # interval starts at the local slope of the nearest draws, the plain power
+    # law on the narrowest window (slopes that rise as r shrinks make it low,
+    # the right side for a lower end)
+    gi = np.flatnonzero(is_inf & (n_w[:, 0] >= 5))
+    if gi.size:
+        c0, e0, _ = _aggregate(master[gi], edges[gi], g_all[gi, 0])
+        th_n, cov_n, _ = fit_binned(c0, e0, R_w[gi, 0], scale[gi], ["a"])
+        near_lo = th_n[:, 0] - z * np.sqrt(np.maximum(cov_n[:, 0, 0], 0) * infl[gi, 0])
+        a_lo[gi] = np.where(np.isfinite(near_lo), near_lo, 0.0)
+    a_lo = np.where(is_inf & ~np.isin(np.arange(E), gi), 0.0, a_lo)
     out = {
         "a": np.where(is_inf, np.inf, a),
         "a_lower": np.maximum(a_lo, 0.0),
