@@ -333,7 +333,9 @@ def check(idata, approximations=None, prior=True, factor=10.0, *, centers=None, 
             try:
                 _, pindex = _reference_results(idata, pnames, cmap, coords=coords, radii=None, ci_prob=ci,
                                                group="prior", min_ess=min_ess)
-            except ValueError:
+            except ValueError as err:  # said, not swallowed: the comparison the user expects is missing
+                warnings.warn(f"check(): the prior group could not be analysed, so prior and posterior "
+                              f"indices are not compared: {err}", RuntimeWarning, stacklevel=2)
                 pindex = None
             if pindex is not None:
                 for n, lab, sel, c in regions:

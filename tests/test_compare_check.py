@@ -312,3 +312,11 @@ def test_check_prior_index_from_pm_sample_prior_predictive():
     assert f.figures["prior_a_lower"] <= 3.0 <= f.figures["prior_a_upper"]
     assert f.figures["a_lower"] <= 12.0 <= f.figures["a_upper"]
     assert get_group(idata, "prior").sizes["chain"] == 1  # the user's data is untouched
+
+
+def test_check_says_when_the_prior_cannot_be_analysed():
+    rng = np.random.default_rng(4)
+    data = make_container(posterior={"w": np.abs(rng.normal(size=(4, 500)))},
+                          prior={"w": np.full((4, 500), 2.0)})  # constant draws: nothing to analyse
+    with pytest.warns(RuntimeWarning, match="prior group could not be analysed.*zero variance"):
+        check(data, centers={"w": 0.0})
