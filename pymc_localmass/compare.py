@@ -301,8 +301,9 @@ def compare(fits, reference=None, *, var_names=None, filter_vars=None, coords=No
         Absolute radii shared by all fits (1-D per variable). Default: a
         grid of ``n_radii`` log-spaced radii per variable spanning the
         reference's automatic grids.
-    norm : str
-        Elementwise norm (``"euclidean"`` or ``"scaled"``).
+    norm : {"euclidean", "max"}
+        Elementwise balls are intervals either way; the scaled norms are
+        refused (they would measure each fit's ball in its own sd).
     kl_bound : float or mapping of fit name to float, optional
         A global bound ``K >= KL(q || p)`` (nats) per fit. Missing entries
         are derived as ``log Z - ELBO`` (plus the ELBO's Monte Carlo error
@@ -355,6 +356,11 @@ def compare(fits, reference=None, *, var_names=None, filter_vars=None, coords=No
     """
     if not isinstance(fits, Mapping) or not fits:
         raise TypeError("fits must be a non-empty mapping {name: fit}")
+    if norm not in ("euclidean", "max"):
+        raise ValueError(
+            f"compare() evaluates the same absolute balls in every fit; norm={norm!r} would measure each "
+            "fit's ball in its own posterior sd. Use norm='euclidean' with radii in the variables' units"
+        )
     ci = default_ci_prob() if ci_prob is None else float(ci_prob)
     if not 0 < ci < 1:
         raise ValueError(f"ci_prob must be in (0, 1), got {ci}")

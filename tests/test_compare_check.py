@@ -149,6 +149,8 @@ def test_compare_bad_input(halfnormal_advi, normal_advi, halfnormal_draws):
         compare({"NUTS": halfnormal_draws, "ADVI": hn}, radii=[-0.1, 0.2])
     with pytest.raises(KeyError, match="reference 'HMC'"):
         compare({"NUTS": halfnormal_draws, "ADVI": hn}, reference="HMC")
+    with pytest.raises(ValueError, match="same absolute balls in every fit; norm='scaled'"):
+        compare({"NUTS": halfnormal_draws, "ADVI": hn}, norm="scaled")
 
 
 def test_compare_transform_mismatch_between_approximations(halfnormal_advi):
