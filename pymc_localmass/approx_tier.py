@@ -38,7 +38,8 @@ from .adapters import SAMPLE_DIMS, select_coords, select_vars
 from .adapters.approx import GaussianApproximation, from_approximation, is_approximation
 from .core.curves import CURVE_STATS, INDEX_STATS
 from .core.distances import NORMS
-from .core.gaussian import gaussian_ball_mass, gaussian_joint_ball_mass, gaussian_mass_index
+from .core.gaussian import (gaussian_ball_mass, gaussian_joint_ball_mass, gaussian_mass_index, gaussian_qmc_sample,
+                            randomized_qmc_mass)
 
 __all__ = ["compute", "TIER_ORDER"]
 
@@ -169,6 +170,64 @@ def _exact_variable(fit, name, da_idx, specs, *, radii, n_radii, scaled, model):
                 "scale": csd, "window": np.max(stored, axis=1), "n_window": np.full(E, float(R))}
         for i, lab in enumerate(INDEX_STATS):
             index[:, i] = vals[lab]
+        cur_list.append(xr.DataArray(curves.reshape(el_shape + (R, len(CURVE_STATS))),
+                                     dims=tuple(el_dims) + ("radius", "local_stat"), coords=el_coords)
+                        .expand_dims(center=[label]))
+        idx_list.append(xr.DataArray(index.reshape(el_shape + (len(INDEX_STATS),)),
+                                     dims=tuple(el_dims) + ("index_stat",), coords=el_coords)
+                        .expand_dims(center=[label]))
+    cur = xr.concat(cur_list, "center").transpose(*el_dims, "center", "radius", "local_stat")
+    ind = xr.concat(idx_list, "center").transpose(*el_dims, "center", "index_stat")
+    return cur, ind
+
+
+def _qmc_vector_variable(fit, name, da_idx, specs, *, radii, n_radii, scaled, ci_prob, model, n_points,
+                         n_randomizations, seed):
+    """Curves and index of a variable whose transform is not elementwise (simplex, sum-to-zero, ...).
+
+    Randomised Sobol points of the whole unconstrained Gaussian are pushed
+    through the model's own transforms (one vectorised graph), and each
+    element's ball masses are the points' fractions inside, with a Student t
+    interval over the randomisations (tier ``qmc``). The index is fitted on
+    the curve (the constrained law has no closed form).
+    """
+    from .core.distances import center_values
+    from .core.index import fit_index_curve
+
+    v = fit.variable(name)
+    el_dims = _element_dims(da_idx)
+    idx = np.asarray(da_idx.values[0, 0], dtype=int)
+    el_shape = idx.shape
+    el_coords = {d: da_idx[d].values for d in el_dims if d in da_idx.coords}
+    flat = idx.reshape(-1)
+    E = flat.size
+    rng = np.random.default_rng(seed)
+    pts = np.stack([fit._model_backtransform(gaussian_qmc_sample(fit.mean, fit.cov, n_points, rng), [v])[name]
+                    .reshape(int(n_points), -1)[:, flat] for _ in range(int(n_randomizations))])
+    pooled = pts.reshape(-1, E)
+    csd = pooled.std(axis=0, ddof=1)
+    r = _radii_for(radii, name)
+    units = np.logspace(-AUTO_DECADES, 0.0, int(n_radii)) if r is None else np.asarray(r, float)
+    units = np.broadcast_to(units, (E, units.size))
+    absolute = units * csd[:, None] if (scaled or r is None) else units
+    stored = units if scaled else absolute
+    R = absolute.shape[1]
+    cur_list, idx_list = [], []
+    for label, spec in specs:
+        if isinstance(spec, str) and spec in ("mean", "median", "mode"):
+            c = np.array([center_values(pooled[:, e], spec) for e in range(E)], dtype=float)
+        else:
+            c = _centre_array(fit, name, spec, label, idx, el_shape, el_dims, el_coords, model).reshape(-1)
+        res = randomized_qmc_mass(pts, c, absolute, ci_prob=ci_prob)
+        resolved = (res["mass"] > 0) & np.isfinite(res["rel_se"]) & (res["rel_se"] < 0.25)
+        put = dict(res, radius=stored, ess=np.full((E, R), float(pts.shape[0] * pts.shape[1])),
+                   resolved=resolved.astype(float))
+        curves = np.stack([np.asarray(put[lab], float) for lab in CURVE_STATS], axis=-1)
+        fitd = fit_index_curve(absolute, res["mass"], res["mass_lower"], res["mass_upper"], resolved, csd,
+                               ci_prob=ci_prob)
+        vals = dict(fitd, atom=np.zeros(E), atom_lower=np.zeros(E), atom_upper=np.zeros(E), center_value=c,
+                    scale=csd)
+        index = np.stack([np.asarray(vals[lab], float) * np.ones(E) for lab in INDEX_STATS], axis=-1)
         cur_list.append(xr.DataArray(curves.reshape(el_shape + (R, len(CURVE_STATS))),
                                      dims=tuple(el_dims) + ("radius", "local_stat"), coords=el_coords)
                         .expand_dims(center=[label]))
@@ -362,14 +421,27 @@ def compute(data, *, var_names=None, filter_vars=None, coords=None, group="poste
         return None
 
     reasons = {n: why_not(n) for n in names}
+    via_qmc = []  # elementwise balls of a variable with a vector transform: QMC through the model's transform
+    if fit.gaussian and fit.model is not None and not joint and method == "auto":
+        via_qmc = [n for n in names if reasons[n] and not fit.variable(n).supported]
     if joint and any(reasons.values()):
         reasons = {n: reasons[n] or "joint ball with a variable that needs draws" for n in names}
-    fallback = [n for n in names if reasons[n]]
-    if fallback and method == "analytic":
+    fallback = [n for n in names if reasons[n] and n not in via_qmc]
+    if method == "analytic" and (fallback or via_qmc):
+        bad = fallback + via_qmc
         raise ValueError(
-            "an exact (analytic) local mass is impossible for " + "; ".join(reasons[n] for n in fallback)
-            + "; use method='auto' to fall back to the approximation's draws")
+            "an exact (analytic) local mass is impossible for " + "; ".join(reasons[n] for n in bad)
+            + "; use method='auto' (quasi-Monte Carlo through the transform, or the approximation's draws)")
     curves_vars, index_vars, tiers, extra = {}, {}, {}, {}
+    for name in via_qmc:
+        cur, ind = _qmc_vector_variable(fit, name, tsel[name], cmap[name], radii=radii, n_radii=n_radii,
+                                        scaled=scaled, ci_prob=ci_prob, model=model, n_points=n_points,
+                                        n_randomizations=n_randomizations, seed=seed)
+        curves_vars[name], index_vars[name] = cur, ind
+        tiers[name] = "qmc"
+    if via_qmc:
+        extra.update(n_points=int(n_points), n_randomizations=int(n_randomizations),
+                     qmc_reason="; ".join(reasons[n] for n in via_qmc))
     if joint and not fallback:
         jname, cur, ind, extra = _qmc_joint(fit, names, tsel, cmap, radii=radii, n_radii=n_radii, norm=norm,
                                             ci_prob=ci_prob, model=model, n_points=n_points,
@@ -378,7 +450,7 @@ def compute(data, *, var_names=None, filter_vars=None, coords=None, group="poste
         tiers[jname] = "qmc"
     elif not joint:
         for name in names:
-            if name in fallback:
+            if name in fallback or name in via_qmc:
                 continue
             cur, ind = _exact_variable(fit, name, tsel[name], cmap[name], radii=radii, n_radii=n_radii,
                                        scaled=scaled, model=model)

@@ -328,8 +328,20 @@ def _compute(data, *, var_names=None, filter_vars=None, coords=None, group="post
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     tier = method
-    if method == "auto":
-        tier = "analytic" if _is_approximation(data) else "samples"
+    extra = {}
+    if _is_approximation(data):
+        # every method of an approximation is the approximation tier's: exact where it
+        # can be ("analytic" insists), or its own draws ("samples")
+        if method == "model":
+            raise ValueError("method='model' integrates a PyMC model's density over posterior draws; "
+                             "for an approximation use method='auto', 'analytic' or 'samples'")
+        tier, extra = "analytic", {"method": method}
+    elif method == "auto":
+        tier = "samples"
+    elif method == "analytic":
+        raise ValueError(f"method='analytic' needs a fitted Gaussian approximation (pm.fit(method='advi' or "
+                         f"'fullrank_advi'), a pymc-extras Laplace fit); got {type(data).__name__}. "
+                         "For posterior draws use method='samples' or 'model'")
     if tier != "samples":
         import importlib
 
@@ -340,7 +352,7 @@ def _compute(data, *, var_names=None, filter_vars=None, coords=None, group="post
         return module.compute(data, var_names=var_names, filter_vars=filter_vars, coords=coords, group=group,
                               centers=centers, radii=radii, n_radii=n_radii, norm=norm, joint=joint,
                               model=model, ci_prob=ci_prob, min_ess=min_ess, window=window,
-                              nan_policy=nan_policy, progressbar=progressbar)
+                              nan_policy=nan_policy, progressbar=progressbar, **extra)
     ci_prob = default_ci_prob() if ci_prob is None else float(ci_prob)
     if not 0 < ci_prob < 1:
         raise ValueError(f"ci_prob must be in (0, 1), got {ci_prob}")
@@ -442,9 +454,16 @@ _PARAMS_DOC = """
         posterior sd (radii are then in sd units, elementwise too).
     joint : bool, default False
         One ball over all selected variables' elements together.
-    method : {"auto", "samples"}
+    method : {"auto", "samples", "analytic", "model"}
+        Estimator tier. ``"auto"``: exact for a Gaussian approximation
+        (``pm.fit``, Laplace), else the draws. ``"samples"``: the draws (of
+        an approximation: its own). ``"analytic"``: exact masses of an
+        approximation, refusing any fallback. ``"model"``: the PyMC model's
+        density integrated over posterior draws (needs ``model``), which
+        resolves radii far below what the draws can.
     model : pymc.Model, optional
-        Needed for ``centers="map"``.
+        The model (``method="model"``; ``centers="map"``; transforms of
+        pymc-extras fits).
     ci_prob : float, optional
         Interval probability; default the installed ArviZ's
         ``rcParams["stats.ci_prob"]``.

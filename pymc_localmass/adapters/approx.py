@@ -47,6 +47,7 @@ __all__ = [
 _SCALAR_TRANSFORMS = {
     "LogTransform": "log",
     "LogOddsTransform": "logodds",
+    "LogExpM1": "log_exp_m1",           # PyMC's class name (5.x and 6.x)
     "LogExpM1Transform": "log_exp_m1",
 }
 _INTERVAL_CLASSES = ("Interval", "IntervalTransform")
@@ -367,25 +368,48 @@ class GaussianApproximation:
         return ds
 
     def _model_backtransform(self, y, variables):
-        """Constrained values of variables with vector transforms, through the model's own transforms."""
+        """Constrained values of variables with vector transforms, through the model's own transforms.
+
+        ``y`` is a batch of unconstrained points (n, D); the model's graph from
+        its value variables to the constrained variables is vectorised over
+        the batch (one compiled call per chunk of points, not one per point).
+        """
         if self.model is None:
             raise ValueError(
                 "variables " + ", ".join(repr(v.name) for v in variables)
                 + " have vector transforms and the approximation has no model to invert them; "
                 "pass model=<pymc.Model>")
+        y = np.asarray(y, dtype=float)
+        fn, order, outs = self._backtransform_fn(tuple(sorted(v.name for v in variables)))
+        res = {name: [] for name in outs}
+        for s0 in range(0, y.shape[0], 8192):
+            blk = y[s0:s0 + 8192]
+            args = [blk[:, self.variables[name].index].reshape((blk.shape[0],) + self._value_shape(self.variables[name]))
+                    for name in order]
+            for name, val in zip(outs, fn(*args)):
+                res[name].append(np.asarray(val, dtype=float).reshape((blk.shape[0],) + self.variables[name].shape))
+        return {k: np.concatenate(v) for k, v in res.items()}
+
+    def _backtransform_fn(self, wanted):
+        key = ("backtransform", wanted)
+        if key in self._cache:
+            return self._cache[key]
+        import pytensor
+        import pytensor.tensor as pt
         from pymc.util import get_default_varnames
+        from pytensor.graph.replace import vectorize_graph
 
         model = self.model
-        wanted = {v.name for v in variables}
         outs = [o for o in get_default_varnames(model.unobserved_value_vars, include_transformed=False)
                 if o.name in wanted]
-        fn = model.compile_fn(outs, inputs=model.value_vars, on_unused_input="ignore", point_fn=True)
-        res = {o.name: [] for o in outs}
-        for i in range(y.shape[0]):
-            point = {v.value_name: y[i, v.index].reshape(self._value_shape(v)) for v in self.variables.values()}
-            for o, val in zip(outs, fn(point)):
-                res[o.name].append(np.asarray(val, dtype=float))
-        return {k: np.stack(v) for k, v in res.items()}
+        by_value = {vv.name: vv for vv in model.value_vars}
+        order = [name for name, v in self.variables.items() if v.value_name in by_value]
+        values = [by_value[self.variables[name].value_name] for name in order]
+        batched = [pt.tensor(name=f"{v.name}__batch", shape=(None, *v.type.shape), dtype=v.dtype) for v in values]
+        vouts = vectorize_graph(outs, replace=dict(zip(values, batched)))
+        fn = pytensor.function(batched, vouts, on_unused_input="ignore")
+        self._cache[key] = (fn, order, [o.name for o in outs])
+        return self._cache[key]
 
     def _value_shape(self, v):
         return tuple(self._cache.get(("value_shape", v.name), v.shape))
@@ -516,6 +540,8 @@ def transform_name(transform, rv=None, model=None):
         if lo is None:
             return "upperbound", None, hi, ""
         return "interval", lo, hi, ""
+    if kind == "CircularTransform":
+        return None, None, None, f"{kind} wraps the line onto an angle (not one-to-one)"
     return None, None, None, f"{kind} acts on the whole vector (not elementwise)"
 
 
