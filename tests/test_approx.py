@@ -291,3 +291,20 @@ def test_pathfinder_layout_is_read_as_draws():
                                (post["s"] <= 0.5).mean())
     with pytest.raises(ValueError, match="impossible.*not a single Gaussian"):
         compute(obj, method="analytic")
+
+
+def test_softplus_transform_is_exact_on_a_real_model():
+    # PyMC's LogExpM1 (the softplus transform): the Gaussian lives on log(expm1(x))
+    with pm.Model():
+        pm.HalfNormal("sp", 1.0, default_transform=pm.distributions.transforms.log_exp_m1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            approx = pm.fit(2000, method="advi", random_seed=1, progressbar=False)
+    r = np.array([0.1, 0.3])
+    res = plm.local_mass(approx, centers={"sp": 0.5}, radii=r)
+    assert res.attrs["tier"] == "analytic"
+    assert from_approximation(approx).variables["sp"].transform == "log_exp_m1"
+    mu, sd = from_approximation(approx).marginal("sp")
+    inv = lambda x: np.log(np.expm1(x))  # noqa: E731
+    want = stats.norm.cdf((inv(0.5 + r) - mu) / sd) - stats.norm.cdf((inv(0.5 - r) - mu) / sd)
+    np.testing.assert_allclose(res["sp"].sel(local_stat="mass").values[0], want, rtol=1e-9)
