@@ -39,7 +39,7 @@ from . import __version__
 from ._compat import default_ci_prob, get_group, is_datatree, is_inferencedata
 from .adapters import SAMPLE_DIMS, select_coords, select_vars, to_dataset
 from .adapters.approx import GaussianApproximation, from_approximation, is_approximation
-from .core.localkl import (Ball, Box, LocalKL, Tail, Where, local_kl_knn, local_kl_qmc, local_kl_quad, phi,
+from .core.localkl import (Ball, Box, LocalKL, Tail, Where, local_kl_knn, local_kl_mc, local_kl_qmc, local_kl_quad, phi,
                            phi_interval_y)
 
 __all__ = ["compare", "compare_summary", "local_kl", "Ball", "Box", "Tail", "Where", "COMPARE_VARS"]
@@ -765,7 +765,9 @@ def local_kl(p, q, region, *, eps=0.0, direction="both", var_name=None, coords=N
 
     Exact when both densities are known: adaptive quadrature in one
     dimension (``tier="quadrature"``), randomised QMC over a box or ball in
-    several (``tier="qmc"``). Otherwise a k-nearest-neighbour estimator on
+    several (``tier="qmc"``); for a boolean region, or a tail in several
+    dimensions, Monte Carlo over draws of each side with both densities
+    (``tier="mc"``, needs a sampler for each). Otherwise a k-nearest-neighbour estimator on
     draws of both, restricted to the region, with a batch interval
     (``tier="knn"``; draws are taken from a side that only has a density
     and a sampler).
@@ -838,7 +840,14 @@ def local_kl(p, q, region, *, eps=0.0, direction="both", var_name=None, coords=N
     if not exact and eps > 0:
         raise ValueError("the regularised local KL (eps > 0) needs both densities (exact tier); "
                          "with draws only, use eps=0")
-    if exact and (dim in (None, 1)):
+    no_box = isinstance(region, (Tail, Where)) or (dim not in (None, 1) and not isinstance(region, (Box, Ball)))
+    if exact and no_box and (dim not in (None, 1) or isinstance(region, Where)):
+        # known densities but no finite box to integrate over: Monte Carlo over draws of each side
+        for i, d in enumerate(dirs):
+            mu, nu = (P, Q) if d == "forward" else (Q, P)
+            results.append(local_kl_mc(mu.logpdf, nu.logpdf, mu.get_draws(n_draws, seed + 2 * i),
+                                       nu.get_draws(n_draws, seed + 2 * i + 1), region, eps=eps, ci_prob=ci))
+    elif exact and (dim in (None, 1)):
         bps = list(breakpoints)
         if isinstance(region, Ball):
             bps.append(float(region.center[0]))
