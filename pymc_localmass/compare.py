@@ -212,15 +212,36 @@ def _center_values(index, names):
     return out
 
 
+def _log_evidence_arg(value):
+    """``log_evidence=`` as ``(value, standard error)``: a number, or a pair."""
+    if value is None:
+        return None
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"log_evidence must be a number or (value, standard error), got {value!r}")
+        val, se = float(value[0]), float(value[1])
+    else:
+        val, se = float(value), 0.0
+    if not np.isfinite(val) or not se >= 0:
+        raise ValueError(f"log_evidence must be finite with a standard error >= 0, got {value!r}")
+    return val, se
+
+
 def _log_evidence_of(fit):
-    """Log evidence reported with draws (SMC's ``log_marginal_likelihood`` or an attribute)."""
+    """Log evidence reported with draws, as ``(value, standard error)``.
+
+    SMC's ``log_marginal_likelihood`` (sample_stats, one run per chain: the
+    estimate pools the chains' evidences, its error is their spread over
+    ``sqrt(n_chains)``) or a ``log_evidence`` attribute (error 0 unless a
+    ``log_evidence_se`` attribute says otherwise).
+    """
     if fit.draws is None:
         return None
     obj = fit.obj
     for attrs in (getattr(obj, "attrs", {}) or {}, fit.draws.attrs):
         for key in ("log_evidence", "log_marginal_likelihood"):
             if key in attrs:
-                return float(attrs[key])
+                return float(attrs[key]), float(attrs.get("log_evidence_se", 0.0))
     if is_datatree(obj) or is_inferencedata(obj):
         try:
             ss = get_group(obj, "sample_stats")
@@ -236,7 +257,9 @@ def _log_evidence_of(fit):
                     finals.append(flat[-1])
             if finals:
                 finals = np.asarray(finals)
-                return float(np.log(np.mean(np.exp(finals - finals.max()))) + finals.max())
+                val = float(np.log(np.mean(np.exp(finals - finals.max()))) + finals.max())
+                se = float(finals.std(ddof=1) / math.sqrt(finals.size)) if finals.size > 1 else 0.0
+                return val, se
     return None
 
 
@@ -310,8 +333,9 @@ def compare(fits, reference=None, *, var_names=None, filter_vars=None, coords=No
         at ``ci_prob``) when the fit reports or allows an ELBO (PyMC ADVI,
         Pathfinder) and the reference a log evidence (``log_evidence``, an
         SMC ``log_marginal_likelihood``, or a ``log_evidence`` attribute).
-    log_evidence : float, optional
-        Log evidence of the model, ``log p(data)``, for deriving ``K``.
+    log_evidence : float or (float, float), optional
+        Log evidence of the model, ``log p(data)``, for deriving ``K``; a
+        pair gives its standard error too (carried into ``K``).
     ci_prob : float, optional
         Interval probability; default ArviZ's ``rcParams["stats.ci_prob"]``.
     model : pymc.Model, optional
@@ -421,7 +445,8 @@ def compare(fits, reference=None, *, var_names=None, filter_vars=None, coords=No
     pl2, pu2 = _stat(ref_rows2, "mass_lower", CURVE_STATS), _stat(ref_rows2, "mass_upper", CURVE_STATS)
     ref_exact = per_fit[reference][3] in EXACT_TIERS
     # 4. K per fit
-    logz = log_evidence if log_evidence is not None else _log_evidence_of(ref)
+    logz_se = _log_evidence_arg(log_evidence) if log_evidence is not None else _log_evidence_of(ref)
+    logz, logz_se = (None, None) if logz_se is None else logz_se
     K = np.full(len(order), np.nan)
     K_src = [""] * len(order)
     for m, k in enumerate(order):
@@ -440,7 +465,8 @@ def compare(fits, reference=None, *, var_names=None, filter_vars=None, coords=No
                 from scipy import stats
 
                 z = stats.norm.ppf(0.5 + 0.5 * ci)
-                K[m] = max(float(logz) - elbo + (z * se if se is not None else 0.0), 0.0)
+                # an upper bound on KL(q || p) = log Z - ELBO, with both estimates' errors
+                K[m] = max(float(logz) - elbo + z * math.hypot(se or 0.0, logz_se), 0.0)
                 K_src[m] = "log_evidence - ELBO"
     M = len(order)
     out = {v: np.full((M, G, R), np.nan) for v in COMPARE_VARS}
@@ -509,6 +535,7 @@ def compare(fits, reference=None, *, var_names=None, filter_vars=None, coords=No
         "reference": reference, "ci_prob": ci, "norm": norm, "radii_rule": radii_rule,
         "interval_rule": "ratio and phi: Bonferroni (each estimated mass at 1-(1-ci_prob)/2), exact masses as points",
         "log_evidence": float(logz) if logz is not None else np.nan,
+        "log_evidence_se": float(logz_se) if logz_se is not None else np.nan,
         "pymc_localmass_version": __version__,
         "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }

@@ -97,6 +97,42 @@ def test_compare_bonferroni_when_both_estimated():
     assert "Bonferroni" in cmp.attrs["interval_rule"]
 
 
+def test_compare_K_from_a_data_model_with_known_evidence():
+    # y ~ N(mu, 1), mu ~ N(0, 1): log Z = log N(y; 0, I + 11'), and KL(q || p) = log Z - ELBO
+    y = np.array([0.5, 1.5, 1.0])
+    with pm.Model():
+        mu = pm.Normal("mu", 0.0, 1.0)
+        pm.Normal("obs", mu, 1.0, observed=y)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            approx = pm.fit(3000, method="advi", random_seed=5, progressbar=False,
+                            obj_optimizer=pm.adam(learning_rate=0.03))
+    logz = float(stats.multivariate_normal(np.zeros(3), np.eye(3) + np.ones((3, 3))).logpdf(y))
+    rng = np.random.default_rng(2)
+    post = rng.normal(y.sum() / 4, 0.5, size=(4, 1000))  # the exact posterior N(sum y / 4, 1/4)
+    elbo, se = from_approximation(approx).elbo(n=1000, seed=0)
+    z = stats.norm.ppf(0.5 + 0.5 * 0.9)
+    # the evidence's own error widens K: given as (value, se) ...
+    cmp = compare({"exact": {"mu": post}, "ADVI": approx}, centers=0.0, radii=[0.5], log_evidence=(logz, 0.05),
+                  ci_prob=0.9)
+    K = float(cmp["kl_bound"].sel(model="ADVI"))
+    assert K == pytest.approx(logz - elbo + z * math.hypot(se, 0.05), rel=1e-9)
+    assert z * 0.05 <= K < 0.2
+    # ... or read from SMC-style sample_stats, one evidence per chain (spread / sqrt(4))
+    runs = logz + np.array([-0.06, 0.02, 0.05, -0.01])
+    lml = np.full((4, 1000), np.nan)
+    lml[:, -1] = runs
+    smc = make_container(posterior={"mu": post}, sample_stats={"log_marginal_likelihood": lml})
+    cmp2 = compare({"SMC": smc, "ADVI": approx}, centers=0.0, radii=[0.5], ci_prob=0.9)
+    pooled = float(np.log(np.mean(np.exp(runs))))
+    assert cmp2.attrs["log_evidence"] == pytest.approx(pooled)
+    assert cmp2.attrs["log_evidence_se"] == pytest.approx(runs.std(ddof=1) / 2)
+    K2 = float(cmp2["kl_bound"].sel(model="ADVI"))
+    assert K2 == pytest.approx(pooled - elbo + z * math.hypot(se, runs.std(ddof=1) / 2), rel=1e-9)
+    with pytest.raises(ValueError, match="log_evidence must be a number or"):
+        compare({"exact": {"mu": post}, "ADVI": approx}, centers=0.0, radii=[0.5], log_evidence=(1, 2, 3))
+
+
 def test_compare_centres_are_resolved_on_the_reference(normal_advi):
     _, approx = normal_advi
     rng = np.random.default_rng(4)

@@ -447,7 +447,12 @@ class GaussianApproximation:
             point = {v.value_name: y[i, v.index].reshape(shapes[v.value_name]) for v in self.variables.values()}
             logp[i] = float(logp_fn(point))
         diff = logp - np.atleast_1d(logq)
-        diff = diff[np.isfinite(diff)]
+        if np.any(np.isnan(diff) | np.isposinf(diff)):
+            raise ValueError(f"ELBO of the {self.kind} approximation: the log densities are not finite at "
+                             f"{int(np.sum(np.isnan(diff) | np.isposinf(diff)))} of {diff.size} of its draws")
+        if np.any(np.isneginf(diff)):  # q puts mass where the model has none: KL(q || p) = inf
+            self._cache[key] = (-math.inf, 0.0)
+            return self._cache[key]
         val = float(np.mean(diff))
         se = float(np.std(diff, ddof=1) / math.sqrt(diff.size))
         self._cache[key] = (val, se)
