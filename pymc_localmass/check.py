@@ -127,7 +127,7 @@ def _center_text(label, value):
 
 
 def default_centers(data, var_names=None, *, approximations=None, model=None, group="posterior", near=0.25):
-    """Default centres: every variable's mean and, for bounded-support variables, the boundary.
+    """Default centres: every variable's mean and, for bounded-support variables, the support's finite ends.
 
     A variable is bounded when an approximation (or ``model``) transforms it
     to a half-line or interval, or when all its draws have one sign and
@@ -148,7 +148,14 @@ def default_centers(data, var_names=None, *, approximations=None, model=None, gr
     """
     ds = to_dataset(data, group)
     names = select_vars(ds, var_names)
-    bounds = {}
+    bounds = {}  # variable -> finite support ends, in order of discovery
+
+    def add(name, value):
+        if value is not None and np.size(value) and np.unique(value).size == 1:
+            v = float(np.unique(value)[0])
+            if np.isfinite(v) and v not in bounds.setdefault(name, []):
+                bounds[name].append(v)
+
     fits = [from_approximation(a, model=model) for a in (approximations or {}).values()]
     if model is not None:
         from .adapters.approx import transform_name
@@ -156,34 +163,32 @@ def default_centers(data, var_names=None, *, approximations=None, model=None, gr
         for rv in model.free_RVs:
             tname, lo, hi, _ = transform_name(model.rvs_to_transforms.get(rv), rv, model)
             if tname in ("log", "log_exp_m1"):
-                bounds.setdefault(rv.name, 0.0)
-            elif tname in ("lowerbound", "interval", "logodds") and lo is not None:
-                if np.unique(lo).size == 1:
-                    bounds.setdefault(rv.name, float(np.unique(lo)[0]))
+                add(rv.name, 0.0)
             elif tname == "logodds":
-                bounds.setdefault(rv.name, 0.0)
-            elif tname == "upperbound" and hi is not None and np.unique(hi).size == 1:
-                bounds.setdefault(rv.name, float(np.unique(hi)[0]))
+                add(rv.name, 0.0)
+                add(rv.name, 1.0)
+            elif tname in ("lowerbound", "interval", "upperbound"):
+                add(rv.name, lo)
+                add(rv.name, hi)
     for fit in fits:
         for name, v in fit.variables.items():
             if not v.supported:
                 continue
             lo, hi = v.support()
-            if np.all(np.isfinite(lo)) and np.unique(lo).size == 1:
-                bounds.setdefault(name, float(np.unique(lo)[0]))
-            elif np.all(np.isfinite(hi)) and np.unique(hi).size == 1:
-                bounds.setdefault(name, float(np.unique(hi)[0]))
+            if np.all(np.isfinite(lo)):
+                add(name, lo)
+            if np.all(np.isfinite(hi)):
+                add(name, hi)
     out = {}
     for n in names:
         spec = {"mean": "mean"}
-        b = bounds.get(n)
-        if b is None:
+        if n not in bounds:
             da = ds[n]
             lo, hi = float(da.min()), float(da.max())
             sd = float(da.std())
             if sd > 0 and ((lo >= 0 and lo < near * sd) or (hi <= 0 and -hi < near * sd)):
-                b = 0.0
-        if b is not None:
+                bounds[n] = [0.0]
+        for b in bounds.get(n, []):
             spec[f"{b:g}"] = float(b)
         out[n] = spec
     return out

@@ -350,6 +350,13 @@ def test_default_centres_mean_and_boundary(halfnormal_advi):
     assert c == {"s": {"mean": "mean"}}
     c = default_centers({"s": np.abs(rng.normal(5, 1, size=(2, 100))) + 3}, model=model)
     assert c == {"s": {"mean": "mean", "0": 0.0}}
+    # interval supports: both ends
+    with pm.Model() as m2:
+        pm.Beta("p", 2.0, 2.0)
+        pm.Uniform("u", -1.0, 3.0)
+    draws = {"p": rng.beta(2, 2, size=(2, 100)), "u": rng.uniform(-1, 3, size=(2, 100))}
+    c = default_centers(draws, model=m2)
+    assert c == {"p": {"mean": "mean", "0": 0.0, "1": 1.0}, "u": {"mean": "mean", "-1": -1.0, "3": 3.0}}
 
 
 def test_check_prior_index_from_pm_sample_prior_predictive():
