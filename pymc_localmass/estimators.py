@@ -320,9 +320,74 @@ def _is_approximation(data):
     return is_approximation(data)
 
 
-def _compute(data, *, var_names=None, filter_vars=None, coords=None, group="posterior", centers="mean",
-             radii=None, n_radii=25, norm="euclidean", joint=False, method="auto", model=None,
-             ci_prob=None, min_ess=10.0, window=None, nan_policy="raise", progressbar=None):
+def _compute(data, *, group="posterior", **kwargs):
+    if isinstance(group, str):
+        return _compute_one(data, group=group, **kwargs)
+    return _compute_groups(data, group, **kwargs)
+
+
+def _compute_groups(data, groups, *, centers="mean", radii=None, n_radii=25, joint=False, **kwargs):
+    """Several groups (e.g. prior and posterior) at the same centres and radii, along dim ``group``.
+
+    Centres given as keywords are resolved on the first group, and the radii
+    are the first group's (explicit radii as given; the automatic grid as one
+    log-spaced grid per variable spanning the first group's), so every group
+    is evaluated on the same balls.
+    """
+    groups = [str(g) for g in groups] if isinstance(groups, (list, tuple)) else None
+    if not groups or len(set(groups)) != len(groups):
+        raise ValueError(f"group must be a group name or a list of distinct group names, got {groups!r}")
+    if joint and not _all_numeric(centers):
+        raise ValueError("several groups with joint=True need numeric centres (a keyword such as 'mean' would "
+                         "be resolved on each group's own draws)")
+    first_c, first_i = _compute_one(data, group=groups[0], centers=centers, radii=radii, n_radii=n_radii,
+                                    joint=joint, **kwargs)
+    if radii is None:
+        radii = {}
+        for name, da in first_c.data_vars.items():
+            r = da.sel(local_stat="radius").values
+            r = r[np.isfinite(r) & (r > 0)]
+            radii[name] = np.geomspace(float(r.min()), float(r.max()), int(n_radii))
+        first_c, first_i = None, None  # recomputed on the shared grid below
+    if not joint:
+        same = {}
+        source = first_i if first_i is not None else _compute_one(
+            data, group=groups[0], centers=centers, radii=radii, n_radii=n_radii, joint=joint, **kwargs)[1]
+        for name, da in source.data_vars.items():
+            cv = da.sel(index_stat="center_value", drop=True)
+            same[name] = {str(c): cv.sel(center=c, drop=True) for c in cv["center"].values
+                          if not np.all(np.isnan(cv.sel(center=c).values))}
+        centers = same
+    parts = []
+    for g in groups:
+        if g == groups[0] and first_c is not None:
+            parts.append((first_c, first_i))
+            continue
+        parts.append(_compute_one(data, group=g, centers=centers, radii=radii, n_radii=n_radii, joint=joint,
+                                  **kwargs))
+    # the new dim comes first in every variable: (group, *dims, center, ..., stat)
+    dim = xr.DataArray(list(groups), dims="group", name="group")
+    curves = xr.concat([c for c, _ in parts], dim=dim, combine_attrs="override")
+    index = xr.concat([i for _, i in parts], dim=dim, combine_attrs="override")
+    for ds in (curves, index):
+        ds.attrs = dict(parts[0][0].attrs)
+        ds.attrs["groups"] = ",".join(groups)
+        ds.attrs["source_group"] = ",".join(groups)
+        ds.attrs["group_tiers"] = ",".join(f"{g}:{c.attrs.get('tier', '')}" for g, (c, _) in zip(groups, parts))
+    return curves, index
+
+
+def _all_numeric(centers):
+    if isinstance(centers, Mapping):
+        return all(_all_numeric(v) for v in centers.values())
+    if isinstance(centers, (list, tuple)):
+        return all(_all_numeric(v) for v in centers)
+    return not isinstance(centers, str)
+
+
+def _compute_one(data, *, var_names=None, filter_vars=None, coords=None, group="posterior", centers="mean",
+                 radii=None, n_radii=25, norm="euclidean", joint=False, method="auto", model=None,
+                 ci_prob=None, min_ess=10.0, window=None, nan_policy="raise", progressbar=None):
     if norm not in NORMS:
         raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
     if method not in METHODS:

@@ -222,3 +222,20 @@ def test_public_api_names():
     from pymc_localmass.compare import compare
 
     assert plm.check is check and plm.compare is compare
+
+
+def test_several_groups_share_centres_and_radii(container):
+    # prior and posterior at the posterior's mean and on its radii, along dim "group"
+    res = plm.local_mass(container, var_names=["tau", "mu"], group=["posterior", "prior"], centers="mean")
+    assert res["mu"].dims == ("group", "center", "radius", "local_stat")
+    r = res["mu"].sel(local_stat="radius").isel(center=0)
+    np.testing.assert_array_equal(r.sel(group="posterior").values, r.sel(group="prior").values)
+    idx = plm.mass_index(container, var_names=["mu"], group=["posterior", "prior"], centers="mean")
+    cv = idx["mu"].sel(index_stat="center_value").isel(center=0)
+    post_mean = float(get_group(container, "posterior")["mu"].mean())
+    np.testing.assert_allclose(cv.values, [post_mean, post_mean])
+    plm.validate(res)
+    with pytest.raises(ValueError, match="distinct group names"):
+        plm.local_mass(container, group=["posterior", "posterior"])
+    with pytest.raises(ValueError, match="joint=True need numeric centres"):
+        plm.local_mass(container, var_names=["tau", "mu"], joint=True, group=["posterior", "prior"])

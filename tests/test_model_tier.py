@@ -218,6 +218,30 @@ def test_power_log_shift_binomial():
     np.testing.assert_allclose(_mass(curves, "p"), stats.beta.cdf(radii, a0 + k, b0 + n - k), rtol=1e-4)
 
 
+def test_prior_and_posterior_in_the_same_results():
+    # Gamma(3) prior, Poisson counts 2 and 3: posterior Gamma(8, 3); one call gives
+    # both at the same centre and radii, along a leading dim "group"; the prior is
+    # drawn from the model itself (the container has no prior group)
+    with pm.Model() as model:
+        w = pm.Gamma("w", 3.0, 1.0)
+        pm.Poisson("k", w, observed=[2, 3])
+    rng = np.random.default_rng(0)
+    idata = make_container(posterior={"w": rng.gamma(8.0, 1 / 3.0, size=(4, 300))})
+    radii = np.geomspace(1e-6, 1e-2, 6)
+    out = plm.add_local_mass(idata, method="model", model=model, group=["posterior", "prior"],
+                             centers={"w": 0.0}, radii=radii)
+    curves, index = plm.results.read(out)
+    assert curves["w"].dims == ("group", "center", "radius", "local_stat")
+    assert curves.attrs["groups"] == "posterior,prior" and "prior:model" in curves.attrs["group_tiers"]
+    m = curves["w"].sel(center="0", local_stat="mass")
+    np.testing.assert_allclose(m.sel(group="posterior").values, stats.gamma(8, scale=1 / 3).cdf(radii), rtol=1e-4)
+    np.testing.assert_allclose(m.sel(group="prior").values, stats.gamma(3).cdf(radii), rtol=1e-4)
+    a = index["w"].sel(center="0", index_stat="a")
+    assert abs(float(a.sel(group="prior")) - 3) < 0.02 and abs(float(a.sel(group="posterior")) - 8) < 0.05
+    table = plm.summary(out)
+    assert {"w[posterior]", "w[prior]"} <= set(table.index.get_level_values("variable"))
+
+
 def test_prior_group_sampled_from_the_model_when_absent():
     with pm.Model() as model:
         s = pm.HalfNormal("s", 2.0)
