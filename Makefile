@@ -1,6 +1,7 @@
 # pymc-localmass: two commands do all set-up.
 #   make demo   -> creates the modern environment if missing, runs the eight-schools demo
-#   make test   -> creates both environments if missing, runs the full suite in both
+#   make test   -> creates the environments if missing, runs the full suite in both generations
+#                  (and the pymc-extras adapters in a third environment)
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -8,14 +9,15 @@ PY_MODERN ?= $(shell sh tools/find-python.sh 3.12)
 PY_LEGACY ?= $(shell sh tools/find-python.sh 3.11)
 VENV_MODERN := .venv-modern
 VENV_LEGACY := .venv-legacy
+VENV_EXTRAS := .venv-extras
 PYTEST_ARGS ?=
 PIP_FLAGS ?= --quiet --disable-pip-version-check
 
-.PHONY: help demo test test-modern test-legacy envs clean bench
+.PHONY: help demo test test-modern test-legacy test-extras envs clean bench
 
 help:
 	@echo "make demo   - eight-schools demo (modern stack), writes demo_out/"
-	@echo "make test   - full test suite in both stack generations"
+	@echo "make test   - full test suite in both stack generations, plus the pymc-extras adapters"
 	@echo "make bench  - accuracy and speed benchmarks (modern stack)"
 
 # $(call make-venv,<venv dir>,<python>,<requirements file>,<label>)
@@ -34,7 +36,10 @@ $(VENV_MODERN)/.installed: pyproject.toml requirements/modern.txt
 $(VENV_LEGACY)/.installed: pyproject.toml requirements/legacy.txt
 	$(call make-venv,$(VENV_LEGACY),$(PY_LEGACY),requirements/legacy.txt,legacy)
 
-envs: $(VENV_MODERN)/.installed $(VENV_LEGACY)/.installed
+$(VENV_EXTRAS)/.installed: pyproject.toml requirements/modern.txt requirements/extras.txt
+	$(call make-venv,$(VENV_EXTRAS),$(PY_MODERN),requirements/extras.txt,modern + pymc-extras)
+
+envs: $(VENV_MODERN)/.installed $(VENV_LEGACY)/.installed $(VENV_EXTRAS)/.installed
 
 demo: $(VENV_MODERN)/.installed
 	$(VENV_MODERN)/bin/python -m pymc_localmass.demo --out demo_out
@@ -47,11 +52,16 @@ test-legacy: $(VENV_LEGACY)/.installed
 	@echo "== legacy stack: $$($(VENV_LEGACY)/bin/python -c 'import sys,pymc,arviz;print("Python",sys.version.split()[0],"PyMC",pymc.__version__,"ArviZ",arviz.__version__)')"
 	$(VENV_LEGACY)/bin/python -m pytest -n 2 $(PYTEST_ARGS)
 
-test: test-modern test-legacy
+# the optional pymc-extras adapters, against real Laplace and Pathfinder fits
+test-extras: $(VENV_EXTRAS)/.installed
+	@echo "== modern stack + pymc-extras: $$($(VENV_EXTRAS)/bin/python -c 'import sys,pymc,arviz,pymc_extras;print("Python",sys.version.split()[0],"PyMC",pymc.__version__,"ArviZ",arviz.__version__,"pymc-extras",pymc_extras.__version__)')"
+	$(VENV_EXTRAS)/bin/python -m pytest -n 2 $(PYTEST_ARGS) tests/test_pymc_extras.py tests/test_approx.py
+
+test: test-modern test-legacy test-extras
 
 bench: $(VENV_MODERN)/.installed
 	$(VENV_MODERN)/bin/python benchmarks/accuracy.py
 	$(VENV_MODERN)/bin/python benchmarks/speed.py
 
 clean:
-	rm -rf $(VENV_MODERN) $(VENV_LEGACY) demo_out *.egg-info
+	rm -rf $(VENV_MODERN) $(VENV_LEGACY) $(VENV_EXTRAS) demo_out *.egg-info

@@ -34,3 +34,8 @@ def container(rng):
     }
     prior = {"tau": np.abs(rng.normal(size=(4, 500))), "mu": rng.normal(size=(4, 500))}
     return make_container(posterior=post, prior=prior)
+
+# pymc-extras is an optional extra with its own environment (make test-extras)
+import importlib.util  # noqa: E402
+
+collect_ignore = [] if importlib.util.find_spec("pymc_extras") else ["test_pymc_extras.py"]

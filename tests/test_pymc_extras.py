@@ -1,0 +1,94 @@
+"""The Laplace and Pathfinder fits of pymc-extras, as pymc-extras itself writes them.
+
+pymc-extras is an optional extra (it pins PyMC below the newest release), so
+these tests run in their own environment (``make test-extras``: Python 3.12,
+the newest PyMC that pymc-extras allows); tests/conftest.py leaves this file
+out where pymc-extras is not installed. The layouts the adapters read are
+also covered, without pymc-extras, by tests/test_approx.py.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import pymc_localmass as plm
+from pymc_localmass.adapters.approx import from_approximation, is_approximation
+
+pm = pytest.importorskip("pymc")
+pmx = pytest.importorskip("pymc_extras")
+
+Y = np.array([0.3, -0.2, 0.8, 0.5, 1.1, 0.1])
+
+
+@pytest.fixture(scope="module")
+def model():
+    with pm.Model() as m:
+        mu = pm.Normal("mu", 0.0, 1.0)
+        s = pm.HalfNormal("s", 1.0)
+        pm.Normal("y", mu, s, observed=Y)
+    return m
+
+
+@pytest.fixture(scope="module")
+def laplace(model):
+    with model, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pmx.fit(method="laplace", progressbar=False, random_seed=1)
+
+
+@pytest.fixture(scope="module")
+def pathfinder(model):
+    with model, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pmx.fit(method="pathfinder", progressbar=False, random_seed=1)
+
+
+def test_laplace_fit_is_exact_through_the_log_transform(laplace, model):
+    assert is_approximation(laplace)
+    # the fit group as pymc-extras writes it: unconstrained mean and covariance
+    fit_ds = laplace["fit"].to_dataset()
+    rows = [str(r) for r in fit_ds["rows"].values]
+    i = rows.index("s_log__")
+    mean, var = float(fit_ds["mean_vector"].values[i]), float(fit_ds["covariance_matrix"].values[i, i])
+    r = np.array([0.1, 0.5, 1.0])
+    want = stats.norm.cdf((np.log(r) - mean) / np.sqrt(var))  # P(s <= r), s = exp(N(mean, var))
+    for m in (model, None):  # with the model, and read from the value names alone
+        read = from_approximation(laplace, model=m)
+        assert read.kind == "laplace" and read.gaussian and read.variables["s"].transform == "log"
+        res = plm.local_mass(laplace, model=m, var_names="s", centers={"s": 0.0}, radii=r)
+        assert res.attrs["tier"] == "analytic"
+        np.testing.assert_allclose(res["s"].sel(center="0", local_stat="mass").values, want, rtol=1e-9)
+    idx = plm.mass_index(laplace, model=model, var_names="s", centers={"s": 0.0})
+    assert np.isposinf(float(idx["s"].sel(center="0", index_stat="a")))
+
+
+def test_laplace_in_compare_and_check(laplace, model):
+    rng = np.random.default_rng(3)
+    # a reference with mass near s = 0 that the Laplace fit (Gaussian in log s) lacks
+    ref = {"mu": rng.normal(0.4, 0.3, size=(4, 1000)), "s": np.abs(rng.normal(0.0, 0.6, size=(4, 1000)))}
+    cmp = plm.compare({"ref": ref, "Laplace": laplace}, reference="ref", var_names="s", centers={"s": 0.0},
+                      radii=[0.1, 0.3], model=model)
+    assert str(cmp["tier"].sel(model="Laplace").values) == "analytic"
+    ratio = cmp["ratio"].sel(model="Laplace").values[0]
+    assert ratio[0] < 1e-3 and ratio[0] < ratio[1] < 1  # the deficit grows as the ball shrinks
+    with pytest.warns(plm.LocalMassWarning, match="Laplace: s within"):
+        res = plm.check(ref, approximations={"Laplace": laplace}, var_names="s", model=model)
+    assert any(f.kind == "approximation" and f.model == "Laplace" for f in res.findings)
+
+
+def test_pathfinder_fit_is_read_as_its_draws_with_its_elbo(pathfinder, model):
+    assert is_approximation(pathfinder)
+    read = from_approximation(pathfinder, model=model)
+    assert read.kind == "pathfinder" and not read.gaussian
+    pf = pathfinder["pathfinder"].to_dataset()
+    elbo, _ = read.elbo()
+    assert elbo == pytest.approx(float(pf["logP_mean"]) - float(pf["logQ_mean"]))
+    res = plm.local_mass(pathfinder, model=model, var_names="s", centers={"s": 0.0}, radii=[0.2, 0.6])
+    assert res.attrs["tier"] == "samples-of-approximation"
+    assert "not a single Gaussian" in res.attrs["fallback_reason"]
+    draws = pathfinder["posterior"].to_dataset()["s"].values.ravel()  # one chain, split into 4 by the adapter
+    np.testing.assert_allclose(res["s"].sel(center="0", local_stat="mass").values,
+                               [(draws <= 0.2).mean(), (draws <= 0.6).mean()])
+    assert res.attrs["n_chains"] == 4
