@@ -25,7 +25,6 @@ from scipy import integrate, special, stats
 
 import pymc_localmass as plm
 from pymc_localmass._compat import MODERN
-from pymc_localmass.core.gaussian import gaussian_joint_ball_mass
 from pymc_localmass.model_tier import model_local_mass, scale_partners, series_ess
 
 from conftest import make_container
@@ -269,11 +268,21 @@ def test_joint_ball_prior_exact_and_posterior_anchored():
     exact = stats.ncx2.cdf((radii / 2) ** 2, 3, mean @ mean / 4)
     np.testing.assert_allclose(_mass(pri, "a"), exact, rtol=1e-3)
     post, idx = model_local_mass(idata, model, joint=True, centers={"a": mean}, radii=radii)
-    ref = gaussian_joint_ball_mass(mean, cov, mean, radii, n_points=2**13, seed=0).log_mass
+    # exact: ||X - mean||^2 = l1 Z1^2 + l2 (Z2^2 + Z3^2) for the eigenvalues l1 < l2 = l3 = 4 of the
+    # posterior covariance; the second part is exponential (mean 2 l2), so one 1-D integral
+    lam = np.linalg.eigvalsh(cov)
+    assert np.allclose(lam[1:], 4.0)
+
+    def exact_mass(r):
+        f = lambda t: np.exp(-t / (2 * lam[2])) / (2 * lam[2]) * (2 * stats.norm.cdf(np.sqrt((r * r - t) / lam[0])) - 1)  # noqa: E731,E501
+        return integrate.quad(f, 0, r * r, epsabs=0, epsrel=1e-12, limit=200)[0]
+
+    ref = np.log([exact_mass(r) for r in radii])
     log_m = np.log(_mass(post, "a"))
     z = stats.norm.ppf(0.5 + post.attrs["ci_prob"] / 2)
     half = np.log(_stat(post, "a", "mass_upper")) - log_m
-    assert np.all(np.abs(log_m - ref) < 1.5 * half)  # within the stated interval (which holds the anchor's error)
+    assert np.all(np.abs(log_m - ref) <= half)  # within the stated interval (which holds the anchor's error)
+    assert np.all(np.abs(log_m - ref) < 0.02)
     assert post.attrs["anchor_radius"] > 0 and 0 < post.attrs["anchor_log_se"] < 0.1
     assert np.all(half >= z * post.attrs["anchor_log_se"] * 0.999)
     assert abs(_index(idx, "a", "a") - 3) < 0.1

@@ -46,9 +46,17 @@ def test_prior_and_laplace_ball_masses(reference):
     d_post = np.abs(out["laplace"] - ref.posterior_log_mass.values)
     assert d_prior.max() < 0.02 and d_post.max() < 0.02
     assert d_prior.max() < 1e-3 and d_post.max() < 2e-3  # Sobol error of both computations
-    # the curves' finite-radius slopes (the reference's Figure 2 quantity)
+    # the curves' finite-radius slopes (the reference's Figure 2 quantity): both sides are
+    # deterministic Sobol computations whose log-mass errors move together across radii,
+    # so their slopes agree to a few 1e-3 (2e-3 seen for the Laplace posterior, 1e-4 prior)
     for mine, theirs in ((out["prior"], ref.prior_log_mass.values), (out["laplace"], ref.posterior_log_mass.values)):
-        np.testing.assert_allclose(rr.slopes(mine, radii), rr.slopes(theirs, radii), atol=0.02)
+        np.testing.assert_allclose(rr.slopes(mine, radii), rr.slopes(theirs, radii), atol=5e-3)
+    # the prior N(0, 2^2 I_5) around theta0 is exact: a noncentral chi-square law
+    from scipy import stats
+
+    theta0 = rr.laplace(*rr.design(DATASET, SEED))[0]
+    exact = np.log(stats.ncx2.cdf((radii / 2.0) ** 2, 5, float(theta0 @ theta0) / 4.0))
+    np.testing.assert_allclose(out["prior"], exact, atol=1e-3)
     s = rr.slopes(out["laplace"], radii)
     assert s[0] > 4.98 and s[-1] < 3.5  # starts at d = 5 and bends down
     np.testing.assert_allclose(rr.slopes(out["prior"], radii), 5.0, atol=0.02)
