@@ -809,6 +809,17 @@ def _compute_scalar(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, n
                     f"centre {center:g} of {el_name} lies outside the support for some draws (the bounds of "
                     f"{var!r} depend on other variables); use method='samples' for such a centre"
                 )
+            if not (np.any(np.isfinite(lo_c)) or np.any(np.isfinite(hi_c))) and (
+                    center < np.min(all_el) or center > np.max(all_el)):
+                # no transform gave bounds: ask the density itself, beyond the draws' range
+                probe = rows[:64].copy()
+                probe[:, col] = center
+                if not np.any(np.isfinite(dens.logp(probe))):
+                    raise ValueError(
+                        f"centre {center:g} of {el_name} lies outside its support: the model's density is zero "
+                        f"there given every draw tried (the variable has no bounding transform); the draws lie "
+                        f"in [{np.min(all_el):g}, {np.max(all_el):g}]"
+                    )
             scale = _robust_scale(all_el)
             unit = float(np.std(all_el, ddof=1)) if scaled else 1.0
             if scaled and not unit > 0:
@@ -893,17 +904,24 @@ def _compute_joint(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, no
     r_user = _radii_for(radii, name if isinstance(radii, Mapping) else None) if radii is not None else None
     if r_user is None:
         r_user = np.geomspace(1e-3, 1.0, int(n_radii)) * unit
-    _precision(cvec, r_user * (1.0 if scales is None else float(scales.max())), f"joint ball {name!r}")
-    # the centre must lie in the support (up to its boundary)
+    # every coordinate must resolve the smallest ball around its own centre value
+    # (a scaled norm stretches coordinate j by its sd)
+    for j in range(d):
+        _precision(cvec[j:j + 1], r_user * (1.0 if scales is None else float(scales[j])),
+                   f"joint ball {name!r}, coordinate {j}")
+    # the centre must lie in the support (up to its boundary), whatever the other
+    # coordinates' draws (bounds may depend on them)
     rows_all = flat[~bad]
-    lo_all, hi_all = dens.bounds(rows_all[:1])
-    lo_b, hi_b = lo_all[0, cols], hi_all[0, cols]
-    outside = (cvec < lo_b) | (cvec > hi_b)
-    if outside.any():
-        j = int(np.argmax(outside))
+    lo_all, hi_all = dens.bounds(rows_all[:: max(1, rows_all.shape[0] // 400)])
+    lo_b, hi_b = lo_all[:, cols], hi_all[:, cols]
+    out_some = (cvec[None, :] < lo_b) | (cvec[None, :] > hi_b)
+    if out_some.any():
+        j = int(np.argmax(out_some.any(axis=0)))
+        every = bool(out_some[:, j].all())
         raise ValueError(
             f"joint ball {name!r}: centre coordinate {j} ({cvec[j]:g}) lies outside its support "
-            f"[{lo_b[j]:g}, {hi_b[j]:g}]"
+            f"[{np.min(lo_b[:, j]):g}, {np.max(hi_b[:, j]):g}]"
+            + ("" if every else " for some draws (its bounds depend on other variables)")
         )
     free_cont = [dens.column(n, idx) if dens.variables[n].shape else dens.column(n)
                  for n in dens.names for idx in (np.ndindex(*dens.variables[n].shape) if dens.variables[n].shape else [()])]
@@ -912,7 +930,7 @@ def _compute_joint(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, no
     rng = np.random.default_rng(seed)
     m_pow = int(round(math.log2(qmc_points)))
     attrs = {"qmc_points": int(2**m_pow), "n_randomizations": int(n_randomizations), "block_dim": int(d)}
-    bar = _Bar(1, bool(progressbar), "local mass (qmc)")
+    bar = _Bar(1, bool(progressbar) and full, "local mass (qmc)")
     try:
         if full and group == "prior" and _is_proper_prior(model):
             res = qmc_ball_log_integral(dens.logp, cvec, r_user, norm=qnorm, scales=scales, m=m_pow,
@@ -925,7 +943,8 @@ def _compute_joint(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, no
         else:
             log_m, log_se, slope_reps, anchor_attrs = _anchored(
                 ds_full, flat, bad, dens, model, names, cols, cvec, sds, scales, qnorm, r_user, norm, ci_prob,
-                nan_policy, coords, centers, group, anchor, full, n_draws, m_pow, n_randomizations, rng, name)
+                nan_policy, coords, centers, group, anchor, full, n_draws, m_pow, n_randomizations, rng, name,
+                progressbar)
             attrs.update(anchor_attrs)
     finally:
         bar.update(1)
@@ -961,7 +980,8 @@ def _compute_joint(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, no
 
 
 def _anchored(ds_full, flat, bad, dens, model, names, cols, cvec, sds, scales, qnorm, r_user, norm, ci_prob,
-              nan_policy, coords, centers, group, anchor, full, n_draws, m_pow, n_randomizations, rng, name):
+              nan_policy, coords, centers, group, anchor, full, n_draws, m_pow, n_randomizations, rng, name,
+              progressbar=None):
     """log m(r) anchored on the samples tier: m_samples(r_a) * E[I(r) / I(r_a) | inside B(r_a)]."""
     from .estimators import _compute as samples_compute
 
@@ -1002,16 +1022,23 @@ def _anchored(ds_full, flat, bad, dens, model, names, cols, cvec, sds, scales, q
             )
         m_sub = max(8, m_pow - 2)
         logI = np.empty((inside.size, all_r.size))
-        for row_i, i in enumerate(inside):
-            base = rows[i].copy()
+        # one QMC integral per draw: long for big blocks, so a bar by default past ~30 s of work
+        show = progressbar if progressbar is not None else inside.size * all_r.size * 2 ** m_sub > 5e7
+        bar = _Bar(inside.size, bool(show), f"local mass (qmc, {name})")
+        try:
+            for row_i, i in enumerate(inside):
+                base = rows[i].copy()
 
-            def logp_block(pts, base=base):
-                full_pts = np.broadcast_to(base, pts.shape[:-1] + (dens.ndim,)).copy()
-                full_pts[..., cols] = pts
-                return dens.logp(full_pts)
+                def logp_block(pts, base=base):
+                    full_pts = np.broadcast_to(base, pts.shape[:-1] + (dens.ndim,)).copy()
+                    full_pts[..., cols] = pts
+                    return dens.logp(full_pts)
 
-            logI[row_i] = qmc_ball_log_integral(logp_block, cvec, all_r, norm=qnorm, scales=scales, m=m_sub,
-                                                n_randomizations=2, seed=rng).log_integral
+                logI[row_i] = qmc_ball_log_integral(logp_block, cvec, all_r, norm=qnorm, scales=scales, m=m_sub,
+                                                    n_randomizations=2, seed=rng).log_integral
+                bar.update(1)
+        finally:
+            bar.close()
         din = dsub[inside]
     best = None
     for a_i, ra in enumerate(cand):

@@ -357,6 +357,19 @@ def test_bad_centre_outside_support(small):
                        centers=-1.0, radii=[0.1])
 
 
+def test_bad_centre_outside_support_without_a_transform():
+    # no transform gives bounds, so the density itself says the centre is outside
+    with pm.Model() as model:
+        pm.HalfNormal("s", 1.0, default_transform=None)
+    post = {"s": np.abs(np.random.default_rng(2).normal(size=(2, 40))) + 0.05}
+    with pytest.raises(ValueError, match=r"centre -1 of s lies outside its support: the model's density is zero"):
+        plm.local_mass(make_container(posterior=post), method="model", model=model, centers=-1.0, radii=[0.1])
+    # the boundary itself is fine (finite density at 0)
+    res = plm.local_mass(make_container(posterior=post), method="model", model=model, centers=0.0,
+                         radii=[1e-3])
+    np.testing.assert_allclose(_mass(res, "s"), 2 * stats.norm.cdf(1e-3) - 1, rtol=1e-6)
+
+
 def test_bad_radii_too_small_for_double_precision(small):
     model, post = small
     with pytest.raises(ValueError, match="variable 'mu'.*too small for double precision"):
