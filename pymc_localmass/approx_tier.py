@@ -120,6 +120,19 @@ def _radii_for(radii, name):
     return samples_radii_for(radii, name)
 
 
+def _as_dataarrays(curves, indices, labels, el_shape, el_dims, el_coords):
+    """Per-centre arrays (E, R, stat) and (E, stat) as the tier's (curves, index) DataArrays."""
+    R = curves[0].shape[1]
+    cur = xr.concat([xr.DataArray(c.reshape(el_shape + (R, len(CURVE_STATS))),
+                                  dims=tuple(el_dims) + ("radius", "local_stat"), coords=el_coords)
+                     .expand_dims(center=[lab]) for c, lab in zip(curves, labels)], "center")
+    ind = xr.concat([xr.DataArray(i.reshape(el_shape + (len(INDEX_STATS),)),
+                                  dims=tuple(el_dims) + ("index_stat",), coords=el_coords)
+                     .expand_dims(center=[lab]) for i, lab in zip(indices, labels)], "center")
+    return (cur.transpose(*el_dims, "center", "radius", "local_stat"),
+            ind.transpose(*el_dims, "center", "index_stat"))
+
+
 def _exact_variable(fit, name, da_idx, specs, *, radii, n_radii, scaled, model):
     """Curves and index DataArrays of one variable, exact tier."""
     v = fit.variable(name)
@@ -170,15 +183,9 @@ def _exact_variable(fit, name, da_idx, specs, *, radii, n_radii, scaled, model):
                 "scale": csd, "window": np.max(stored, axis=1), "n_window": np.full(E, float(R))}
         for i, lab in enumerate(INDEX_STATS):
             index[:, i] = vals[lab]
-        cur_list.append(xr.DataArray(curves.reshape(el_shape + (R, len(CURVE_STATS))),
-                                     dims=tuple(el_dims) + ("radius", "local_stat"), coords=el_coords)
-                        .expand_dims(center=[label]))
-        idx_list.append(xr.DataArray(index.reshape(el_shape + (len(INDEX_STATS),)),
-                                     dims=tuple(el_dims) + ("index_stat",), coords=el_coords)
-                        .expand_dims(center=[label]))
-    cur = xr.concat(cur_list, "center").transpose(*el_dims, "center", "radius", "local_stat")
-    ind = xr.concat(idx_list, "center").transpose(*el_dims, "center", "index_stat")
-    return cur, ind
+        cur_list.append(curves)
+        idx_list.append(index)
+    return _as_dataarrays(cur_list, idx_list, [lab for lab, _ in specs], el_shape, el_dims, el_coords)
 
 
 def _qmc_vector_variable(fit, name, da_idx, specs, *, radii, n_radii, scaled, ci_prob, model, n_points,
@@ -228,15 +235,9 @@ def _qmc_vector_variable(fit, name, da_idx, specs, *, radii, n_radii, scaled, ci
         vals = dict(fitd, atom=np.zeros(E), atom_lower=np.zeros(E), atom_upper=np.zeros(E), center_value=c,
                     scale=csd)
         index = np.stack([np.asarray(vals[lab], float) * np.ones(E) for lab in INDEX_STATS], axis=-1)
-        cur_list.append(xr.DataArray(curves.reshape(el_shape + (R, len(CURVE_STATS))),
-                                     dims=tuple(el_dims) + ("radius", "local_stat"), coords=el_coords)
-                        .expand_dims(center=[label]))
-        idx_list.append(xr.DataArray(index.reshape(el_shape + (len(INDEX_STATS),)),
-                                     dims=tuple(el_dims) + ("index_stat",), coords=el_coords)
-                        .expand_dims(center=[label]))
-    cur = xr.concat(cur_list, "center").transpose(*el_dims, "center", "radius", "local_stat")
-    ind = xr.concat(idx_list, "center").transpose(*el_dims, "center", "index_stat")
-    return cur, ind
+        cur_list.append(curves)
+        idx_list.append(index)
+    return _as_dataarrays(cur_list, idx_list, [lab for lab, _ in specs], el_shape, el_dims, el_coords)
 
 
 def _qmc_joint(fit, names, tsel, cmap, *, radii, n_radii, norm, ci_prob, model, n_points, n_randomizations,

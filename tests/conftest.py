@@ -20,6 +20,27 @@ def make_container(**groups):
     return az.from_dict(**groups)
 
 
+@pytest.fixture(scope="session")
+def conjugate_advi():
+    """y ~ N(mu, 1), mu ~ N(0, 1), three observations: mean-field ADVI and the exact log evidence.
+
+    The posterior is Gaussian, so ADVI's family holds it: KL(q || p) = log Z - ELBO is about 0.
+    """
+    import pymc as pm
+    from scipy import stats
+
+    y = np.array([0.5, 1.5, 1.0])
+    with pm.Model():
+        mu = pm.Normal("mu", 0.0, 1.0)
+        pm.Normal("obs", mu, 1.0, observed=y)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            approx = pm.fit(3000, method="advi", random_seed=5, progressbar=False,
+                            obj_optimizer=pm.adam(learning_rate=0.03))
+    logz = float(stats.multivariate_normal(np.zeros(3), np.eye(3) + np.ones((3, 3))).logpdf(y))
+    return y, approx, logz
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(20261122)

@@ -97,17 +97,9 @@ def test_compare_bonferroni_when_both_estimated():
     assert "Bonferroni" in cmp.attrs["interval_rule"]
 
 
-def test_compare_K_from_a_data_model_with_known_evidence():
+def test_compare_K_from_a_data_model_with_known_evidence(conjugate_advi):
     # y ~ N(mu, 1), mu ~ N(0, 1): log Z = log N(y; 0, I + 11'), and KL(q || p) = log Z - ELBO
-    y = np.array([0.5, 1.5, 1.0])
-    with pm.Model():
-        mu = pm.Normal("mu", 0.0, 1.0)
-        pm.Normal("obs", mu, 1.0, observed=y)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            approx = pm.fit(3000, method="advi", random_seed=5, progressbar=False,
-                            obj_optimizer=pm.adam(learning_rate=0.03))
-    logz = float(stats.multivariate_normal(np.zeros(3), np.eye(3) + np.ones((3, 3))).logpdf(y))
+    y, approx, logz = conjugate_advi
     rng = np.random.default_rng(2)
     post = rng.normal(y.sum() / 4, 0.5, size=(4, 1000))  # the exact posterior N(sum y / 4, 1/4)
     elbo, se = from_approximation(approx).elbo(n=1000, seed=0)

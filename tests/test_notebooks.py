@@ -1,4 +1,4 @@
-"""The notebooks under notebooks/ execute top to bottom in the running generation.
+"""The notebooks under notebooks/ execute top to bottom in the running generation and show what they claim.
 
 Each notebook is run with nbclient on a kernel of the running interpreter (a
 kernelspec written to a temporary JUPYTER_PATH, so whichever kernels the
@@ -7,6 +7,7 @@ machine has registered elsewhere cannot be picked up instead).
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -21,7 +22,8 @@ KERNEL = "pymc-localmass-test"
 
 
 @pytest.fixture
-def kernel_name(tmp_path, monkeypatch):
+def run_notebook(tmp_path, monkeypatch):
+    """Execute a notebook; return its outputs, their plain text and the PNG images."""
     spec_dir = tmp_path / "kernels" / KERNEL
     spec_dir.mkdir(parents=True)
     spec = {
@@ -33,18 +35,59 @@ def kernel_name(tmp_path, monkeypatch):
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path) + os.pathsep + os.environ.get("JUPYTER_PATH", ""))
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # figures as PNG outputs
     monkeypatch.setenv("PYTHONWARNINGS", "ignore::DeprecationWarning")
-    return KERNEL
+
+    def run(name, timeout):
+        nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+        client = nbclient.NotebookClient(nb, kernel_name=KERNEL, timeout=timeout,
+                                         resources={"metadata": {"path": str(NOTEBOOKS)}})
+        client.execute()
+        outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+        errors = [o for o in outputs if o.output_type == "error"]
+        assert not errors, errors[0].get("evalue")
+        parts = []
+        for o in outputs:
+            if o.output_type == "stream":
+                parts.append(o.text)
+            elif o.output_type in ("execute_result", "display_data"):
+                parts.append(o.data.get("text/plain", ""))
+        images = [o for o in outputs if o.output_type in ("display_data", "execute_result") and "image/png" in o.data]
+        return outputs, "\n".join(parts), images
+
+    return run
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["plot_local_mass.ipynb"])
-def test_notebook_executes(name, kernel_name):
-    path = NOTEBOOKS / name
-    nb = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(nb, kernel_name=kernel_name, timeout=240,
-                                     resources={"metadata": {"path": str(NOTEBOOKS)}})
-    client.execute()
-    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
-    assert not [o for o in outputs if o.output_type == "error"]
-    images = [o for o in outputs if o.output_type in ("display_data", "execute_result") and "image/png" in o.data]
+def test_plot_local_mass_notebook(run_notebook):
+    _, _, images = run_notebook("plot_local_mass.ipynb", 240)
     assert len(images) >= 6  # mass, slope, both, overlay of fits, prior vs posterior, joint (+ plain)
+
+
+@pytest.mark.slow
+def test_advi_collapse_notebook(run_notebook):
+    _, text, images = run_notebook("advi_collapse.ipynb", 300)
+    assert "tier: analytic" in text and "Mass Index a at tau = 0: inf" in text
+    # the check flags tau near 0 for both approximations, with the ELBO-blindness bound
+    for name in ("ADVI", "FullRank"):
+        assert f"LocalMassWarning: {name}: tau within " in text
+    assert "the ELBO need register no more than" in text
+    assert "phi_reverse" in text and "ref_mass" in text
+    assert len([o for o in images if o.output_type == "display_data"]) == 1
+
+
+@pytest.mark.slow
+def test_horseshoe_notebook(run_notebook):
+    _, text, images = run_notebook("horseshoe_local_mass.ipynb", 600)
+    assert "tier: model | pairs: beta~lam" in text
+    # the draws resolve only large radii at a null coefficient
+    smallest = float(re.search(r"beta\[x3\] at 0: \d+ of 15 radii resolved \(smallest resolved radius: (\S+)\)",
+                               text).group(1))
+    assert smallest > 1e-4
+    # the model tier reaches 1e-8 and identifies the log index of both null coefficients
+    found = re.findall(r"beta\[(x\d)\] at 0: a = (\S+) \[(\S+), (\S+)\], b = (\S+) \[(\S+), (\S+)\]", text)
+    assert [f[0] for f in found] == ["x3", "x5"]
+    for _, a, a_lo, a_hi, b, b_lo, b_hi in found:
+        a, a_lo, a_hi, b, b_lo, b_hi = (float(v.rstrip(",]")) for v in (a, a_lo, a_hi, b, b_lo, b_hi))
+        assert a_lo <= 1.0 <= a_hi
+        assert 0.6 <= b <= 1.4 and b_lo > 0.3 and b_lo <= 1.0 <= b_hi
+    assert "1e-08" in text  # the table starts at r = 1e-8
+    assert len([o for o in images if o.output_type == "display_data"]) == 1
