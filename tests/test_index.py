@@ -113,3 +113,18 @@ def test_finite_difference_slopes_exact_power():
     mid, s = finite_difference_slopes(r, 0.3 * r**2.5)
     assert np.allclose(s, 2.5)
     assert np.allclose(mid, np.sqrt(r[1:] * r[:-1]))
+
+
+def test_heavy_tails_do_not_fake_a_log_index(rng):
+    # a half-Cauchy scale at 0 (a common prior for tau): (a, b) = (1, 0). Its sd says
+    # nothing about the region near 0, and its folded density curves like r^2; with
+    # the unit capped by the median distance and both curvature orders at the
+    # boundary, b's interval excludes 0 about as often as its level allows
+    x = np.abs(rng.standard_cauchy((40, 4, 1000))) * 2.0
+    _, idx = local_mass_curves(x, center=0.0, ci_prob=0.89)
+    excluded = (idx[:, I["b_lower"]] > 0) | (idx[:, I["b_upper"]] < 0)
+    assert excluded.mean() <= 0.25  # 0.11 nominal; P(> 10 of 40) < 0.02 at 0.11
+    covered = (idx[:, I["a_lower"]] <= 1) & (1 <= idx[:, I["a_upper"]])
+    assert covered.mean() >= 0.75
+    sd = x.std(axis=(1, 2), ddof=1)
+    assert np.all(idx[:, I["scale"]] < sd)  # the unit of log(1/r) is not the (huge) sd

@@ -466,6 +466,7 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
     fit = {key: np.concatenate([p_[key] for p_ in parts]) for key in parts[0]}
     for name in ("a", "a_lower", "a_upper", "b", "b_lower", "b_upper", "window", "n_window"):
         index[:, INDEX_STATS.index(name)] = fit[name]
+    index[:, INDEX_STATS.index("scale")] = fit["unit"]
     # discrete draws, centre not a support point: nothing closer than the gap
     index[gap_all, 0:3] = np.inf
     index[gap_all, 3] = 0.0

@@ -118,7 +118,9 @@ def _profile_log_unit(master, edges, g, R, scale, boundary, infl, ll_r, b_level)
         grp = grp[np.isfinite(ll_r[grp]) & (np.log(scale[grp] / R[grp]) > 0.25)]
         if grp.size == 0:
             continue
-        terms = ["a", "b", *curv_terms]
+        # at a boundary both curvature orders: a folded density (f'(0) = 0, e.g. a
+        # half-Cauchy scale at 0) curves like r^2, and a log term must not stand in for it
+        terms = ["a", "b", *curv_terms] if curv_terms is INTERIOR_TERMS else ["a", "b", "c1", "c2"]
         for off in (0.0, *LOG_UNIT_OFFSETS):
             th, cov, ll = fit_binned(c[grp], e[grp], R[grp], scale[grp] * np.exp(off), terms)
             good = (np.isfinite(ll) & (cov[:, 1, 1] > 0) & np.isfinite(cov[:, 0, 0]) & (th[:, 0] > 0)
@@ -167,10 +169,20 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
     Returns
     -------
     dict of ndarray (E,): ``a, a_lower, a_upper, b, b_lower, b_upper, window, n_window, is_inf``
+    and ``unit`` (the unit of ``log(1/r)`` used: ``scale``, capped at 1/0.674
+    times the median distance to the centre)
     """
     E = master.shape[0]
     W = len(k_targets)
     scale = np.asarray(scale, float) * np.ones(E)
+    # the unit of log(1/r): the given scale (the sd), but no more than 1/0.674 times
+    # the median distance to the centre (the sd of a Gaussian at its mean), so that
+    # heavy tails, whose sd says nothing about the region near the centre, do not
+    # squeeze log(1/r) into a narrow band where a log term stands in for curvature
+    cum = np.cumsum(master, axis=1)
+    half = np.argmax(cum >= 0.5 * cum[:, -1:], axis=1)
+    median_dist = np.take_along_axis(edges, half[:, None], axis=1)[:, 0]
+    scale = np.where(np.isfinite(median_dist) & (median_dist > 0), np.minimum(scale, median_dist / 0.674), scale)
     boundary = np.zeros(E, bool) if boundary is None else np.asarray(boundary, bool)
     infl = np.ones((E, W)) if inflation is None else np.maximum(np.asarray(inflation, float), 1.0)
     z = stats.norm.ppf(0.5 + ci_prob / 2)
@@ -263,6 +275,13 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
     use = refit["done"] & refit["use"]
     a = np.where(use, af, a)
     se = np.where(use, np.hypot(sf, shift), se)
+    # as for a: b's drift over the last widening is part of its error (a log term
+    # that only stands in for curvature the model lacks moves with the window)
+    b_prev = np.take_along_axis(b_w, np.maximum(chosen - 1, 0)[:, None], axis=1)[:, 0]
+    sb_prev = np.take_along_axis(sb_w, np.maximum(chosen - 1, 0)[:, None], axis=1)[:, 0]
+    b_here = pick(b_w)
+    drift_b = np.where((chosen > 0) & np.isfinite(sb_prev) & np.isfinite(pick(sb_w)), b_here - b_prev, 0.0)
+    sb = np.hypot(sb, drift_b)
     is_inf = inf_w.any(axis=1)
     a_lo, a_hi = a - z * se, a + z * se
     # a and b trade off over a finite range of radii: dropping a log term
@@ -296,6 +315,7 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
         "window": pick(R_w),
         "n_window": pick(n_w),
         "is_inf": is_inf,
+        "unit": scale,
     }
     return out
 
