@@ -71,7 +71,9 @@ def run(out="demo_out", draws=1000, tune=1000, chains=4, seed=20261122):
     from .plots import plot_local_mass, save_figure
 
     png = os.path.join(out, "local_mass.png")
-    save_figure(plot_local_mass(idata, **({"backend": "matplotlib"} if MODERN else {})), png, dpi=100)
+    # the headline panel first: tau at 0, then the school effects at their means
+    save_figure(plot_local_mass(idata, var_names=["tau", "theta"], **({"backend": "matplotlib"} if MODERN else {})),
+                png, dpi=100)
     print(f"wrote {png}")
     # -- approximations and report (issue: compare/check/report): demo_out/report.html
     approx_report(idata, model, out, seed=seed)

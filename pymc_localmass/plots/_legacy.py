@@ -43,11 +43,13 @@ def _kw(visuals, name, **base):
 
 def tidy_log_axis(axis, lo, hi):
     """Readable log ticks: plain numbers (0.02, 0.1, 1), 1-2-5 steps when the range is short."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
-    decades = np.log10(hi / lo) if lo > 0 and hi > lo else 0.0
-    subs = (1.0, 2.0, 3.0, 5.0) if decades < 1.2 else (1.0, 2.0, 5.0) if decades < 2.2 else (1.0,)
-    axis.set_major_locator(LogLocator(base=10.0, subs=subs, numticks=12))
+    from ._prepare import log_ticks
+
+    ticks = log_ticks(lo, hi)
+    if len(ticks) >= 2:
+        axis.set_major_locator(FixedLocator(ticks))
     axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
     axis.set_minor_formatter(NullFormatter())
 

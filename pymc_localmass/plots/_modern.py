@@ -86,7 +86,8 @@ def _new_collection(pdata, facet, *, kind, backend, col_wrap, figsize, pc_kwargs
     if figure_kwargs.get("figsize") is None:
         width, height = plot_bknd.scale_fig_size(None, rows=rows, cols=cols)
         # room for the legends on the right and for one title + two axis labels per row
-        figure_kwargs["figsize"] = (max(width, 360 * cols) + 170, max(height, 320 * rows))
+        figure_kwargs["figsize"] = (max(width, 360 * cols) + 170,
+                                    max(height, 320 * rows) + (90 if backend == "plotly" else 0))
         figure_kwargs["figsize_units"] = "dots"
     elif backend != "matplotlib" and figure_kwargs.get("figsize_units", "inches") == "inches":
         figure_kwargs["figsize"] = tuple(100 * v for v in figure_kwargs["figsize"])
@@ -239,7 +240,10 @@ def plot(pdata, geo, *, kind, labeller=None, plot_collection=None, backend=None,
         kwargs, labels = _key_entries(pdata, backend)
         key_kw = visuals.get("key") if isinstance(visuals.get("key"), dict) else {}
         if backend == "plotly":
-            key_kw = {"update_visuals": False, **key_kw}
+            # a horizontal key under the panels: the overlay legend keeps the right-hand side
+            # (plotly stacks legends at fixed heights, and they overlap on short figures)
+            key_kw = {"update_visuals": False, "legend_orientation": "h", "legend_x": 0.0,
+                      "legend_xanchor": "left", "legend_y": -0.28, "legend_yanchor": "top", **key_kw}
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="This target plot already contains a legend")
             pc.viz["legend/line styles"] = plot_bknd.legend(pc, kwargs, labels, title=None, legend_dim=("key",),

@@ -87,6 +87,8 @@ def select_names(available, var_names=None, filter_vars=None):
     ['tau', 'theta']
     >>> select_names(["tau", "theta", "tau+theta"], "ta", filter_vars="like")
     ['tau', 'theta', 'tau+theta']
+    >>> select_names(["theta", "tau"], ["tau", "theta"])
+    ['tau', 'theta']
     """
     import re
 
@@ -109,7 +111,8 @@ def select_names(available, var_names=None, filter_vars=None):
     missing = [p for p in positive + negated if not match(p)]
     if missing:
         raise KeyError(f"variable(s) {missing} not found in the local-mass results; available: {available}")
-    chosen = [v for v in available if any(v in match(p) for p in positive)] if positive else list(available)
+    # in the order asked for (panels follow var_names, as in ArviZ)
+    chosen = list(dict.fromkeys(v for p in positive for v in match(p))) if positive else list(available)
     drop = {v for p in negated for v in match(p)}
     return [v for v in chosen if v not in drop]
 
@@ -396,6 +399,7 @@ class PlotData:
     is_overlay: bool
     attrs: dict = field(default_factory=dict)
     dims_d: dict = field(default_factory=dict)
+    ref_index: int = 0  # position of the reference along the overlay (its radii and reference lines)
 
     def panels(self):
         """``[(var_name, sel), ...]`` of panels (element x centre with data), in plotting order."""
@@ -419,6 +423,19 @@ def collect(data, *, var_names=None, filter_vars=None, coords=None, group=None, 
     if coords is not None and not isinstance(coords, Mapping):
         raise TypeError(f"coords must be a mapping of dimension -> value(s), got {type(coords).__name__}")
     sel_kw = dict(var_names=var_names, filter_vars=filter_vars, coords=coords, est_kwargs=est_kwargs)
+    # results that already carry several groups along dim "group" (local_mass(..., group=[...])):
+    # that dim is the overlay
+    wanted = [str(g) for g in group] if isinstance(group, (list, tuple)) else None
+    if group is None or wanted:
+        stored = _stored(data, None) if (_is_container(data) or isinstance(data, xr.Dataset)
+                                         or _is_results_pair(data)) else None
+        if stored is not None and GROUP_DIM in stored[0].dims:
+            have = [str(g) for g in stored[0][GROUP_DIM].values]
+            if wanted is None or all(g in have for g in wanted):
+                curves, index = results_of(data, group=None, **sel_kw)
+                if wanted is not None:
+                    curves, index = curves.sel({GROUP_DIM: wanted}), index.sel({GROUP_DIM: wanted})
+                return _group_dim_data(curves, index)
     if isinstance(group, (list, tuple)):
         if _is_fit_mapping(data) if isinstance(data, Mapping) else False:
             raise ValueError("overlay either a mapping of fits or a list of groups, not both")
@@ -468,12 +485,29 @@ def collect(data, *, var_names=None, filter_vars=None, coords=None, group=None, 
                        coords="minimal", compat="override")
     index = xr.concat([i[names] for _, i in entries], dim=idx, join="outer", combine_attrs="override",
                       coords="minimal", compat="override")
+    # the outer joins sort coordinates: put elements back in the reference's order
+    for d_ in [d_ for d_ in curves.dims if d_ in ref[0].coords and d_ not in _EXTRA_DIMS]:
+        first = list(ref[0][d_].values)
+        order = first + [v for v in curves[d_].values if v not in first]
+        curves, index = curves.reindex({d_: order}), (index.reindex({d_: order}) if d_ in index.dims else index)
     curves = xr.Dataset({n: _order(curves[n], dim, ("radius", "local_stat")) for n in names}, attrs=ref[0].attrs)
     index = xr.Dataset({n: _order(index[n], dim, ("index_stat",)) for n in names}, attrs=ref[1].attrs)
     attrs = dict(ref[0].attrs)
     dims_d = {n: _ball_dimension(ref[0], n) for n in names}
     return PlotData(curves=curves, index=index, overlay=dim, labels=labels, is_overlay=overlay is not None,
-                    attrs=attrs, dims_d=dims_d)
+                    attrs=attrs, dims_d=dims_d, ref_index=ref_pos)
+
+
+def _group_dim_data(curves, index):
+    """PlotData of results with a ``group`` dim: the groups are the overlay."""
+    names = list(curves.data_vars)
+    labels = [str(g) for g in curves[GROUP_DIM].values]
+    curves = xr.Dataset({n: _order(curves[n], GROUP_DIM, ("radius", "local_stat")) for n in names},
+                        attrs=curves.attrs)
+    index = xr.Dataset({n: _order(index[n], GROUP_DIM, ("index_stat",)) for n in names}, attrs=index.attrs)
+    dims_d = {n: _ball_dimension(curves, n) for n in names}
+    return PlotData(curves=curves, index=index, overlay=GROUP_DIM, labels=labels, is_overlay=True,
+                    attrs=dict(curves.attrs), dims_d=dims_d)
 
 
 def _order(da, overlay, tail):
@@ -542,6 +576,32 @@ def index_text(stats, label=None):
     return "\n".join(lines)
 
 
+def log_ticks(lo, hi):
+    """Tick values of a log axis from ``lo`` to ``hi``: decades, or 1-2-5 / 1-2-3-5 steps when short.
+
+    Examples
+    --------
+    >>> log_ticks(0.03, 0.45)
+    [0.03, 0.05, 0.1, 0.2, 0.3]
+    >>> log_ticks(1e-6, 1.0)[:3]
+    [1e-06, 1e-05, 0.0001]
+    """
+    if not (lo > 0 and hi > lo and np.isfinite(hi)):
+        return []
+    decades = np.log10(hi / lo)
+    subs = (1.0, 2.0, 3.0, 5.0) if decades < 1.2 else (1.0, 2.0, 5.0) if decades < 2.2 else (1.0,)
+    step = max(1, int(np.ceil(decades / 8))) if decades >= 2.2 else 1  # at most ~8 decade labels
+    out = []
+    for e in range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1):
+        if subs == (1.0,) and e % step:
+            continue
+        for m in subs:
+            v = float(f"{m * 10.0 ** e:.12g}")
+            if lo * (1 - 1e-9) <= v <= hi * (1 + 1e-9):
+                out.append(v)
+    return out
+
+
 def reference_label(k):
     """Text of the slope-k reference line, e.g. ``∝ r²``."""
     return "∝ r" if k == 1 else "∝ r" + str(k).translate(_SUPERSCRIPTS)
@@ -595,13 +655,13 @@ def geometry(pdata):
     dim = pdata.overlay
     for name in pdata.curves.data_vars:
         parts = _geometry_one(pdata.curves[name], pdata.index[name], pdata.dims_d[name], dim,
-                              pdata.labels if pdata.is_overlay else None)
+                              pdata.labels if pdata.is_overlay else None, ref_o=pdata.ref_index)
         for key, da in parts.items():
             out.setdefault(key, {})[name] = da
     return {key: xr.Dataset(vals) for key, vals in out.items()}
 
 
-def _geometry_one(cur, idx, d, odim, labels):
+def _geometry_one(cur, idx, d, odim, labels, ref_o=0):
     lead_dims = list(cur.dims[:-2])  # (*P, O)
     pdims = lead_dims[:-1]
     coords = {k: v for k, v in cur.coords.items() if set(v.dims) <= set(lead_dims)}
@@ -642,7 +702,7 @@ def _geometry_one(cur, idx, d, odim, labels):
     x_hi = _nan_reduce(np.nanmax, np.where(rok, r, np.nan), red) * 1.15
     y_lo = _nan_reduce(np.nanmin, np.where(pos, m, np.nan), red) / 2.5
     top = _nan_reduce(np.nanmax, np.where(pos & np.isfinite(mhi), np.fmax(mhi, m), np.nan), red)
-    y_hi = np.minimum(np.fmax(top * 1.6, y_lo * 20), 2.0)
+    y_hi = np.minimum(np.fmax(top * 1.6, y_lo * 20), 1.05)  # a probability axis ends just above 1
     y_lo = np.where(np.isfinite(y_lo), y_lo, 1e-3)
     y_hi = np.where(np.isfinite(y_hi), y_hi, 1.0)
 
@@ -651,8 +711,10 @@ def _geometry_one(cur, idx, d, odim, labels):
     scale, window = istat("scale"), istat("window")
 
     s_band_ok = res & sok & np.isfinite(slo) & np.isfinite(shi)
+    # limits from what the draws resolve (unresolved spikes may leave the axis) and from a
+    a_fin = np.where(np.isfinite(a), a, np.where(np.isinf(a) & np.isfinite(alo), alo, np.nan))
     s_vals = np.concatenate([np.where(s_band_ok, slo, np.nan), np.where(s_band_ok, shi, np.nan),
-                             np.where(sok, s, np.nan), np.where(np.isfinite(a), a, np.nan)[..., None]], axis=-1)
+                             np.where(sok & res, s, np.nan), a_fin[..., None]], axis=-1)
     sy_lo = _nan_reduce(np.nanmin, s_vals, red)
     sy_hi = _nan_reduce(np.nanmax, s_vals, red)
     span = np.where(sy_hi - sy_lo > 0.2, sy_hi - sy_lo, 0.2)
@@ -662,9 +724,11 @@ def _geometry_one(cur, idx, d, odim, labels):
 
     ylo_b = y_lo[..., None]
 
-    band = np.stack([r, np.fmax(np.where(pos | (rok & np.isfinite(mhi)), mlo, np.nan), ylo_b[..., None]),
-                     np.where(rok & np.isfinite(mhi) & (mhi > 0), mhi, np.nan)], axis=-1)
-    band[~(rok & np.isfinite(mhi) & (mhi > 0))] = np.nan
+    # the interval band over resolved radii with mass (at unresolved ones the dashed line says
+    # "not resolved"; a band clipped to the axis floor would read as information)
+    band_ok = rok & res & pos & np.isfinite(mhi) & (mhi > 0)
+    band = np.stack([r, np.fmax(mlo, ylo_b[..., None]), mhi], axis=-1)
+    band[~band_ok] = np.nan
     sband = np.stack([r, slo, shi], axis=-1)
     sband[~(rok & res & np.isfinite(slo) & np.isfinite(shi))] = np.nan  # slope intervals: resolved radii only
 
@@ -710,13 +774,13 @@ def _geometry_one(cur, idx, d, odim, labels):
     # d = 1: the key legend names the single line; joint balls: label the extremes (and 2 when d = 3)
     label_ks = set() if d == 1 else (set(range(1, d + 1)) if d <= 3 else {1, d})
     for pix in np.ndindex(*P):
-        ok = m_solid[pix + (0,)]
+        ok = m_solid[pix + (ref_o,)]
         if not ok.any():
-            ok = pos[pix + (0,)]
+            ok = pos[pix + (ref_o,)]
         if not ok.any():
             continue
         j = int(np.argmax(ok))
-        r0, m0 = r[pix + (0, j)], m[pix + (0, j)]
+        r0, m0 = r[pix + (ref_o, j)], m[pix + (ref_o, j)]
         for k in range(1, d + 1):
             x_end = min(x_hi[pix], r0 * (y_hi[pix] / m0) ** (1.0 / k))
             x_st = x_lo[pix]
@@ -764,17 +828,21 @@ def _geometry_one(cur, idx, d, odim, labels):
             offset += LINE_FRAC * (txt.count("\n") + 1) + 0.02
 
     # asymptote a in the slope view
-    a_line = np.where(np.isfinite(a), a, np.nan)
+    # (a = inf from draws: the line at the interval's lower end, the slope the nearest draws support)
+    a_line = a_fin
     a_str = np.full(P + (O,), "", dtype=object)
     a_pos = np.full(P + (O, 2), np.nan)
     for pix in np.ndindex(*P):
         row = 0
         for o in range(O):
             ix = pix + (o,)
-            if not np.isfinite(a[ix]):
+            if not np.isfinite(a_fin[ix]):
                 continue
             pref = f"{labels[o]}: " if labels else ""
-            a_str[ix] = f"{pref}a = {_fmt(a[ix])} [{_fmt(alo[ix])}, {_fmt(ahi[ix])}]"
+            if np.isinf(a[ix]):
+                a_str[ix] = f"{pref}a = ∞ [{_fmt(alo[ix])}, ∞] (line: lower end)"
+            else:
+                a_str[ix] = f"{pref}a = {_fmt(a[ix])} [{_fmt(alo[ix])}, {_fmt(ahi[ix])}]"
             yf = 1 - MARGIN_FRAC - row * LINE_FRAC
             a_pos[ix] = [_log_pos(x_lo[pix], x_hi[pix], 1 - MARGIN_FRAC), sy_lo[pix] + yf * (sy_hi[pix] - sy_lo[pix])]
             row += 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._prepare import panel_title
+from ._prepare import log_ticks, panel_title
 
 
 def backend_from_object(target, return_module=True):
@@ -137,23 +137,33 @@ def log_axes(da, target, *, which="mass"):
             tidy_log_axis(target.yaxis, *y_lim)
         target.set_ylim(*y_lim)
     elif name == "bokeh":
-        from bokeh.models import BasicTickFormatter, LogScale, LogTicker, Range1d
+        from bokeh.models import CustomJSTickFormatter, FixedTicker, LogScale, Range1d
+
+        def tick(axes, lo, hi):
+            ticks = log_ticks(lo, hi)
+            for axis in axes:
+                if len(ticks) >= 2:
+                    axis.ticker = FixedTicker(ticks=ticks, minor_ticks=[])
+                # plain numbers as %g would print them (0.02, 1, 1e-06)
+                axis.formatter = CustomJSTickFormatter(code="return Number(tick.toPrecision(6)).toString();")
 
         target.x_scale = LogScale()
-        for axis in target.xaxis:
-            axis.ticker = LogTicker()
-            axis.formatter = BasicTickFormatter(use_scientific=False) if x_lim[0] >= 1e-4 else axis.formatter
+        tick(target.xaxis, *x_lim)
         target.x_range = Range1d(*x_lim)
         if y_log:
             target.y_scale = LogScale()
-            for axis in target.yaxis:
-                axis.ticker = LogTicker()
-                axis.formatter = BasicTickFormatter(use_scientific=False) if y_lim[0] >= 1e-4 else axis.formatter
+            tick(target.yaxis, *y_lim)
         target.y_range = Range1d(*y_lim)
     elif name == "plotly":
-        target.update_xaxes(type="log", range=[np.log10(x_lim[0]), np.log10(x_lim[1])], autorange=False)
+        def ticks(lo, hi):
+            vals = log_ticks(lo, hi)
+            return dict(tickvals=vals, ticktext=[f"{v:g}" for v in vals]) if len(vals) >= 2 else {}
+
+        target.update_xaxes(type="log", range=[np.log10(x_lim[0]), np.log10(x_lim[1])], autorange=False,
+                            **ticks(*x_lim))
         if y_log:
-            target.update_yaxes(type="log", range=[np.log10(y_lim[0]), np.log10(y_lim[1])], autorange=False)
+            target.update_yaxes(type="log", range=[np.log10(y_lim[0]), np.log10(y_lim[1])], autorange=False,
+                                **ticks(*y_lim))
         else:
             target.update_yaxes(range=list(y_lim), autorange=False)
     else:  # the "none" backend: record the request
