@@ -296,6 +296,28 @@ def test_prior_posterior_overlay(fitted, results):
     assert {"prior", "posterior"} <= set(legend_texts)
 
 
+def test_results_with_a_group_dim_overlay_their_groups():
+    # add_local_mass(..., group=[...]) stores the groups along dim "group": one panel per
+    # element and centre, one curve per group, and a legend naming them
+    idata = _container()
+    both = plm.add_local_mass(idata, var_names=["tau"], group=["posterior", "prior"], centers={"tau": 0.0})
+    curves, _ = plm.results.read(both)
+    out = plot_local_mass(both, **_kw())
+    assert _n_panels(out) == 1
+    sel = {"center": "0"}
+    for g in ("posterior", "prior"):
+        (line,) = _artists(out, "mass", "tau", sel, overlay={"group": g})
+        _, ey, _ = _expected_mass(curves["tau"].sel(sel).sel(group=g))
+        np.testing.assert_allclose(_xy(line)[1], ey, equal_nan=True)
+    legend_texts = [t.get_text() for leg in _figure(out).legends for t in leg.get_texts()]
+    assert {"prior", "posterior"} <= set(legend_texts)
+    # asking for a subset of the stored groups selects them, without recomputing
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LocalMassComputedWarning)
+        sub = plot_local_mass(both, group=["prior"], **_kw())
+    assert _n_panels(sub) == 1 and len(_artists(sub, "mass", "tau", sel)) == 1
+
+
 def test_joint_ball_reference_slopes(fitted):
     joint = plm.local_mass(fitted, var_names=["tau", "theta"], joint=True)
     jindex = plm.mass_index(fitted, var_names=["tau", "theta"], joint=True)
