@@ -340,31 +340,23 @@ def _compute_groups(data, groups, *, centers="mean", radii=None, n_radii=25, joi
     if joint and not _all_numeric(centers):
         raise ValueError("several groups with joint=True need numeric centres (a keyword such as 'mean' would "
                          "be resolved on each group's own draws)")
-    first_c, first_i = _compute_one(data, group=groups[0], centers=centers, radii=radii, n_radii=n_radii,
-                                    joint=joint, **kwargs)
-    if radii is None:
+    one = dict(n_radii=n_radii, joint=joint, **kwargs)
+    first = _compute_one(data, group=groups[0], centers=centers, radii=radii, **one)
+    if radii is None:  # one grid per variable spanning the first group's, and the first group on it
         radii = {}
-        for name, da in first_c.data_vars.items():
+        for name, da in first[0].data_vars.items():
             r = da.sel(local_stat="radius").values
             r = r[np.isfinite(r) & (r > 0)]
             radii[name] = np.geomspace(float(r.min()), float(r.max()), int(n_radii))
-        first_c, first_i = None, None  # recomputed on the shared grid below
-    if not joint:
+        first = _compute_one(data, group=groups[0], centers=centers, radii=radii, **one)
+    if not joint:  # the first group's centre values, for every group
         same = {}
-        source = first_i if first_i is not None else _compute_one(
-            data, group=groups[0], centers=centers, radii=radii, n_radii=n_radii, joint=joint, **kwargs)[1]
-        for name, da in source.data_vars.items():
+        for name, da in first[1].data_vars.items():
             cv = da.sel(index_stat="center_value", drop=True)
             same[name] = {str(c): cv.sel(center=c, drop=True) for c in cv["center"].values
                           if not np.all(np.isnan(cv.sel(center=c).values))}
         centers = same
-    parts = []
-    for g in groups:
-        if g == groups[0] and first_c is not None:
-            parts.append((first_c, first_i))
-            continue
-        parts.append(_compute_one(data, group=g, centers=centers, radii=radii, n_radii=n_radii, joint=joint,
-                                  **kwargs))
+    parts = [first] + [_compute_one(data, group=g, centers=centers, radii=radii, **one) for g in groups[1:]]
     # the new dim comes first in every variable: (group, *dims, center, ..., stat)
     dim = xr.DataArray(list(groups), dims="group", name="group")
     curves = xr.concat([c for c, _ in parts], dim=dim, combine_attrs="override")
