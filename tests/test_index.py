@@ -85,7 +85,7 @@ def test_fit_slopes_power_law_and_log_term():
     # exact power law: a recovered, b near 0 and pinned by precise slopes
     res = fit_slopes(mid, np.full(20, 2.5), np.full(20, 1e-4), 1.0, 2.0)
     assert res["a"] == pytest.approx(2.5, abs=1e-6)
-    assert res["b_lower"] <= 0 <= res["b_upper"] and res["b_upper"] - res["b_lower"] < 0.5
+    assert res["b_lower"] <= 0 <= res["b_upper"] and res["b_upper"] - res["b_lower"] < 0.8
     # the exact slope of r^a (log(1/r) + c)^b for c = 3: the profiled offset finds c
     s = 1.0 - 1.0 / (np.log(1 / mid) + 3.0)
     res = fit_slopes(mid, s, np.full(20, 1e-8), 1.0, 2.0)

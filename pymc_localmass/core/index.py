@@ -455,9 +455,16 @@ def fit_slopes(radius, slope, cov, scale, quantile, *, fit_b=True, b_level=0.999
     out = {"b": 0.0, "b_lower": -np.inf, "b_upper": np.inf, "l0": 0.0}
     if use_b:
         l0 = 0.0
-        if use_l0:
-            grid = np.linspace(-0.5 * L.min(), 25.0, 400)
-            l0 = float(grid[int(np.argmin([linear([-1.0 / (L + g)])[1] for g in grid]))])
+        if use_l0:  # coarse grid (denser near 0), then refined between the best point's neighbours
+            def best(grid):
+                ssr_g = [linear([-1.0 / (L + g)])[1] for g in grid]
+                k = int(np.argmin(ssr_g))
+                return grid, k
+
+            grid, k = best(np.concatenate([np.linspace(-0.5 * L.min(), 0.0, 8, endpoint=False),
+                                           np.geomspace(0.02, 25.0, 40)]))
+            grid, k = best(np.linspace(grid[max(k - 1, 0)], grid[min(k + 1, grid.size - 1)], 21))
+            l0 = float(grid[k])
         coef, ssr = linear([-1.0 / (L + l0)])
         u = L + l0
         J = np.column_stack([np.ones_like(s), -1.0 / u] + ([coef[1] / u**2] if use_l0 else []))  # d s / d(a, b, L0)
