@@ -6,6 +6,7 @@ Legacy (ArviZ 0.2x): matplotlib axes; every artist carries its visual's name
 as ``gid``.
 """
 
+import re
 import warnings
 
 import matplotlib
@@ -419,6 +420,11 @@ def test_bokeh_data_sources_and_html(fitted, results, tmp_path):
     path = tmp_path / "lm_bokeh.html"
     path.write_text(html)
     assert path.stat().st_size > 10_000 and "theta[b] @ mean" in html
+    # save_figure writes the same self-contained page (bokeh's JS inline, no CDN)
+    saved = plots.save_figure(pc, tmp_path / "saved_bokeh.html")
+    text = open(saved, encoding="utf-8").read()
+    assert "theta[b] @ mean" in text and len(text) > 500_000
+    assert not re.search(r"<script[^>]+src=[\"']https?://", text)  # nothing fetched from the network
 
 
 @modern_only
@@ -443,3 +449,7 @@ def test_plotly_traces_and_html(fitted, results, tmp_path):
     path = tmp_path / "lm_plotly.html"
     fig.write_html(path)
     assert path.stat().st_size > 10_000
+    saved = plots.save_figure(pc, tmp_path / "saved_plotly.html")
+    text = open(saved, encoding="utf-8").read()
+    assert "tau @ 0" in text and len(text) > 1_000_000  # plotly.js inline
+    assert not re.search(r"<script[^>]+src=[\"']https?://", text)

@@ -160,7 +160,8 @@ def save_figure(result, path, **kwargs):
     ----------
     result : PlotCollection or array of matplotlib Axes
     path : str or path-like
-        The extension picks the format (``.png``; ``.html`` for bokeh/plotly collections).
+        The extension picks the format (``.png``; ``.html`` for bokeh/plotly
+        collections, written self-contained: no network needed to open it).
     **kwargs
         Passed to ``PlotCollection.savefig`` or ``Figure.savefig`` (e.g. ``dpi``).
 
@@ -183,6 +184,21 @@ def save_figure(result, path, **kwargs):
 
     path = str(path)
     if hasattr(result, "savefig"):  # PlotCollection
+        fig = result.get_viz("figure")
+        fig = getattr(fig, "item", lambda: fig)() if hasattr(fig, "dims") else fig
+        kind = type(fig).__module__.split(".")[0]
+        if path.lower().endswith(".html") and kind in ("bokeh", "plotly"):
+            # self-contained: the page must open without network access
+            if kind == "bokeh":
+                from bokeh.embed import file_html
+                from bokeh.resources import INLINE
+
+                html = file_html(fig, INLINE, kwargs.pop("title", "local mass"))
+                with open(path, "w", encoding="utf-8") as fh:
+                    fh.write(html)
+            else:
+                fig.write_html(path, include_plotlyjs=True, **kwargs)
+            return path
         result.savefig(path, **kwargs)
         return path
     fig = np.ravel(np.asarray(result, dtype=object))[0].figure
