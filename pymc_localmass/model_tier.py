@@ -624,7 +624,8 @@ def _fit_slopes_draws(radii, mass, md, chain_shape, quad_rel, use, scale, ci_pro
     tq = stats.t.ppf(0.5 + ci_prob / 2, max(ess - 1.0, 1.0))
     out = fit_slopes(np.sqrt(r[1:] * r[:-1]), s, sig, scale, tq)
     out.pop("l0")
-    out.update(n_window=float(keep.size), window=float(r[-1]))
+    n_used = out.pop("n_used")
+    out.update(n_window=float(n_used + 1), window=float(r[n_used]))
     return out
 
 

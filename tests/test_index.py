@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy import special, stats
 
 from cases import all_cases
 from pymc_localmass.core.curves import INDEX_STATS, local_mass_curves
@@ -106,6 +107,37 @@ def test_fit_index_curve_recovers_log_index():
     # exact curve r (1 + log 1/r): slope 1 - 1/(1 + log 1/r) ~ a - b / log(1/r) with a = b = 1
     assert res["a"] == pytest.approx(1.0, abs=0.03)
     assert res["b"] == pytest.approx(1.0, abs=0.15)
+
+
+def test_fit_slopes_window_drops_curved_outer_radii():
+    # a 3-D Gaussian's ball masses up to 1.5 sd: the outer slopes bend away from 3
+    # (r^2 curvature the slope model lacks); the nested-window choice keeps the inner ones
+    r = np.geomspace(1e-2, 1.5, 30)
+    m = stats.chi2.cdf(r**2, 3)
+    mid, s = finite_difference_slopes(r, m)
+    every = fit_slopes(mid, s, np.full(29, 1e-4), 1.0, 2.0, lepski=None)
+    chosen = fit_slopes(mid, s, np.full(29, 1e-4), 1.0, 2.0)
+    assert every["n_used"] == 29 and chosen["n_used"] < 29
+    assert abs(chosen["a"] - 3) < 0.5 * abs(every["a"] - 3)
+    assert chosen["a_lower"] <= 3 <= chosen["a_upper"]
+    assert chosen["a_upper"] - chosen["a_lower"] < every["a_upper"] - every["a_lower"]
+    # fit_index_curve reports the window it used
+    res = fit_index_curve(r, m, m * (1 - 1e-3), m * (1 + 1e-3), np.ones(30, bool), 1.0)
+    assert res["n_window"] < 30 and res["window"] < r[-1]
+    assert res["a_lower"] <= 3 <= res["a_upper"]
+
+
+def test_fit_slopes_few_precise_slopes_widened_by_the_inner_fit():
+    # Gamma(8, 3) at 0 on six radii (five slopes): the r^1 curvature pulls the outer
+    # slopes down, a log term stands in for it; the inner-half refit's change keeps
+    # a = 8 and b = 0 inside their intervals however precise the slopes
+    r = np.geomspace(1e-6, 1e-2, 6)
+    mid, s = finite_difference_slopes(r, special.gammainc(8, 3 * r))
+    res = fit_slopes(mid, s, np.full(5, 1e-8), 0.5, 2.0)
+    assert res["a_lower"] <= 8 <= res["a_upper"] and res["a_upper"] - res["a_lower"] < 0.05
+    assert res["b_lower"] <= 0 <= res["b_upper"]
+    bare = fit_slopes(mid, s, np.full(5, 1e-8), 0.5, 2.0, sensitivity=False)
+    assert not bare["a_lower"] <= 8 <= bare["a_upper"]  # what the widening is for
 
 
 def test_finite_difference_slopes_exact_power():

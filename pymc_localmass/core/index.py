@@ -367,7 +367,16 @@ def finite_difference_slopes(radius, mass):
     return mid, slope
 
 
-def fit_slopes(radius, slope, cov, scale, quantile, *, fit_b=True, b_level=0.999, sensitivity=True):
+#: fractions of the slopes (innermost first) in the nested windows of fit_slopes
+SLOPE_WINDOWS = (0.25, 0.4, 0.6, 0.8, 1.0)
+MIN_WINDOW_SLOPES = 6
+#: differences of a below this (relative) count as agreement in the window choice: the
+#: log unit's profiled offset is found on a grid, which precise slopes would otherwise resolve
+WINDOW_AGREE_REL = 0.01
+
+
+def fit_slopes(radius, slope, cov, scale, quantile, *, fit_b=True, b_level=0.999, sensitivity=True,
+               lepski=2.5, _in_window=False):
     """Index (a, b) by weighted least squares on finite-radius slopes.
 
     The slopes ``s_j`` at the radii ``radius`` (geometric midpoints of
@@ -388,11 +397,18 @@ def fit_slopes(radius, slope, cov, scale, quantile, *, fit_b=True, b_level=0.999
     covariance ``cov`` (``L0`` included, through the Jacobian), scaled up by
     the residual dispersion when the fit is worse than that precision.
 
-    Window sensitivity: the model has no ``r^k`` terms, so with eight slopes
+    Window sensitivity: the model has no ``r^k`` terms, so with five slopes
     or more the fit is repeated on the inner half (the smallest radii) and the
     change of ``a`` and of ``b`` is added to their interval half-widths (in
     quadrature): the bias that the outer radii bring, which precise curves
     (model tier) would otherwise hide.
+
+    Window: with eight slopes or more the fit is made on nested windows of the
+    innermost 25, 40, 60, 80 and 100% of them (at least six), and the widest
+    window whose ``a`` agrees with every narrower one's within ``lepski``
+    combined standard errors (or 1%) is kept (Lepski's rule, as for draws): outer
+    radii whose curvature the model lacks are dropped instead of biasing the
+    fit. ``n_used`` says how many slopes (the innermost) the result uses.
 
     Parameters
     ----------
@@ -410,11 +426,13 @@ def fit_slopes(radius, slope, cov, scale, quantile, *, fit_b=True, b_level=0.999
         Level of the test that makes the log-term fit the estimate of ``a``.
     sensitivity : bool, default True
         Widen the intervals by the inner-half refit (see above).
+    lepski : float or None, default 2.5
+        Agreement threshold of the window choice; None fits all the slopes.
 
     Returns
     -------
     dict with ``a, a_lower, a_upper, b, b_lower, b_upper`` (b = 0 with an
-    infinite interval when it is not fitted) and ``l0``.
+    infinite interval when it is not fitted), ``l0`` and ``n_used``.
 
     Examples
     --------
@@ -430,11 +448,35 @@ def fit_slopes(radius, slope, cov, scale, quantile, *, fit_b=True, b_level=0.999
     rmid = np.asarray(radius, float)
     sig = np.asarray(cov, float)
     sig = np.diag(sig) if sig.ndim == 1 else sig
+    if lepski is not None and s.size >= 8:
+        order = np.argsort(rmid)
+        sizes = sorted({max(MIN_WINDOW_SLOPES, int(round(f * s.size))) for f in SLOPE_WINDOWS})
+        fits = []
+        for n in sizes:
+            sub = order[:n]
+            fits.append(fit_slopes(rmid[sub], s[sub], sig[np.ix_(sub, sub)], scale, quantile, fit_b=fit_b,
+                                   b_level=b_level, sensitivity=False, lepski=None, _in_window=True))
+        se = [max(f["a_upper"] - f["a"], f["a"] - f["a_lower"]) / quantile for f in fits]
+        chosen = 0
+        for w_ in range(1, len(sizes)):
+            ok = np.isfinite(fits[w_]["a"]) and all(
+                abs(fits[w_]["a"] - fits[v]["a"]) <= max(lepski * np.hypot(se[v], se[w_]),
+                                                           WINDOW_AGREE_REL * abs(fits[v]["a"]))
+                for v in range(w_)
+                if np.isfinite(fits[v]["a"]) and np.isfinite(se[v]))
+            if not ok:
+                break
+            chosen = w_
+        sub = order[:sizes[chosen]]
+        return fit_slopes(rmid[sub], s[sub], sig[np.ix_(sub, sub)], scale, quantile, fit_b=fit_b,
+                          b_level=b_level, sensitivity=sensitivity, lepski=None, _in_window=True)
     w = 1.0 / np.diag(sig)
     wide = s.size >= 6
     L = np.log((max(scale, 2.0 * rmid.max()) if wide else scale) / rmid)
     use_b = fit_b and bool(np.all(L > 0.25)) and s.size >= 3
-    use_l0 = use_b and wide and L.max() > 2 * L.min()
+    # inside the window choice the offset is always profiled (a narrow range of L then
+    # leaves it, and hence a, loosely determined, which the standard errors carry)
+    use_l0 = use_b and wide and (L.max() > 2 * L.min() or _in_window)
 
     def linear(cols):
         A = np.column_stack([np.ones_like(s)] + cols)
@@ -478,10 +520,10 @@ def fit_slopes(radius, slope, cov, scale, quantile, *, fit_b=True, b_level=0.999
         elif abs(b) > quantile * sb:
             a_lo, a_hi = min(a_lo, af - quantile * sf), max(a_hi, af + quantile * sf)
     out.update(a=a, a_lower=a_lo, a_upper=a_hi)
-    if sensitivity and s.size >= 8:
+    if sensitivity and s.size >= 5:
         inner = np.argsort(rmid)[: s.size // 2 + 1]
         half = fit_slopes(rmid[inner], s[inner], sig[np.ix_(inner, inner)], scale, quantile, fit_b=fit_b,
-                          b_level=b_level, sensitivity=False)
+                          b_level=b_level, sensitivity=False, lepski=None, _in_window=True)
         for key in ("a", "b"):
             lo, hi = out[f"{key}_lower"], out[f"{key}_upper"]
             if np.isfinite(half[key]) and np.isfinite(lo) and np.isfinite(hi):
@@ -489,6 +531,7 @@ def fit_slopes(radius, slope, cov, scale, quantile, *, fit_b=True, b_level=0.999
                 out[f"{key}_lower"] = out[key] - float(np.hypot(out[key] - lo, shift))
                 out[f"{key}_upper"] = out[key] + float(np.hypot(hi - out[key], shift))
     out["a_lower"] = max(out["a_lower"], 0.0)
+    out["n_used"] = int(s.size)
     return out
 
 
@@ -545,6 +588,6 @@ def fit_index_curve(radius, mass, mass_lower, mass_upper, resolved, scale, *, ci
         fit = fit_slopes(rmid, s, var_s, sc[e], z, fit_b=fit_b)
         for key in ("a", "a_lower", "a_upper", "b", "b_lower", "b_upper"):
             out[key][e] = fit[key]
-        out["n_window"][e] = keep.size
-        out["window"][e] = rr[-1]
+        out["n_window"][e] = fit["n_used"] + 1  # radii of the slopes used (the innermost)
+        out["window"][e] = rr[fit["n_used"]]
     return {key: val.reshape(shape) for key, val in out.items()}
