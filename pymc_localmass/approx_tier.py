@@ -14,10 +14,13 @@ Joint balls (``joint=True``) are integrated by randomised quasi-Monte Carlo
 over the full (or diagonal) covariance (``tier="qmc"``, intervals from the
 spread of independent scramblings). Variables whose transform acts on a
 whole vector (simplex, ordered, ...) or whose bounds depend on other
-variables, and approximations that are not Gaussian (Pathfinder), fall back
-to independent draws of the approximation through the samples tier
-(``tier="samples-of-approximation"``); the attributes ``variable_tiers`` and
-``fallback_reason`` say which variables and why.
+variables are integrated by the same QMC, the points pushed through the
+model's own transforms (elementwise balls and joint balls alike; the index
+is then fitted on the curve, ``qmc_reason`` says why). Approximations that
+are not Gaussian (Pathfinder), and vector transforms without a model to
+invert them, fall back to independent draws of the approximation through
+the samples tier (``tier="samples-of-approximation"``); the attributes
+``variable_tiers`` and ``fallback_reason`` say which variables and why.
 
 Radius grid when ``radii`` is None: ``n_radii`` log-spaced radii from
 1e-3 to 1 constrained sd of the approximation (per element); joint balls
@@ -326,6 +329,85 @@ def _qmc_joint(fit, names, tsel, cmap, *, radii, n_radii, norm, ci_prob, model, 
     return joint_name, cur, ind, extra
 
 
+def _qmc_joint_through_model(fit, names, tsel, cmap, *, radii, n_radii, norm, ci_prob, model, n_points,
+                             n_randomizations, seed):
+    """Joint ball over variables one of which has a vector transform (simplex, ordered, ...).
+
+    Randomised Sobol points of the whole unconstrained Gaussian are pushed
+    through the model's own transforms (one vectorised graph for all the
+    variables), their distances to the joint centre taken in the constrained
+    space, and the ball masses are the fractions inside, with a Student t
+    interval over the randomisations (tier ``qmc``). The index is fitted on
+    the curve: a vector transform's image can be a lower-dimensional set
+    (the simplex), so the dimension count of ``_qmc_joint`` does not apply.
+    """
+    from .core.distances import center_values
+    from .core.index import fit_index_curve
+
+    variables = [fit.variable(n) for n in names]
+    rng = np.random.default_rng(seed)
+    sel = {}
+    for name in names:
+        idx = np.asarray(tsel[name].values[0, 0], dtype=int)
+        sel[name] = idx.reshape(-1)
+        if len(cmap[name]) != 1:
+            raise ValueError(f"joint=True takes one centre per variable; {name!r} has {len(cmap[name])}")
+    K, n = int(n_randomizations), int(n_points)
+    pts = []
+    for _ in range(K):
+        back = fit._model_backtransform(gaussian_qmc_sample(fit.mean, fit.cov, n, rng), variables)
+        pts.append(np.concatenate([back[name].reshape(n, -1)[:, sel[name]] for name in names], axis=1))
+    pts = np.stack(pts)  # (K, n, d)
+    pooled = pts.reshape(-1, pts.shape[-1])
+    csd = pooled.std(axis=0, ddof=1)
+    centres, labels = [], []
+    for name in names:
+        label, spec = cmap[name][0]
+        labels.append(f"{name}={label}")
+        da = tsel[name]
+        el_dims = _element_dims(da)
+        idx = np.asarray(da.values[0, 0], dtype=int)
+        if isinstance(spec, str) and spec in ("mean", "median", "mode"):
+            cols = [sum(sel[m].size for m in names[:names.index(name)]) + j for j in range(sel[name].size)]
+            centres.append(np.array([center_values(pooled[:, j], spec) for j in cols], dtype=float))
+        else:
+            el_coords = {dd: da[dd].values for dd in el_dims if dd in da.coords}
+            centres.append(_centre_array(fit, name, spec, label, idx, idx.shape, el_dims, el_coords,
+                                         model).reshape(-1))
+    cvec = np.concatenate(centres)
+    d = cvec.size
+    scaled = norm in ("scaled", "scaled_max")
+    diff = (pts - cvec) / (csd if scaled else 1.0)
+    dist = np.max(np.abs(diff), axis=-1) if norm in ("max", "scaled_max") else np.sqrt(np.sum(diff**2, axis=-1))
+    if norm == "euclidean":
+        S = float(np.sqrt(np.sum(csd**2)))
+    elif norm == "max":
+        S = float(np.max(csd))
+    elif norm == "scaled":
+        S = math.sqrt(d)
+    else:
+        S = 1.0
+    joint_name = "+".join(names)
+    r = _radii_for(radii, joint_name if isinstance(radii, Mapping) else None)
+    grid = S * np.logspace(-AUTO_DECADES_JOINT, 0.0, int(n_radii)) if r is None else np.asarray(r, float)
+    R = grid.size
+    res = randomized_qmc_mass(dist[..., None], np.zeros(1), grid[None, :], ci_prob=ci_prob)
+    resolved = (res["mass"] > 0) & np.isfinite(res["rel_se"]) & (res["rel_se"] < 0.25)
+    put = dict(res, radius=grid[None, :], ess=np.full((1, R), float(K * n)), resolved=resolved.astype(float))
+    curves = np.stack([np.asarray(put[lab], float) for lab in CURVE_STATS], axis=-1)[0]
+    fitd = fit_index_curve(grid[None, :], res["mass"], res["mass_lower"], res["mass_upper"], resolved,
+                           np.array([S]), ci_prob=ci_prob)
+    vals = dict(fitd, atom=np.zeros(1), atom_lower=np.zeros(1), atom_upper=np.zeros(1),
+                center_value=np.full(1, np.nan), scale=np.full(1, S))
+    index = np.array([float(np.asarray(vals[lab], float).reshape(-1)[0]) for lab in INDEX_STATS])
+    label = labels[0].split("=", 1)[1] if len({lab.split("=", 1)[1] for lab in labels}) == 1 else ",".join(labels)
+    cur = xr.DataArray(curves[None], dims=("center", "radius", "local_stat"), coords={"center": [label]})
+    ind = xr.DataArray(index[None], dims=("center", "index_stat"), coords={"center": [label]})
+    extra = {"center_values": ",".join(f"{x:.6g}" for x in cvec), "joint_vars": ",".join(names),
+             "n_points": n, "n_randomizations": K}
+    return joint_name, cur, ind, extra
+
+
 def _restrict(spec, names):
     if isinstance(spec, Mapping):
         return {k: v for k, v in spec.items() if k in names}
@@ -425,6 +507,13 @@ def compute(data, *, var_names=None, filter_vars=None, coords=None, group="poste
     via_qmc = []  # elementwise balls of a variable with a vector transform: QMC through the model's transform
     if fit.gaussian and fit.model is not None and not joint and method == "auto":
         via_qmc = [n for n in names if reasons[n] and not fit.variable(n).supported]
+    # a joint ball with a vector-transform variable: QMC through the model's transforms too
+    joint_via_model = (joint and method == "auto" and fit.gaussian and fit.model is not None
+                       and any(reasons.values())
+                       and all(not fit.variable(n).supported for n in names if reasons[n]))
+    qmc_reasons = [reasons[n] for n in names if reasons[n]] if joint_via_model else []
+    if joint_via_model:
+        reasons = {n: None for n in names}
     if joint and any(reasons.values()):
         reasons = {n: reasons[n] or "joint ball with a variable that needs draws" for n in names}
     fallback = [n for n in names if reasons[n] and n not in via_qmc]
@@ -443,7 +532,14 @@ def compute(data, *, var_names=None, filter_vars=None, coords=None, group="poste
     if via_qmc:
         extra.update(n_points=int(n_points), n_randomizations=int(n_randomizations),
                      qmc_reason="; ".join(reasons[n] for n in via_qmc))
-    if joint and not fallback:
+    if joint and joint_via_model:
+        jname, cur, ind, extra = _qmc_joint_through_model(
+            fit, names, tsel, cmap, radii=radii, n_radii=n_radii, norm=norm, ci_prob=ci_prob, model=model,
+            n_points=n_points, n_randomizations=n_randomizations, seed=seed)
+        extra["qmc_reason"] = "; ".join(dict.fromkeys(qmc_reasons))
+        curves_vars[jname], index_vars[jname] = cur, ind
+        tiers[jname] = "qmc"
+    elif joint and not fallback:
         jname, cur, ind, extra = _qmc_joint(fit, names, tsel, cmap, radii=radii, n_radii=n_radii, norm=norm,
                                             ci_prob=ci_prob, model=model, n_points=n_points,
                                             n_randomizations=n_randomizations, seed=seed)

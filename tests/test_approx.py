@@ -164,15 +164,40 @@ def test_vector_transform_by_qmc_through_the_models_transform(advi):
     se = np.sqrt(emp * (1 - emp) / x.shape[0])
     assert np.all(np.abs(emp - m) < 4 * np.hypot(se, (hi - lo) / 2))
     assert np.all((hi - lo) / m < 0.1)  # QMC: a few percent at 8 x 4096 points
-    # a joint ball with the simplex still needs draws, and says so
-    joint = plm.local_mass(advi, var_names=["s", "d"], joint=True)
-    assert joint.attrs["tier"] == "samples-of-approximation"
-    assert "SimplexTransform" in joint.attrs["fallback_reason"]
-    assert joint.attrs["n_chains"] == 4 and joint.attrs["n_draws"] == 1000
-    # and method="samples" asks for draws throughout
+    # method="samples" asks for draws throughout
     drawn = plm.local_mass(advi, var_names=["d"], method="samples")
     assert drawn.attrs["tier"] == "samples-of-approximation"
     assert "method='samples'" in drawn.attrs["fallback_reason"]
+
+
+def test_joint_ball_with_a_simplex_by_qmc_through_the_models_transform(advi):
+    # a joint ball over s and the simplex d: Sobol points of the whole Gaussian through
+    # the model's transforms, distances in the constrained space (tier qmc, not draws)
+    joint = plm.local_mass(advi, var_names=["s", "d"], joint=True, centers={"s": 0.6, "d": "mean"})
+    assert joint.attrs["tier"] == "qmc" and joint.attrs["fallback_reason"] == ""
+    assert "SimplexTransform" in joint.attrs["qmc_reason"]
+    plm.validate(joint)
+    q = joint["s+d"].isel(center=0)
+    r = q.sel(local_stat="radius").values
+    m, lo, hi = (q.sel(local_stat=k).values for k in ("mass", "mass_lower", "mass_upper"))
+    # against 200,000 independent draws of the approximation, same centre, same norm
+    c = np.array([float(x) for x in joint.attrs["center_values"].split(",")])
+    assert c[0] == 0.6 and c[1:].sum() == pytest.approx(1.0, abs=1e-3)  # the simplex mean is on the simplex
+    ds = from_approximation(advi).sample(n_draws=50_000, n_chains=4, seed=5)
+    x = np.column_stack([ds["s"].values.reshape(-1), ds["d"].values.reshape(-1, 3)])
+    emp = (np.sqrt(((x - c) ** 2).sum(axis=1))[:, None] <= r).mean(axis=0)
+    se = np.sqrt(emp * (1 - emp) / x.shape[0])
+    ok = emp > 1e-3
+    assert ok.sum() >= 8
+    assert np.all(np.abs(emp - m)[ok] < 4 * np.hypot(se, (hi - lo) / 2)[ok])
+    # the image of (s, d) is 3-dimensional (the simplex has two free coordinates), centre interior
+    idx = plm.mass_index(joint)["s+d"].isel(center=0)
+    assert idx.sel(index_stat="a_lower") <= 3.0 <= idx.sel(index_stat="a_upper")
+    assert idx.sel(index_stat="a_upper") - idx.sel(index_stat="a_lower") < 1.0
+    # method='samples' still asks for the approximation's draws
+    drawn = plm.local_mass(advi, var_names=["s", "d"], joint=True, method="samples")
+    assert drawn.attrs["tier"] == "samples-of-approximation"
+    assert drawn.attrs["n_chains"] == 4 and drawn.attrs["n_draws"] == 1000
 
 
 def test_exact_tier_refused_where_impossible(advi):
