@@ -379,6 +379,16 @@ def check(idata, approximations=None, prior=True, factor=10.0, *, centers=None, 
                       log_evidence=log_evidence, model=model, group=group)
     if cmp is not None:
         summ = compare_summary(cmp)
+        # one radius per region in the whole table: the reference's rows take the
+        # comparison's (the radius the approximations' rows are read at)
+        ref = cmp.attrs["reference"]
+        for region in cmp["region"].values:
+            key = (ref, str(region))
+            if key in rows and key in summ.index:
+                got = summ.loc[key]
+                rows[key].update({"radius": float(got["radius"]), "mass": float(got["mass"]),
+                                  "mass_lower": float(got["mass_lower"]), "mass_upper": float(got["mass_upper"]),
+                                  "resolved": bool(got["resolved"])})
         res_all = cmp["resolved"].values > 0.5
         for mname in [str(x) for x in cmp["model"].values if str(x) != cmp.attrs["reference"]]:
             dm = cmp.sel(model=mname)

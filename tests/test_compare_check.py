@@ -303,6 +303,13 @@ def test_check_flags_a_collapsed_approximation(halfnormal_advi, halfnormal_draws
     assert f.figures["ratio_upper"] < 0.1
     assert not res.ok and ("ADVI", "s @ 0") in res.table.index
     assert res.table.loc[("ADVI", "s @ 0"), "flags"] == "approximation"
+    # one radius per region across the table: the reference's row is read where the fits' are
+    t = res.table
+    for region in t.index.get_level_values("region").unique():
+        rows = t.xs(region, level="region")
+        assert rows["radius"].nunique() == 1, region
+        ref_mass = rows.loc["ADVI", "ref_mass"]
+        assert rows.loc["posterior", "mass"] == pytest.approx(ref_mass, rel=1e-12)
 
 
 def test_check_is_silent_when_all_is_well(normal_advi):
