@@ -312,7 +312,7 @@ def _joint_inputs(ds, var_names, centers, norm, model, map_cache):
 
 # ----------------------------------------------------------------------------- public API
 def _is_approximation(data):
-    """A fitted approximation object (PyMC ADVI, pymc-extras Laplace/Pathfinder), not draws."""
+    """A fitted approximation object (PyMC ADVI, pymc-extras Laplace/DADVI/Pathfinder), not draws."""
     try:
         from .adapters.approx import is_approximation
     except ImportError:
@@ -397,7 +397,7 @@ def _compute_one(data, *, var_names=None, filter_vars=None, coords=None, group="
         tier = "samples"
     elif method == "analytic":
         raise ValueError(f"method='analytic' needs a fitted Gaussian approximation (pm.fit(method='advi' or "
-                         f"'fullrank_advi'), a pymc-extras Laplace fit); got {type(data).__name__}. "
+                         f"'fullrank_advi'), a pymc-extras Laplace or DADVI fit); got {type(data).__name__}. "
                          "For posterior draws use method='samples' or 'model'")
     if tier != "samples":
         import importlib

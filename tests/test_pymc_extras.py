@@ -92,3 +92,41 @@ def test_pathfinder_fit_is_read_as_its_draws_with_its_elbo(pathfinder, model):
     np.testing.assert_allclose(res["s"].sel(center="0", local_stat="mass").values,
                                [(draws <= 0.2).mean(), (draws <= 0.6).mean()])
     assert res.attrs["n_chains"] == 4
+
+
+@pytest.fixture(scope="module")
+def dadvi(model):
+    with model, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pmx.fit(method="dadvi", n_draws=4000, progressbar=False, random_seed=1)
+
+
+def test_dadvi_fit_is_a_mean_field_gaussian_read_exactly(dadvi, model):
+    # DADVI's optimizer_result x: the unconstrained means, then the log sds, of the same rows
+    assert is_approximation(dadvi)
+    opt = dadvi["optimizer_result"].to_dataset()
+    labels = [str(v) for v in opt["variables"].values]
+    D = len(labels) // 2
+    i = labels.index("s_log__")
+    mean, sd = float(opt["x"].values[i]), float(np.exp(opt["x"].values[D + i]))
+    r = np.array([0.1, 0.5, 1.0])
+    for m in (model, None):  # with the model, and from the value names alone
+        read = from_approximation(dadvi, model=m)
+        assert read.kind == "dadvi" and read.gaussian and not read.full_rank
+        assert read.variables["s"].transform == "log"
+        res = plm.local_mass(dadvi, model=m, var_names="s", centers={"s": 0.0}, radii=r)
+        assert res.attrs["tier"] == "analytic" and res.attrs["approximation"] == "dadvi"
+        np.testing.assert_allclose(res["s"].sel(center="0", local_stat="mass").values,
+                                   stats.norm.cdf((np.log(r) - mean) / sd), rtol=1e-9)
+    # the exact masses agree with DADVI's own draws of the same Gaussian
+    own = dadvi["posterior"].to_dataset()["s"].values.ravel()
+    emp = (own[:, None] <= r).mean(axis=0)
+    exact = stats.norm.cdf((np.log(r) - mean) / sd)
+    assert np.all(np.abs(emp - exact) < 4 * np.sqrt(exact * (1 - exact) / own.size) + 1e-3)
+    # and a DADVI fit takes part in compare like any Gaussian approximation
+    rng = np.random.default_rng(3)
+    ref = {"mu": rng.normal(0.4, 0.3, size=(4, 1000)), "s": np.abs(rng.normal(0.0, 0.6, size=(4, 1000)))}
+    cmp = plm.compare({"ref": ref, "DADVI": dadvi}, reference="ref", var_names="s", centers={"s": 0.0},
+                      radii=[0.1, 0.3], model=model)
+    assert str(cmp["tier"].sel(model="DADVI").values) == "analytic"
+    assert np.all(cmp["ratio"].sel(model="DADVI").values[0] < 1)

@@ -1,7 +1,7 @@
-"""Adapters for fitted approximations: PyMC ADVI and pymc-extras Laplace/Pathfinder.
+"""Adapters for fitted approximations: PyMC ADVI and pymc-extras Laplace/DADVI/Pathfinder.
 
 A Gaussian approximation (PyMC ``MeanField`` or ``FullRank`` from ``pm.fit``,
-the Laplace fit of pymc-extras) lives in the model's *unconstrained* space.
+the Laplace and DADVI fits of pymc-extras) lives in the model's *unconstrained* space.
 :func:`from_approximation` reads it into a :class:`GaussianApproximation`:
 the mean and covariance of the flat unconstrained vector, and per free
 variable its shape, dims, coordinates, the slice of the flat vector it
@@ -12,15 +12,18 @@ bounds, ``lowerbound``/``upperbound``, ``log_exp_m1``, ``identity``).
 Transforms that act on a whole vector (simplex, ordered, zero-sum, Cholesky
 factors, chained transforms) and interval bounds that depend on other
 variables are flagged ``transform=None`` with a reason: the exact tier cannot
-integrate those elements, and the estimators fall back to the
-approximation's draws (:meth:`GaussianApproximation.sample`).
+integrate those elements in closed form; the estimators push quasi-Monte
+Carlo points through the model's own transforms when the model is known,
+and otherwise fall back to the approximation's draws
+(:meth:`GaussianApproximation.sample`).
 
 Approximations that are not Gaussian (pymc-extras Pathfinder, a mixture of
 Gaussians along several paths) are read as draws only (``gaussian=False``).
 
 pymc-extras is optional: nothing here imports it. Its fits are recognised by
 their groups (``fit`` with ``mean_vector``/``covariance_matrix`` for
-Laplace, ``pathfinder`` for Pathfinder).
+Laplace; ``optimizer_result`` whose ``x`` holds the means then the log sds
+of the same rows for DADVI; ``pathfinder`` for Pathfinder).
 """
 
 from __future__ import annotations
@@ -139,7 +142,7 @@ class GaussianApproximation:
     Attributes
     ----------
     kind : str
-        ``"meanfield"``, ``"fullrank"``, ``"laplace"`` or ``"pathfinder"``.
+        ``"meanfield"``, ``"fullrank"``, ``"laplace"``, ``"dadvi"`` or ``"pathfinder"``.
     gaussian : bool
         Whether the approximation is a Gaussian in the unconstrained space
         (exact masses possible); False for Pathfinder (draws only).
@@ -469,7 +472,7 @@ def _pymc_approximation_class():
 
 
 def _container_kind(obj):
-    """'laplace', 'pathfinder' or None for a DataTree/InferenceData."""
+    """'laplace', 'pathfinder', 'dadvi' or None for a DataTree/InferenceData."""
     if not (is_datatree(obj) or is_inferencedata(obj)):
         return None
     groups = container_groups(obj)
@@ -479,7 +482,26 @@ def _container_kind(obj):
             return "laplace"
     if "pathfinder" in groups or any(g.startswith("pathfinder") for g in groups):
         return "pathfinder"
+    if "optimizer_result" in groups and _dadvi_labels(get_group(obj, "optimizer_result")) is not None:
+        return "dadvi"
     return None
+
+
+def _dadvi_labels(opt):
+    """Row labels of a pymc-extras DADVI fit's ``optimizer_result``, or None if it is not one.
+
+    DADVI optimises the means and log sds of a mean-field Gaussian in the
+    unconstrained space: ``x`` holds the D means then the D log sds, both
+    halves labelled with the same value-variable rows.
+    """
+    if "x" not in opt.data_vars or opt["x"].ndim != 1:
+        return None
+    dim = opt["x"].dims[0]
+    if dim not in opt.coords or opt.sizes[dim] % 2 or opt.sizes[dim] == 0:
+        return None
+    labels = [str(v) for v in opt[dim].values]
+    half = len(labels) // 2
+    return labels[:half] if labels[:half] == labels[half:] else None
 
 
 def is_approximation(obj):
@@ -488,8 +510,8 @@ def is_approximation(obj):
     True for PyMC approximations (``MeanField``, ``FullRank``, any
     ``pymc.variational.opvi.Approximation``), for a
     :class:`GaussianApproximation`, and for pymc-extras fits: a container
-    with a ``fit`` group holding ``mean_vector`` (Laplace) or a
-    ``pathfinder`` group.
+    with a ``fit`` group holding ``mean_vector`` (Laplace), a DADVI
+    ``optimizer_result`` or a ``pathfinder`` group.
 
     Examples
     --------
@@ -660,12 +682,29 @@ def _from_laplace(obj, model=None, group="posterior"):
         raise ValueError("the Laplace fit has no covariance_matrix in its 'fit' group")
     cov = np.asarray(fit["covariance_matrix"].values, dtype=float)
     cov = 0.5 * (cov + cov.T)
+    if labels is None:
+        raise ValueError("the Laplace fit's mean_vector has no row labels: cannot tell which variable is which")
+    return _from_flat_gaussian(obj, "laplace", mean, cov, labels, model=model, group=group)
+
+
+def _from_dadvi(obj, model=None, group="posterior"):
+    opt = get_group(obj, "optimizer_result")
+    labels = _dadvi_labels(opt)
+    x = np.asarray(opt["x"].values, dtype=float)
+    D = len(labels)
+    mean, log_sd = x[:D], x[D:]
+    if not np.all(np.isfinite(x)):
+        raise ValueError("the DADVI fit's optimizer_result x has non-finite means or log sds")
+    return _from_flat_gaussian(obj, "dadvi", mean, np.diag(np.exp(2.0 * log_sd)), labels, model=model,
+                               group=group)
+
+
+def _from_flat_gaussian(obj, kind, mean, cov, labels, *, model=None, group="posterior"):
+    """A Gaussian over labelled rows of the unconstrained space (Laplace, DADVI)."""
     try:
         draws = get_group(obj, group)
     except KeyError:
         draws = None
-    if labels is None:
-        raise ValueError("the Laplace fit's mean_vector has no row labels: cannot tell which variable is which")
     # consecutive runs of the same base name
     runs = []
     for i, lab in enumerate(labels):
@@ -675,7 +714,7 @@ def _from_laplace(obj, model=None, group="posterior"):
         else:
             runs.append([base, i, i + 1])
     variables = {}
-    out = GaussianApproximation(kind="laplace", gaussian=True, mean=mean, cov=cov, variables=variables,
+    out = GaussianApproximation(kind=kind, gaussian=True, mean=mean, cov=cov, variables=variables,
                                 model=model, source=obj, draws=draws)
     for base, start, stop in runs:
         sl = slice(start, stop)
@@ -685,7 +724,7 @@ def _from_laplace(obj, model=None, group="posterior"):
                 if val.name == base:
                     shape_guess = tuple(int(s) for s in model.initial_point()[base].shape)
             if shape_guess is None:
-                raise KeyError(f"the Laplace fit's row {base!r} is not a value variable of the model")
+                raise KeyError(f"the {kind} fit's row {base!r} is not a value variable of the model")
             v = _variable_from_model(model, base, sl, shape_guess)
         else:
             v = _variable_from_names(base, sl, draws)
@@ -715,7 +754,7 @@ def _variable_from_names(base, sl, draws):
         dims = tuple(f"{name}_dim_{i}" for i in range(len(shape)))
         coords = {d: np.arange(s) for d, s in zip(dims, shape)}
     if int(np.prod(shape, dtype=int)) != sl.stop - sl.start:
-        raise ValueError(f"the Laplace fit has {sl.stop - sl.start} rows for {base!r} but the draws of "
+        raise ValueError(f"the fit has {sl.stop - sl.start} rows for {base!r} but the draws of "
                          f"{name!r} have shape {shape}")
     return ApproxVariable(name=name, value_name=base, shape=shape, dims=dims, coords=coords, index=sl,
                           transform=tname, transform_class=tclass, reason=reason)
@@ -748,7 +787,7 @@ def from_approximation(obj, model=None, group="posterior"):
     ----------
     obj : pymc Approximation, GaussianApproximation, DataTree or InferenceData
         ``pm.fit(method="advi")`` / ``"fullrank_advi"`` results, or a
-        pymc-extras Laplace (``fit`` group) or Pathfinder fit.
+        pymc-extras Laplace (``fit`` group), DADVI or Pathfinder fit.
     model : pymc.Model, optional
         For pymc-extras fits: the model, to read the exact transforms and
         bounds (without it, ``log``/``logodds`` transforms are recognised
@@ -784,6 +823,8 @@ def from_approximation(obj, model=None, group="posterior"):
         return _from_laplace(obj, model=model, group=group)
     if kind == "pathfinder":
         return _from_pathfinder(obj, group=group)
+    if kind == "dadvi":
+        return _from_dadvi(obj, model=model, group=group)
     raise TypeError(
-        f"expected a fitted approximation (pm.fit result, pymc-extras Laplace or Pathfinder fit), "
+        f"expected a fitted approximation (pm.fit result, pymc-extras Laplace, DADVI or Pathfinder fit), "
         f"got {type(obj).__name__}")
