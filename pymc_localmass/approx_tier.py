@@ -243,6 +243,21 @@ def _qmc_vector_variable(fit, name, da_idx, specs, *, radii, n_radii, scaled, ci
     return _as_dataarrays(cur_list, idx_list, [lab for lab, _ in specs], el_shape, el_dims, el_coords)
 
 
+def _joint_grid(norm, csd, radii, n_radii, joint_name):
+    """Scale S of a joint ball (RMS sd, largest sd, sqrt(d) or 1 by norm) and its radius grid."""
+    if norm == "euclidean":
+        S = float(np.sqrt(np.sum(csd**2)))
+    elif norm == "max":
+        S = float(np.max(csd))
+    elif norm == "scaled":
+        S = math.sqrt(csd.size)
+    else:
+        S = 1.0
+    r = _radii_for(radii, joint_name if isinstance(radii, Mapping) else None)
+    grid = S * np.logspace(-AUTO_DECADES_JOINT, 0.0, int(n_radii)) if r is None else np.asarray(r, float)
+    return S, grid
+
+
 def _qmc_joint(fit, names, tsel, cmap, *, radii, n_radii, norm, ci_prob, model, n_points, n_randomizations,
                seed):
     """Joint ball over the selected elements of ``names`` by randomised QMC."""
@@ -267,17 +282,8 @@ def _qmc_joint(fit, names, tsel, cmap, *, radii, n_radii, norm, ci_prob, model, 
     scaled = norm in ("scaled", "scaled_max")
     core_norm = "max" if norm in ("max", "scaled_max") else "euclidean"
     scale_vec = csd if scaled else np.ones(d)
-    if norm == "euclidean":
-        S = float(np.sqrt(np.sum(csd**2)))
-    elif norm == "max":
-        S = float(np.max(csd))
-    elif norm == "scaled":
-        S = math.sqrt(d)
-    else:
-        S = 1.0
     joint_name = "+".join(names)
-    r = _radii_for(radii, joint_name if isinstance(radii, Mapping) else None)
-    grid = S * np.logspace(-AUTO_DECADES_JOINT, 0.0, int(n_radii)) if r is None else r
+    S, grid = _joint_grid(norm, csd, radii, n_radii, joint_name)
     res = gaussian_joint_ball_mass(mean, cov, cvec, grid, transforms=transforms, lower=lower, upper=upper,
                                    norm=core_norm, scale=scale_vec, n_points=n_points,
                                    n_randomizations=n_randomizations, ci_prob=ci_prob, seed=seed)
@@ -375,21 +381,11 @@ def _qmc_joint_through_model(fit, names, tsel, cmap, *, radii, n_radii, norm, ci
             centres.append(_centre_array(fit, name, spec, label, idx, idx.shape, el_dims, el_coords,
                                          model).reshape(-1))
     cvec = np.concatenate(centres)
-    d = cvec.size
     scaled = norm in ("scaled", "scaled_max")
     diff = (pts - cvec) / (csd if scaled else 1.0)
     dist = np.max(np.abs(diff), axis=-1) if norm in ("max", "scaled_max") else np.sqrt(np.sum(diff**2, axis=-1))
-    if norm == "euclidean":
-        S = float(np.sqrt(np.sum(csd**2)))
-    elif norm == "max":
-        S = float(np.max(csd))
-    elif norm == "scaled":
-        S = math.sqrt(d)
-    else:
-        S = 1.0
     joint_name = "+".join(names)
-    r = _radii_for(radii, joint_name if isinstance(radii, Mapping) else None)
-    grid = S * np.logspace(-AUTO_DECADES_JOINT, 0.0, int(n_radii)) if r is None else np.asarray(r, float)
+    S, grid = _joint_grid(norm, csd, radii, n_radii, joint_name)
     R = grid.size
     res = randomized_qmc_mass(dist[..., None], np.zeros(1), grid[None, :], ci_prob=ci_prob)
     resolved = (res["mass"] > 0) & np.isfinite(res["rel_se"]) & (res["rel_se"] < 0.25)
