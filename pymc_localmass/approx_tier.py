@@ -214,6 +214,7 @@ def _qmc_vector_variable(fit, name, da_idx, specs, *, radii, n_radii, scaled, ci
     rng = np.random.default_rng(seed)
     pts = np.stack([fit._model_backtransform(gaussian_qmc_sample(fit.mean, fit.cov, n_points, rng), [v])[name]
                     .reshape(int(n_points), -1)[:, flat] for _ in range(int(n_randomizations))])
+    _check_finite_points(pts, name)
     pooled = pts.reshape(-1, E)
     csd = pooled.std(axis=0, ddof=1)
     r = _radii_for(radii, name)
@@ -241,6 +242,16 @@ def _qmc_vector_variable(fit, name, da_idx, specs, *, radii, n_radii, scaled, ci
         cur_list.append(curves)
         idx_list.append(index)
     return _as_dataarrays(cur_list, idx_list, [lab for lab, _ in specs], el_shape, el_dims, el_coords)
+
+
+def _check_finite_points(pts, what):
+    """QMC points pushed through a transform must be finite (a NaN distance would count as outside)."""
+    bad = ~np.all(np.isfinite(pts), axis=-1)
+    if bad.any():
+        raise ValueError(
+            f"{what}: the model's transform gives non-finite values at {int(bad.sum())} of {bad.size} "
+            "quasi-Monte Carlo points of the approximation (overflow far in its tails); the QMC tier cannot "
+            "integrate it: use method='samples'")
 
 
 def _joint_grid(norm, csd, radii, n_radii, joint_name):
@@ -364,6 +375,7 @@ def _qmc_joint_through_model(fit, names, tsel, cmap, *, radii, n_radii, norm, ci
         back = fit._model_backtransform(gaussian_qmc_sample(fit.mean, fit.cov, n, rng), variables)
         pts.append(np.concatenate([back[name].reshape(n, -1)[:, sel[name]] for name in names], axis=1))
     pts = np.stack(pts)  # (K, n, d)
+    _check_finite_points(pts, "+".join(names))
     pooled = pts.reshape(-1, pts.shape[-1])
     csd = pooled.std(axis=0, ddof=1)
     centres, labels = [], []
@@ -402,6 +414,15 @@ def _qmc_joint_through_model(fit, names, tsel, cmap, *, radii, n_radii, norm, ci
     extra = {"center_values": ",".join(f"{x:.6g}" for x in cvec), "joint_vars": ",".join(names),
              "n_points": n, "n_randomizations": K}
     return joint_name, cur, ind, extra
+
+
+def _index_method(tiers, curve_fitted):
+    """How each variable's index was found: exact, fitted on a QMC curve, or from draws."""
+    how = {k: ("curve fit (slopes of the QMC curve)" if k in curve_fitted else
+               "local-likelihood" if t == "samples-of-approximation" else "exact (transformed Gaussian)")
+           for k, t in tiers.items()}
+    kinds = set(how.values())
+    return kinds.pop() if len(kinds) == 1 else ",".join(f"{k}:{v}" for k, v in how.items())
 
 
 def _restrict(spec, names):
@@ -581,7 +602,7 @@ def compute(data, *, var_names=None, filter_vars=None, coords=None, group="poste
     attrs = base_attrs(
         tier=tier, norm=norm, ci_prob=ci_prob, grid_rule=grid_rule,
         source_group=f"{fit.kind} approximation", joint=joint, n_chains=n_chains_used, n_draws=n_draws_used,
-        index_method="exact (transformed Gaussian)" if tier != "samples-of-approximation" else "local-likelihood",
+        index_method=_index_method(tiers, via_qmc + ([jname] if joint and joint_via_model else [])),
         approximation=fit.kind,
         variable_tiers=",".join(f"{k}:{v}" for k, v in tiers.items()),
         fallback_reason="; ".join(dict.fromkeys(reasons[n] for n in fallback)) if fallback else "",

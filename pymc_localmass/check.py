@@ -383,9 +383,9 @@ def check(idata, approximations=None, prior=True, factor=10.0, *, centers=None, 
         # comparison's (the radius the approximations' rows are read at)
         ref = cmp.attrs["reference"]
         for region in cmp["region"].values:
-            key = (ref, str(region))
-            if key in rows and key in summ.index:
-                got = summ.loc[key]
+            key = (reference_name, str(region))
+            if key in rows and (ref, str(region)) in summ.index:
+                got = summ.loc[(ref, str(region))]
                 rows[key].update({"radius": float(got["radius"]), "mass": float(got["mass"]),
                                   "mass_lower": float(got["mass_lower"]), "mass_upper": float(got["mass_upper"]),
                                   "resolved": bool(got["resolved"])})

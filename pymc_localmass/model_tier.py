@@ -623,7 +623,8 @@ def _fit_slopes_draws(radii, mass, md, chain_shape, quad_rel, use, scale, ci_pro
     sig = sig + np.diag((q[1:] ** 2 + q[:-1] ** 2) / dlr**2 + 1e-24)
     tq = stats.t.ppf(0.5 + ci_prob / 2, max(ess - 1.0, 1.0))
     out = fit_slopes(np.sqrt(r[1:] * r[:-1]), s, sig, scale, tq)
-    out.pop("l0")
+    for key in ("l0", "unit", "a_model"):
+        out.pop(key)
     n_used = out.pop("n_used")
     out.update(n_window=float(n_used + 1), window=float(r[n_used]))
     return out

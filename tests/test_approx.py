@@ -176,6 +176,7 @@ def test_joint_ball_with_a_simplex_by_qmc_through_the_models_transform(advi):
     joint = plm.local_mass(advi, var_names=["s", "d"], joint=True, centers={"s": 0.6, "d": "mean"})
     assert joint.attrs["tier"] == "qmc" and joint.attrs["fallback_reason"] == ""
     assert "SimplexTransform" in joint.attrs["qmc_reason"]
+    assert joint.attrs["index_method"] == "curve fit (slopes of the QMC curve)"
     plm.validate(joint)
     q = joint["s+d"].isel(center=0)
     r = q.sel(local_stat="radius").values
@@ -198,6 +199,25 @@ def test_joint_ball_with_a_simplex_by_qmc_through_the_models_transform(advi):
     drawn = plm.local_mass(advi, var_names=["s", "d"], joint=True, method="samples")
     assert drawn.attrs["tier"] == "samples-of-approximation"
     assert drawn.attrs["n_chains"] == 4 and drawn.attrs["n_draws"] == 1000
+
+
+def test_non_finite_transformed_points_are_an_error(advi, monkeypatch):
+    # a NaN distance would silently count as outside the ball: refused, with the count
+    from pymc_localmass.adapters.approx import GaussianApproximation
+
+    real = GaussianApproximation._model_backtransform
+
+    def overflowing(self, y, variables):
+        out = real(self, y, variables)
+        out["d"][:3] = np.inf
+        return out
+
+    monkeypatch.setattr(GaussianApproximation, "_model_backtransform", overflowing)
+    # three points in each of the 8 randomisations of 4096
+    with pytest.raises(ValueError, match=r"d: the model's transform gives non-finite values at 24 of 32768 quasi"):
+        plm.local_mass(advi, var_names="d", radii=[0.1])
+    with pytest.raises(ValueError, match=r"s\+d: the model's transform gives non-finite values"):
+        plm.local_mass(advi, var_names=["s", "d"], joint=True, radii=[0.1])
 
 
 def test_exact_tier_refused_where_impossible(advi):
@@ -273,6 +293,39 @@ def test_laplace_layout_without_and_with_model(advi, model):
                                stats.norm.cdf((np.log(0.1) - mu) / sd), rtol=1e-10)
     with_model = from_approximation(lap, model=model)
     assert with_model.variables["s"].transform == "log"
+
+
+def test_laplace_layout_with_a_simplex(advi, model):
+    # every row, the simplex's K - 1 = 2 unconstrained ones included, as pymc-extras labels them
+    fit = from_approximation(advi)
+    labels = []
+    for v in fit.variables.values():
+        n = v.index.stop - v.index.start
+        labels += [v.value_name] if v.shape == () else [f"{v.value_name}[{i}]" for i in range(n)]
+    fit_ds = xr.Dataset({"mean_vector": (("rows",), fit.mean), "covariance_matrix": (("rows", "columns"), fit.cov)},
+                        coords={"rows": labels, "columns": labels})
+    post = {k: v.values for k, v in fit.sample(200, 2, seed=0).data_vars.items()}
+    import arviz as az
+
+    if MODERN:
+        lap = az.from_dict({"posterior": post})
+        lap["fit"] = xr.DataTree(dataset=fit_ds)
+    else:
+        lap = az.from_dict(posterior=post)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            lap.add_groups({"fit": fit_ds})
+    # with the model: the simplex through the model's transform, same numbers as the ADVI fit itself
+    r = [0.02, 0.1]
+    got = plm.local_mass(lap, model=model, var_names="d", centers={"d": 0.3}, radii=r)
+    want = plm.local_mass(advi, var_names="d", centers={"d": 0.3}, radii=r)
+    assert got.attrs["tier"] == "qmc" and got.attrs["approximation"] == "laplace"
+    np.testing.assert_allclose(got["d"].values, want["d"].values, rtol=1e-10)
+    joint = plm.local_mass(lap, model=model, var_names=["s", "d"], joint=True, centers={"s": 0.6, "d": "mean"})
+    assert joint.attrs["tier"] == "qmc"
+    # without it, the vector transform cannot be undone: said, naming the variable
+    with pytest.raises(ValueError, match="'d' has the transform 'simplex'.*pass model="):
+        from_approximation(lap)
 
 
 def test_elbo_of_an_exact_family_reaches_the_log_evidence(conjugate_advi):

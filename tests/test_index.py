@@ -129,15 +129,17 @@ def test_fit_slopes_window_drops_curved_outer_radii():
 
 def test_fit_slopes_few_precise_slopes_widened_by_the_inner_fit():
     # Gamma(8, 3) at 0 on six radii (five slopes): the r^1 curvature pulls the outer
-    # slopes down, a log term stands in for it; the inner-half refit's change keeps
-    # a = 8 and b = 0 inside their intervals however precise the slopes
+    # slopes down, a log term stands in for it; the log's profiled offset and the
+    # inner-half refit's change keep a = 8 and b = 0 inside their intervals however
+    # precise the slopes
     r = np.geomspace(1e-6, 1e-2, 6)
     mid, s = finite_difference_slopes(r, special.gammainc(8, 3 * r))
     res = fit_slopes(mid, s, np.full(5, 1e-8), 0.5, 2.0)
     assert res["a_lower"] <= 8 <= res["a_upper"] and res["a_upper"] - res["a_lower"] < 0.05
     assert res["b_lower"] <= 0 <= res["b_upper"]
     bare = fit_slopes(mid, s, np.full(5, 1e-8), 0.5, 2.0, sensitivity=False)
-    assert not bare["a_lower"] <= 8 <= bare["a_upper"]  # what the widening is for
+    for key in ("a", "b"):  # the refit widens, never narrows
+        assert res[f"{key}_upper"] - res[f"{key}_lower"] > bare[f"{key}_upper"] - bare[f"{key}_lower"]
 
 
 def test_finite_difference_slopes_exact_power():

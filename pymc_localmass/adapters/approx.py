@@ -716,16 +716,18 @@ def _from_flat_gaussian(obj, kind, mean, cov, labels, *, model=None, group="post
     variables = {}
     out = GaussianApproximation(kind=kind, gaussian=True, mean=mean, cov=cov, variables=variables,
                                 model=model, source=obj, draws=draws)
+    if model is not None:
+        initial = model.initial_point()
+        value_names = {val.name for val in model.rvs_to_values.values()}
     for base, start, stop in runs:
         sl = slice(start, stop)
         if model is not None:
-            shape_guess = None
-            for r, val in model.rvs_to_values.items():
-                if val.name == base:
-                    shape_guess = tuple(int(s) for s in model.initial_point()[base].shape)
-            if shape_guess is None:
+            if base not in value_names:
                 raise KeyError(f"the {kind} fit's row {base!r} is not a value variable of the model")
-            v = _variable_from_model(model, base, sl, shape_guess)
+            # the value's own shape (a simplex of K has K - 1 unconstrained rows)
+            vshape = tuple(int(n) for n in initial[base].shape)
+            v = _variable_from_model(model, base, sl, vshape)
+            out._cache[("value_shape", v.name)] = vshape
         else:
             v = _variable_from_names(base, sl, draws)
         variables[v.name] = v
@@ -753,6 +755,10 @@ def _variable_from_names(base, sl, draws):
         shape = () if n == 1 else (n,)
         dims = tuple(f"{name}_dim_{i}" for i in range(len(shape)))
         coords = {d: np.arange(s) for d, s in zip(dims, shape)}
+    if int(np.prod(shape, dtype=int)) != sl.stop - sl.start and m and m.group("suffix") not in _SUFFIX_TRANSFORMS:
+        raise ValueError(f"{name!r} has the transform {m.group('suffix')!r}, which acts on the whole vector "
+                         f"({sl.stop - sl.start} unconstrained rows for shape {shape}): pass model=<pymc.Model> "
+                         "to read it through the model's own transform")
     if int(np.prod(shape, dtype=int)) != sl.stop - sl.start:
         raise ValueError(f"the fit has {sl.stop - sl.start} rows for {base!r} but the draws of "
                          f"{name!r} have shape {shape}")

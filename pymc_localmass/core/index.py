@@ -376,7 +376,7 @@ WINDOW_AGREE_REL = 0.01
 
 
 def fit_slopes(radius, slope, cov, scale, quantile, *, fit_b=True, b_level=0.999, sensitivity=True,
-               lepski=2.5, _in_window=False):
+               lepski=2.5, _in_window=False, _unit=None, _l0=None, _a_model=None):
     """Index (a, b) by weighted least squares on finite-radius slopes.
 
     The slopes ``s_j`` at the radii ``radius`` (geometric midpoints of
@@ -384,10 +384,10 @@ def fit_slopes(radius, slope, cov, scale, quantile, *, fit_b=True, b_level=0.999
     log term can be fitted (every ``L > 0.25`` and at least three slopes), by
     ``s = a - b / (L + L0)``, ``L = log(unit / r)``: the exact slope of
     ``m = C r^a (log(1/r) + c)^b``. The offset ``L0`` of the logarithm's
-    natural unit is profiled over a grid when the range of ``L`` is wide (six
-    slopes or more, ``max L > 2 min L``); the unit is then
-    ``max(scale, 2 max(radius))`` (the offset absorbs the rest), otherwise
-    ``scale``.
+    natural unit is profiled over a grid when the range of ``L`` is wide (five
+    slopes or more, ``max L > 2 min L``; always inside the window choice
+    below); the unit is then ``max(scale, 2 max(radius))`` (the offset
+    absorbs the rest), otherwise ``scale``.
 
     The estimate of ``a`` is the log-term fit's when the drop in the weighted
     residual sum of squares passes a chi-square test at ``b_level`` (scaled
@@ -398,9 +398,11 @@ def fit_slopes(radius, slope, cov, scale, quantile, *, fit_b=True, b_level=0.999
     the residual dispersion when the fit is worse than that precision.
 
     Window sensitivity: the model has no ``r^k`` terms, so with five slopes
-    or more the fit is repeated on the inner half (the smallest radii) and the
-    change of ``a`` and of ``b`` is added to their interval half-widths (in
-    quadrature): the bias that the outer radii bring, which precise curves
+    or more the fit is repeated on the inner half (the smallest radii), once
+    with the same unit, offset ``L0`` and model for ``a`` (power law or log
+    term) and once chosen afresh, and the larger change of ``a`` and of ``b``
+    is added to their interval half-widths (in quadrature): the bias that the
+    outer radii and the choice of the log's unit bring, which precise curves
     (model tier) would otherwise hide.
 
     Window: with eight slopes or more the fit is made on nested windows of the
@@ -432,7 +434,8 @@ def fit_slopes(radius, slope, cov, scale, quantile, *, fit_b=True, b_level=0.999
     Returns
     -------
     dict with ``a, a_lower, a_upper, b, b_lower, b_upper`` (b = 0 with an
-    infinite interval when it is not fitted), ``l0`` and ``n_used``.
+    infinite interval when it is not fitted), ``l0``, ``unit``, ``a_model``
+    (``"power"`` or ``"log"``: which fit gave ``a``) and ``n_used``.
 
     Examples
     --------
@@ -471,12 +474,14 @@ def fit_slopes(radius, slope, cov, scale, quantile, *, fit_b=True, b_level=0.999
         return fit_slopes(rmid[sub], s[sub], sig[np.ix_(sub, sub)], scale, quantile, fit_b=fit_b,
                           b_level=b_level, sensitivity=sensitivity, lepski=None, _in_window=True)
     w = 1.0 / np.diag(sig)
-    wide = s.size >= 6
-    L = np.log((max(scale, 2.0 * rmid.max()) if wide else scale) / rmid)
+    wide = s.size >= 5
+    unit = _unit if _unit is not None else (max(scale, 2.0 * rmid.max()) if wide else scale)
+    L = np.log(unit / rmid)
     use_b = fit_b and bool(np.all(L > 0.25)) and s.size >= 3
     # inside the window choice the offset is always profiled (a narrow range of L then
-    # leaves it, and hence a, loosely determined, which the standard errors carry)
-    use_l0 = use_b and wide and (L.max() > 2 * L.min() or _in_window)
+    # leaves it, and hence a, loosely determined, which the standard errors carry);
+    # a sensitivity refit keeps its parent's
+    use_l0 = use_b and _l0 is None and wide and (L.max() > 2 * L.min() or _in_window)
 
     def linear(cols):
         A = np.column_stack([np.ones_like(s)] + cols)
@@ -494,9 +499,9 @@ def fit_slopes(radius, slope, cov, scale, quantile, *, fit_b=True, b_level=0.999
     cov_r, _ = sandwich(np.ones((s.size, 1)), ssr_r)
     a, sa = float(coef_r[0]), float(np.sqrt(max(cov_r[0, 0], 0.0)))
     a_lo, a_hi = a - quantile * sa, a + quantile * sa
-    out = {"b": 0.0, "b_lower": -np.inf, "b_upper": np.inf, "l0": 0.0}
+    out = {"b": 0.0, "b_lower": -np.inf, "b_upper": np.inf, "l0": 0.0, "unit": float(unit), "a_model": "power"}
     if use_b:
-        l0 = 0.0
+        l0 = 0.0 if _l0 is None else float(_l0)
         if use_l0:  # coarse grid (denser near 0), then refined between the best point's neighbours
             def best(grid):
                 ssr_g = [linear([-1.0 / (L + g)])[1] for g in grid]
@@ -515,19 +520,25 @@ def fit_slopes(radius, slope, cov, scale, quantile, *, fit_b=True, b_level=0.999
         b, sb = float(coef[1]), float(np.sqrt(max(cov_f[1, 1], 0.0)))
         out.update(b=b, b_lower=b - quantile * sb, b_upper=b + quantile * sb, l0=l0)
         n_extra = 2 if use_l0 else 1
-        if (ssr_r - ssr) / disp > stats.chi2.ppf(b_level, n_extra):
+        log_model = ((ssr_r - ssr) / disp > stats.chi2.ppf(b_level, n_extra)) if _a_model is None \
+            else _a_model == "log"
+        if log_model:
             a, a_lo, a_hi = af, af - quantile * sf, af + quantile * sf
+            out["a_model"] = "log"
         elif abs(b) > quantile * sb:
             a_lo, a_hi = min(a_lo, af - quantile * sf), max(a_hi, af + quantile * sf)
     out.update(a=a, a_lower=a_lo, a_upper=a_hi)
     if sensitivity and s.size >= 5:
         inner = np.argsort(rmid)[: s.size // 2 + 1]
-        half = fit_slopes(rmid[inner], s[inner], sig[np.ix_(inner, inner)], scale, quantile, fit_b=fit_b,
-                          b_level=b_level, sensitivity=False, lepski=None, _in_window=True)
+        args = (rmid[inner], s[inner], sig[np.ix_(inner, inner)], scale, quantile)
+        kw = dict(fit_b=fit_b, b_level=b_level, sensitivity=False, lepski=None, _in_window=True)
+        halves = (fit_slopes(*args, **kw, _unit=unit, _l0=out["l0"], _a_model=out["a_model"]),
+                  fit_slopes(*args, **kw))
         for key in ("a", "b"):
             lo, hi = out[f"{key}_lower"], out[f"{key}_upper"]
-            if np.isfinite(half[key]) and np.isfinite(lo) and np.isfinite(hi):
-                shift = abs(half[key] - out[key])
+            moved = [abs(h[key] - out[key]) for h in halves if np.isfinite(h[key])]
+            if moved and np.isfinite(lo) and np.isfinite(hi):
+                shift = max(moved)
                 out[f"{key}_lower"] = out[key] - float(np.hypot(out[key] - lo, shift))
                 out[f"{key}_upper"] = out[key] + float(np.hypot(hi - out[key], shift))
     out["a_lower"] = max(out["a_lower"], 0.0)
