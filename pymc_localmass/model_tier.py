@@ -567,7 +567,9 @@ def _mass_stats(mass_draws, chain_shape, radii, ci_prob, quad_rel, min_ess):
         slope = (np.log(mass[j_out]) - np.log(mass[j_in])) / dlr
         z = md[:, j_out] / mass[j_out] - md[:, j_in] / mass[j_in]
         zs = np.where(np.isnan(z), 0.0, z).reshape(c, k, R)
-        sd_z = np.nanstd(z, axis=0, ddof=1) if n_good > 1 else np.zeros(R)
+        with warnings.catch_warnings():  # all-NaN columns: zero masses, where the slope is undefined anyway
+            warnings.simplefilter("ignore", RuntimeWarning)
+            sd_z = np.nanstd(z, axis=0, ddof=1) if n_good > 1 else np.zeros(R)
         ess_z = np.minimum(series_ess(np.moveaxis(zs, -1, 0)), n_good)
         se_lr = np.sqrt(sd_z**2 / np.maximum(ess_z, 1.0) + (quad_rel[j_out] ** 2 + quad_rel[j_in] ** 2))
         s_lo = slope - tq * se_lr / dlr
@@ -580,14 +582,25 @@ def _mass_stats(mass_draws, chain_shape, radii, ci_prob, quad_rel, min_ess):
         ess_in = np.where(se > 0, mass**2 * (1 - mass) / se**2, 1e15)
     ess_in = np.minimum(np.where(np.isfinite(ess_in), ess_in, 1e15), 1e15)
     k_tail = np.array([_tail_index(md[:, j]) for j in range(R)]) if n_good >= 20 else np.full(R, np.nan)
-    heavy = k_tail > 0.7
+    n_pos = np.sum(md > 0, axis=0)
+    # a mean carried by a few draws (fewer than 20 with any mass) is as unreliable as a heavy tail
+    heavy = (k_tail > 0.7) | ((n_pos > 0) & (n_pos < min(20, n_good)))
+    # and the tail only gets heavier as the ball shrinks (the mass concentrates on fewer
+    # draws): every radius below a heavy one is unresolved too, zero masses included, since
+    # the draws that would carry the mass there (a funnel's neck) are the ones missing
+    heavy = np.flip(np.logical_or.accumulate(np.flip(heavy)))
     resolved = np.isfinite(mass) & (ess_in >= min_ess) & ~heavy & (ess >= 4)
-    exact_zero = np.isfinite(mass) & (mass == 0)
+    exact_zero = np.isfinite(mass) & (mass == 0) & ~heavy
     resolved = resolved | exact_zero
+    if heavy.any():  # there the interval can only say what monotonicity does: [0, upper end further out]
+        above = np.flatnonzero(~heavy)
+        cap = hi[above[0]] if above.size else 1.0
+        lo = np.where(heavy, 0.0, lo)
+        hi = np.where(heavy, np.maximum(cap, mass), hi)
     return {
         "mass": mass, "mass_lower": lo, "mass_upper": hi, "slope": slope, "slope_lower": s_lo,
         "slope_upper": s_hi, "ess": ess_in, "resolved": resolved.astype(float),
-        "tail_k": k_tail, "draw_ess": ess,
+        "tail_k": k_tail, "draw_ess": ess, "heavy": heavy, "n_positive": n_pos,
     }
 
 
@@ -849,12 +862,16 @@ def _compute_scalar(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, n
                 pair_scale = _robust_scale(flat[..., pcol][~bad])
             st = _scalar_element(dens, rows, col, center, r_abs, lo_c, hi_c, scale * unit if scaled else scale,
                                  partner, pair_scale, chain_shape, ci_prob, min_ess, bar)
-            if np.nanmax(st["tail_k"]) > 0.7 if np.any(np.isfinite(st["tail_k"])) else False:
+            if np.any(st["heavy"]):
+                big = float(r_report[np.flatnonzero(st["heavy"])[-1]])
+                why = (f"heavy-tailed (tail index {np.nanmax(st['tail_k']):.2f} > 0.7)"
+                       if np.any(st["tail_k"] > 0.7) else "carried by fewer than 20 draws")
                 warnings.warn(
-                    f"{el_name} at centre {label!r}: the per-draw conditional masses are heavy-tailed "
-                    f"(tail index {np.nanmax(st['tail_k']):.2f} > 0.7), so their mean has (nearly) infinite "
-                    "variance; those radii are flagged unresolved. A local-scale parent that could be "
-                    "integrated with the element was not found.", RuntimeWarning, stacklevel=3)
+                    f"{el_name} at centre {label!r}: the per-draw conditional masses are {why}, so their "
+                    f"mean is unreliable; radii up to {big:.3g} are flagged unresolved (the draws that would "
+                    "carry the mass there, such as a funnel's neck, are too rare). A local-scale parent that "
+                    "could be integrated with the element was not found; use the samples tier's radii, or a "
+                    "non-centred model.", RuntimeWarning, stacklevel=3)
             extra["max_tail_index"] = float(np.nanmax([extra["max_tail_index"], np.nanmax(st["tail_k"])])) \
                 if np.any(np.isfinite(st["tail_k"])) else extra["max_tail_index"]
             extra["pair_truncation"] = max(extra["pair_truncation"], st["truncation"])
@@ -1214,13 +1231,13 @@ nan_policy, progressbar
             index_vars[var] = xr.DataArray(
                 ind.reshape(el_shape + [len(labels), len(INDEX_STATS)]),
                 dims=el_dims + ["center", "index_stat"], coords={**el_coords, "center": labels})
-        curves = xr.merge([v.rename(k).to_dataset() for k, v in curve_vars.items()], join="outer",
-                          compat="no_conflicts", combine_attrs="drop")
+        from .results import merge_curves
+
+        curves = merge_curves(curve_vars, combine_attrs="drop")
         for k, v in curve_vars.items():
             curves[k].attrs = dict(v.attrs)
         index = xr.merge([v.rename(k).to_dataset() for k, v in index_vars.items()], join="outer",
                          compat="no_conflicts")
-        curves = curves.assign_coords(radius=np.arange(curves.sizes["radius"]), local_stat=list(CURVE_STATS))
         index = index.assign_coords(index_stat=list(INDEX_STATS))
         extra["thinned_draws"] = int(n_draws) if n_draws is not None else -1
         attrs = base_attrs(tier="model", index_method="curve-slope-fit (unit: robust posterior scale)",

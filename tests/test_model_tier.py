@@ -437,3 +437,31 @@ def test_rao_blackwell_heavy_tailed_conditionals_are_unresolved(normal_gamma):
     with pytest.warns(RuntimeWarning, match="heavy-tailed"):
         res, _ = model_local_mass(draws(0), model, var_names=["mu"], centers=2.5, radii=[1e-3, 0.1], pair=None)
     assert np.all(_stat(res, "mu", "resolved") == 0)
+
+
+def test_funnel_scale_at_zero_is_unresolved_not_zero():
+    # tau ~ HalfCauchy(5), theta_j ~ N(0, tau): exact draws of the joint (no data), so
+    # P(tau <= r) = (2/pi) arctan(r/5). Given the thetas, tau's conditional mass near 0
+    # vanishes like exp(-S/(2 r^2)): almost every draw says 0, and the mass is carried
+    # by the rare draws with all thetas near 0 (the funnel's neck). The estimator cannot
+    # see them: those radii must be unresolved, with an interval that does not exclude
+    # the truth, and never an exact resolved 0.
+    with pm.Model() as model:
+        tau = pm.HalfCauchy("tau", 5.0)
+        pm.Normal("theta", 0.0, tau, shape=8)
+    rng = np.random.default_rng(5)
+    t = np.abs(5.0 * rng.standard_cauchy(size=(4, 250)))
+    th = rng.normal(size=(4, 250, 8)) * t[..., None]
+    idata = make_container(posterior={"tau": t, "theta": th})
+    radii = np.array([1e-3, 1e-2, 0.1, 1.0, 5.0])
+    with pytest.warns(RuntimeWarning, match=r"tau at centre '0': the per-draw conditional masses are .* flagged "
+                                            "unresolved"):
+        res = plm.local_mass(idata, model=model, method="model", var_names="tau", centers=0.0, radii=radii)
+    exact = 2 / np.pi * np.arctan(radii / 5.0)
+    m, lo, hi = (_stat(res, "tau", k) for k in ("mass", "mass_lower", "mass_upper"))
+    ok = _stat(res, "tau", "resolved") > 0.5
+    assert not ok[0] and not ok[1]  # the neck: nothing to see from these draws
+    assert np.all(lo <= exact) and np.all(exact <= hi)
+    assert np.all(hi[~ok] > 0)
+    idx = plm.mass_index(res)["tau"].sel(center="0")
+    assert not np.isposinf(float(idx.sel(index_stat="a")))  # zeros it could not see are not "no mass"
