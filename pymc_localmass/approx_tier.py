@@ -608,11 +608,11 @@ def compute(data, *, var_names=None, filter_vars=None, coords=None, group="poste
         fallback_reason="; ".join(dict.fromkeys(reasons[n] for n in fallback)) if fallback else "",
         **extra,
     )
-    curves = xr.merge([v.rename(k).to_dataset() for k, v in curves_vars.items()], join="outer",
-                      compat="no_conflicts")
+    from .results import merge_curves
+
+    curves = merge_curves(curves_vars)
     index = xr.merge([v.rename(k).to_dataset() for k, v in index_vars.items()], join="outer",
                      compat="no_conflicts")
-    curves = curves.assign_coords(radius=np.arange(curves.sizes["radius"]), local_stat=list(CURVE_STATS))
     index = index.assign_coords(index_stat=list(INDEX_STATS))
     order = [n for n in list(curves_vars) if n in curves.data_vars]
     curves = curves[order]

@@ -156,7 +156,8 @@ def default_centers(data, var_names=None, *, approximations=None, model=None, gr
             if np.isfinite(v) and v not in bounds.setdefault(name, []):
                 bounds[name].append(v)
 
-    fits = [from_approximation(a, model=model) for a in (approximations or {}).values()]
+    # approximations given as draws (another sampler's posterior) carry no transforms
+    fits = [from_approximation(a, model=model) for a in (approximations or {}).values() if is_approximation(a)]
     if model is not None:
         from .adapters.approx import transform_name
 

@@ -322,8 +322,9 @@ def compare(fits, reference=None, *, var_names=None, filter_vars=None, coords=No
         is evaluated on the same regions.
     radii : array_like or mapping of variable to array_like, optional
         Absolute radii shared by all fits (1-D per variable). Default: a
-        grid of ``n_radii`` log-spaced radii per variable spanning the
-        reference's automatic grids.
+        log-spaced grid per variable spanning the reference's automatic
+        grids, with ``n_radii`` points over the narrowest region's span (at
+        most four times ``n_radii`` in all).
     norm : {"euclidean", "max"}
         Elementwise balls are intervals either way; the scaled norms are
         refused (they would measure each fit's ball in its own sd).
@@ -415,11 +416,9 @@ def compare(fits, reference=None, *, var_names=None, filter_vars=None, coords=No
     ref_c0, ref_i0 = ref.compute(centers=centers, radii=shared, ci_prob=ci, **common)
     centre_map = _center_values(ref_i0, names)
     if shared is None:
-        shared = {}
-        for n in names:
-            r = ref_c0[n].sel(local_stat="radius").values
-            r = r[np.isfinite(r) & (r > 0)]
-            shared[n] = np.geomspace(float(r.min()), float(r.max()), int(n_radii))
+        from .estimators import spanning_grids
+
+        shared = spanning_grids(ref_c0, names, int(n_radii))
     radii_rule = "explicit" if radii is not None else "reference's automatic grid, one log-spaced grid per variable"
     # 2. region outside every fit's support?
     _check_regions(fl, names, centre_map, shared, coords)

@@ -7,7 +7,9 @@ at a time) and build the results datasets of docs/schema.md.
 
 from __future__ import annotations
 
+import math
 import numbers
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -18,7 +20,7 @@ from .adapters import SAMPLE_DIMS, select_coords, select_vars, to_dataset
 from .core.curves import CURVE_STATS, INDEX_STATS, ConstantError, NonFiniteError, local_mass_curves
 from .core.distances import NORMS, joint_distances
 from .core.index import fit_index_curve
-from .results import CURVE_GROUP, INDEX_GROUP, attach, base_attrs, read, validate
+from .results import CURVE_GROUP, INDEX_GROUP, attach, base_attrs, merge_curves, read, validate
 
 CENTER_KEYWORDS = ("mean", "median", "mode", "boundary", "map")
 METHODS = ("auto", "samples", "analytic", "model")
@@ -244,9 +246,11 @@ def _apply_core(da, center, *, var, scaled, radii, n_radii, ci_prob, min_ess, wi
 
             curves, index = dask.compute(curves, index)
     except NonFiniteError as err:
+        advice = ("that is with nan_policy='omit' (the non-finite draws left out)"
+                  if nan_policy == "omit" else "pass nan_policy='omit' to leave them out")
         raise ValueError(
             f"variable {var!r} has non-finite draws (NaN or inf) at {_element_name(da, err.element)}: {err}; "
-            "pass nan_policy='omit' to leave them out"
+            f"{advice}"
         ) from None
     except ConstantError as err:
         raise ValueError(
@@ -342,12 +346,12 @@ def _compute_groups(data, groups, *, centers="mean", radii=None, n_radii=25, joi
                          "be resolved on each group's own draws)")
     one = dict(n_radii=n_radii, joint=joint, **kwargs)
     first = _compute_one(data, group=groups[0], centers=centers, radii=radii, **one)
+    clash = [n for n, da in first[0].data_vars.items() if "group" in da.dims]
+    if clash:
+        raise ValueError(f"variable(s) {clash} have a dimension 'group', the dim that several groups are "
+                         "stacked along; rename it, or analyse one group at a time")
     if radii is None:  # one grid per variable spanning the first group's, and the first group on it
-        radii = {}
-        for name, da in first[0].data_vars.items():
-            r = da.sel(local_stat="radius").values
-            r = r[np.isfinite(r) & (r > 0)]
-            radii[name] = np.geomspace(float(r.min()), float(r.max()), int(n_radii))
+        radii = spanning_grids(first[0], list(first[0].data_vars), int(n_radii))
         first = _compute_one(data, group=groups[0], centers=centers, radii=radii, **one)
     if not joint:  # the first group's centre values, for every group
         same = {}
@@ -367,6 +371,38 @@ def _compute_groups(data, groups, *, centers="mean", radii=None, n_radii=25, joi
         ds.attrs["source_group"] = ",".join(groups)
         ds.attrs["group_tiers"] = ",".join(f"{g}:{c.attrs.get('tier', '')}" for g, (c, _) in zip(groups, parts))
     return curves, index
+
+
+#: a variable's shared grid has at most this many times n_radii points
+MAX_GRID_FACTOR = 4
+
+
+def spanning_grids(curves, names, n_radii):
+    """One log-spaced grid per variable spanning the reference's automatic grids.
+
+    The regions of a variable (elements x centres) have their own automatic
+    grids; the shared grid spans them all, with as many points as keep every
+    region's resolution (``n_radii`` over the narrowest region's span: a
+    centre the draws crowd, such as the mean, otherwise coarsens the grid at
+    a sparse one, such as a boundary), at most ``MAX_GRID_FACTOR * n_radii``;
+    the same number for every variable.
+    """
+    bounds, counts = {}, []
+    for n in names:
+        r = np.asarray(curves[n].sel(local_stat="radius").values, float)
+        rows = r.reshape(-1, r.shape[-1])
+        spans = []
+        for row in rows:
+            row = row[np.isfinite(row) & (row > 0)]
+            if row.size >= 2 and row.max() > row.min():
+                spans.append(math.log(row.max() / row.min()))
+        flat = r[np.isfinite(r) & (r > 0)]
+        lo, hi = float(flat.min()), float(flat.max())
+        bounds[n] = (lo, hi)
+        if spans and hi > lo:
+            counts.append(math.ceil(n_radii * math.log(hi / lo) / min(spans) - 1e-9))
+    k = int(min(max([n_radii, *counts]), MAX_GRID_FACTOR * n_radii))
+    return {n: np.geomspace(lo, hi, k) for n, (lo, hi) in bounds.items()}
 
 
 def _all_numeric(centers):
@@ -471,11 +507,9 @@ def _compute_one(data, *, var_names=None, filter_vars=None, coords=None, group="
                        source_group=group if isinstance(group, str) else "posterior",
                        joint=joint, n_chains=n_chain, n_draws=n_draw, index_method="local-likelihood",
                        **extra_attrs)
-    curves = xr.merge([v.rename(k).to_dataset() for k, v in curves_vars.items()], join="outer",
-                      compat="no_conflicts")
+    curves = merge_curves(curves_vars)
     index = xr.merge([v.rename(k).to_dataset() for k, v in index_vars.items()], join="outer",
                      compat="no_conflicts")
-    curves = curves.assign_coords(radius=np.arange(curves.sizes["radius"]), local_stat=list(CURVE_STATS))
     index = index.assign_coords(index_stat=list(INDEX_STATS))
     curves.attrs = dict(attrs)
     index.attrs = dict(attrs)
@@ -558,9 +592,44 @@ def local_mass(data, **kwargs):
     >>> res["tau"].sel(local_stat="mass").round(1).values.tolist()   # 2 Phi(r) - 1 = 0.08, 0.38
     [[0.1, 0.4]]
     """
-    if isinstance(data, xr.Dataset) and "local_stat" in data.dims:
-        return data
+    if is_results(data, "local_stat"):
+        return _select_results(data, kwargs, "local_mass")
+    _check_kwargs("local_mass", kwargs)
     return _compute(data, **kwargs)[0]
+
+
+def is_results(data, stat_dim):
+    """A results dataset (``local_stat`` or ``index_stat`` axis, no draws), not draws."""
+    return isinstance(data, xr.Dataset) and stat_dim in data.dims and not set(SAMPLE_DIMS) <= set(data.dims)
+
+
+#: what a results dataset passed back in can still be asked: a selection
+_RESULT_SELECTION = ("var_names", "filter_vars", "coords")
+
+
+def _select_results(ds, kwargs, fname, also=()):
+    """Select variables/coords of a results dataset; anything else cannot apply to computed results."""
+    bad = [k for k in kwargs if k not in _RESULT_SELECTION + tuple(also)]
+    if bad:
+        raise TypeError(
+            f"{fname}() got a results dataset (already computed), to which {', '.join(map(repr, bad))} cannot "
+            f"apply; it takes only {', '.join(_RESULT_SELECTION + tuple(also))} here. Call {fname}() on the data "
+            "for other centres, radii or settings")
+    names = select_vars(ds, kwargs.get("var_names"), kwargs.get("filter_vars"), sample_dims=())
+    return select_coords(ds[names], kwargs.get("coords"))
+
+
+def _check_kwargs(fname, kwargs):
+    """A misspelt keyword is named, with the nearest accepted one."""
+    import difflib
+    import inspect
+
+    known = set(inspect.signature(_compute_one).parameters) - {"data"}
+    for key in kwargs:
+        if key not in known:
+            near = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise TypeError(f"{fname}() got an unexpected keyword argument {key!r}{hint}")
 
 
 def mass_index(data, **kwargs):
@@ -585,10 +654,12 @@ def mass_index(data, **kwargs):
     >>> bool(1.4 < float(idx["x"].sel(index_stat="a").item()) < 2.6)
     True
     """
-    if isinstance(data, xr.Dataset) and "local_stat" in data.dims:
-        return _index_from_curves(data, **kwargs)
-    if isinstance(data, xr.Dataset) and "index_stat" in data.dims:
-        return data
+    if is_results(data, "local_stat"):
+        return _index_from_curves(_select_results(data, kwargs, "mass_index", also=("ci_prob",)),
+                                  ci_prob=kwargs.get("ci_prob"))
+    if is_results(data, "index_stat"):
+        return _select_results(data, kwargs, "mass_index")
+    _check_kwargs("mass_index", kwargs)
     if (is_datatree(data) or is_inferencedata(data)) and not kwargs:
         got = read(data)
         if got is not None and got[1] is not None:
@@ -607,11 +678,50 @@ def _curve_scale(da, radius):
         n_el = int(np.prod(shape[:-1], dtype=int))
         if given.size in (1, n_el) and np.all(given > 0):
             return np.broadcast_to(given.reshape(shape[:-1] + (1,)) if given.size == n_el else given[0], shape).copy()
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():  # all-NaN rows: centres not asked for
+        warnings.simplefilter("ignore", RuntimeWarning)
         return np.nanmax(radius, axis=-1)
 
 
-def _index_from_curves(curves, ci_prob=None, **_ignored):
+#: a log index whose interval is wider than this is not identified by the curve
+B_UNIDENTIFIED = 50.0
+
+
+def _curve_atoms(values, mass, lo, hi, resolved, radius):
+    """Atom and index conventions for an index fitted on curves (in place).
+
+    A curve that stays flat down to its smallest resolved radius (``a``'s
+    interval reaches 0 and ``a < 0.5``) shows an atom: its weight is the
+    mass at the smallest resolved radius, with that interval (an upper
+    bound's worth of continuous mass included), and the index is (0, 0).
+    Otherwise the atom is 0. ``a`` is never below 0, and a ``b`` interval
+    wider than ``B_UNIDENTIFIED`` is reported as unidentified ([-inf, inf]).
+    """
+    I = {lab: i for i, lab in enumerate(INDEX_STATS)}  # noqa: E741
+    a = values[..., I["a"]]
+    flat = np.isfinite(a) & (a < 0.5) & (values[..., I["a_lower"]] <= 0.0)
+    first = np.argmax(resolved, axis=-1)[..., None]
+    pick = lambda arr: np.take_along_axis(np.asarray(arr, float), first, axis=-1)[..., 0]  # noqa: E731
+    w, wl, wh = pick(mass), pick(lo), pick(hi)
+    values[..., I["atom"]] = np.where(flat, w, 0.0)
+    values[..., I["atom_lower"]] = np.where(flat, wl, 0.0)
+    values[..., I["atom_upper"]] = np.where(flat, wh, 0.0)
+    for key in ("a", "a_lower", "a_upper", "b"):
+        values[..., I[key]] = np.where(flat, 0.0, values[..., I[key]])
+    values[..., I["a"]] = np.maximum(values[..., I["a"]], 0.0)
+    wide = ~flat & ((values[..., I["b_upper"]] - values[..., I["b_lower"]]) > B_UNIDENTIFIED)
+    values[..., I["b"]] = np.where(wide, 0.0, values[..., I["b"]])
+    values[..., I["b_lower"]] = np.where(wide | flat, -np.inf, values[..., I["b_lower"]])
+    values[..., I["b_upper"]] = np.where(wide | flat, np.inf, values[..., I["b_upper"]])
+    # exactly no mass at any resolved radius: none near the centre at any power
+    m = np.asarray(mass, float)
+    none = np.any(resolved, axis=-1) & np.all(~resolved | (m == 0), axis=-1)
+    for key, val in (("a", np.inf), ("a_lower", np.inf), ("a_upper", np.inf), ("b", np.nan),
+                     ("b_lower", -np.inf), ("b_upper", np.inf)):
+        values[..., I[key]] = np.where(none, val, values[..., I[key]])
+
+
+def _index_from_curves(curves, ci_prob=None):
     validate(curves, CURVE_GROUP)
     ci = float(curves.attrs.get("ci_prob", default_ci_prob())) if ci_prob is None else float(ci_prob)
     out = {}
@@ -629,7 +739,8 @@ def _index_from_curves(curves, ci_prob=None, **_ignored):
             if lab in fit:
                 values[..., i] = fit[lab]
         values[..., INDEX_STATS.index("scale")] = scale
-        values[..., INDEX_STATS.index("atom")] = 0.0
+        _curve_atoms(values, stat("mass"), stat("mass_lower"), stat("mass_upper"), stat("resolved") > 0.5,
+                     stat("radius"))
         out[name] = xr.DataArray(values, dims=rest.dims + ("index_stat",),
                                  coords={**{k: v for k, v in rest.coords.items()}, "index_stat": list(INDEX_STATS)})
     ds = xr.Dataset(out)
@@ -637,13 +748,20 @@ def _index_from_curves(curves, ci_prob=None, **_ignored):
     return ds
 
 
-def add_local_mass(idata, *, inplace=False, **kwargs):
+def add_local_mass(idata, *, inplace=False, merge=True, **kwargs):
     """Compute local masses and Mass Indices and attach them as groups.
 
     Returns the same container type (DataTree or InferenceData) with groups
     ``local_mass`` and ``local_mass_index``; the input is left untouched
     unless ``inplace=True``. Keyword arguments are those of
     :func:`local_mass`.
+
+    With ``merge=True`` (the default) results already attached for other
+    variables stay beside the new ones when they were computed alike (same
+    tier, norm, ci_prob, joint flag, group and number of radii); variables
+    computed again are replaced. Otherwise, or with ``merge=False``, the new
+    results replace the groups (with a warning naming what is dropped,
+    unless ``merge=False``).
 
     Examples
     --------
@@ -664,8 +782,50 @@ def add_local_mass(idata, *, inplace=False, **kwargs):
             f"add_local_mass needs a DataTree or InferenceData, got {type(idata).__name__}; "
             "for a Dataset or dict of arrays use local_mass() and mass_index()"
         )
+    _check_kwargs("add_local_mass", kwargs)
     curves, index = _compute(idata, **kwargs)
+    if merge:
+        curves, index = _merge_with_existing(read(idata), curves, index)
     return attach(idata, curves, index, inplace=inplace)
+
+
+#: attributes that must agree for new results to join earlier ones in the same groups
+_MERGE_KEYS = ("tier", "norm", "ci_prob", "joint", "source_group")
+
+
+def _merge_with_existing(old, curves, index):
+    """Earlier results of other variables stay beside the new ones when they are alike.
+
+    Alike: the same tier, norm, ci_prob, joint flag and source group, and the
+    same number of radii. Variables computed again are replaced. Otherwise
+    the new results replace the old groups, with a warning naming what is
+    dropped.
+    """
+    if old is None or old[1] is None:
+        return curves, index
+    old_c, old_i = old
+    keep = [v for v in old_c.data_vars if v not in curves.data_vars and v in old_i.data_vars]
+    if not keep:
+        return curves, index
+    alike = (all(str(old_c.attrs.get(k)) == str(curves.attrs.get(k)) for k in _MERGE_KEYS)
+             and old_c.sizes.get("radius") == curves.sizes.get("radius"))
+    if not alike:
+        why = [k for k in _MERGE_KEYS if str(old_c.attrs.get(k)) != str(curves.attrs.get(k))] or ["radius"]
+        warnings.warn(
+            f"add_local_mass: the earlier results for {keep} differ in {', '.join(why)} from the new ones and "
+            "are replaced (compute them in one call, or with the same settings, to keep both)",
+            UserWarning, stacklevel=3)
+        return curves, index
+    merged = []
+    for new, prev in ((curves, old_c), (index, old_i)):
+        ds = xr.merge([prev[keep], new], join="outer", compat="no_conflicts", combine_attrs="override")
+        ds = ds[keep + list(new.data_vars)]
+        used = [c for c in ds["center"].values
+                if any(not bool(ds[v].sel(center=c).isnull().all()) for v in ds.data_vars)]
+        ds = ds.sel(center=used)
+        ds.attrs = dict(new.attrs)
+        merged.append(ds)
+    return merged[0], merged[1]
 
 
 local_mass.__doc__ = local_mass.__doc__.format(params=_PARAMS_DOC)

@@ -33,6 +33,24 @@ def base_attrs(*, tier, norm, ci_prob, grid_rule, source_group, joint, n_chains,
     return attrs
 
 
+def merge_curves(variables, combine_attrs="override"):
+    """One ``local_mass`` dataset from per-variable curve arrays of any grid lengths.
+
+    Each variable keeps its own number of radii; shorter grids are padded
+    at the end with NaN (``resolved`` 0 there), as a centre a variable was
+    not asked for is NaN.
+    """
+    parts = [v.rename(k).assign_coords(radius=np.arange(v.sizes["radius"]), local_stat=list(CURVE_STATS))
+             .to_dataset() for k, v in variables.items()]
+    ds = xr.merge(parts, join="outer", compat="no_conflicts", combine_attrs=combine_attrs)
+    for k in variables:
+        da = ds[k]
+        pad = da.sel(local_stat="radius").isnull() & ~da.sel(local_stat="mass").isnull().all("radius")
+        if bool(pad.any()):
+            ds[k] = xr.where((da["local_stat"] == "resolved") & pad, 0.0, da).transpose(*da.dims)
+    return ds.assign_coords(radius=np.arange(ds.sizes["radius"]), local_stat=list(CURVE_STATS))
+
+
 def validate(ds, kind=CURVE_GROUP):
     """Check a results dataset against the schema; raise ValueError naming the problem.
 

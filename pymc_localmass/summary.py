@@ -8,7 +8,7 @@ from ._compat import is_datatree, is_inferencedata
 from .results import element_labels, read
 
 
-def summary(data, *, var_names=None, **kwargs):
+def summary(data, *, var_names=None, filter_vars=None, **kwargs):
     """Mass Index table: one row per variable element and centre.
 
     Parameters
@@ -17,7 +17,9 @@ def summary(data, *, var_names=None, **kwargs):
         Draws are analysed with :func:`pymc_localmass.mass_index` first
         (``kwargs`` go there).
     var_names : str or list of str, optional
-        Restrict the rows to these variables.
+        Restrict the rows to these variables (ArviZ-style: ``~`` excludes).
+    filter_vars : {None, "like", "regex"}, optional
+        How ``var_names`` match, as in ArviZ.
 
     Returns
     -------
@@ -33,25 +35,20 @@ def summary(data, *, var_names=None, **kwargs):
     >>> list(df.index.names), df.shape[0]
     (['variable', 'center'], 2)
     """
-    from .estimators import mass_index
+    from .estimators import is_results, mass_index
 
     index = None
-    if isinstance(data, xr.Dataset) and "index_stat" in data.dims:
+    if is_results(data, "index_stat"):
         index = data
     elif (is_datatree(data) or is_inferencedata(data)) and not kwargs:
         got = read(data)
         if got is not None and got[1] is not None:
             index = got[1]
     if index is None:
-        index = mass_index(data, var_names=var_names, **kwargs) if not (
-            isinstance(data, xr.Dataset) and "local_stat" in data.dims) else mass_index(data)
+        index = mass_index(data, var_names=var_names, filter_vars=filter_vars, **kwargs)
+    else:
+        index = mass_index(index, var_names=var_names, filter_vars=filter_vars)
     names = list(index.data_vars)
-    if var_names is not None:
-        wanted = [var_names] if isinstance(var_names, str) else list(var_names)
-        missing = [v for v in wanted if v not in names]
-        if missing:
-            raise KeyError(f"variable(s) {missing} not in the results; available: {names}")
-        names = wanted
     stats_labels = [str(s) for s in index["index_stat"].values]
     rows, keys = [], []
     for name in names:

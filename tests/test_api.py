@@ -129,9 +129,22 @@ def test_add_local_mass_returns_new_container(container):
     assert type(out) is type(container)
     plm.validate(get_group(out, "local_mass"), "local_mass")
     plm.validate(get_group(out, "local_mass_index"), "local_mass_index")
-    # re-running replaces the groups
+    # re-running with other variables keeps the earlier results beside the new ones
     again = plm.add_local_mass(out, var_names=["mu"])
-    assert list(get_group(again, "local_mass").data_vars) == ["mu"]
+    curves = get_group(again, "local_mass")
+    assert list(curves.data_vars) == ["tau", "mu"]
+    plm.validate(curves.to_dataset() if hasattr(curves, "to_dataset") else curves, "local_mass")
+    first = get_group(out, "local_mass")["tau"].sel(center="0")
+    np.testing.assert_array_equal(curves["tau"].sel(center="0").values, first.values)
+    assert curves["mu"].sel(center="0").isnull().all()  # mu was not asked at 0
+    table = plm.summary(again)
+    assert set(table.index) == {("tau", "0"), ("mu", "mean")}
+    # the same variable again is replaced; other settings replace everything, with a warning
+    assert list(get_group(plm.add_local_mass(again, var_names=["mu"], centers=1.0), "local_mass")
+                ["mu"]["center"].values) == ["0", "1"]  # the union of centres: tau's 0, mu's 1
+    with pytest.warns(UserWarning, match=r"earlier results for \['tau'\] differ in norm.*replaced"):
+        other = plm.add_local_mass(out, var_names=["mu"], norm="max")
+    assert list(get_group(other, "local_mass").data_vars) == ["mu"]
 
 
 def test_add_local_mass_inplace(container):
@@ -239,3 +252,48 @@ def test_several_groups_share_centres_and_radii(container):
         plm.local_mass(container, group=["posterior", "posterior"])
     with pytest.raises(ValueError, match="joint=True need numeric centres"):
         plm.local_mass(container, var_names=["tau", "mu"], joint=True, group=["posterior", "prior"])
+
+
+def test_summary_takes_arviz_selection(container):
+    out = plm.add_local_mass(container, var_names=["tau", "mu"])
+    assert set(plm.summary(out, var_names=["~tau"]).index.get_level_values("variable")) == {"mu"}
+    assert set(plm.summary(out, var_names="ta", filter_vars="like").index.get_level_values("variable")) == {"tau"}
+    drawn = plm.summary(container, var_names=["~theta", "~mu"])  # computed from the draws
+    assert set(drawn.index.get_level_values("variable")) == {"tau"}
+    with pytest.raises(KeyError, match="'nope'"):
+        plm.summary(out, var_names="nope")
+
+
+def test_radii_mapping_of_different_lengths(container):
+    res = plm.local_mass(container, var_names=["tau", "mu"], radii={"tau": [0.5, 1.0], "mu": [0.5, 1.0, 2.0]})
+    plm.validate(res)
+    r = res["tau"].sel(center="mean", local_stat="radius").values
+    np.testing.assert_array_equal(r[:2], [0.5, 1.0])
+    assert np.isnan(r[2]) and res["tau"].sel(center="mean", local_stat="resolved").values[2] == 0.0
+    np.testing.assert_array_equal(res["mu"].sel(center="mean", local_stat="radius").values, [0.5, 1.0, 2.0])
+    # a mapping for some variables: the others get the automatic grid
+    part = plm.local_mass(container, var_names=["tau", "mu"], radii={"tau": [0.5, 1.0]})
+    assert part.sizes["radius"] == 25 and np.isnan(part["tau"].sel(local_stat="radius").values[0, 2])
+    out = plm.add_local_mass(container, var_names=["tau", "mu"], radii={"tau": [0.5, 1.0], "mu": [0.5, 1.0, 2.0]})
+    assert plm.summary(out).shape[0] == 2
+
+
+def test_index_of_curves_atoms_and_no_mass(rng):
+    # 30% exact zeros: the curve of nested balls stays flat at 0.3 down to the smallest radius
+    z = np.where(rng.random((4, 1000)) < 0.3, 0.0, np.abs(rng.normal(size=(4, 1000))))
+    curves = plm.local_mass({"z": z, "x": rng.normal(size=(4, 1000))}, centers=0.0)
+    idx = plm.mass_index(curves)
+    zi = idx["z"].sel(center="0")
+    assert zi.sel(index_stat="atom_lower") <= 0.3 <= zi.sel(index_stat="atom_upper")
+    assert float(zi.sel(index_stat="a")) == 0.0 and float(zi.sel(index_stat="b")) == 0.0
+    xi = idx["x"].sel(center="0")
+    assert float(xi.sel(index_stat="atom")) == 0.0
+    assert xi.sel(index_stat="a_lower") <= 1.0 <= xi.sel(index_stat="a_upper")
+    for v in ("z", "x"):  # never below its own interval
+        a = idx[v].sel(index_stat=["a", "a_lower", "a_upper"]).values
+        assert np.all((a[..., 0] >= a[..., 1]) & (a[..., 0] <= a[..., 2]))
+    # exactly no mass at every resolved radius (an exact tier's curve): a = inf
+    none = curves.copy(deep=True)
+    none["x"].loc[{"local_stat": ["mass", "mass_lower", "mass_upper"]}] = 0.0
+    ni = plm.mass_index(none)["x"].sel(center="0")
+    assert np.isposinf(float(ni.sel(index_stat="a"))) and np.isposinf(float(ni.sel(index_stat="a_lower")))

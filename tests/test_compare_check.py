@@ -391,3 +391,23 @@ def test_check_says_when_the_prior_cannot_be_analysed():
                           prior={"w": np.full((4, 500), 2.0)})  # constant draws: nothing to analyse
     with pytest.warns(RuntimeWarning, match="prior group could not be analysed.*zero variance"):
         check(data, centers={"w": 0.0})
+
+
+def test_check_takes_draws_as_approximations(rng):
+    ref = {"s": np.abs(rng.normal(size=(4, 1000)))}
+    other = {"s": np.abs(rng.normal(size=(4, 1000)))}
+    res = check(ref, approximations={"other sampler": other}, warn=False)
+    assert res.ok and ("other sampler", "s @ mean") in res.table.index
+
+
+def test_compare_grid_keeps_each_regions_resolution(rng):
+    # tau's draws crowd its mean but are sparse at 0: one grid over both centres keeps
+    # as many points over 0's own span as that centre's automatic grid has
+    tau = {"tau": np.abs(rng.standard_cauchy(size=(4, 1000))) + 0.5}
+    one = compare({"p": tau, "q": tau}, reference="p", centers={"tau": 1.0})
+    two = compare({"p": tau, "q": tau}, reference="p", centers={"tau": {"a": 1.0, "b": 30.0}})
+    assert one.sizes["radius"] == 25 and two.sizes["radius"] > 25
+    r1 = one["radius_value"].values[0]
+    r2 = two["radius_value"].sel(region=[g for g in two["region"].values if g.endswith("@ a")][0]).values
+    inside = r2[(r2 >= r1.min()) & (r2 <= r1.max())]
+    assert inside.size >= 24

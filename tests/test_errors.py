@@ -45,6 +45,47 @@ def test_nan_draws_named_and_omit(rng):
     assert np.isfinite(res["beta"].sel(local_stat="mass").values).all()
 
 
+def test_all_nan_draws_with_omit_say_so(rng):
+    with pytest.raises(ValueError, match="too few finite draws; that is with nan_policy='omit'"):
+        plm.local_mass({"x": np.full((4, 100), np.nan)}, nan_policy="omit")
+
+
+def test_misspelt_keyword_named_with_the_nearest(container):
+    with pytest.raises(TypeError, match=r"local_mass\(\) got an unexpected keyword argument 'centres' "
+                                        r"\(did you mean 'centers'\?\)"):
+        plm.local_mass(container, centres=0.0)
+    with pytest.raises(TypeError, match=r"add_local_mass\(\) got an unexpected keyword argument 'var_name'"):
+        plm.add_local_mass(container, var_name="tau")
+
+
+def test_draw_dims_named_like_the_results_axes(rng):
+    for dim in ("center", "radius", "local_stat", "index_stat"):
+        ds = xr.Dataset({"x": (("chain", "draw", dim), rng.normal(size=(2, 100, 3)))})
+        with pytest.raises(ValueError, match=rf"dimension\(s\) \['{dim}'\], names the results use"):
+            plm.local_mass(ds)
+    # a dim called "group" is fine, except when several groups are stacked along "group"
+    assert "x" in plm.local_mass(xr.Dataset({"x": (("chain", "draw", "group"), rng.normal(size=(2, 100, 3)))}))
+    import arviz as az
+    from pymc_localmass._compat import MODERN
+
+    post, prior = {"x": rng.normal(size=(2, 100, 3))}, {"x": rng.normal(size=(2, 100, 3))}
+    dims = {"x": ["group"]}
+    two = (az.from_dict({"posterior": post, "prior": prior}, dims=dims) if MODERN
+           else az.from_dict(posterior=post, prior=prior, dims=dims))
+    with pytest.raises(ValueError, match="dimension 'group', the dim that several groups are stacked along"):
+        plm.local_mass(two, group=["posterior", "prior"])
+
+
+def test_results_datasets_take_only_a_selection(rng):
+    res = plm.local_mass({"x": rng.normal(size=(4, 300)), "y": rng.normal(size=(4, 300))}, centers=0.0)
+    assert list(plm.local_mass(res, var_names="~x").data_vars) == ["y"]
+    assert list(plm.mass_index(res, var_names=["x"]).data_vars) == ["x"]
+    with pytest.raises(TypeError, match=r"mass_index\(\) got a results dataset .* 'centers' cannot apply"):
+        plm.mass_index(res, centers=5.0)
+    with pytest.raises(TypeError, match=r"local_mass\(\) got a results dataset .* 'radii' cannot apply"):
+        plm.local_mass(res, radii=[1.0])
+
+
 def test_inf_draws(rng):
     x = rng.normal(size=(4, 200))
     x[0, 0] = np.inf

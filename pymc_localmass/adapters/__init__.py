@@ -13,6 +13,8 @@ import xarray as xr
 from .._compat import get_group, is_datatree, is_inferencedata
 
 SAMPLE_DIMS = ("chain", "draw")
+#: dims of the results groups; draws must not use them
+RESULT_DIMS = ("center", "radius", "local_stat", "index_stat")
 
 
 #: groups whose draws are independent (forward sampling), and how many chains
@@ -40,7 +42,9 @@ def to_dataset(data, group="posterior"):
     >>> dict(ds["x"].sizes)
     {'chain': 2, 'draw': 50, 'x_dim_0': 3}
     """
-    if is_datatree(data) or is_inferencedata(data):
+    if is_datatree(data) and not data.children and data.has_data and SAMPLE_DIMS[0] in data.dims:
+        ds = data.to_dataset()  # a group node itself (idata.posterior, idata["posterior"])
+    elif is_datatree(data) or is_inferencedata(data):
         if not isinstance(group, str):
             raise TypeError(f"group must be a string, got {group!r}")
         ds = get_group(data, group)
@@ -67,6 +71,11 @@ def to_dataset(data, group="posterior"):
     for dim in SAMPLE_DIMS:
         if dim not in ds.dims:
             raise ValueError(f"group {group!r} has no {dim!r} dimension (dims: {list(ds.dims)})")
+    taken = [d for d in RESULT_DIMS if d in ds.dims]
+    if taken:
+        raise ValueError(
+            f"the draws have dimension(s) {taken}, names the results use for their own axes "
+            f"({', '.join(RESULT_DIMS)}); rename them first, e.g. ds.rename({{{taken[0]!r}: {taken[0] + '_'!r}}})")
     if group in INDEPENDENT_GROUPS and ds.sizes["chain"] == 1 and (is_datatree(data) or is_inferencedata(data)):
         # pm.sample_prior_predictive draws independently, into one chain: split it
         # so that intervals can compare chains (the draws' order carries nothing)
@@ -93,12 +102,14 @@ def _as_chains(ds, n_chains):
     return xr.Dataset(out, coords={"chain": np.arange(int(n_chains)), "draw": np.arange(per)}, attrs=ds.attrs)
 
 
-def select_vars(ds, var_names=None, filter_vars=None):
+def select_vars(ds, var_names=None, filter_vars=None, *, sample_dims=SAMPLE_DIMS):
     """ArviZ-style variable selection.
 
     ``var_names`` is a name or list of names; a leading ``~`` excludes.
     ``filter_vars`` is None (exact names), ``"like"`` (substring) or
-    ``"regex"``. Unknown names raise a KeyError that names them.
+    ``"regex"``. Unknown names raise a KeyError that names them. Only
+    variables with all of ``sample_dims`` are candidates (``()`` for
+    results datasets).
 
     Examples
     --------
@@ -107,7 +118,7 @@ def select_vars(ds, var_names=None, filter_vars=None):
     >>> select_vars(ds, "~mu_sd")
     ['mu']
     """
-    all_vars = [v for v in ds.data_vars if {"chain", "draw"} <= set(ds[v].dims)]
+    all_vars = [v for v in ds.data_vars if set(sample_dims) <= set(ds[v].dims)]
     if var_names is None:
         return all_vars
     if isinstance(var_names, str):

@@ -149,7 +149,7 @@ def _estimate(obj, group, est_kwargs, *, reason):
     )
     kwargs = {k: v for k, v in est_kwargs.items() if v is not None}
     if _is_container(obj):
-        out = add_local_mass(obj, group=group, **kwargs)
+        out = add_local_mass(obj, group=group, merge=False, **kwargs)
         return read(out)
     return local_mass(obj, group=group, **kwargs), mass_index(obj, group=group, **kwargs)
 
@@ -383,7 +383,7 @@ def _call(obj, group, kwargs):
 
     group = group or "posterior"
     if _is_container(obj):
-        return read(add_local_mass(obj, group=group, **kwargs))
+        return read(add_local_mass(obj, group=group, merge=False, **kwargs))
     return local_mass(obj, group=group, **kwargs), mass_index(obj, group=group, **kwargs)
 
 
