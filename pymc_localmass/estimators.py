@@ -311,7 +311,25 @@ def _joint_inputs(ds, var_names, centers, norm, model, map_cache):
         scale = 1.0
     centre_vec = np.concatenate([np.asarray(c.values).reshape(-1) for c in cparts])
     label = labels[0].split("=", 1)[1] if len({lab.split("=", 1)[1] for lab in labels}) == 1 else ",".join(labels)
-    return dist, scale, label, centre_vec
+    return dist, scale, label, centre_vec, _lattice_jump(X, centre_vec, sdv, norm)
+
+
+def _lattice_jump(X, centre, sd, norm):
+    """Smallest radius at which an integer-valued coordinate's next lattice point enters the ball.
+
+    There the joint mass jumps (a discrete coordinate's next value), which no
+    smooth local model of log m(r) spans; None without integer coordinates.
+    """
+    with np.errstate(invalid="ignore"):
+        integer = np.asarray(((X == np.round(X)) | X.isnull()).all(SAMPLE_DIMS).values, bool)
+    if not integer.any():
+        return None
+    c = centre[integer]
+    frac = c - np.floor(c)
+    jump = np.where(frac == 0, 1.0, np.minimum(frac, 1.0 - frac))
+    if norm in ("scaled", "scaled_max"):
+        jump = jump / sd[integer]
+    return float(np.min(jump))
 
 
 # ----------------------------------------------------------------------------- public API
@@ -478,10 +496,20 @@ def _compute_one(data, *, var_names=None, filter_vars=None, coords=None, group="
             if any(ds[v].isnull().any() for v in names) and nan_policy == "raise":
                 bad = [v for v in names if ds[v].isnull().any()]
                 raise ValueError(f"variable(s) {bad} have non-finite draws; pass nan_policy='omit'")
-            dist, scale, label, cvec = _joint_inputs(ds, names, cmap, norm, model, map_cache)
+            dist, scale, label, cvec, jump = _joint_inputs(ds, names, cmap, norm, model, map_cache)
             r = _radii_for(radii, name if isinstance(radii, Mapping) else None)
+            jcommon = dict(common)
+            if jump is not None and window is None:
+                # the index is fitted below the first lattice jump of a discrete coordinate
+                from .core.index import window_sizes
+
+                n_total = int(dist.sizes["chain"] * dist.sizes["draw"])
+                k_cap = int((dist < jump).sum())
+                sizes = [k for k in window_sizes(n_total) if k <= k_cap]
+                jcommon["window"] = sizes or [max(k_cap, 5)]
+                extra_attrs["index_window_cap"] = jump
             cur, idx = _apply_core(dist, None, var=name, scaled=False, radii=r, scale=scale,
-                                   r_max=scale, **common)
+                                   r_max=scale, **jcommon)
             curves_vars[name] = cur.expand_dims(center=[label]).transpose("center", "radius", "local_stat")
             index_vars[name] = idx.expand_dims(center=[label]).transpose("center", "index_stat")
             extra_attrs["center_values"] = ",".join(f"{v:.6g}" for v in cvec)

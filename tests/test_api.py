@@ -297,3 +297,17 @@ def test_index_of_curves_atoms_and_no_mass(rng):
     none["x"].loc[{"local_stat": ["mass", "mass_lower", "mass_upper"]}] = 0.0
     ni = plm.mass_index(none)["x"].sel(center="0")
     assert np.isposinf(float(ni.sel(index_stat="a"))) and np.isposinf(float(ni.sel(index_stat="a_lower")))
+
+
+def test_joint_ball_with_a_discrete_coordinate_fits_below_its_first_jump(rng):
+    # (x, k) with k ~ Poisson(2) at (0, 0): m(r) = P(k = 0) P(|x| <= r) for r < 1, then a
+    # jump as k = 1 enters; the index (1) is fitted on the draws inside r < 1 only
+    d = {"x": rng.normal(size=(4, 1000)), "k": rng.poisson(2, size=(4, 1000)).astype(float)}
+    idx = plm.mass_index(d, joint=True, centers=0.0)
+    row = idx["x+k"].isel(center=0)
+    assert idx.attrs["index_window_cap"] == 1.0
+    assert float(row.sel(index_stat="window")) < 1.0
+    assert row.sel(index_stat="a_lower") <= 1.0 <= row.sel(index_stat="a_upper")
+    # an explicit window is honoured as given
+    wide = plm.mass_index(d, joint=True, centers=0.0, window=1400)
+    assert float(wide["x+k"].isel(center=0).sel(index_stat="window")) > 1.0
