@@ -15,7 +15,9 @@ def summary(data, *, var_names=None, filter_vars=None, **kwargs):
     ----------
     data : container with a ``local_mass_index`` group, a results Dataset, or draws
         Draws are analysed with :func:`pymc_localmass.mass_index` first
-        (``kwargs`` go there).
+        (``kwargs`` go there). A container with stored results and
+        ``kwargs`` (e.g. another ``ci_prob``) is analysed again at the
+        stored variables and centres unless ``centers`` is given.
     var_names : str or list of str, optional
         Restrict the rows to these variables (ArviZ-style: ``~`` excludes).
     filter_vars : {None, "like", "regex"}, optional
@@ -40,10 +42,20 @@ def summary(data, *, var_names=None, filter_vars=None, **kwargs):
     index = None
     if is_results(data, "index_stat"):
         index = data
-    elif (is_datatree(data) or is_inferencedata(data)) and not kwargs:
+    elif is_datatree(data) or is_inferencedata(data):
         got = read(data)
-        if got is not None and got[1] is not None:
-            index = got[1]
+        stored = got[1] if got is not None else None
+        if stored is not None and not kwargs:
+            index = stored
+        elif stored is not None and "centers" not in kwargs and not int(stored.attrs.get("joint", 0)) \
+                and not kwargs.get("joint"):
+            # computed again (other settings), at the stored analysis's centres and variables
+            from .compare import _center_values
+
+            names = [v for v in stored.data_vars]
+            kwargs["centers"] = _center_values(stored, names)
+            if var_names is None:
+                var_names = names
     if index is None:
         index = mass_index(data, var_names=var_names, filter_vars=filter_vars, **kwargs)
     else:

@@ -311,3 +311,12 @@ def test_joint_ball_with_a_discrete_coordinate_fits_below_its_first_jump(rng):
     # an explicit window is honoured as given
     wide = plm.mass_index(d, joint=True, centers=0.0, window=1400)
     assert float(wide["x+k"].isel(center=0).sel(index_stat="window")) > 1.0
+
+
+def test_summary_with_other_settings_keeps_the_stored_centres(container):
+    out = plm.add_local_mass(container, var_names=["tau"], centers={"tau": 0.0})
+    again = plm.summary(out, ci_prob=0.5)
+    assert list(again.index) == [("tau", "0")]
+    stored = plm.summary(out)
+    assert float(again["a_upper"].iloc[0] - again["a_lower"].iloc[0]) < float(
+        stored["a_upper"].iloc[0] - stored["a_lower"].iloc[0])  # a 50% interval is narrower
