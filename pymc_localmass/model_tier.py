@@ -36,6 +36,16 @@ model graph (:func:`scale_partners`): a continuous free variable with a finite
 lower bound, a direct parent of the element's distribution, of the same size
 (element by element) or scalar for a scalar element.
 
+*Heavy tails and funnels.* Where the draws' conditional masses have a heavy
+upper tail (Hill tail index above 0.7), or fewer than 20 draws carry any
+mass, their mean is unreliable, and it only gets worse as the ball shrinks
+(the mass concentrates on rarer draws: a hierarchical scale at 0 given its
+group effects, whose conditional mass vanishes like ``exp(-S / 2 r^2)``
+except in the funnel's neck). That radius and every smaller one are
+flagged unresolved, exact zeros included, with the interval
+``[0, upper end at the next trusted radius]`` that monotonicity gives, and a
+warning says so.
+
 Blocks and joint balls (``joint=True``): Sobol quasi-Monte Carlo
 ----------------------------------------------------------------
 ``I(r)``, the integral of the unnormalised density over the ball in the block's
