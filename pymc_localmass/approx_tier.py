@@ -534,6 +534,9 @@ def compute(data, *, var_names=None, filter_vars=None, coords=None, group="poste
     if joint and any(reasons.values()):
         reasons = {n: reasons[n] or "joint ball with a variable that needs draws" for n in names}
     fallback = [n for n in names if reasons[n] and n not in via_qmc]
+    if method == "analytic" and joint:
+        raise ValueError("a joint ball has no closed-form mass (method='analytic'); use method='auto', which "
+                         "integrates it by randomised quasi-Monte Carlo (tier 'qmc', with intervals)")
     if method == "analytic" and (fallback or via_qmc):
         bad = fallback + via_qmc
         raise ValueError(

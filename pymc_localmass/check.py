@@ -278,6 +278,9 @@ def check(idata, approximations=None, prior=True, factor=10.0, *, centers=None, 
         raise TypeError("check() needs posterior draws as its reference; pass approximations= for fits")
     ds = to_dataset(idata, group)
     names = select_vars(ds, var_names)
+    if approximations is not None and not isinstance(approximations, Mapping):
+        raise TypeError("approximations must be a mapping {name: fit}, e.g. {'ADVI': approx}; "
+                        f"got {type(approximations).__name__}")
     approximations = dict(approximations or {})
     if reference_name in approximations:
         raise ValueError(f"an approximation is named {reference_name!r} like the reference; rename it")

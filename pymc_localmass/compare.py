@@ -216,6 +216,8 @@ def _log_evidence_arg(value):
     """``log_evidence=`` as ``(value, standard error)``: a number, or a pair."""
     if value is None:
         return None
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        value = tuple(value.tolist())
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
             raise ValueError(f"log_evidence must be a number or (value, standard error), got {value!r}")
@@ -508,7 +510,9 @@ def compare(fits, reference=None, *, var_names=None, filter_vars=None, coords=No
         if np.isfinite(K[m]):
             lo, _ = phi_interval_y(np.clip(ql, 0, None), K[m])
             _, hi = phi_interval_y(np.clip(qu, 0, None), K[m])
-            out["ref_compatible_lower"][m], out["ref_compatible_upper"][m] = lo, hi
+            # a reference mass is a probability: the set phi <= K is cut at 1
+            out["ref_compatible_lower"][m], out["ref_compatible_upper"][m] = np.minimum(lo, 1.0), np.minimum(hi, 1.0)
+            hi = np.minimum(hi, 1.0)
             out["ref_compatible"][m] = ((pl <= hi) & (pu >= lo)).astype(float)
     coords_ = {
         "model": order, "region": labels, "radius": np.arange(R),
@@ -756,6 +760,18 @@ def _operand(obj, label, *, var_name, coords, group, log_density, atoms, model):
     return _Operand(None, _draws_matrix(obj, var_name, coords, group), None, atoms, label)
 
 
+def _operand_dim(side, seed):
+    """Dimension of one side of local_kl (from its draws, or two drawn points), None if unknown."""
+    if side.draws is not None:
+        return int(side.draws.shape[1])
+    if side.sampler is not None:
+        try:
+            return int(np.asarray(side.sampler(2, seed), dtype=float).reshape(2, -1).shape[1])
+        except Exception:  # a sampler that cannot draw two points says nothing here
+            return None
+    return None
+
+
 def _bounding_box(region):
     if isinstance(region, Box):
         return region, None
@@ -851,13 +867,22 @@ def local_kl(p, q, region, *, eps=0.0, direction="both", var_name=None, coords=N
     if direction not in ("both", "forward", "reverse"):
         raise ValueError(f"direction must be 'both', 'forward' or 'reverse', got {direction!r}")
     ci = default_ci_prob() if ci_prob is None else float(ci_prob)
+    if not 0 < ci < 1:
+        raise ValueError(f"ci_prob must be in (0, 1), got {ci_prob}")
     eps = float(eps)
     if not eps >= 0:
         raise ValueError(f"eps must be >= 0, got {eps}")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k (neighbours of the kNN estimator) must be an integer >= 1, got {k!r}")
     kw = dict(var_name=var_name, coords=coords, group=group, log_density=log_density, model=model)
     P = _operand(p, "p", atoms=p_atoms, **kw)
     Q = _operand(q, "q", atoms=q_atoms, **kw)
     dim = _dim_of(region)
+    for side in (P, Q):  # the region's dimension must be the distributions'
+        d_side = _operand_dim(side, seed)
+        if d_side is not None and dim is not None and d_side != dim:
+            raise ValueError(f"the region is {dim}-dimensional but {side.label} is {d_side}-dimensional "
+                             f"(give a region of dimension {d_side}, or select elements with coords=)")
     dirs = ["forward", "reverse"] if direction == "both" else [direction]
     results = []
     exact = P.logpdf is not None and Q.logpdf is not None

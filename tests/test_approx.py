@@ -376,3 +376,26 @@ def test_softplus_transform_is_exact_on_a_real_model():
     inv = lambda x: np.log(np.expm1(x))  # noqa: E731
     want = stats.norm.cdf((inv(0.5 + r) - mu) / sd) - stats.norm.cdf((inv(0.5 - r) - mu) / sd)
     np.testing.assert_allclose(res["sp"].sel(local_stat="mass").values[0], want, rtol=1e-9)
+
+
+def test_interval_transform_with_numeric_bounds():
+    # pm.distributions.transforms.Interval(-0.5, 0.5) keeps its bounds as plain numbers
+    with pm.Model() as m:
+        pm.Normal("lb", 0.0, 1.0, transform=pm.distributions.transforms.Interval(-0.5, 0.5))
+        pm.Beta("q", 2.0, 3.0)
+    with m, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        approx = pm.fit(1500, progressbar=False, random_seed=1)
+    fit = from_approximation(approx)
+    v = fit.variables["lb"]
+    assert (v.transform, v.lower, v.upper) == ("interval", -0.5, 0.5)
+    res = plm.local_mass(approx, var_names=["lb", "q"], centers={"lb": -0.5, "q": 0.0}, radii=[0.1])
+    assert res.attrs["tier"] == "analytic"
+    mu, sd = fit.marginal("lb")  # logit((x + 0.5) / 1) ~ N(mu, sd): P(x <= -0.4) = Phi((logit(0.1) - mu) / sd)
+    want = stats.norm.cdf((special.logit(0.1) - mu) / sd)
+    assert float(res["lb"].sel(center="-0.5", local_stat="mass").values[0]) == pytest.approx(want, rel=1e-9)
+
+
+def test_analytic_refuses_joint_balls(fullrank):
+    with pytest.raises(ValueError, match="joint ball has no closed-form mass"):
+        plm.local_mass(fullrank, var_names=["mu", "s"], joint=True, method="analytic")

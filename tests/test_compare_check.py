@@ -73,7 +73,11 @@ def test_compare_exact_figures(halfnormal_advi, halfnormal_draws):
     assert a["phi_forward"].values[0] > p[0] > a["phi_reverse"].values[0]
     lo, hi = reference_mass_interval(q, 0.1)
     np.testing.assert_allclose(a["ref_compatible_lower"].values, lo, rtol=1e-12)
-    np.testing.assert_allclose(a["ref_compatible_upper"].values, hi, rtol=1e-12)
+    np.testing.assert_allclose(a["ref_compatible_upper"].values, np.minimum(hi, 1.0), rtol=1e-12)
+    # a reference mass is a probability: a large K does not admit masses above 1
+    big = compare({"NUTS": halfnormal_draws, "ADVI": approx}, reference="NUTS", centers={"s": 0.0}, radii=r,
+                  kl_bound=50.0)
+    assert np.all(big.sel(model="ADVI")["ref_compatible_upper"].values == 1.0)
     ref = cmp.sel(model="NUTS").isel(region=0)
     assert np.all(ref["ratio"].values == 1.0) and np.all(ref["phi_reverse"].values == 0.0)
     assert float(cmp["kl_bound"].sel(model="ADVI")) == 0.1
@@ -411,3 +415,31 @@ def test_compare_grid_keeps_each_regions_resolution(rng):
     r2 = two["radius_value"].sel(region=[g for g in two["region"].values if g.endswith("@ a")][0]).values
     inside = r2[(r2 >= r1.min()) & (r2 <= r1.max())]
     assert inside.size >= 24
+
+
+def test_local_kl_arguments_and_dimensions_checked():
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=(2000, 1)), rng.normal(0.3, 1.0, size=(2000, 1))
+    with pytest.raises(ValueError, match="k .neighbours of the kNN estimator. must be an integer >= 1"):
+        local_kl(x, y, Ball(0.0, 1.0), k=0)
+    with pytest.raises(ValueError, match="k = 100000 neighbours needs more draws"):
+        local_kl(x, y, Ball(0.0, 1.0), k=100000)
+    with pytest.raises(ValueError, match="ci_prob must be in"):
+        local_kl(x, y, Ball(0.0, 1.0), ci_prob=2.0)
+    x2 = rng.normal(size=(2000, 2))
+    with pytest.raises(ValueError, match="region is 1-dimensional but p is 2-dimensional"):
+        local_kl(x2, x2 + 0.1, Ball(0.0, 1.0))
+    with pytest.raises(ValueError, match="region is 2-dimensional but p is 1-dimensional"):
+        local_kl(stats.norm(), stats.norm(0, 2), Ball([0.0, 0.0], 1.0))
+
+
+def test_check_and_compare_argument_forms(halfnormal_advi, halfnormal_draws):
+    _, approx = halfnormal_advi
+    with pytest.raises(TypeError, match="approximations must be a mapping"):
+        check(halfnormal_draws, approximations=[approx])
+    # log_evidence as (value, se) in any sequence form, a numpy pair included
+    a = compare({"NUTS": halfnormal_draws, "ADVI": approx}, reference="NUTS", centers={"s": 0.0}, radii=[0.2],
+                log_evidence=np.array([-3.0, 0.1]))
+    b = compare({"NUTS": halfnormal_draws, "ADVI": approx}, reference="NUTS", centers={"s": 0.0}, radii=[0.2],
+                log_evidence=(-3.0, 0.1))
+    assert float(a["kl_bound"].sel(model="ADVI")) == float(b["kl_bound"].sel(model="ADVI"))

@@ -280,6 +280,25 @@ def test_overlay_of_fits_shares_radii_and_has_legend(fitted, results):
     assert {"NUTS", "ADVI"} <= set(legend_texts)
 
 
+def test_overlay_with_an_approximation_draws_its_exact_masses(fitted, results):
+    # an ADVI fit beside the draws, as compare/report take them: exact masses at the reference's radii
+    import pymc as pm
+
+    with pm.Model():
+        pm.HalfNormal("tau", 1.0)
+        advi = pm.fit(1000, progressbar=False, random_seed=3)
+    curves, _ = results
+    with pytest.warns(LocalMassComputedWarning):
+        out = plot_local_mass({"NUTS": fitted, "ADVI": advi}, var_names="tau", **_kw())
+    sel = {"center": "0"}
+    ref_r = curves["tau"].sel(sel).sel(local_stat="radius").values
+    expected = plm.local_mass(advi, var_names="tau", centers={"tau": 0.0}, radii=ref_r)
+    assert expected.attrs["tier"] == "analytic"
+    (line,) = _artists(out, "mass", "tau", sel, overlay={"model": "ADVI"})
+    _, ey, _ = _expected_mass(expected["tau"].sel(sel))
+    np.testing.assert_allclose(_xy(line)[1], ey, equal_nan=True)
+
+
 def test_prior_posterior_overlay(fitted, results):
     curves, _ = results
     with pytest.warns(LocalMassComputedWarning):

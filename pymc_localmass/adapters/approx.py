@@ -574,6 +574,13 @@ def transform_name(transform, rv=None, model=None):
 
 def _constant_value(graph, model):
     """Value of a bound graph when it depends on no random variable, else None."""
+    if graph is None:
+        return None
+    if not hasattr(graph, "owner"):  # a plain number or array (Interval(-0.5, 0.5) keeps them as given)
+        try:
+            return np.asarray(graph, dtype=float)
+        except (TypeError, ValueError):
+            return None
     try:
         from pytensor.graph.traversal import ancestors
     except ImportError:  # pragma: no cover

@@ -891,6 +891,10 @@ def local_kl_knn(x, y, region=None, *, k=5, n_batches=10, ci_prob=0.94):
         raise ValueError("draws must be finite")
     if n_batches < 2:
         raise ValueError("`n_batches` must be >= 2")
+    smallest = min(x.shape[0], y.shape[0]) // n_batches
+    if not 1 <= k < smallest:
+        raise ValueError(f"k = {k} neighbours needs more draws: each of the {n_batches} batches has "
+                         f"{smallest} (k must be at least 1 and below that)")
 
     def estimate(xb, yb):
         inx = np.ones(xb.shape[0], bool) if region is None else region.contains(xb)

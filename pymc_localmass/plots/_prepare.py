@@ -51,13 +51,16 @@ def _is_fit_mapping(data):
         return False
     if not data:
         raise ValueError("plot_local_mass got an empty mapping of fits")
-    kinds = [_is_container(v) or isinstance(v, xr.Dataset) or _is_results_pair(v) for v in data.values()]
+    from ..adapters.approx import is_approximation
+
+    kinds = [_is_container(v) or isinstance(v, xr.Dataset) or _is_results_pair(v) or is_approximation(v)
+             for v in data.values()]
     if all(kinds):
         return True
     if any(kinds):
         bad = [k for k, ok in zip(data, kinds) if not ok]
         raise TypeError(
-            f"mapping of fits: entries {bad} are not DataTree/InferenceData/Dataset objects "
+            f"mapping of fits: entries {bad} are not DataTree/InferenceData/Dataset objects or approximations "
             "(a dict of numpy arrays is read as draws of one fit, not as several fits)"
         )
     return False
@@ -304,7 +307,9 @@ def results_like(obj, ref, *, label, group, coords, est_kwargs):
                 f"plot_local_mass: fit {label!r} has stored results at other radii than the reference and "
                 "no draws to recompute them; it is drawn at its own radii", UserWarning, stacklevel=3)
             return apply_coords(curves[names], coords), apply_coords(index[names], coords)
-    if not (_is_container(obj) or isinstance(obj, (xr.Dataset, Mapping))):
+    from ..adapters.approx import is_approximation
+
+    if not (_is_container(obj) or isinstance(obj, (xr.Dataset, Mapping)) or is_approximation(obj)):
         raise TypeError(f"fit {label!r}: cannot read draws from {type(obj).__name__}")
     warnings.warn(
         f"plot_local_mass: {label!r} has no local_mass results at the reference radii; computing them "
