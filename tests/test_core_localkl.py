@@ -336,3 +336,23 @@ def test_region_helpers_and_bad_input():
         local_kl_qmc(P.logpdf, Q.logpdf, Box(-np.inf, 0.0))
     with pytest.raises(ValueError, match="same d"):
         local_kl_knn(np.zeros((10, 2)), np.zeros((10, 3)))
+
+
+def test_knn_warns_where_the_second_draws_do_not_reach():
+    # KL_A(q || p) on the tails |x| > 1.5, q = N(0.5, 2), p = N(0, 1): many of q's tail draws
+    # lie beyond all of p's, where p's density is unseen: the estimate is biased low, said
+    from pymc_localmass.compare import Tail
+    from pymc_localmass.core.localkl import local_kl_knn
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(0.5, 2.0, size=(20000, 1)), rng.normal(0.0, 1.0, size=(20000, 1))
+    with pytest.warns(RuntimeWarning, match="lie beyond the range of the second's.*biased low"):
+        res = local_kl_knn(x, y, Tail(0.0, 1.5))
+    assert res.details["uncovered_fraction"] > 0.05
+    # the forward direction on the same region is covered: no warning
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        fwd = local_kl_knn(y, x, Tail(0.0, 1.5))
+    assert fwd.details["uncovered_fraction"] < 0.01

@@ -915,6 +915,17 @@ def local_kl_knn(x, y, region=None, *, k=5, n_batches=10, ci_prob=0.94):
             "(typically low) and its interval allows only for the bias visible between batch and full "
             "estimates; with known densities use quadrature/QMC instead", RuntimeWarning, stacklevel=2)
     kl, shape, mu_A, nu_A, ties = estimate(x, y)
+    # mu's draws in A beyond the range of nu's draws: there nu's density is unseen (only
+    # bounded by the nearest nu draws), so log(dmu/dnu) is underestimated, often badly
+    inx_all = np.ones(x.shape[0], bool) if region is None else region.contains(x)
+    beyond = np.any((x < y.min(axis=0)) | (x > y.max(axis=0)), axis=1) & inx_all
+    uncovered = float(beyond.sum() / max(int(inx_all.sum()), 1))
+    if uncovered >= 0.01:
+        warnings.warn(
+            f"local_kl from draws: {uncovered:.1%} of the first distribution's draws in the region lie beyond "
+            "the range of the second's, where the nearest-neighbour estimator cannot see how small the second "
+            "density is: the estimate is biased low and its interval does not allow for that; with known "
+            "densities use quadrature/QMC instead", RuntimeWarning, stacklevel=2)
     bx = np.array_split(np.arange(x.shape[0]), n_batches)
     by = np.array_split(np.arange(y.shape[0]), n_batches)
     batch = np.array([estimate(x[i], y[j])[0] for i, j in zip(bx, by)])
@@ -934,7 +945,7 @@ def local_kl_knn(x, y, region=None, *, k=5, n_batches=10, ci_prob=0.94):
     n_in_x = int(x.shape[0] if region is None else region.contains(x).sum())
     n_in_y = int(y.shape[0] if region is None else region.contains(y).sum())
     details = {"n_mu_in": n_in_x, "n_nu_in": n_in_y, "ties": ties, "kl_se": se, "bias_allowance": bias,
-               "batch_kl": batch, "k": k}
+               "batch_kl": batch, "k": k, "uncovered_fraction": uncovered}
     return LocalKL(kl, shape, float(phi(mu_A, nu_A)), float(mu_A), float(nu_A), 0.0, lo, hi, "knn", details)
 
 
