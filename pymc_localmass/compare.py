@@ -137,8 +137,11 @@ def _check_same_variables(fits, names):
             for dim in d0:
                 a, b = np.asarray(c0[dim]), np.asarray(c[dim])
                 if a.shape != b.shape or not np.all(a.astype(str) == b.astype(str)):
+                    def show(x):
+                        return f"{x.size} values {x.tolist()[:4]}{'...' if x.size > 4 else ''}"
+
                     raise ValueError(f"fits have different coordinates for {n!r} along {dim!r}: "
-                                     f"{a.tolist()[:4]}... in {ref.name!r}, {b.tolist()[:4]}... in {f.name!r}")
+                                     f"{show(a)} in {ref.name!r}, {show(b)} in {f.name!r}")
 
 
 def _check_supports(fits, names):
@@ -569,7 +572,8 @@ def _check_regions(fits, names, centre_map, shared, coords):
             if not np.all(reach):
                 raise ValueError(
                     f"region {n} @ {label} (centre {np.asarray(c)[~reach].ravel()[:3].tolist()}, radius up to "
-                    f"{rmax:.4g}) lies outside the support of every fit: no fit puts any mass there")
+                    f"{rmax:.4g}) reaches neither a fit's known support nor any fit's draws: no fit puts "
+                    "(visible) mass there; use larger radii, or an approximation or model whose support is known")
 
 
 def _sel_like(f, n, arr, coords):

@@ -171,7 +171,7 @@ def test_compare_bad_input(halfnormal_advi, normal_advi, halfnormal_draws):
         compare({"A": {"s": arr}, "B": other})
     with pytest.raises(ValueError, match="disagree on the support of 's'"):
         compare({"draws": {"s": rng.normal(size=(4, 200))}, "ADVI": hn})
-    with pytest.raises(ValueError, match="outside the support of every fit"):
+    with pytest.raises(ValueError, match="reaches neither a fit.s known support nor any fit.s draws"):
         compare({"NUTS": halfnormal_draws, "ADVI": hn}, centers={"s": -5.0}, radii=[0.5, 1.0])
     with pytest.raises(ValueError, match="mismatched radii.*keyed by fit name"):
         compare({"NUTS": halfnormal_draws, "ADVI": hn}, radii={"NUTS": [0.1], "ADVI": [0.2]})
