@@ -375,6 +375,11 @@ def test_legacy_ax_and_figsize(fitted):
     out = plot_local_mass(fitted, var_names="tau", kind="both", figsize=(7, 3))
     assert out.shape == (1, 2)
     np.testing.assert_allclose(out[0, 0].figure.get_size_inches(), (7, 3))
+    # figsize inside backend_kwargs, as ArviZ 0.2x takes it
+    out = plot_local_mass(fitted, var_names="tau", backend_kwargs={"figsize": (4, 3)})
+    np.testing.assert_allclose(out[0].figure.get_size_inches(), (4, 3))
+    with pytest.warns(UserWarning, match="with ax= they are ignored"):
+        plot_local_mass(fitted, ax=axes, figsize=(3, 3))
     with pytest.raises(ValueError, match="axes"):
         plot_local_mass(fitted, ax=axes[0, :2])
     with pytest.raises(TypeError, match="ArviZ 1.x"):

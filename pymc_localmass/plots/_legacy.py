@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ._prepare import axis_labels, panel_title
@@ -202,10 +204,16 @@ def plot(pdata, geo, *, kind, labeller=None, visuals=None, ax=None, figsize=None
     else:
         cols = min(int(col_wrap), n)
         rows = -(-n // cols)
+    if ax is not None and (figsize is not None or backend_kwargs):
+        warnings.warn("plot_local_mass: figsize and backend_kwargs size a new figure; with ax= they are "
+                      "ignored (size the axes' figure instead)", UserWarning, stacklevel=3)
     if ax is None:
-        if figsize is None:
-            figsize = (min(3.9 * cols, 16.0) + (1.6 if True else 0), min(3.1 * rows, 40.0))
         bk = dict(backend_kwargs or {})
+        # figsize may come either way, as ArviZ 0.2x allows (the argument wins)
+        figsize = figsize if figsize is not None else bk.pop("figsize", None)
+        bk.pop("figsize", None)
+        if figsize is None:
+            figsize = (min(3.9 * cols, 16.0) + 1.6, min(3.1 * rows, 40.0))
         bk.setdefault("layout", "constrained")
         fig, grid = plt.subplots(rows, cols, figsize=figsize, squeeze=False, **bk)
         flat = grid.ravel()
