@@ -470,9 +470,15 @@ def fit_slopes(radius, slope, cov, scale, quantile, *, fit_b=True, b_level=0.999
             if not ok:
                 break
             chosen = w_
-        sub = order[:sizes[chosen]]
-        return fit_slopes(rmid[sub], s[sub], sig[np.ix_(sub, sub)], scale, quantile, fit_b=fit_b,
-                          b_level=b_level, sensitivity=sensitivity, lepski=None, _in_window=True)
+        sub = order[:sizes[chosen]]  # the chosen window's fit is done: only its sensitivity is left
+        out = fits[chosen]
+        if sensitivity:
+            # from the window fit's own interval (its a_lower was cut at 0 after the fit, as below)
+            out["a_lower"] = out.pop("_a_lower_raw")
+            _widen_by_inner_half(out, rmid[sub], s[sub], sig[np.ix_(sub, sub)], scale, quantile, fit_b, b_level)
+        out.pop("_a_lower_raw", None)
+        out["a_lower"] = max(out["a_lower"], 0.0)
+        return out
     w = 1.0 / np.diag(sig)
     wide = s.size >= 5
     unit = _unit if _unit is not None else (max(scale, 2.0 * rmid.max()) if wide else scale)
@@ -527,23 +533,31 @@ def fit_slopes(radius, slope, cov, scale, quantile, *, fit_b=True, b_level=0.999
             out["a_model"] = "log"
         elif abs(b) > quantile * sb:
             a_lo, a_hi = min(a_lo, af - quantile * sf), max(a_hi, af + quantile * sf)
-    out.update(a=a, a_lower=a_lo, a_upper=a_hi)
-    if sensitivity and s.size >= 5:
-        inner = np.argsort(rmid)[: s.size // 2 + 1]
-        args = (rmid[inner], s[inner], sig[np.ix_(inner, inner)], scale, quantile)
-        kw = dict(fit_b=fit_b, b_level=b_level, sensitivity=False, lepski=None, _in_window=True)
-        halves = (fit_slopes(*args, **kw, _unit=unit, _l0=out["l0"], _a_model=out["a_model"]),
-                  fit_slopes(*args, **kw))
-        for key in ("a", "b"):
-            lo, hi = out[f"{key}_lower"], out[f"{key}_upper"]
-            moved = [abs(h[key] - out[key]) for h in halves if np.isfinite(h[key])]
-            if moved and np.isfinite(lo) and np.isfinite(hi):
-                shift = max(moved)
-                out[f"{key}_lower"] = out[key] - float(np.hypot(out[key] - lo, shift))
-                out[f"{key}_upper"] = out[key] + float(np.hypot(hi - out[key], shift))
+    out.update(a=a, a_lower=a_lo, a_upper=a_hi, n_used=int(s.size))
+    if _in_window:
+        out["_a_lower_raw"] = a_lo
+    if sensitivity:
+        _widen_by_inner_half(out, rmid, s, sig, scale, quantile, fit_b, b_level)
     out["a_lower"] = max(out["a_lower"], 0.0)
-    out["n_used"] = int(s.size)
     return out
+
+
+def _widen_by_inner_half(out, rmid, s, sig, scale, quantile, fit_b, b_level):
+    """Add the inner-half refits' change of a and b to their intervals (in place; five slopes or more)."""
+    if s.size < 5:
+        return
+    inner = np.argsort(rmid)[: s.size // 2 + 1]
+    args = (rmid[inner], s[inner], sig[np.ix_(inner, inner)], scale, quantile)
+    kw = dict(fit_b=fit_b, b_level=b_level, sensitivity=False, lepski=None, _in_window=True)
+    halves = (fit_slopes(*args, **kw, _unit=out["unit"], _l0=out["l0"], _a_model=out["a_model"]),
+              fit_slopes(*args, **kw))
+    for key in ("a", "b"):
+        lo, hi = out[f"{key}_lower"], out[f"{key}_upper"]
+        moved = [abs(h[key] - out[key]) for h in halves if np.isfinite(h[key])]
+        if moved and np.isfinite(lo) and np.isfinite(hi):
+            shift = max(moved)
+            out[f"{key}_lower"] = out[key] - float(np.hypot(out[key] - lo, shift))
+            out[f"{key}_upper"] = out[key] + float(np.hypot(hi - out[key], shift))
 
 
 def fit_index_curve(radius, mass, mass_lower, mass_upper, resolved, scale, *, ci_prob=0.94,
