@@ -40,6 +40,7 @@ from ._compat import default_ci_prob
 from .adapters import SAMPLE_DIMS, select_coords, select_vars
 from .adapters.approx import GaussianApproximation, from_approximation, is_approximation
 from .core.curves import CURVE_STATS, INDEX_STATS
+from .results import joint_center_label, merge_curves
 from .core.distances import NORMS
 from .core.gaussian import (gaussian_ball_mass, gaussian_joint_ball_mass, gaussian_mass_index, gaussian_qmc_sample,
                             randomized_qmc_mass)
@@ -201,20 +202,13 @@ def _qmc_vector_variable(fit, name, da_idx, specs, *, radii, n_radii, scaled, ci
     interval over the randomisations (tier ``qmc``). The index is fitted on
     the curve (the constrained law has no closed form).
     """
-    from .core.distances import center_values
-    from .core.index import fit_index_curve
-
-    v = fit.variable(name)
     el_dims = _element_dims(da_idx)
     idx = np.asarray(da_idx.values[0, 0], dtype=int)
     el_shape = idx.shape
     el_coords = {d: da_idx[d].values for d in el_dims if d in da_idx.coords}
     flat = idx.reshape(-1)
     E = flat.size
-    rng = np.random.default_rng(seed)
-    pts = np.stack([fit._model_backtransform(gaussian_qmc_sample(fit.mean, fit.cov, n_points, rng), [v])[name]
-                    .reshape(int(n_points), -1)[:, flat] for _ in range(int(n_randomizations))])
-    _check_finite_points(pts, name)
+    pts = _model_qmc_points(fit, [name], {name: flat}, n_points, n_randomizations, seed)
     pooled = pts.reshape(-1, E)
     csd = pooled.std(axis=0, ddof=1)
     r = _radii_for(radii, name)
@@ -222,26 +216,59 @@ def _qmc_vector_variable(fit, name, da_idx, specs, *, radii, n_radii, scaled, ci
     units = np.broadcast_to(units, (E, units.size))
     absolute = units * csd[:, None] if (scaled or r is None) else units
     stored = units if scaled else absolute
-    R = absolute.shape[1]
     cur_list, idx_list = [], []
     for label, spec in specs:
         if isinstance(spec, str) and spec in ("mean", "median", "mode"):
-            c = np.array([center_values(pooled[:, e], spec) for e in range(E)], dtype=float)
+            c = _pooled_centres(pooled, spec)
         else:
             c = _centre_array(fit, name, spec, label, idx, el_shape, el_dims, el_coords, model).reshape(-1)
-        res = randomized_qmc_mass(pts, c, absolute, ci_prob=ci_prob)
-        resolved = (res["mass"] > 0) & np.isfinite(res["rel_se"]) & (res["rel_se"] < 0.25)
-        put = dict(res, radius=stored, ess=np.full((E, R), float(pts.shape[0] * pts.shape[1])),
-                   resolved=resolved.astype(float))
-        curves = np.stack([np.asarray(put[lab], float) for lab in CURVE_STATS], axis=-1)
-        fitd = fit_index_curve(absolute, res["mass"], res["mass_lower"], res["mass_upper"], resolved, csd,
-                               ci_prob=ci_prob)
-        vals = dict(fitd, atom=np.zeros(E), atom_lower=np.zeros(E), atom_upper=np.zeros(E), center_value=c,
-                    scale=csd)
-        index = np.stack([np.asarray(vals[lab], float) * np.ones(E) for lab in INDEX_STATS], axis=-1)
+        curves, index = _qmc_curve_and_index(pts, c, absolute, stored, csd, c, ci_prob)
         cur_list.append(curves)
         idx_list.append(index)
     return _as_dataarrays(cur_list, idx_list, [lab for lab, _ in specs], el_shape, el_dims, el_coords)
+
+
+def _model_qmc_points(fit, names, sel, n_points, n_randomizations, seed):
+    """Randomised Sobol points of the unconstrained Gaussian through the model's transforms.
+
+    Returns (K, n, d): per randomisation, the selected elements ``sel[name]``
+    of each variable's constrained value, concatenated in ``names`` order.
+    """
+    variables = [fit.variable(n) for n in names]
+    rng = np.random.default_rng(seed)
+    K, n = int(n_randomizations), int(n_points)
+    pts = []
+    for _ in range(K):
+        back = fit._model_backtransform(gaussian_qmc_sample(fit.mean, fit.cov, n, rng), variables)
+        pts.append(np.concatenate([back[name].reshape(n, -1)[:, sel[name]] for name in names], axis=1))
+    pts = np.stack(pts)
+    _check_finite_points(pts, "+".join(names))
+    return pts
+
+
+def _pooled_centres(pooled, spec):
+    """A centre keyword ("mean", "median", "mode") per column of the pooled QMC points."""
+    from .core.distances import center_values
+
+    return np.array([center_values(pooled[:, e], spec) for e in range(pooled.shape[1])], dtype=float)
+
+
+def _qmc_curve_and_index(pts, centre, absolute, stored, scale, center_value, ci_prob):
+    """Curves (E, R, stat) and index (E, stat) of QMC points' balls; the index fitted on the curve."""
+    from .core.index import fit_index_curve
+
+    E, R = absolute.shape
+    res = randomized_qmc_mass(pts, centre, absolute, ci_prob=ci_prob)
+    resolved = (res["mass"] > 0) & np.isfinite(res["rel_se"]) & (res["rel_se"] < 0.25)
+    put = dict(res, radius=stored, ess=np.full((E, R), float(pts.shape[0] * pts.shape[1])),
+               resolved=resolved.astype(float))
+    curves = np.stack([np.asarray(put[lab], float) for lab in CURVE_STATS], axis=-1)
+    fitd = fit_index_curve(absolute, res["mass"], res["mass_lower"], res["mass_upper"], resolved, scale,
+                           ci_prob=ci_prob)
+    vals = dict(fitd, atom=np.zeros(E), atom_lower=np.zeros(E), atom_upper=np.zeros(E),
+                center_value=center_value, scale=scale)
+    index = np.stack([np.asarray(vals[lab], float) * np.ones(E) for lab in INDEX_STATS], axis=-1)
+    return curves, index
 
 
 def _check_finite_points(pts, what):
@@ -338,7 +365,7 @@ def _qmc_joint(fit, names, tsel, cmap, *, radii, n_radii, norm, ci_prob, model, 
             "atom_lower": 0.0, "atom_upper": 0.0, "center_value": np.nan, "scale": S, "window": float(grid[-1]),
             "n_window": float(R)}
     index = np.array([vals[lab] for lab in INDEX_STATS], dtype=float)
-    label = labels[0].split("=", 1)[1] if len({lab.split("=", 1)[1] for lab in labels}) == 1 else ",".join(labels)
+    label = joint_center_label(labels)
     cur = xr.DataArray(curves[None], dims=("center", "radius", "local_stat"), coords={"center": [label]})
     ind = xr.DataArray(index[None], dims=("center", "index_stat"), coords={"center": [label]})
     extra = {"center_values": ",".join(f"{x:.6g}" for x in cvec), "joint_vars": ",".join(names),
@@ -358,27 +385,16 @@ def _qmc_joint_through_model(fit, names, tsel, cmap, *, radii, n_radii, norm, ci
     the curve: a vector transform's image can be a lower-dimensional set
     (the simplex), so the dimension count of ``_qmc_joint`` does not apply.
     """
-    from .core.distances import center_values
-    from .core.index import fit_index_curve
-
-    variables = [fit.variable(n) for n in names]
-    rng = np.random.default_rng(seed)
     sel = {}
     for name in names:
-        idx = np.asarray(tsel[name].values[0, 0], dtype=int)
-        sel[name] = idx.reshape(-1)
+        sel[name] = np.asarray(tsel[name].values[0, 0], dtype=int).reshape(-1)
         if len(cmap[name]) != 1:
             raise ValueError(f"joint=True takes one centre per variable; {name!r} has {len(cmap[name])}")
-    K, n = int(n_randomizations), int(n_points)
-    pts = []
-    for _ in range(K):
-        back = fit._model_backtransform(gaussian_qmc_sample(fit.mean, fit.cov, n, rng), variables)
-        pts.append(np.concatenate([back[name].reshape(n, -1)[:, sel[name]] for name in names], axis=1))
-    pts = np.stack(pts)  # (K, n, d)
-    _check_finite_points(pts, "+".join(names))
+    pts = _model_qmc_points(fit, names, sel, n_points, n_randomizations, seed)  # (K, n, d)
+    K, n = pts.shape[:2]
     pooled = pts.reshape(-1, pts.shape[-1])
     csd = pooled.std(axis=0, ddof=1)
-    centres, labels = [], []
+    centres, labels, start = [], [], 0
     for name in names:
         label, spec = cmap[name][0]
         labels.append(f"{name}={label}")
@@ -386,33 +402,25 @@ def _qmc_joint_through_model(fit, names, tsel, cmap, *, radii, n_radii, norm, ci
         el_dims = _element_dims(da)
         idx = np.asarray(da.values[0, 0], dtype=int)
         if isinstance(spec, str) and spec in ("mean", "median", "mode"):
-            cols = [sum(sel[m].size for m in names[:names.index(name)]) + j for j in range(sel[name].size)]
-            centres.append(np.array([center_values(pooled[:, j], spec) for j in cols], dtype=float))
+            centres.append(_pooled_centres(pooled[:, start:start + sel[name].size], spec))
         else:
             el_coords = {dd: da[dd].values for dd in el_dims if dd in da.coords}
             centres.append(_centre_array(fit, name, spec, label, idx, idx.shape, el_dims, el_coords,
                                          model).reshape(-1))
+        start += sel[name].size
     cvec = np.concatenate(centres)
     scaled = norm in ("scaled", "scaled_max")
     diff = (pts - cvec) / (csd if scaled else 1.0)
     dist = np.max(np.abs(diff), axis=-1) if norm in ("max", "scaled_max") else np.sqrt(np.sum(diff**2, axis=-1))
     joint_name = "+".join(names)
     S, grid = _joint_grid(norm, csd, radii, n_radii, joint_name)
-    R = grid.size
-    res = randomized_qmc_mass(dist[..., None], np.zeros(1), grid[None, :], ci_prob=ci_prob)
-    resolved = (res["mass"] > 0) & np.isfinite(res["rel_se"]) & (res["rel_se"] < 0.25)
-    put = dict(res, radius=grid[None, :], ess=np.full((1, R), float(K * n)), resolved=resolved.astype(float))
-    curves = np.stack([np.asarray(put[lab], float) for lab in CURVE_STATS], axis=-1)[0]
-    fitd = fit_index_curve(grid[None, :], res["mass"], res["mass_lower"], res["mass_upper"], resolved,
-                           np.array([S]), ci_prob=ci_prob)
-    vals = dict(fitd, atom=np.zeros(1), atom_lower=np.zeros(1), atom_upper=np.zeros(1),
-                center_value=np.full(1, np.nan), scale=np.full(1, S))
-    index = np.array([float(np.asarray(vals[lab], float).reshape(-1)[0]) for lab in INDEX_STATS])
-    label = labels[0].split("=", 1)[1] if len({lab.split("=", 1)[1] for lab in labels}) == 1 else ",".join(labels)
-    cur = xr.DataArray(curves[None], dims=("center", "radius", "local_stat"), coords={"center": [label]})
-    ind = xr.DataArray(index[None], dims=("center", "index_stat"), coords={"center": [label]})
+    curves, index = _qmc_curve_and_index(dist[..., None], np.zeros(1), grid[None, :], grid[None, :], np.array([S]),
+                                         np.full(1, np.nan), ci_prob)  # one ball: the centre axis
+    label = joint_center_label(labels)
+    cur = xr.DataArray(curves, dims=("center", "radius", "local_stat"), coords={"center": [label]})
+    ind = xr.DataArray(index, dims=("center", "index_stat"), coords={"center": [label]})
     extra = {"center_values": ",".join(f"{x:.6g}" for x in cvec), "joint_vars": ",".join(names),
-             "n_points": n, "n_randomizations": K}
+             "n_points": int(n), "n_randomizations": int(K)}
     return joint_name, cur, ind, extra
 
 
@@ -611,8 +619,6 @@ def compute(data, *, var_names=None, filter_vars=None, coords=None, group="poste
         fallback_reason="; ".join(dict.fromkeys(reasons[n] for n in fallback)) if fallback else "",
         **extra,
     )
-    from .results import merge_curves
-
     curves = merge_curves(curves_vars)
     index = xr.merge([v.rename(k).to_dataset() for k, v in index_vars.items()], join="outer",
                      compat="no_conflicts")

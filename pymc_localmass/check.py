@@ -28,8 +28,9 @@ import numpy as np
 import pandas as pd
 
 from ._compat import container_groups, default_ci_prob, is_datatree, is_inferencedata
-from .adapters import SAMPLE_DIMS, select_vars, to_dataset
+from .adapters import select_vars, to_dataset
 from .adapters.approx import from_approximation, is_approximation
+from .results import stored_centers
 
 __all__ = ["LocalMassWarning", "Finding", "CheckResult", "check", "default_centers"]
 
@@ -336,9 +337,7 @@ def check(idata, approximations=None, prior=True, factor=10.0, *, centers=None, 
         pds = to_dataset(idata, "prior")
         pnames = [n for n in names if n in pds.data_vars]
         if pnames:
-            from .compare import _center_values
-
-            cmap = _center_values(index, pnames)
+            cmap = stored_centers(index, pnames)
             try:
                 _, pindex = _reference_results(idata, pnames, cmap, coords=coords, radii=None, ci_prob=ci,
                                                group="prior", min_ess=min_ess)
@@ -375,9 +374,7 @@ def check(idata, approximations=None, prior=True, factor=10.0, *, centers=None, 
     # approximations
     cmp = comparison
     if approximations and cmp is None:
-        from .compare import _center_values
-
-        cmap = _center_values(index, names)
+        cmap = stored_centers(index, names)
         cmp = compare({reference_name: idata, **approximations}, reference=reference_name, var_names=names,
                       coords=coords, centers=cmap, radii=radii, ci_prob=ci, kl_bound=kl_bound,
                       log_evidence=log_evidence, model=model, group=group)

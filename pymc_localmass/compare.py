@@ -39,6 +39,7 @@ from . import __version__
 from ._compat import default_ci_prob, get_group, is_datatree, is_inferencedata
 from .adapters import SAMPLE_DIMS, select_coords, select_vars, to_dataset
 from .adapters.approx import GaussianApproximation, from_approximation, is_approximation
+from .results import stored_centers
 from .core.localkl import (Ball, Box, LocalKL, Tail, Where, local_kl_knn, local_kl_mc, local_kl_qmc, local_kl_quad, phi,
                            phi_interval_y)
 
@@ -199,20 +200,6 @@ def _shared_radii(radii, names, fit_names):
                          f"got shape {np.shape(radii)}")
     r = _check_radii(radii, "all variables")
     return {n: r for n in names}
-
-
-def _center_values(index, names):
-    """{var: {label: DataArray over element dims}} from an index dataset's ``center_value``."""
-    out = {}
-    for n in names:
-        da = index[n].sel(index_stat="center_value", drop=True)
-        out[n] = {}
-        for c in da["center"].values:
-            v = da.sel(center=c, drop=True)
-            if bool(np.all(np.isnan(v.values))):
-                continue
-            out[n][str(c)] = v
-    return out
 
 
 def _log_evidence_arg(value):
@@ -419,7 +406,7 @@ def compare(fits, reference=None, *, var_names=None, filter_vars=None, coords=No
     common = dict(var_names=names, coords=coords, norm=norm, n_radii=int(n_radii))
     # 1. the reference fixes centres (and, by default, radii)
     ref_c0, ref_i0 = ref.compute(centers=centers, radii=shared, ci_prob=ci, **common)
-    centre_map = _center_values(ref_i0, names)
+    centre_map = stored_centers(ref_i0, names)
     if shared is None:
         from .estimators import spanning_grids
 
@@ -514,8 +501,8 @@ def compare(fits, reference=None, *, var_names=None, filter_vars=None, coords=No
             lo, _ = phi_interval_y(np.clip(ql, 0, None), K[m])
             _, hi = phi_interval_y(np.clip(qu, 0, None), K[m])
             # a reference mass is a probability: the set phi <= K is cut at 1
-            out["ref_compatible_lower"][m], out["ref_compatible_upper"][m] = np.minimum(lo, 1.0), np.minimum(hi, 1.0)
             hi = np.minimum(hi, 1.0)
+            out["ref_compatible_lower"][m], out["ref_compatible_upper"][m] = np.minimum(lo, 1.0), hi
             out["ref_compatible"][m] = ((pl <= hi) & (pu >= lo)).astype(float)
     coords_ = {
         "model": order, "region": labels, "radius": np.arange(R),

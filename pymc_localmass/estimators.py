@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 import xarray as xr
@@ -20,7 +20,8 @@ from .adapters import SAMPLE_DIMS, select_coords, select_vars, to_dataset
 from .core.curves import CURVE_STATS, INDEX_STATS, ConstantError, NonFiniteError, local_mass_curves
 from .core.distances import NORMS, joint_distances
 from .core.index import fit_index_curve
-from .results import CURVE_GROUP, INDEX_GROUP, attach, base_attrs, merge_curves, read, validate
+from .results import (CURVE_GROUP, attach, base_attrs, joint_center_label, merge_curves, read,
+                      stored_centers, validate)
 
 CENTER_KEYWORDS = ("mean", "median", "mode", "boundary", "map")
 METHODS = ("auto", "samples", "analytic", "model")
@@ -310,8 +311,7 @@ def _joint_inputs(ds, var_names, centers, norm, model, map_cache):
     else:
         scale = 1.0
     centre_vec = np.concatenate([np.asarray(c.values).reshape(-1) for c in cparts])
-    label = labels[0].split("=", 1)[1] if len({lab.split("=", 1)[1] for lab in labels}) == 1 else ",".join(labels)
-    return dist, scale, label, centre_vec, _lattice_jump(X, centre_vec, sdv, norm)
+    return dist, scale, joint_center_label(labels), centre_vec, _lattice_jump(X, centre_vec, sdv, norm)
 
 
 def _lattice_jump(X, centre, sd, norm):
@@ -372,12 +372,7 @@ def _compute_groups(data, groups, *, centers="mean", radii=None, n_radii=25, joi
         radii = spanning_grids(first[0], list(first[0].data_vars), int(n_radii))
         first = _compute_one(data, group=groups[0], centers=centers, radii=radii, **one)
     if not joint:  # the first group's centre values, for every group
-        same = {}
-        for name, da in first[1].data_vars.items():
-            cv = da.sel(index_stat="center_value", drop=True)
-            same[name] = {str(c): cv.sel(center=c, drop=True) for c in cv["center"].values
-                          if not np.all(np.isnan(cv.sel(center=c).values))}
-        centers = same
+        centers = stored_centers(first[1], list(first[1].data_vars))
     parts = [first] + [_compute_one(data, group=g, centers=centers, radii=radii, **one) for g in groups[1:]]
     # the new dim comes first in every variable: (group, *dims, center, ..., stat)
     dim = xr.DataArray(list(groups), dims="group", name="group")
@@ -715,7 +710,7 @@ def _curve_scale(da, radius):
 B_UNIDENTIFIED = 50.0
 
 
-def _curve_atoms(values, mass, lo, hi, resolved, radius):
+def _curve_atoms(values, mass, lo, hi, resolved):
     """Atom and index conventions for an index fitted on curves (in place).
 
     A curve that stays flat down to its smallest resolved radius (``a``'s
@@ -767,8 +762,7 @@ def _index_from_curves(curves, ci_prob=None):
             if lab in fit:
                 values[..., i] = fit[lab]
         values[..., INDEX_STATS.index("scale")] = scale
-        _curve_atoms(values, stat("mass"), stat("mass_lower"), stat("mass_upper"), stat("resolved") > 0.5,
-                     stat("radius"))
+        _curve_atoms(values, stat("mass"), stat("mass_lower"), stat("mass_upper"), stat("resolved") > 0.5)
         out[name] = xr.DataArray(values, dims=rest.dims + ("index_stat",),
                                  coords={**{k: v for k, v in rest.coords.items()}, "index_stat": list(INDEX_STATS)})
     ds = xr.Dataset(out)

@@ -91,7 +91,7 @@ from .core.distances import center_values, joint_distances
 from .core.index import fit_index_curve, fit_slopes
 from .core.intervals import beta_interval
 from .core.quadrature import check_radii_precision, conditional_ball_mass, qmc_ball_log_integral
-from .results import base_attrs
+from .results import base_attrs, joint_center_label, merge_curves
 
 __all__ = ["compute", "model_local_mass", "scale_partners", "series_ess"]
 
@@ -1002,7 +1002,7 @@ def _compute_joint(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, no
           "slope_upper": s_hi, "ess": np.minimum(ess_in, 1e15), "resolved": resolved.astype(float)}
     curve = _curve_block(r_user, st)
     idx_row = _index_stats(r_user, st, unit, ci_prob, np.nan)
-    label = labels[0] if len(set(labels)) == 1 else ",".join(f"{v}={lab}" for v, lab in zip(names, labels))
+    label = joint_center_label([f"{v}={lab}" for v, lab in zip(names, labels)])
     attrs["center_values"] = ",".join(f"{v:.6g}" for v in cvec)
     attrs["joint_vars"] = ",".join(names)
     return name, label, curve, idx_row, attrs
@@ -1241,8 +1241,6 @@ nan_policy, progressbar
             index_vars[var] = xr.DataArray(
                 ind.reshape(el_shape + [len(labels), len(INDEX_STATS)]),
                 dims=el_dims + ["center", "index_stat"], coords={**el_coords, "center": labels})
-        from .results import merge_curves
-
         curves = merge_curves(curve_vars, combine_attrs="drop")
         for k, v in curve_vars.items():
             curves[k].attrs = dict(v.attrs)

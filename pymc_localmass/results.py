@@ -51,6 +51,29 @@ def merge_curves(variables, combine_attrs="override"):
     return ds.assign_coords(radius=np.arange(ds.sizes["radius"]), local_stat=list(CURVE_STATS))
 
 
+def stored_centers(index, names):
+    """The centres of an index dataset, as a ``centers=`` mapping ``{var: {label: values}}``.
+
+    Each label maps to the ``center_value`` DataArray over the variable's
+    element dims; labels a variable was not asked for (all NaN) are left out.
+    """
+    out = {}
+    for n in names:
+        da = index[n].sel(index_stat="center_value", drop=True)
+        out[n] = {}
+        for c in da["center"].values:
+            v = da.sel(center=c, drop=True)
+            if not bool(np.all(np.isnan(v.values))):
+                out[n][str(c)] = v
+    return out
+
+
+def joint_center_label(labels):
+    """Centre label of a joint ball from its ``var=label`` parts: the common label, else all of them."""
+    common = {lab.split("=", 1)[1] for lab in labels}
+    return labels[0].split("=", 1)[1] if len(common) == 1 else ",".join(labels)
+
+
 def validate(ds, kind=CURVE_GROUP):
     """Check a results dataset against the schema; raise ValueError naming the problem.
 

@@ -2,10 +2,9 @@
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 
 from ._compat import is_datatree, is_inferencedata
-from .results import element_labels, read
+from .results import element_labels, read, stored_centers
 
 
 def summary(data, *, var_names=None, filter_vars=None, **kwargs):
@@ -50,10 +49,8 @@ def summary(data, *, var_names=None, filter_vars=None, **kwargs):
         elif stored is not None and "centers" not in kwargs and not int(stored.attrs.get("joint", 0)) \
                 and not kwargs.get("joint"):
             # computed again (other settings), at the stored analysis's centres and variables
-            from .compare import _center_values
-
-            names = [v for v in stored.data_vars]
-            kwargs["centers"] = _center_values(stored, names)
+            names = list(stored.data_vars)
+            kwargs["centers"] = stored_centers(stored, names)
             if var_names is None:
                 var_names = names
     if index is None:
