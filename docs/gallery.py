@@ -97,8 +97,8 @@ def main(argv=None):
         written.append(save(out, os.path.join(args.out, "overlay_fits.png")))
         out = plot_local_mass(nuts, group=["prior", "posterior"], var_names="tau", kind="both", **extra)
         written.append(save(out, os.path.join(args.out, "prior_posterior.png")))
-        joint = plm.local_mass(nuts, var_names=["tau", "theta"], joint=True)
-        joint_index = plm.mass_index(nuts, var_names=["tau", "theta"], joint=True)
+        joint = plm.local_mass(nuts, var_names=["tau", "mu"], joint=True)
+        joint_index = plm.mass_index(nuts, var_names=["tau", "mu"], joint=True)
         out = plot_local_mass((joint, joint_index), kind="both", **extra)
         written.append(save(out, os.path.join(args.out, "joint.png")))
     for path in written:

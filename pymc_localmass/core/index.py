@@ -19,7 +19,10 @@ estimate agrees, within its sampling error, with every narrower window's.
 
 Decay faster than any power (``a = inf``) is detected with the extra term
 lambda (1 - R/r), whose slope contribution lambda R / r grows without bound
-as r -> 0; a likelihood-ratio test at a stringent level decides.
+as r -> 0; a likelihood-ratio test at a stringent level on the widest
+window decides, and the rise must persist among the nearest draws (a
+one-sided test on the narrowest window with enough effective draws);
+otherwise ``a`` stays finite with an interval open above.
 """
 
 import numpy as np
@@ -139,8 +142,59 @@ def _profile_log_unit(master, edges, g, R, scale, boundary, infl, ll_r, b_level)
     return out
 
 
+def _lambda_test(master, edges, g, R, scale):
+    """One-sided likelihood-ratio test of ``lambda > 0`` in ``log m = a log(r/R) + lambda (1 - R/r)``.
+
+    Returns ``(lr, a)`` per row of ``master``, on the window closing at master
+    edge ``g``: the likelihood-ratio statistic (0 where the fit has
+    ``lambda <= 0``), not yet divided by the autocorrelation inflation, and
+    the ``a`` of the fit with ``lambda`` (nan where it was not fitted).
+    """
+    c, e, _ = _aggregate(master, edges, g)
+    th0, _, ll0 = fit_binned(c, e, R, scale, ["a"])
+    start = np.column_stack([th0[:, 0], np.zeros(len(R))])
+    # score test at lam = 0: where the likelihood falls as lam grows, its
+    # maximum over lam >= 0 is at 0 (no evidence), so only the others are fitted
+    rising = np.isfinite(ll0) & (score(c, e, R, scale, ["a", "lam"], start)[:, 1] > 0)
+    lr = np.zeros(len(R))
+    lam = np.zeros(len(R))
+    a1 = np.full(len(R), np.nan)
+    if rising.any():
+        th1, _, ll1 = fit_binned(c[rising], e[rising], R[rising], scale[rising], ["a", "lam"],
+                                 theta0=start[rising])
+        lr[rising] = 2 * (ll1 - ll0[rising])
+        lam[rising] = th1[:, 1]
+        a1[rising] = th1[:, 0]
+    return np.where(np.isfinite(lr) & (lam > 0), lr, 0.0), a1
+
+
+def _rise_persists(cand, master, edges, g_all, R_w, n_w, infl, scale, level, min_ess):
+    """Which candidates for ``a = inf`` keep a rising slope among the nearest draws.
+
+    ``cand`` (E,) marks the elements whose widest window calls for decay
+    faster than any power. Each is tested again on its narrowest window with
+    at least ``min_ess`` effective draws (the widest, already tested, when
+    none has). Returns ``(is_inf, open_upper)``: confirmed, and not confirmed
+    (finite ``a`` whose interval stays open above).
+    """
+    E, W = n_w.shape
+    is_inf = cand.copy()
+    idx = np.flatnonzero(cand)
+    if idx.size == 0 or W == 1:
+        return is_inf, np.zeros(E, bool)
+    eff = n_w[idx] / infl[idx]
+    near = np.where((eff >= min_ess).any(axis=1), np.argmax(eff >= min_ess, axis=1), W - 1)
+    crit = stats.chi2.ppf(2 * level - 1, 1)
+    for w in np.unique(near[near < W - 1]):
+        rows = idx[near == w]
+        lr, _ = _lambda_test(master[rows], edges[rows], g_all[rows, w], R_w[rows, w], scale[rows])
+        is_inf[rows] = lr / infl[rows, w] > crit
+    return is_inf, cand & ~is_inf
+
+
 def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation=None,
-                    ci_prob=0.94, b_level=0.999, inf_level=0.999, lepski=2.5, n_total=None):
+                    ci_prob=0.94, b_level=0.999, inf_level=0.999, inf_near_level=0.7, inf_near_ess=45,
+                    lepski=2.5, n_total=None):
     """Mass Index (a, b) from binned nearest distances, with Lepski window choice.
 
     Parameters
@@ -161,7 +215,15 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
     b_level : float
         Likelihood-ratio level above which the log term is kept for ``a``.
     inf_level : float
-        Level of the test for decay faster than any power.
+        Level of the test for decay faster than any power, on the widest window.
+    inf_near_level, inf_near_ess : float
+        ``a = inf`` also needs the slope to keep rising among the nearest
+        draws: a one-sided test of ``lambda > 0`` at ``inf_near_level`` on the
+        narrowest window holding ``inf_near_ess`` effective draws. A steep
+        stretch of a power law (a 5-D ball at a funnel's centre: slope 6.6 at
+        the resolved radii, 5 below them) raises the slope over the wide
+        window but levels off among the nearest draws; there ``a`` stays
+        finite and its upper end is ``inf``.
     lepski : float
         Agreement threshold of Lepski's rule: window w is kept when for every
         narrower window v, |a_w - a_v| <= lepski * sqrt(se_v^2 + se_w^2).
@@ -231,17 +293,8 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
             se_w[grp[fine], w] = np.sqrt(va[fine])
         if w == i_inf:
             grp = np.flatnonzero(ok)
-            th0, _, ll0 = fit_binned(c[grp], e[grp], R[grp], scale[grp], ["a"])
-            start = np.column_stack([th0[:, 0], np.zeros(grp.size)])
-            # score test at lam = 0: where the likelihood falls as lam grows, its
-            # maximum over lam >= 0 is at 0 (no evidence), so only the others are fitted
-            rising = score(c[grp], e[grp], R[grp], scale[grp], ["a", "lam"], start)[:, 1] > 0
-            rising &= np.isfinite(ll0)
-            g1 = grp[rising]
-            th1, _, ll1 = fit_binned(c[g1], e[g1], R[g1], scale[g1], ["a", "lam"], theta0=start[rising])
-            lr = 2 * (ll1 - ll0[rising]) / infl[g1, w]
-            inf_w[g1, w] = (th1[:, 1] > 0) & (th1[:, 0] <= 0) & np.isfinite(lr) & (
-                lr > stats.chi2.ppf(inf_level, 1))
+            lr, a1 = _lambda_test(master[grp], edges[grp], g_all[grp, w], R[grp], scale[grp])
+            inf_w[grp, w] = (a1 <= 0) & (lr / infl[grp, w] > stats.chi2.ppf(inf_level, 1))
     # Lepski: widest window agreeing with all narrower ones
     chosen = np.zeros(E, dtype=np.int64)
     for w in range(1, W):
@@ -282,7 +335,8 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
     b_here = pick(b_w)
     drift_b = np.where((chosen > 0) & np.isfinite(sb_prev) & np.isfinite(pick(sb_w)), b_here - b_prev, 0.0)
     sb = np.hypot(sb, drift_b)
-    is_inf = inf_w.any(axis=1)
+    is_inf, inf_open = _rise_persists(inf_w[:, i_inf], master, edges, g_all, R_w, n_w, infl, scale,
+                                      inf_near_level, inf_near_ess)
     a_lo, a_hi = a - z * se, a + z * se
     # a and b trade off over a finite range of radii: dropping a log term
     # biases a by about -b / log(1/r). When the draws point to a log term (b's
@@ -297,23 +351,31 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
     # decay faster than any power from a steep power law below them): its
     # interval starts at the local slope of the nearest draws, the plain power
     # law on the narrowest window (slopes that rise as r shrinks make it low,
-    # the right side for a lower end)
-    gi = np.flatnonzero(is_inf & (n_w[:, 0] >= 5))
+    # the right side for a lower end). Where the wide window's rise is not
+    # confirmed among the nearest draws (inf_open), that local slope is the
+    # estimate, and the interval stays open above.
+    window, n_window = pick(R_w), pick(n_w)
+    steep = is_inf | inf_open
+    gi = np.flatnonzero(steep & (n_w[:, 0] >= 5))
     if gi.size:
         c0, e0, _ = _aggregate(master[gi], edges[gi], g_all[gi, 0])
         th_n, cov_n, _ = fit_binned(c0, e0, R_w[gi, 0], scale[gi], ["a"])
         near_lo = th_n[:, 0] - z * np.sqrt(np.maximum(cov_n[:, 0, 0], 0) * infl[gi, 0])
         a_lo[gi] = np.where(np.isfinite(near_lo), near_lo, 0.0)
-    a_lo = np.where(is_inf & ~np.isin(np.arange(E), gi), 0.0, a_lo)
+        near_ok = inf_open[gi] & np.isfinite(th_n[:, 0])
+        a[gi[near_ok]] = th_n[near_ok, 0]
+        window[gi[near_ok]], n_window[gi[near_ok]] = R_w[gi[near_ok], 0], n_w[gi[near_ok], 0]
+    a_lo = np.where(steep & ~np.isin(np.arange(E), gi), 0.0, a_lo)
+    no_b = steep | ~np.isfinite(sb)
     out = {
         "a": np.where(is_inf, np.inf, a),
         "a_lower": np.maximum(a_lo, 0.0),
-        "a_upper": np.where(is_inf, np.inf, a_hi),
-        "b": np.where(is_inf | ~np.isfinite(sb), 0.0, b),
-        "b_lower": np.where(is_inf | ~np.isfinite(sb), -np.inf, b - z * sb),
-        "b_upper": np.where(is_inf | ~np.isfinite(sb), np.inf, b + z * sb),
-        "window": pick(R_w),
-        "n_window": pick(n_w),
+        "a_upper": np.where(steep, np.inf, a_hi),
+        "b": np.where(no_b, 0.0, b),
+        "b_lower": np.where(no_b, -np.inf, b - z * sb),
+        "b_upper": np.where(no_b, np.inf, b + z * sb),
+        "window": window,
+        "n_window": n_window,
         "is_inf": is_inf,
         "unit": scale,
     }
