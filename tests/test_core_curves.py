@@ -106,3 +106,22 @@ def test_nan_policy(rng):
         local_mass_curves(x, center=0.0)
     curves, _ = local_mass_curves(x, center=0.0, radii=np.array([1.0]), nan_policy="omit")
     assert curves[0, S["mass"]] == pytest.approx(special.erf(1 / np.sqrt(2)), abs=0.05)
+
+
+def test_omitted_draws_are_not_counted_as_outside_the_ball(rng):
+    # a block of 100 non-finite draws at the start of every chain: the ESS is
+    # that of the 1600 finite (independent) draws, not of a series with a long
+    # run of zeros (which read as strong autocorrelation: ESS 21 at r = 2)
+    x = rng.standard_normal((2, 4, 500))
+    x[0, :, :100] = np.nan
+    r = np.array([0.5, 1.0, 2.0])
+    curves, _ = local_mass_curves(x, center=0.0, radii=r, nan_policy="omit")
+    exact = special.erf(r / np.sqrt(2))
+    for e, n in ((0, 1600), (1, 2000)):
+        ess_total = curves[e, :, S["ess"]] / curves[e, :, S["mass"]]
+        # independent draws: the estimated ESS is within about 20% of n
+        assert np.all((ess_total > 0.75 * n) & (ess_total <= n + 1e-9))
+        width = curves[e, :, S["mass_upper"]] - curves[e, :, S["mass_lower"]]
+        binomial = 2 * stats.norm.ppf(0.97) * np.sqrt(exact * (1 - exact) / n)
+        assert np.all(width < 1.5 * binomial)
+        assert np.all((curves[e, :, S["mass_lower"]] <= exact) & (exact <= curves[e, :, S["mass_upper"]]))

@@ -251,6 +251,8 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
         medges = medges_all[start:stop]
         ties = np.zeros(e_n, np.int64)
         n_valid = np.empty(e_n)
+        # finite draws per (element, chain, batch), only where some were left out
+        valid_sizes = None
         cv_out = np.full(e_n, np.nan)
         unit = unit_all[start:stop]
         bnd = bnd_all_out[start:stop]
@@ -275,6 +277,10 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
                 if (nv < 2 * MIN_DRAWS_PER_CHAIN).any():
                     raise NonFiniteError("too few finite draws", int(np.argmax(nv < 2 * MIN_DRAWS_PER_CHAIN)) + g0)
                 xs = np.where(finite, xs, np.nan)
+                if valid_sizes is None:
+                    valid_sizes = np.broadcast_to(sizes.astype(float), (e_n, C, n_b)).copy()
+                valid_sizes[s0:s1] = finite.reshape(ns, C, N).astype(float) @ (
+                    batch_of[:, None] == np.arange(n_b)[None, :])
             n_valid[s0:s1] = nv
             if keyword == "mean":
                 cv = total / n_total if all_finite else np.nanmean(xs, axis=1)
@@ -380,7 +386,8 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
                 progress(ns)
         # ---- phase 2: statistics on the summaries, vectorised over elements
         mass = inside.sum(axis=(-1, -2)) / n_valid[:, None]
-        ess = batch_means_ess(inside, sizes)
+        # left-out draws are neither inside nor outside: the ESS is of the finite draws' indicator
+        ess = batch_means_ess(inside, sizes if valid_sizes is None else valid_sizes[:, None])
         n_adj = t_adjusted_n(mass, ess, ci_prob)
         lo, hi = beta_interval(mass, n_adj, ci_prob)
 
@@ -413,7 +420,8 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
         atom = np.where(has_atom, ties / n_valid, 0.0)
         atom_ess = np.full(e_n, float(n_total))
         for i, sums in atom_sums.items():
-            atom_ess[i] = batch_means_ess(sums[None].astype(float), sizes)[0]
+            atom_ess[i] = batch_means_ess(sums[None].astype(float),
+                                          sizes if valid_sizes is None else valid_sizes[i][None])[0]
         a_n = t_adjusted_n(atom, atom_ess, ci_prob)
         a_lo_atom, a_hi_atom = beta_interval(atom, a_n, ci_prob)
         atom_lo = np.where(has_atom, a_lo_atom, 0.0)

@@ -23,8 +23,12 @@ def batch_means_ess(sums, sizes):
     ----------
     sums : ndarray, shape (..., n_chains, n_batches)
         Sum of the indicator within each batch of consecutive draws.
-    sizes : ndarray, shape (n_batches,)
-        Number of draws in each batch (nearly equal sizes).
+    sizes : ndarray, shape (n_batches,) or broadcastable to ``sums``
+        Number of draws in each batch (nearly equal sizes). Per-element and
+        per-chain sizes (e.g. the finite draws of each batch when non-finite
+        draws are left out) are allowed: a batch with no draws is given the
+        overall mean (it adds nothing to the variances) and the ESS is scaled
+        by the fraction of batches that hold draws.
 
     Returns
     -------
@@ -43,9 +47,18 @@ def batch_means_ess(sums, sizes):
     """
     sums = np.asarray(sums, dtype=float)
     sizes = np.asarray(sizes, dtype=float)
-    n_total = sizes.sum() * sums.shape[-2]
-    mean_all = sums.sum(axis=(-1, -2)) / n_total
-    y = (sums * (1.0 / sizes)).astype(np.float32)
+    if sizes.ndim == 1:
+        n_total = sizes.sum() * sums.shape[-2]
+        mean_all = sums.sum(axis=(-1, -2)) / n_total
+        y = (sums * (1.0 / sizes)).astype(np.float32)
+        filled = 1.0
+    else:
+        sizes = np.broadcast_to(sizes, np.broadcast_shapes(sizes.shape, sums.shape))
+        n_total = sizes.sum(axis=(-1, -2))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_all = sums.sum(axis=(-1, -2)) / n_total
+            y = np.where(sizes > 0, sums / sizes, mean_all[..., None, None]).astype(np.float32)
+        filled = (sizes > 0).mean(axis=(-1, -2))
     n_b = y.shape[-1]
     half = n_b // 2
     if half < 2:
@@ -82,6 +95,7 @@ def batch_means_ess(sums, sizes):
     p = mean_all
     with np.errstate(invalid="ignore", divide="ignore"):
         ess = p * (1 - p) * ess_y / var_plus
+    ess = ess * filled
     ok = np.isfinite(ess) & (var_plus > 0)
     ess = np.where(ok, ess, n_total)
     return np.clip(ess, 1.0, n_total)
