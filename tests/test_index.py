@@ -199,3 +199,18 @@ def test_heavy_tails_do_not_fake_a_log_index(rng):
     assert covered.mean() >= 0.75
     sd = x.std(axis=(1, 2), ddof=1)
     assert np.all(idx[:, I["scale"]] < sd)  # the unit of log(1/r) is not the (huge) sd
+
+
+def test_a_interval_grows_with_ci_prob(rng):
+    # whether the log-term fit joins a's interval is decided at a fixed level:
+    # deciding at ci_prob itself let a's interval shrink from 0.89 ([0.30, 1.12])
+    # to 0.94 ([0.95, 1.13]) on Gaussian draws
+    x = rng.standard_normal((4, 500, 12))
+    levels = (0.5, 0.8, 0.89, 0.94, 0.99)
+    ivs = []
+    for ci in levels:
+        _, idx = local_mass_curves(np.moveaxis(x, -1, 0), center=0.0, ci_prob=ci)
+        ivs.append(idx[:, [I["a_lower"], I["a_upper"]]])
+    for narrow, wide in zip(ivs[:-1], ivs[1:]):
+        assert np.all(wide[:, 0] <= narrow[:, 0] + 1e-12) and np.all(wide[:, 1] >= narrow[:, 1] - 1e-12)
+    assert np.all(ivs[-1][:, 1] - ivs[-1][:, 0] > ivs[0][:, 1] - ivs[0][:, 0])
