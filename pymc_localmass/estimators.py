@@ -683,10 +683,17 @@ def mass_index(data, **kwargs):
     if is_results(data, "index_stat"):
         return _select_results(data, kwargs, "mass_index")
     _check_kwargs("mass_index", kwargs)
-    if (is_datatree(data) or is_inferencedata(data)) and not kwargs:
+    if (is_datatree(data) or is_inferencedata(data)) and set(kwargs) <= set(_RESULT_SELECTION):
+        # stored results answer a call that only selects (variables, coords) among them
         got = read(data)
-        if got is not None and got[1] is not None:
-            return got[1]
+        stored = got[1] if got is not None else None
+        if stored is not None:
+            try:
+                return _select_results(stored, kwargs, "mass_index")
+            except KeyError:
+                if kwargs.get("var_names") is None:
+                    raise
+                # a variable without stored results: computed from the draws
     return _compute(data, **kwargs)[1]
 
 

@@ -49,10 +49,9 @@ def summary(data, *, var_names=None, filter_vars=None, **kwargs):
         elif stored is not None and "centers" not in kwargs and not int(stored.attrs.get("joint", 0)) \
                 and not kwargs.get("joint"):
             # computed again (other settings), at the stored analysis's centres and variables
-            names = list(stored.data_vars)
+            names = list(mass_index(stored, var_names=var_names, filter_vars=filter_vars).data_vars)
             kwargs["centers"] = stored_centers(stored, names)
-            if var_names is None:
-                var_names = names
+            var_names, filter_vars = names, None
     if index is None:
         index = mass_index(data, var_names=var_names, filter_vars=filter_vars, **kwargs)
     else:

@@ -320,3 +320,27 @@ def test_summary_with_other_settings_keeps_the_stored_centres(container):
     stored = plm.summary(out)
     assert float(again["a_upper"].iloc[0] - again["a_lower"].iloc[0]) < float(
         stored["a_upper"].iloc[0] - stored["a_lower"].iloc[0])  # a 50% interval is narrower
+
+
+def test_selection_of_stored_results_with_other_settings(container):
+    # a selection plus another setting: recomputed at the stored centres of the
+    # selected variables only (the other variables' centres used to be passed on)
+    out = plm.add_local_mass(container, var_names=["tau", "mu"], centers={"tau": 0.0, "mu": "mean"})
+    again = plm.summary(out, var_names="tau", ci_prob=0.5)
+    assert list(again.index) == [("tau", "0")]
+    wide = plm.summary(out, var_names="tau")
+    assert float(again["a_upper"].iloc[0] - again["a_lower"].iloc[0]) < float(
+        wide["a_upper"].iloc[0] - wide["a_lower"].iloc[0])
+
+
+def test_mass_index_selection_reads_the_stored_results(container):
+    out = plm.add_local_mass(container, var_names=["tau", "mu"], centers={"tau": 0.0, "mu": "mean"}, ci_prob=0.5)
+    stored = get_group(out, "local_mass_index")
+    sel = plm.mass_index(out, var_names="tau")
+    assert list(sel.data_vars) == ["tau"] and sel.attrs["ci_prob"] == 0.5
+    xr.testing.assert_identical(sel["tau"], stored["tau"])
+    # a variable without stored results is computed from the draws
+    fresh = plm.mass_index(out, var_names="theta")
+    assert list(fresh.data_vars) == ["theta"] and fresh.attrs["ci_prob"] == default_ci_prob()
+    with pytest.raises(KeyError, match="'nope'"):
+        plm.mass_index(out, var_names="nope")
