@@ -583,8 +583,10 @@ _PARAMS_DOC = """
         ``rcParams["stats.ci_prob"]``.
     min_ess : float, default 10
         Effective draws inside a ball below which a radius is unresolved.
-    window : int, optional
-        Number of nearest draws the Mass Index is fitted on.
+    window : int or sequence of int, optional
+        Numbers of nearest draws the Mass Index may be fitted on (each from 5
+        to the number of draws less 2; several are nested windows, of which
+        Lepski's rule picks one per element). Default: 5% to 50% of the draws.
     nan_policy : {"raise", "omit"}
     progressbar : bool, optional
         Default: shown for large inputs.

@@ -179,3 +179,21 @@ def test_validate_rejects_broken_results(container):
     del no_attr.attrs["tier"]
     with pytest.raises(ValueError, match="missing attribute 'tier'"):
         plm.validate(no_attr)
+
+
+@pytest.mark.parametrize("window", [0, -5, 3, 1999, 10**6])
+def test_window_outside_the_draws(window, rng):
+    # 4 x 500 draws: a window holds 5 to 1998 nearest draws (was silently replaced)
+    with pytest.raises(ValueError, match=r"variable 'x': window \[.*\] outside the 2000 draws: each window holds 5 "
+                                         r"to 1998"):
+        plm.mass_index({"x": rng.normal(size=(4, 500))}, centers=0.0, window=window)
+
+
+def test_window_not_whole_numbers(rng):
+    with pytest.raises(ValueError, match="window must be whole numbers"):
+        plm.mass_index({"x": rng.normal(size=(4, 500))}, centers=0.0, window=2.5)
+
+
+def test_window_honoured(rng):
+    idx = plm.mass_index({"x": rng.normal(size=(4, 500))}, centers=0.0, window=[100, 1998])
+    assert float(idx["x"].sel(center="0", index_stat="n_window")) in (100, 1998)

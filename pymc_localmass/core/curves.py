@@ -161,7 +161,7 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
         inside it.
     window : int or sequence of int, optional
         Nested numbers of nearest draws the index may be fitted on (default
-        :func:`~.index.window_sizes`: 2% to 50% of the draws); Lepski's
+        :func:`~.index.window_sizes`: 5% to 50% of the draws); Lepski's
         rule picks one per element.
     progress : callable, optional
         Called with the number of elements finished after each chunk.
@@ -221,7 +221,15 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
     if window is None:
         k_list = window_sizes(n_total)
     else:
-        k_list = sorted({int(w) for w in np.atleast_1d(window)})
+        given = np.atleast_1d(np.asarray(window))
+        if given.size == 0 or not np.issubdtype(given.dtype, np.integer) and not np.all(
+                np.isfinite(given.astype(float)) & (given.astype(float) == np.round(given.astype(float)))):
+            raise ValueError(f"window must be whole numbers of nearest draws, got {window!r}")
+        k_list = sorted({int(w) for w in given})
+        bad = [k for k in k_list if not 5 <= k <= n_total - 2]
+        if bad:
+            raise ValueError(f"window {bad} outside the {n_total} draws: each window holds 5 to {n_total - 2} "
+                             "nearest draws")
     k_list = [k for k in k_list if 5 <= k <= n_total - 2] or [max(5, n_total // 2)]
     k_lo = int(max(1, min(min_ess, n_total - 1)))
     n_b, batch_of, sizes = _batch_layout(N)
