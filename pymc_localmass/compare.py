@@ -623,7 +623,11 @@ def compare_summary(ds, radius="smallest_resolved", *, models=None):
             pos[g] = int(np.argmin(np.abs(np.log(ds["radius_value"].values[g]) - math.log(radius))))
         else:
             raise ValueError(f"radius must be 'smallest_resolved', 'largest', an int or a float, got {radius!r}")
-    models = list(ds["model"].values) if models is None else list(models)
+    fits = [str(m) for m in ds["model"].values]
+    models = fits if models is None else ([models] if isinstance(models, str) else list(models))
+    unknown = [m for m in models if m not in fits]
+    if unknown:
+        raise KeyError(f"models {unknown} not in the comparison; its fits are {fits}")
     rows, keys = [], []
     for mname in models:
         dm = ds.sel(model=mname)

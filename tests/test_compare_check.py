@@ -86,6 +86,9 @@ def test_compare_exact_figures(halfnormal_advi, halfnormal_draws):
     assert df.shape[0] == 2 * 1 * 3 and {"mass", "ratio", "phi_reverse"} <= set(df.columns)
     summ = compare_summary(cmp, radius=2)
     assert summ.loc[("ADVI", "s @ 0"), "mass"] == pytest.approx(q[2], rel=1e-10)
+    assert list(compare_summary(cmp, radius=2, models="ADVI").index) == [("ADVI", "s @ 0")]
+    with pytest.raises(KeyError, match=r"models \['Z'\] not in the comparison; its fits are \['NUTS', 'ADVI'\]"):
+        compare_summary(cmp, models=["Z"])
 
 
 def test_compare_bonferroni_when_both_estimated():
