@@ -477,3 +477,17 @@ def test_plotly_traces_and_html(fitted, results, tmp_path):
     text = open(saved, encoding="utf-8").read()
     assert "tau @ 0" in text and len(text) > 1_000_000  # plotly.js inline
     assert not re.search(r"<script[^>]+src=[\"']https?://", text)
+
+
+def test_results_without_coordinates_plot_with_integer_labels(rng):
+    # a dict of arrays gives dims without coordinate values: panels are labelled 0, 1, 2 as ArviZ would
+    res = plm.local_mass({"v": rng.normal(size=(4, 500, 3))}, centers=0.0)
+    out = plot_local_mass(res, **_kw())
+    assert _n_panels(out) == 3
+    (line,) = _artists(out, "mass", "v", {"v_dim_0": 2, "center": "0"})
+    ex, ey, _ = _expected_mass(res["v"].isel(v_dim_0=2).sel(center="0"))
+    x, y = _xy(line)
+    np.testing.assert_allclose(x, ex, equal_nan=True)
+    np.testing.assert_allclose(y, ey, equal_nan=True)
+    assert _n_panels(plot_local_mass(res, coords={"v_dim_0": [1]}, **_kw())) == 1
+    assert "v_dim_0" not in res.coords  # the user's results are not changed

@@ -193,6 +193,12 @@ def _stored(obj, group):
     return curves, index
 
 
+def _default_coords(ds):
+    """Integer coordinates (0, 1, ...) for element dims that have none, as ArviZ's converters give."""
+    missing = {d: np.arange(n) for d, n in ds.sizes.items() if d not in ds.coords and d not in _EXTRA_DIMS}
+    return ds.assign_coords(missing) if missing else ds
+
+
 def results_of(obj, *, group, var_names, filter_vars, coords, est_kwargs):
     """Selected ``(curves, index)`` of one input, computing them if they are absent."""
     stored = _stored(obj, group)
@@ -225,8 +231,9 @@ def results_of(obj, *, group, var_names, filter_vars, coords, est_kwargs):
                 curves = xr.merge([curves, more[0]], join="outer", combine_attrs="override")
                 index = xr.merge([index, more[1]], join="outer", combine_attrs="override")
     names = select_names(list(curves.data_vars), var_names, filter_vars)
-    curves = apply_coords(curves[names], coords)
-    index = apply_coords(index[[n for n in names if n in index.data_vars]], coords)
+    curves, index = _default_coords(curves[names]), _default_coords(index[[n for n in names if n in index.data_vars]])
+    curves = apply_coords(curves, coords)
+    index = apply_coords(index, coords)
     missing_idx = [n for n in names if n not in index.data_vars]
     if missing_idx:
         raise ValueError(f"the local_mass_index results lack variable(s) {missing_idx}")
