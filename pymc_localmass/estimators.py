@@ -383,6 +383,9 @@ def _compute_groups(data, groups, *, centers="mean", radii=None, n_radii=25, joi
         ds.attrs["groups"] = ",".join(groups)
         ds.attrs["source_group"] = ",".join(groups)
         ds.attrs["group_tiers"] = ",".join(f"{g}:{c.attrs.get('tier', '')}" for g, (c, _) in zip(groups, parts))
+        for key in ("n_chains", "n_draws"):  # each group's own, in the order of `groups`
+            if all(key in c.attrs for c, _ in parts):
+                ds.attrs[key] = np.array([int(c.attrs[key]) for c, _ in parts])
     return curves, index
 
 

@@ -344,3 +344,19 @@ def test_mass_index_selection_reads_the_stored_results(container):
     assert list(fresh.data_vars) == ["theta"] and fresh.attrs["ci_prob"] == default_ci_prob()
     with pytest.raises(KeyError, match="'nope'"):
         plm.mass_index(out, var_names="nope")
+
+
+def test_several_groups_record_each_groups_draws(rng, tmp_path):
+    post = {"mu": rng.normal(size=(4, 500))}
+    prior = {"mu": rng.normal(size=(2, 300))}
+    data = make_container(posterior=post, prior=prior)
+    out = plm.add_local_mass(data, group=["posterior", "prior"], centers=0.0)
+    curves = get_group(out, "local_mass")
+    assert curves.attrs["groups"] == "posterior,prior"
+    assert list(curves.attrs["n_draws"]) == [500, 300] and list(curves.attrs["n_chains"]) == [4, 2]
+    path = tmp_path / "groups.nc"
+    out.to_netcdf(path)
+    import arviz as az
+
+    back = (xr.open_datatree(path) if MODERN else az.from_netcdf(path))
+    assert list(get_group(back, "local_mass_index").attrs["n_draws"]) == [500, 300]
