@@ -124,6 +124,19 @@ def _center_values(da, spec, var, *, model=None, map_cache=None):
         extra = [d for d in spec.dims if d not in el_dims]
         if extra:
             raise ValueError(f"centre for variable {var!r} has dims {extra} that the variable lacks ({el_dims})")
+        # matched by label where both carry coordinates (any order, a superset of the selected ones)
+        for d in spec.dims:
+            if d in spec.coords and d in da.coords:
+                want = da[d].values
+                missing = [v for v in want.tolist() if v not in set(spec[d].values.tolist())]
+                if missing:
+                    raise KeyError(f"centre for variable {var!r} has no value for {d}={missing}")
+                spec = spec.sel({d: want})
+            elif spec.sizes[d] != da.sizes[d]:
+                raise ValueError(f"centre for variable {var!r} has {spec.sizes[d]} values along {d!r}, "
+                                 f"the variable {da.sizes[d]}")
+        if not np.isfinite(spec.values).all():
+            raise ValueError(f"centre for variable {var!r} contains NaN or inf")
         return spec.astype(float)
     arr = np.asarray(spec, dtype=float)
     try:

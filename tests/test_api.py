@@ -360,3 +360,23 @@ def test_several_groups_record_each_groups_draws(rng, tmp_path):
 
     back = (xr.open_datatree(path) if MODERN else az.from_netcdf(path))
     assert list(get_group(back, "local_mass_index").attrs["n_draws"]) == [500, 300]
+
+
+def test_labelled_centre_matched_by_label(rng):
+    import arviz as az
+
+    th = rng.normal(size=(4, 500, 4)) + np.array([0.0, 10.0, 20.0, 30.0])
+    kw = dict(coords={"school": ["A", "B", "C", "D"]}, dims={"theta": ["school"]})
+    data = az.from_dict({"posterior": {"theta": th}}, **kw) if MODERN else az.from_dict(posterior={"theta": th}, **kw)
+    c = xr.DataArray([30.0, 0.0, 10.0, 20.0], dims="school", coords={"school": ["D", "A", "B", "C"]})
+    res = plm.mass_index(data, centers={"theta": c})
+    np.testing.assert_array_equal(res["theta"].sel(index_stat="center_value").values.ravel(), [0, 10, 20, 30])
+    sub = plm.mass_index(data, centers={"theta": c}, coords={"school": ["C", "D"]})
+    np.testing.assert_array_equal(sub["theta"].sel(index_stat="center_value").values.ravel(), [20, 30])
+    # the ball is around the labelled value: m(1) of N(centre, 1) draws is about 0.68 for every school
+    m = plm.local_mass(data, centers={"theta": c}, radii=[1.0])["theta"].sel(local_stat="mass").values.ravel()
+    assert np.all(np.abs(m - 0.683) < 0.05)
+    with pytest.raises(KeyError, match=r"no value for school=\['B', 'C', 'D'\]"):
+        plm.mass_index(data, centers={"theta": xr.DataArray([1.0, 2.0], dims="school", coords={"school": ["A", "Z"]})})
+    with pytest.raises(ValueError, match="has 3 values along 'school', the variable 4"):
+        plm.mass_index(data, centers={"theta": xr.DataArray([1.0, 2.0, 3.0], dims="school")})
