@@ -214,3 +214,26 @@ def test_a_interval_grows_with_ci_prob(rng):
     for narrow, wide in zip(ivs[:-1], ivs[1:]):
         assert np.all(wide[:, 0] <= narrow[:, 0] + 1e-12) and np.all(wide[:, 1] >= narrow[:, 1] - 1e-12)
     assert np.all(ivs[-1][:, 1] - ivs[-1][:, 0] > ivs[0][:, 1] - ivs[0][:, 0])
+
+
+def test_index_does_not_depend_on_the_curve_grid(rng):
+    # the index's autocorrelation correction is the ESS of each window's own
+    # ball indicator; it used the ESS at the nearest radius of the curve's
+    # grid, so explicit radii far from the windows changed a's interval
+    import pymc_localmass as plm
+
+    z = np.empty((4, 1000))
+    e = rng.standard_normal((4, 1000))
+    z[:, 0] = e[:, 0]
+    for t in range(1, 1000):  # lag-1 autocorrelation 0.9
+        z[:, t] = 0.9 * z[:, t - 1] + np.sqrt(1 - 0.81) * e[:, t]
+    x = {"x": np.abs(z)}
+    ref = plm.mass_index(x, centers=0.0, ci_prob=0.94)["x"].sel(center="0")
+    for kw in ({"radii": np.geomspace(0.1, 5, 25)}, {"radii": [1.0, 2.0]}, {"n_radii": 10}):
+        other = plm.mass_index(x, centers=0.0, ci_prob=0.94, **kw)["x"].sel(center="0")
+        for stat in ("a", "a_lower", "a_upper", "b_lower", "b_upper"):
+            assert float(other.sel(index_stat=stat)) == pytest.approx(float(ref.sel(index_stat=stat)), rel=1e-12)
+    # autocorrelation widens the interval against the same number of independent draws
+    iid = plm.mass_index({"x": np.abs(rng.standard_normal((4, 1000)))}, centers=0.0, ci_prob=0.94)["x"]
+    width = lambda da: float(da.sel(index_stat="a_upper") - da.sel(index_stat="a_lower"))  # noqa: E731
+    assert width(ref) > 1.5 * width(iid.sel(center="0"))

@@ -255,6 +255,10 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
         xb = _contiguous_copy(x_all[start:stop])
         grid = np.empty((e_n, R))
         inside = np.empty((e_n, R, C, n_b))
+        # per-batch counts inside each index window's ball (its own ESS, whatever the curve's grid)
+        n_win = len(k_list)
+        inside_w = np.empty((e_n, n_win, C, n_b))
+        base_w = ((np.arange(C)[:, None] * n_b + batch_of[None, :]) * (n_win + 1)).reshape(-1)
         master = master_all[start:stop]
         medges = medges_all[start:stop]
         ties = np.zeros(e_n, np.int64)
@@ -368,6 +372,21 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
             master[s0:s1] = mc.reshape(ns, G + 1)[:, :G]
             me = e0[:, None] * np.exp(dm[:, None] * np.arange(1, G + 1)[None, :])
             medges[s0:s1] = me
+            # window w closes at master cell g_w: a draw is inside when its cell is <= g_w
+            # (ties at the centre too); count the windows a draw is outside of
+            g_sub = window_edges(master[s0:s1], me, k_list)
+            slot = C * n_b * (n_win + 1)
+            # per element, master cell -> number of windows the cell lies outside of,
+            # offset by the element's slot; cell G (a tie at the centre) is inside all
+            table = (np.arange(G + 1)[None, :, None] > g_sub[:, None, :]).sum(axis=2)
+            table[:, G] = 0
+            table += (np.arange(ns) * slot)[:, None]
+            flat = np.take_along_axis(table, mb, axis=1)
+            if not all_finite:  # a left-out draw is in no ball
+                flat = np.where(np.isfinite(d), flat, (np.arange(ns) * slot)[:, None] + n_win)
+            flat += base_w
+            cw = np.bincount(flat.ravel(), minlength=ns * slot).reshape(ns, C, n_b, n_win + 1)
+            inside_w[s0:s1] = np.moveaxis(np.cumsum(cw[..., :n_win], axis=-1), -1, 1)
             # grid: from the k_lo-th nearest positive distance to about one sd
             if explicit:
                 gr = radii[g0:start + s1]
@@ -435,13 +454,10 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
         atom_lo = np.where(has_atom, a_lo_atom, 0.0)
         atom_hi = np.where(has_atom, a_hi_atom, beta_interval(0.0, atom_ess, ci_prob)[1])
 
-        # index: windows on the master grid; autocorrelation inflation from the
-        # ESS ratio at the grid radius nearest each window radius
-        g_win = window_edges(master, medges, k_list)
-        w_r = np.take_along_axis(medges, g_win, axis=1)
-        near_j = np.abs(np.log(w_r)[:, :, None] - np.log(grid)[:, None, :]).argmin(axis=2)
-        m_w = np.take_along_axis(mass, near_j, axis=1)
-        e_w = np.take_along_axis(ess, near_j, axis=1)
+        # index: windows on the master grid; autocorrelation inflation n / ESS of
+        # each window's ball indicator
+        m_w = inside_w.sum(axis=(-1, -2)) / n_valid[:, None]
+        e_w = batch_means_ess(inside_w, sizes if valid_sizes is None else valid_sizes[:, None])
         infl_all[start:stop] = np.where((m_w > 0) & (m_w < 1), n_valid[:, None] / np.maximum(e_w, 1.0), 1.0)
         idx_block = index[start:stop]
         gap = disc & ~has_atom  # discrete draws, centre not a support point
