@@ -962,8 +962,8 @@ def _compute_joint(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, no
     bar = _Bar(1, bool(progressbar) and full, "local mass (qmc)")
     try:
         if full and group == "prior" and _is_proper_prior(model):
-            res = qmc_ball_log_integral(dens.logp, cvec, r_user, norm=qnorm, scales=scales, m=m_pow,
-                                        n_randomizations=n_randomizations, seed=rng)
+            res = qmc_ball_log_integral(_logp_of_block(dens, cols), cvec, r_user, norm=qnorm, scales=scales,
+                                        m=m_pow, n_randomizations=n_randomizations, seed=rng)
             log_m = np.minimum(res.log_integral, 0.0)
             log_se = res.log_integral_se
             slope_reps = res.log_integral_reps
@@ -1008,6 +1008,28 @@ def _compute_joint(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, no
     return name, label, curve, idx_row, attrs
 
 
+def _logp_of_block(dens, cols, base=None):
+    """The model's log density at points given in the block's coordinate order ``cols``.
+
+    ``base`` fixes the other free coordinates (a draw); without it the block
+    must hold every free coordinate, in any order (e.g. ``var_names`` listed
+    differently from the model).
+    """
+    cols = np.asarray(cols)
+    if base is None and np.array_equal(cols, np.arange(dens.ndim)):
+        return dens.logp
+
+    def logp(pts):
+        if base is None:
+            full_pts = np.empty(pts.shape[:-1] + (dens.ndim,))
+        else:
+            full_pts = np.broadcast_to(base, pts.shape[:-1] + (dens.ndim,)).copy()
+        full_pts[..., cols] = pts
+        return dens.logp(full_pts)
+
+    return logp
+
+
 def _anchored(ds_full, flat, bad, dens, model, names, cols, cvec, sds, scales, qnorm, r_user, norm, ci_prob,
               nan_policy, coords, centers, group, anchor, full, n_draws, m_pow, n_randomizations, rng, name,
               progressbar=None):
@@ -1034,7 +1056,7 @@ def _anchored(ds_full, flat, bad, dens, model, names, cols, cvec, sds, scales, q
     R = r_user.size
     all_r = np.concatenate([r_user, cand])
     if full:  # no rest: one QMC run with independent scramblings
-        res = qmc_ball_log_integral(dens.logp, cvec, all_r, norm=qnorm, scales=scales, m=m_pow,
+        res = qmc_ball_log_integral(_logp_of_block(dens, cols), cvec, all_r, norm=qnorm, scales=scales, m=m_pow,
                                     n_randomizations=n_randomizations, seed=rng)
         logI = res.log_integral_reps  # (K, R + A): scramblings
         din = None
@@ -1056,15 +1078,9 @@ def _anchored(ds_full, flat, bad, dens, model, names, cols, cvec, sds, scales, q
         bar = _Bar(inside.size, bool(show), f"local mass (qmc, {name})")
         try:
             for row_i, i in enumerate(inside):
-                base = rows[i].copy()
-
-                def logp_block(pts, base=base):
-                    full_pts = np.broadcast_to(base, pts.shape[:-1] + (dens.ndim,)).copy()
-                    full_pts[..., cols] = pts
-                    return dens.logp(full_pts)
-
-                logI[row_i] = qmc_ball_log_integral(logp_block, cvec, all_r, norm=qnorm, scales=scales, m=m_sub,
-                                                    n_randomizations=2, seed=rng).log_integral
+                logI[row_i] = qmc_ball_log_integral(_logp_of_block(dens, cols, rows[i].copy()), cvec, all_r,
+                                                    norm=qnorm, scales=scales, m=m_sub, n_randomizations=2,
+                                                    seed=rng).log_integral
                 bar.update(1)
         finally:
             bar.close()

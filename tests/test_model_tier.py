@@ -288,6 +288,50 @@ def test_joint_ball_prior_exact_and_posterior_anchored():
     assert abs(_index(idx, "a", "a") - 3) < 0.1
 
 
+def test_joint_ball_centre_follows_var_names_not_model_order():
+    # the model declares s2 before mu; the ball is asked for in the order (mu, s2).
+    # The quadrature used to read the centre in the model's order: a ball around
+    # the swapped point, up to 80x off with tight intervals
+    y = np.array([1.1, 0.4, 2.3, 1.7, 0.9, 1.5])
+    a0, b0 = 3.0, 2.0
+    with pm.Model() as model:
+        s2 = pm.InverseGamma("s2", a0, b0)
+        pm.Normal("mu", 0.0, sigma=pm.math.sqrt(s2))
+    with pm.Model() as post_model:
+        s2 = pm.InverseGamma("s2", a0, b0)
+        mu = pm.Normal("mu", 0.0, sigma=pm.math.sqrt(s2))
+        pm.Normal("y", mu, pm.math.sqrt(s2), observed=y)
+    n = y.size
+    kn, mn, an = 1 + n, y.sum() / (1 + n), a0 + n / 2
+    bn = b0 + 0.5 * ((y - y.mean()) ** 2).sum() + n * y.mean() ** 2 / (2 * kn)
+
+    def exact(r, c_mu, c_s2, a, b, k, m):  # ball around (mu, s2) = (c_mu, c_s2)
+        def f(v):
+            w = np.sqrt(max(r * r - (v - c_s2) ** 2, 0.0))
+            sd = np.sqrt(v / k)
+            return stats.invgamma(a, scale=b).pdf(v) * (stats.norm.cdf((c_mu + w - m) / sd)
+                                                       - stats.norm.cdf((c_mu - w - m) / sd))
+        return integrate.quad(f, max(c_s2 - r, 0.0), c_s2 + r, epsrel=1e-10, limit=200)[0]
+
+    rng = np.random.default_rng(11)
+    s2_prior = stats.invgamma(a0, scale=b0).rvs(size=(4, 500), random_state=rng)
+    s2_post = stats.invgamma(an, scale=bn).rvs(size=(4, 1000), random_state=rng)
+    idata = make_container(
+        prior={"mu": rng.normal(0.0, np.sqrt(s2_prior)), "s2": s2_prior},
+        posterior={"mu": rng.normal(mn, np.sqrt(s2_post / kn)), "s2": s2_post})
+    radii = np.array([0.05, 0.15, 0.3])
+    pri = plm.local_mass(idata, model=model, method="model", group="prior", joint=True,
+                         var_names=["mu", "s2"], centers={"mu": 0.5, "s2": 0.8}, radii=radii)
+    ref = [exact(r, 0.5, 0.8, a0, b0, 1.0, 0.0) for r in radii]
+    np.testing.assert_allclose(_mass(pri, "mu+s2"), ref, rtol=0.02)
+    post = plm.local_mass(idata, model=post_model, method="model", joint=True, var_names=["mu", "s2"],
+                          centers={"mu": mn, "s2": 0.3}, radii=radii)
+    ref = np.array([exact(r, mn, 0.3, an, bn, kn, mn) for r in radii])
+    lo, hi = _stat(post, "mu+s2", "mass_lower"), _stat(post, "mu+s2", "mass_upper")
+    assert np.all((lo <= ref) & (ref <= hi))
+    np.testing.assert_allclose(_mass(post, "mu+s2"), ref, rtol=0.1)
+
+
 def test_series_ess_matches_independent_draws():
     rng = np.random.default_rng(7)
     assert 700 < float(series_ess(rng.normal(size=(4, 200)))) <= 800
