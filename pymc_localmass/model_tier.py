@@ -886,6 +886,14 @@ def _compute_scalar(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, n
                 if np.any(np.isfinite(st["tail_k"])) else extra["max_tail_index"]
             extra["pair_truncation"] = max(extra["pair_truncation"], st["truncation"])
             idx_row = _index_stats(r_report, st, 1.0 if scaled else scale, ci_prob, center, draws=st["draws"])
+            if np.isnan(idx_row[INDEX_STATS.index("a")]):
+                n_res = int(np.sum(st["resolved"] > 0.5))
+                pos_m = st["mass"][(st["resolved"] > 0.5) & (st["mass"] > 0)]
+                hint = (f"; the largest radius holds mass {pos_m[-1]:.3g} only: pass larger radii"
+                        if pos_m.size and pos_m[-1] < 1e-6 else "; pass radii where the mass is resolved")
+                warnings.warn(
+                    f"{el_name} at centre {label!r}: no Mass Index (a, b are NaN): {n_res} of {r_report.size} "
+                    f"radii are resolved, and the slopes need two or more{hint}", RuntimeWarning, stacklevel=3)
             results[(var, e, label)] = (_curve_block(r_report, st), idx_row, scale, st)
     finally:
         bar.close()

@@ -332,6 +332,29 @@ def test_joint_ball_centre_follows_var_names_not_model_order():
     np.testing.assert_allclose(_mass(post, "mu+s2"), ref, rtol=0.1)
 
 
+def test_unfittable_index_is_announced_not_silently_nan():
+    # s2 at 0 under an inverse-gamma posterior: the default grid's masses
+    # underflow or are flagged unresolved below its top radius, so no slope can
+    # be fitted; the NaN index comes with a warning that says why and what to pass
+    y = np.array([1.1, 0.4, 2.3, 1.7, 0.9, 1.5])
+    with pm.Model() as model:
+        s2 = pm.InverseGamma("s2", 3.0, 2.0)
+        mu = pm.Normal("mu", 0.0, sigma=pm.math.sqrt(s2))
+        pm.Normal("y", mu, pm.math.sqrt(s2), observed=y)
+    n = y.size
+    kn, mn, an = 1 + n, y.sum() / (1 + n), 3.0 + n / 2
+    bn = 2.0 + 0.5 * ((y - y.mean()) ** 2).sum() + n * y.mean() ** 2 / (2 * kn)
+    rng = np.random.default_rng(4)
+    s2_d = stats.invgamma(an, scale=bn).rvs(size=(4, 500), random_state=rng)
+    idata = make_container(posterior={"s2": s2_d, "mu": rng.normal(mn, np.sqrt(s2_d / kn))})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _, idx = model_local_mass(idata, model, var_names=["s2"], centers={"s2": 0.0})
+    said = [str(w.message) for w in caught if "no Mass Index" in str(w.message)]
+    assert np.isnan(_index(idx, "s2", "a"))
+    assert len(said) == 1 and "s2 at centre '0'" in said[0] and "pass larger radii" in said[0]
+
+
 def test_series_ess_matches_independent_draws():
     rng = np.random.default_rng(7)
     assert 700 < float(series_ess(rng.normal(size=(4, 200)))) <= 800
