@@ -182,7 +182,9 @@ def _exact_variable(fit, name, da_idx, specs, *, radii, n_radii, scaled, model):
             curves[..., i] = put[lab]
         ind = gaussian_mass_index(mu, sd, c, transform=v.transform, lower=lower, upper=upper)
         index = np.full((E, len(INDEX_STATS)), np.nan)
-        vals = {"a": ind.a, "a_lower": ind.a, "a_upper": ind.a, "b": ind.b, "b_lower": ind.b, "b_upper": ind.b,
+        inf_a = np.isposinf(ind.a)  # b undefined: NaN, its interval [-inf, inf] (docs/schema.md)
+        vals = {"a": ind.a, "a_lower": ind.a, "a_upper": ind.a, "b": ind.b,
+                "b_lower": np.where(inf_a, -np.inf, ind.b), "b_upper": np.where(inf_a, np.inf, ind.b),
                 "atom": ind.atom, "atom_lower": ind.atom, "atom_upper": ind.atom, "center_value": c,
                 "scale": csd, "window": np.max(stored, axis=1), "n_window": np.full(E, float(R))}
         for i, lab in enumerate(INDEX_STATS):
@@ -361,7 +363,8 @@ def _qmc_joint(fit, names, tsel, cmap, *, radii, n_radii, norm, ci_prob, model, 
         b = 0.0 if interior else np.nan
     except np.linalg.LinAlgError:
         a = b = np.nan
-    vals = {"a": a, "a_lower": a, "a_upper": a, "b": b, "b_lower": b, "b_upper": b, "atom": 0.0,
+    vals = {"a": a, "a_lower": a, "a_upper": a, "b": b, "b_lower": -np.inf if np.isposinf(a) else b,
+            "b_upper": np.inf if np.isposinf(a) else b, "atom": 0.0,
             "atom_lower": 0.0, "atom_upper": 0.0, "center_value": np.nan, "scale": S, "window": float(grid[-1]),
             "n_window": float(R)}
     index = np.array([vals[lab] for lab in INDEX_STATS], dtype=float)

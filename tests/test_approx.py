@@ -103,6 +103,11 @@ def test_exact_index_inf_at_log_boundary_and_one_inside(advi):
     assert np.isinf(float(a.sel(center="0"))) and float(a.sel(center="mean")) == 1.0
     assert float(idx["s"].sel(center="mean", index_stat="atom")) == 0.0
     assert float(idx["s"].sel(center="0", index_stat="center_value")) == 0.0
+    # with a = inf, b is undefined: NaN, its interval [-inf, inf] (docs/schema.md)
+    at0 = idx["s"].sel(center="0")
+    assert np.isnan(float(at0.sel(index_stat="b")))
+    assert float(at0.sel(index_stat="b_lower")) == -np.inf and float(at0.sel(index_stat="b_upper")) == np.inf
+    assert float(idx["s"].sel(center="mean", index_stat="b_lower")) == 0.0
 
 
 def test_interval_and_logodds_transforms_exact(advi):
