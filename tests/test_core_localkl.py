@@ -290,6 +290,8 @@ def test_knn_estimate_agrees_with_quadrature():
     # same distribution: ~0; 2-D with the global KL of a shifted Gaussian
     same = local_kl_knn(x, rng.normal(0, 1, 20000), Ball(0.0, 1.0))
     assert abs(same.kl) < 0.02
+    # KL_A >= 0: the interval ends at 0 however the estimate falls
+    assert same.kl_lower >= 0.0 and same.kl_upper > 0.0
     x2 = rng.normal(size=(8000, 2))
     y2 = rng.normal(size=(8000, 2)) + np.array([1.0, 0.0])
     res2 = local_kl_knn(x2, y2)  # 2-D: no warning (see the high-dimension test)
