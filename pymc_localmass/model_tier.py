@@ -890,10 +890,11 @@ def _compute_scalar(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, n
                 n_res = int(np.sum(st["resolved"] > 0.5))
                 pos_m = st["mass"][(st["resolved"] > 0.5) & (st["mass"] > 0)]
                 hint = (f"; the largest radius holds mass {pos_m[-1]:.3g} only: pass larger radii"
-                        if pos_m.size and pos_m[-1] < 1e-6 else "; pass radii where the mass is resolved")
-                warnings.warn(
-                    f"{el_name} at centre {label!r}: no Mass Index (a, b are NaN): {n_res} of {r_report.size} "
-                    f"radii are resolved, and the slopes need two or more{hint}", RuntimeWarning, stacklevel=3)
+                        if pos_m.size and pos_m[-1] < 1e-6 else "; pass more radii where the mass is resolved")
+                why = (f"{n_res} of {r_report.size} radii are resolved, and the slope fit needs three or more"
+                       if n_res < 3 else "the slope fit failed on the resolved radii")
+                warnings.warn(f"{el_name} at centre {label!r}: no Mass Index (a, b are NaN): {why}{hint}",
+                              RuntimeWarning, stacklevel=3)
             results[(var, e, label)] = (_curve_block(r_report, st), idx_row, scale, st)
     finally:
         bar.close()
