@@ -886,7 +886,7 @@ def _compute_scalar(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, n
                 if np.any(np.isfinite(st["tail_k"])) else extra["max_tail_index"]
             extra["pair_truncation"] = max(extra["pair_truncation"], st["truncation"])
             idx_row = _index_stats(r_report, st, 1.0 if scaled else scale, ci_prob, center, draws=st["draws"])
-            if np.isnan(idx_row[INDEX_STATS.index("a")]):
+            if np.isnan(idx_row[INDEX_STATS.index("a")]) and r_report.size >= 3:  # a curve was asked for
                 n_res = int(np.sum(st["resolved"] > 0.5))
                 pos_m = st["mass"][(st["resolved"] > 0.5) & (st["mass"] > 0)]
                 hint = (f"; the largest radius holds mass {pos_m[-1]:.3g} only: pass larger radii"
