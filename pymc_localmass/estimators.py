@@ -679,7 +679,10 @@ def mass_index(data, **kwargs):
     From draws, ``a`` and ``b`` come from a local likelihood on the nearest
     draws with a curvature correction (see :mod:`pymc_localmass.core.index`);
     from a ``local_mass`` results dataset (any tier), from a weighted fit of
-    its finite-radius slopes.
+    its finite-radius slopes. A container with a stored ``local_mass_index``
+    group, asked with no settings or only a selection (``var_names``,
+    ``filter_vars``, element ``coords``) that the stored results hold entirely,
+    returns them; otherwise everything asked is computed from the draws.
     {params}
     Returns
     -------
@@ -702,16 +705,15 @@ def mass_index(data, **kwargs):
         return _select_results(data, kwargs, "mass_index")
     _check_kwargs("mass_index", kwargs)
     if (is_datatree(data) or is_inferencedata(data)) and set(kwargs) <= set(_RESULT_SELECTION):
-        # stored results answer a call that only selects (variables, coords) among them
+        # stored results answer a call that only selects among them (variables, element
+        # coords); a variable they lack, or a selection of draws, is computed from the draws
         got = read(data)
         stored = got[1] if got is not None else None
-        if stored is not None:
+        if stored is not None and set(kwargs.get("coords") or {}) <= set(stored.dims):
             try:
                 return _select_results(stored, kwargs, "mass_index")
             except KeyError:
-                if kwargs.get("var_names") is None:
-                    raise
-                # a variable without stored results: computed from the draws
+                pass
     return _compute(data, **kwargs)[1]
 
 

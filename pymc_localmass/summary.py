@@ -49,9 +49,13 @@ def summary(data, *, var_names=None, filter_vars=None, **kwargs):
         elif stored is not None and "centers" not in kwargs and not int(stored.attrs.get("joint", 0)) \
                 and not kwargs.get("joint"):
             # computed again (other settings), at the stored analysis's centres and variables
-            names = list(mass_index(stored, var_names=var_names, filter_vars=filter_vars).data_vars)
+            sel = mass_index(stored, var_names=var_names, filter_vars=filter_vars)
+            names = list(sel.data_vars)
             kwargs["centers"] = stored_centers(stored, names)
             var_names, filter_vars = names, None
+            if "coords" not in kwargs:  # the stored elements (a coords= selection at the time)
+                kwargs["coords"] = {d: sel[d].values for d in sel.dims
+                                    if d in sel.coords and d not in ("center", "index_stat", "group")}
     if index is None:
         index = mass_index(data, var_names=var_names, filter_vars=filter_vars, **kwargs)
     else:

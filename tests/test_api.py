@@ -344,6 +344,15 @@ def test_mass_index_selection_reads_the_stored_results(container):
     assert list(fresh.data_vars) == ["theta"] and fresh.attrs["ci_prob"] == default_ci_prob()
     with pytest.raises(KeyError, match="'nope'"):
         plm.mass_index(out, var_names="nope")
+    # a selection of draws is computed from those draws
+    some = plm.mass_index(out, var_names="mu", coords={"draw": list(range(250))})
+    assert some.attrs["n_draws"] == 250 and some.attrs["ci_prob"] == default_ci_prob()
+
+
+def test_summary_with_other_settings_keeps_the_stored_elements(container):
+    out = plm.add_local_mass(container, var_names=["theta"], coords={"theta_dim_0": [1, 2]}, centers=0.0)
+    again = plm.summary(out, ci_prob=0.5)
+    assert list(again.index) == [("theta[1]", "0"), ("theta[2]", "0")]
 
 
 def test_several_groups_record_each_groups_draws(rng, tmp_path):

@@ -18,6 +18,7 @@ from pymc_localmass.core.localkl import (
     Where,
     elbo_blindness_bound,
     local_kl_knn,
+    local_kl_mc,
     local_kl_qmc,
     local_kl_quad,
     phi,
@@ -358,3 +359,13 @@ def test_knn_warns_where_the_second_draws_do_not_reach():
         warnings.simplefilter("error", RuntimeWarning)
         fwd = local_kl_knn(y, x, Tail(0.0, 1.5))
     assert fwd.details["uncovered_fraction"] < 0.01
+
+
+def test_interval_from_draws_stays_at_or_above_zero():
+    # p = q: KL_A = 0; the Monte Carlo estimate scatters around 0, and its
+    # interval used to end below 0 (or be inverted: [0, -0.007])
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        lp = lambda x: P.logpdf(x[:, 0])  # noqa: E731
+        res = local_kl_mc(lp, lp, rng.normal(size=(2000, 1)), rng.normal(size=(2000, 1)), Ball(0.0, 1.0))
+        assert 0.0 <= res.kl_lower <= res.kl_upper

@@ -27,8 +27,9 @@ def batch_means_ess(sums, sizes):
         Number of draws in each batch (nearly equal sizes). Per-element and
         per-chain sizes (e.g. the finite draws of each batch when non-finite
         draws are left out) are allowed: a batch with no draws is given the
-        overall mean (it adds nothing to the variances) and the ESS is scaled
-        by the fraction of batches that hold draws.
+        overall mean (it adds nothing to the variances, which it lowers by
+        about the fraction of batches that hold draws) and the ESS is scaled
+        by the square of that fraction.
 
     Returns
     -------
@@ -95,7 +96,10 @@ def batch_means_ess(sums, sizes):
     p = mean_all
     with np.errstate(invalid="ignore", divide="ignore"):
         ess = p * (1 - p) * ess_y / var_plus
-    ess = ess * filled
+    # an empty batch, given the mean, lowers the series' variance (and so
+    # raises ess_y / var_plus) by about the fraction of batches filled, and the
+    # draws are that fraction of the series: twice the factor
+    ess = ess * filled**2
     ok = np.isfinite(ess) & (var_plus > 0)
     ess = np.where(ok, ess, n_total)
     return np.clip(ess, 1.0, n_total)

@@ -939,7 +939,7 @@ def local_kl_knn(x, y, region=None, *, k=5, n_batches=10, ci_prob=0.94):
         # is a conservative bias allowance, added to the half-width in quadrature
         bias = abs(float(batch[good].mean()) - kl)
         half = math.hypot(tq * se, bias)
-        lo, hi = max(kl - half, 0.0), kl + half  # KL_A >= 0: the interval ends there
+        lo, hi = max(kl - half, 0.0), max(kl + half, 0.0)  # KL_A >= 0: the interval ends there
     else:
         se, bias, lo, hi = math.nan, math.nan, math.nan, math.nan
     n_in_x = int(x.shape[0] if region is None else region.contains(x).sum())
@@ -1018,5 +1018,5 @@ def local_kl_mc(mu_logpdf, nu_logpdf, x_mu, x_nu, region, *, eps=0.0, ci_prob=0.
     se = math.sqrt(max(var, 0.0))
     z = float(stats.norm.ppf(0.5 + 0.5 * ci_prob))
     mterm = float(phi(mu_A, nu_A))
-    return LocalKL(kl, kl - mterm, mterm, mu_A, nu_A, eps, max(kl - z * se, 0.0), kl + z * se, "mc",
+    return LocalKL(kl, kl - mterm, mterm, mu_A, nu_A, eps, max(kl - z * se, 0.0), max(kl + z * se, 0.0), "mc",
                    {"kl_se": se, "n_mu": n, "n_nu": m})
