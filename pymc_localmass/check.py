@@ -13,7 +13,10 @@ for variables with a bounded support, near the boundary. It emits one
   weight excludes 0);
 - ``prior_index``: the posterior's Mass Index ``a`` at a centre differs from
   the prior's (disjoint intervals and a shift of at least
-  ``min_index_shift``), i.e. the likelihood changes the local dimension;
+  ``min_index_shift``), i.e. the likelihood changes the local dimension
+  (for a centre more than 4 posterior sd from the posterior mean the finding
+  says the difference may be the slope of a smooth tail the draws cannot see
+  into, and points to the model tier);
 - ``unresolved``: a centre the user asked for that the draws cannot
   resolve (no radius holds ``min_ess`` effective draws).
 """
@@ -367,6 +370,22 @@ def check(idata, approximations=None, prior=True, factor=10.0, *, centers=None, 
                         reading = (f"Near {lab} = {rw['center_value']:.3g} the data change how mass scales with the "
                                    f"radius (local dimension {_fmt(pa_)} in the prior, {_fmt(a)} in the posterior): "
                                    "the likelihood vanishes or blows up there.")
+                        # a centre far out in the posterior's tail: its nearest draws are several sd
+                        # away, and a smooth tail's steep slope looks like a high index there
+                        el = ds[n].sel(sel) if sel else ds[n]
+                        sd_post = float(el.std())
+                        z_c = abs(rw["center_value"] - float(el.mean())) / sd_post if sd_post > 0 else np.inf
+                        if np.isfinite(rw["center_value"]) and z_c > 4:
+                            msg += (f"; the centre lies {z_c:.1f} posterior sd from the posterior mean and the draws "
+                                    f"resolve it only from r = {_fmt(rw['radius'])} on, so this may be the slope of "
+                                    "a smooth tail: confirm with the model tier (method='model')")
+                            reading = (f"Near {lab} = {rw['center_value']:.3g}, {z_c:.1f} posterior sd from the "
+                                       "posterior mean, the posterior's mass grows "
+                                       + ("faster than any power of r" if np.isposinf(a) else f"like r^{_fmt(a)}")
+                                       + " over the radii "
+                                       f"the draws resolve (from {_fmt(rw['radius'])}), the prior's like "
+                                       f"r^{_fmt(pa_)}: either the likelihood vanishes there, or the centre lies in "
+                                       "a smooth tail that the draws cannot see into; the model tier tells which.")
                         findings.append(Finding("prior_index", lab, c, rw["center_value"], None, None, msg, reading,
                                                 {"a": a, "a_lower": alo, "a_upper": ahi, "prior_a": pa_,
                                                  "prior_a_lower": plo, "prior_a_upper": phi_}))

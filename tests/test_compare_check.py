@@ -446,3 +446,24 @@ def test_check_and_compare_argument_forms(halfnormal_advi, halfnormal_draws):
     b = compare({"NUTS": halfnormal_draws, "ADVI": approx}, reference="NUTS", centers={"s": 0.0}, radii=[0.2],
                 log_evidence=(-3.0, 0.1))
     assert float(a["kl_bound"].sel(model="ADVI")) == float(b["kl_bound"].sel(model="ADVI"))
+
+
+def test_check_prior_index_in_a_far_tail_says_so():
+    # a smooth Gaussian posterior, a centre 7 sd from its mean (more than 4): the nearest draws
+    # are 4 sd away and rise like r^12; the finding must not claim the likelihood
+    # vanishes, and must say the centre is in a tail the draws cannot see into
+    rng = np.random.default_rng(0)
+    data = make_container(posterior={"mu": rng.normal(1.0, 0.14, size=(4, 1000))},
+                          prior={"mu": rng.normal(0.0, 10.0, size=(4, 1000))})
+    with pytest.warns(LocalMassWarning, match=r"7\.\d posterior sd from the posterior mean .* smooth tail"):
+        res = check(data, centers={"mu": 0.0})
+    (f,) = [f for f in res.findings if f.kind == "prior_index"]
+    assert "cannot see into" in f.reading and "model tier" in f.reading
+    # the Gamma(12, 4) posterior at 0 (3.5 sd) keeps its plain reading
+    rng = np.random.default_rng(1)
+    near = make_container(posterior={"w": rng.gamma(12.0, 0.25, size=(4, 1000))},
+                          prior={"w": rng.gamma(3.0, 1.0, size=(4, 1000))})
+    with pytest.warns(LocalMassWarning) as caught:
+        res = check(near, centers={"w": 0.0})
+    (f,) = [f for f in res.findings if f.kind == "prior_index"]
+    assert "vanishes or blows up" in f.reading and "smooth tail" not in str(caught[0].message)
