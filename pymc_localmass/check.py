@@ -208,7 +208,7 @@ def _reference_results(data, names, centers, *, coords, radii, ci_prob, group, m
 
 def _regions(curves, index, names):
     """[(var, element label, sel, centre label)] for the centres each variable was analysed at."""
-    from .results import element_labels
+    from .results import check_distinct_labels, element_labels
 
     out = []
     for n in names:
@@ -219,6 +219,7 @@ def _regions(curves, index, names):
                 if np.all(np.isnan(sub.sel(center=c).values)):
                     continue
                 out.append((n, lab, sel, str(c)))
+    check_distinct_labels([(n, lab) for n, lab, _, _ in out])
     return out
 
 

@@ -258,7 +258,7 @@ def _log_evidence_of(fit):
 # ----------------------------------------------------------------------------- flattening
 def _flatten(curves, index, names, centre_map):
     """Rows (region) of a fit's curves: labels and arrays (G, R, stat) / (G, index_stat)."""
-    from .results import element_labels
+    from .results import check_distinct_labels, element_labels
 
     rows, labels, meta = [], [], []
     irows = []
@@ -273,6 +273,7 @@ def _flatten(curves, index, names, centre_map):
                 irows.append(isub.sel(center=c).values)
                 labels.append(f"{lab} @ {c}")
                 meta.append((n, lab, c, float(isub.sel(center=c, index_stat="center_value"))))
+    check_distinct_labels([(n, lab) for n, lab, _, _ in meta])
     return labels, meta, np.stack(rows), np.stack(irows)
 
 

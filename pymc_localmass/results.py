@@ -148,6 +148,16 @@ def read(container):
     return curves, index
 
 
+def check_distinct_labels(pairs):
+    """Raise when two variables give an element the same label (``x[0]`` the
+    variable and element 0 of ``x``): tables and findings key on the label."""
+    seen = {}
+    for var, lab in pairs:
+        if seen.setdefault(lab, var) != var:
+            raise ValueError(f"label {lab!r} names an element of variable {seen[lab]!r} and of variable {var!r}; "
+                             "rename one of the variables")
+
+
 def element_labels(da, drop=("center", "local_stat", "index_stat", "radius")):
     """ArviZ-style labels ``name[coord, coord]`` for the elements of a results variable."""
     dims = [d for d in da.dims if d not in drop]

@@ -13,6 +13,7 @@ from pymc_localmass.adapters.approx import from_approximation
 from pymc_localmass.check import LocalMassWarning, check, default_centers
 from pymc_localmass.compare import Ball, Box, Tail, compare, compare_summary, local_kl
 from pymc_localmass.core.localkl import phi, reference_mass_interval
+from pymc_localmass.report import report
 
 from conftest import make_container
 
@@ -467,3 +468,18 @@ def test_check_prior_index_in_a_far_tail_says_so():
         res = check(near, centers={"w": 0.0})
     (f,) = [f for f in res.findings if f.kind == "prior_index"]
     assert "vanishes or blows up" in f.reading and "smooth tail" not in str(caught[0].message)
+
+
+def test_colliding_element_labels_are_named(tmp_path):
+    # variable "x[0]" beside element 0 of "x": every table keys on "x[0] @ 0"
+    rng = np.random.default_rng(2)
+    fit = {"x": rng.normal(size=(2, 400, 2)), "x[0]": rng.normal(size=(2, 400))}
+    other = {"x": rng.normal(size=(2, 400, 2)), "x[0]": rng.normal(size=(2, 400))}
+    msg = r"label 'x\[0\]' names an element of variable 'x' and of variable 'x\[0\]'; rename one"
+    with pytest.raises(ValueError, match=msg):
+        check(fit, centers=0.0)
+    with pytest.raises(ValueError, match=msg):
+        compare({"A": fit, "B": other}, centers=0.0)
+    with pytest.raises(ValueError, match=msg):
+        report({"A": fit, "B": other}, tmp_path / "r.html", centers=0.0)
+    assert list(tmp_path.iterdir()) == []
