@@ -297,6 +297,16 @@ def test_overlay_with_an_approximation_draws_its_exact_masses(fitted, results):
     (line,) = _artists(out, "mass", "tau", sel, overlay={"model": "ADVI"})
     _, ey, _ = _expected_mass(expected["tau"].sel(sel))
     np.testing.assert_allclose(_xy(line)[1], ey, equal_nan=True)
+    # the approximation as the first (reference) entry, or alone: its exact masses on its own grid
+    with pytest.warns(LocalMassComputedWarning):
+        first = plot_local_mass({"ADVI": advi, "NUTS": fitted}, var_names="tau", **_kw())
+    own = plm.local_mass(advi, var_names="tau")
+    (line,) = _artists(first, "mass", "tau", {"center": "mean"}, overlay={"model": "ADVI"})
+    ex, ey, _ = _expected_mass(own["tau"].sel(center="mean"))
+    np.testing.assert_allclose(_xy(line)[0], ex, equal_nan=True)
+    np.testing.assert_allclose(_xy(line)[1], ey, equal_nan=True)
+    with pytest.warns(LocalMassComputedWarning):
+        assert _n_panels(plot_local_mass(advi, **_kw())) == 1
 
 
 def test_prior_posterior_overlay(fitted, results):

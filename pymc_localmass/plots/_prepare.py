@@ -201,10 +201,12 @@ def _default_coords(ds):
 
 def results_of(obj, *, group, var_names, filter_vars, coords, est_kwargs):
     """Selected ``(curves, index)`` of one input, computing them if they are absent."""
+    from ..adapters.approx import is_approximation
+
     stored = _stored(obj, group)
     base = dict(est_kwargs, filter_vars=filter_vars, coords=_data_coords(coords))
     if stored is None:
-        if isinstance(obj, xr.Dataset) or _is_container(obj) or isinstance(obj, Mapping):
+        if isinstance(obj, xr.Dataset) or _is_container(obj) or isinstance(obj, Mapping) or is_approximation(obj):
             what = "no local_mass results" if group is None else f"no local_mass results for group {group!r}"
             curves, index = _estimate(obj, group, dict(base, var_names=var_names), reason=f"the input has {what}")
         else:
