@@ -420,6 +420,7 @@ def test_modern_plot_collection_reuse_and_aes(fitted):
                              aes_by_visuals={"fit": []})
     fits = _artists(pc, "fit", "tau", {"center": "0"})
     assert len({f.get_color() for f in fits}) == 1  # fit lines ignore the overlay colour
+    assert len(fits) == 2 and all(np.ndim(f.get_xdata()) == 1 for f in fits)  # but one line per fit
 
 
 @modern_only

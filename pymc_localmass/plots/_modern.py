@@ -128,6 +128,9 @@ def _new_collection(pdata, facet, *, kind, backend, col_wrap, figsize, pc_kwargs
     aes = dict(pc_kwargs.pop("aes", None) or {})
     if pdata.is_overlay:
         aes.setdefault("color", [odim])
+        # a loop-only aesthetic: curves are drawn once per overlay entry even where
+        # aes_by_visuals takes the colour away
+        aes.setdefault("overlay", [odim])
     return PlotCollection(facet, viz_dt, backend=backend, aes=aes, **pc_kwargs)
 
 
@@ -179,8 +182,11 @@ def plot(pdata, geo, *, kind, labeller=None, plot_collection=None, backend=None,
     for name in CURVE_VISUALS:
         aes_by_visuals.setdefault(name, all_aes)
 
+    loop_aes = {a for a in all_aes if a.startswith("overlay")}
+
     def ignore(name):
-        return all_aes.difference(aes_by_visuals.get(name, set()))
+        keep = set(aes_by_visuals.get(name, set()))
+        return all_aes.difference(keep | loop_aes if name in CURVE_VISUALS else keep)
 
     def draw(name, func, data_key=None, which=None, **kwargs):
         kw = _visual_kwargs(visuals, name, backend)
