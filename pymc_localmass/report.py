@@ -95,6 +95,8 @@ def _mass_figure(cmp, regions):
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
+    from .plots._legacy import tidy_log_axis
+
     n = len(regions)
     ncol = min(3, n)
     nrow = int(np.ceil(n / ncol))
@@ -128,6 +130,8 @@ def _mass_figure(cmp, regions):
                 ax.fill_between(r[band], lo[band], hi[band], color=col, alpha=0.18, lw=0)
         ax.set_xscale("log")
         ax.set_yscale("log")
+        if r.size >= 2:  # plain, non-overlapping radius labels on short ranges too
+            tidy_log_axis(ax.xaxis, float(r.min()), float(r.max()))
         ax.set_title(region, fontsize=10)
         ax.set_xlabel("radius r", fontsize=9)
         ax.set_ylabel("mass m(r)", fontsize=9)
@@ -144,6 +148,8 @@ def _mass_figure(cmp, regions):
 
 def _elbo_figure(cmp, regions):
     import matplotlib.pyplot as plt
+
+    from .plots._legacy import tidy_log_axis
 
     models = [str(m) for m in cmp["model"].values][1:]
     if not models:
@@ -178,6 +184,8 @@ def _elbo_figure(cmp, regions):
                     transform=ax.transAxes, fontsize=9, color="0.4")
         ax.set_xscale("log")
         ax.set_yscale("log")
+        if r.size >= 2:  # plain, non-overlapping radius labels on short ranges too
+            tidy_log_axis(ax.xaxis, float(r.min()), float(r.max()))
         ax.set_title(region, fontsize=10)
         ax.set_xlabel("radius r", fontsize=9)
         ax.set_ylabel("nats / mass", fontsize=9)
