@@ -502,3 +502,21 @@ def test_results_without_coordinates_plot_with_integer_labels(rng):
     np.testing.assert_allclose(y, ey, equal_nan=True)
     assert _n_panels(plot_local_mass(res, coords={"v_dim_0": [1]}, **_kw())) == 1
     assert "v_dim_0" not in res.coords  # the user's results are not changed
+
+
+def test_fit_line_with_a_log_term_only_where_the_law_rises(rng):
+    # m = C r^a log(scale/r)^b with b > 0 falls where log(scale/r) < b/a: the line stops
+    # while its slope is still a/2, so it never runs against a mass curve that rises
+    res = plm.local_mass({"x": rng.normal(size=(4, 1000))}, centers=0.0)
+    idx = plm.mass_index(res)
+    idx["x"].loc[{"index_stat": "b"}] = 1.5
+    idx["x"].loc[{"index_stat": "b_lower"}] = 0.5
+    idx["x"].loc[{"index_stat": "b_upper"}] = 2.5
+    out = plot_local_mass((res, idx), **_kw())
+    (line,) = _artists(out, "fit", "x", {"center": "0"})
+    x, y = _xy(line)
+    ok = np.isfinite(x) & np.isfinite(y)
+    assert ok.sum() > 10 and np.all(np.diff(np.log(y[ok])) / np.diff(np.log(x[ok])) > 0)
+    a = float(idx["x"].sel(center="0", index_stat="a"))
+    scale = float(idx["x"].sel(center="0", index_stat="scale"))
+    assert x[ok].max() <= scale * np.exp(-2 * 1.5 / a) * (1 + 1e-9)

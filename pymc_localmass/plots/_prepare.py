@@ -758,12 +758,17 @@ def _geometry_one(cur, idx, d, odim, labels, ref_o=0):
         use_b = bool(np.isfinite(b[ix]) and np.isfinite(blo[ix]) and np.isfinite(bhi[ix])
                      and (blo[ix] > 0 or bhi[ix] < 0) and np.isfinite(sc))
         bi = float(b[ix]) if use_b else 0.0
+        # the law's slope a - b / log(scale/r) falls to 0 at scale e^(-b/a) when b > 0: the
+        # line stops where its slope is still a / 2 (and at scale / e, where log log ends)
+        r_cap = sc / np.e if use_b else np.inf
+        if use_b and bi > 0 and ai > 0:
+            r_cap = min(r_cap, sc * np.exp(-2.0 * bi / ai))
         rr, mm = r[ix], m[ix]
         pts = m_solid[ix] & ((rr <= win * (1 + 1e-9)) if np.isfinite(win) else True)
         if use_b:
-            pts &= rr < sc / np.e
+            pts &= rr < r_cap
         if not pts.any():
-            pts = m_solid[ix] & ((rr < sc / np.e) if use_b else True)
+            pts = m_solid[ix] & ((rr < r_cap) if use_b else True)
         if not pts.any():
             continue
         pts[np.flatnonzero(pts)[N_ANCHOR:]] = False
@@ -774,7 +779,7 @@ def _geometry_one(cur, idx, d, odim, labels, ref_o=0):
         if np.isfinite(win):
             x_end = min(x_end, max(win, rr[pts].max()))
         if use_b:
-            x_end = min(x_end, sc / np.e)
+            x_end = min(x_end, r_cap)
         if not x_end > x_lo[pix]:
             continue
         xs = np.geomspace(x_lo[pix], x_end, N_FIT_POINTS)
