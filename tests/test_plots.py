@@ -22,6 +22,7 @@ import pymc_localmass as plm  # noqa: E402
 import pymc_localmass.plots as plots  # noqa: E402
 from pymc_localmass._compat import MODERN  # noqa: E402
 from pymc_localmass.plots import LocalMassComputedWarning, plot_local_mass  # noqa: E402
+from conftest import make_container  # noqa: E402
 
 SCHOOLS = ["a", "b", "c"]
 modern_only = pytest.mark.skipif(not MODERN, reason="ArviZ 1.x (arviz-plots) only")
@@ -520,3 +521,15 @@ def test_fit_line_with_a_log_term_only_where_the_law_rises(rng):
     a = float(idx["x"].sel(center="0", index_stat="a"))
     scale = float(idx["x"].sel(center="0", index_stat="scale"))
     assert x[ok].max() <= scale * np.exp(-2 * 1.5 / a) * (1 + 1e-9)
+
+
+def test_group_overlay_takes_the_variables_every_group_has(rng):
+    data = make_container(posterior={"mu": rng.normal(size=(4, 500)), "extra": rng.normal(size=(4, 500))},
+                          prior={"mu": rng.normal(0, 3, size=(4, 500))})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LocalMassComputedWarning)
+        for groups in (["prior", "posterior"], ["posterior", "prior"]):
+            out = plot_local_mass(data, group=groups, **_kw())
+            assert _n_panels(out) == 1 and len(_artists(out, "mass", "mu", {"center": "mean"})) == 2
+        with pytest.raises(KeyError, match=r"variable\(s\) \['extra'\] not in group 'prior'"):
+            plot_local_mass(data, group=["posterior", "prior"], var_names=["mu", "extra"], **_kw())

@@ -466,6 +466,20 @@ def collect(data, *, var_names=None, filter_vars=None, coords=None, group=None, 
             raise KeyError(f"group(s) {missing} not found; the data has groups {have}")
         items = [(g, data, g) for g in groups]
         overlay = GROUP_DIM
+        # variables: those every group has (by default), or the ones asked, each in every group
+        have_vars = {g: list(get_group(data, g).data_vars) for g in groups}
+        if var_names is None:
+            first = next((g for g in ("posterior", *groups) if g in have_vars), groups[0])
+            common = [v for v in have_vars[first] if all(v in have_vars[g] for g in groups)]
+            if not common:
+                raise ValueError(f"groups {groups} share no variable to overlay")
+            if filter_vars is None:
+                sel_kw["var_names"] = var_names = common
+        elif filter_vars is None:
+            for g in groups:
+                lacking = [v for v in _as_list(var_names) if not str(v).startswith("~") and v not in have_vars[g]]
+                if lacking:
+                    raise KeyError(f"variable(s) {lacking} not in group {g!r} (it has {have_vars[g]})")
     elif isinstance(data, Mapping) and _is_fit_mapping(data):
         items = [(str(k), v, group) for k, v in data.items()]
         overlay = FIT_DIM
