@@ -375,6 +375,13 @@ def test_visuals_can_hide_elements(fitted):
                           **_kw())
     assert not _artists(out, "fit", "tau", {"center": "0"}) if not MODERN else "fit" not in out.viz.children
     assert len(_artists(out, "mass", "tau", {"center": "0"})) == 1
+    # the line-style key leaves out what is not drawn
+    out = plot_local_mass(fitted, var_names="tau", visuals={"fit": False, "reference": False}, **_kw())
+    fig = _figure(out)
+    legends = list(fig.legends) + [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+    texts = {t.get_text() for leg in legends for t in leg.get_texts()}
+    assert "resolved" in texts and "fitted index (a, b)" not in texts
+    assert not any(t.startswith("reference slope") for t in texts)
 
 
 # ----------------------------------------------------------------------------- legacy specifics

@@ -168,8 +168,8 @@ def draw_panel(ax, which, var, sel, geo, pdata, visuals, labeller, isel):
         ax.set_ylabel(ylabel_m if which == "mass" else ylabel_s, **kw)
 
 
-def key_handles(pdata):
-    """Legend entries explaining the line styles."""
+def key_handles(pdata, visuals=None):
+    """Legend entries explaining the line styles (those of visuals turned off left out)."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -177,13 +177,14 @@ def key_handles(pdata):
     ci_txt = f"{ci:.0%} interval" if np.isfinite(ci) else "interval"
     d = max(pdata.dims_d.values()) if pdata.dims_d else 1
     ref = "reference slope 1" if d == 1 else f"reference slopes 1..{d}"
-    return [
-        Line2D([], [], color="0.2", **{k: v for k, v in DEFAULTS["mass"].items()}, label="resolved"),
-        Line2D([], [], color="0.2", **DEFAULTS["mass_unresolved"], label="unresolved"),
-        Patch(color="0.2", alpha=0.22, label=ci_txt),
-        Line2D([], [], color="0.2", **DEFAULTS["fit"], label="fitted index (a, b)"),
-        Line2D([], [], **DEFAULTS["reference"], label=ref),
-    ]
+    entries = {
+        "mass": Line2D([], [], color="0.2", **{k: v for k, v in DEFAULTS["mass"].items()}, label="resolved"),
+        "mass_unresolved": Line2D([], [], color="0.2", **DEFAULTS["mass_unresolved"], label="unresolved"),
+        "mass_band": Patch(color="0.2", alpha=0.22, label=ci_txt),
+        "fit": Line2D([], [], color="0.2", **DEFAULTS["fit"], label="fitted index (a, b)"),
+        "reference": Line2D([], [], **DEFAULTS["reference"], label=ref),
+    }
+    return [h for v, h in entries.items() if (visuals or {}).get(v, True) is not False]
 
 
 def plot(pdata, geo, *, kind, labeller=None, visuals=None, ax=None, figsize=None, backend_kwargs=None,
@@ -250,7 +251,7 @@ def plot(pdata, geo, *, kind, labeller=None, visuals=None, ax=None, figsize=None
         legends.append(leg)
     if visuals.get("key", True) is not False:
         kw = _kw(visuals, "key")
-        handles = key_handles(pdata)
+        handles = key_handles(pdata, visuals)
         if constrained:
             fig.legend(handles=handles, loc="outside right lower" if legends else loc, **kw)
         elif not legends:

@@ -134,7 +134,11 @@ def _new_collection(pdata, facet, *, kind, backend, col_wrap, figsize, pc_kwargs
     return PlotCollection(facet, viz_dt, backend=backend, aes=aes, **pc_kwargs)
 
 
-def _key_entries(pdata, backend):
+#: the visual each line-style key entry stands for (an entry is left out with its visual)
+KEY_VISUALS = ("mass", "mass_unresolved", "mass_band", "fit", "reference")
+
+
+def _key_entries(pdata, backend, visuals=None):
     ci = float(pdata.attrs.get("ci_prob", np.nan))
     ci_txt = f"{ci:.0%} interval" if np.isfinite(ci) else "interval"
     d = max(pdata.dims_d.values()) if pdata.dims_d else 1
@@ -148,7 +152,8 @@ def _key_entries(pdata, backend):
         {"color": "B2", "linestyle": "C2", "width": 0.9},
     ]
     labels = ["resolved", "unresolved", ci_txt, "fitted index (a, b)", ref]
-    return kwargs, labels
+    keep = [(visuals or {}).get(v, True) is not False for v in KEY_VISUALS]
+    return [k for k, ok in zip(kwargs, keep) if ok], [lab for lab, ok in zip(labels, keep) if ok]
 
 
 def plot(pdata, geo, *, kind, labeller=None, plot_collection=None, backend=None, visuals=None,
@@ -243,7 +248,7 @@ def plot(pdata, geo, *, kind, labeller=None, plot_collection=None, backend=None,
         pc.add_legend(odim, **legend_kw)
     if visuals.get("key", True) is not False and plot_collection is None:
         plot_bknd = import_module(f"arviz_plots.backend.{backend}")
-        kwargs, labels = _key_entries(pdata, backend)
+        kwargs, labels = _key_entries(pdata, backend, visuals)
         key_kw = visuals.get("key") if isinstance(visuals.get("key"), dict) else {}
         if backend == "plotly":
             # a horizontal key under the panels: the overlay legend keeps the right-hand side
