@@ -308,6 +308,12 @@ def test_overlay_with_an_approximation_draws_its_exact_masses(fitted, results):
     np.testing.assert_allclose(_xy(line)[1], ey, equal_nan=True)
     with pytest.warns(LocalMassComputedWarning):
         assert _n_panels(plot_local_mass(advi, **_kw())) == 1
+    # exact a = inf at the log transform's boundary: no asymptote line, but its text in the slope view
+    with pytest.warns(LocalMassComputedWarning):
+        both = plot_local_mass({"NUTS": fitted, "ADVI": advi}, var_names="tau", kind="both", **_kw())
+    fig = _figure(both)
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert "ADVI: a = ∞ (faster than any power)" in texts
 
 
 def test_prior_posterior_overlay(fitted, results):

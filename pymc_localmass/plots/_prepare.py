@@ -869,10 +869,13 @@ def _geometry_one(cur, idx, d, odim, labels, ref_o=0):
         row = 0
         for o in range(O):
             ix = pix + (o,)
-            if not np.isfinite(a_fin[ix]):
+            exact_inf = bool(np.isposinf(a[ix]) and np.isposinf(alo[ix]))  # exact tiers: no line, the text
+            if not (np.isfinite(a_fin[ix]) or exact_inf) or not np.isfinite(sy_lo[pix] + sy_hi[pix]):
                 continue
             pref = f"{labels[o]}: " if labels else ""
-            if np.isinf(a[ix]):
+            if exact_inf:
+                a_str[ix] = f"{pref}a = ∞ (faster than any power)"
+            elif np.isinf(a[ix]):
                 a_str[ix] = f"{pref}a = ∞ [{_fmt(alo[ix])}, ∞] (line: lower end)"
             else:
                 a_str[ix] = f"{pref}a = {_fmt(a[ix])} [{_fmt(alo[ix])}, {_fmt(ahi[ix])}]"
