@@ -435,6 +435,14 @@ def test_modern_plot_collection_reuse_and_aes(fitted):
     fits = _artists(pc, "fit", "tau", {"center": "0"})
     assert len({f.get_color() for f in fits}) == 1  # fit lines ignore the overlay colour
     assert len(fits) == 2 and all(np.ndim(f.get_xdata()) == 1 for f in fits)  # but one line per fit
+    # drawing the same overlay into the collection again adds no second legend
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LocalMassComputedWarning)
+        plot_local_mass({"A": fitted, "B": other}, var_names="tau", plot_collection=pc)
+    fig = pc.get_viz("figure")
+    titled = [leg for leg in list(fig.legends) + [ax.get_legend() for ax in fig.axes if ax.get_legend()]
+              if leg.get_title().get_text() == "model"]
+    assert len(titled) == 1
 
 
 @modern_only

@@ -243,7 +243,8 @@ def plot(pdata, geo, *, kind, labeller=None, plot_collection=None, backend=None,
         title_data = xr.where(title_data, np.nan, 1.0)
         pc.map(vis.panel_title_visual, "title", data=title_data, ignore_aes="all", subset_info=True,
                labeller=labeller, **kw)
-    if pdata.is_overlay and visuals.get("legend", True) is not False:
+    has_legend = "legend" in pc.viz.children and odim in pc.viz["legend"].data_vars  # a reused collection's
+    if pdata.is_overlay and visuals.get("legend", True) is not False and not has_legend:
         legend_kw = visuals.get("legend") if isinstance(visuals.get("legend"), dict) else {}
         pc.add_legend(odim, **legend_kw)
     if visuals.get("key", True) is not False and plot_collection is None:
