@@ -14,9 +14,10 @@ for variables with a bounded support, near the boundary. It emits one
 - ``prior_index``: the posterior's Mass Index ``a`` at a centre differs from
   the prior's (disjoint intervals and a shift of at least
   ``min_index_shift``), i.e. the likelihood changes the local dimension
-  (for a centre more than 4 posterior sd from the posterior mean the finding
-  says the difference may be the slope of a smooth tail the draws cannot see
-  into, and points to the model tier);
+  (for a centre more than 4 posterior sd from the posterior mean, where the
+  draws may only see a smooth tail's slope: with ``model=`` the model tier's
+  index below the draws' radii decides, otherwise the finding says so and
+  points to the model tier);
 - ``unresolved``: a centre the user asked for that the draws cannot
   resolve (no radius holds ``min_ess`` effective draws).
 """
@@ -223,6 +224,28 @@ def _regions(curves, index, names):
     return out
 
 
+def _model_tier_index(idata, model, var, sel, center, r_top, group, ci):
+    """``a`` with its interval at ``center`` from the model's density (tier "model"), on radii
+    from ``r_top`` (the draws' smallest resolved radius) down six decades; None when the model
+    tier cannot say (discrete variable, unresolved radii, precision)."""
+    from .model_tier import model_local_mass
+
+    coords = {d: [v] for d, v in sel.items()} if sel else None
+    radii = np.geomspace(r_top * 1e-6, r_top, 13)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _, idx = model_local_mass(idata, model, var_names=[var], coords=coords, centers={var: center},
+                                      radii=radii, group=group, ci_prob=ci)
+    except (ValueError, KeyError, TypeError, NotImplementedError):
+        return None
+    da = idx[var].isel(center=0)
+    if sel:
+        da = da.isel({d: 0 for d in sel})
+    out = {s: float(da.sel(index_stat=s)) for s in ("a", "a_lower", "a_upper")}
+    return out if np.isfinite(out["a_lower"]) and not np.isnan(out["a"]) else None
+
+
 def check(idata, approximations=None, prior=True, factor=10.0, *, centers=None, var_names=None, coords=None,
           radii=None, ci_prob=None, min_ess=10.0, min_index_shift=0.5, kl_bound=None, log_evidence=None,
           model=None, group="posterior", reference_name="posterior", warn=True, comparison=None):
@@ -376,7 +399,17 @@ def check(idata, approximations=None, prior=True, factor=10.0, *, centers=None, 
                         el = ds[n].sel(sel) if sel else ds[n]
                         sd_post = float(el.std())
                         z_c = abs(rw["center_value"] - float(el.mean())) / sd_post if sd_post > 0 else np.inf
-                        if np.isfinite(rw["center_value"]) and z_c > 4:
+                        far = bool(np.isfinite(rw["center_value"]) and z_c > 4)
+                        mt = _model_tier_index(idata, model, n, sel, rw["center_value"], rw["radius"], group, ci) \
+                            if far and model is not None else None
+                        if mt is not None:
+                            rw.update({f"model_{k}": v for k, v in mt.items()})
+                            if not (mt["a_upper"] < plo or phi_ < mt["a_lower"]) or \
+                                    abs(mt["a"] - pa_) < min_index_shift:
+                                continue  # the model's own density agrees with the prior's index: a tail's slope
+                            msg += (f"; confirmed by the model tier below the draws' radii: a = {_fmt(mt['a'])} "
+                                    f"[{_fmt(mt['a_lower'])}, {_fmt(mt['a_upper'])}]")
+                        elif far:
                             msg += (f"; the centre lies {z_c:.1f} posterior sd from the posterior mean and the draws "
                                     f"resolve it only from r = {_fmt(rw['radius'])} on, so this may be the slope of "
                                     "a smooth tail: confirm with the model tier (method='model')")

@@ -483,3 +483,56 @@ def test_colliding_element_labels_are_named(tmp_path):
     with pytest.raises(ValueError, match=msg):
         report({"A": fit, "B": other}, tmp_path / "r.html", centers=0.0)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_check_with_the_model_settles_a_far_tail_index():
+    # mu ~ N(0, 10), 50 observations around 1: the posterior N(1, 0.14) puts its
+    # centre 0 about 7 sd out. From draws the index there looks huge (the tail's
+    # slope); with model= the model tier reads the index below the draws' radii,
+    # finds the prior's a = 1, and the check stays silent
+    rng = np.random.default_rng(0)
+    with pm.Model() as model:
+        mu = pm.Normal("mu", 0.0, 10.0)
+        pm.Normal("y", mu, 1.0, observed=rng.normal(1.0, 1.0, 50))
+        prior = pm.sample_prior_predictive(1000, random_seed=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            idata = pm.sample(1000, tune=500, chains=4, cores=1, random_seed=1, progressbar=False,
+                              compute_convergence_checks=False)
+    if MODERN:
+        idata["prior"] = prior["prior"]
+    else:
+        idata.extend(prior)
+    with pytest.warns(LocalMassWarning, match="smooth tail: confirm with the model tier"):
+        check(idata, centers={"mu": 0.0})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LocalMassWarning)
+        res = check(idata, model=model, centers={"mu": 0.0})
+    assert res.ok
+    row = res.table.loc[("posterior", "mu @ 0")]
+    assert row["model_a_lower"] <= 1.0 <= row["model_a_upper"]
+
+
+def test_check_with_the_model_confirms_a_power_log_shift_far_out():
+    # Gamma(3) prior, Poisson counts summing to 50: the posterior Gamma(53, 6) has
+    # index 3 + 50 = 53 at 0, about 7 sd below its mean. The draws see a slope of
+    # about 18 there; the model tier confirms the shift with the exact index
+    with pm.Model() as model:
+        pm.Gamma("w", 3.0, 1.0)
+        pm.Poisson("k", model["w"], observed=[10, 9, 11, 10, 10])
+        prior = pm.sample_prior_predictive(2000, random_seed=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            idata = pm.sample(1000, tune=500, chains=4, cores=1, random_seed=1, progressbar=False,
+                              compute_convergence_checks=False)
+    if MODERN:
+        idata["prior"] = prior["prior"]
+    else:
+        idata.extend(prior)
+    with pytest.warns(LocalMassWarning, match="confirmed by the model tier below the draws' radii"):
+        res = check(idata, model=model, centers={"w": 0.0})
+    (f,) = [f for f in res.findings if f.kind == "prior_index"]
+    row = res.table.loc[("posterior", "w @ 0")]
+    # within 1% (the slope fit over six decades of radii; its interval, +-0.25, is a little optimistic here)
+    assert abs(row["model_a"] - 53.0) < 0.5 and row["model_a_upper"] - row["model_a_lower"] < 2
+    assert f.figures["prior_a_lower"] <= 3.0 <= f.figures["prior_a_upper"]
