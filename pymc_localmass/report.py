@@ -130,8 +130,9 @@ def _mass_figure(cmp, regions):
                 ax.fill_between(r[band], lo[band], hi[band], color=col, alpha=0.18, lw=0)
         ax.set_xscale("log")
         ax.set_yscale("log")
-        if r.size >= 2:  # plain, non-overlapping radius labels on short ranges too
-            tidy_log_axis(ax.xaxis, float(r.min()), float(r.max()))
+        rf = r[np.isfinite(r) & (r > 0)]  # regions with fewer radii are NaN-padded
+        if rf.size >= 2:  # plain, non-overlapping radius labels on short ranges too
+            tidy_log_axis(ax.xaxis, float(rf.min()), float(rf.max()))
         ax.set_title(region, fontsize=10)
         ax.set_xlabel("radius r", fontsize=9)
         ax.set_ylabel("mass m(r)", fontsize=9)
@@ -184,8 +185,9 @@ def _elbo_figure(cmp, regions):
                     transform=ax.transAxes, fontsize=9, color="0.4")
         ax.set_xscale("log")
         ax.set_yscale("log")
-        if r.size >= 2:  # plain, non-overlapping radius labels on short ranges too
-            tidy_log_axis(ax.xaxis, float(r.min()), float(r.max()))
+        rf = r[np.isfinite(r) & (r > 0)]  # regions with fewer radii are NaN-padded
+        if rf.size >= 2:  # plain, non-overlapping radius labels on short ranges too
+            tidy_log_axis(ax.xaxis, float(rf.min()), float(rf.max()))
         ax.set_title(region, fontsize=10)
         ax.set_xlabel("radius r", fontsize=9)
         ax.set_ylabel("nats / mass", fontsize=9)

@@ -388,6 +388,11 @@ def test_visuals_can_hide_elements(fitted):
     texts = {t.get_text() for leg in legends for t in leg.get_texts()}
     assert "resolved" in texts and "fitted index (a, b)" not in texts
     assert not any(t.startswith("reference slope") for t in texts)
+    # an entry stays while its style is drawn in the other view (the asymptote has the fit's style)
+    out = plot_local_mass(fitted, var_names="tau", kind="both", visuals={"fit": False}, **_kw())
+    fig = _figure(out)
+    legends = list(fig.legends) + [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+    assert "fitted index (a, b)" in {t.get_text() for leg in legends for t in leg.get_texts()}
 
 
 # ----------------------------------------------------------------------------- legacy specifics
@@ -554,3 +559,13 @@ def test_group_overlay_takes_the_variables_every_group_has(rng):
             assert _n_panels(out) == 1 and len(_artists(out, "mass", "mu", {"center": "mean"})) == 2
         with pytest.raises(KeyError, match=r"variable\(s\) \['extra'\] not in group 'prior'"):
             plot_local_mass(data, group=["posterior", "prior"], var_names=["mu", "extra"], **_kw())
+        # exclusions and patterns apply among the shared variables
+        assert _n_panels(plot_local_mass(data, group=["posterior", "prior"], var_names="~extra", **_kw())) == 1
+        assert _n_panels(plot_local_mass(data, group=["posterior", "prior"], var_names="m", filter_vars="like",
+                                         **_kw())) == 1
+        # stored results for some variables: those are the ones overlaid
+        both = make_container(posterior={"mu": rng.normal(size=(4, 500)), "tau": rng.normal(size=(4, 500))},
+                              prior={"mu": rng.normal(size=(4, 500)), "tau": rng.normal(size=(4, 500))})
+        stored = plm.add_local_mass(both, var_names="mu", centers={"mu": 0.0})
+        out = plot_local_mass(stored, group=["posterior", "prior"], **_kw())
+        assert _n_panels(out) == 1 and len(_artists(out, "mass", "mu", {"center": "0"})) == 2

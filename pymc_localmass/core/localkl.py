@@ -514,7 +514,9 @@ class LocalKL(NamedTuple):
     eps : float
     kl_lower, kl_upper : float
         Interval on ``kl`` (quadrature: +- the reported absolute error;
-        QMC, Monte Carlo and kNN: Student-t / normal interval at ``ci_prob``).
+        QMC, Monte Carlo and kNN: Student-t / normal interval at ``ci_prob``;
+        from draws it stops at 0 and keeps its half-width above 0, while the
+        estimate ``kl`` itself, unbiased, may fall slightly below 0).
     tier : str
         ``"quadrature"``, ``"qmc"``, ``"mc"`` or ``"knn"``.
     details : dict
@@ -939,7 +941,8 @@ def local_kl_knn(x, y, region=None, *, k=5, n_batches=10, ci_prob=0.94):
         # is a conservative bias allowance, added to the half-width in quadrature
         bias = abs(float(batch[good].mean()) - kl)
         half = math.hypot(tq * se, bias)
-        lo, hi = max(kl - half, 0.0), max(kl + half, 0.0)  # KL_A >= 0: the interval ends there
+        # KL_A >= 0: the interval ends there, and keeps its half-width above it
+        lo, hi = max(kl - half, 0.0), max(kl + half, half)
     else:
         se, bias, lo, hi = math.nan, math.nan, math.nan, math.nan
     n_in_x = int(x.shape[0] if region is None else region.contains(x).sum())
@@ -1018,5 +1021,5 @@ def local_kl_mc(mu_logpdf, nu_logpdf, x_mu, x_nu, region, *, eps=0.0, ci_prob=0.
     se = math.sqrt(max(var, 0.0))
     z = float(stats.norm.ppf(0.5 + 0.5 * ci_prob))
     mterm = float(phi(mu_A, nu_A))
-    return LocalKL(kl, kl - mterm, mterm, mu_A, nu_A, eps, max(kl - z * se, 0.0), max(kl + z * se, 0.0), "mc",
+    return LocalKL(kl, kl - mterm, mterm, mu_A, nu_A, eps, max(kl - z * se, 0.0), max(kl + z * se, z * se), "mc",
                    {"kl_se": se, "n_mu": n, "n_nu": m})

@@ -168,7 +168,7 @@ def draw_panel(ax, which, var, sel, geo, pdata, visuals, labeller, isel):
         ax.set_ylabel(ylabel_m if which == "mass" else ylabel_s, **kw)
 
 
-def key_handles(pdata, visuals=None):
+def key_handles(pdata, visuals=None, kind="mass"):
     """Legend entries explaining the line styles (those of visuals turned off left out)."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -184,7 +184,9 @@ def key_handles(pdata, visuals=None):
         "fit": Line2D([], [], color="0.2", **DEFAULTS["fit"], label="fitted index (a, b)"),
         "reference": Line2D([], [], **DEFAULTS["reference"], label=ref),
     }
-    return [h for v, h in entries.items() if (visuals or {}).get(v, True) is not False]
+    from ._prepare import key_kept
+
+    return [h for h, ok in zip(entries.values(), key_kept(visuals, kind)) if ok]
 
 
 def plot(pdata, geo, *, kind, labeller=None, visuals=None, ax=None, figsize=None, backend_kwargs=None,
@@ -249,9 +251,9 @@ def plot(pdata, geo, *, kind, labeller=None, visuals=None, ax=None, figsize=None
         leg = fig.legend(handles=handles, title=pdata.overlay, loc=loc, **kw) if constrained else \
             first.legend(handles=handles, title=pdata.overlay, loc="lower right", **kw)
         legends.append(leg)
-    if visuals.get("key", True) is not False:
+    handles = key_handles(pdata, visuals, kind)
+    if visuals.get("key", True) is not False and handles:
         kw = _kw(visuals, "key")
-        handles = key_handles(pdata, visuals)
         if constrained:
             fig.legend(handles=handles, loc="outside right lower" if legends else loc, **kw)
         elif not legends:

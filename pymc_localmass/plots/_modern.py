@@ -134,11 +134,7 @@ def _new_collection(pdata, facet, *, kind, backend, col_wrap, figsize, pc_kwargs
     return PlotCollection(facet, viz_dt, backend=backend, aes=aes, **pc_kwargs)
 
 
-#: the visual each line-style key entry stands for (an entry is left out with its visual)
-KEY_VISUALS = ("mass", "mass_unresolved", "mass_band", "fit", "reference")
-
-
-def _key_entries(pdata, backend, visuals=None):
+def _key_entries(pdata, backend, visuals=None, kind="mass"):
     ci = float(pdata.attrs.get("ci_prob", np.nan))
     ci_txt = f"{ci:.0%} interval" if np.isfinite(ci) else "interval"
     d = max(pdata.dims_d.values()) if pdata.dims_d else 1
@@ -152,7 +148,9 @@ def _key_entries(pdata, backend, visuals=None):
         {"color": "B2", "linestyle": "C2", "width": 0.9},
     ]
     labels = ["resolved", "unresolved", ci_txt, "fitted index (a, b)", ref]
-    keep = [(visuals or {}).get(v, True) is not False for v in KEY_VISUALS]
+    from ._prepare import key_kept
+
+    keep = key_kept(visuals, kind)
     return [k for k, ok in zip(kwargs, keep) if ok], [lab for lab, ok in zip(labels, keep) if ok]
 
 
@@ -247,9 +245,9 @@ def plot(pdata, geo, *, kind, labeller=None, plot_collection=None, backend=None,
     if pdata.is_overlay and visuals.get("legend", True) is not False and not has_legend:
         legend_kw = visuals.get("legend") if isinstance(visuals.get("legend"), dict) else {}
         pc.add_legend(odim, **legend_kw)
-    if visuals.get("key", True) is not False and plot_collection is None:
+    kwargs, labels = _key_entries(pdata, backend, visuals, kind)
+    if visuals.get("key", True) is not False and plot_collection is None and labels:
         plot_bknd = import_module(f"arviz_plots.backend.{backend}")
-        kwargs, labels = _key_entries(pdata, backend, visuals)
         key_kw = visuals.get("key") if isinstance(visuals.get("key"), dict) else {}
         if backend == "plotly":
             # a horizontal key under the panels: the overlay legend keeps the right-hand side

@@ -111,7 +111,7 @@ def select_names(available, var_names=None, filter_vars=None):
             return [v for v in available if pattern in v]
         return [v for v in available if re.search(pattern, v)]
 
-    missing = [p for p in positive + negated if not match(p)]
+    missing = [p for p in positive if not match(p)]  # excluding what is not there is no error
     if missing:
         raise KeyError(f"variable(s) {missing} not found in the local-mass results; available: {available}")
     # in the order asked for (panels follow var_names, as in ArviZ)
@@ -466,20 +466,26 @@ def collect(data, *, var_names=None, filter_vars=None, coords=None, group=None, 
             raise KeyError(f"group(s) {missing} not found; the data has groups {have}")
         items = [(g, data, g) for g in groups]
         overlay = GROUP_DIM
-        # variables: those every group has (by default), or the ones asked, each in every group
+        # variables: among those every group has, the ones asked (by default: those with stored
+        # results, else all); a variable asked by name must be in every group
         have_vars = {g: list(get_group(data, g).data_vars) for g in groups}
-        if var_names is None:
-            first = next((g for g in ("posterior", *groups) if g in have_vars), groups[0])
-            common = [v for v in have_vars[first] if all(v in have_vars[g] for g in groups)]
-            if not common:
-                raise ValueError(f"groups {groups} share no variable to overlay")
-            if filter_vars is None:
-                sel_kw["var_names"] = var_names = common
-        elif filter_vars is None:
+        first = next((g for g in ("posterior", *groups) if g in have_vars), groups[0])
+        common = [v for v in have_vars[first] if all(v in have_vars[g] for g in groups)]
+        if var_names is not None and filter_vars is None:
             for g in groups:
                 lacking = [v for v in _as_list(var_names) if not str(v).startswith("~") and v not in have_vars[g]]
                 if lacking:
                     raise KeyError(f"variable(s) {lacking} not in group {g!r} (it has {have_vars[g]})")
+        if var_names is None:
+            stored = read(data)
+            in_store = [v for v in (stored[0].data_vars if stored is not None else []) if v in common]
+            chosen = in_store or common
+        else:
+            chosen = select_names(common, var_names, filter_vars)
+        if not chosen:
+            raise ValueError(f"groups {groups} share no variable to overlay")
+        sel_kw.update(var_names=chosen, filter_vars=None)
+        var_names, filter_vars = chosen, None
     elif isinstance(data, Mapping) and _is_fit_mapping(data):
         items = [(str(k), v, group) for k, v in data.items()]
         overlay = FIT_DIM
@@ -952,6 +958,27 @@ def panel_title(var_name, sel, isel=None, labeller=None):
         base = labeller.make_label_flat(var_name, el_sel, el_isel)
     center = sel.get("center")
     return base if center is None else f"{base} @ {center}"
+
+
+#: the visuals each line-style key entry stands for, in the mass and the slope view (an
+#: entry is left out when none of them is drawn)
+KEY_VISUALS = (("mass", "slope"), ("mass_unresolved", "slope_unresolved"), ("mass_band", "slope_band"),
+               ("fit", "asymptote"), ("reference", "slope_reference"))
+
+
+def key_kept(visuals, kind):
+    """Which of the five key entries stay: one of their visuals is drawn in the views of ``kind``.
+
+    Examples
+    --------
+    >>> key_kept({"fit": False}, "both")
+    [True, True, True, True, True]
+    >>> key_kept({"fit": False}, "mass")
+    [True, True, True, False, True]
+    """
+    views = ("mass", "slope") if kind == "both" else (kind,)
+    return [any((visuals or {}).get(v, True) is not False for v, view in zip(pair, ("mass", "slope"))
+                if view in views) for pair in KEY_VISUALS]
 
 
 def check_kind(kind):
