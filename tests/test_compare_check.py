@@ -366,15 +366,10 @@ def test_default_centres_mean_and_boundary(halfnormal_advi):
     assert c == {"p": {"mean": "mean", "0": 0.0, "1": 1.0}, "u": {"mean": "mean", "-1": -1.0, "3": 3.0}}
 
 
-def test_check_prior_index_from_pm_sample_prior_predictive():
-    # PyMC's prior draws come as one chain of independent draws: the adapter splits
-    # them into chains, so the prior/posterior comparison runs on a real workflow.
-    # Gamma(3) prior (a = 3 at 0) and a Poisson likelihood with 9 counts: the
-    # posterior is Gamma(12, 4), index a = 12 at 0
-    with pm.Model() as model:
-        w = pm.Gamma("w", 3.0, 1.0)
-        pm.Poisson("k", w, observed=[2, 3, 4])
-        prior = pm.sample_prior_predictive(2000, random_seed=1)
+def _nuts_with_prior(model, n_prior):
+    """NUTS (4 x 1000) and PyMC's own prior draws (one chain) of ``model`` in one container."""
+    with model:
+        prior = pm.sample_prior_predictive(n_prior, random_seed=1)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             idata = pm.sample(1000, tune=500, chains=4, cores=1, random_seed=1, progressbar=False,
@@ -383,6 +378,18 @@ def test_check_prior_index_from_pm_sample_prior_predictive():
         idata["prior"] = prior["prior"]
     else:
         idata.extend(prior)
+    return idata
+
+
+def test_check_prior_index_from_pm_sample_prior_predictive():
+    # PyMC's prior draws come as one chain of independent draws: the adapter splits
+    # them into chains, so the prior/posterior comparison runs on a real workflow.
+    # Gamma(3) prior (a = 3 at 0) and a Poisson likelihood with 9 counts: the
+    # posterior is Gamma(12, 4), index a = 12 at 0
+    with pm.Model() as model:
+        w = pm.Gamma("w", 3.0, 1.0)
+        pm.Poisson("k", w, observed=[2, 3, 4])
+    idata = _nuts_with_prior(model, 2000)
     assert get_group(idata, "prior").sizes["chain"] == 1
     assert to_dataset(idata, "prior").sizes["chain"] == 4
     with pytest.warns(LocalMassWarning, match=r"w near 0: posterior Mass Index a = "):
@@ -494,15 +501,7 @@ def test_check_with_the_model_settles_a_far_tail_index():
     with pm.Model() as model:
         mu = pm.Normal("mu", 0.0, 10.0)
         pm.Normal("y", mu, 1.0, observed=rng.normal(1.0, 1.0, 50))
-        prior = pm.sample_prior_predictive(1000, random_seed=1)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            idata = pm.sample(1000, tune=500, chains=4, cores=1, random_seed=1, progressbar=False,
-                              compute_convergence_checks=False)
-    if MODERN:
-        idata["prior"] = prior["prior"]
-    else:
-        idata.extend(prior)
+    idata = _nuts_with_prior(model, 1000)
     with pytest.warns(LocalMassWarning, match="smooth tail: confirm with the model tier"):
         check(idata, centers={"mu": 0.0})
     with warnings.catch_warnings():
@@ -518,17 +517,9 @@ def test_check_with_the_model_confirms_a_power_log_shift_far_out():
     # index 3 + 50 = 53 at 0, about 7 sd below its mean. The draws see a slope of
     # about 18 there; the model tier confirms the shift with the exact index
     with pm.Model() as model:
-        pm.Gamma("w", 3.0, 1.0)
-        pm.Poisson("k", model["w"], observed=[10, 9, 11, 10, 10])
-        prior = pm.sample_prior_predictive(2000, random_seed=1)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            idata = pm.sample(1000, tune=500, chains=4, cores=1, random_seed=1, progressbar=False,
-                              compute_convergence_checks=False)
-    if MODERN:
-        idata["prior"] = prior["prior"]
-    else:
-        idata.extend(prior)
+        w = pm.Gamma("w", 3.0, 1.0)
+        pm.Poisson("k", w, observed=[10, 9, 11, 10, 10])
+    idata = _nuts_with_prior(model, 2000)
     with pytest.warns(LocalMassWarning, match="confirmed by the model tier below the draws' radii"):
         res = check(idata, model=model, centers={"w": 0.0})
     (f,) = [f for f in res.findings if f.kind == "prior_index"]
