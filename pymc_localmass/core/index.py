@@ -263,7 +263,7 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
     ll_w = np.full((E, W), np.nan)  # log likelihood of the power-law fit
     R_w = np.take_along_axis(edges, g_all, axis=1)
     n_w = np.take_along_axis(np.cumsum(master, axis=1), g_all, axis=1)
-    inf_w = np.zeros((E, W), bool)
+    inf_wide = np.zeros(E, bool)  # the widest window calls for decay faster than any power
     i_inf = W - 1
     for w in range(W):
         c, e, first = _aggregate(master, edges, g_all[:, w])
@@ -299,7 +299,7 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
         if w == i_inf:
             grp = np.flatnonzero(ok)
             lr, a1 = _lambda_test(master[grp], edges[grp], g_all[grp, w], R[grp], scale[grp])
-            inf_w[grp, w] = (a1 <= 0) & (lr / infl[grp, w] > stats.chi2.ppf(inf_level, 1))
+            inf_wide[grp] = (a1 <= 0) & (lr / infl[grp, w] > stats.chi2.ppf(inf_level, 1))
     # Lepski: widest window agreeing with all narrower ones
     chosen = np.zeros(E, dtype=np.int64)
     for w in range(1, W):
@@ -340,7 +340,7 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
     b_here = pick(b_w)
     drift_b = np.where((chosen > 0) & np.isfinite(sb_prev) & np.isfinite(pick(sb_w)), b_here - b_prev, 0.0)
     sb = np.hypot(sb, drift_b)
-    is_inf, inf_open = _rise_persists(inf_w[:, i_inf], master, edges, g_all, R_w, n_w, infl, scale,
+    is_inf, inf_open = _rise_persists(inf_wide, master, edges, g_all, R_w, n_w, infl, scale,
                                       inf_near_level, inf_near_ess)
     a_lo, a_hi = a - z * se, a + z * se
     # a and b trade off over a finite range of radii: dropping a log term
