@@ -92,7 +92,7 @@ def score(counts, edges, R, scale, terms, theta):
     return (counts[..., None] * dp / safe[..., None]).sum(axis=1)
 
 
-def fit_binned(counts, edges, R, scale, terms, theta0=None, max_iter=80, tol=1e-10):
+def fit_binned(counts, edges, R, scale, terms, theta0=None, max_iter=80, tol=1e-10, features=None):
     """Maximum binned local likelihood by Fisher scoring with backtracking.
 
     Parameters
@@ -104,6 +104,9 @@ def fit_binned(counts, edges, R, scale, terms, theta0=None, max_iter=80, tol=1e-
     terms : sequence of str
         Model terms, starting with ``"a"`` (see :mod:`.index`).
     theta0 : ndarray (E, P), optional
+    features : ndarray (E, B, P), optional
+        The model's features at the cell edges, given directly (then ``terms``
+        only names them); default from ``terms``.
 
     Returns
     -------
@@ -119,7 +122,7 @@ def fit_binned(counts, edges, R, scale, terms, theta0=None, max_iter=80, tol=1e-
     True
     """
     E = counts.shape[0]
-    X = _edge_features(edges, R, scale, terms)
+    X = _edge_features(edges, R, scale, terms) if features is None else np.asarray(features, float)
     N = counts.sum(axis=1)
     if theta0 is None:
         theta0 = np.zeros((E, len(terms)))

@@ -20,7 +20,18 @@ from .intervals import beta_interval, t_adjusted_n
 CURVE_STATS = ("radius", "mass", "mass_lower", "mass_upper", "slope", "slope_lower",
                "slope_upper", "ess", "resolved")
 INDEX_STATS = ("a", "a_lower", "a_upper", "b", "b_lower", "b_upper", "atom", "atom_lower",
-               "atom_upper", "center_value", "scale", "window", "n_window")
+               "atom_upper", "center_value", "scale", "window", "n_window",
+               # how far the evidence reaches (see docs/schema.md)
+               "nearest", "r_resolved", "n_near", "rhat", "chain_z", "n_divergent", "divergent_near",
+               "status")
+#: status words, by code (stored as the ``status`` index stat); when several apply
+#: the highest code wins
+STATUS_WORDS = ("ok", "atom", "lattice", "log-ambiguous", "unresolved", "sampler")
+#: a chain whose share of draws in the narrowest index window differs from the
+#: other chains' by more than this many standard errors (autocorrelation-aware)
+CHAIN_Z = 4.0
+#: divergent transitions crowd near the centre at this one-sided binomial level
+DIVERGENT_LEVEL = 1e-3
 
 MIN_DRAWS_PER_CHAIN = 20
 
@@ -126,7 +137,7 @@ def _is_geometric(grid):
 def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n_radii=25,
                       r_max=None, boundary=None, discrete=None, ci_prob=0.94, min_ess=10.0,
                       window=None, nan_policy="raise", progress=None, chunk_bytes=64 * 2**20,
-                      threads=None):
+                      threads=None, divergent=None):
     """Mass curves and Mass Index from distances to a centre.
 
     Parameters
@@ -168,6 +179,9 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
     threads : int, optional
         Chunks of elements processed side by side (default: the number of
         CPUs; the results do not depend on it).
+    divergent : ndarray (chain, draw) of bool, optional
+        The sampler's divergent transitions; where they fall relative to the
+        centre enters ``divergent_near`` and the ``sampler`` status.
 
     Returns
     -------
@@ -244,6 +258,18 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
     infl_all = np.empty((E, len(k_list)))
     unit_all = np.empty(E)
     bnd_all_out = np.zeros(E, bool)
+    nearest_all = np.full(E, np.nan)
+    div_near_all = np.zeros(E)
+    chain_z_all = np.zeros(E)
+    rhat_all = np.full(E, np.nan)
+    q0_all = np.zeros(E)
+    div_flat = None
+    if divergent is not None:
+        dv = np.asarray(divergent)
+        if dv.shape != (C, N):
+            raise ValueError(f"divergent must have shape (chain, draw) = {(C, N)}, got {dv.shape}")
+        div_flat = np.flatnonzero(dv.astype(bool).reshape(-1))
+    n_div = 0 if div_flat is None else int(div_flat.size)
     gap_all = np.zeros(E, bool)
     atom_flag_all = np.zeros(E, bool)
     # big chunks: one contiguous (transposing) copy of at most ~chunk_bytes
@@ -353,6 +379,7 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
             any_zero = bool(tz.any())
             pos = np.where(d == 0, np.inf, d) if any_zero else d
             e0 = pos.min(axis=1)
+            nearest_all[g0:start + s1] = np.where(np.isfinite(e0), e0, np.nan)
             top = (d.max(axis=1) if all_finite else np.where(np.isfinite(d), d, -np.inf).max(axis=1))
             e0 = np.where(np.isfinite(e0), e0, 1.0)
             top = np.where(top > e0, top, e0 * (1 + 1e-9))
@@ -387,6 +414,9 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
             flat += base_w
             cw = np.bincount(flat.ravel(), minlength=ns * slot).reshape(ns, C, n_b, n_win + 1)
             inside_w[s0:s1] = np.moveaxis(np.cumsum(cw[..., :n_win], axis=-1), -1, 1)
+            if n_div:
+                near_d = (mb[:, div_flat] <= g_sub[:, :1]) | (d[:, div_flat] == 0)
+                div_near_all[g0:start + s1] = near_d.sum(axis=1)
             # grid: from the k_lo-th nearest positive distance to about one sd
             if explicit:
                 gr = radii[g0:start + s1]
@@ -459,6 +489,32 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
         m_w = inside_w.sum(axis=(-1, -2)) / n_valid[:, None]
         e_w = batch_means_ess(inside_w, sizes if valid_sizes is None else valid_sizes[:, None])
         infl_all[start:stop] = np.where((m_w > 0) & (m_w < 1), n_valid[:, None] / np.maximum(e_w, 1.0), 1.0)
+        # chains near the centre: each chain's share of draws in the narrowest
+        # window against the other chains', in standard errors from the
+        # indicator's ESS (per chain: the pooled ESS over the chains)
+        n_c = (np.broadcast_to(sizes, (C, n_b)) if valid_sizes is None else valid_sizes).sum(axis=-1)
+        in_c = inside_w[:, 0].sum(axis=-1)
+        p_c = in_c / n_c
+        p0 = m_w[:, 0]
+        q0_all[start:stop] = p0
+        # within-chain variance of the indicator times its autocorrelation time, from
+        # batch means about each chain's own mean (a chain elsewhere does not inflate it)
+        sz = np.broadcast_to(sizes, (C, n_b)) if valid_sizes is None else valid_sizes
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bm = inside_w[:, 0] / sz
+            s2tau = (sz * (bm - p_c[..., None]) ** 2).sum(axis=(1, 2)) / max(C * (n_b - 1), 1)
+        s2tau = np.maximum(s2tau, p0 * (1 - p0))  # no less than independent draws
+        rest = (in_c.sum(axis=1, keepdims=True) - in_c) / np.maximum(n_c.sum(axis=-1, keepdims=True) - n_c, 1)
+        n_rest = np.maximum(n_c.sum(axis=-1, keepdims=True) - n_c, 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            zc = (p_c - rest) / np.sqrt(s2tau[:, None] * (1 / n_c + 1 / n_rest))
+            chain_z_all[start:stop] = np.where(np.isfinite(zc), np.abs(zc), 0.0).max(axis=1)
+            # the classical R-hat of the ball indicator (between- over within-chain variance)
+            n_bar = n_c.mean(axis=-1) if n_c.ndim > 1 else np.full(e_n, n_c.mean())
+            w_var = (p_c * (1 - p_c)).mean(axis=1) * n_bar / np.maximum(n_bar - 1, 1)
+            b_var = p_c.var(axis=1, ddof=1)
+            rh = np.sqrt(((n_bar - 1) / n_bar * w_var + b_var) / w_var)
+            rhat_all[start:stop] = np.where(w_var > 0, rh, np.nan)
         idx_block = index[start:stop]
         gap = disc & ~has_atom  # discrete draws, centre not a support point
         gap_all[start:stop] = gap
@@ -488,7 +544,7 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
     def _fit(lo, hi):
         return fit_index_draws(master_all[lo:hi], medges_all[lo:hi], k_list, unit_all[lo:hi],
                                boundary=bnd_all_out[lo:hi], inflation=infl_all[lo:hi], ci_prob=ci_prob,
-                               n_total=n_total)
+                               n_total=n_total, nearest=nearest_all[lo:hi], min_ess=min_ess)
 
     if n_fit > 1:
         with ThreadPoolExecutor(n_fit) as pool:
@@ -505,4 +561,28 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
     index[gap_all, 4] = -np.inf
     index[gap_all, 5] = np.inf
     index[atom_flag_all, 0:6] = 0.0  # an atom: index (0, 0) by definition
+    # how far the evidence reaches, and what the row has to say
+    col = INDEX_STATS.index
+    for name in ("nearest", "r_resolved", "n_near"):
+        index[:, col(name)] = fit[name] if name != "nearest" else nearest_all
+    index[:, col("rhat")] = rhat_all
+    index[:, col("chain_z")] = chain_z_all
+    index[:, col("n_divergent")] = n_div
+    index[:, col("divergent_near")] = div_near_all
+    status = np.zeros(E)
+    status[atom_flag_all] = STATUS_WORDS.index("atom")
+    status[gap_all] = STATUS_WORDS.index("lattice")
+    plain = ~(atom_flag_all | gap_all)
+    status[plain & fit["log_ambiguous"]] = STATUS_WORDS.index("log-ambiguous")
+    status[plain & fit["unresolved"]] = STATUS_WORDS.index("unresolved")
+    # (lattice and atom rows keep their exact reading, a = inf or a = 0, written above)
+    sampler = chain_z_all > CHAIN_Z
+    if n_div:
+        crowd = stats.binom.sf(div_near_all - 1, n_div, np.clip(q0_all, 1e-12, 1.0)) < DIVERGENT_LEVEL
+        crowd &= div_near_all >= 3
+        # the draws do not reach the centre and the divergences lean towards it
+        lean = fit["unresolved"] & (div_near_all > q0_all * n_div) & (div_near_all >= 1)
+        sampler |= crowd | lean
+    status[sampler] = STATUS_WORDS.index("sampler")
+    index[:, col("status")] = status
     return curves.reshape(lead + (R, len(CURVE_STATS))), index.reshape(lead + (len(INDEX_STATS),))

@@ -150,10 +150,11 @@ def _profile_log_unit(master, edges, g, R, scale, boundary, infl, ll_r, b_level)
 def _lambda_test(master, edges, g, R, scale):
     """One-sided likelihood-ratio test of ``lambda > 0`` in ``log m = a log(r/R) + lambda (1 - R/r)``.
 
-    Returns ``(lr, a)`` per row of ``master``, on the window closing at master
+    Returns ``(lr, a, ll)`` per row of ``master``, on the window closing at master
     edge ``g``: the likelihood-ratio statistic (0 where the fit has
-    ``lambda <= 0``), not yet divided by the autocorrelation inflation, and
-    the ``a`` of the fit with ``lambda`` (nan where it was not fitted).
+    ``lambda <= 0``), not yet divided by the autocorrelation inflation, the
+    ``a`` of the fit with ``lambda`` (nan where it was not fitted) and the
+    largest log likelihood of the two fits (for :func:`_edge_test`).
     """
     c, e, _ = _aggregate(master, edges, g)
     th0, _, ll0 = fit_binned(c, e, R, scale, ["a"])
@@ -164,13 +165,15 @@ def _lambda_test(master, edges, g, R, scale):
     lr = np.zeros(len(R))
     lam = np.zeros(len(R))
     a1 = np.full(len(R), np.nan)
+    ll_best = ll0.copy()
     if rising.any():
         th1, _, ll1 = fit_binned(c[rising], e[rising], R[rising], scale[rising], ["a", "lam"],
                                  theta0=start[rising])
         lr[rising] = 2 * (ll1 - ll0[rising])
         lam[rising] = th1[:, 1]
         a1[rising] = th1[:, 0]
-    return np.where(np.isfinite(lr) & (lam > 0), lr, 0.0), a1
+        ll_best[rising] = np.fmax(ll0[rising], ll1)
+    return np.where(np.isfinite(lr) & (lam > 0), lr, 0.0), a1, ll_best
 
 
 def _rise_persists(cand, master, edges, g_all, R_w, n_w, infl, scale, level, min_ess):
@@ -192,14 +195,83 @@ def _rise_persists(cand, master, edges, g_all, R_w, n_w, infl, scale, level, min
     crit = stats.chi2.ppf(2 * level - 1, 1)
     for w in np.unique(near[near < W - 1]):
         rows = idx[near == w]
-        lr, _ = _lambda_test(master[rows], edges[rows], g_all[rows, w], R_w[rows, w], scale[rows])
+        lr, _, _ = _lambda_test(master[rows], edges[rows], g_all[rows, w], R_w[rows, w], scale[rows])
         is_inf[rows] = lr / infl[rows, w] > crit
     return is_inf, cand & ~is_inf
 
 
+#: a row's index needs at least this many effective draws within one ``scale`` (the
+#: element's sd) of the centre; fewer, and the draws do not reach the centre: the
+#: index is unresolved (a far centre, a sampler that stops short)
+REACH_ESS = 20.0
+#: the hard-edge test: likelihood-ratio level, largest edge exponent, smallest edge
+#: position (as a fraction of the nearest distance) that count as "the draws stop
+#: abruptly short of the centre"
+EDGE_LEVEL = 0.999
+EDGE_MAX_GAMMA = 2.0
+EDGE_FRACTIONS = (0.5, 0.7, 0.85, 0.93, 0.97, 0.99, 0.997)
+#: the hard-edge test runs on the narrowest windows up to this many (5%, 10%, 20% of the draws)
+EDGE_WINDOWS = 3
+#: a's interval widened this much by the log-term fit makes the row "log-ambiguous"
+LOG_AMBIGUOUS_WIDEN = 1.5
+
+
+def _edge_test(master, edges, g, R, nearest, ll_smooth, infl):
+    """Do the nearest draws start abruptly at a positive distance (a hard edge)?
+
+    On the window closing at master edge ``g``, the model
+    ``M(r) = ((r - e) / (R - e))^gamma`` for ``r > e`` (no mass nearer than
+    ``e``; ``gamma = 1``: a density that stays positive up to the edge, as
+    when a sampler never goes beyond it, or a support that ends there) is
+    fitted with ``e`` profiled over fractions of the nearest distance, and
+    compared with the best smooth model from the centre (``ll_smooth``: a
+    power law, with curvature or with decay faster than any power). Returns
+    ``(edge, lr, e_hat)``: the edge model fits better at ``EDGE_LEVEL`` with
+    ``gamma <= EDGE_MAX_GAMMA``, the likelihood ratio (divided by the
+    autocorrelation inflation ``infl``) and the edge's position.
+    """
+    E = master.shape[0]
+    c, e, _ = _aggregate(master, edges, g)
+    best = np.full(E, -np.inf)
+    gam = np.full(E, np.nan)
+    pos = np.full(E, np.nan)
+    for f in EDGE_FRACTIONS:
+        sh = f * nearest
+        with np.errstate(divide="ignore", invalid="ignore"):
+            X = np.log(np.maximum(e - sh[:, None], 1e-300 * R[:, None]) / (R - sh)[:, None])[..., None]
+        th, _, ll = fit_binned(c, e, R, np.ones(E), ["gamma"], theta0=np.ones((E, 1)), features=X)
+        take = np.isfinite(ll) & (ll > best) & np.isfinite(th[:, 0])
+        best = np.where(take, ll, best)
+        gam = np.where(take, th[:, 0], gam)
+        pos = np.where(take, sh, pos)
+    with np.errstate(invalid="ignore"):
+        lr = 2 * (best - ll_smooth) / infl
+    edge = np.isfinite(lr) & (lr > stats.chi2.ppf(EDGE_LEVEL, 1)) & (gam <= EDGE_MAX_GAMMA)
+    return edge, np.where(np.isfinite(lr), lr, 0.0), pos
+
+
+def _reach(master, edges, n_w, infl, unit, min_ess):
+    """Smallest resolved radius and effective draws within ``unit`` of the centre.
+
+    ``r_resolved`` is the radius holding ``min_ess`` effective draws (the
+    ``min_ess * n / ESS``-th nearest distance, the ESS of the narrowest
+    window's ball indicator); ``n_near`` the number of draws within ``unit``
+    divided by the inflation of the window closest to that radius.
+    """
+    cum = np.cumsum(master, axis=1)
+    k_res = min_ess * infl[:, 0]
+    j = np.minimum((cum < k_res[:, None]).sum(axis=1), master.shape[1] - 1)
+    r_res = np.take_along_axis(edges, j[:, None], axis=1)[:, 0]
+    r_res = np.where(cum[:, -1] >= k_res, r_res, np.inf)
+    inside = np.where(edges <= unit[:, None], cum, 0.0).max(axis=1)
+    w = np.argmin(np.abs(np.log(np.maximum(n_w, 1.0) / np.maximum(inside, 1.0)[:, None])), axis=1)
+    n_near = inside / np.take_along_axis(infl, w[:, None], axis=1)[:, 0]
+    return r_res, n_near
+
+
 def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation=None,
                     ci_prob=0.94, b_level=0.999, inf_level=0.999, inf_near_level=0.7, inf_near_ess=45,
-                    lepski=2.5, n_total=None):
+                    lepski=2.5, n_total=None, nearest=None, min_ess=10.0):
     """Mass Index (a, b) from binned nearest distances, with Lepski window choice.
 
     Parameters
@@ -232,12 +304,22 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
     lepski : float
         Agreement threshold of Lepski's rule: window w is kept when for every
         narrower window v, |a_w - a_v| <= lepski * sqrt(se_v^2 + se_w^2).
+    nearest : ndarray (E,), optional
+        Distance of the nearest draw (default: read off the cells).
+    min_ess : float
+        Effective draws that make a radius resolved (for ``r_resolved``).
 
     Returns
     -------
-    dict of ndarray (E,): ``a, a_lower, a_upper, b, b_lower, b_upper, window, n_window, is_inf``
-    and ``unit`` (the unit of ``log(1/r)`` used: ``scale``, capped at 1/0.674
-    times the median distance to the centre)
+    dict of ndarray (E,): ``a, a_lower, a_upper, b, b_lower, b_upper, window, n_window, is_inf``,
+    ``unit`` (the unit of ``log(1/r)`` used: ``scale``, capped at 1/0.674
+    times the median distance to the centre), and the evidence:
+    ``r_resolved`` (radius holding ``min_ess`` effective draws), ``n_near``
+    (effective draws within ``unit``), ``edge`` (the draws start abruptly at
+    a positive distance: :func:`_edge_test`), ``unresolved`` (``n_near <
+    REACH_ESS`` or an edge: then ``a`` is NaN in ``[0, inf]``, ``b`` NaN in
+    ``[-inf, inf]``) and ``log_ambiguous`` (the log-term fit widened ``a``'s
+    interval by more than ``LOG_AMBIGUOUS_WIDEN``).
     """
     E = master.shape[0]
     W = len(k_targets)
@@ -298,7 +380,7 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
             se_w[grp[fine], w] = np.sqrt(va[fine])
         if w == i_inf:
             grp = np.flatnonzero(ok)
-            lr, a1 = _lambda_test(master[grp], edges[grp], g_all[grp, w], R[grp], scale[grp])
+            lr, a1, _ = _lambda_test(master[grp], edges[grp], g_all[grp, w], R[grp], scale[grp])
             inf_wide[grp] = (a1 <= 0) & (lr / infl[grp, w] > stats.chi2.ppf(inf_level, 1))
     # Lepski: widest window agreeing with all narrower ones
     chosen = np.zeros(E, dtype=np.int64)
@@ -349,9 +431,30 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
     # for the estimate, the interval of a also holds the fit with the log
     # term. Otherwise a's interval is that of the power law (b = 0), and b's
     # interval says how large a log term the draws cannot rule out.
-    hull = np.isfinite(sb) & (np.abs(b) > HULL_Z * sb) & np.isfinite(af) & np.isfinite(sf)
-    a_lo = np.where(hull, np.minimum(a_lo, af - z * sf), a_lo)
-    a_hi = np.where(hull, np.maximum(a_hi, af + z * sf), a_hi)
+    # When the draws cannot separate b from a, a's interval holds every value
+    # compatible with b's interval: the hull of the power law's interval and the
+    # log-term fit's (the projection of the joint (a, b) region on a). Where that
+    # widens a's interval by more than LOG_AMBIGUOUS_WIDEN the row is
+    # "log-ambiguous", and the estimate is the hull's midpoint (the power law alone
+    # is biased by about -b / log(1/r): m = r log(1/r) reads as a = 0.8).
+    hull = np.isfinite(sb) & np.isfinite(af) & np.isfinite(sf) & ~use
+    width_p = a_hi - a_lo
+    h_lo = np.where(hull, np.minimum(a_lo, af - z * sf), a_lo)
+    h_hi = np.where(hull, np.maximum(a_hi, af + z * sf), a_hi)
+    # "log-ambiguous": the hull matters (it widens a's interval by more than
+    # LOG_AMBIGUOUS_WIDEN) and the draws lean towards a log term (|b| above one
+    # standard error). There the power law over a wide window is biased (by about
+    # -b / log(1/r): m = r log(1/r) reads as a = 0.8), and the estimate is the plain
+    # power law on the nearest draws (the Hill estimator's local slope, binned).
+    with np.errstate(invalid="ignore"):
+        log_amb = hull & ((h_hi - h_lo) > LOG_AMBIGUOUS_WIDEN * width_p) & (np.abs(b) > sb)
+    ga = np.flatnonzero(log_amb & (n_w[:, 0] >= 5))
+    if ga.size:
+        c0, e0_, _ = _aggregate(master[ga], edges[ga], g_all[ga, 0])
+        th0, _, _ = fit_binned(c0, e0_, R_w[ga, 0], scale[ga], ["a"])
+        ok0 = np.isfinite(th0[:, 0]) & (th0[:, 0] > 0)
+        a[ga[ok0]] = th0[ok0, 0]
+    a_lo, a_hi = np.minimum(h_lo, a), np.maximum(h_hi, a)
     # a = inf is a statement about the resolved radii (the draws cannot tell
     # decay faster than any power from a steep power law below them): its
     # interval starts at the local slope of the nearest draws, the plain power
@@ -371,18 +474,47 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
         a[gi[near_ok]] = th_n[near_ok, 0]
         window[gi[near_ok]], n_window[gi[near_ok]] = R_w[gi[near_ok], 0], n_w[gi[near_ok], 0]
     a_lo = np.where(steep & ~np.isin(np.arange(E), gi), 0.0, a_lo)
+    log_amb &= ~steep
     no_b = steep | ~np.isfinite(sb)
+    # how far the evidence reaches: the smallest resolved radius, the effective
+    # draws within one unit of the centre, and whether the draws stop abruptly
+    # short of it; where they do not reach it, no index is claimed
+    if nearest is None:
+        nearest = edges[:, 0] ** 2 / np.maximum(edges[:, 1], edges[:, 0])
+    nearest = np.asarray(nearest, float) * np.ones(E)
+    r_res, n_near = _reach(master, edges, n_w, infl, scale, min_ess)
+    edge = np.zeros(E, bool)
+    edge_pos = np.full(E, np.nan)
+    # on the windows up to EDGE_WINDOWS (the edge shows best a little away from it,
+    # where a smooth law would have to flatten again)
+    for w in range(min(EDGE_WINDOWS, W)):
+        gi = np.flatnonzero((n_w[:, w] >= 5) & (nearest > 0) & ~edge)
+        if gi.size == 0:
+            continue
+        _, _, ll_lam = _lambda_test(master[gi], edges[gi], g_all[gi, w], R_w[gi, w], scale[gi])
+        ll_smooth = np.fmax(ll_lam, ll_w[gi, w])
+        edge[gi], _, edge_pos[gi] = _edge_test(master[gi], edges[gi], g_all[gi, w], R_w[gi, w], nearest[gi],
+                                               ll_smooth, infl[gi, w])
+    unresolved = (n_near < REACH_ESS) | edge
+    a = np.where(is_inf, np.inf, a)
     out = {
-        "a": np.where(is_inf, np.inf, a),
-        "a_lower": np.maximum(a_lo, 0.0),
-        "a_upper": np.where(steep, np.inf, a_hi),
-        "b": np.where(no_b, 0.0, b),
-        "b_lower": np.where(no_b, -np.inf, b - z * sb),
-        "b_upper": np.where(no_b, np.inf, b + z * sb),
+        "a": np.where(unresolved, np.nan, a),
+        "a_lower": np.where(unresolved, 0.0, np.maximum(a_lo, 0.0)),
+        "a_upper": np.where(steep | unresolved, np.inf, a_hi),
+        "b": np.where(unresolved, np.nan, np.where(no_b, 0.0, b)),
+        "b_lower": np.where(no_b | unresolved, -np.inf, b - z * sb),
+        "b_upper": np.where(no_b | unresolved, np.inf, b + z * sb),
         "window": window,
         "n_window": n_window,
-        "is_inf": is_inf,
+        "is_inf": is_inf & ~unresolved,
         "unit": scale,
+        "nearest": nearest,
+        "r_resolved": r_res,
+        "n_near": n_near,
+        "edge": edge,
+        "edge_position": edge_pos,
+        "unresolved": unresolved,
+        "log_ambiguous": log_amb & ~unresolved,
     }
     return out
 
