@@ -39,7 +39,7 @@ import xarray as xr
 from ._compat import default_ci_prob
 from .adapters import SAMPLE_DIMS, select_coords, select_vars
 from .adapters.approx import GaussianApproximation, from_approximation, is_approximation
-from .core.curves import CURVE_STATS, INDEX_STATS
+from .core.curves import CURVE_STATS, INDEX_STATS, no_draws_value
 from .results import joint_center_label, merge_curves
 from .core.distances import NORMS
 from .core.gaussian import (gaussian_ball_mass, gaussian_joint_ball_mass, gaussian_mass_index, gaussian_qmc_sample,
@@ -188,7 +188,7 @@ def _exact_variable(fit, name, da_idx, specs, *, radii, n_radii, scaled, model):
                 "atom": ind.atom, "atom_lower": ind.atom, "atom_upper": ind.atom, "center_value": c,
                 "scale": csd, "window": np.max(stored, axis=1), "n_window": np.full(E, float(R))}
         for i, lab in enumerate(INDEX_STATS):
-            index[:, i] = vals[lab]
+            index[:, i] = vals.get(lab, no_draws_value(lab))
         cur_list.append(curves)
         idx_list.append(index)
     return _as_dataarrays(cur_list, idx_list, [lab for lab, _ in specs], el_shape, el_dims, el_coords)
@@ -269,7 +269,8 @@ def _qmc_curve_and_index(pts, centre, absolute, stored, scale, center_value, ci_
                            ci_prob=ci_prob)
     vals = dict(fitd, atom=np.zeros(E), atom_lower=np.zeros(E), atom_upper=np.zeros(E),
                 center_value=center_value, scale=scale)
-    index = np.stack([np.asarray(vals[lab], float) * np.ones(E) for lab in INDEX_STATS], axis=-1)
+    index = np.stack([np.asarray(vals.get(lab, no_draws_value(lab)), float) * np.ones(E) for lab in INDEX_STATS],
+                      axis=-1)
     return curves, index
 
 
@@ -367,7 +368,7 @@ def _qmc_joint(fit, names, tsel, cmap, *, radii, n_radii, norm, ci_prob, model, 
             "b_upper": np.inf if np.isposinf(a) else b, "atom": 0.0,
             "atom_lower": 0.0, "atom_upper": 0.0, "center_value": np.nan, "scale": S, "window": float(grid[-1]),
             "n_window": float(R)}
-    index = np.array([vals[lab] for lab in INDEX_STATS], dtype=float)
+    index = np.array([vals.get(lab, no_draws_value(lab)) for lab in INDEX_STATS], dtype=float)
     label = joint_center_label(labels)
     cur = xr.DataArray(curves[None], dims=("center", "radius", "local_stat"), coords={"center": [label]})
     ind = xr.DataArray(index[None], dims=("center", "index_stat"), coords={"center": [label]})

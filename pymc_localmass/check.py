@@ -34,7 +34,7 @@ import pandas as pd
 from ._compat import container_groups, default_ci_prob, is_datatree, is_inferencedata
 from .adapters import select_vars, to_dataset
 from .adapters.approx import from_approximation, is_approximation
-from .results import stored_centers
+from .results import status_note, status_word, stored_centers
 
 __all__ = ["LocalMassWarning", "Finding", "CheckResult", "check", "default_centers"]
 
@@ -50,7 +50,9 @@ class Finding:
     Attributes
     ----------
     kind : str
-        ``"approximation"``, ``"atom"``, ``"prior_index"`` or ``"unresolved"``.
+        ``"approximation"``, ``"atom"``, ``"prior_index"``, ``"unresolved"`` (the draws do not reach
+        the centre), ``"sampler"`` (divergences near the centre, or chains that disagree there) or
+        ``"log-ambiguous"`` (with ``model=``: the model's index falls outside the draws' interval).
     variable : str
         Variable element label (``"theta[Choate]"``).
     center : str
@@ -276,7 +278,12 @@ def check(idata, approximations=None, prior=True, factor=10.0, *, centers=None, 
     kl_bound, log_evidence
         Passed to :func:`~pymc_localmass.compare.compare`.
     model : pymc.Model, optional
-        Reads bounded supports for the default centres.
+        Reads bounded supports for the default centres; and where the draws'
+        index row is "unresolved", "sampler" or "log-ambiguous" (see
+        docs/schema.md), the model tier's index at that centre (radii below
+        the draws' smallest resolved one) is computed and its agreement with
+        the draws reported (a log-ambiguous row whose model index agrees is
+        no finding).
     group : str
     reference_name : str
         Name of ``idata`` in messages and tables.
@@ -342,7 +349,48 @@ def check(idata, approximations=None, prior=True, factor=10.0, *, centers=None, 
         for s in ("a", "a_lower", "a_upper", "atom", "atom_lower", "atom_upper"):
             rw[s] = float(ia.sel(index_stat=s))
         flags = []
-        if requested and not res.any():
+        # what the draws' index row says about its own evidence (docs/schema.md, statuses)
+        irow = {str(k): float(v) for k, v in zip(ia["index_stat"].values, ia.values)}
+        word = status_word(irow)
+        rw["status"] = word
+        if word in ("unresolved", "sampler", "log-ambiguous"):
+            note = status_note(irow, lab, _center_text(c, cv))
+            mt = None
+            if model is not None:
+                r_top = irow.get("r_resolved", np.nan)
+                r_top = r_top if np.isfinite(r_top) and r_top > 0 else float(r[-1])
+                mt = _model_tier_index(idata, model, n, sel, cv, r_top, group, ci)
+            figs = {k: irow.get(k, np.nan) for k in ("a", "a_lower", "a_upper", "nearest", "r_resolved", "n_near",
+                                                       "chain_z", "rhat", "n_divergent", "divergent_near")}
+            if mt is not None:
+                rw.update({f"model_{k}": v for k, v in mt.items()})
+                figs.update({f"model_{k}": v for k, v in mt.items()})
+                agree = not (mt["a_upper"] < irow["a_lower"] or irow["a_upper"] < mt["a_lower"])
+                said = (f"the model's own density gives a = {_fmt(mt['a'])} [{_fmt(mt['a_lower'])}, "
+                        f"{_fmt(mt['a_upper'])}] at radii below the draws'")
+                if word == "log-ambiguous":
+                    if agree:
+                        continue_finding = False  # the model settles it within the draws' interval
+                    else:
+                        continue_finding = True
+                    said += ", " + ("within" if agree else "outside") + " the draws' interval"
+                else:
+                    continue_finding = True
+                    if word == "sampler" and np.isfinite(irow["a"]) and not agree:
+                        said += f", against the draws' a = {_fmt(irow['a'])}: the sampler got this region wrong"
+                note = note + "; " + said
+            elif word == "log-ambiguous":
+                continue_finding = False  # the interval already holds every value; nothing to warn about
+            else:
+                continue_finding = True
+                if model is not None:
+                    note += "; the model tier could not resolve it either (e.g. a funnel's neck, or a discrete variable)"
+            if continue_finding:
+                msg = f"{lab} near {_center_text(c, cv)} [{word}]: {note}"
+                findings.append(Finding(word, lab, c, cv, figs.get("r_resolved"), None, msg, note[0].upper() + note[1:],
+                                        figs))
+                flags.append(word)
+        if requested and not res.any() and "unresolved" not in flags and "sampler" not in flags:
             msg = (f"{lab} near {_center_text(c, cv)}: the draws cannot resolve this centre (no radius up to "
                    f"{_fmt(float(r[-1]))} holds {min_ess:g} effective draws); use more draws or the model tier")
             findings.append(Finding("unresolved", lab, c, cv, None, None, msg,

@@ -16,8 +16,9 @@ import numpy as np
 import xarray as xr
 
 from ._compat import default_ci_prob, is_datatree, is_inferencedata
-from .adapters import SAMPLE_DIMS, select_coords, select_vars, to_dataset
-from .core.curves import CURVE_STATS, INDEX_STATS, ConstantError, NonFiniteError, local_mass_curves
+from .adapters import SAMPLE_DIMS, divergences, select_coords, select_vars, to_dataset
+from .core.curves import (CURVE_STATS, INDEX_STATS, STATUS_WORDS, ConstantError, NonFiniteError,
+                          local_mass_curves, no_draws_value)
 from .core.distances import NORMS, joint_distances
 from .core.index import fit_index_curve
 from .results import (CURVE_GROUP, attach, base_attrs, joint_center_label, merge_curves, read,
@@ -217,11 +218,11 @@ class _Progress:
 
 
 def _apply_core(da, center, *, var, scaled, radii, n_radii, ci_prob, min_ess, window, nan_policy,
-                progress, r_max=None, scale=None):
+                progress, r_max=None, scale=None, divergent=None):
     """apply_ufunc over the elements of one variable (or a joint distance) for one centre."""
     R = n_radii if radii is None else len(radii)
     kwargs = dict(scaled=scaled, radii=radii, n_radii=R, ci_prob=ci_prob, min_ess=min_ess,
-                  window=window, nan_policy=nan_policy, progress=progress)
+                  window=window, nan_policy=nan_policy, progress=progress, divergent=divergent)
     if isinstance(center, str):
         kwargs["center"] = center
         args = [da]
@@ -499,7 +500,7 @@ def _compute_one(data, *, var_names=None, filter_vars=None, coords=None, group="
     curves_vars, index_vars = {}, {}
     scaled = norm in ("scaled", "scaled_max")
     common = dict(n_radii=int(n_radii), ci_prob=ci_prob, min_ess=min_ess, window=window,
-                  nan_policy=nan_policy, progress=progress)
+                  nan_policy=nan_policy, progress=progress, divergent=divergences(data, group, ds))
     extra_attrs = {}
     try:
         if joint:
@@ -786,8 +787,10 @@ def _index_from_curves(curves, ci_prob=None):
         rest = da.isel(radius=0, local_stat=0, drop=True)
         values = np.full(rest.shape + (len(INDEX_STATS),), np.nan)
         for i, lab in enumerate(INDEX_STATS):
-            if lab in fit:
-                values[..., i] = fit[lab]
+            values[..., i] = fit[lab] if lab in fit else no_draws_value(lab)
+        # no slope from the curve (fewer than three resolved radii): unresolved
+        values[..., INDEX_STATS.index("status")] = np.where(
+            np.isnan(values[..., INDEX_STATS.index("a")]), float(STATUS_WORDS.index("unresolved")), 0.0)
         values[..., INDEX_STATS.index("scale")] = scale
         _curve_atoms(values, stat("mass"), stat("mass_lower"), stat("mass_upper"), stat("resolved") > 0.5)
         out[name] = xr.DataArray(values, dims=rest.dims + ("index_stat",),

@@ -86,7 +86,7 @@ from scipy import special, stats
 
 from ._compat import default_ci_prob
 from .adapters import SAMPLE_DIMS, select_coords, select_vars, to_dataset
-from .core.curves import CURVE_STATS, INDEX_STATS
+from .core.curves import CURVE_STATS, INDEX_STATS, STATUS_WORDS, no_draws_value
 from .core.distances import center_values, joint_distances
 from .core.index import fit_index_curve, fit_slopes
 from .core.intervals import beta_interval
@@ -661,7 +661,7 @@ def _index_stats(radii, st, scale, ci_prob, center_value, draws=None):
     :func:`pymc_localmass.core.index.fit_index_curve` is used (joint balls).
     """
     mass, res = st["mass"], st["resolved"] > 0.5
-    out = dict.fromkeys(INDEX_STATS, np.nan)
+    out = {k: no_draws_value(k) for k in INDEX_STATS}
 
     def fit(mask):
         if draws is not None:
@@ -680,6 +680,8 @@ def _index_stats(radii, st, scale, ci_prob, center_value, draws=None):
         if sl.size >= 4 and sl[0] > 50 and sl[0] > 8 * max(sl[-1], 1e-9) and np.all(np.diff(sl) < 0):
             out.update(a=np.inf, a_lower=np.inf, a_upper=np.inf, b=np.nan, b_lower=-np.inf, b_upper=np.inf)
     out.update(atom=0.0, atom_lower=0.0, atom_upper=0.0, center_value=center_value, scale=scale)
+    if not np.isfinite(out["a"]) and not np.isposinf(out["a"]):
+        out["status"] = float(STATUS_WORDS.index("unresolved"))  # too few resolved radii for a slope
     return np.array([out[k] for k in INDEX_STATS], float)
 
 

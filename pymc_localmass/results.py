@@ -7,7 +7,7 @@ import xarray as xr
 
 from . import __version__
 from ._compat import attach_groups, container_groups, get_group
-from .core.curves import CURVE_STATS, INDEX_STATS
+from .core.curves import CURVE_STATS, INDEX_STATS, STATUS_WORDS
 
 CURVE_GROUP = "local_mass"
 INDEX_GROUP = "local_mass_index"
@@ -170,3 +170,88 @@ def element_labels(da, drop=("center", "local_stat", "index_stat", "radius")):
         key = key if isinstance(key, tuple) else (key,)
         out.append((dict(zip(dims, key)), f"{name}[{', '.join(str(k) for k in key)}]"))
     return out
+
+
+#: what to do about each status (the last sentence of its note)
+STATUS_ADVICE = {
+    "unresolved": "check(idata, model=model) or local_mass(..., method='model') integrate the model's "
+                  "density below the draws",
+    "sampler": "try a non-centred parameterisation or a higher target_accept, and confirm with "
+               "check(idata, model=model)",
+    "log-ambiguous": "local_mass(..., method='model') resolves smaller radii and separates b from a",
+}
+
+
+def _g(x):
+    """A figure in two significant digits."""
+    x = float(x)
+    if not np.isfinite(x):
+        return "inf" if x > 0 else ("-inf" if x < 0 else "nan")
+    return f"{x:.2g}"
+
+
+def status_word(row):
+    """The status word of an index row (a mapping of ``index_stat`` labels to values)."""
+    code = row.get("status", np.nan)
+    if not np.isfinite(code):
+        return "ok"
+    return STATUS_WORDS[int(code)] if 0 <= int(code) < len(STATUS_WORDS) else "ok"
+
+
+def status_note(row, name="the variable", center="the centre"):
+    """One plain line saying what an index row's evidence supports (empty when "ok").
+
+    Parameters
+    ----------
+    row : mapping
+        ``index_stat`` label -> value of one row (e.g. a row of :func:`summary`).
+    name, center : str
+        How to call the variable and the centre in the sentence.
+
+    Examples
+    --------
+    >>> row = {"status": 4.0, "nearest": 4.3, "scale": 1.0, "n_near": 0.0, "r_resolved": 5.0,
+    ...        "n_divergent": 0.0, "divergent_near": 0.0}
+    >>> status_note(row, "x", "8")  # doctest: +ELLIPSIS
+    'no draw within 4.3 sd of x = 8 (0 effective draws within one sd); the draws say nothing below r = 5: ...'
+    """
+    word = status_word(row)
+    get = lambda k: float(row.get(k, np.nan))  # noqa: E731
+    at = f"{name} = {center}"
+    if word == "ok":
+        return ""
+    if word == "atom":
+        return (f"an atom at {at}: {_g(get('atom'))} [{_g(get('atom_lower'))}, {_g(get('atom_upper'))}] of the "
+                "draws equal it exactly; the index of an atom is (0, 0)")
+    if word == "lattice":
+        return (f"the draws are whole numbers and {at} is not one of them: no mass within {_g(get('nearest'))}, "
+                "a = inf")
+    if word == "log-ambiguous":
+        return (f"the draws cannot separate a log factor from the power at {at}: a is in "
+                f"[{_g(get('a_lower'))}, {_g(get('a_upper'))}] for b in [{_g(get('b_lower'))}, {_g(get('b_upper'))}]; "
+                + STATUS_ADVICE[word])
+    if word == "unresolved":
+        n_near, sc, near = get("n_near"), get("scale"), get("nearest")
+        if not np.isfinite(n_near):
+            return f"too few resolved radii near {at} for a slope; " + STATUS_ADVICE[word]
+        from .core.index import REACH_ESS
+
+        if n_near < REACH_ESS:
+            return (f"no draw within {_g(near / sc)} sd of {at} ({n_near:.0f} effective draws within one sd); "
+                    f"the draws say nothing below r = {_g(get('r_resolved'))}; " + STATUS_ADVICE[word])
+        return (f"the draws stop abruptly {_g(near)} from {at} (none nearer, many just beyond): either the "
+                "posterior has no mass there or the sampler did not reach it; " + STATUS_ADVICE[word])
+    # sampler
+    parts = []
+    n_div, near_div = get("n_divergent"), get("divergent_near")
+    if n_div > 0 and near_div > 0:
+        parts.append(f"{near_div:.0f} of {n_div:.0f} divergent transitions fall among the draws nearest {at}")
+    from .core.curves import CHAIN_Z
+
+    if get("chain_z") > CHAIN_Z:
+        parts.append(f"one chain's share of draws near {at} differs from the others' by {get('chain_z'):.1f} "
+                     f"standard errors (R-hat of the ball indicator {get('rhat'):.3f})")
+    if not np.isfinite(get("a")):
+        parts.append(f"the draws do not reach {at} ({_g(get('n_near'))} effective draws within one sd, "
+                     f"none nearer than {_g(get('nearest'))})")
+    return "; ".join(parts) + f": the sampler may not reach {at}; " + STATUS_ADVICE["sampler"]

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 from ._compat import is_datatree, is_inferencedata
-from .results import element_labels, read, stored_centers
+from .results import element_labels, read, status_note, status_word, stored_centers
 
 
 def summary(data, *, var_names=None, filter_vars=None, **kwargs):
@@ -26,7 +26,11 @@ def summary(data, *, var_names=None, filter_vars=None, **kwargs):
     -------
     pandas.DataFrame
         Index ``(variable, center)``; columns the ``index_stat`` labels
-        (``a``, ``a_lower``, ..., ``atom``, ``center_value``, ``scale``, ...).
+        (``a``, ``a_lower``, ..., ``atom``, ``center_value``, ``scale``, ...,
+        ``nearest``, ``r_resolved``, ...) and, last, ``status`` (a word:
+        "ok", "atom", "lattice", "log-ambiguous", "unresolved", "sampler"; see
+        docs/schema.md) and ``note`` (one plain line saying why, and what to
+        do; empty when "ok").
 
     Examples
     --------
@@ -75,4 +79,8 @@ def summary(data, *, var_names=None, filter_vars=None, **kwargs):
                 keys.append((label, str(center)))
     df = pd.DataFrame(rows, columns=stats_labels,
                       index=pd.MultiIndex.from_tuples(keys, names=["variable", "center"]))
+    # what each row's evidence supports: a word, and one plain line when it is not "ok"
+    records = df.to_dict("records")
+    df["status"] = [status_word(r) for r in records]
+    df["note"] = [status_note(r, name=k[0], center=k[1]) for r, k in zip(records, keys)]
     return df

@@ -83,6 +83,42 @@ def to_dataset(data, group="posterior"):
     return ds
 
 
+def divergences(data, group, ds):
+    """The sampler's divergent transitions matching the draws of ``ds`` (chain, draw), or None.
+
+    Read from the container's ``sample_stats`` (``diverging``, as PyMC and
+    ArviZ name it) for the ``posterior`` group only; None for other groups,
+    plain Datasets or dicts, or when the shapes do not match.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> divergences({"x": np.zeros((2, 50))}, "posterior", to_dataset({"x": np.zeros((2, 50))})) is None
+    True
+    """
+    if group != "posterior" or not (is_datatree(data) or is_inferencedata(data)):
+        return None
+    try:
+        stats = get_group(data, "sample_stats")
+    except (KeyError, AttributeError):
+        return None
+    if "diverging" not in stats:
+        return None
+    dv = stats["diverging"]
+    if set(dv.dims) != set(SAMPLE_DIMS):
+        return None
+    for dim in SAMPLE_DIMS:  # the draws may be a selection of chains and draws
+        if dim in ds.coords and dim in dv.coords:
+            try:
+                dv = dv.sel({dim: ds[dim].values})
+            except (KeyError, IndexError, ValueError):
+                return None
+    dv = dv.transpose(*SAMPLE_DIMS)
+    if dv.shape != (ds.sizes[SAMPLE_DIMS[0]], ds.sizes[SAMPLE_DIMS[1]]):
+        return None
+    return np.asarray(dv.values).astype(bool)
+
+
 def _as_chains(ds, n_chains):
     """Draws with at least 2 chains: a single chain of independent draws is split."""
     if ds.sizes.get("chain", 1) >= 2:

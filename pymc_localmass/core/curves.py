@@ -27,6 +27,15 @@ INDEX_STATS = ("a", "a_lower", "a_upper", "b", "b_lower", "b_upper", "atom", "at
 #: status words, by code (stored as the ``status`` index stat); when several apply
 #: the highest code wins
 STATUS_WORDS = ("ok", "atom", "lattice", "log-ambiguous", "unresolved", "sampler")
+#: index stats of tiers without draws (exact, QMC, model): no draws-based evidence
+NO_DRAWS_DEFAULTS = {"status": 0.0, "n_divergent": 0.0, "divergent_near": 0.0}
+
+
+def no_draws_value(label):
+    """Default of an index stat that a tier without draws does not compute (NaN, or 0 for status/counts)."""
+    return NO_DRAWS_DEFAULTS.get(label, np.nan)
+
+
 #: a chain whose share of draws in the narrowest index window differs from the
 #: other chains' by more than this many standard errors (autocorrelation-aware)
 CHAIN_Z = 4.0

@@ -442,12 +442,12 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
     h_lo = np.where(hull, np.minimum(a_lo, af - z * sf), a_lo)
     h_hi = np.where(hull, np.maximum(a_hi, af + z * sf), a_hi)
     # "log-ambiguous": the hull matters (it widens a's interval by more than
-    # LOG_AMBIGUOUS_WIDEN) and the draws lean towards a log term (|b| above one
-    # standard error). There the power law over a wide window is biased (by about
+    # LOG_AMBIGUOUS_WIDEN) and the draws lean towards a log term (b's 90% interval
+    # excludes 0). There the power law over a wide window is biased (by about
     # -b / log(1/r): m = r log(1/r) reads as a = 0.8), and the estimate is the plain
     # power law on the nearest draws (the Hill estimator's local slope, binned).
     with np.errstate(invalid="ignore"):
-        log_amb = hull & ((h_hi - h_lo) > LOG_AMBIGUOUS_WIDEN * width_p) & (np.abs(b) > sb)
+        log_amb = hull & ((h_hi - h_lo) > LOG_AMBIGUOUS_WIDEN * width_p) & (np.abs(b) > HULL_Z * sb)
     ga = np.flatnonzero(log_amb & (n_w[:, 0] >= 5))
     if ga.size:
         c0, e0_, _ = _aggregate(master[ga], edges[ga], g_all[ga, 0])
