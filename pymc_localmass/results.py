@@ -118,6 +118,8 @@ def validate(ds, kind=CURVE_GROUP):
                 raise ValueError(f"{kind}: variable {name!r} lacks dimension {dim!r}")
         if da.dims[-1] != stat_dim:
             raise ValueError(f"{kind}: variable {name!r} must have {stat_dim!r} last, has {da.dims}")
+    if kind == INDEX_GROUP:
+        _check_status_codes(ds)
     if kind == CURVE_GROUP:
         for name, da in ds.data_vars.items():
             m = da.sel(local_stat="mass")
@@ -126,6 +128,18 @@ def validate(ds, kind=CURVE_GROUP):
             if (da.sel(local_stat="radius") <= 0).any():
                 raise ValueError(f"{kind}: variable {name!r} has radii <= 0")
     return ds
+
+
+def _check_status_codes(ds):
+    """The ``status`` index stat holds a code of ``STATUS_WORDS`` (or NaN at a centre not asked for)."""
+    for name, da in ds.data_vars.items():
+        code = np.asarray(da.sel(index_stat="status").values, float)
+        bad = np.isfinite(code) & ~np.isin(code, np.arange(len(STATUS_WORDS)))
+        bad |= np.isinf(code)
+        if bad.any():
+            raise ValueError(f"local_mass_index: variable {name!r} has status codes "
+                             f"{sorted(set(code[bad].tolist()))} outside 0..{len(STATUS_WORDS) - 1} "
+                             f"({', '.join(f'{i}: {w}' for i, w in enumerate(STATUS_WORDS))})")
 
 
 def attach(container, curves, index, inplace=False):
@@ -239,6 +253,10 @@ def status_note(row, name="the variable", center="the centre"):
         if n_near < REACH_ESS:
             return (f"no draw within {_g(near / sc)} sd of {at} ({n_near:.0f} effective draws within one sd); "
                     f"the draws say nothing below r = {_g(get('r_resolved'))}; " + STATUS_ADVICE[word])
+        if near < 0.5 * get("r_resolved"):
+            return (f"{at} lies in a thin tail: too few effective draws within a quarter sd of it to tell the "
+                    f"local index from the tail's slope; the draws say nothing below r = {_g(get('r_resolved'))}; "
+                    + STATUS_ADVICE[word])
         return (f"the draws stop abruptly {_g(near)} from {at} (none nearer, many just beyond): either the "
                 "posterior has no mass there or the sampler did not reach it; " + STATUS_ADVICE[word])
     # sampler

@@ -204,6 +204,10 @@ def _rise_persists(cand, master, edges, g_all, R_w, n_w, infl, scale, level, min
 #: element's sd) of the centre; fewer, and the draws do not reach the centre: the
 #: index is unresolved (a far centre, a sampler that stops short)
 REACH_ESS = 20.0
+#: at a centre with draws on both sides, the REACH_ESS effective draws must lie within
+#: this fraction of ``scale``: a centre in a thin tail (N(0, 1) at 3) shows the tail's
+#: steep slope over the radii the draws reach, not the local index (a = 1)
+INTERIOR_REACH = 0.25
 #: the hard-edge test: likelihood-ratio level, largest edge exponent, smallest edge
 #: position (as a fraction of the nearest distance) that count as "the draws stop
 #: abruptly short of the centre"
@@ -263,10 +267,12 @@ def _reach(master, edges, n_w, infl, unit, min_ess):
     j = np.minimum((cum < k_res[:, None]).sum(axis=1), master.shape[1] - 1)
     r_res = np.take_along_axis(edges, j[:, None], axis=1)[:, 0]
     r_res = np.where(cum[:, -1] >= k_res, r_res, np.inf)
-    inside = np.where(edges <= unit[:, None], cum, 0.0).max(axis=1)
-    w = np.argmin(np.abs(np.log(np.maximum(n_w, 1.0) / np.maximum(inside, 1.0)[:, None])), axis=1)
-    n_near = inside / np.take_along_axis(infl, w[:, None], axis=1)[:, 0]
-    return r_res, n_near
+    out = [r_res]
+    for u in (unit, INTERIOR_REACH * unit):
+        inside = np.where(edges <= u[:, None], cum, 0.0).max(axis=1)
+        w = np.argmin(np.abs(np.log(np.maximum(n_w, 1.0) / np.maximum(inside, 1.0)[:, None])), axis=1)
+        out.append(inside / np.take_along_axis(infl, w[:, None], axis=1)[:, 0])
+    return tuple(out)
 
 
 def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation=None,
@@ -315,10 +321,11 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
     ``unit`` (the unit of ``log(1/r)`` used: ``scale``, capped at 1/0.674
     times the median distance to the centre), and the evidence:
     ``r_resolved`` (radius holding ``min_ess`` effective draws), ``n_near``
-    (effective draws within ``unit``), ``edge`` (the draws start abruptly at
-    a positive distance: :func:`_edge_test`), ``unresolved`` (``n_near <
-    REACH_ESS`` or an edge: then ``a`` is NaN in ``[0, inf]``, ``b`` NaN in
-    ``[-inf, inf]``) and ``log_ambiguous`` (the log-term fit widened ``a``'s
+    (effective draws within ``unit``), ``n_close`` (within ``INTERIOR_REACH *
+    unit``), ``edge`` (the draws start abruptly at a positive distance:
+    :func:`_edge_test`), ``unresolved`` (``n_near < REACH_ESS``, an edge, or
+    a centre with draws on both sides and ``n_close < REACH_ESS``: a thin
+    tail; then ``a`` is NaN in ``[0, inf]``, ``b`` NaN in ``[-inf, inf]``) and ``log_ambiguous`` (the log-term fit widened ``a``'s
     interval by more than ``LOG_AMBIGUOUS_WIDEN``).
     """
     E = master.shape[0]
@@ -482,7 +489,7 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
     if nearest is None:
         nearest = edges[:, 0] ** 2 / np.maximum(edges[:, 1], edges[:, 0])
     nearest = np.asarray(nearest, float) * np.ones(E)
-    r_res, n_near = _reach(master, edges, n_w, infl, scale, min_ess)
+    r_res, n_near, n_close = _reach(master, edges, n_w, infl, scale, min_ess)
     edge = np.zeros(E, bool)
     edge_pos = np.full(E, np.nan)
     # on the windows up to EDGE_WINDOWS (the edge shows best a little away from it,
@@ -495,7 +502,8 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
         ll_smooth = np.fmax(ll_lam, ll_w[gi, w])
         edge[gi], _, edge_pos[gi] = _edge_test(master[gi], edges[gi], g_all[gi, w], R_w[gi, w], nearest[gi],
                                                ll_smooth, infl[gi, w])
-    unresolved = (n_near < REACH_ESS) | edge
+    thin_tail = ~boundary & (n_close < REACH_ESS)
+    unresolved = (n_near < REACH_ESS) | edge | thin_tail
     a = np.where(is_inf, np.inf, a)
     out = {
         "a": np.where(unresolved, np.nan, a),
@@ -514,6 +522,7 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
         "edge": edge,
         "edge_position": edge_pos,
         "unresolved": unresolved,
+        "n_close": n_close,
         "log_ambiguous": log_amb & ~unresolved,
     }
     return out
