@@ -28,6 +28,9 @@ def test_demo_writes_results(tmp_path, capsys):
     assert float(index["tau"].sel(center="0", index_stat="center_value").values) == 0.0
     out = capsys.readouterr().out
     assert "theta[Choate]" in out and "tau" in out
+    # the centred run is shown with its status (the reference is the non-centred fit)
+    assert "centred eight schools, NUTS:" in out and "non-centred eight schools, NUTS (the reference)" in out
+    assert "status" in out
     # approximations: ADVI next to NUTS near tau = 0, and the HTML report
     assert "mass near tau = 0" in out and "ADVI  P(tau <=" in out and "phi(q, p) =" in out
     html = (tmp_path / "report.html").read_text(encoding="utf-8")

@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from ..results import status_word
 import xarray as xr
 
 from .._compat import get_group, is_datatree, is_inferencedata
@@ -605,6 +607,10 @@ def index_text(stats, label=None):
     atom = stats.get("atom", np.nan)
     if np.isfinite(atom) and atom > 0:
         lines.append(f"atom = {_fmt(atom, 3)} [{_fmt(stats['atom_lower'], 3)}, {_fmt(stats['atom_upper'], 3)}]")
+    word = status_word(stats) if "status" in stats else "ok"
+    if word != "ok":  # what the draws support (docs/schema.md): shown on the panel, not only in tables
+        lines.append(f"status: {word}" + (" (draws do not reach the centre)" if word == "unresolved" else
+                                          " (the sampler may not reach it)" if word == "sampler" else ""))
     if label is not None:
         lines[0] = f"{label}: {lines[0]}"
     return "\n".join(lines)
@@ -834,12 +840,16 @@ def _geometry_one(cur, idx, d, odim, labels, ref_o=0):
     halign = np.full(P, "left", dtype=object)
     valign = np.full(P, "top", dtype=object)
     st_names = ("a", "a_lower", "a_upper", "b", "b_lower", "b_upper", "atom", "atom_lower", "atom_upper")
+    if "status" in [str(v) for v in idx["index_stat"].values]:
+        st_names += ("status",)
     st_vals = {k: istat(k) for k in st_names}
     for pix in np.ndindex(*P):
         blocks = []
         for o in range(O):
             ix = pix + (o,)
-            if np.isnan(st_vals["a"][ix]):
+            # an unresolved row (a NaN in [0, inf]) is annotated with its status; a centre
+            # not asked for (everything NaN) is not
+            if np.isnan(st_vals["a"][ix]) and np.isnan(st_vals.get("status", st_vals["a"])[ix]):
                 continue
             blocks.append((o, index_text({k: v[ix] for k, v in st_vals.items()}, labels[o] if labels else None)))
         if not blocks or not np.isfinite(x_lo[pix]):
