@@ -447,7 +447,9 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
                 counts = np.bincount(base + bins[i], minlength=C * n_b * (R + 1)).reshape(C, n_b, R + 1)
                 inside[s0 + i] = np.moveaxis(np.cumsum(counts[..., :R], axis=-1), -1, 0)
                 if tz[i] >= 2:
-                    atom_sums[s0 + i] = (d[i] == 0).reshape(C, N) @ (batch_of[:, None] == np.arange(n_b)[None, :])
+                    # per-batch tie counts (float: a boolean matmul gives 0/1 per batch, not counts)
+                    atom_sums[s0 + i] = (d[i] == 0).reshape(C, N).astype(float) @ (
+                        batch_of[:, None] == np.arange(n_b)[None, :])
             if progress is not None:
                 progress(ns)
         # ---- phase 2: statistics on the summaries, vectorised over elements
