@@ -10,8 +10,8 @@ def half_sample_mode(x):
     """Half-sample mode of a 1-D sample (Bickel and Fruehwirth 2006).
 
     Robust, tuning-free mode estimate: repeatedly keep the shortest interval
-    holding half of the (sorted) values. For integer-valued samples the most
-    frequent value is returned instead.
+    holding half of the (sorted) values. For samples on a lattice (see
+    :func:`.lattice.lattice`) the most frequent value is returned instead.
 
     Examples
     --------
@@ -20,7 +20,9 @@ def half_sample_mode(x):
     True
     """
     x = np.sort(np.asarray(x, dtype=float).ravel())
-    if np.all(x == np.round(x)):
+    from .lattice import is_lattice
+
+    if x.size >= 2 and bool(is_lattice(x[None])[0]):
         vals, counts = np.unique(x, return_counts=True)
         return float(vals[np.argmax(counts)])
     while x.size > 3:
