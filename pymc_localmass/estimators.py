@@ -18,7 +18,7 @@ import xarray as xr
 from . import _validate
 from ._compat import default_ci_prob, is_datatree, is_inferencedata
 from .adapters import SAMPLE_DIMS, select_coords, select_vars, to_dataset
-from .core.curves import CURVE_STATS, INDEX_STATS, ConstantError, NonFiniteError, local_mass_curves
+from .core.curves import CURVE_STATS, INDEX_STATS, ConstantError, NonFiniteError
 from .core.distances import NORMS, joint_distances
 from .core.index import fit_index_curve
 from .core.lattice import lattice, nearest_lattice_gap, safe_std
@@ -108,7 +108,7 @@ def _center_values(da, spec, var, *, model=None, map_cache=None):
                 return 0.0
             if hi <= 0:
                 return 0.0
-            raise ValueError(
+            raise InvalidInputError(
                 f"centre 'boundary' for variable {var!r}: its draws take both signs, so no support "
                 "boundary can be inferred; pass the boundary as a number"
             )
@@ -342,7 +342,8 @@ def _joint_inputs(ds, var_names, centers, norm, model, map_cache):
     d = X.sizes["__coord__"]
     sdv = sd.values
     if norm == "euclidean":
-        scale = float(np.sqrt((sdv**2).sum()))
+        top = float(sdv.max())  # sqrt(sum sd^2) without overflow or underflow
+        scale = top * float(np.sqrt(((sdv / top) ** 2).sum()))
     elif norm == "max":
         scale = float(sdv.max())
     elif norm == "scaled":

@@ -94,7 +94,11 @@ def joint_distances(draws, center, norm="euclidean", sd=None):
             raise ValueError(f"norm={norm!r} needs the coordinates' sd")
         diff = diff / np.asarray(sd, dtype=float).reshape(center.shape)
     if norm in ("euclidean", "scaled"):
-        return np.sqrt((diff**2).sum(axis=0))
+        # squares of a copy rescaled by a power of two: no overflow or underflow at any float64 scale
+        from .lattice import pow2_scale
+
+        s = float(pow2_scale(np.abs(diff).reshape(-1)))
+        return np.sqrt(((diff / s) ** 2).sum(axis=0)) * s
     if norm in ("max", "scaled_max"):
         return np.abs(diff).max(axis=0)
     raise ValueError(f"unknown norm {norm!r}; expected one of {NORMS}")

@@ -127,14 +127,14 @@ def pow2_scale(x, axis=-1):
 
     Examples
     --------
-    >>> pow2_scale(np.array([[3.0, -1.0], [0.0, 0.0]])).tolist()
-    [4.0, 1.0]
+    >>> pow2_scale(np.array([[3.0, -1.0], [0.0, 0.0], [1.7e308, 0.0]])).tolist()
+    [2.0, 1.0, 8.98846567431158e+307]
     """
     x = np.asarray(x, dtype=float)
     with np.errstate(invalid="ignore"):
         big = np.max(np.where(np.isfinite(x), np.abs(x), 0.0), axis=axis)
     _, e = np.frexp(np.where(big > 0, big, 1.0))
-    return np.where(big > 0, np.ldexp(1.0, e), 1.0)
+    return np.where(big > 0, np.ldexp(1.0, e - 1), 1.0)  # 2**(e-1) <= big < 2**e: finite up to 1.8e308
 
 
 def safe_std(x, axis=-1, ddof=1):
