@@ -106,7 +106,9 @@ def _ids_and_expectations(text):
 def rows_of(text):
     """(id, input, expected) of each row of a catalogue table."""
     out = []
-    for line in text.splitlines():
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("| id |")), len(lines))
+    for line in lines[start + 2:]:
         if line.startswith("| `"):
             cells = [c.strip() for c in line.strip("|").split(" | ")]
             out.append(tuple(cells[:3]))
