@@ -162,6 +162,8 @@ def check_coords(ds, coords):
             raise InvalidInputError(f"coords select nothing along {dim!r} (an empty list); give at least one "
                                     "label")
         if dim in ds.coords:
+            if ds[dim].dtype.kind in "Mm":  # dates: xarray's own label matching (strings, partial dates)
+                continue
             have = set(np.asarray(ds[dim].values).ravel().tolist())
             missing = [v for v in values if v not in have]
             if missing:
