@@ -40,7 +40,9 @@ def get_group(obj, group):
     """The Dataset of one group of a container, with a specific error when missing."""
     groups = container_groups(obj)
     if group not in groups:
-        raise KeyError(f"group {group!r} not found; the data has groups {groups}")
+        from .errors import UnknownNameError
+
+        raise UnknownNameError(f"group {group!r} not found; the data has groups {groups}")
     if is_datatree(obj):
         return obj[group].to_dataset()
     return getattr(obj, group)

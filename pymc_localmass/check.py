@@ -313,6 +313,10 @@ def check(idata, approximations=None, prior=True, factor=10.0, *, centers=None, 
         raise TypeError("check() needs posterior draws as its reference; pass approximations= for fits")
     ds = to_dataset(idata, group)
     names = select_vars(ds, var_names)
+    if model is not None:
+        from ._validate import check_model_matches
+
+        check_model_matches(model, ds, group)
     if approximations is not None and not isinstance(approximations, Mapping):
         raise TypeError("approximations must be a mapping {name: fit}, e.g. {'ADVI': approx}; "
                         f"got {type(approximations).__name__}")

@@ -860,6 +860,9 @@ def local_kl(p, q, region, *, eps=0.0, direction="both", var_name=None, coords=N
     >>> res.attrs["tier"], bool((res["kl"] >= 0).all())
     ('quadrature', True)
     """
+    from ._validate import check_region
+
+    check_region(region)  # ends reversed or NaN: named here, not "outside the support" later
     if direction not in ("both", "forward", "reverse"):
         raise ValueError(f"direction must be 'both', 'forward' or 'reverse', got {direction!r}")
     ci = default_ci_prob() if ci_prob is None else float(ci_prob)

@@ -15,12 +15,16 @@ from collections.abc import Mapping
 import numpy as np
 import xarray as xr
 
+from . import _validate
 from ._compat import default_ci_prob, is_datatree, is_inferencedata
 from .adapters import SAMPLE_DIMS, divergences, select_coords, select_vars, to_dataset
 from .core.curves import (CURVE_STATS, INDEX_STATS, STATUS_WORDS, ConstantError, NonFiniteError,
-                          local_mass_curves, no_draws_value)
+                          no_draws_value)
 from .core.distances import NORMS, joint_distances
 from .core.index import fit_index_curve
+from .core.lattice import lattice, nearest_lattice_gap, safe_std
+from .core.rescale import rescaled_local_mass_curves
+from .errors import InvalidInputError, InvalidTypeError, UnknownNameError
 from .results import (CURVE_GROUP, attach, base_attrs, joint_center_label, merge_curves, read,
                       stored_centers, validate)
 
@@ -53,15 +57,16 @@ def _normalise_centers(centers, var_names):
                 out.extend(several(item))
             return out
         if isinstance(spec, str) and spec not in CENTER_KEYWORDS:
-            raise ValueError(f"unknown centre keyword {spec!r}; expected a number, an array or one of {CENTER_KEYWORDS}")
+            raise InvalidInputError(f"unknown centre keyword {spec!r}; expected a number, an array or one of "
+                                    f"{CENTER_KEYWORDS}")
         if not isinstance(spec, (str, numbers.Number, np.ndarray, xr.DataArray)):
-            raise TypeError(f"cannot use {type(spec).__name__} as a centre")
+            raise InvalidTypeError(f"centers: cannot use {type(spec).__name__} as a centre")
         return [(_center_label(spec), spec)]
 
     if isinstance(centers, Mapping):
         unknown = [k for k in centers if k not in var_names]
         if unknown:
-            raise KeyError(
+            raise UnknownNameError(
                 f"centers given for unknown or unselected variable(s) {unknown}; selected: {var_names} "
                 "(a mapping of centres is keyed by variable; label several centres with a nested "
                 "mapping, e.g. {'tau': {'zero': 0.0, 'mean': 'mean'}})"
@@ -104,22 +109,27 @@ def _center_values(da, spec, var, *, model=None, map_cache=None):
                 return 0.0
             if hi <= 0:
                 return 0.0
-            raise ValueError(
+            raise InvalidInputError(
                 f"centre 'boundary' for variable {var!r}: its draws take both signs, so no support "
                 "boundary can be inferred; pass the boundary as a number"
             )
         if spec == "map":
             if model is None:
-                raise ValueError(f"centre 'map' for variable {var!r} needs model=<pymc.Model>")
+                raise InvalidInputError(f"centre 'map' for variable {var!r} needs model=<pymc.Model>")
             if "point" not in map_cache:
                 map_cache["point"] = _map_point(model)
             if var not in map_cache["point"]:
-                raise KeyError(f"variable {var!r} is not a free variable of the model (no MAP value)")
+                raise UnknownNameError(f"centre 'map' for variable {var!r}: not a free variable of the model "
+                                       f"(no MAP value); its free variables: {sorted(map_cache['point'])}")
             val = np.asarray(map_cache["point"][var], float)
-            return xr.DataArray(np.broadcast_to(val, template_shape), dims=el_dims)
+            if val.shape != template_shape:
+                raise InvalidInputError(
+                    f"centre 'map' for variable {var!r}: the model's MAP has shape {val.shape}, the draws' "
+                    f"elements {template_shape} (dims {el_dims}); pass the model that produced these draws")
+            return xr.DataArray(val, dims=el_dims)
     if isinstance(spec, numbers.Number):
         if not np.isfinite(spec):
-            raise ValueError(f"centre for variable {var!r} must be finite, got {spec}")
+            raise InvalidInputError(f"centre for variable {var!r} must be finite, got {spec}")
         return float(spec)
     if isinstance(spec, xr.DataArray):
         extra = [d for d in spec.dims if d not in el_dims]
@@ -143,7 +153,7 @@ def _center_values(da, spec, var, *, model=None, map_cache=None):
     try:
         arr = np.broadcast_to(arr, template_shape)
     except ValueError:
-        raise ValueError(
+        raise InvalidInputError(
             f"centre for variable {var!r} has shape {np.shape(spec)}, expected {template_shape} "
             f"(the variable's element dims {el_dims}) or a shape that broadcasts to it"
         ) from None
@@ -158,13 +168,13 @@ def _check_radii(radii, var):
         return None
     r = np.asarray(radii, dtype=float)
     if r.ndim != 1 or r.size == 0:
-        raise ValueError(f"radii for {var!r} must be a non-empty 1-D array of absolute radii, got shape {r.shape}")
+        raise InvalidInputError(f"radii for {var!r} must be a non-empty 1-D array of absolute radii, got shape {r.shape}")
     if not np.isfinite(r).all():
-        raise ValueError(f"radii for {var!r} must be finite")
+        raise InvalidInputError(f"radii for {var!r} must be finite")
     if (r <= 0).any():
-        raise ValueError(f"radii for {var!r} must be > 0, got {r[r <= 0][:3].tolist()}")
+        raise InvalidInputError(f"radii for {var!r} must be > 0, got {r[r <= 0][:3].tolist()}")
     if np.unique(r).size != r.size:
-        raise ValueError(f"radii for {var!r} contain duplicates")
+        raise InvalidInputError(f"radii for {var!r} contain duplicates")
     return np.sort(r)
 
 
@@ -174,17 +184,32 @@ def _radii_for(radii, var):
     return _check_radii(radii, var)
 
 
+def _grid_rule(radii, names, joint, n_radii, min_ess):
+    """The ``grid_rule`` attribute: explicit radii, the automatic grid, or which variables have which."""
+    auto = f"auto: {int(n_radii)} log-spaced radii from the {min_ess:g}-th nearest draw to one posterior sd"
+    if radii is None:
+        return auto
+    if not isinstance(radii, Mapping):
+        return "explicit"
+    given = [n for n in (["+".join(names)] if joint else names) if n in radii]
+    if len(given) == (1 if joint else len(names)):
+        return "explicit"
+    if not given:
+        return auto
+    return f"explicit for {', '.join(given)}; {auto} for the others"
+
+
 def _check_sample_dims(ds, var):
     n_chain, n_draw = ds.sizes["chain"], ds.sizes["draw"]
     if n_chain < 2:
-        raise ValueError(
+        raise InvalidInputError(
             f"variable {var!r} has a single chain; local-mass intervals need at least 2 chains "
             "(run more chains, or for independent draws reshape them to (chain, draw))"
         )
     from .core.curves import MIN_DRAWS_PER_CHAIN
 
     if n_draw < MIN_DRAWS_PER_CHAIN:
-        raise ValueError(
+        raise InvalidInputError(
             f"variable {var!r} has only {n_draw} draws per chain; need at least {MIN_DRAWS_PER_CHAIN}"
         )
 
@@ -229,19 +254,19 @@ def _apply_core(da, center, *, var, scaled, radii, n_radii, ci_prob, min_ess, wi
         core_dims = [list(SAMPLE_DIMS)]
 
         def func(x):
-            return local_mass_curves(x, **kwargs)
+            return rescaled_local_mass_curves(x, **kwargs)
     elif center is None:  # joint distances
         args = [da, scale]
         core_dims = [list(SAMPLE_DIMS), []]
 
         def func(x, s):
-            return local_mass_curves(x, s, r_max=r_max, **kwargs)
+            return rescaled_local_mass_curves(x, s, r_max=r_max, **kwargs)
     else:
         args = [da, xr.DataArray(center) if not isinstance(center, xr.DataArray) else center]
         core_dims = [list(SAMPLE_DIMS), []]
 
         def func(x, c):
-            return local_mass_curves(x, center=c, **kwargs)
+            return rescaled_local_mass_curves(x, center=c, **kwargs)
 
     if da.chunks is not None:
         args[0] = da.chunk({"chain": -1, "draw": -1})
@@ -263,17 +288,17 @@ def _apply_core(da, center, *, var, scaled, radii, n_radii, ci_prob, min_ess, wi
     except NonFiniteError as err:
         advice = ("that is with nan_policy='omit' (the non-finite draws left out)"
                   if nan_policy == "omit" else "pass nan_policy='omit' to leave them out")
-        raise ValueError(
+        raise InvalidInputError(
             f"variable {var!r} has non-finite draws (NaN or inf) at {_element_name(da, err.element)}: {err}; "
             f"{advice}"
         ) from None
     except ConstantError as err:
-        raise ValueError(
+        raise InvalidInputError(
             f"variable {var!r} is constant (zero variance) at {_element_name(da, err.element)}; "
             "a local mass needs draws that vary"
         ) from None
     except ValueError as err:
-        raise ValueError(f"variable {var!r}: {err}") from None
+        raise InvalidInputError(f"variable {var!r}: {err}") from None
     return curves, index
 
 
@@ -301,12 +326,13 @@ def _joint_inputs(ds, var_names, centers, norm, model, map_cache):
                          .reshape(-1), dims="__coord__")
         parts.append(flat.assign_coords(__coord__=np.arange(flat.sizes["__coord__"])))
         cparts.append(c)
-        sd_parts.append(flat.std(SAMPLE_DIMS, ddof=1))
+        sd_parts.append(xr.apply_ufunc(safe_std, flat.stack(__s__=SAMPLE_DIMS), input_core_dims=[["__s__"]],
+                                       dask="parallelized", output_dtypes=[float]))
     X = xr.concat(parts, dim="__coord__", coords="minimal", compat="override")
     C = xr.concat(cparts, dim="__coord__")
     sd = xr.concat(sd_parts, dim="__coord__")
     if (sd <= 0).any():
-        raise ValueError("joint ball: a coordinate has zero variance")
+        raise InvalidInputError("joint ball: a coordinate has zero variance")
     Xc = X.chunk({"__coord__": -1}) if X.chunks is not None else X
     dist = xr.apply_ufunc(
         lambda x, c, s: joint_distances(np.moveaxis(x, -1, 0), c, norm=norm, sd=s),
@@ -317,7 +343,8 @@ def _joint_inputs(ds, var_names, centers, norm, model, map_cache):
     d = X.sizes["__coord__"]
     sdv = sd.values
     if norm == "euclidean":
-        scale = float(np.sqrt((sdv**2).sum()))
+        top = float(sdv.max())  # sqrt(sum sd^2) without overflow or underflow
+        scale = top * float(np.sqrt(((sdv / top) ** 2).sum()))
     elif norm == "max":
         scale = float(sdv.max())
     elif norm == "scaled":
@@ -329,18 +356,17 @@ def _joint_inputs(ds, var_names, centers, norm, model, map_cache):
 
 
 def _lattice_jump(X, centre, sd, norm):
-    """Smallest radius at which an integer-valued coordinate's next lattice point enters the ball.
+    """Smallest radius at which a lattice coordinate's next lattice point enters the ball.
 
     There the joint mass jumps (a discrete coordinate's next value), which no
     smooth local model of log m(r) spans; None without integer coordinates.
     """
-    with np.errstate(invalid="ignore"):
-        integer = np.asarray(((X == np.round(X)) | X.isnull()).all(SAMPLE_DIMS).values, bool)
+    vals = np.asarray(X.transpose("__coord__", *SAMPLE_DIMS).values)
+    spacing, offset = lattice(vals.reshape(vals.shape[0], -1), integer=vals.dtype.kind in "iub")
+    integer = np.isfinite(spacing)
     if not integer.any():
         return None
-    c = centre[integer]
-    frac = c - np.floor(c)
-    jump = np.where(frac == 0, 1.0, np.minimum(frac, 1.0 - frac))
+    jump = nearest_lattice_gap(centre[integer], spacing[integer], offset[integer])
     if norm in ("scaled", "scaled_max"):
         jump = jump / sd[integer]
     return float(np.min(jump))
@@ -446,6 +472,7 @@ def _all_numeric(centers):
 def _compute_one(data, *, var_names=None, filter_vars=None, coords=None, group="posterior", centers="mean",
                  radii=None, n_radii=25, norm="euclidean", joint=False, method="auto", model=None,
                  ci_prob=None, min_ess=10.0, window=None, nan_policy="raise", progressbar=None):
+    _validate.check_arguments(n_radii=n_radii, min_ess=min_ess, model=model, centers=centers, radii=radii)
     if norm not in NORMS:
         raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
     if method not in METHODS:
@@ -487,6 +514,8 @@ def _compute_one(data, *, var_names=None, filter_vars=None, coords=None, group="
     names = select_vars(ds, var_names, filter_vars)
     if not names:
         raise ValueError(f"no variables selected from group {group!r}")
+    _validate.check_draws(ds, names, group)
+    _validate.check_mapping_keys(radii, names + (["+".join(names)] if joint else []), "radii")
     ds = select_coords(ds[names], coords)
     for var in names:
         _check_sample_dims(ds, var)
@@ -542,8 +571,7 @@ def _compute_one(data, *, var_names=None, filter_vars=None, coords=None, group="
     finally:
         progress.close()
     attrs = base_attrs(tier="samples", norm=norm, ci_prob=ci_prob,
-                       grid_rule="explicit" if radii is not None else
-                       f"auto: {int(n_radii)} log-spaced radii from the {int(min_ess)}-th nearest draw to one posterior sd",
+                       grid_rule=_grid_rule(radii, names, joint, n_radii, min_ess),
                        source_group=group if isinstance(group, str) else "posterior",
                        joint=joint, n_chains=n_chain, n_draws=n_draw, index_method="local-likelihood",
                        **extra_attrs)

@@ -8,6 +8,7 @@ import xarray as xr
 from . import __version__
 from ._compat import attach_groups, container_groups, get_group
 from .core.curves import CURVE_STATS, INDEX_STATS, STATUS_WORDS
+from .errors import InvalidInputError, InvalidTypeError, SchemaError
 
 CURVE_GROUP = "local_mass"
 INDEX_GROUP = "local_mass_index"
@@ -75,7 +76,17 @@ def joint_center_label(labels):
 
 
 def validate(ds, kind=CURVE_GROUP):
-    """Check a results dataset against the schema; raise ValueError naming the problem.
+    """Check a results dataset against docs/schema.md; one error lists every violation.
+
+    Enforced: the stat dimension with every required label (extra labels are
+    allowed: tiers and later versions add their own), each variable's dims
+    with the stat dim last, the required attributes and ``ci_prob`` in
+    (0, 1); for ``local_mass`` curves, radii finite, > 0 and increasing along
+    ``radius`` (NaN only where a centre was not asked for, or as padding),
+    masses present at every radius, ``0 <= mass_lower <= mass <= mass_upper
+    <= 1``, masses non-decreasing in r and ``resolved`` 0 or 1; for
+    ``local_mass_index``, ordered intervals of ``a`` and ``b`` and ``0 <=
+    atom_lower <= atom <= atom_upper <= 1``.
 
     Parameters
     ----------
@@ -86,6 +97,11 @@ def validate(ds, kind=CURVE_GROUP):
     -------
     ds : the same dataset, for chaining.
 
+    Raises
+    ------
+    pymc_localmass.errors.SchemaError
+        (a ``ValueError``) listing every violation in ``violations``.
+
     Examples
     --------
     >>> import numpy as np, pymc_localmass as plm
@@ -94,52 +110,114 @@ def validate(ds, kind=CURVE_GROUP):
     True
     """
     if not isinstance(ds, xr.Dataset):
-        raise TypeError(f"expected an xarray.Dataset, got {type(ds).__name__}")
+        raise InvalidTypeError(f"validate: expected an xarray.Dataset, got {type(ds).__name__}")
     if kind == CURVE_GROUP:
         stat_dim, labels, extra_dims = "local_stat", CURVE_STATS, ("center", "radius")
     elif kind == INDEX_GROUP:
         stat_dim, labels, extra_dims = "index_stat", INDEX_STATS, ("center",)
     else:
-        raise ValueError(f"kind must be {CURVE_GROUP!r} or {INDEX_GROUP!r}, got {kind!r}")
-    if stat_dim not in ds.dims:
-        raise ValueError(f"{kind}: missing dimension {stat_dim!r}")
-    have = [str(v) for v in ds[stat_dim].values]
-    missing = [lab for lab in labels if lab not in have]
-    if missing:
-        raise ValueError(f"{kind}: {stat_dim} lacks labels {missing}")
-    for attr in REQUIRED_ATTRS:
-        if attr not in ds.attrs:
-            raise ValueError(f"{kind}: missing attribute {attr!r}")
-    if not 0 < float(ds.attrs["ci_prob"]) < 1:
-        raise ValueError(f"{kind}: ci_prob must be in (0, 1), got {ds.attrs['ci_prob']}")
-    for name, da in ds.data_vars.items():
-        for dim in extra_dims + (stat_dim,):
-            if dim not in da.dims:
-                raise ValueError(f"{kind}: variable {name!r} lacks dimension {dim!r}")
-        if da.dims[-1] != stat_dim:
-            raise ValueError(f"{kind}: variable {name!r} must have {stat_dim!r} last, has {da.dims}")
-    if kind == INDEX_GROUP:
-        _check_status_codes(ds)
-    if kind == CURVE_GROUP:
-        for name, da in ds.data_vars.items():
-            m = da.sel(local_stat="mass")
-            if ((m < 0) | (m > 1)).any():
-                raise ValueError(f"{kind}: variable {name!r} has masses outside [0, 1]")
-            if (da.sel(local_stat="radius") <= 0).any():
-                raise ValueError(f"{kind}: variable {name!r} has radii <= 0")
+        raise InvalidInputError(f"kind must be {CURVE_GROUP!r} or {INDEX_GROUP!r}, got {kind!r}")
+    problems, good = _structure_problems(ds, kind, stat_dim, labels, extra_dims)
+    if good:
+        check = _curve_problems if kind == CURVE_GROUP else _index_problems
+        for name in good:
+            problems.extend(check(name, ds[name]))
+    if problems:
+        raise SchemaError(kind, problems)
     return ds
 
 
-def _check_status_codes(ds):
-    """The ``status`` index stat holds a code of ``STATUS_WORDS`` (or NaN at a centre not asked for)."""
+#: tolerance of the order checks (rounding of stored floats)
+_TOL = 1e-9
+
+
+def _structure_problems(ds, kind, stat_dim, labels, extra_dims):
+    """Violations of dims, labels and attrs; and the variables whose values can be checked."""
+    problems = []
+    if stat_dim not in ds.dims:
+        return [f"missing dimension {stat_dim!r}"], []
+    have = [str(v) for v in ds[stat_dim].values]
+    missing = [lab for lab in labels if lab not in have]
+    if missing:
+        problems.append(f"{stat_dim} lacks labels {missing}")
+    repeated = sorted({lab for lab in have if have.count(lab) > 1})
+    if repeated:
+        problems.append(f"{stat_dim} repeats labels {repeated}")
+    for attr in REQUIRED_ATTRS:
+        if attr not in ds.attrs:
+            problems.append(f"missing attribute {attr!r}")
+    if "ci_prob" in ds.attrs:
+        try:
+            ok = 0 < float(ds.attrs["ci_prob"]) < 1
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            problems.append(f"ci_prob must be in (0, 1), got {ds.attrs['ci_prob']!r}")
+    good = []
     for name, da in ds.data_vars.items():
-        code = np.asarray(da.sel(index_stat="status").values, float)
-        bad = np.isfinite(code) & ~np.isin(code, np.arange(len(STATUS_WORDS)))
-        bad |= np.isinf(code)
-        if bad.any():
-            raise ValueError(f"local_mass_index: variable {name!r} has status codes "
-                             f"{sorted(set(code[bad].tolist()))} outside 0..{len(STATUS_WORDS) - 1} "
-                             f"({', '.join(f'{i}: {w}' for i, w in enumerate(STATUS_WORDS))})")
+        lacking = [dim for dim in extra_dims + (stat_dim,) if dim not in da.dims]
+        if lacking:
+            problems.append(f"variable {name!r} lacks dimension(s) {lacking}")
+        elif da.dims[-1] != stat_dim:
+            problems.append(f"variable {name!r} must have {stat_dim!r} last, has {da.dims}")
+        elif da.dtype.kind not in "fiu":
+            problems.append(f"variable {name!r} is not numeric (dtype {da.dtype})")
+        elif not missing and not repeated:
+            good.append(name)
+    return problems, good
+
+
+def _count(mask, what, name):
+    n = int(np.count_nonzero(mask))
+    return [f"variable {name!r}: {what} ({n} value{'s' if n != 1 else ''})"] if n else []
+
+
+def _curve_problems(name, da):
+    """Violations of the curve invariants of one ``local_mass`` variable."""
+    da = da.transpose(..., "radius", "local_stat")
+
+    def stat(lab):
+        return np.asarray(da.sel(local_stat=lab).values, float)
+
+    r, m, lo, hi, res = (stat(k) for k in ("radius", "mass", "mass_lower", "mass_upper", "resolved"))
+    out = []
+    has_r = ~np.isnan(r)
+    out += _count(has_r & ~np.isfinite(r), "infinite radii", name)
+    out += _count(has_r & np.isfinite(r) & ~(r > 0), "radii <= 0", name)
+    with np.errstate(invalid="ignore"):
+        dr = np.diff(r, axis=-1)
+        out += _count(~np.isnan(dr) & ~(dr > 0), "radii not increasing along 'radius'", name)
+        for lab, v in (("mass", m), ("mass_lower", lo), ("mass_upper", hi)):
+            out += _count(has_r & np.isnan(v), f"{lab} NaN at a given radius", name)
+        out += _count((m < -_TOL) | (m > 1 + _TOL), "masses outside [0, 1]", name)
+        out += _count((lo < -_TOL) | (hi > 1 + _TOL), "mass interval ends outside [0, 1]", name)
+        out += _count(lo > hi + _TOL, "mass_lower > mass_upper", name)
+        out += _count((m < lo - _TOL) | (m > hi + _TOL), "mass outside [mass_lower, mass_upper]", name)
+        dm = np.diff(m, axis=-1)
+        out += _count(dm < -(_TOL + 1e-6 * np.abs(m[..., 1:])), "masses decreasing in r", name)
+        out += _count(has_r & ~np.isin(res, (0.0, 1.0)), "resolved not 0 or 1", name)
+    return out
+
+
+def _index_problems(name, da):
+    """Violations of the interval order of one ``local_mass_index`` variable."""
+    def stat(lab):
+        return np.asarray(da.sel(index_stat=lab).values, float)
+
+    out = []
+    with np.errstate(invalid="ignore"):
+        for p in ("a", "b"):
+            lo, mid, hi = stat(f"{p}_lower"), stat(p), stat(f"{p}_upper")
+            out += _count(lo > hi, f"{p}_lower > {p}_upper", name)
+        w, wl, wh = stat("atom"), stat("atom_lower"), stat("atom_upper")
+        out += _count((wl < -_TOL) | (wh > 1 + _TOL) | (w < -_TOL) | (w > 1 + _TOL), "atom outside [0, 1]", name)
+        out += _count((wl > w + _TOL) | (w > wh + _TOL), "atom outside [atom_lower, atom_upper]", name)
+        code = stat("status")
+        out += _count(np.isinf(code) | (np.isfinite(code) & ~np.isin(code, np.arange(len(STATUS_WORDS)))),
+                      f"status codes outside 0..{len(STATUS_WORDS) - 1} "
+                      f"({', '.join(f'{i}: {w}' for i, w in enumerate(STATUS_WORDS))})", name)
+    return out
+
 
 
 def attach(container, curves, index, inplace=False):

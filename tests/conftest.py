@@ -60,3 +60,16 @@ def container(rng):
 import importlib.util  # noqa: E402
 
 collect_ignore = [] if importlib.util.find_spec("pymc_extras") else ["test_pymc_extras.py"]
+
+# property-based tests (tests/test_properties.py): a bounded profile by default so the suite
+# stays fast; HYPOTHESIS_PROFILE=thorough for a longer local run
+try:  # noqa: E402
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile("ci", max_examples=25, deadline=None, derandomize=True,
+                              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    settings.register_profile("thorough", max_examples=300, deadline=None,
+                              suppress_health_check=[HealthCheck.too_slow])
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+except ImportError:  # pragma: no cover - hypothesis is in the test extra
+    pass

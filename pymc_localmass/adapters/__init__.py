@@ -11,6 +11,7 @@ import numpy as np
 import xarray as xr
 
 from .._compat import get_group, is_datatree, is_inferencedata
+from ..errors import InvalidInputError, InvalidTypeError, UnknownNameError
 
 SAMPLE_DIMS = ("chain", "draw")
 #: dims of the results groups; draws must not use them
@@ -46,7 +47,7 @@ def to_dataset(data, group="posterior"):
         ds = data.to_dataset()  # a group node itself (idata.posterior, idata["posterior"])
     elif is_datatree(data) or is_inferencedata(data):
         if not isinstance(group, str):
-            raise TypeError(f"group must be a string, got {group!r}")
+            raise InvalidTypeError(f"group must be a string, got {group!r}")
         ds = get_group(data, group)
     elif isinstance(data, xr.Dataset):
         ds = data
@@ -57,23 +58,23 @@ def to_dataset(data, group="posterior"):
         for name, value in data.items():
             arr = np.asarray(value)
             if arr.ndim < 2:
-                raise ValueError(
+                raise InvalidInputError(
                     f"variable {name!r}: arrays in a dict need shape (chain, draw, ...), got shape {arr.shape}"
                 )
             dims = list(SAMPLE_DIMS) + [f"{name}_dim_{i}" for i in range(arr.ndim - 2)]
             arrays[name] = (dims, arr)
         ds = xr.Dataset(arrays)
     else:
-        raise TypeError(
+        raise InvalidTypeError(
             "data must be a DataTree, InferenceData, Dataset or dict of arrays, "
             f"got {type(data).__name__}"
         )
     for dim in SAMPLE_DIMS:
         if dim not in ds.dims:
-            raise ValueError(f"group {group!r} has no {dim!r} dimension (dims: {list(ds.dims)})")
+            raise InvalidInputError(f"group {group!r} has no {dim!r} dimension (dims: {list(ds.dims)})")
     taken = [d for d in RESULT_DIMS if d in ds.dims]
     if taken:
-        raise ValueError(
+        raise InvalidInputError(
             f"the draws have dimension(s) {taken}, names the results use for their own axes "
             f"({', '.join(RESULT_DIMS)}); rename them first, e.g. ds.rename({{{taken[0]!r}: {taken[0] + '_'!r}}})")
     if group in INDEPENDENT_GROUPS and ds.sizes["chain"] == 1 and (is_datatree(data) or is_inferencedata(data)):
@@ -126,7 +127,7 @@ def _as_chains(ds, n_chains):
     n = ds.sizes["draw"] * ds.sizes.get("chain", 1)
     per = n // int(n_chains)
     if per < 1:
-        raise ValueError(f"too few draws ({n}) to split into {n_chains} chains")
+        raise InvalidInputError(f"too few draws ({n}) to split into {n_chains} chains")
     stacked = ds.stack(__s__=("chain", "draw")).isel(__s__=slice(0, per * int(n_chains)))
     stacked = stacked.drop_vars(["chain", "draw", "__s__"], errors="ignore")
     out = {}
@@ -160,7 +161,7 @@ def select_vars(ds, var_names=None, filter_vars=None, *, sample_dims=SAMPLE_DIMS
     if isinstance(var_names, str):
         var_names = [var_names]
     if filter_vars not in (None, "like", "regex"):
-        raise ValueError(f"filter_vars must be None, 'like' or 'regex', got {filter_vars!r}")
+        raise InvalidInputError(f"filter_vars must be None, 'like' or 'regex', got {filter_vars!r}")
     negated = [v[1:] for v in var_names if v.startswith("~")]
     positive = [v for v in var_names if not v.startswith("~")]
 
@@ -173,7 +174,7 @@ def select_vars(ds, var_names=None, filter_vars=None, *, sample_dims=SAMPLE_DIMS
 
     missing = [p for p in positive + negated if not match(p)]
     if missing:
-        raise KeyError(f"variable(s) {missing} not found; available: {all_vars}")
+        raise UnknownNameError(f"variable(s) {missing} not found; available: {all_vars}")
     chosen = [v for v in all_vars if any(v in match(p) for p in positive)] if positive else list(all_vars)
     drop = {v for p in negated for v in match(p)}
     return [v for v in chosen if v not in drop]
@@ -183,10 +184,13 @@ def select_coords(ds, coords):
     """Apply ArviZ-style ``coords`` (dim -> value(s)), naming unknown dims."""
     if not coords:
         return ds
-    unknown = [d for d in coords if d not in ds.dims]
-    if unknown:
-        raise KeyError(f"coords refer to unknown dimension(s) {unknown}; dims are {list(ds.dims)}")
+    from .._validate import check_coords
+
+    check_coords(ds, coords)  # unknown dims or labels, positions out of range, empty lists
+    unlabelled = {d: v for d, v in coords.items() if d not in ds.coords}
+    labelled = {d: v for d, v in coords.items() if d in ds.coords}
     try:
-        return ds.sel(coords)
+        out = ds.sel(labelled) if labelled else ds
+        return out.isel(unlabelled) if unlabelled else out
     except KeyError as err:
-        raise KeyError(f"coords {coords} do not match the data's coordinates: {err}") from None
+        raise UnknownNameError(f"coords {coords} do not match the data's coordinates: {err}") from None

@@ -16,6 +16,7 @@ from .ess import batch_means_ess
 from .index import fit_index_draws, window_edges, window_sizes
 from .distances import center_values
 from .intervals import beta_interval, t_adjusted_n
+from .lattice import is_lattice
 
 CURVE_STATS = ("radius", "mass", "mass_lower", "mass_upper", "slope", "slope_lower",
                "slope_upper", "ess", "resolved")
@@ -59,6 +60,12 @@ class ConstantError(ValueError):
     def __init__(self, msg, element):
         super().__init__(msg)
         self.element = element
+
+
+def _deviation_sd(xs, mean):
+    """Sample sd of each row from deviations about its mean (no cancellation)."""
+    dev = xs - mean[:, None]
+    return np.sqrt(np.einsum("ij,ij->i", dev, dev) / (xs.shape[1] - 1))
 
 
 def radius_grid(r_lo, r_hi, n_radii):
@@ -206,6 +213,7 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
     True
     """
     x = np.asarray(x)
+    integer = x.dtype.kind in "iub"  # an integer dtype is a lattice whatever its values
     if x.ndim < 2:
         raise ValueError("draws need (chain, draw) as their last two axes")
     lead = x.shape[:-2]
@@ -344,8 +352,11 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
                 if scale_all is None:
                     if all_finite:
                         m1 = (total - n_total * cv) / n_total
-                        sd = np.sqrt(np.maximum(np.einsum("ij,ij->i", d, d) / n_total - m1**2, 0.0)
-                                     * n_total / (n_total - 1))
+                        ss = np.einsum("ij,ij->i", d, d) / n_total
+                        sd = np.sqrt(np.maximum(ss - m1**2, 0.0) * n_total / (n_total - 1))
+                        far = m1**2 > 1e4 * sd**2  # centre far from the draws: E d^2 - m1^2 cancels
+                        if far.any():
+                            sd[far] = _deviation_sd(xs[far], total[far] / n_total)
                     else:
                         sd = np.nanstd(xs, axis=1, ddof=1)
                 else:
@@ -359,12 +370,8 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
                     bnd[s0:s1] = (mn >= 0) | (mx <= 0)
                 else:
                     bnd[s0:s1] = bnd_all[g0:start + s1]
-                if disc_all is None:
-                    head_ = xs[:, :64]
-                    maybe = np.all((head_ == np.round(head_)) | ~np.isfinite(head_), axis=1)
-                    for i in np.flatnonzero(maybe):
-                        row = xs[i]
-                        disc[s0 + i] = bool(np.all((row == np.round(row)) | ~np.isfinite(row)))
+                if disc_all is None:  # draws on a resolved lattice (scale-free; see core.lattice)
+                    disc[s0:s1] = is_lattice(xs, integer=integer)
                 else:
                     disc[s0:s1] = disc_all[g0:start + s1]
                 np.abs(d, out=d)

@@ -10,8 +10,8 @@ def half_sample_mode(x):
     """Half-sample mode of a 1-D sample (Bickel and Fruehwirth 2006).
 
     Robust, tuning-free mode estimate: repeatedly keep the shortest interval
-    holding half of the (sorted) values. For integer-valued samples the most
-    frequent value is returned instead.
+    holding half of the (sorted) values. For samples on a lattice (see
+    :func:`.lattice.lattice`) the most frequent value is returned instead.
 
     Examples
     --------
@@ -20,7 +20,9 @@ def half_sample_mode(x):
     True
     """
     x = np.sort(np.asarray(x, dtype=float).ravel())
-    if np.all(x == np.round(x)):
+    from .lattice import is_lattice
+
+    if x.size >= 2 and bool(is_lattice(x[None])[0]):
         vals, counts = np.unique(x, return_counts=True)
         return float(vals[np.argmax(counts)])
     while x.size > 3:
@@ -92,7 +94,11 @@ def joint_distances(draws, center, norm="euclidean", sd=None):
             raise ValueError(f"norm={norm!r} needs the coordinates' sd")
         diff = diff / np.asarray(sd, dtype=float).reshape(center.shape)
     if norm in ("euclidean", "scaled"):
-        return np.sqrt((diff**2).sum(axis=0))
+        # squares of a copy rescaled by a power of two: no overflow or underflow at any float64 scale
+        from .lattice import pow2_scale
+
+        s = float(pow2_scale(np.abs(diff).reshape(-1)))
+        return np.sqrt(((diff / s) ** 2).sum(axis=0)) * s
     if norm in ("max", "scaled_max"):
         return np.abs(diff).max(axis=0)
     raise ValueError(f"unknown norm {norm!r}; expected one of {NORMS}")

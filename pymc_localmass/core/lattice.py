@@ -1,0 +1,157 @@
+"""Lattice detection and scale-safe moments (numpy only).
+
+Draws on a lattice ``{o + k h}`` are discrete: a ball around a centre that is
+not a lattice point holds no draw below the distance to the nearest one, so
+its Mass Index is ``a = inf``. Detection is scale-free: what counts is that
+the draws sit at whole multiples of a spacing the floating-point numbers
+resolve, not that they happen to be whole numbers (every float64 above 2**53
+is a whole number; ``1e20 * x`` is no lattice, ``31.6 * poisson`` is one).
+"""
+
+import numpy as np
+
+#: a lattice spans at most this many times as many positions as there are draws;
+#: sparser, the draws do not resolve its spacing (they look continuous at it)
+SPAN_FACTOR = 4
+#: positions (v - v0) / h must lie this close to whole numbers
+POSITION_TOL = 1e-6
+#: draws looked at first: a row whose first draws are no lattice is rejected cheaply
+HEAD = 64
+
+
+def _gcd(diffs, floor):
+    """Approximate greatest common divisor of positive spacings, or 0 once it falls below ``floor``."""
+    g = 0.0
+    for d in diffs:
+        a, b = (g, d) if g >= d else (d, g)
+        while b > floor * 1e-3:
+            a, b = b, np.fmod(a, b)
+            if b > a - floor * 1e-3:  # remainder within rounding of the divisor: it divides
+                b = 0.0
+        g = a
+        if g < floor:
+            return 0.0
+    return g
+
+
+def _row_lattice(v, floor):
+    """(spacing, offset) of a lattice of spacing >= ``floor`` holding values ``v``, else (nan, nan)."""
+    u = np.unique(v)
+    if u.size < 2:
+        return np.nan, np.nan
+    h = _gcd(np.unique(np.diff(u)), floor)
+    if not h >= floor or not h > 1e6 * float(np.spacing(np.max(np.abs(u)))):
+        return np.nan, np.nan
+    pos = (u - u[0]) / h
+    if float(np.max(np.abs(pos - np.round(pos)))) > POSITION_TOL:
+        return np.nan, np.nan
+    return h, float(u[0])
+
+
+def lattice(x, integer=False):
+    """Spacing and offset of the lattice each row's finite values lie on.
+
+    A row is on a lattice when its values are whole multiples of one spacing
+    apart and that spacing is resolved: the lattice spans at most
+    ``SPAN_FACTOR`` times as many positions as there are draws, and the
+    spacing is far above the float resolution of the values.
+
+    Parameters
+    ----------
+    x : ndarray (..., n)
+    integer : bool
+        The draws came with an integer (or boolean) dtype: a lattice whatever
+        its span.
+
+    Returns
+    -------
+    spacing, offset : ndarray (...)
+        NaN where the row is no lattice (or has fewer than 2 distinct values).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> k = rng.poisson(2.0, size=(1, 200)).astype(float)
+    >>> h, o = lattice(np.concatenate([k, 31.6 * k, 1e20 * rng.normal(size=(1, 200))]))
+    >>> h.round(1).tolist()[:2], bool(np.isnan(h[2]))
+    ([1.0, 31.6], True)
+    """
+    x = np.asarray(x, dtype=float)
+    lead = x.shape[:-1]
+    flat = x.reshape(-1, x.shape[-1])
+    h = np.full(flat.shape[0], np.nan)
+    o = np.full(flat.shape[0], np.nan)
+    for i, row in enumerate(flat):
+        row = row[np.isfinite(row)]
+        if row.size < 2:
+            continue
+        lo, hi = float(row.min()), float(row.max())
+        if not hi > lo:
+            continue
+        floor = 0.0 if integer else (hi - lo) / (SPAN_FACTOR * row.size)
+        if row.size > HEAD and np.isnan(_row_lattice(row[:HEAD], floor)[0]) and np.ptp(row[:HEAD]) > 0:
+            continue  # the first draws are already no lattice of a resolved spacing
+        h[i], o[i] = _row_lattice(row, floor)
+    return h.reshape(lead), o.reshape(lead)
+
+
+def is_lattice(x, integer=False):
+    """Whether each row's finite values lie on a resolved lattice (see :func:`lattice`).
+
+    Examples
+    --------
+    >>> is_lattice(np.array([[0.0, 2.0, 5.0, 1.0], [0.1, 0.35, 0.2, 0.9]])).tolist()
+    [True, False]
+    """
+    return np.isfinite(lattice(x, integer=integer)[0])
+
+
+def nearest_lattice_gap(center, spacing, offset):
+    """Distance from ``center`` to the nearest lattice point other than itself.
+
+    Examples
+    --------
+    >>> float(nearest_lattice_gap(1.5, 1.0, 0.0)), float(nearest_lattice_gap(2.0, 1.0, 0.0))
+    (0.5, 1.0)
+    """
+    t = (np.asarray(center, float) - offset) / spacing
+    frac = t - np.floor(t)
+    return spacing * np.where(frac == 0, 1.0, np.minimum(frac, 1.0 - frac))
+
+
+def pow2_scale(x, axis=-1):
+    """A power of two near the largest finite ``|x|`` along ``axis`` (1 where there is none).
+
+    Dividing by it is exact and brings the values to about 1, so sums and
+    squares neither overflow nor underflow.
+
+    Examples
+    --------
+    >>> pow2_scale(np.array([[3.0, -1.0], [0.0, 0.0], [1.7e308, 0.0]])).tolist()
+    [2.0, 1.0, 8.98846567431158e+307]
+    """
+    x = np.asarray(x, dtype=float)
+    with np.errstate(invalid="ignore"):
+        big = np.max(np.where(np.isfinite(x), np.abs(x), 0.0), axis=axis)
+    _, e = np.frexp(np.where(big > 0, big, 1.0))
+    return np.where(big > 0, np.ldexp(1.0, e - 1), 1.0)  # 2**(e-1) <= big < 2**e: finite up to 1.8e308
+
+
+def safe_std(x, axis=-1, ddof=1):
+    """Standard deviation without overflow or underflow anywhere in the float64 range.
+
+    Two passes (deviations from the mean, not ``E x^2 - (E x)^2``) on a copy
+    rescaled by a power of two.
+
+    Examples
+    --------
+    >>> x = np.array([1.0, 2.0, 3.0])
+    >>> float(safe_std(x * 1e200) / 1e200), float(safe_std(x * 1e-200) * 1e200)
+    (1.0, 1.0)
+    """
+    x = np.asarray(x, dtype=float)
+    s = np.expand_dims(pow2_scale(x, axis=axis), axis)
+    y = x / s
+    dev = y - np.mean(y, axis=axis, keepdims=True)
+    n = x.shape[axis]
+    return np.sqrt(np.sum(dev * dev, axis=axis) / max(n - ddof, 1)) * np.squeeze(s, axis)
