@@ -33,7 +33,7 @@ import time
 import warnings
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 sys.path.insert(0, os.path.dirname(__file__))
 warnings.filterwarnings("ignore")
@@ -78,6 +78,7 @@ def run_case(case, rng, reps, rho, ci_prob):
         lo = res.sel(local_stat="mass_lower").values
         hi = res.sel(local_stat="mass_upper").values
         cover = (lo <= exact) & (exact <= hi)  # (rep, radius)
+        status = idx.sel(index_stat="status").values
         a_hat = idx.sel(index_stat="a").values
         a_lo = idx.sel(index_stat="a_lower").values
         a_hi = idx.sel(index_stat="a_upper").values
@@ -127,16 +128,42 @@ def run_case(case, rng, reps, rho, ci_prob):
         half = z * np.sqrt(max(ratio_var, 0)) / np.diff(np.log(grid))[0]
         fd_lo.append(s[j].mean() - half)
         fd_hi.append(s[j].mean() + half)
-    return dict(cover=np.asarray(cover, float).reshape(reps, -1), levels=levels, a=np.asarray(a_hat), a_lo=np.asarray(a_lo),
+    if case.dim != 1:
+        status = np.full(reps, np.nan)
+    return dict(status=np.asarray(status), cover=np.asarray(cover, float).reshape(reps, -1), levels=levels,
+                a=np.asarray(a_hat), a_lo=np.asarray(a_lo),
                 a_hi=np.asarray(a_hi), b_lo=np.asarray(b_lo), b_hi=np.asarray(b_hi), atom=np.asarray(atom), hill=hill, hill_lo=hill_lo, hill_hi=hill_hi,
                 fd=np.array(fd), fd_lo=np.array(fd_lo), fd_hi=np.array(fd_hi))
+
+
+def _cut_halfnormal_ppf(cut):
+    """Half-normal draws that never go below ``cut`` (a sampler stuck above 0, imitated)."""
+    f_cut = 2 * special.ndtr(cut) - 1
+
+    def ppf(u):
+        return special.ndtri((np.asarray(u) * (1 - f_cut) + f_cut + 1) / 2)
+    return ppf
 
 
 def extra_cases():
     pois = stats.poisson(3.0)
     return [Case("poisson3_at2", 1, lambda u: pois.ppf(np.clip(u, 1e-15, 1 - 1e-15)), [2.0],
                  lambda r: pois.cdf(2 + np.floor(r)) - pois.cdf(2 - np.floor(r) - 1), a=0,
-                 atom=float(pois.pmf(2)), scale=np.sqrt(3.0))]
+                 atom=float(pois.pmf(2)), scale=np.sqrt(3.0)),
+            # issue 11: a |Cauchy| x 0.1 scale at 0 (a = 1; heavy tail, folded density)
+            Case("abs_cauchy0.1_zero", 1, lambda u: 0.1 * np.tan(np.pi * np.clip(u, 0, 1 - 1e-12) / 2), [0.0],
+                 lambda r: 2 / np.pi * np.arctan(np.asarray(r) / 0.1), a=1, scale=0.15, boundary=True),
+            # a far centre: N(0, 1) at 8 (a = 1; the draws never come near)
+            Case("normal_far8", 1, special.ndtri, [8.0], lambda r: special.ndtr(8 + np.asarray(r))
+                 - special.ndtr(8 - np.asarray(r)), a=1),
+            # chains cut off above 0.045: the truth is the half-normal's a = 1 at 0
+            Case("halfnormal_cut", 1, _cut_halfnormal_ppf(0.045), [0.0],
+                 lambda r: 2 * special.ndtr(np.asarray(r)) - 1, a=1, boundary=True)]
+
+
+#: cases the draws cannot resolve by design (issue 11): their rows must not be "ok" with an
+#: interval that excludes the truth; they are left out of the mass-coverage and RMSE targets
+UNREACHABLE = ("normal_far8", "halfnormal_cut")
 
 
 #: bands of exact mass for the coverage report (each band's coverage is shown per case and
@@ -144,7 +171,7 @@ def extra_cases():
 BANDS = {"rare": (0.0, 0.02), "middle": (0.05, 0.2), "bulk": (0.35, 1.0)}
 RHOS = (0.0, 0.9)
 #: cases whose masses are not in the coverage targets (a discrete law: the ball's mass jumps)
-NO_COVERAGE_TARGET = ("poisson3_at2",)
+NO_COVERAGE_TARGET = ("poisson3_at2", "normal_far8", "halfnormal_cut")
 
 
 def band_coverage(cover, levels):
@@ -185,6 +212,10 @@ def main(argv=None):
     cov_cells = []  # (case, rho, band, coverage, n)
     atom_err = []
     inf_frac, inf_open = [], []
+    a_cov_cells = []  # (case, rho, coverage of a's interval) for every finite-a case
+    worse_than_hill = []  # (case, rho, ours, hill)
+    wrong_ok = []  # (case, rho, share "ok" with an interval excluding the truth) for unreachable cases
+    from pymc_localmass.core.curves import STATUS_WORDS
     for case in all_cases() + extra_cases():
         for rho in RHOS:
             r = run_case(case, rng, args.reps, rho, ci)
@@ -197,10 +228,19 @@ def main(argv=None):
                 cells = []
                 for key, lo, hi in (("a", "a_lo", "a_hi"), ("hill", "hill_lo", "hill_hi"), ("fd", "fd_lo", "fd_hi")):
                     est = r[key]
-                    rmse = np.sqrt(np.mean((est - case.a) ** 2)) / case.a
+                    # unresolved rows (a NaN in [0, inf]) have no point estimate: RMSE over the others
+                    rmse = np.sqrt(np.nanmean((est - case.a) ** 2)) / case.a
                     cov = np.mean((r[lo] <= case.a) & (case.a <= r[hi]))
                     cells.append((rmse, cov))
-                    rel[{"a": "ours", "hill": "hill", "fd": "fd"}[key]].append(rmse)
+                    if case.name not in UNREACHABLE and np.isfinite(rmse):
+                        rel[{"a": "ours", "hill": "hill", "fd": "fd"}[key]].append(rmse)
+                a_cov_cells.append((case.name, rho, cells[0][1]))
+                if case.name not in UNREACHABLE and cells[0][0] > cells[1][0]:
+                    worse_than_hill.append((case.name, rho, cells[0][0], cells[1][0]))
+                if case.name in UNREACHABLE:
+                    ok = r["status"] == 0
+                    wrong_ok.append((case.name, rho, float(np.mean(ok & ~((r["a_lo"] <= case.a)
+                                                                            & (case.a <= r["a_hi"]))))))
                 line += (f"{cells[0][0]:9.3f} {cells[0][1]:5.2f} | {cells[1][0]:9.3f} {cells[1][1]:5.2f} | "
                          f"{cells[2][0]:8.3f} {cells[2][1]:5.2f} |")
             else:
@@ -216,6 +256,10 @@ def main(argv=None):
                 inf_frac.append(np.mean(np.isposinf(r["a"])))
                 inf_open.append(np.mean(np.isposinf(r["a_hi"])))
                 line += f" a=inf in {inf_frac[-1]:.0%} of replicates, interval open above in {inf_open[-1]:.0%}"
+            st = r["status"][np.isfinite(r["status"])]
+            if st.size:
+                shares = {w: np.mean(st == i) for i, w in enumerate(STATUS_WORDS) if np.any(st == i)}
+                line += " status " + ", ".join(f"{w} {v:.0%}" for w, v in shares.items())
             print(line, flush=True)
     print("-" * len(head))
     # coverage pooled per band and per autocorrelation (over cases), for the overview;
@@ -247,8 +291,17 @@ def main(argv=None):
                     f"({means['ours']:.3f} vs {better:.3f})", "<= 0.70", means["ours"] / better <= 0.7))
     targets.append(("atom weight mean |error|, worst case", f"{max(atom_err):.4f}", "<= 0.02",
                     max(atom_err) <= 0.02))
-    targets.append(("a = inf (InverseGamma), worst setting", f"{min(inf_frac):.0%} of replicates", ">= 90%",
-                    min(inf_frac) >= 0.9))
+    targets.append(("a = inf (InverseGamma), worst setting", f"{min(inf_frac):.0%} of replicates", ">= 95%",
+                    min(inf_frac) >= 0.95))
+    worst_a = min(a_cov_cells, key=lambda cell: cell[2])
+    targets.append(("coverage of a's interval, worst finite-a case", f"{worst_a[2]:.2f} ({worst_a[0]}, "
+                    f"{worst_a[1]:.1f})", ">= 0.80", worst_a[2] >= 0.8))
+    w_h = max(worse_than_hill, key=lambda cell: cell[2] / cell[3]) if worse_than_hill else None
+    targets.append(("cases whose RMSE of a exceeds Hill's", f"{len(worse_than_hill)}" + (
+        f" (worst {w_h[0]}, {w_h[1]:.1f}: {w_h[2]:.3f} vs {w_h[3]:.3f})" if w_h else ""), "0", not worse_than_hill))
+    w_ok = max(wrong_ok, key=lambda cell: cell[2])
+    targets.append(("unreachable centres 'ok' with a wrong interval", f"{w_ok[2]:.0%} ({w_ok[0]}, {w_ok[1]:.1f})",
+                    "<= 5%", w_ok[2] <= 0.05))
     targets.append(("a_upper = inf (InverseGamma), worst setting", f"{min(inf_open):.0%} of replicates", "100%",
                     min(inf_open) == 1.0))
     report_targets(targets)
