@@ -52,7 +52,9 @@ def test_beta_interval_properties():
 
 
 def test_interval_coverage_autocorrelated(rng):
-    # coverage of the mass interval for AR(1) chains, at a ball of exact mass P(|Z| <= 0.3)
+    # coverage of the mass interval for AR(1) chains, at a ball of exact mass P(|Z| <= 0.3);
+    # a unit check of beta_interval at indicator_ess: the public path (batch_means_ess ->
+    # t_adjusted_n -> beta_interval in local_mass) is checked in tests/test_calibration.py
     z = ar1(rng, (300, 4, 1000), 0.9)
     ind = np.abs(z) <= 0.3
     p = stats.chi2.cdf(0.09, 1)

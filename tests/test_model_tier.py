@@ -487,6 +487,8 @@ def test_rao_blackwell_average_over_draws_is_calibrated(normal_gamma):
             lo, hi = _stat(res, "mu", "mass_lower"), _stat(res, "mu", "mass_upper")
             covered.append((lo <= exact) & (exact <= hi))
             relerr.append(_mass(res, "mu") / exact - 1)
+    # (a smoke check; coverage per band and width against the exact sd over 160
+    # replicates: tests/test_calibration.py::test_model_tier_rao_blackwell_coverage_and_width)
     assert np.mean(covered) >= 0.6
     assert np.max(np.abs(relerr)) < 0.15 and np.median(np.abs(relerr)) < 0.05
     # integrating tau with mu (the automatic pair) removes the draw-to-draw noise
