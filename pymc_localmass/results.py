@@ -304,8 +304,8 @@ def status_note(row, name="the variable", center="the centre"):
     --------
     >>> row = {"status": 4.0, "nearest": 4.3, "scale": 1.0, "n_near": 0.0, "r_resolved": 5.0,
     ...        "n_divergent": 0.0, "divergent_near": 0.0}
-    >>> status_note(row, "x", "8")  # doctest: +ELLIPSIS
-    'no draw within 4.3 sd of x = 8 (0 effective draws within one sd); the draws say nothing below r = 5: ...'
+    >>> print(status_note(row, "x", "8"))  # doctest: +ELLIPSIS
+    no draw within 4.3 sd of x = 8 (0 effective draws within one sd); the draws say nothing below r = 5; ...
     """
     word = status_word(row)
     get = lambda k: float(row.get(k, np.nan))  # noqa: E731
