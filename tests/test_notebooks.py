@@ -66,6 +66,10 @@ def test_plot_local_mass_notebook(run_notebook):
 def test_advi_collapse_notebook(run_notebook):
     _, text, images = run_notebook("advi_collapse.ipynb", 300)
     assert "tier: analytic" in text and "Mass Index a at tau = 0: inf" in text
+    # issue 11: the centred run's own row says its draws may not reach tau = 0; the non-centred one is ok
+    assert "divergent transitions fall among the draws nearest tau = 0" in text and " sampler" in text
+    nc = text.split("non-centred NUTS:")[1].splitlines()[3]
+    assert nc.split()[-1] == "ok"
     # the check flags tau near 0 for both approximations, with the ELBO-blindness bound
     for name in ("ADVI", "FullRank"):
         assert f"LocalMassWarning: {name}: tau within " in text
