@@ -370,6 +370,10 @@ CASES = [
     Case("unknown-group", "group='posterior_predictive' of a container without it",
          lambda: _lm(__import__("conftest").make_container(posterior={"x": _x()}), group="posterior_predictive"),
          Raises("UnknownNameError", r"group 'posterior_predictive' not found")),
+    Case("grid-beyond-float64", "draws of +-1.7e308 (automatic grid)",
+         lambda: _lm({"x": np.where(np.arange(40).reshape(2, 20) % 2 == 0, 1.7e308, -1.7e308)}, centers=0.0),
+         Raises("InvalidInputError", r"variable 'x': the automatic radius grid .* exceeds the float64 range; "
+                                     r"pass radii=")),
     # --- local_kl regions
     Case("local-kl-reversed", "local_kl(norm, norm, region=(0.5, -0.5))", lambda: _local_kl((0.5, -0.5)),
          Raises("InvalidInputError", r"region \(0.5, -0.5\) has its lower end above its upper end"), issue=True),

@@ -8,6 +8,8 @@ resolve, not that they happen to be whole numbers (every float64 above 2**53
 is a whole number; ``1e20 * x`` is no lattice, ``31.6 * poisson`` is one).
 """
 
+import warnings
+
 import numpy as np
 
 #: a lattice spans at most this many times as many positions as there are draws;
@@ -81,18 +83,43 @@ def lattice(x, integer=False):
     flat = x.reshape(-1, x.shape[-1])
     h = np.full(flat.shape[0], np.nan)
     o = np.full(flat.shape[0], np.nan)
-    for i, row in enumerate(flat):
-        row = row[np.isfinite(row)]
-        if row.size < 2:
-            continue
-        lo, hi = float(row.min()), float(row.max())
-        if not hi > lo:
-            continue
-        floor = 0.0 if integer else (hi - lo) / (SPAN_FACTOR * row.size)
-        if row.size > HEAD and np.isnan(_row_lattice(row[:HEAD], floor)[0]) and np.ptp(row[:HEAD]) > 0:
-            continue  # the first draws are already no lattice of a resolved spacing
-        h[i], o[i] = _row_lattice(row, floor)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # rows without finite values
+        fin = np.isfinite(flat)
+        lo = np.min(np.where(fin, flat, np.inf), axis=1)
+        hi = np.max(np.where(fin, flat, -np.inf), axis=1)
+    n_fin = fin.sum(axis=1)
+    floor = np.zeros(flat.shape[0]) if integer else (hi - lo) / (SPAN_FACTOR * np.maximum(n_fin, 1))
+    cand = np.flatnonzero((n_fin >= 2) & (hi > lo))
+    if not integer and cand.size:  # the first draws of a lattice row lie on it too: a cheap, sound reject
+        cand = cand[_head_may_be_lattice(flat[cand, :HEAD], floor[cand])]
+    for i in cand:
+        row = flat[i][fin[i]]
+        h[i], o[i] = _row_lattice(row, floor[i])
     return h.reshape(lead), o.reshape(lead)
+
+
+def _head_may_be_lattice(head, floor):
+    """Rows whose values' spacings have a common divisor >= ``floor`` (vectorised Euclid)."""
+    d = np.diff(np.sort(head, axis=1), axis=1)
+    d = np.where(np.isfinite(d), d, 0.0)
+    tol = floor * 1e-3
+    g = np.zeros(head.shape[0])
+    alive = np.ones(head.shape[0], bool)
+    for j in range(d.shape[1]):
+        a, b = np.maximum(g, d[:, j]), np.minimum(g, d[:, j])
+        for _ in range(200):
+            act = alive & (b > tol)
+            if not act.any():
+                break
+            r = np.fmod(a, np.where(act, b, 1.0))
+            r = np.where(r > b - tol, 0.0, r)  # within rounding of the divisor: it divides
+            a, b = np.where(act, b, a), np.where(act, r, 0.0)
+        g = a
+        alive &= (g == 0) | (g >= floor)  # g == 0: no spacing seen yet
+        if not alive.any():
+            break
+    return alive
 
 
 def is_lattice(x, integer=False):

@@ -9,6 +9,8 @@ rounding), and the lengths among the results are multiplied back. Draws of
 ordinary magnitude are passed through untouched.
 """
 
+import warnings
+
 import numpy as np
 
 from .curves import CURVE_STATS, INDEX_STATS, local_mass_curves
@@ -19,6 +21,19 @@ SAFE_RANGE = (2.0**-200, 2.0**200)
 #: labels of the results that are lengths (multiplied back); every other label is scale-free
 LENGTH_CURVE_STATS = ("radius",)
 LENGTH_INDEX_STATS = ("center_value", "scale", "window", "nearest", "r_resolved")
+
+
+def _largest_magnitude(x):
+    """Largest finite ``|x|`` over the last two axes, without a full-size temporary."""
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN elements
+        big = np.fmax(np.abs(np.nanmax(x, axis=(-2, -1))), np.abs(np.nanmin(x, axis=(-2, -1))))
+    bad = ~np.isfinite(big)
+    if np.any(bad):  # infinite draws (left out with nan_policy="omit"), or none finite
+        rows = x[bad]
+        big = np.array(big, dtype=float)
+        big[bad] = np.max(np.where(np.isfinite(rows), np.abs(rows), 0.0), axis=(-2, -1))
+    return np.asarray(big, dtype=float)
 
 
 def rescaled_local_mass_curves(x, scale=None, *, center=None, radii=None, r_max=None, **kwargs):
@@ -43,11 +58,11 @@ def rescaled_local_mass_curves(x, scale=None, *, center=None, radii=None, r_max=
     if x.dtype.kind in "iub" or x.ndim < 2:
         return local_mass_curves(x, scale, center=center, radii=radii, r_max=r_max, **kwargs)
     lead = x.shape[:-2]
-    flat = x.reshape(lead + (-1,))
     numeric = center is not None and not isinstance(center, str)
+    big = _largest_magnitude(x)
     if numeric:  # the largest magnitude among the draws and the centre
-        flat = np.concatenate([flat, np.broadcast_to(np.asarray(center, float)[..., None], lead + (1,))], axis=-1)
-    mag = pow2_scale(flat)
+        big = np.maximum(big, np.abs(np.broadcast_to(np.asarray(center, float), lead)))
+    mag = pow2_scale(big[..., None])
     lo, hi = SAFE_RANGE
     need = (mag > hi) | (mag < lo)
     if not np.any(need):
@@ -65,8 +80,12 @@ def rescaled_local_mass_curves(x, scale=None, *, center=None, radii=None, r_max=
         radii = np.broadcast_to(np.asarray(radii, float), lead + (np.shape(radii)[-1],))
     curves, index = local_mass_curves(xs, div(scale), center=div(center) if numeric else center,
                                       radii=div(radii, 1), r_max=div(r_max), **kwargs)
-    for lab in LENGTH_CURVE_STATS:
-        curves[..., CURVE_STATS.index(lab)] *= f[..., None]
+    with np.errstate(over="ignore"):
+        for lab in LENGTH_CURVE_STATS:
+            curves[..., CURVE_STATS.index(lab)] *= f[..., None]
+    if radii is None and not np.all(np.isfinite(curves[..., CURVE_STATS.index("radius")])):
+        raise ValueError("the automatic radius grid (up to 4 times the draws' distances to the centre) exceeds "
+                         "the float64 range; pass radii= explicitly")
     if radii is not None:  # explicit radii are honoured exactly
         curves[..., CURVE_STATS.index("radius")] = radii
     for lab in LENGTH_INDEX_STATS:
