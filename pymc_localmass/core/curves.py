@@ -40,6 +40,8 @@ def no_draws_value(label):
 #: a chain whose share of draws in the narrowest index window differs from the
 #: other chains' by more than this many standard errors (autocorrelation-aware)
 CHAIN_Z = 4.0
+#: batches per chain for the within-chain variance behind ``chain_z``
+CHAIN_BATCHES = 8
 #: divergent transitions crowd near the centre at this one-sided binomial level
 DIVERGENT_LEVEL = 1e-3
 
@@ -517,10 +519,16 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
         q0_all[start:stop] = p0
         # within-chain variance of the indicator times its autocorrelation time, from
         # batch means about each chain's own mean (a chain elsewhere does not inflate it)
-        sz = np.broadcast_to(sizes, (C, n_b)) if valid_sizes is None else valid_sizes
+        # (CHAIN_BATCHES long batches per chain: short ones underestimate the variance of a
+        # strongly autocorrelated indicator, which made chains look different by chance)
+        sz = np.broadcast_to(sizes, (e_n, C, n_b)) if valid_sizes is None else valid_sizes
+        grp = np.minimum(np.arange(n_b) * CHAIN_BATCHES // n_b, CHAIN_BATCHES - 1)
+        onehot = (grp[:, None] == np.arange(CHAIN_BATCHES)[None, :]).astype(float)
+        cnt_g = inside_w[:, 0] @ onehot
+        sz_g = sz @ onehot
         with np.errstate(divide="ignore", invalid="ignore"):
-            bm = inside_w[:, 0] / sz
-            s2tau = (sz * (bm - p_c[..., None]) ** 2).sum(axis=(1, 2)) / max(C * (n_b - 1), 1)
+            bm = cnt_g / sz_g
+            s2tau = (sz_g * (bm - p_c[..., None]) ** 2).sum(axis=(1, 2)) / max(C * (CHAIN_BATCHES - 1), 1)
         s2tau = np.maximum(s2tau, p0 * (1 - p0))  # no less than independent draws
         rest = (in_c.sum(axis=1, keepdims=True) - in_c) / np.maximum(n_c.sum(axis=-1, keepdims=True) - n_c, 1)
         n_rest = np.maximum(n_c.sum(axis=-1, keepdims=True) - n_c, 1)

@@ -459,7 +459,8 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
     if ga.size:
         c0, e0_, _ = _aggregate(master[ga], edges[ga], g_all[ga, 0])
         th0, _, _ = fit_binned(c0, e0_, R_w[ga, 0], scale[ga], ["a"])
-        ok0 = np.isfinite(th0[:, 0]) & (th0[:, 0] > 0)
+        # (only where it lies inside the hull: a failed or wild narrow fit keeps the power law)
+        ok0 = np.isfinite(th0[:, 0]) & (th0[:, 0] > np.maximum(h_lo[ga], 0.0)) & (th0[:, 0] < h_hi[ga])
         a[ga[ok0]] = th0[ok0, 0]
     a_lo, a_hi = np.minimum(h_lo, a), np.maximum(h_hi, a)
     # a = inf is a statement about the resolved radii (the draws cannot tell
