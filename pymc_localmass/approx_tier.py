@@ -698,10 +698,18 @@ def compute(data, *, var_names=None, filter_vars=None, coords=None, group="poste
         extra["monotone_deterministics"] = ",".join(monotone)
     if fit.omitted:
         extra["omitted"] = "; ".join(f"{k}: {v}" for k, v in fit.omitted.items())
-    for name in via_qmc:
-        cur, ind = _qmc_vector_variable(fit, name, tsel[name], cmap[name], radii=radii, n_radii=n_radii,
-                                        scaled=scaled, ci_prob=ci_prob, model=model, n_points=n_points,
-                                        n_randomizations=n_randomizations, seed=seed)
+    for name in list(via_qmc):
+        try:
+            cur, ind = _qmc_vector_variable(fit, name, tsel[name], cmap[name], radii=radii, n_radii=n_radii,
+                                            scaled=scaled, ci_prob=ci_prob, model=model, n_points=n_points,
+                                            n_randomizations=n_randomizations, seed=seed)
+        except ValueError as err:  # non-finite values through the graph: the draws are the last resort
+            if "non-finite values" not in str(err):
+                raise
+            via_qmc.remove(name)
+            fallback.append(name)
+            reasons[name] = f"{reasons[name]}; QMC through the model failed: {err}"
+            continue
         curves_vars[name], index_vars[name] = cur, ind
         tiers[name] = "qmc"
     if via_qmc:
