@@ -932,6 +932,16 @@ def local_kl(p, q, region, *, eps=0.0, direction="both", var_name=None, coords=N
         direction), ``nu_mass`` (of the second, regularised when ``eps > 0``);
         attrs ``tier``, ``eps``, ``region``.
 
+    Warns
+    -----
+    RuntimeWarning
+        A direction is infinite (``eps = 0`` and the first measure has mass
+        the second lacks, e.g. an atom of ``p`` at a point where ``q`` has
+        none, found in the draws or given as ``p_atoms``); the warning
+        points to the regularised form, which is finite. The estimate
+        always lies inside its interval (from draws, ``kl >= phi(mu(A),
+        nu(A))``; infinite with interval ``[phi, inf]``).
+
     Raises
     ------
     ValueError
@@ -1014,12 +1024,9 @@ def local_kl(p, q, region, *, eps=0.0, direction="both", var_name=None, coords=N
     for d, r in zip(dirs, results):
         if np.isposinf(r.kl) and eps == 0:
             first, second = ("p", "q") if d == "forward" else ("q", "p")
-            where = ""
-            atoms = (r.details or {}).get("atoms") if hasattr(r, "details") else None
-            if atoms:
-                where = " (" + ", ".join(f"an atom at {list(k) if len(k) > 1 else k[0]:g} of weight {w:.2g}"
-                                         if len(k) == 1 else f"an atom at {list(k)} of weight {w:.2g}"
-                                         for k, w in atoms.items()) + ")"
+            atoms = (getattr(r, "details", None) or {}).get("atoms") or {}
+            where = "".join(f" (an atom at {k[0] if len(k) == 1 else list(k)} of weight {w:.2g})"
+                            for k, w in atoms.items())
             warnings.warn(
                 f"local_kl: KL_A({first} || {second}) is infinite: {first} has mass in the region that {second} "
                 f"lacks{where}. The regularised local KL, KL_A({first} || {second} + eps {first}) with eps > 0 "
