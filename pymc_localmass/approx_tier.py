@@ -698,6 +698,7 @@ def compute(data, *, var_names=None, filter_vars=None, coords=None, group="poste
         extra["monotone_deterministics"] = ",".join(monotone)
     if fit.omitted:
         extra["omitted"] = "; ".join(f"{k}: {v}" for k, v in fit.omitted.items())
+    qmc_errors = {}
     for name in list(via_qmc):
         try:
             cur, ind = _qmc_vector_variable(fit, name, tsel[name], cmap[name], radii=radii, n_radii=n_radii,
@@ -708,6 +709,7 @@ def compute(data, *, var_names=None, filter_vars=None, coords=None, group="poste
                 raise
             via_qmc.remove(name)
             fallback.append(name)
+            qmc_errors[name] = str(err)
             reasons[name] = f"{reasons[name]}; QMC through the model failed: {err}"
             continue
         curves_vars[name], index_vars[name] = cur, ind
@@ -742,11 +744,16 @@ def compute(data, *, var_names=None, filter_vars=None, coords=None, group="poste
         fb_centers = _restrict(centers, fallback)
         if isinstance(fb_centers, Mapping):
             fb_centers = {k: v for k, v in fb_centers.items()}
-        c2, i2 = samples_compute(draws, var_names=fallback, coords=coords, centers=fb_centers,
-                                 radii=_restrict(radii, fallback + ["+".join(fallback)]), n_radii=n_radii,
-                                 norm=norm, joint=joint, method="samples", model=model if model is not None
-                                 else fit.model, ci_prob=ci_prob, min_ess=min_ess, window=window,
-                                 nan_policy=nan_policy, progressbar=progressbar, independent=True)
+        try:
+            c2, i2 = samples_compute(draws, var_names=fallback, coords=coords, centers=fb_centers,
+                                     radii=_restrict(radii, fallback + ["+".join(fallback)]), n_radii=n_radii,
+                                     norm=norm, joint=joint, method="samples", model=model if model is not None
+                                     else fit.model, ci_prob=ci_prob, min_ess=min_ess, window=window,
+                                     nan_policy=nan_policy, progressbar=progressbar, independent=True)
+        except ValueError as err:
+            if qmc_errors:  # the last resort failed too: say why QMC could not, then why the draws cannot
+                raise ValueError("; ".join(qmc_errors.values()) + f"; its draws cannot either: {err}") from None
+            raise
         for k in c2.data_vars:
             curves_vars[k] = c2[k]
             index_vars[k] = i2[k]
