@@ -38,7 +38,7 @@ import xarray as xr
 
 from ._compat import default_ci_prob
 from .adapters import SAMPLE_DIMS, select_coords, select_vars
-from .adapters.approx import GaussianApproximation, from_approximation, is_approximation
+from .adapters.approx import _GH_NODES, _GH_WEIGHTS, GaussianApproximation, from_approximation, is_approximation
 from .core.curves import CURVE_STATS, INDEX_STATS, no_draws_value
 from .results import joint_center_label, merge_curves
 from .core.distances import NORMS
@@ -225,6 +225,128 @@ def _qmc_vector_variable(fit, name, da_idx, specs, *, radii, n_radii, scaled, ci
         else:
             c = _centre_array(fit, name, spec, label, idx, el_shape, el_dims, el_coords, model).reshape(-1)
         curves, index = _qmc_curve_and_index(pts, c, absolute, stored, csd, c, ci_prob)
+        cur_list.append(curves)
+        idx_list.append(index)
+    return _as_dataarrays(cur_list, idx_list, [lab for lab, _ in specs], el_shape, el_dims, el_coords)
+
+
+#: unconstrained z range searched when inverting a monotone Deterministic (Phi(-38) ~ 3e-316)
+_Z_MAX = 38.0
+
+
+def _monotone_map(fit, name):
+    """``h(z)``: a scalar Deterministic as a function of its scalar free variable's standardised
+    unconstrained value, through the model's compiled, vectorised graph; None when ``h`` is not
+    strictly monotone (or not finite) on a grid of +-12 sd."""
+    v = fit.variable(name)
+    src = fit.variable(v.source)
+    mu, sd = (float(np.ravel(a)[0]) for a in fit.marginal(src.name))
+
+    def h(z):
+        z = np.asarray(z, dtype=float)
+        y = np.broadcast_to(fit.mean, (z.size, fit.mean.size)).copy()
+        y[:, src.index.start] = mu + sd * z.reshape(-1)
+        with np.errstate(all="ignore"):
+            return np.asarray(fit._model_backtransform(y, [v])[name], float).reshape(z.shape)
+
+    grid = h(np.linspace(-12.0, 12.0, 481))
+    if not np.all(np.isfinite(grid)):
+        return None, 0
+    d = np.diff(grid)
+    if np.all(d > 0):
+        return h, 1
+    if np.all(d < 0):
+        return h, -1
+    return None, 0
+
+
+def _invert_monotone(h, sign, targets, n_iter=64):
+    """z with h(z) = target (bisection over [-_Z_MAX, _Z_MAX], vectorised; ends outside the range)."""
+    t = np.asarray(targets, dtype=float)
+    lo = np.full(t.shape, -_Z_MAX)
+    hi = np.full(t.shape, _Z_MAX)
+    for _ in range(n_iter):
+        mid = 0.5 * (lo + hi)
+        below = (h(mid) - t) * sign < 0  # h(mid) on the low side of the target
+        lo = np.where(below, mid, lo)
+        hi = np.where(below, hi, mid)
+    return 0.5 * (lo + hi)
+
+
+def _normal_interval_mass(z1, z2):
+    """Phi(z2) - Phi(z1), accurate in both tails."""
+    from scipy import stats
+
+    z1, z2 = np.minimum(z1, z2), np.maximum(z1, z2)
+    upper = z1 > 0
+    return np.where(upper, stats.norm.sf(z1) - stats.norm.sf(z2), stats.norm.cdf(z2) - stats.norm.cdf(z1))
+
+
+def _monotone_variable(fit, name, da_idx, specs, *, radii, n_radii, scaled, ci_prob, model):
+    """Exact curves and index of a scalar Deterministic that is a monotone map of one scalar free variable.
+
+    The ball ``[c - r, c + r]`` is the image of an interval of the free
+    variable's unconstrained value; its Gaussian mass is exact (the ends
+    found by bisection through the model's graph). The index is fitted on
+    the exact curve at radii 1e-8 to 1e-2 sd. Returns None when the map is
+    not monotone (the caller then integrates by QMC). A centre the map does
+    not attain (an end of its range, such as 0 for ``tau**2``) has
+    ``a = inf``: the ball's preimage runs off to infinity, where the Gaussian
+    mass decays faster than any power of r.
+    """
+    from .core.index import fit_index_curve
+
+    h, sign = _monotone_map(fit, name)
+    if h is None:
+        return None
+    el_dims = _element_dims(da_idx)
+    idx = np.asarray(da_idx.values[0, 0], dtype=int)
+    el_shape = idx.shape
+    el_coords = {d: da_idx[d].values for d in el_dims if d in da_idx.coords}
+    gh = h(_GH_NODES)
+    mean = float(np.sum(_GH_WEIGHTS * gh))
+    csd = float(np.sqrt(max(np.sum(_GH_WEIGHTS * (gh - mean) ** 2), 0.0)))
+    if not csd > 0:
+        return None
+    r = _radii_for(radii, name)
+    units = np.logspace(-AUTO_DECADES, 0.0, int(n_radii)) if r is None else np.asarray(r, float)
+    absolute = units * csd if (scaled or r is None) else units
+    stored = units if scaled else absolute
+    fine = csd * np.geomspace(1e-8, 1e-2, 30)
+    cur_list, idx_list = [], []
+    for label, spec in specs:
+        if isinstance(spec, str) and spec in ("mean", "median", "mode"):
+            if spec == "mode":
+                return None
+            c = mean if spec == "mean" else float(h(np.zeros(1))[0])
+        else:
+            c = float(_centre_array(fit, name, spec, label, idx, el_shape, el_dims, el_coords, model).reshape(-1)[0])
+
+        def mass_of(rad):
+            z1 = _invert_monotone(h, sign, c - rad)
+            z2 = _invert_monotone(h, sign, c + rad)
+            return np.clip(_normal_interval_mass(z1, z2), 0.0, 1.0)
+
+        m = mass_of(absolute)
+        R = absolute.size
+        lr = np.log(absolute)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope = np.gradient(np.log(m), lr) if R > 1 else np.full(R, np.nan)
+        slope = np.where(np.isfinite(slope), slope, np.nan)
+        put = {"radius": stored, "mass": m, "mass_lower": m, "mass_upper": m, "slope": slope,
+               "slope_lower": slope, "slope_upper": slope, "ess": np.full(R, np.inf), "resolved": np.ones(R)}
+        curves = np.stack([np.asarray(put[lab], float) for lab in CURVE_STATS], axis=-1)[None]
+        mf = mass_of(fine)
+        fitd = fit_index_curve(fine, mf, mf * (1 - 1e-6), mf * (1 + 1e-6), mf > 0, csd, ci_prob=ci_prob)
+        vals = {k: float(np.ravel(v)[0]) for k, v in fitd.items()}
+        zc = _invert_monotone(h, sign, np.array([c]))[0]
+        if not np.any(mf > 0) or abs(zc) > _Z_MAX - 1e-6:
+            # c is not attained (an end of the Deterministic's range, e.g. tau**2 at 0): the ball's
+            # preimage runs off to infinity and its Gaussian mass decays faster than any power, as
+            # for a variable's log transform at 0 in the analytic tier
+            vals.update(a=np.inf, a_lower=np.inf, a_upper=np.inf, b=np.nan, b_lower=-np.inf, b_upper=np.inf)
+        vals.update(atom=0.0, atom_lower=0.0, atom_upper=0.0, center_value=c, scale=csd)
+        index = np.array([[float(vals.get(lab, no_draws_value(lab))) for lab in INDEX_STATS]])
         cur_list.append(curves)
         idx_list.append(index)
     return _as_dataarrays(cur_list, idx_list, [lab for lab, _ in specs], el_shape, el_dims, el_coords)
@@ -532,10 +654,25 @@ def compute(data, *, var_names=None, filter_vars=None, coords=None, group="poste
             return f"{v.name}: {v.reason}"
         return None
 
-    reasons = {n: why_not(n) for n in names}
+    # a scalar Deterministic, monotone in one scalar free variable: exact through the monotone map
+    monotone = {}
+    if fit.gaussian and fit.model is not None and not joint and method in ("auto", "analytic"):
+        for n in names:
+            v = fit.variable(n)
+            if v.deterministic and v.source is not None:
+                got = _monotone_variable(fit, n, tsel[n], cmap[n], radii=radii, n_radii=n_radii, scaled=scaled,
+                                         ci_prob=ci_prob, model=model)
+                if got is not None:
+                    monotone[n] = got
+    if method == "analytic" and var_names is None:  # the default selection: what has an exact mass
+        for n in [n for n in names if fit.variable(n).deterministic and n not in monotone]:
+            fit.omitted[n] = "Deterministic without a closed-form mass (method='analytic')"
+            names.remove(n)
+        tsel = tsel[names]
+    reasons = {n: (None if n in monotone else why_not(n)) for n in names}
     via_qmc = []  # elementwise balls of a variable with a vector transform: QMC through the model's transform
     if fit.gaussian and fit.model is not None and not joint and method == "auto":
-        via_qmc = [n for n in names if reasons[n] and not fit.variable(n).supported]
+        via_qmc = [n for n in names if reasons[n] and not fit.variable(n).supported and n not in monotone]
     # a joint ball with a vector-transform variable: QMC through the model's transforms too
     joint_via_model = (joint and method == "auto" and fit.gaussian and fit.model is not None
                        and any(reasons.values())
@@ -555,10 +692,27 @@ def compute(data, *, var_names=None, filter_vars=None, coords=None, group="poste
             "an exact (analytic) local mass is impossible for " + "; ".join(reasons[n] for n in bad)
             + "; use method='auto' (quasi-Monte Carlo through the transform, or the approximation's draws)")
     curves_vars, index_vars, tiers, extra = {}, {}, {}, {}
-    for name in via_qmc:
-        cur, ind = _qmc_vector_variable(fit, name, tsel[name], cmap[name], radii=radii, n_radii=n_radii,
-                                        scaled=scaled, ci_prob=ci_prob, model=model, n_points=n_points,
-                                        n_randomizations=n_randomizations, seed=seed)
+    for name in monotone:
+        curves_vars[name], index_vars[name] = monotone[name]
+        tiers[name] = "analytic"
+    if monotone:
+        extra["monotone_deterministics"] = ",".join(monotone)
+    if fit.omitted:
+        extra["omitted"] = "; ".join(f"{k}: {v}" for k, v in fit.omitted.items())
+    qmc_errors = {}
+    for name in list(via_qmc):
+        try:
+            cur, ind = _qmc_vector_variable(fit, name, tsel[name], cmap[name], radii=radii, n_radii=n_radii,
+                                            scaled=scaled, ci_prob=ci_prob, model=model, n_points=n_points,
+                                            n_randomizations=n_randomizations, seed=seed)
+        except ValueError as err:  # non-finite values through the graph: the draws are the last resort
+            if "non-finite values" not in str(err):
+                raise
+            via_qmc.remove(name)
+            fallback.append(name)
+            qmc_errors[name] = str(err)
+            reasons[name] = f"{reasons[name]}; QMC through the model failed: {err}"
+            continue
         curves_vars[name], index_vars[name] = cur, ind
         tiers[name] = "qmc"
     if via_qmc:
@@ -579,7 +733,7 @@ def compute(data, *, var_names=None, filter_vars=None, coords=None, group="poste
         tiers[jname] = "qmc"
     elif not joint:
         for name in names:
-            if name in fallback or name in via_qmc:
+            if name in fallback or name in via_qmc or name in monotone:
                 continue
             cur, ind = _exact_variable(fit, name, tsel[name], cmap[name], radii=radii, n_radii=n_radii,
                                        scaled=scaled, model=model)
@@ -591,11 +745,16 @@ def compute(data, *, var_names=None, filter_vars=None, coords=None, group="poste
         fb_centers = _restrict(centers, fallback)
         if isinstance(fb_centers, Mapping):
             fb_centers = {k: v for k, v in fb_centers.items()}
-        c2, i2 = samples_compute(draws, var_names=fallback, coords=coords, centers=fb_centers,
-                                 radii=_restrict(radii, fallback + ["+".join(fallback)]), n_radii=n_radii,
-                                 norm=norm, joint=joint, method="samples", model=model if model is not None
-                                 else fit.model, ci_prob=ci_prob, min_ess=min_ess, window=window,
-                                 nan_policy=nan_policy, progressbar=progressbar)
+        try:
+            c2, i2 = samples_compute(draws, var_names=fallback, coords=coords, centers=fb_centers,
+                                     radii=_restrict(radii, fallback + ["+".join(fallback)]), n_radii=n_radii,
+                                     norm=norm, joint=joint, method="samples", model=model if model is not None
+                                     else fit.model, ci_prob=ci_prob, min_ess=min_ess, window=window,
+                                     nan_policy=nan_policy, progressbar=progressbar, independent=True)
+        except ValueError as err:
+            if qmc_errors:  # the last resort failed too: say why QMC could not, then why the draws cannot
+                raise ValueError("; ".join(qmc_errors.values()) + f"; its draws cannot either: {err}") from None
+            raise
         for k in c2.data_vars:
             curves_vars[k] = c2[k]
             index_vars[k] = i2[k]

@@ -34,7 +34,7 @@ import pandas as pd
 from ._compat import container_groups, default_ci_prob, is_datatree, is_inferencedata
 from .adapters import select_vars, to_dataset
 from .adapters.approx import from_approximation, is_approximation
-from .results import status_note, status_word, stored_centers
+from .results import STATUS_ADVICE, status_note, status_word, stored_centers
 
 __all__ = ["LocalMassWarning", "Finding", "CheckResult", "check", "default_centers"]
 
@@ -68,6 +68,8 @@ class Finding:
         A plain-language reading for reports.
     figures : dict
         The numbers behind the message.
+    advice : str
+        What to do next (one sentence; also in the warning after "What to do:").
     """
 
     kind: str
@@ -79,6 +81,12 @@ class Finding:
     message: str
     reading: str
     figures: dict = field(default_factory=dict)
+    advice: str = ""
+
+    @property
+    def text(self):
+        """The finding and what to do, as the warning says it."""
+        return f"{self.message} What to do: {self.advice}" if self.advice else self.message
 
 
 @dataclass
@@ -95,11 +103,15 @@ class CheckResult:
     comparison : xarray.Dataset or None
         The :func:`~pymc_localmass.compare.compare` dataset when
         approximations were given.
+    left_out : dict of str to str
+        Variables of the reference that were not compared with the
+        approximations, and why (a fit cannot give them).
     """
 
     findings: list
     table: pd.DataFrame
     comparison: object = None
+    left_out: dict = field(default_factory=dict)
 
     @property
     def ok(self):
@@ -107,10 +119,15 @@ class CheckResult:
         return not self.findings
 
     def __repr__(self):
+        tail = [f"  (not compared: {n}: {why})" for n, why in self.left_out.items()]
         if self.ok:
-            return f"CheckResult(ok: no local-mass findings over {self.table.shape[0]} rows)"
-        lines = [f"CheckResult({len(self.findings)} finding(s)):"] + [f"  - {f.message}" for f in self.findings]
-        return "\n".join(lines)
+            return "\n".join([f"CheckResult(ok: no local-mass findings over {self.table.shape[0]} rows)"] + tail)
+        lines = [f"CheckResult({len(self.findings)} finding(s)):"]
+        for f in self.findings:
+            lines.append(f"  - {f.message}")
+            if f.advice:
+                lines.append(f"    What to do: {f.advice}")
+        return "\n".join(lines + tail)
 
 
 def _fmt(x):
@@ -122,6 +139,134 @@ def _fmt(x):
     if ax >= 1e-3 and ax < 1e4:
         return f"{x:.3g}"
     return f"{x:.2g}"
+
+
+def _fig(x):
+    """A figure in a sentence: two significant digits (``4.8e-11``, ``0.13``, ``0.07``, ``12``)."""
+    if x is None or not np.isfinite(x):
+        return _fmt(x)
+    if x == 0:
+        return "0"
+    ax = abs(x)
+    if 1e-3 <= ax < 1e4:
+        return f"{x:.2g}" if ax < 100 else f"{x:.0f}"
+    return f"{x:.2g}"
+
+
+def render_finding(kind, variable, center_value, figures, *, model=None, reference="posterior", factor=10.0,
+                   center_label=None):
+    """The sentence, the reading and the "what to do" line of one finding, from its figures.
+
+    One function renders every finding, so the terminal (warnings,
+    :class:`CheckResult`'s repr) and the report quote the same figures at
+    the same radius.
+
+    Parameters
+    ----------
+    kind : {"approximation", "atom", "prior_index", "unresolved"}
+    variable : str
+        Element label (``"tau"``, ``"theta[Choate]"``).
+    center_value : float
+    figures : dict
+        ``approximation``: radius, mass, ref_mass(_lower/_upper), ratio(_lower/_upper),
+        phi_reverse and optionally kl_bound, ref_compatible_lower/_upper;
+        ``atom``: atom(_lower/_upper); ``unresolved``: max_radius, min_ess;
+        ``prior_index``: a, a_lower, a_upper, prior_a(_lower/_upper), and
+        optionally z (sd from the posterior mean), radius, model_a(_lower/_upper).
+    model : str, optional
+        The approximation's name.
+    reference : str
+        The reference's name ("posterior" reads "the posterior").
+    factor : float
+    center_label : str, optional
+
+    Returns
+    -------
+    (message, reading, advice) : tuple of str
+
+    Examples
+    --------
+    >>> m, r, a = render_finding("approximation", "sigma_a", 0.0, dict(radius=0.07, mass=4.8e-11, ref_mass=0.13,
+    ...     ref_mass_lower=0.07, ref_mass_upper=0.2, ratio=3.7e-10, ratio_lower=2e-10, ratio_upper=7e-10,
+    ...     phi_reverse=0.13), model="ADVI", reference="NUTS")
+    >>> m
+    'ADVI puts 4.8e-11 of its mass within 0.07 of sigma_a = 0; NUTS puts 0.13 [0.07, 0.2] there (2.7e+09 times more). A global fit measure such as the ELBO can miss this: the mismatch costs it as little as 0.13 nats.'
+    """
+    f = figures
+    who = "the posterior" if reference == "posterior" else reference
+    at = f"{variable} = {_fig(center_value)}" if np.isfinite(center_value) else f"{variable} at {center_label}"
+    if center_label in ("mean", "median", "mode") and np.isfinite(center_value):
+        at += f" (its {center_label})"
+    if kind == "approximation":
+        q, p, ratio = f["mass"], f["ref_mass"], f["ratio"]
+        if ratio < 1:
+            times = (f"{_fig(1 / ratio)} times more" if ratio > 0 else "where it has none")
+        else:
+            times = f"{_fig(ratio)} times less"
+        msg = (f"{model} puts {_fig(q)} of its mass within {_fig(f['radius'])} of {at}; {who} puts "
+               f"{_fig(p)} [{_fig(f['ref_mass_lower'])}, {_fig(f['ref_mass_upper'])}] there ({times}). "
+               "A global fit measure such as the ELBO can miss this: the mismatch costs it as little as "
+               f"{_fig(f['phi_reverse'])} nats.")
+        reading = msg
+        K = f.get("kl_bound", np.nan)
+        if K is not None and np.isfinite(K) and "ref_compatible_lower" in f:
+            reading += (f" A global KL of {_fig(K)} nats allows any reference mass in "
+                        f"[{_fig(f['ref_compatible_lower'])}, {_fig(f['ref_compatible_upper'])}] here.")
+        if ratio < 1:
+            advice = (f"for {variable} near {_fig(center_value)} rely on {who} draws, not {model}; if you need an "
+                      "approximation there, try full-rank ADVI, Pathfinder or a non-centred parameterisation, "
+                      "and run plm.check again.")
+        else:
+            advice = (f"{model} puts too much mass near {at}: rely on {who} draws there, or try a richer "
+                      "approximation (full-rank ADVI, Pathfinder) and run plm.check again.")
+        return msg, reading, advice
+    if kind == "atom":
+        msg = (f"{variable} has a point mass at {_fig(center_value)}: {_fig(f['atom'])} "
+               f"[{_fig(f['atom_lower'])}, {_fig(f['atom_upper'])}] of the draws are exactly there.")
+        reading = msg + " Continuous approximations (ADVI, Laplace) cannot represent it."
+        advice = (f"report the atom's weight for {variable} separately (its Mass Index is (0, 0)); do not judge "
+                  "this region with a continuous approximation.")
+        return msg, reading, advice
+    if kind == "unresolved":
+        msg = (f"The draws cannot resolve {variable} near {_fig(center_value)}: no ball up to radius "
+               f"{_fig(f['max_radius'])} holds {f.get('min_ess', 10):g} effective draws.")
+        reading = f"The draws are too few near {variable} = {_fig(center_value)} to say how much mass is there."
+        advice = ("draw more (more chains or draws), or pass model= and use method='model', which resolves far "
+                  "smaller radii from the model's density.")
+        return msg, reading, advice
+    if kind == "prior_index":
+        a, alo, ahi = f["a"], f["a_lower"], f["a_upper"]
+        pa, plo, phi_ = f["prior_a"], f["prior_a_lower"], f["prior_a_upper"]
+        msg = (f"{variable} near {_center_text(center_label or f'{center_value:g}', center_value)}: posterior "
+               f"Mass Index a = {_fmt(a)} [{_fmt(alo)}, {_fmt(ahi)}] differs from the prior's a = {_fmt(pa)} "
+               f"[{_fmt(plo)}, {_fmt(phi_)}]")
+        reading = (f"Near {at} the data change how mass scales with the radius (local dimension "
+                   f"{_fmt(pa)} in the prior, {_fmt(a)} in the posterior): the likelihood vanishes or blows up "
+                   "there.")
+        advice = (f"expected if the likelihood vanishes or blows up at {at} (e.g. data that rule that value "
+                  "out); if not, look for a modelling error there.")
+        if "model_a" in f:
+            msg += (f"; confirmed by the model tier below the draws' radii: a = {_fmt(f['model_a'])} "
+                    f"[{_fmt(f['model_a_lower'])}, {_fmt(f['model_a_upper'])}]")
+        elif f.get("z", 0) > 4:
+            z, r = f["z"], f.get("radius", np.nan)
+            msg += (f"; the centre lies {z:.1f} posterior sd from the posterior mean and the draws "
+                    f"resolve it only from r = {_fmt(r)} on, so this may be the slope of a smooth tail: confirm "
+                    "with the model tier (method='model')")
+            reading = (f"Near {at}, {z:.1f} posterior sd from the posterior mean, the posterior's mass grows "
+                       + ("faster than any power of r" if np.isposinf(a) else f"like r^{_fmt(a)}")
+                       + f" over the radii the draws resolve (from {_fmt(r)}), the prior's like r^{_fmt(pa)}: "
+                       "either the likelihood vanishes there, or the centre lies in a smooth tail that the draws "
+                       "cannot see into; the model tier tells which.")
+            advice = ("pass model= to plm.check (or use plm.local_mass(..., method='model')) to read the index "
+                      "below the draws' radii; it tells a real change from a smooth tail.")
+            if f.get("model_tried"):
+                msg += "; the model tier (model= given) could not settle it there"
+                advice = ("treat it as unsettled: neither the draws nor the model tier reach below r = "
+                          f"{_fmt(r)} here (the density there is too small to integrate); if it matters, "
+                          "compare plm.local_mass(..., method='model') at larger radii with the prior's.")
+        return msg + ".", reading, advice
+    raise ValueError(f"unknown finding kind {kind!r}")
 
 
 def _center_text(label, value):
@@ -317,6 +462,14 @@ def check(idata, approximations=None, prior=True, factor=10.0, *, centers=None, 
         from ._validate import check_model_matches
 
         check_model_matches(model, ds, group)
+    constant = {}
+    if var_names is None:  # by default, variables that never vary (a Deterministic of data) are left out
+        from .compare import constant_variables
+
+        constant = constant_variables(ds, names)
+        names = [n for n in names if n not in constant]
+    # the comparison: the user's names, or (default) every variable the fits share (exclusions only)
+    cmp_var_names = var_names if var_names is not None else ([f"~{n}" for n in constant] or None)
     if approximations is not None and not isinstance(approximations, Mapping):
         raise TypeError("approximations must be a mapping {name: fit}, e.g. {'ADVI': approx}; "
                         f"got {type(approximations).__name__}")
@@ -395,25 +548,22 @@ def check(idata, approximations=None, prior=True, factor=10.0, *, centers=None, 
                 if model is not None:
                     note += "; the model tier could not resolve it either (e.g. a funnel's neck, or a discrete variable)"
             if continue_finding:
-                msg = f"{lab} near {_center_text(c, cv)} [{word}]: {note}"
-                findings.append(Finding(word, lab, c, cv, figs.get("r_resolved"), None, msg, note[0].upper() + note[1:],
-                                        figs))
+                # the note ends with what to do (results.STATUS_ADVICE): the advice line says it alone
+                body, _, _ = note.partition("; " + STATUS_ADVICE[word]) if word in STATUS_ADVICE else (note, "", "")
+                msg = f"{lab} near {_center_text(c, cv)} [{word}]: {body}"
+                findings.append(Finding(word, lab, c, cv, figs.get("r_resolved"), None, msg,
+                                        body[0].upper() + body[1:] + ".", figs, STATUS_ADVICE.get(word, "")))
                 flags.append(word)
         if requested and not res.any() and "unresolved" not in flags and "sampler" not in flags:
-            msg = (f"{lab} near {_center_text(c, cv)}: the draws cannot resolve this centre (no radius up to "
-                   f"{_fmt(float(r[-1]))} holds {min_ess:g} effective draws); use more draws or the model tier")
-            findings.append(Finding("unresolved", lab, c, cv, None, None, msg,
-                                    f"The draws are too few near {lab} = {cv:.3g} to say how much mass is there.",
-                                    {"max_radius": float(r[-1])}))
+            figs = {"max_radius": float(r[-1]), "min_ess": float(min_ess)}
+            msg, reading, advice = render_finding("unresolved", lab, cv, figs, center_label=c)
+            findings.append(Finding("unresolved", lab, c, cv, None, None, msg, reading, figs, advice))
             flags.append("unresolved")
         atom, alo, ahi = rw["atom"], rw["atom_lower"], rw["atom_upper"]
         if np.isfinite(alo) and alo > 0:
-            msg = (f"{lab} has an atom at {_center_text(c, cv)}: weight {_fmt(atom)} [{_fmt(alo)}, {_fmt(ahi)}] "
-                   f"of the draws sit exactly there")
-            findings.append(Finding("atom", lab, c, cv, 0.0, None, msg,
-                                    f"{_fmt(atom)} of the posterior draws of {lab} are exactly {cv:.3g}: a point "
-                                    "mass that continuous approximations cannot represent.",
-                                    {"atom": atom, "atom_lower": alo, "atom_upper": ahi}))
+            figs = {"atom": atom, "atom_lower": alo, "atom_upper": ahi}
+            msg, reading, advice = render_finding("atom", lab, cv, figs, center_label=c)
+            findings.append(Finding("atom", lab, c, cv, 0.0, None, msg, reading, figs, advice))
             flags.append("atom")
         rw["flags"] = ",".join(flags)
     # prior vs posterior index
@@ -445,12 +595,8 @@ def check(idata, approximations=None, prior=True, factor=10.0, *, centers=None, 
                     disjoint = ahi < plo or phi_ < alo
                     shift = abs(a - pa_) if np.isfinite(a) and np.isfinite(pa_) else np.inf
                     if disjoint and shift >= min_index_shift:
-                        msg = (f"{lab} near {_center_text(c, rw['center_value'])}: posterior Mass Index a = {_fmt(a)} "
-                               f"[{_fmt(alo)}, {_fmt(ahi)}] differs from the prior's a = {_fmt(pa_)} "
-                               f"[{_fmt(plo)}, {_fmt(phi_)}]")
-                        reading = (f"Near {lab} = {rw['center_value']:.3g} the data change how mass scales with the "
-                                   f"radius (local dimension {_fmt(pa_)} in the prior, {_fmt(a)} in the posterior): "
-                                   "the likelihood vanishes or blows up there.")
+                        figs = {"a": a, "a_lower": alo, "a_upper": ahi, "prior_a": pa_,
+                                "prior_a_lower": plo, "prior_a_upper": phi_}
                         # a centre far out in the posterior's tail: its nearest draws are several sd
                         # away, and a smooth tail's steep slope looks like a high index there
                         el = ds[n].sel(sel) if sel else ds[n]
@@ -464,31 +610,27 @@ def check(idata, approximations=None, prior=True, factor=10.0, *, centers=None, 
                             if not (mt["a_upper"] < plo or phi_ < mt["a_lower"]) or \
                                     abs(mt["a"] - pa_) < min_index_shift:
                                 continue  # the model's own density agrees with the prior's index: a tail's slope
-                            msg += (f"; confirmed by the model tier below the draws' radii: a = {_fmt(mt['a'])} "
-                                    f"[{_fmt(mt['a_lower'])}, {_fmt(mt['a_upper'])}]")
+                            figs.update({f"model_{k}": v for k, v in mt.items()})
                         elif far:
-                            msg += (f"; the centre lies {z_c:.1f} posterior sd from the posterior mean and the draws "
-                                    f"resolve it only from r = {_fmt(rw['radius'])} on, so this may be the slope of "
-                                    "a smooth tail: confirm with the model tier (method='model')")
-                            reading = (f"Near {lab} = {rw['center_value']:.3g}, {z_c:.1f} posterior sd from the "
-                                       "posterior mean, the posterior's mass grows "
-                                       + ("faster than any power of r" if np.isposinf(a) else f"like r^{_fmt(a)}")
-                                       + " over the radii "
-                                       f"the draws resolve (from {_fmt(rw['radius'])}), the prior's like "
-                                       f"r^{_fmt(pa_)}: either the likelihood vanishes there, or the centre lies in "
-                                       "a smooth tail that the draws cannot see into; the model tier tells which.")
+                            figs.update(z=float(z_c), radius=float(rw["radius"]), model_tried=model is not None)
+                        msg, reading, advice = render_finding("prior_index", lab, rw["center_value"], figs,
+                                                              center_label=c)
                         findings.append(Finding("prior_index", lab, c, rw["center_value"], None, None, msg, reading,
-                                                {"a": a, "a_lower": alo, "a_upper": ahi, "prior_a": pa_,
-                                                 "prior_a_lower": plo, "prior_a_upper": phi_}))
+                                                figs, advice))
                         rw["flags"] = ",".join([x for x in [rw.get("flags", "")] if x] + ["prior_index"])
     # approximations
     cmp = comparison
     if approximations and cmp is None:
         cmap = stored_centers(index, names)
-        cmp = compare({reference_name: idata, **approximations}, reference=reference_name, var_names=names,
+        # by default the variables every fit can give (the others are listed in left_out)
+        cmp = compare({reference_name: idata, **approximations}, reference=reference_name,
+                      var_names=cmp_var_names,
                       coords=coords, centers=cmap, radii=radii, ci_prob=ci, kl_bound=kl_bound,
                       log_evidence=log_evidence, model=model, group=group)
+    left_out = {n: f"{reference_name!r}: {why}" for n, why in constant.items()}
     if cmp is not None:
+        left_out.update(line.split(": ", 1) for line in str(cmp.attrs.get("left_out", "")).splitlines()
+                        if ": " in line)
         summ = compare_summary(cmp)
         # one radius per region in the whole table: the reference's rows take the
         # comparison's (the radius the approximations' rows are read at)
@@ -527,31 +669,27 @@ def check(idata, approximations=None, prior=True, factor=10.0, *, centers=None, 
                 lab = str(cmp["element"].values[g])
                 c = str(cmp["center"].values[g])
                 cv = float(cmp["center_value"].values[g])
-                where = _center_text(c, cv)
-                msg = (f"{mname}: {lab} within {_fmt(r)} of {where}: mass {_fmt(q)} vs {_fmt(p)} "
-                       f"[{_fmt(pl)}, {_fmt(pu)}] in the {reference_name}, ratio {_fmt(ratio)} "
-                       f"[{_fmt(rl)}, {_fmt(ru)}] (beyond a factor {factor:g}); the ELBO need register no more "
-                       f"than {_fmt(phr)} nats for this")
-                who = "the posterior" if reference_name == "posterior" else reference_name
-                reading = (f"{mname} puts {_fmt(q)} of the mass within {_fmt(r)} of {lab} = {cv:.3g} where "
-                           f"{who} finds {_fmt(p)}; the ELBO need register no more than {_fmt(phr)} "
-                           "nats for this.")
                 K = float(dm["kl_bound"].values)
                 figs = {"radius": r, "mass": q, "ref_mass": p, "ref_mass_lower": pl, "ref_mass_upper": pu,
                         "ratio": ratio, "ratio_lower": rl, "ratio_upper": ru, "phi_reverse": phr,
                         "phi_forward": float(dm["phi_forward"].values[g, j]), "kl_bound": K}
                 if np.isfinite(K):
-                    clo = float(dm["ref_compatible_lower"].values[g, j])
-                    chi = float(dm["ref_compatible_upper"].values[g, j])
-                    reading += (f" A global KL of {_fmt(K)} nats is compatible with any reference mass in "
-                                f"[{_fmt(clo)}, {_fmt(chi)}] here.")
-                    figs.update(ref_compatible_lower=clo, ref_compatible_upper=chi)
-                findings.append(Finding("approximation", lab, c, cv, r, mname, msg, reading, figs))
+                    figs.update(ref_compatible_lower=float(dm["ref_compatible_lower"].values[g, j]),
+                                ref_compatible_upper=float(dm["ref_compatible_upper"].values[g, j]))
+                msg, reading, advice = render_finding("approximation", lab, cv, figs, model=mname,
+                                                      reference=reference_name, factor=factor, center_label=c)
+                findings.append(Finding("approximation", lab, c, cv, r, mname, msg, reading, figs, advice))
+                # the row is read at the finding's radius: one radius for one finding everywhere
+                rw.update({"radius": r, "mass": q, "ref_mass": p, "ref_mass_lower": pl, "ref_mass_upper": pu,
+                           "ratio": ratio, "ratio_lower": rl, "ratio_upper": ru, "phi_reverse": phr})
+                ref_row = rows.get((reference_name, region))
+                if ref_row is not None:
+                    ref_row.update({"radius": r, "mass": p, "mass_lower": pl, "mass_upper": pu})
                 rw["flags"] = "approximation"
     table = pd.DataFrame.from_dict(rows, orient="index")
     if not table.empty:
         table.index = pd.MultiIndex.from_tuples(table.index, names=["model", "region"])
     if warn:
         for f in findings:
-            warnings.warn(LocalMassWarning(f.message), stacklevel=2)
-    return CheckResult(findings, table, cmp)
+            warnings.warn(LocalMassWarning(f.text), stacklevel=2)
+    return CheckResult(findings, table, cmp, left_out)

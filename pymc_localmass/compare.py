@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -117,6 +118,67 @@ class _Fit:
 
             return compute(self.approx, **kw)
         return _compute(self.obj, method="samples", group=self.group, **kw)
+
+
+def _names_given(var_names):
+    """The variable names a user asked for by name (``~`` exclusions do not count)."""
+    if var_names is None:
+        return False
+    items = [var_names] if isinstance(var_names, str) else list(var_names)
+    return any(not str(v).startswith("~") for v in items)
+
+
+def constant_variables(ds, names):
+    """``{name: reason}`` for variables of the draws ``ds`` with an element that never varies (a
+    Deterministic of data only, a pinned element): a local mass needs draws that vary."""
+    out = {}
+    for n in names:
+        da = ds[n]
+        if not np.issubdtype(da.dtype, np.number):
+            continue
+        spread = (da.max(SAMPLE_DIMS) - da.min(SAMPLE_DIMS)).values
+        if np.any(np.asarray(spread) == 0):
+            out[n] = "constant in the draws (nothing to measure)"
+    return out
+
+
+def shared_variables(fits, names, *, strict=False):
+    """The ``names`` every fit can give, and why each other one is left out.
+
+    Parameters
+    ----------
+    fits : list of _Fit
+        The reference first.
+    names : list of str
+        Variables selected on the reference.
+    strict : bool
+        The user named these variables: a fit that cannot give one is an
+        error (naming the fit and the variable) instead of a note.
+
+    Returns
+    -------
+    kept : list of str
+    left_out : dict of str to str
+        Variable -> reason (e.g. ``"'ADVI centred' lacks it (not a variable of that fit)"``).
+    """
+    kept, left_out = [], {}
+    for n in names:
+        why = []
+        for f in fits[1:]:
+            if n in f.variables():
+                continue
+            note = f.approx.omitted.get(n) if f.approx is not None else None
+            why.append(f"{f.name!r} cannot give it ({note})" if note else
+                       f"{f.name!r} lacks it (not a variable of that fit)")
+        if not why:
+            kept.append(n)
+        elif strict:
+            raise ValueError(f"fits have different variables: variable {n!r}, which you named, cannot be compared: "
+                             + "; ".join(why) + f" (the reference {fits[0].name!r} has it); leave it out of "
+                             "var_names, or pass var_names=None to compare the variables all fits share")
+        else:
+            left_out[n] = "; ".join(why)
+    return kept, left_out
 
 
 def _check_same_variables(fits, names):
@@ -308,7 +370,13 @@ def compare(fits, reference=None, *, var_names=None, filter_vars=None, coords=No
         else the first fit).
     var_names, filter_vars, coords
         Variable and coordinate selection (ArviZ conventions), applied to
-        every fit.
+        every fit. By default (and with only ``~`` exclusions) the variables
+        every fit can give, Deterministics included (an approximation
+        computes them through the model's graph); the others are left out
+        and listed, one ``"name: reason"`` line each, in ``attrs["left_out"]``, so that two
+        parameterisations of one model compare on their shared names
+        (``tau``, ``mu``, ``theta``). A variable named here that a fit
+        cannot give is an error.
     centers : str, number, array, list or mapping, default "mean"
         As in :func:`pymc_localmass.local_mass`. Keywords (``"mean"``,
         ``"boundary"`` ...) are resolved once, on the reference, so every fit
@@ -401,6 +469,21 @@ def compare(fits, reference=None, *, var_names=None, filter_vars=None, coords=No
     if not names:
         raise ValueError("no variables selected")
     fl = [F[k] for k in order]
+    # by default the variables every fit gives (Deterministics included); a named one a fit lacks: error
+    names, left_out = shared_variables(fl, names, strict=_names_given(var_names))
+    if not _names_given(var_names):  # by default, variables that never vary are left out too
+        for f in fl:
+            if f.draws is not None:
+                const = constant_variables(f.draws, names)
+                names = [n for n in names if n not in const]
+                left_out.update({n: f"{f.name!r}: {why}" for n, why in const.items()})
+    if not names:
+        raise ValueError("the fits share no variable: " + "; ".join(f"{n}: {w}" for n, w in left_out.items()))
+    if left_out:
+        if isinstance(centers, Mapping):
+            centers = {k: v for k, v in centers.items() if k not in left_out}
+        if isinstance(radii, Mapping):
+            radii = {k: v for k, v in radii.items() if k not in left_out}
     _check_same_variables(fl, names)
     _check_supports(fl, names)
     shared = _shared_radii(radii, names, fit_names)
@@ -532,6 +615,8 @@ def compare(fits, reference=None, *, var_names=None, filter_vars=None, coords=No
         "log_evidence_se": float(logz_se) if logz_se is not None else np.nan,
         "pymc_localmass_version": __version__,
         "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        # variables of the reference left out because a fit cannot give them ("" when none)
+        "left_out": "\n".join(f"{n}: {why}" for n, why in left_out.items()),
     }
     return ds
 
@@ -847,6 +932,16 @@ def local_kl(p, q, region, *, eps=0.0, direction="both", var_name=None, coords=N
         direction), ``nu_mass`` (of the second, regularised when ``eps > 0``);
         attrs ``tier``, ``eps``, ``region``.
 
+    Warns
+    -----
+    RuntimeWarning
+        A direction is infinite (``eps = 0`` and the first measure has mass
+        the second lacks, e.g. an atom of ``p`` at a point where ``q`` has
+        none, found in the draws or given as ``p_atoms``); the warning
+        points to the regularised form, which is finite. The estimate
+        always lies inside its interval (from draws, ``kl >= phi(mu(A),
+        nu(A))``; infinite with interval ``[phi, inf]``).
+
     Raises
     ------
     ValueError
@@ -929,6 +1024,17 @@ def local_kl(p, q, region, *, eps=0.0, direction="both", var_name=None, coords=N
             results.append(local_kl_knn(a, b, region, k=k, n_batches=n_batches, ci_prob=ci))
     if all(r.mu_mass == 0 and r.nu_mass == 0 for r in results):
         raise ValueError("the region lies outside the support of both distributions (no mass in it)")
+    for d, r in zip(dirs, results):
+        if np.isposinf(r.kl) and eps == 0:
+            first, second = ("p", "q") if d == "forward" else ("q", "p")
+            atoms = (getattr(r, "details", None) or {}).get("atoms") or {}
+            where = "".join(f" (an atom at {k[0] if len(k) == 1 else list(k)} of weight {w:.2g})"
+                            for k, w in atoms.items())
+            warnings.warn(
+                f"local_kl: KL_A({first} || {second}) is infinite: {first} has mass in the region that {second} "
+                f"lacks{where}. The regularised local KL, KL_A({first} || {second} + eps {first}) with eps > 0 "
+                f"(local_kl(..., eps=1e-3)), is finite; it needs both densities (scipy distributions or "
+                f"callables, with the atom as p_atoms=/q_atoms=)", RuntimeWarning, stacklevel=2)
     fields = ("kl", "kl_lower", "kl_upper", "shape", "mass_term", "mu_mass", "nu_mass")
     data = {f: (("direction",), np.array([float(getattr(r, f)) for r in results])) for f in fields}
     ds = xr.Dataset(data, coords={"direction": dirs})

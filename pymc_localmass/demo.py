@@ -116,24 +116,36 @@ def fit_advi(model, n=20000, seed=20261122, method="advi"):
 
 def approx_report(idata, model, out, *, n_advi=20000, seed=20261122, radius=None):
     """ADVI mean-field next to NUTS: masses near tau = 0 and ``<out>/report.html``."""
-    from .compare import compare, compare_summary
+    from .compare import compare_summary
     from .report import report
 
     t0 = time.perf_counter()
     advi = fit_advi(model, n=n_advi, seed=seed)
     t_fit = time.perf_counter() - t0
     fits = {"NUTS": idata, "ADVI": advi}  # NUTS: the non-centred fit, which reaches tau = 0
-    cmp = compare(fits, reference="NUTS", var_names="tau", centers={"tau": 0.0})
-    summ = compare_summary(cmp, radius=radius if radius is not None else "smallest_resolved")
+    from .check import check
+
+    # the check's findings; the figures below are read at the finding's radius (the report's too)
+    chk = check(idata, approximations={"ADVI": advi}, var_names=["tau", "theta", "mu"], reference_name="NUTS",
+                warn=False)
+    found = next((f for f in chk.findings if f.model == "ADVI" and f.variable == "tau" and f.center_value == 0.0),
+                 None)
+    cmp = chk.comparison  # the regions and radii the report uses too
+    at = radius if radius is not None else (found.radius if found is not None else "smallest_resolved")
+    summ = compare_summary(cmp, radius=at)
     ref = summ.loc[("NUTS", "tau @ 0")]
     adv = summ.loc[("ADVI", "tau @ 0")]
-    print(f"\nmass near tau = 0 (radius {ref['radius']:.3g}, the smallest NUTS resolves):")
-    print(f"  NUTS  P(tau <= {ref['radius']:.3g}) = {ref['ref_mass']:.4g} [{ref['ref_mass_lower']:.4g}, "
-          f"{ref['ref_mass_upper']:.4g}]")
-    print(f"  ADVI  P(tau <= {adv['radius']:.3g}) = {adv['mass']:.4g} (exact), ratio {adv['ratio']:.3g} "
-          f"[{adv['ratio_lower']:.3g}, {adv['ratio_upper']:.3g}]; reverse-KL (ELBO) lower bound "
-          f"phi(q, p) = {adv['phi_reverse']:.4g} nats")
-    path = report(fits, os.path.join(out, "report.html"), var_names=["tau", "mu"],
+    which = "the finding's radius" if found is not None and radius is None else "the smallest NUTS resolves"
+    print(f"\nmass near tau = 0 (radius {ref['radius']:.2g}, {which}):")
+    print(f"  NUTS  P(tau <= {ref['radius']:.2g}) = {ref['ref_mass']:.2g} [{ref['ref_mass_lower']:.2g}, "
+          f"{ref['ref_mass_upper']:.2g}]")
+    print(f"  ADVI  P(tau <= {adv['radius']:.2g}) = {adv['mass']:.2g} (exact), ratio {adv['ratio']:.2g} "
+          f"[{adv['ratio_lower']:.2g}, {adv['ratio_upper']:.2g}]; reverse-KL (ELBO) lower bound "
+          f"phi(q, p) = {adv['phi_reverse']:.2g} nats")
+    print("\nfindings (plm.check):" if chk.findings else "\nplm.check: no local-mass findings")
+    for f in chk.findings:
+        print(f"  - {f.message}\n    What to do: {f.advice}")
+    path = report(fits, os.path.join(out, "report.html"), var_names=["tau", "theta", "mu"],
                   title="Eight schools: NUTS (non-centred) vs ADVI (mean-field)")
     print(f"ADVI {t_fit:.1f} s; wrote {path}")
     return cmp

@@ -17,7 +17,7 @@ import xarray as xr
 
 from . import _validate
 from ._compat import default_ci_prob, is_datatree, is_inferencedata
-from .adapters import SAMPLE_DIMS, divergences, select_coords, select_vars, to_dataset
+from .adapters import INDEPENDENT_GROUPS, SAMPLE_DIMS, divergences, select_coords, select_vars, to_dataset
 from .core.curves import (CURVE_STATS, INDEX_STATS, STATUS_WORDS, ConstantError, NonFiniteError,
                           no_draws_value)
 from .core.distances import NORMS, joint_distances
@@ -199,12 +199,12 @@ def _grid_rule(radii, names, joint, n_radii, min_ess):
     return f"explicit for {', '.join(given)}; {auto} for the others"
 
 
-def _check_sample_dims(ds, var):
+def _check_sample_dims(ds, var, independent=False):
     n_chain, n_draw = ds.sizes["chain"], ds.sizes["draw"]
-    if n_chain < 2:
+    if n_chain < 2 and not independent:
         raise InvalidInputError(
-            f"variable {var!r} has a single chain; local-mass intervals need at least 2 chains "
-            "(run more chains, or for independent draws reshape them to (chain, draw))"
+            f"variable {var!r} has a single chain; local-mass intervals of MCMC draws need at least 2 chains "
+            "(run more chains; for independent draws, e.g. an approximation's, pass independent=True)"
         )
     from .core.curves import MIN_DRAWS_PER_CHAIN
 
@@ -243,11 +243,12 @@ class _Progress:
 
 
 def _apply_core(da, center, *, var, scaled, radii, n_radii, ci_prob, min_ess, window, nan_policy,
-                progress, r_max=None, scale=None, divergent=None):
+                progress, r_max=None, scale=None, divergent=None, independent=False):
     """apply_ufunc over the elements of one variable (or a joint distance) for one centre."""
     R = n_radii if radii is None else len(radii)
     kwargs = dict(scaled=scaled, radii=radii, n_radii=R, ci_prob=ci_prob, min_ess=min_ess,
-                  window=window, nan_policy=nan_policy, progress=progress, divergent=divergent)
+                  window=window, nan_policy=nan_policy, progress=progress, divergent=divergent,
+                  independent=independent)
     if isinstance(center, str):
         kwargs["center"] = center
         args = [da]
@@ -382,6 +383,33 @@ def _is_approximation(data):
     return is_approximation(data)
 
 
+def independent_draws(data, group, ds=None):
+    """Whether a group holds independent draws (ESS = number of draws, one chain is enough).
+
+    True for forward-sampled groups (``prior``, ``prior_predictive``), for a
+    Dataset whose attrs say ``independent = 1`` (or True), and for a
+    container's single-chain group without sampler statistics (an empty or
+    absent ``sample_stats``) written by PyMC, which is what ``approx.sample()``
+    returns. ``pm.sample`` always writes sampler statistics, so one chain of
+    MCMC stays an error.
+    """
+    if isinstance(group, str) and group in INDEPENDENT_GROUPS:
+        return True
+    attrs = getattr(ds, "attrs", None) or getattr(data, "attrs", None) or {}
+    flag = attrs.get("independent", attrs.get("independent_draws"))
+    if flag is not None and str(flag).lower() in ("1", "true"):
+        return True
+    if (is_datatree(data) or is_inferencedata(data)) and ds is not None and ds.sizes.get("chain", 0) == 1 \
+            and str(attrs.get("inference_library", "")).lower() == "pymc":
+        from ._compat import container_groups, get_group
+
+        if "sample_stats" not in container_groups(data):
+            return True
+        stats = get_group(data, "sample_stats")
+        return not any(set(SAMPLE_DIMS) <= set(stats[v].dims) for v in stats.data_vars)
+    return False
+
+
 def _compute(data, *, group="posterior", **kwargs):
     if isinstance(group, str):
         return _compute_one(data, group=group, **kwargs)
@@ -471,7 +499,8 @@ def _all_numeric(centers):
 
 def _compute_one(data, *, var_names=None, filter_vars=None, coords=None, group="posterior", centers="mean",
                  radii=None, n_radii=25, norm="euclidean", joint=False, method="auto", model=None,
-                 ci_prob=None, min_ess=10.0, window=None, nan_policy="raise", progressbar=None):
+                 ci_prob=None, min_ess=10.0, window=None, nan_policy="raise", progressbar=None,
+                 independent=None):
     _validate.check_arguments(n_radii=n_radii, min_ess=min_ess, model=model, centers=centers, radii=radii)
     if norm not in NORMS:
         raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
@@ -511,6 +540,7 @@ def _compute_one(data, *, var_names=None, filter_vars=None, coords=None, group="
     if int(n_radii) < 2:
         raise ValueError(f"n_radii must be at least 2, got {n_radii}")
     ds = to_dataset(data, group)
+    independent = independent_draws(data, group, ds) if independent is None else bool(independent)
     names = select_vars(ds, var_names, filter_vars)
     if not names:
         raise ValueError(f"no variables selected from group {group!r}")
@@ -518,7 +548,7 @@ def _compute_one(data, *, var_names=None, filter_vars=None, coords=None, group="
     _validate.check_mapping_keys(radii, names + (["+".join(names)] if joint else []), "radii")
     ds = select_coords(ds[names], coords)
     for var in names:
-        _check_sample_dims(ds, var)
+        _check_sample_dims(ds, var, independent)
     cmap = _normalise_centers(centers, names)
     map_cache = {}
     n_chain, n_draw = ds.sizes["chain"], ds.sizes["draw"]
@@ -529,8 +559,9 @@ def _compute_one(data, *, var_names=None, filter_vars=None, coords=None, group="
     curves_vars, index_vars = {}, {}
     scaled = norm in ("scaled", "scaled_max")
     common = dict(n_radii=int(n_radii), ci_prob=ci_prob, min_ess=min_ess, window=window,
-                  nan_policy=nan_policy, progress=progress, divergent=divergences(data, group, ds))
-    extra_attrs = {}
+                  nan_policy=nan_policy, progress=progress, independent=independent,
+                  divergent=None if independent else divergences(data, group, ds))
+    extra_attrs = {"independent": int(independent)}
     try:
         if joint:
             name = "+".join(names)
@@ -635,6 +666,15 @@ _PARAMS_DOC = """
     nan_policy : {"raise", "omit"}
     progressbar : bool, optional
         Default: shown for large inputs.
+    independent : bool, optional
+        The draws are independent (not a Markov chain): one chain is
+        accepted and the ESS of every ball indicator is the number of draws.
+        Default: True for ``prior`` groups and for a container group with one
+        chain and no sampler statistics (``approx.sample()``), False
+        otherwise (MCMC: at least 2 chains). E.g.
+        ``plm.local_mass(approx.sample(2000))`` works as is, and
+        ``plm.local_mass({"x": draws[None]}, independent=True)`` for your own
+        independent draws shaped ``(1, n)``.
 """
 
 

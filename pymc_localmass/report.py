@@ -41,6 +41,7 @@ h1{font-size:24px;margin-bottom:4px} h2{font-size:18px;margin-top:28px;border-bo
 th,td{border:1px solid #ddd;padding:3px 6px;text-align:right} th{background:#f3f3f3}
 td.l,th.l{text-align:left} tr.flag td{background:#fff1f0} .finding{margin:10px 0;padding:8px 12px;
 border-left:4px solid #d9534f;background:#fdf7f7} .finding code{font-size:12px;color:#444}
+.todo{margin-top:6px}
 .ok{padding:8px 12px;border-left:4px solid #5cb85c;background:#f4fbf4} img{max-width:100%}
 .note{font-size:12px;color:#555}
 """
@@ -328,6 +329,12 @@ def report(fits, path, *, reference=None, var_names=None, coords=None, centers=N
         findings = chk.findings
     regions = _pick_regions(cmp, findings, max_panels)
     summ = compare_summary(cmp)
+    # a flagged row is read at its finding's radius, so the table quotes what the finding says
+    for f in findings:
+        if f.model and f.radius is not None and (f.model, f"{f.variable} @ {f.center}") in summ.index:
+            at = compare_summary(cmp, radius=float(f.radius), models=[f.model])
+            key = (f.model, f"{f.variable} @ {f.center}")
+            summ.loc[key] = at.loc[key]
     if cmp.sizes["model"] > 1:
         summ = summ.drop(index=reference, level="model")
     order = _pick_regions(cmp, findings, cmp.sizes["region"])
@@ -352,15 +359,20 @@ def report(fits, path, *, reference=None, var_names=None, coords=None, centers=N
     ]
     if findings:
         for f in findings:
-            parts.append(f"<div class='finding'><div>{html.escape(f.reading)}</div>"
-                         f"<code>{html.escape(f.kind)}: {html.escape(f.message)}</code></div>")
+            todo = (f"<div class='todo'><b>What to do:</b> {html.escape(f.advice)}</div>" if f.advice else "")
+            parts.append(f"<div class='finding'><div>{html.escape(f.reading)}</div>{todo}</div>")
     elif ref_is_draws:
         parts.append("<div class='ok'>No local-mass findings: every fit's mass agrees with the reference within "
                      f"a factor {factor:g} wherever the reference resolves it, and no atom, index change or "
                      "unresolved requested centre was found.</div>")
     else:
         parts.append("<div class='ok'>The reference is an approximation: no draws-based check was run.</div>")
-    parts.append("<h2>Comparison at the smallest radius the reference resolves</h2>")
+    left_out = [line for line in str(cmp.attrs.get("left_out", "")).splitlines() if line]
+    if left_out:
+        parts.append("<p class='note'>Not compared (a fit cannot give them): "
+                     + "; ".join(html.escape(x) for x in left_out) + ".</p>")
+    parts.append("<h2>Comparison at the smallest radius the reference resolves (a finding's row: at its "
+                 "radius)</h2>")
     parts.append(_table_html(summ, flagged_keys, max_rows))
     parts.append("<p class='note'>p(A): the reference's mass of the ball A (radius r around the centre), q(A): the "
                  "fit's. Intervals of ratios and phi combine both masses' intervals (Bonferroni); exact masses "

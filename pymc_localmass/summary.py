@@ -7,7 +7,114 @@ from ._compat import is_datatree, is_inferencedata
 from .results import element_labels, read, status_note, status_word, stored_centers
 
 
-def summary(data, *, var_names=None, filter_vars=None, **kwargs):
+#: significant digits of the default display (``round_to="auto"``): estimates, interval ends
+AUTO_DIGITS = 3
+AUTO_INTERVAL_DIGITS = 2
+FORMATS = ("wide", "long")
+
+
+def _round_sig(x, digits):
+    """``x`` rounded to ``digits`` significant digits (inf, NaN and 0 unchanged)."""
+    x = np.asarray(x, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mag = np.floor(np.log10(np.abs(x)))
+        scale = np.where(np.isfinite(mag), 10.0 ** (digits - 1 - mag), 1.0)
+        out = np.round(x * scale) / scale
+    return np.where(np.isfinite(x) & (x != 0), out, x)
+
+
+#: counts, shown whole and never rounded
+_COUNTS = ("n_window", "n_divergent", "divergent_near")
+
+
+def _digits_for(stat):
+    if str(stat) in _COUNTS:
+        return None
+    return AUTO_INTERVAL_DIGITS if str(stat).endswith(("_lower", "_upper")) else AUTO_DIGITS
+
+
+def _rounded(df, digits=None):
+    """A copy with every float column rounded (``digits`` significant digits, or the auto rule);
+    counts (``n_window``) are left whole; the long format is rounded per statistic."""
+    out = pd.DataFrame(df).copy()
+    if "stat" in (out.index.names or []) and list(out.columns) == ["value"]:
+        stat = out.index.get_level_values("stat")
+        vals = pd.to_numeric(out["value"], errors="coerce").to_numpy(dtype=float)
+        numeric = pd.to_numeric(out["value"], errors="coerce").notna().to_numpy()
+        new = np.array(out["value"].astype(object).to_numpy(), dtype=object, copy=True)
+        for i in np.flatnonzero(numeric):
+            d = digits if digits is not None else _digits_for(stat[i])
+            if d is not None and str(stat[i]) not in _COUNTS:
+                new[i] = float(_round_sig(vals[i], d))
+        out["value"] = new if not numeric.all() else new.astype(float)
+        return out
+    for col in out.columns:
+        if pd.api.types.is_float_dtype(out[col]):
+            d = digits if digits is not None else _digits_for(col)
+            if d is None or str(col) in _COUNTS:
+                continue
+            out[col] = _round_sig(out[col].to_numpy(), d)
+    return out
+
+
+class SummaryDataFrame(pd.DataFrame):
+    """The summary table: raw numbers, shown rounded (``round_to="auto"``).
+
+    Arithmetic, ``.loc`` and file export see the raw numbers; printing and
+    notebooks show estimates with 3 and interval ends with 2 significant
+    digits, ``n_window`` as a whole number (as ArviZ's ``summary`` does with
+    ``round_to="auto"``).
+    """
+
+    @property
+    def _constructor(self):
+        return SummaryDataFrame
+
+    def _display(self):
+        out = _rounded(self)
+        if "n_window" in out.columns and np.all(np.isfinite(out["n_window"].to_numpy(dtype=float))):
+            out["n_window"] = out["n_window"].astype(int)
+        return pd.DataFrame(out)
+
+    def __repr__(self):
+        return repr(self._display())
+
+    def _repr_html_(self):
+        return self._display()._repr_html_()
+
+    def to_string(self, *args, **kwargs):
+        return self._display().to_string(*args, **kwargs)
+
+
+def _format(df, round_to, fmt):
+    if fmt not in FORMATS:
+        raise ValueError(f"fmt must be one of {FORMATS}, got {fmt!r}")
+    if isinstance(round_to, str) and round_to.lower() == "none" or round_to is False:
+        out = pd.DataFrame(df)
+    elif round_to is None or (isinstance(round_to, str) and round_to == "auto"):
+        out = SummaryDataFrame(df)
+    elif isinstance(round_to, (int, np.integer)) and not isinstance(round_to, bool) and round_to >= 1:
+        out = _rounded(df, int(round_to))
+    else:
+        raise ValueError(f"round_to must be 'auto', 'none' or a whole number of significant digits >= 1, "
+                         f"got {round_to!r}")
+    if fmt == "long":
+        cls = type(out)
+        stacked = pd.DataFrame(out).stack(future_stack=True) if _STACK_FUTURE else pd.DataFrame(out).stack(
+            dropna=False)
+        stacked.index = stacked.index.set_names(["variable", "center", "stat"])
+        out = cls(stacked.to_frame("value"))
+    return out
+
+
+try:  # pandas >= 2.1 warns unless told which stack implementation to use
+    pd.DataFrame([[1]]).stack(future_stack=True)
+    _STACK_FUTURE = True
+except TypeError:  # pragma: no cover - older pandas
+    _STACK_FUTURE = False
+
+
+def summary(data, *, var_names=None, filter_vars=None, round_to="auto", fmt="wide", **kwargs):
     """Mass Index table: one row per variable element and centre.
 
     Parameters
@@ -21,6 +128,15 @@ def summary(data, *, var_names=None, filter_vars=None, **kwargs):
         Restrict the rows to these variables (ArviZ-style: ``~`` excludes).
     filter_vars : {None, "like", "regex"}, optional
         How ``var_names`` match, as in ArviZ.
+    round_to : "auto", "none" or int, default "auto"
+        As in ArviZ's ``summary``. ``"auto"``: the numbers are kept raw and
+        shown with 3 significant digits (interval ends with 2); ``"none"``:
+        raw numbers shown as pandas does; an int: every float column rounded
+        to that many significant digits. Other columns (text) pass through.
+    fmt : {"wide", "long"}, default "wide"
+        ``"wide"``: one row per variable element and centre, one column per
+        statistic; ``"long"``: one row per variable element, centre and
+        statistic (index ``(variable, center, stat)``, column ``value``).
 
     Returns
     -------
@@ -30,7 +146,8 @@ def summary(data, *, var_names=None, filter_vars=None, **kwargs):
         ``nearest``, ``r_resolved``, ...) and, last, ``status`` (a word:
         "ok", "atom", "lattice", "log-ambiguous", "unresolved", "sampler"; see
         docs/schema.md) and ``note`` (one plain line saying why, and what to
-        do; empty when "ok").
+        do; empty when "ok"). With ``round_to="auto"`` a
+        :class:`SummaryDataFrame` (a DataFrame that prints rounded).
 
     Examples
     --------
@@ -39,6 +156,11 @@ def summary(data, *, var_names=None, filter_vars=None, **kwargs):
     >>> df = plm.summary({"x": rng.normal(size=(4, 500, 2))})
     >>> list(df.index.names), df.shape[0]
     (['variable', 'center'], 2)
+    >>> a = float(plm.summary({"x": rng.normal(size=(4, 500))}, round_to=2).loc[("x", "mean"), "a"])
+    >>> a == float(f"{a:.2g}")                         # 2 significant digits
+    True
+    >>> plm.summary({"x": rng.normal(size=(4, 500))}, fmt="long").index.names
+    FrozenList(['variable', 'center', 'stat'])
     """
     from .estimators import is_results, mass_index
 
@@ -83,4 +205,4 @@ def summary(data, *, var_names=None, filter_vars=None, **kwargs):
     records = df.to_dict("records")
     df["status"] = [status_word(r) for r in records]
     df["note"] = [status_note(r, name=k[0], center=k[1]) for r, k in zip(records, keys)]
-    return df
+    return _format(df, round_to, fmt)

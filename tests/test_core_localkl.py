@@ -318,9 +318,31 @@ def test_knn_interval_carries_a_bias_allowance_and_warns_in_high_dimension():
 
 def test_knn_tolerates_ties_and_reports_them():
     rng = np.random.default_rng(3)
+    # a few repeated draws (an MCMC chain staying put) are ties, not an atom: finite
+    x = np.concatenate([np.full(5, 0.1), rng.normal(size=3000)])
+    res = local_kl_knn(x, rng.normal(size=3000), Ball(0.0, 0.5))
+    assert res.details["ties"] >= 4 and np.isfinite(res.kl) and not res.details["atoms"]
+    assert res.kl_lower <= res.kl <= res.kl_upper
+
+
+def test_knn_atom_of_mu_that_nu_lacks_is_infinite():
+    # 200 of 3200 draws exactly at 0 (an atom of weight 0.0625) that nu's draws lack: KL_A(mu || nu) = inf,
+    # reported as inf with the mass term as its lower end (was a finite, even negative, number)
+    rng = np.random.default_rng(3)
     x = np.concatenate([np.zeros(200), rng.normal(size=3000)])
     res = local_kl_knn(x, rng.normal(size=3000), Ball(0.0, 0.5))
-    assert res.details["ties"] >= 199 and np.isfinite(res.kl)
+    assert res.details["ties"] >= 199 and np.isposinf(res.kl) and np.isposinf(res.kl_upper)
+    assert res.details["atoms"] == {(0.0,): pytest.approx(200 / 3200)}
+    assert res.kl_lower == pytest.approx(res.mass_term) and res.kl_lower <= res.kl
+
+
+def test_knn_estimate_always_inside_its_interval():
+    # the biased kNN estimate could fall below 0 and outside [lo, hi]; it is raised to the mass term
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        x, y = rng.normal(size=600), rng.normal(0.05, 1.0, size=600)
+        res = local_kl_knn(x, y, Box(-0.2, 0.2))
+        assert res.mass_term <= res.kl and res.kl_lower <= res.kl <= res.kl_upper and res.shape >= 0
 
 
 def test_region_helpers_and_bad_input():

@@ -73,7 +73,7 @@ def test_laplace_in_compare_and_check(laplace, model):
     assert str(cmp["tier"].sel(model="Laplace").values) == "analytic"
     ratio = cmp["ratio"].sel(model="Laplace").values[0]
     assert ratio[0] < 1e-3 and ratio[0] < ratio[1] < 1  # the deficit grows as the ball shrinks
-    with pytest.warns(plm.LocalMassWarning, match="Laplace: s within"):
+    with pytest.warns(plm.LocalMassWarning, match="Laplace puts .* of its mass within .* of s = 0.*What to do:"):
         res = plm.check(ref, approximations={"Laplace": laplace}, var_names="s", model=model)
     assert any(f.kind == "approximation" and f.model == "Laplace" for f in res.findings)
 
@@ -130,3 +130,33 @@ def test_dadvi_fit_is_a_mean_field_gaussian_read_exactly(dadvi, model):
                       radii=[0.1, 0.3], model=model)
     assert str(cmp["tier"].sel(model="DADVI").values) == "analytic"
     assert np.all(cmp["ratio"].sel(model="DADVI").values[0] < 1)
+
+
+def test_deterministics_of_pymc_extras_fits():
+    # a model with Deterministics: Laplace and DADVI compute them through the model's graph
+    # (exact for s2 = s**2, QMC for the vector one); Pathfinder's draws carry them
+    with pm.Model(coords={"g": ["a", "b"]}) as m:
+        mu = pm.Normal("mu", 0.0, 1.0)
+        s = pm.HalfNormal("s", 1.0)
+        pm.Deterministic("s2", s**2)
+        pm.Deterministic("theta", mu + s * np.array([-1.0, 1.0]), dims="g")
+        pm.Normal("y", mu, s, observed=Y)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fits = {"Laplace": pmx.fit(method="laplace", progressbar=False, random_seed=1),
+                    "Pathfinder": pmx.fit(method="pathfinder", progressbar=False, random_seed=1)}
+    for name, fit in fits.items():
+        res = plm.local_mass(fit, model=m, var_names=["s2", "theta"], centers={"s2": 0.0, "theta": "mean"})
+        tiers = res.attrs["variable_tiers"]
+        if name == "Laplace":
+            assert tiers == "s2:analytic,theta:qmc"
+            assert np.isposinf(float(plm.mass_index(fit, model=m, var_names="s2", centers={"s2": 0.0})["s2"]
+                                     .sel(center="0", index_stat="a")))
+        else:
+            assert set(tiers.split(",")) == {"s2:samples-of-approximation", "theta:samples-of-approximation"}
+    ref = fits["Pathfinder"]["posterior"].to_dataset()  # one chain of independent draws, Deterministics included
+    ref.attrs["independent"] = 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = plm.check(ref, approximations={"Laplace": fits["Laplace"]}, model=m, warn=False)
+    assert {"s2", "theta", "mu", "s"} == set(res.comparison["variable"].values)

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pymc_localmass.check import check
 from pymc_localmass.compare import compare, compare_summary
 from pymc_localmass.report import report
 
@@ -47,11 +48,14 @@ def test_report_is_self_contained_with_key_numbers(fits, written):
     assert len(re.findall(r"src='data:image/png;base64,", text)) == 2
     assert not re.search(r"(src|href)=['\"]https?:", text) and "<script" not in text
     # the check found the collapse near s = 0 and reads it in plain language
-    assert "ADVI puts " in text and "of s = 0 where NUTS finds" in text
-    assert "the ELBO need register no more than" in text
-    # the table's numbers are compare()'s
+    assert "ADVI puts " in text and "of s = 0; NUTS puts " in text
+    assert "the ELBO can miss this: the mismatch costs it as little as" in text and "What to do:" in text
+    # the table's numbers are compare()'s, at the finding's radius (the one its sentence quotes)
     cmp = compare(fits, reference="NUTS", centers={"s": {"mean": "mean", "0": 0.0}, "m": {"mean": "mean"}})
-    row = compare_summary(cmp).loc[("ADVI", "s @ 0")]
+    chk = check(fits["NUTS"], approximations={"ADVI": fits["ADVI"]}, reference_name="NUTS", warn=False,
+                centers={"s": {"mean": "mean", "0": 0.0}, "m": {"mean": "mean"}}, comparison=cmp)
+    (f,) = [f for f in chk.findings if f.model == "ADVI" and f.variable == "s" and f.center == "0"]
+    row = compare_summary(cmp, radius=float(f.radius)).loc[("ADVI", "s @ 0")]
     for key in ("mass", "ref_mass", "phi_reverse"):
         assert report_mod._fmt(row[key]) in text, key
     assert "Test report" in text and "ADVI: analytic" in text

@@ -89,6 +89,13 @@ class ApproxVariable:
         broadcast to ``shape``.
     reason : str
         Why ``transform`` is None (empty otherwise).
+    deterministic : bool
+        A ``pm.Deterministic`` of the model, computed through the model's
+        graph from the free variables (no slice of the flat vector).
+    source : str or None
+        For a scalar Deterministic of one scalar free variable: that
+        variable's name (its mass is then exact through the monotone map,
+        when the map is monotone).
     """
 
     name: str
@@ -102,6 +109,8 @@ class ApproxVariable:
     lower: np.ndarray | None = None
     upper: np.ndarray | None = None
     reason: str = ""
+    deterministic: bool = False
+    source: str | None = None
 
     @property
     def size(self):
@@ -172,7 +181,13 @@ class GaussianApproximation:
     draws: xr.Dataset | None = None
     elbo_value: float | None = None
     elbo_se: float | None = None
+    omitted: dict = field(default_factory=dict)
     _cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def free_variables(self):
+        """The free variables (slices of the flat vector), without Deterministics."""
+        return {k: v for k, v in self.variables.items() if not v.deterministic}
 
     # ------------------------------------------------------------------ access
     @property
@@ -444,10 +459,11 @@ class GaussianApproximation:
         y = self.mean + z @ chol.T
         logq = stats.multivariate_normal(self.mean, self.cov, allow_singular=False).logpdf(y)
         logp_fn = self.model.compile_logp(jacobian=True)
-        shapes = {v.value_name: self._value_shape(v) for v in self.variables.values()}
+        free = list(self.free_variables.values())
+        shapes = {v.value_name: self._value_shape(v) for v in free}
         logp = np.empty(int(n))
         for i in range(int(n)):
-            point = {v.value_name: y[i, v.index].reshape(shapes[v.value_name]) for v in self.variables.values()}
+            point = {v.value_name: y[i, v.index].reshape(shapes[v.value_name]) for v in free}
             logp[i] = float(logp_fn(point))
         diff = logp - np.atleast_1d(logq)
         if np.any(np.isnan(diff) | np.isposinf(diff)):
@@ -672,7 +688,62 @@ def _from_pymc(approx):
         v = _variable_from_model(model, value_name, sl, vshape)
         variables[v.name] = v
         out._cache[("value_shape", v.name)] = vshape
+    _add_deterministics(out)
     return out
+
+
+def _add_deterministics(fit):
+    """Add the model's ``pm.Deterministic`` variables to ``fit.variables``.
+
+    Each is computed through the model's own graph from the free variables
+    (``transform=None``, ``deterministic=True``); a scalar Deterministic of
+    a single scalar free variable records it as ``source`` (exact masses
+    when the map is monotone). A Deterministic that depends on no free
+    variable of the fit (data only), or that the fit cannot give, is left
+    out with the reason in ``fit.omitted``.
+    """
+    model = fit.model
+    dets = list(getattr(model, "deterministics", None) or [])
+    if not dets:
+        return
+    try:
+        from pytensor.graph.traversal import ancestors
+    except ImportError:  # pragma: no cover
+        from pytensor.graph.basic import ancestors
+    by_value = {vv.name: vv for vv in model.value_vars}
+    free = {v.value_name: v for v in fit.variables.values() if v.value_name in by_value}
+    fit_values = {by_value[k] for k in free}
+    other_values = set(model.value_vars) - fit_values
+    graphs = model.replace_rvs_by_values(dets)
+    shapes = {}
+    unknown = [d for d, g in zip(dets, graphs) if any(s is None for s in g.type.shape)]
+    if unknown:
+        import pytensor
+
+        fn = pytensor.function(list(model.value_vars), [g for d, g in zip(dets, graphs) if d in unknown],
+                               on_unused_input="ignore")
+        ip = model.initial_point()
+        vals = fn(*[ip[vv.name] for vv in model.value_vars])
+        shapes = {d.name: tuple(int(n) for n in np.shape(val)) for d, val in zip(unknown, vals)}
+    for d, g in zip(dets, graphs):
+        shape = shapes[d.name] if d.name in shapes else tuple(int(n) for n in g.type.shape)
+        parents = [a for a in ancestors([g]) if a in fit_values]
+        if any(a in other_values for a in ancestors([g])):
+            fit.omitted[d.name] = "Deterministic of variables outside the fit"
+            continue
+        if not parents:
+            fit.omitted[d.name] = "Deterministic of data only (no free variable): constant"
+            continue
+        source = None
+        if shape == () and len(parents) == 1:
+            pv = free[parents[0].name]
+            if pv.size == 1:
+                source = pv.name
+        dims, coords = _dims_coords(model, d.name, shape)
+        fit.variables[d.name] = ApproxVariable(
+            name=d.name, value_name=d.name, shape=shape, dims=dims, coords=coords, index=slice(0, 0),
+            transform=None, transform_class="Deterministic",
+            reason="Deterministic: computed through the model's graph", deterministic=True, source=source)
 
 
 def _base_label(label):
@@ -738,6 +809,20 @@ def _from_flat_gaussian(obj, kind, mean, cov, labels, *, model=None, group="post
         else:
             v = _variable_from_names(base, sl, draws)
         variables[v.name] = v
+    if model is not None:
+        _add_deterministics(out)
+    elif draws is not None:  # without the model: the fit's own draws of the other variables (Deterministics)
+        for name, da in draws.data_vars.items():
+            if name in variables or not {"chain", "draw"} <= set(da.dims):
+                continue
+            dims = tuple(d for d in da.dims if d not in ("chain", "draw"))
+            shape = tuple(int(da.sizes[d]) for d in dims)
+            coords = {d: (da[d].values if d in da.coords else np.arange(da.sizes[d])) for d in dims}
+            variables[name] = ApproxVariable(
+                name=name, value_name=name, shape=shape, dims=dims, coords=coords, index=slice(0, 0),
+                transform=None, transform_class="Deterministic",
+                reason="Deterministic read from the fit's draws (pass model= to compute it through the graph)",
+                deterministic=True)
     return out
 
 

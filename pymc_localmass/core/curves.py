@@ -155,7 +155,7 @@ def _is_geometric(grid):
 def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n_radii=25,
                       r_max=None, boundary=None, discrete=None, ci_prob=0.94, min_ess=10.0,
                       window=None, nan_policy="raise", progress=None, chunk_bytes=64 * 2**20,
-                      threads=None, divergent=None):
+                      threads=None, divergent=None, independent=False):
     """Mass curves and Mass Index from distances to a centre.
 
     Parameters
@@ -200,6 +200,11 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
     divergent : ndarray (chain, draw) of bool, optional
         The sampler's divergent transitions; where they fall relative to the
         centre enters ``divergent_near`` and the ``sampler`` status.
+    independent : bool, default False
+        The draws are independent (an approximation's draws, forward
+        sampling): one chain is enough and every ESS is the number of
+        (finite) draws. MCMC draws keep False: at least 2 chains, ESS from
+        the batch means.
 
     Returns
     -------
@@ -220,9 +225,9 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
         raise ValueError("draws need (chain, draw) as their last two axes")
     lead = x.shape[:-2]
     C, N = x.shape[-2:]
-    if C < 2:
+    if C < 2 and not independent:
         raise ValueError(f"only {C} chain; need at least 2 chains for intervals that check "
-                         "between-chain agreement")
+                         "between-chain agreement (independent draws: independent=True)")
     if N < MIN_DRAWS_PER_CHAIN:
         raise ValueError(f"too few draws per chain ({N}); need at least {MIN_DRAWS_PER_CHAIN}")
     if nan_policy not in ("raise", "omit"):
@@ -464,7 +469,10 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
         # ---- phase 2: statistics on the summaries, vectorised over elements
         mass = inside.sum(axis=(-1, -2)) / n_valid[:, None]
         # left-out draws are neither inside nor outside: the ESS is of the finite draws' indicator
-        ess = batch_means_ess(inside, sizes if valid_sizes is None else valid_sizes[:, None])
+        if independent:  # independent draws: the ESS of any indicator is the number of draws
+            ess = np.broadcast_to(n_valid[:, None].astype(float), inside.shape[:2])
+        else:
+            ess = batch_means_ess(inside, sizes if valid_sizes is None else valid_sizes[:, None])
         n_adj = t_adjusted_n(mass, ess, ci_prob)
         lo, hi = beta_interval(mass, n_adj, ci_prob)
 
@@ -496,7 +504,7 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
         has_atom = ties >= 2
         atom = np.where(has_atom, ties / n_valid, 0.0)
         atom_ess = np.full(e_n, float(n_total))
-        for i, sums in atom_sums.items():
+        for i, sums in ({} if independent else atom_sums).items():
             atom_ess[i] = batch_means_ess(sums[None].astype(float),
                                           sizes if valid_sizes is None else valid_sizes[i][None])[0]
         a_n = t_adjusted_n(atom, atom_ess, ci_prob)
@@ -507,7 +515,8 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
         # index: windows on the master grid; autocorrelation inflation n / ESS of
         # each window's ball indicator
         m_w = inside_w.sum(axis=(-1, -2)) / n_valid[:, None]
-        e_w = batch_means_ess(inside_w, sizes if valid_sizes is None else valid_sizes[:, None])
+        e_w = (np.broadcast_to(n_valid[:, None].astype(float), inside_w.shape[:2]) if independent else
+               batch_means_ess(inside_w, sizes if valid_sizes is None else valid_sizes[:, None]))
         infl_all[start:stop] = np.where((m_w > 0) & (m_w < 1), n_valid[:, None] / np.maximum(e_w, 1.0), 1.0)
         # chains near the centre: each chain's share of draws in the narrowest
         # window against the other chains', in standard errors from the
@@ -541,6 +550,9 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
             b_var = p_c.var(axis=1, ddof=1)
             rh = np.sqrt(((n_bar - 1) / n_bar * w_var + b_var) / w_var)
             rhat_all[start:stop] = np.where(w_var > 0, rh, np.nan)
+        if C < 2 or independent:  # no chains to compare (independent draws: their order carries nothing)
+            chain_z_all[start:stop] = 0.0
+            rhat_all[start:stop] = np.nan
         idx_block = index[start:stop]
         gap = disc & ~has_atom  # discrete draws, centre not a support point
         gap_all[start:stop] = gap

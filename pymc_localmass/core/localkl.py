@@ -826,6 +826,21 @@ def _wkv_terms(x, y, k):
     return d * (np.log(nu) - np.log(rho)) + math.log(m / (n - 1)), t1 + t2
 
 
+def _unmatched_atoms(x, y, region, min_count=10, min_fraction=0.01):
+    """Atoms of the draws ``x`` in ``region`` (a point repeated at least ``min_count`` times and in at
+    least ``min_fraction`` of the draws) at which ``y`` has no draw: ``{point tuple: weight}``."""
+    inx = np.ones(x.shape[0], bool) if region is None else region.contains(x)
+    if inx.sum() < min_count:
+        return {}
+    vals, counts = np.unique(x[inx], axis=0, return_counts=True)
+    big = counts >= max(min_count, min_fraction * x.shape[0])
+    out = {}
+    for v, c in zip(vals[big], counts[big]):
+        if not np.any(np.all(y == v, axis=1)):
+            out[tuple(float(t) for t in v)] = float(c / x.shape[0])
+    return out
+
+
 def local_kl_knn(x, y, region=None, *, k=5, n_batches=10, ci_prob=0.94):
     """k-nearest-neighbour estimate of ``KL_A(mu || nu)`` from draws of both.
 
@@ -871,7 +886,12 @@ def local_kl_knn(x, y, region=None, *, k=5, n_batches=10, ci_prob=0.94):
     -----
     The estimator is consistent for densities but biased at finite sizes
     (more so in higher dimension); the estimated shape term can come out
-    negative. Regions holding few draws give wide intervals. A region that
+    negative; it is then raised to the mass term ``phi(mu(A), nu(A))``, a
+    lower bound of ``KL_A``, so that the estimate is never negative and always
+    lies in its interval. An atom of ``mu`` in ``A`` (a point repeated in
+    at least 1% of its draws, and 10 times) where ``nu`` has no draw makes
+    ``KL_A(mu || nu)`` infinite: ``kl = inf`` with interval
+    ``[phi(mu(A), nu(A)), inf]`` (``details["atoms"]``). Regions holding few draws give wide intervals. A region that
     holds draws of ``mu`` but none of ``nu`` is not flagged as infinite: the
     neighbours outside ``A`` still give a finite density-ratio estimate.
 
@@ -917,6 +937,7 @@ def local_kl_knn(x, y, region=None, *, k=5, n_batches=10, ci_prob=0.94):
             "(typically low) and its interval allows only for the bias visible between batch and full "
             "estimates; with known densities use quadrature/QMC instead", RuntimeWarning, stacklevel=2)
     kl, shape, mu_A, nu_A, ties = estimate(x, y)
+    atoms = _unmatched_atoms(x, y, region)
     # mu's draws in A beyond the range of nu's draws: there nu's density is unseen (only
     # bounded by the nearest nu draws), so log(dmu/dnu) is underestimated, often badly
     inx_all = np.ones(x.shape[0], bool) if region is None else region.contains(x)
@@ -941,14 +962,23 @@ def local_kl_knn(x, y, region=None, *, k=5, n_batches=10, ci_prob=0.94):
         # is a conservative bias allowance, added to the half-width in quadrature
         bias = abs(float(batch[good].mean()) - kl)
         half = math.hypot(tq * se, bias)
-        # KL_A >= 0: the interval ends there, and keeps its half-width above it
-        lo, hi = max(kl - half, 0.0), max(kl + half, half)
+        # KL_A >= phi(mu(A), nu(A)) >= 0: a (biased) estimate below the mass term is raised to
+        # it, and the interval keeps its half-width and always holds the estimate
+        mterm = float(phi(mu_A, nu_A))
+        if kl < mterm:
+            kl, shape = mterm, 0.0
+        lo, hi = min(max(kl - half, 0.0), kl), max(kl + half, half)
     else:
         se, bias, lo, hi = math.nan, math.nan, math.nan, math.nan
+    if atoms:
+        # an atom of mu (exact ties in A) at a point where nu has no draw: dmu/dnu is infinite on
+        # a set of positive mu-mass, so KL_A(mu || nu) = inf (the regularised form is finite)
+        kl, shape, hi = math.inf, math.inf, math.inf
+        lo = float(phi(mu_A, nu_A))
     n_in_x = int(x.shape[0] if region is None else region.contains(x).sum())
     n_in_y = int(y.shape[0] if region is None else region.contains(y).sum())
     details = {"n_mu_in": n_in_x, "n_nu_in": n_in_y, "ties": ties, "kl_se": se, "bias_allowance": bias,
-               "batch_kl": batch, "k": k, "uncovered_fraction": uncovered}
+               "batch_kl": batch, "k": k, "uncovered_fraction": uncovered, "atoms": atoms}
     return LocalKL(kl, shape, float(phi(mu_A, nu_A)), float(mu_A), float(nu_A), 0.0, lo, hi, "knn", details)
 
 

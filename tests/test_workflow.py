@@ -1,0 +1,179 @@
+"""Issue 12: the post-fit workflow on ordinary models (Deterministics, shared variables, independent
+draws, ArviZ-like tables, plain findings, local_kl with atoms). The end-to-end model suite is in
+tests/models/."""
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import pymc_localmass as plm
+from pymc_localmass._compat import get_group
+from pymc_localmass.adapters.approx import from_approximation
+from pymc_localmass.check import render_finding
+
+pm = pytest.importorskip("pymc")
+
+
+@pytest.fixture(scope="module")
+def det_fit():
+    """A model with Deterministics: a monotone one of a scalar (tau2 = tau**2), a vector one
+    (theta = mu + tau * z) and one of data only; mean-field ADVI."""
+    with pm.Model(coords={"g": ["a", "b", "c"]}) as model:
+        mu = pm.Normal("mu", 0.0, 1.0)
+        tau = pm.HalfNormal("tau", 1.0)
+        z = pm.Normal("z", 0.0, 1.0, dims="g")
+        pm.Deterministic("theta", mu + tau * z, dims="g")
+        pm.Deterministic("tau2", tau**2)
+        pm.Deterministic("const", pm.math.constant(np.arange(3.0)))
+        pm.Normal("y", mu + tau * z, 1.0, observed=np.array([0.5, -0.3, 1.2]), dims="g")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            approx = pm.fit(3000, progressbar=False, random_seed=3, obj_optimizer=pm.adam(learning_rate=0.02))
+    return model, approx
+
+
+# ----------------------------------------------------------------------------- 1. Deterministics
+def test_deterministics_of_an_approximation(det_fit):
+    model, approx = det_fit
+    fit = from_approximation(approx)
+    assert {"theta", "tau2"} <= set(fit.variables) and "const" not in fit.variables
+    assert "data only" in fit.omitted["const"]
+    assert fit.variables["tau2"].source == "tau" and fit.variables["theta"].source is None
+    curves = plm.local_mass(approx, var_names=["tau2", "theta"], centers={"tau2": [0.0, "mean"]})
+    assert curves.attrs["variable_tiers"] == "tau2:analytic,theta:qmc"
+    assert curves.attrs["monotone_deterministics"] == "tau2" and "const" in curves.attrs["omitted"]
+    # exact: the ball [0, r] of tau2 is tau <= sqrt(r), a log-normal's mass
+    m_, s_ = (float(np.ravel(v)[0]) for v in fit.marginal("tau"))
+    c = curves["tau2"].sel(center="0")
+    r, mass = c.sel(local_stat="radius").values, c.sel(local_stat="mass").values
+    np.testing.assert_allclose(mass, stats.norm.cdf((np.log(np.sqrt(r)) - m_) / s_), rtol=1e-9)
+    index = plm.mass_index(approx, var_names=["tau2"], centers={"tau2": [0.0, "mean"]})
+    a = index["tau2"].sel(index_stat="a")
+    assert np.isposinf(float(a.sel(center="0")))  # tau2 = 0 is not attained: no mass at any power
+    assert abs(float(a.sel(center="mean")) - 1.0) < 0.01  # a smooth, monotone map: a = 1
+    # the Deterministic's draws are the model's: theta = mu + tau z
+    draws = fit.sample(n_draws=200, n_chains=2, seed=1)
+    np.testing.assert_allclose(draws["theta"].values, draws["mu"].values[..., None]
+                               + draws["tau"].values[..., None] * draws["z"].values, rtol=1e-8)
+    assert draws["theta"].dims[-1] == "g"
+    # ELBO unchanged by the Deterministics (free variables only)
+    assert np.isfinite(fit.elbo(n=200)[0])
+
+
+def test_check_with_deterministics_and_named_variables(det_fit):
+    model, approx = det_fit
+    ref = approx.sample(2000, random_seed=5)  # draws with theta and tau2, one chain of independent draws
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = plm.check(ref, approximations={"ADVI": approx}, warn=False)
+        assert set(res.comparison["variable"].values) == {"mu", "tau", "z", "theta", "tau2"}
+        res = plm.check(ref, approximations={"ADVI": approx}, var_names=["theta", "tau2"], warn=False)
+        assert set(res.comparison["variable"].values) == {"theta", "tau2"}
+    assert not [f for f in res.findings if f.kind == "approximation"]  # its own draws agree with it
+
+
+# ----------------------------------------------------------------------------- 2. shared variables
+def test_compare_uses_the_shared_variables(det_fit):
+    _, approx = det_fit
+    rng = np.random.default_rng(0)
+    ref = {"mu": rng.normal(size=(2, 500)), "tau": np.abs(rng.normal(size=(2, 500))),
+           "extra": rng.normal(size=(2, 500))}
+    cmp = plm.compare({"NUTS": ref, "ADVI": approx}, centers="mean")
+    assert set(cmp["variable"].values) == {"mu", "tau"}
+    assert cmp.attrs["left_out"] == "extra: 'ADVI' lacks it (not a variable of that fit)"
+    cmp = plm.compare({"NUTS": ref, "ADVI": approx}, var_names=["~mu"], centers={"tau": 0.0, "extra": "mean"})
+    assert set(cmp["variable"].values) == {"tau"}
+    with pytest.raises(ValueError, match="variable 'extra', which you named, cannot be compared: 'ADVI' lacks it"):
+        plm.compare({"NUTS": ref, "ADVI": approx}, var_names=["tau", "extra"])
+    res = plm.check(ref, approximations={"ADVI": approx}, warn=False)
+    assert res.left_out == {"extra": "'ADVI' lacks it (not a variable of that fit)"}
+
+
+# ----------------------------------------------------------------------------- 3. independent draws
+def test_independent_draws_work_with_one_chain(det_fit):
+    _, approx = det_fit
+    draws = approx.sample(2000, random_seed=1)
+    assert get_group(draws, "posterior").sizes["chain"] == 1
+    curves = plm.local_mass(draws, var_names="tau", centers={"tau": 0.0})
+    assert curves.attrs["independent"] == 1
+    c = curves["tau"].sel(center="0")
+    # ESS of independent draws is the draw count: the effective draws inside are mass x 2000
+    np.testing.assert_allclose(c.sel(local_stat="ess").values, 2000 * c.sel(local_stat="mass").values)
+    rng = np.random.default_rng(1)
+    one = {"x": rng.normal(size=(1, 1000))}
+    with pytest.raises(ValueError, match="single chain.*MCMC.*independent=True"):
+        plm.local_mass(one)
+    res = plm.local_mass(one, independent=True, centers=0.0, radii=[0.5])
+    lo, m, hi = (float(res["x"].sel(local_stat=s).squeeze()) for s in ("mass_lower", "mass", "mass_upper"))
+    assert lo < stats.norm.cdf(0.5) - stats.norm.cdf(-0.5) < hi and lo < m < hi
+    assert float(res["x"].sel(local_stat="ess").squeeze()) == pytest.approx(1000 * m)
+
+
+def test_one_chain_of_mcmc_stays_an_error():
+    with pm.Model():
+        pm.Normal("x")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            idata = pm.sample(100, tune=100, chains=1, progressbar=False, random_seed=1,
+                              compute_convergence_checks=False)
+    with pytest.raises(ValueError, match="single chain; local-mass intervals of MCMC draws need at least 2"):
+        plm.local_mass(idata)
+
+
+# ----------------------------------------------------------------------------- 4. tables, sentences
+def test_summary_round_to_and_fmt():
+    rng = np.random.default_rng(2)
+    data = {"x": rng.normal(size=(4, 500, 2))}
+    raw = plm.summary(data, round_to="none")
+    auto = plm.summary(data)
+    np.testing.assert_array_equal(auto.to_numpy(), raw.to_numpy())  # raw numbers, printed rounded
+    assert "0.99887" not in repr(auto) and f"{raw['a'].iloc[0]:.3g}" in repr(auto)
+    two = plm.summary(data, round_to=2)
+    for v, w in zip(two["a_lower"], raw["a_lower"]):
+        assert v == float(f"{w:.2g}")
+    long = plm.summary(data, fmt="long")
+    assert list(long.index.names) == ["variable", "center", "stat"] and list(long.columns) == ["value"]
+    assert long.shape[0] == raw.size
+    assert float(long.loc[("x[0]", "mean", "a"), "value"]) == raw.loc[("x[0]", "mean"), "a"]
+    with pytest.raises(ValueError, match="fmt must be one of"):
+        plm.summary(data, fmt="xarray")
+    with pytest.raises(ValueError, match="round_to must be"):
+        plm.summary(data, round_to=-1)
+    # other columns (e.g. a status word) pass through the rounding
+    auto["status"] = "ok"
+    assert "ok" in repr(auto)
+
+
+def test_finding_sentence_and_what_to_do():
+    figs = dict(radius=0.0702, mass=4.8e-11, ref_mass=0.13, ref_mass_lower=0.07, ref_mass_upper=0.2,
+                ratio=3.7e-10, ratio_lower=2e-10, ratio_upper=7e-10, phi_reverse=0.1299)
+    msg, reading, advice = render_finding("approximation", "sigma_a", 0.0, figs, model="ADVI", reference="NUTS")
+    assert msg.startswith("ADVI puts 4.8e-11 of its mass within 0.07 of sigma_a = 0; NUTS puts 0.13 [0.07, 0.2] "
+                          "there")
+    assert "the ELBO can miss this: the mismatch costs it as little as 0.13 nats." in msg
+    assert "rely on NUTS draws, not ADVI" in advice
+    rng = np.random.default_rng(3)
+    x = np.where(rng.random((4, 1000)) < 0.3, 0.0, rng.normal(size=(4, 1000)))
+    with pytest.warns(plm.LocalMassWarning, match=r"x has a point mass at 0: 0.3\d* \[.*What to do: report"):
+        res = plm.check({"x": x}, centers={"x": 0.0})
+    assert "What to do:" in repr(res)
+
+
+# ----------------------------------------------------------------------------- 5. local_kl
+def test_local_kl_atom_is_infinite_and_estimate_in_interval():
+    rng = np.random.default_rng(0)
+    n = 4000
+    p = np.where(rng.random(n) < 0.3, 0.0, rng.normal(size=n))
+    with pytest.warns(RuntimeWarning, match=r"KL_A\(p \|\| q\) is infinite.*atom at 0.*eps"):
+        res = plm.local_kl(p, stats.norm(0, 1), region=(-0.1, 0.1))
+    fwd = res.sel(direction="forward")
+    assert np.isposinf(float(fwd["kl"])) and float(fwd["kl_lower"]) > 0
+    for d in ("forward", "reverse"):
+        r = res.sel(direction=d)
+        assert float(r["kl_lower"]) <= float(r["kl"]) <= float(r["kl_upper"]) and float(r["kl"]) >= 0
+    # the regularised form, with the densities, is finite
+    reg = plm.local_kl(stats.norm(0, 1), stats.norm(0, 1), (-0.1, 0.1), p_atoms={0.0: 0.3}, eps=1e-3,
+                       direction="forward")
+    assert np.isfinite(float(reg["kl"].squeeze())) and float(reg["kl"].squeeze()) > 0
