@@ -199,7 +199,7 @@ def test_centred_hierarchy_is_a_sampler_finding_not_a_clean_index():
         warnings.simplefilter("always")
         res = plm.check(idata, var_names=["sigma_a"])  # default centres: the boundary 0 included
     found = [f for f in res.findings if f.variable == "sigma_a" and f.kind in ("sampler", "unresolved")]
-    assert found and "non-centred" in found[0].message
+    assert found and "non-centred" in found[0].advice
     assert any(isinstance(w.message, plm.LocalMassWarning) and "sigma_a" in str(w.message) for w in rec)
 
 
