@@ -473,7 +473,7 @@ def test_check_prior_index_in_a_far_tail_says_so():
     with pytest.warns(LocalMassWarning, match=r"mu near 0 \[unresolved\]: no draw within \d\.\d sd of mu = 0"):
         res = check(data, centers={"mu": 0.0})
     assert [f.kind for f in res.findings] == ["unresolved"]
-    assert "method='model'" in res.findings[0].reading
+    assert "method='model'" in res.findings[0].advice
     # the Gamma(12, 4) posterior at 0 (3.5 sd): no draw within one sd either
     rng = np.random.default_rng(1)
     near = make_container(posterior={"w": rng.gamma(12.0, 0.25, size=(4, 1000))},
