@@ -380,6 +380,11 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
                 sf_w[grp[gb[good]], w] = np.sqrt(np.maximum(cov_f[good, 0, 0], 0) * infl[grp[gb[good]], w])
                 lr = 2 * (ll_f - ll_r[gb]) / infl[grp[gb], w]
                 use = good & np.isfinite(lr) & (lr > stats.chi2.ppf(b_level, 1))
+                # (and a compatible with the power law's: see the same rule after the window choice)
+                with np.errstate(invalid="ignore"):
+                    s_f = np.sqrt(np.maximum(cov_f[:, 0, 0], 0) * infl[grp[gb], w])
+                    s_r = np.sqrt(va[gb])
+                    use &= np.abs(th_f[:, 0] - a[gb]) <= z * (s_f + s_r)
                 a[gb[use]] = th_f[use, 0]
                 va[gb[use]] = np.maximum(cov_f[use, 0, 0], 0) * infl[grp[gb[use]], w]
             fine = np.isfinite(a) & np.isfinite(va) & (a > 0)
@@ -420,6 +425,13 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
     for key, arr in (("b", b), ("sb", sb), ("af", af), ("sf", sf)):
         np.copyto(arr, refit[key], where=refit["done"])
     use = refit["done"] & refit["use"]
+    # the log-term fit becomes the estimate only where its a is compatible with the power
+    # law's (intervals that overlap): at a narrow window a and b trade off, and a fit with
+    # b = 16 and a = 4 for m = r log(1/r) passed the likelihood-ratio test under
+    # autocorrelation. Elsewhere the power law stays the estimate and the hull below
+    # gives a's interval every value the log-term fit allows.
+    with np.errstate(invalid="ignore"):
+        use &= (af - z * sf <= a + z * se) & (a - z * se <= af + z * sf)
     a = np.where(use, af, a)
     se = np.where(use, np.hypot(sf, shift), se)
     # as for a: b's drift over the last widening is part of its error (a log term
