@@ -203,7 +203,8 @@ def render_finding(kind, variable, center_value, figures, *, model=None, referen
             times = (f"{_fig(1 / ratio)} times more" if ratio > 0 else "where it has none")
         else:
             times = f"{_fig(ratio)} times less"
-        msg = (f"{model} puts {_fig(q)} of its mass within {_fig(f['radius'])} of {at}; {who} puts "
+        # the radius with 3 significant digits, as the report's table and the demo print it
+        msg = (f"{model} puts {_fig(q)} of its mass within {_fmt(f['radius'])} of {at}; {who} puts "
                f"{_fig(p)} [{_fig(f['ref_mass_lower'])}, {_fig(f['ref_mass_upper'])}] there ({times}). "
                "A global fit measure such as the ELBO can miss this: the mismatch costs it as little as "
                f"{_fig(f['phi_reverse'])} nats.")

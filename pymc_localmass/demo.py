@@ -136,10 +136,10 @@ def approx_report(idata, model, out, *, n_advi=20000, seed=20261122, radius=None
     ref = summ.loc[("NUTS", "tau @ 0")]
     adv = summ.loc[("ADVI", "tau @ 0")]
     which = "the finding's radius" if found is not None and radius is None else "the smallest NUTS resolves"
-    print(f"\nmass near tau = 0 (radius {ref['radius']:.2g}, {which}):")
-    print(f"  NUTS  P(tau <= {ref['radius']:.2g}) = {ref['ref_mass']:.2g} [{ref['ref_mass_lower']:.2g}, "
+    print(f"\nmass near tau = 0 (radius {ref['radius']:.3g}, {which}):")
+    print(f"  NUTS  P(tau <= {ref['radius']:.3g}) = {ref['ref_mass']:.2g} [{ref['ref_mass_lower']:.2g}, "
           f"{ref['ref_mass_upper']:.2g}]")
-    print(f"  ADVI  P(tau <= {adv['radius']:.2g}) = {adv['mass']:.2g} (exact), ratio {adv['ratio']:.2g} "
+    print(f"  ADVI  P(tau <= {adv['radius']:.3g}) = {adv['mass']:.2g} (exact), ratio {adv['ratio']:.2g} "
           f"[{adv['ratio_lower']:.2g}, {adv['ratio_upper']:.2g}]; reverse-KL (ELBO) lower bound "
           f"phi(q, p) = {adv['phi_reverse']:.2g} nats")
     print("\nfindings (plm.check):" if chk.findings else "\nplm.check: no local-mass findings")

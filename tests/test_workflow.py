@@ -147,7 +147,7 @@ def test_summary_round_to_and_fmt():
 
 
 def test_finding_sentence_and_what_to_do():
-    figs = dict(radius=0.0702, mass=4.8e-11, ref_mass=0.13, ref_mass_lower=0.07, ref_mass_upper=0.2,
+    figs = dict(radius=0.07, mass=4.8e-11, ref_mass=0.13, ref_mass_lower=0.07, ref_mass_upper=0.2,
                 ratio=3.7e-10, ratio_lower=2e-10, ratio_upper=7e-10, phi_reverse=0.1299)
     msg, reading, advice = render_finding("approximation", "sigma_a", 0.0, figs, model="ADVI", reference="NUTS")
     assert msg.startswith("ADVI puts 4.8e-11 of its mass within 0.07 of sigma_a = 0; NUTS puts 0.13 [0.07, 0.2] "

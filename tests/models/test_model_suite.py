@@ -134,7 +134,11 @@ def test_eight_schools_centred_collapse(tmp_dir):
     assert f.message.startswith("ADVI puts ") and "of tau = 0; the posterior puts " in f.message
     assert f.figures["phi_reverse"] <= f.figures["ref_mass"]  # the ELBO sees less than p(A)
     html = open(workflow("eight_schools_centred", tmp_dir)["report"], encoding="utf-8").read()
-    assert "What to do:" in html and f"within {plm.check.__globals__['_fig'](f.radius)} of tau = 0" in html
+    from pymc_localmass.report import _fmt
+
+    # one radius for the finding: its sentence and its table row quote the same figure
+    assert "What to do:" in html and f"within {_fmt(f.radius)} of tau = 0" in html
+    assert f"<td>{_fmt(f.radius)}</td>" in html or f">{_fmt(f.radius)}<" in html
 
 
 def test_eight_schools_noncentred_deterministic_and_collapse(tmp_dir):
