@@ -302,8 +302,11 @@ def main(argv=None):
     w_ok = max(wrong_ok, key=lambda cell: cell[2])
     targets.append(("unreachable centres 'ok' with a wrong interval", f"{w_ok[2]:.0%} ({w_ok[0]}, {w_ok[1]:.1f})",
                     "<= 5%", w_ok[2] <= 0.05))
-    targets.append(("a_upper = inf (InverseGamma), worst setting", f"{min(inf_open):.0%} of replicates", "100%",
-                    min(inf_open) == 1.0))
+    # the interval of a = inf is open above unless the row misses the truth; a one-sided miss rate
+    # of (1 - ci) / 2 is what any interval at ci_prob allows
+    open_target = 1 - (1 - ci) / 2
+    targets.append(("a_upper = inf (InverseGamma), worst setting", f"{min(inf_open):.1%} of replicates",
+                    f">= {open_target:.1%}", min(inf_open) >= open_target))
     report_targets(targets)
     print(f"({time.perf_counter() - t0:.0f} s)")
 
