@@ -511,7 +511,9 @@ def check(idata, approximations=None, prior=True, factor=10.0, *, centers=None, 
         irow = {str(k): float(v) for k, v in zip(ia["index_stat"].values, ia.values)}
         word = status_word(irow)
         rw["status"] = word
-        if word in ("unresolved", "sampler", "log-ambiguous"):
+        # a default centre the draws do not reach (a noise sd's 0, 11 sd from its posterior) is
+        # no finding by itself: only a centre the user asked for, or a sampler that may be at fault
+        if word == "sampler" or word == "log-ambiguous" or (word == "unresolved" and requested):
             note = status_note(irow, lab, _center_text(c, cv))
             mt = None
             if model is not None:
