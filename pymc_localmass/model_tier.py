@@ -697,9 +697,9 @@ class _Bar:
     def __init__(self, total, enabled, desc):
         self.bar = None
         if enabled:
-            from tqdm.auto import tqdm
+            from ._compat import progress_bar
 
-            self.bar = tqdm(total=int(total), desc=desc, unit="draw")
+            self.bar = progress_bar(int(total), desc, "draw")
 
     def update(self, n):
         if self.bar is not None and n > 0:
