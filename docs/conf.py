@@ -83,6 +83,7 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "secondary_sidebar_items": ["page-toc"],
 }
+html_context = {"default_mode": "light"}  # an explicit mode (none makes the theme log an error)
 html_sidebars = {"index": [], "install": [], "quickstart": [], "changelog": []}
 html_show_sourcelink = False
 

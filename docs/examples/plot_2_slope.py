@@ -10,5 +10,7 @@ import pymc_localmass as plm
 from gallery import synthetic
 
 nuts, _ = synthetic()
-nuts = plm.add_local_mass(nuts, var_names=["tau", "beta"], centers={"tau": 0.0, "beta": 0.0})
-pc = plm.plot_local_mass(nuts, var_names=["tau", "beta"], kind="slope", backend="matplotlib")
+nuts = plm.add_local_mass(nuts, var_names=["tau", "beta"],
+                          centers={"tau": 0.0, "beta": 0.0})
+pc = plm.plot_local_mass(nuts, var_names=["tau", "beta"], kind="slope",
+                         backend="matplotlib")

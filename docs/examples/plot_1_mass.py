@@ -13,4 +13,5 @@ from gallery import SCHOOLS, synthetic
 nuts, _ = synthetic()
 nuts = plm.add_local_mass(nuts, var_names=["tau", "theta", "beta"],
                           centers={"tau": 0.0, "theta": "mean", "beta": 0.0})
-pc = plm.plot_local_mass(nuts, coords={"school": SCHOOLS[:2]}, backend="matplotlib")
+pc = plm.plot_local_mass(nuts, coords={"school": SCHOOLS[:2]},
+                         backend="matplotlib")

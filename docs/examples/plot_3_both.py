@@ -9,4 +9,5 @@ from gallery import synthetic
 
 nuts, _ = synthetic()
 nuts = plm.add_local_mass(nuts, var_names=["tau"], centers={"tau": 0.0})
-pc = plm.plot_local_mass(nuts, var_names="tau", kind="both", backend="matplotlib")
+pc = plm.plot_local_mass(nuts, var_names="tau", kind="both",
+                         backend="matplotlib")
