@@ -83,9 +83,9 @@ docs: $(VENV_DOCS)/.installed
 docs-fast: $(VENV_DOCS)/.installed
 	$(VENV_DOCS)/bin/python -m sphinx -W --keep-going -b html -D nb_execution_mode=off docs docs/_build/html-fast
 
+# build and twine come with the test extra
 dist: $(VENV_MODERN)/.installed
 	rm -rf dist
-	$(VENV_MODERN)/bin/python -m pip install $(PIP_FLAGS) build twine
 	$(VENV_MODERN)/bin/python -m build
 	$(VENV_MODERN)/bin/python -m twine check --strict dist/*
 

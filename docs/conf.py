@@ -8,7 +8,6 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parent
 sys.path.insert(0, str(DOCS.parent))  # the package of this checkout, not an installed copy
 sys.path.insert(0, str(DOCS))  # docs/gallery.py: the synthetic draws the gallery examples share
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 import pymc_localmass  # noqa: E402
 

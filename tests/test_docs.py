@@ -5,7 +5,9 @@ errors (a fast variant: notebooks not executed) and loads in headless Chromium w
 """
 
 import importlib
+import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -75,22 +77,33 @@ def test_site_pages_are_in_the_toctree():
         assert f"\n`{word}`\n: " in guide, word
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def build_site(tmp_path):
+    """The site, built from a copy of docs/ and notebooks/ (sphinx-gallery and autosummary write into
+    the source tree), with warnings as errors and the notebooks not executed (``make docs`` executes
+    and caches them)."""
     pytest.importorskip("sphinx")
     for mod in ("pydata_sphinx_theme", "numpydoc", "myst_nb", "sphinx_gallery", "sphinx_copybutton"):
         pytest.importorskip(mod)
-    out = tmp_path_factory.mktemp("html")
-    # warnings are errors; notebooks are not executed here (make docs executes and caches them)
-    cmd = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", "-d", str(out / ".doctrees"),
-           "-D", "nb_execution_mode=off", str(DOCS), str(out)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=ROOT)
+    src = tmp_path / "src"
+    shutil.copytree(DOCS, src / "docs", symlinks=True, ignore=shutil.ignore_patterns(
+        "_build", "auto_examples", "generated", "__pycache__"))
+    shutil.copytree(ROOT / "notebooks", src / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    out = tmp_path / "html"
+    cmd = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", "-d", str(tmp_path / "doctrees"),
+           "-D", "nb_execution_mode=off", str(src / "docs"), str(out)]
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr[-5000:]
     return out
 
 
+PAGES_TO_RENDER = ["index", "quickstart", "api/generated/pymc_localmass.local_mass", "auto_examples/plot_4_overlay_fits"]
+
+
 @pytest.mark.slow
-def test_docs_build_has_a_page_per_public_name(site):
+def test_docs_build_pages_and_render(tmp_path):
+    """One test (the build is shared; under pytest-xdist a fixture would be built once per worker)."""
+    site = build_site(tmp_path)
     for name in public_names():
         assert (site / "api" / "generated" / f"pymc_localmass.{name}.html").exists(), name
     for page in ("index", "install", "quickstart", "user_guide", "theory", "schema", "errors", "changelog",
@@ -100,6 +113,9 @@ def test_docs_build_has_a_page_per_public_name(site):
     for example in (DOCS / "examples").glob("plot_*.py"):
         html = (site / "auto_examples" / f"{example.stem}.html").read_text()
         assert f"sphx_glr_{example.stem}_001.png" in html and "plot_local_mass" in html, example.stem
+    browser = _chromium()
+    for page in PAGES_TO_RENDER:
+        _render(browser, site / f"{page}.html", tmp_path / page.replace("/", "_"))
 
 
 def _chromium():
@@ -122,28 +138,25 @@ def _local_refs_missing(page):
     return missing
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("page", ["index", "quickstart", "api/generated/pymc_localmass.local_mass",
-                                  "auto_examples/plot_4_overlay_fits"])
-def test_pages_load_in_headless_chromium(site, page, tmp_path):
-    browser = _chromium()
-    path = site / f"{page}.html"
-    assert not _local_refs_missing(path)
-    png = tmp_path / "page.png"
+def _render(browser, path, work):
+    """Load a page in headless Chromium: no console message, no missing local file, not blank."""
+    assert not _local_refs_missing(path), path
+    png = work / "page.png"
     cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0",
+           f"--user-data-dir={work / 'profile'}", "--enable-logging=stderr", "--v=0",
            f"--screenshot={png}", "--window-size=1280,1600", path.as_uri()]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    work.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=work)
     # Chromium prints every console message (log, warning, error, uncaught exception) as a CONSOLE line,
     # without its level; the pages must print none but the theme's own "[PST]" status lines
     console = [ln for ln in proc.stderr.splitlines() if ":CONSOLE" in ln and '] "[PST]' not in ln]
-    assert not console, console
-    assert png.exists() and png.stat().st_size > 20000
+    assert not console, (path, console)
+    assert png.exists() and png.stat().st_size > 20000, path
     import matplotlib.image as mpimg
 
     img = mpimg.imread(png)[..., :3]
-    assert img.shape[:2] == (1600, 1280) and img.std() > 0.05  # not a blank page
+    assert img.shape[:2] == (1600, 1280) and img.std() > 0.05, path  # not a blank page
 
 
 def test_readme_example_is_the_script_that_draws_its_figure():
