@@ -2,6 +2,7 @@
 #   make demo   -> creates the modern environment if missing, runs the eight-schools demo
 #   make test   -> creates the environments if missing, runs the full suite in both generations
 #                  (and the pymc-extras adapters in a third environment)
+#   make docs   -> creates .venv-docs if missing, builds the documentation site (warnings are errors)
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
