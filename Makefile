@@ -2,6 +2,7 @@
 #   make demo   -> creates the modern environment if missing, runs the eight-schools demo
 #   make test   -> creates the environments if missing, runs the full suite in both generations
 #                  (and the pymc-extras adapters in a third environment)
+#   make docs   -> creates .venv-docs if missing, builds the documentation site (warnings are errors)
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -10,34 +11,44 @@ PY_LEGACY ?= $(shell sh tools/find-python.sh 3.11)
 VENV_MODERN := .venv-modern
 VENV_LEGACY := .venv-legacy
 VENV_EXTRAS := .venv-extras
+VENV_DOCS := .venv-docs
 PYTEST_ARGS ?=
 PIP_FLAGS ?= --quiet --disable-pip-version-check
+# the package's extras each environment installs (pymc and tqdm are optional for the package itself)
+EXTRAS_TEST := test,plots,pymc,progress
+EXTRAS_MODERN := $(EXTRAS_TEST),docs
+EXTRAS_DOCS := plots,pymc,progress,docs
 
-.PHONY: help demo test test-modern test-legacy test-extras envs clean bench
+.PHONY: help demo test test-modern test-legacy test-extras envs clean bench docs docs-fast dist
 
 help:
 	@echo "make demo   - eight-schools demo (modern stack), writes demo_out/"
 	@echo "make test   - full test suite in both stack generations, plus the pymc-extras adapters"
 	@echo "make bench  - accuracy and speed benchmarks (modern stack)"
+	@echo "make docs   - the documentation site (Sphinx, notebooks executed and cached), warnings are errors -> docs/_build/html"
+	@echo "make dist   - wheel and sdist in dist/, checked with twine"
 
-# $(call make-venv,<venv dir>,<python>,<requirements file>,<label>)
+# $(call make-venv,<venv dir>,<python>,<requirements file>,<label>,<extras>)
 define make-venv
 	@test -n "$(2)" || { echo "Python for the $(4) stack not found (see README prerequisites)"; exit 1; }
 	@echo ">> creating $(1) ($(4) stack) with $(2)"
 	$(2) -m venv $(1)
 	$(1)/bin/python -m pip install $(PIP_FLAGS) --upgrade pip
-	$(1)/bin/python -m pip install $(PIP_FLAGS) -r $(3) -e ".[test,plots]"
+	$(1)/bin/python -m pip install $(PIP_FLAGS) -r $(3) -e ".[$(5)]"
 	@touch $(1)/.installed
 endef
 
 $(VENV_MODERN)/.installed: pyproject.toml requirements/modern.txt
-	$(call make-venv,$(VENV_MODERN),$(PY_MODERN),requirements/modern.txt,modern)
+	$(call make-venv,$(VENV_MODERN),$(PY_MODERN),requirements/modern.txt,modern,$(EXTRAS_MODERN))
 
 $(VENV_LEGACY)/.installed: pyproject.toml requirements/legacy.txt
-	$(call make-venv,$(VENV_LEGACY),$(PY_LEGACY),requirements/legacy.txt,legacy)
+	$(call make-venv,$(VENV_LEGACY),$(PY_LEGACY),requirements/legacy.txt,legacy,$(EXTRAS_TEST))
 
 $(VENV_EXTRAS)/.installed: pyproject.toml requirements/modern.txt requirements/extras.txt
-	$(call make-venv,$(VENV_EXTRAS),$(PY_MODERN),requirements/extras.txt,modern + pymc-extras)
+	$(call make-venv,$(VENV_EXTRAS),$(PY_MODERN),requirements/extras.txt,modern + pymc-extras,$(EXTRAS_TEST))
+
+$(VENV_DOCS)/.installed: pyproject.toml requirements/modern.txt requirements/docs.txt
+	$(call make-venv,$(VENV_DOCS),$(PY_MODERN),requirements/docs.txt,modern + docs,$(EXTRAS_DOCS))
 
 envs: $(VENV_MODERN)/.installed $(VENV_LEGACY)/.installed $(VENV_EXTRAS)/.installed
 
@@ -63,5 +74,21 @@ bench: $(VENV_MODERN)/.installed
 	$(VENV_MODERN)/bin/python benchmarks/accuracy.py
 	$(VENV_MODERN)/bin/python benchmarks/speed.py
 
+# the site: -W (warnings are errors), --keep-going (report them all); notebooks run once and are
+# cached in docs/_build/.jupyter_cache (myst-nb "cache" mode), rerun only when their code changes
+docs: $(VENV_DOCS)/.installed
+	$(VENV_DOCS)/bin/python -m sphinx -W --keep-going -b html docs docs/_build/html
+	@echo "open docs/_build/html/index.html"
+
+# the same site without executing the notebooks (what the test suite checks)
+docs-fast: $(VENV_DOCS)/.installed
+	$(VENV_DOCS)/bin/python -m sphinx -W --keep-going -b html -D nb_execution_mode=off docs docs/_build/html-fast
+
+# build and twine come with the test extra
+dist: $(VENV_MODERN)/.installed
+	rm -rf dist
+	$(VENV_MODERN)/bin/python -m build
+	$(VENV_MODERN)/bin/python -m twine check --strict dist/*
+
 clean:
-	rm -rf $(VENV_MODERN) $(VENV_LEGACY) $(VENV_EXTRAS) demo_out *.egg-info
+	rm -rf $(VENV_MODERN) $(VENV_LEGACY) $(VENV_EXTRAS) $(VENV_DOCS) demo_out *.egg-info dist build docs/_build docs/auto_examples docs/api/generated

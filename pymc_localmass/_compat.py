@@ -82,3 +82,16 @@ def attach_groups(obj, datasets, inplace=False):
         f"add_local_mass needs a DataTree or InferenceData, got {type(obj).__name__}; "
         "for a Dataset or dict of arrays use local_mass() and mass_index()"
     )
+
+
+def progress_bar(total, desc, unit):
+    """A ``tqdm`` progress bar, or None when tqdm (the optional ``progress`` extra) is not installed.
+
+    Progress bars only decorate long computations, so the package does not
+    require tqdm; without it the computation runs silently.
+    """
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc=desc, unit=unit)

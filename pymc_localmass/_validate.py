@@ -41,7 +41,11 @@ def check_arguments(*, n_radii=25, min_ess=10.0, model=None, centers=None, radii
 
 def check_model(model, argument="model"):
     """``model`` must be a ``pymc.Model``."""
-    import pymc as pm
+    try:
+        import pymc as pm
+    except ImportError as err:  # pymc is the optional `pymc` extra
+        raise ImportError(f"{argument}= needs PyMC, which is not installed: "
+                          "pip install 'pymc-localmass[pymc]'") from err
 
     if not isinstance(model, pm.Model):
         raise InvalidTypeError(f"{argument} must be a pymc.Model (the model that produced the draws), "

@@ -229,9 +229,9 @@ class _Progress:
     def __init__(self, total, enabled):
         self.bar = None
         if enabled:
-            from tqdm.auto import tqdm
+            from ._compat import progress_bar
 
-            self.bar = tqdm(total=total, desc="local mass", unit="element")
+            self.bar = progress_bar(total, "local mass", "element")
 
     def __call__(self, n):
         if self.bar is not None:
@@ -665,7 +665,8 @@ _PARAMS_DOC = """
         Lepski's rule picks one per element). Default: 5% to 50% of the draws.
     nan_policy : {"raise", "omit"}
     progressbar : bool, optional
-        Default: shown for large inputs.
+        Default: shown for large inputs (needs ``tqdm``, the ``progress`` extra;
+        without it no bar is shown).
     independent : bool, optional
         The draws are independent (not a Markov chain): one chain is
         accepted and the ESS of every ball indicator is the number of draws.

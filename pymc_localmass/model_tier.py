@@ -23,7 +23,7 @@ Student-t written as a scale mixture, ...), the conditional mass given
 infinite variance whenever the posterior of ``lambda_j`` has a density
 positive at 0 (``E[1 / lambda_j]`` diverges; about 12% relative error at
 ``r = 1e-6`` with hundreds of draws for the horseshoe). Such a pair is
-integrated in two dimensions: the 1-D rule runs on the *collapsed* density
+integrated in two dimensions: the 1-D rule runs on the *collapsed* density::
 
     g(theta_j | rest) = int f(theta_j, lambda_j, rest) d lambda_j,
 
@@ -54,7 +54,7 @@ coordinates, is computed by randomised Sobol points
 density is normalised (the prior of a model whose free variables are all in
 the block) ``m(r) = I(r)`` exactly up to the QMC error. Otherwise the
 normalising constant is anchored on the samples-tier estimate at a radius
-``r_a`` the draws resolve well:
+``r_a`` the draws resolve well::
 
     m(r) = m_samples(r_a) * E[ I_rest(r) / I_rest(r_a) | theta_block in B(r_a) ],
 
@@ -697,9 +697,9 @@ class _Bar:
     def __init__(self, total, enabled, desc):
         self.bar = None
         if enabled:
-            from tqdm.auto import tqdm
+            from ._compat import progress_bar
 
-            self.bar = tqdm(total=int(total), desc=desc, unit="draw")
+            self.bar = progress_bar(int(total), desc, "draw")
 
     def update(self, n):
         if self.bar is not None and n > 0:

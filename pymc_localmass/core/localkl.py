@@ -1,7 +1,7 @@
 """Local (set-localised) KL, its regularised form, and the bounds users need.
 
 numpy/scipy only. Notation of THEORY.md sections 3-4: for finite measures
-``mu``, ``nu`` and a region ``A``
+``mu``, ``nu`` and a region ``A``::
 
     KL_A(mu || nu) = int_A log(dmu/dnu) dmu - mu(A) + nu(A)
                    = mu(A) * KL(mu_A || nu_A) + phi(mu(A), nu(A))      (shape + mass)
