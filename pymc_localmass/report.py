@@ -367,6 +367,16 @@ def report(fits, path, *, reference=None, var_names=None, coords=None, centers=N
                      "unresolved requested centre was found.</div>")
     else:
         parts.append("<div class='ok'>The reference is an approximation: no draws-based check was run.</div>")
+    # what the reference's own draws support at each region (docs/schema.md, "Statuses")
+    if ref_is_draws and "status" in chk.table.columns:
+        said = {f"{f.variable} @ {f.center}" for f in findings}
+        marks = [f"{html.escape(str(region))}: <b>{html.escape(str(row['status']))}</b>"
+                 for (mname, region), row in chk.table.iterrows()
+                 if mname == reference and isinstance(row.get("status"), str) and row["status"] != "ok"
+                 and str(region) not in said]
+        if marks:
+            parts.append(f"<p class='note'>What the {html.escape(reference)} draws support (a status other than "
+                         "ok; plm.summary gives each row's note and what to do): " + "; ".join(marks) + ".</p>")
     left_out = [line for line in str(cmp.attrs.get("left_out", "")).splitlines() if line]
     if left_out:
         parts.append("<p class='note'>Not compared (a fit cannot give them): "
