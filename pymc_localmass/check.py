@@ -513,7 +513,7 @@ def check(idata, approximations=None, prior=True, factor=10.0, *, centers=None, 
         rw["status"] = word
         # a default centre the draws do not reach (a noise sd's 0, 11 sd from its posterior) is
         # no finding by itself: only a centre the user asked for, or a sampler that may be at fault
-        if word == "sampler" or word == "log-ambiguous" or (word == "unresolved" and requested):
+        if word in ("unresolved", "sampler", "log-ambiguous"):
             note = status_note(irow, lab, _center_text(c, cv))
             mt = None
             if model is not None:
@@ -550,6 +550,8 @@ def check(idata, approximations=None, prior=True, factor=10.0, *, centers=None, 
                 continue_finding = True
                 if model is not None:
                     note += "; the model tier could not resolve it either (e.g. a funnel's neck, or a discrete variable)"
+            if word == "unresolved" and not requested:
+                continue_finding = False
             if continue_finding:
                 # the note ends with what to do (results.STATUS_ADVICE): the advice line says it alone
                 body, _, _ = note.partition("; " + STATUS_ADVICE[word]) if word in STATUS_ADVICE else (note, "", "")
