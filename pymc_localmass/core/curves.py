@@ -280,6 +280,7 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
     master_all = np.empty((E, G))
     medges_all = np.empty((E, G))
     infl_all = np.empty((E, len(k_list)))
+    infl_shape_all = np.empty((E, len(k_list)))
     unit_all = np.empty(E)
     bnd_all_out = np.zeros(E, bool)
     nearest_all = np.full(E, np.nan)
@@ -308,6 +309,10 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
         # per-batch counts inside each index window's ball (its own ESS, whatever the curve's grid)
         n_win = len(k_list)
         inside_w = np.empty((e_n, n_win, C, n_b))
+        # and the positive distances inside it: count, sum of log r and of log^2 r (for the
+        # autocorrelation of the power law's score, which sets the index fit's variance)
+        pos_w = np.empty((e_n, 3, n_win, C, n_b))
+        r_w = np.empty((e_n, n_win))
         base_w = ((np.arange(C)[:, None] * n_b + batch_of[None, :]) * (n_win + 1)).reshape(-1)
         master = master_all[start:stop]
         medges = medges_all[start:stop]
@@ -437,6 +442,13 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
             flat += base_w
             cw = np.bincount(flat.ravel(), minlength=ns * slot).reshape(ns, C, n_b, n_win + 1)
             inside_w[s0:s1] = np.moveaxis(np.cumsum(cw[..., :n_win], axis=-1), -1, 1)
+            if not independent:
+                r_w[s0:s1] = np.take_along_axis(me, g_sub, axis=1)
+                positive = np.isfinite(logd) & (d > 0)
+                lw = np.where(positive, logd, 0.0).ravel()
+                for j, wts in enumerate((positive.ravel().astype(float), lw, lw * lw)):
+                    sw = np.bincount(flat.ravel(), weights=wts, minlength=ns * slot).reshape(ns, C, n_b, n_win + 1)
+                    pos_w[s0:s1, j] = np.moveaxis(np.cumsum(sw[..., :n_win], axis=-1), -1, 1)
             if n_div:
                 near_d = (mb[:, div_flat] <= g_sub[:, :1]) | (d[:, div_flat] == 0)
                 div_near_all[g0:start + s1] = near_d.sum(axis=1)
@@ -518,6 +530,30 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
         e_w = (np.broadcast_to(n_valid[:, None].astype(float), inside_w.shape[:2]) if independent else
                batch_means_ess(inside_w, sizes if valid_sizes is None else valid_sizes[:, None]))
         infl_all[start:stop] = np.where((m_w > 0) & (m_w < 1), n_valid[:, None] / np.maximum(e_w, 1.0), 1.0)
+        # the fit's own inflation: n / ESS of the power law's score in each window,
+        # 1{r < R} (1 - a log(R / r)) with a = n_R / sum log(R / r) (its MLE there).
+        # Slopes read the shape of the distances inside the ball, which a chain's
+        # lingering correlates far less than the ball's indicator (at lag-1 0.9 the
+        # indicator's inflation doubled a's standard error; the score's is about right)
+        if independent:
+            infl_shape_all[start:stop] = 1.0
+        else:
+            npos, s1_, s2_ = pos_w[:, 0], pos_w[:, 1], pos_w[:, 2]
+            logR = np.log(r_w)[:, :, None, None]
+            sum_l = npos * logR - s1_  # sum of log(R / r) per batch
+            sum_l2 = npos * logR**2 - 2 * logR * s1_ + s2_
+            with np.errstate(invalid="ignore", divide="ignore"):
+                a_pl = npos.sum(axis=(-1, -2)) / sum_l.sum(axis=(-1, -2))
+                a4 = a_pl[:, :, None, None]
+                z_sums = npos - a4 * sum_l
+                z2 = (npos - 2 * a4 * sum_l + a4**2 * sum_l2).sum(axis=(-1, -2))
+                v_draw = z2 / n_valid[:, None] - (z_sums.sum(axis=(-1, -2)) / n_valid[:, None]) ** 2
+            fine = np.isfinite(a_pl) & (a_pl > 0) & np.isfinite(v_draw) & (v_draw > 0)
+            e_z = batch_means_ess(np.where(fine[..., None, None], z_sums, 0.0),
+                                  sizes if valid_sizes is None else valid_sizes[:, None],
+                                  draw_var=np.where(fine, v_draw, 1.0))
+            infl_shape_all[start:stop] = np.where(fine, n_valid[:, None] / np.maximum(e_z, 1.0),
+                                                  infl_all[start:stop])
         # chains near the centre: each chain's share of draws in the narrowest
         # window against the other chains', in standard errors from the
         # indicator's ESS (per chain: the pooled ESS over the chains)
@@ -581,7 +617,8 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
 
     def _fit(lo, hi):
         return fit_index_draws(master_all[lo:hi], medges_all[lo:hi], k_list, unit_all[lo:hi],
-                               boundary=bnd_all_out[lo:hi], inflation=infl_all[lo:hi], ci_prob=ci_prob,
+                               boundary=bnd_all_out[lo:hi], inflation=infl_all[lo:hi],
+                               shape_inflation=infl_shape_all[lo:hi], ci_prob=ci_prob,
                                n_total=n_total, nearest=nearest_all[lo:hi], min_ess=min_ess)
 
     if n_fit > 1:

@@ -16,7 +16,7 @@ def _next_pow2(n):
     return 1 << int(np.ceil(np.log2(max(n, 1))))
 
 
-def batch_means_ess(sums, sizes):
+def batch_means_ess(sums, sizes, draw_var=None):
     """ESS of the mean of the underlying draws, from per-batch sums.
 
     Parameters
@@ -30,6 +30,10 @@ def batch_means_ess(sums, sizes):
         overall mean (it adds nothing to the variances, which it lowers by
         about the fraction of batches that hold draws) and the ESS is scaled
         by the square of that fraction.
+    draw_var : ndarray, shape (...), optional
+        Variance of one draw of the underlying series. Default: ``p (1 - p)``
+        with ``p`` the overall mean (a 0/1 indicator). Give it for any other
+        series (e.g. a score) whose batch sums are passed.
 
     Returns
     -------
@@ -94,8 +98,9 @@ def batch_means_ess(sums, sizes):
     tau = np.maximum(tau, 1.0 / np.log10(max(n_series, 10)))
     ess_y = n_series / tau
     p = mean_all
+    v_draw = p * (1 - p) if draw_var is None else np.asarray(draw_var, float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        ess = p * (1 - p) * ess_y / var_plus
+        ess = v_draw * ess_y / var_plus
     # an empty batch, given the mean, lowers the series' variance (and so
     # raises ess_y / var_plus) by about the fraction of batches filled, and the
     # draws are that fraction of the series: twice the factor
