@@ -68,6 +68,8 @@ class Case:
     extra: dict = field(default_factory=dict)
 
     def draw(self, rng, chains, draws, rho):
+        if "draw" in self.extra:  # a law drawn from several copula coordinates
+            return self.extra["draw"](rng, chains, draws, rho)
         u = gaussian_copula(rng, (self.dim, chains, draws), rho)
         return self.ppf(u)
 
