@@ -121,6 +121,10 @@ def psis_smooth(log_weights):
             else:  # pragma: no cover
                 smoothed, khat = arviz.psislw(lw)
         except ValueError as err:
+            if "n_draws_tail" in str(err):  # too few draws to fit a tail: k-hat unknown
+                from scipy.special import logsumexp
+
+                return lw - logsumexp(lw), np.inf
             if "tail values are the same" not in str(err):
                 raise
             # the largest weights are all equal: a bounded tail, nothing to smooth

@@ -39,7 +39,7 @@ __all__ = ["ImportanceEstimate", "kish_ess", "importance_probability", "rao_blac
 #: k-hat above which an importance-sampling estimate is not trusted (Vehtari et al. 2024)
 KHAT_MAX = 0.7
 #: fewest draws a Pareto tail is fitted to; fewer and the local k-hat is +inf (unknown)
-MIN_TAIL_DRAWS = 20
+MIN_TAIL_DRAWS = 30
 #: log-weights spanning less than this are equal up to rounding or quadrature error (weights within
 #: 0.001% of each other; a Pareto fit to that noise is meaningless)
 FLAT_LOG_SPREAD = 1e-5
