@@ -94,9 +94,9 @@ def kish_ess(log_w):
 
     Examples
     --------
-    >>> float(kish_ess(np.zeros(100)))
+    >>> round(float(kish_ess(np.zeros(100))), 6)
     100.0
-    >>> float(kish_ess(np.log([1.0, 1.0, 0.0, 0.0])))
+    >>> round(float(kish_ess(np.array([0.0, 0.0, -np.inf, -np.inf]))), 6)
     2.0
     """
     lw = np.asarray(log_w, dtype=float)
@@ -280,7 +280,7 @@ def rao_blackwell_probability(log_w, cond, *, psis, ci_prob=0.94, rel_error=None
     ...     return lw - np.logaddexp.reduce(lw), 0.0
     >>> m = np.full((500, 1), 0.25)
     >>> est = rao_blackwell_probability(np.zeros(500), m, psis=psis)
-    >>> float(est.estimate[0]), bool(est.reliable[0])
+    >>> round(float(est.estimate[0]), 12), bool(est.reliable[0])
     (0.25, True)
     """
     lw = _check(log_w, psis)
