@@ -458,6 +458,8 @@ def _approximation_findings(cmp, summ, rows, findings, reference_name, factor, r
             if np.isfinite(K):
                 figs.update(ref_compatible_lower=float(dm["ref_compatible_lower"].values[g, j]),
                             ref_compatible_upper=float(dm["ref_compatible_upper"].values[g, j]))
+            if reference_free:
+                figs["reference_free"] = True
             msg, reading, advice = render_finding("approximation", lab, cv, figs, model=mname,
                                                   reference=reference_name, factor=factor, center_label=c)
             findings.append(Finding("approximation", lab, c, cv, r, mname, msg, reading, figs, advice))

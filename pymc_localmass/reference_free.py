@@ -60,7 +60,7 @@ DIAGNOSTICS = ("ref_route", "ref_khat_is", "ref_n_inside", "ref_ess_is", "ref_kh
                "ref_ess_conditional", "ref_unreliable_estimate")
 #: draws of each approximation for route 1, and (the first ones) for route 2
 N_DRAWS = 4000
-N_CONDITIONAL = 400
+N_CONDITIONAL = 2000
 MIN_ESS = 100.0
 #: relative error allowed for the 1-D conditional quadrature (its rule is far more accurate on smooth
 #: conditionals; the model tier measures about 1e-7 and below): keeps an exact route's interval non-empty
