@@ -247,7 +247,7 @@ def render_finding(kind, variable, center_value, figures, *, model=None, referen
         k_is, n_in, k_c, ess_c = f["khat_is"], f["n_inside"], f["khat_conditional"], f["ess_conditional"]
         msg = (f"Without a reference fit, the posterior's mass within {_fmt(f['radius'])} of {at} cannot be "
                f"estimated from {f['proposals']} and the model: importance sampling has a local k-hat of "
-               f"{_fig(k_is)} (trusted up to 0.7) with {n_in:.0f} draws in the ball, the conditional "
+               f"{_fig(k_is)} (trusted up to 0.5) with {n_in:.0f} draws in the ball, the conditional "
                f"(Rao-Blackwellised) route a k-hat of {_fig(k_c)} with an ESS of {_fig(ess_c)} (needs 100)")
         est = f.get("estimate", np.nan)
         if np.isfinite(est) and est > 0:

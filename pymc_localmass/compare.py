@@ -367,7 +367,15 @@ def compare(fits, reference=None, *, var_names=None, filter_vars=None, coords=No
         or Pathfinder fit.
     reference : str, optional
         Key of the reference fit ``p`` (default: the first fit given as draws,
-        else the first fit).
+        else the first fit). ``"model"`` (the default when every fit is an
+        approximation and ``model`` is given): no reference fit; the model's
+        posterior mass of each region is estimated from the approximations by
+        importance sampling (:mod:`pymc_localmass.reference_free`), with the
+        per region and radius reliability figures ``ref_route``,
+        ``ref_khat_is``, ``ref_n_inside``, ``ref_ess_is``,
+        ``ref_khat_conditional``, ``ref_ess_conditional`` and
+        ``ref_unreliable_estimate`` (region, radius) added to the result;
+        an unreliable mass is NaN with the interval [0, 1] and ``resolved`` 0.
     var_names, filter_vars, coords
         Variable and coordinate selection (ArviZ conventions), applied to
         every fit. By default (and with only ``~`` exclusions) the variables
@@ -401,7 +409,8 @@ def compare(fits, reference=None, *, var_names=None, filter_vars=None, coords=No
     ci_prob : float, optional
         Interval probability; default ArviZ's ``rcParams["stats.ci_prob"]``.
     model : pymc.Model, optional
-        For pymc-extras fits read without their model.
+        For pymc-extras fits read without their model; with approximations
+        only, the model whose posterior is the reference (``reference="model"``).
     group : str
         Group holding the draws of draws-based fits.
     n_draws : int
@@ -439,6 +448,17 @@ def compare(fits, reference=None, *, var_names=None, filter_vars=None, coords=No
     >>> cmp = compare({"p": p, "q": q}, reference="p", centers=0.0, radii=[0.5])
     >>> float(cmp["ratio"].sel(model="q").squeeze()) < 0.7       # q is more spread: less mass near 0
     True
+
+    Without a reference fit: an approximation and its model (posterior N(2/3, 1/3) here):
+
+    >>> import pymc as pm
+    >>> with pm.Model() as m:
+    ...     mu = pm.Normal("mu", 0.0, 1.0)
+    ...     y = pm.Normal("y", mu, 1.0, observed=[0.5, 1.5])
+    ...     approx = pm.fit(3000, progressbar=False, random_seed=1)
+    >>> cmp = compare({"ADVI": approx}, model=m, centers={"mu": 0.0}, radii=[0.5])
+    >>> cmp.attrs["reference"], round(float(cmp["ref_mass"].squeeze()), 3)   # exact: 0.3648
+    ('model', 0.365)
     """
     if not isinstance(fits, Mapping) or not fits:
         raise TypeError("fits must be a non-empty mapping {name: fit}")

@@ -25,8 +25,14 @@ with its own reliability figure:
    marginal of them (:func:`pymc_localmass.core.importance.rao_blackwell_probability`).
 
 Per region and radius the reliable estimate with the narrowest interval is
-kept (reliable: every k-hat at most 0.7, a Kish ESS of at least 100 and at
-least 20 draws contributing). Where neither route is reliable the mass is
+kept (reliable: every k-hat at most ``KHAT_INTERVAL`` = 0.5, a Kish ESS of at
+least 100 and at least 30 draws contributing; where the two routes' intervals
+do not overlap, only a route with k-hat at most 0.3 stays trusted). The usual
+PSIS threshold 0.7 guards a point estimate; an interval built from the
+estimate's variance needs that variance finite, k < 0.5 (Vehtari et al. 2024),
+and ``benchmarks/reference_free.py`` shows what 0.7 allows: on the centred eight
+schools at ``tau = 0``, estimates with k-hat 0.6-0.7 whose 90% intervals missed a
+long NUTS run's value every time. Where neither route is reliable the mass is
 reported as unknown (NaN, interval [0, 1], ``resolved`` 0) and
 :func:`~pymc_localmass.check` says so with a finding of kind
 ``"unreliable"`` that recommends a reference fit: never a tight number.
@@ -46,7 +52,7 @@ from ._compat import psis_smooth
 from .adapters.approx import from_approximation
 from .core.curves import CURVE_STATS, INDEX_STATS, STATUS_WORDS
 from .core.gaussian import _canonical_transform
-from .core.importance import KHAT_MAX, MIN_TAIL_DRAWS, importance_probability, rao_blackwell_probability
+from .core.importance import MIN_TAIL_DRAWS, importance_probability, rao_blackwell_probability
 from .errors import InvalidInputError, InvalidTypeError
 
 __all__ = ["ModelReference", "REFERENCE_NAME", "ROUTES", "DIAGNOSTICS", "diagnostics_arrays", "is_reference_free"]
@@ -66,7 +72,9 @@ MIN_ESS = 100.0
 #: conditionals; the model tier measures about 1e-7 and below): keeps an exact route's interval non-empty
 QUAD_REL = 1e-6
 #: k-hat a route needs to stay trusted where the two routes disagree
-KHAT_AGREE = 0.5
+KHAT_AGREE = 0.3
+#: k-hat at most which an estimate's variance-based interval is trusted (finite variance needs k < 0.5)
+KHAT_INTERVAL = 0.5
 #: the widened component of the defensive proposal: q with its covariance scaled by this squared
 DEFENSIVE_SCALE = 2.0
 
@@ -201,7 +209,7 @@ class ModelReference:
     n_conditional : int, default 400
         Draws whose conditional masses route 2 integrates.
     min_ess : float, default 100
-    khat_max : float, default 0.7
+    khat_max : float, default 0.5 (``KHAT_INTERVAL``)
     seed : int
 
     Notes
@@ -233,7 +241,7 @@ class ModelReference:
     obj = None
 
     def __init__(self, approximations, model, *, group="posterior", n_draws=N_DRAWS, n_conditional=N_CONDITIONAL,
-                 min_ess=MIN_ESS, khat_max=KHAT_MAX, seed=0):
+                 min_ess=MIN_ESS, khat_max=KHAT_INTERVAL, seed=0):
         from .model_density import ModelLogDensity
 
         if model is None or not hasattr(model, "free_RVs"):
@@ -288,11 +296,12 @@ class ModelReference:
     def _estimate(self, col, center, radii, ci_prob):
         """Best reliable estimate per radius over proposals and routes, and the diagnostics.
 
-        Both routes run for every proposal; where both have at least
+        Both routes run for every proposal (route 2 unless route 1 is reliable
+        with k-hat at most ``KHAT_AGREE`` at every radius); where both have at least
         ``MIN_TAIL_DRAWS`` contributing draws and their intervals (as the
         draws suggest them, reliable or not) do not overlap, two estimates of
         one number disagree: a route stays trusted there only with a k-hat
-        of at most ``KHAT_AGREE`` (0.5).
+        of at most ``KHAT_AGREE`` (0.3).
         """
         R = radii.size
         best = {"mass": np.full(R, np.nan), "lower": np.zeros(R), "upper": np.ones(R), "ess": np.zeros(R),
@@ -312,7 +321,9 @@ class ModelReference:
             diag["ref_khat_is"] = np.where(better, k1, diag["ref_khat_is"])
             diag["ref_ess_is"] = np.where(better, est.ess, diag["ref_ess_is"])
             diag["ref_n_inside"] = np.maximum(diag["ref_n_inside"], est.n_inside)
-            got = prop.conditional(self.dens, col, center, radii, self.n_conditional)
+            # route 2 where route 1 is not clearly reliable (its k-hat at most KHAT_AGREE everywhere)
+            clear = bool(np.all(est.reliable & (k1 <= KHAT_AGREE)))
+            got = None if clear else prop.conditional(self.dens, col, center, radii, self.n_conditional)
             if got is not None and np.isfinite(got[1]).sum() >= 2:
                 mass_draws, log_w = got
                 est2 = rao_blackwell_probability(log_w, mass_draws, psis=psis_smooth, ci_prob=ci_prob,
@@ -326,7 +337,7 @@ class ModelReference:
                 # the two routes' intervals (as the draws suggest them) must overlap where both have evidence
                 apart = both & ((est2.raw_upper < est.raw_lower) | (est.raw_upper < est2.raw_lower))
                 # where they disagree only a route whose k-hat is well inside the safe range stays trusted
-                # (an interval misses now and then; a k-hat near 0.7 is where estimates go quietly wrong)
+                # (an interval misses now and then; a k-hat near 0.5 is where estimates go quietly wrong)
                 rel1 &= ~(apart & (k1 > KHAT_AGREE))
                 rel2 &= ~(apart & (k2 > KHAT_AGREE))
                 cand = [(1, est, rel1), (2, est2, rel2)]

@@ -269,6 +269,9 @@ def report(fits, path, *, reference=None, var_names=None, coords=None, centers=N
         Output ``.html`` file (written atomically).
     reference : str, optional
         Key of the reference fit (default: the first fit given as draws).
+        With approximations only and ``model=``, the reference is the model's
+        posterior estimated by importance sampling (the page says "reference:
+        the model (importance sampling)"; see :func:`~pymc_localmass.check`).
     var_names, coords, radii, kl_bound, log_evidence, ci_prob, model, group
         As in :func:`~pymc_localmass.compare.compare`.
     centers : optional
@@ -393,7 +396,7 @@ def _page(cmp, findings, path, *, reference, reference_label, ref_is_draws, chk,
             parts.append(f"<div class='finding'><div>{html.escape(f.reading)}</div>{todo}</div>")
     elif reference_free:
         parts.append("<div class='ok'>No local-mass findings: wherever the model's posterior mass could be "
-                     "estimated reliably from the approximations (importance sampling, k-hat at most 0.7), every "
+                     "estimated reliably from the approximations (importance sampling, k-hat at most 0.5), every "
                      f"fit's mass agrees with it within a factor {factor:g}.</div>")
     elif ref_is_draws:
         parts.append("<div class='ok'>No local-mass findings: every fit's mass agrees with the reference within "

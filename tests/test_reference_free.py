@@ -184,6 +184,7 @@ def test_q_missing_the_region_is_unreliable(conjugate):
 
 
 # ----------------------------------------------------------------------------- logistic regression
+@pytest.mark.slow
 def test_logistic_regression_good_advi_no_finding():
     rng = np.random.default_rng(4)
     X = rng.normal(size=(200, 2))
