@@ -457,8 +457,8 @@ def compare(fits, reference=None, *, var_names=None, filter_vars=None, coords=No
     ...     y = pm.Normal("y", mu, 1.0, observed=[0.5, 1.5])
     ...     approx = pm.fit(3000, progressbar=False, random_seed=1)
     >>> cmp = compare({"ADVI": approx}, model=m, centers={"mu": 0.0}, radii=[0.5])
-    >>> cmp.attrs["reference"], round(float(cmp["ref_mass"].squeeze()), 3)   # exact: 0.3648
-    ('model', 0.365)
+    >>> cmp.attrs["reference"], abs(float(cmp["ref_mass"].squeeze()) - 0.3648) < 0.02   # exact: 0.3648
+    ('model', True)
     """
     if not isinstance(fits, Mapping) or not fits:
         raise TypeError("fits must be a non-empty mapping {name: fit}")
