@@ -302,7 +302,7 @@ def report(fits, path, *, reference=None, var_names=None, coords=None, centers=N
     True
     """
     from .check import check, default_centers
-    from .compare import compare, compare_summary
+    from .compare import compare
 
     if not isinstance(fits, Mapping) or not fits:
         raise TypeError("fits must be a non-empty mapping {name: fit}")
