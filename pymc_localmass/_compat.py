@@ -95,3 +95,40 @@ def progress_bar(total, desc, unit):
     except ImportError:
         return None
     return tqdm(total=total, desc=desc, unit=unit)
+
+
+def psis_smooth(log_weights):
+    """Pareto-smoothed log-weights and the Pareto k-hat of a 1-D array of log importance weights.
+
+    The maintained implementation of the installed generation: arviz-stats'
+    ``psislw`` (ArviZ 1.x), which takes the *negated* log-weights (log-ratios
+    in the LOO sense: it smooths ``-ary``), or ``arviz.psislw`` (0.2x), which
+    takes the log-weights themselves. Returns ``(smoothed, khat)`` with the
+    smoothed log-weights normalised (their exponentials sum to 1).
+    """
+    import warnings
+
+    import numpy as np
+
+    lw = np.asarray(log_weights, dtype=float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # small-sample and k-hat warnings: the caller judges k-hat itself
+        try:
+            if MODERN:  # pragma: no cover - depends on generation
+                from arviz_stats.base import array_stats
+
+                smoothed, khat = array_stats.psislw(-lw)
+            else:  # pragma: no cover
+                smoothed, khat = arviz.psislw(lw)
+        except ValueError as err:
+            if "n_draws_tail" in str(err):  # too few draws to fit a tail: k-hat unknown
+                from scipy.special import logsumexp
+
+                return lw - logsumexp(lw), np.inf
+            if "tail values are the same" not in str(err):
+                raise
+            # the largest weights are all equal: a bounded tail, nothing to smooth
+            from scipy.special import logsumexp
+
+            return lw - logsumexp(lw), -np.inf
+    return np.asarray(smoothed, dtype=float), float(khat)

@@ -52,7 +52,9 @@ class Finding:
     kind : str
         ``"approximation"``, ``"atom"``, ``"prior_index"``, ``"unresolved"`` (the draws do not reach
         the centre), ``"sampler"`` (divergences near the centre, or chains that disagree there) or
-        ``"log-ambiguous"`` (with ``model=``: the model's index falls outside the draws' interval).
+        ``"log-ambiguous"`` (with ``model=``: the model's index falls outside the draws' interval) or
+        ``"unreliable"`` (no reference fit: neither importance-sampling route can estimate the
+        posterior's mass there).
     variable : str
         Variable element label (``"theta[Choate]"``).
     center : str
@@ -163,7 +165,7 @@ def render_finding(kind, variable, center_value, figures, *, model=None, referen
 
     Parameters
     ----------
-    kind : {"approximation", "atom", "prior_index", "unresolved"}
+    kind : {"approximation", "atom", "prior_index", "unresolved", "unreliable"}
     variable : str
         Element label (``"tau"``, ``"theta[Choate]"``).
     center_value : float
@@ -172,7 +174,9 @@ def render_finding(kind, variable, center_value, figures, *, model=None, referen
         phi_reverse and optionally kl_bound, ref_compatible_lower/_upper;
         ``atom``: atom(_lower/_upper); ``unresolved``: max_radius, min_ess;
         ``prior_index``: a, a_lower, a_upper, prior_a(_lower/_upper), and
-        optionally z (sd from the posterior mean), radius, model_a(_lower/_upper).
+        optionally z (sd from the posterior mean), radius, model_a(_lower/_upper);
+        ``unreliable`` (no reference fit): radius, khat_is, n_inside, khat_conditional,
+        ess_conditional, proposals and optionally estimate (never reported as a mass).
     model : str, optional
         The approximation's name.
     reference : str
@@ -213,7 +217,11 @@ def render_finding(kind, variable, center_value, figures, *, model=None, referen
         if K is not None and np.isfinite(K) and "ref_compatible_lower" in f:
             reading += (f" A global KL of {_fig(K)} nats allows any reference mass in "
                         f"[{_fig(f['ref_compatible_lower'])}, {_fig(f['ref_compatible_upper'])}] here.")
-        if ratio < 1:
+        if f.get("reference_free"):
+            advice = (f"{model} misrepresents the posterior near {at} (estimated from the model by importance "
+                      "sampling); confirm with a reference fit (pm.sample) there, or try a richer approximation "
+                      "(full-rank ADVI, Pathfinder) or a non-centred parameterisation, and run plm.check again.")
+        elif ratio < 1:
             advice = (f"for {variable} near {_fig(center_value)} rely on {who} draws, not {model}; if you need an "
                       "approximation there, try full-rank ADVI, Pathfinder or a non-centred parameterisation, "
                       "and run plm.check again.")
@@ -234,6 +242,21 @@ def render_finding(kind, variable, center_value, figures, *, model=None, referen
         reading = f"The draws are too few near {variable} = {_fig(center_value)} to say how much mass is there."
         advice = ("draw more (more chains or draws), or pass model= and use method='model', which resolves far "
                   "smaller radii from the model's density.")
+        return msg, reading, advice
+    if kind == "unreliable":
+        k_is, n_in, k_c, ess_c = f["khat_is"], f["n_inside"], f["khat_conditional"], f["ess_conditional"]
+        msg = (f"Without a reference fit, the posterior's mass within {_fmt(f['radius'])} of {at} cannot be "
+               f"estimated from {f['proposals']} and the model: importance sampling has a local k-hat of "
+               f"{_fig(k_is)} (trusted up to 0.5) with {n_in:.0f} draws in the ball, the conditional "
+               f"(Rao-Blackwellised) route a k-hat of {_fig(k_c)} with an ESS of {_fig(ess_c)} (needs 100)")
+        est = f.get("estimate", np.nan)
+        if np.isfinite(est) and est > 0:
+            msg += (f"; the best attempt, {_fig(est)}, is not to be trusted (draws that miss part of the "
+                    "posterior bias it, usually downwards)")
+        msg += "."
+        reading = msg + " No number is reported for this region."
+        advice = (f"run a reference fit (pm.sample) and call plm.check(idata, approximations=...) to judge "
+                  f"{variable} near {_fig(center_value)}.")
         return msg, reading, advice
     if kind == "prior_index":
         a, alo, ahi = f["a"], f["a_lower"], f["a_upper"]
@@ -394,15 +417,147 @@ def _model_tier_index(idata, model, var, sel, center, r_top, group, ci):
     return out if np.isfinite(out["a_lower"]) and not np.isnan(out["a"]) else None
 
 
-def check(idata, approximations=None, prior=True, factor=10.0, *, centers=None, var_names=None, coords=None,
+def _approximation_findings(cmp, summ, rows, findings, reference_name, factor, reference_free=False):
+    """Rows and ``approximation`` findings of a comparison: a ratio beyond ``factor`` whose interval excludes it,
+    at the smallest such radius the reference resolves."""
+
+    def row(model_name, region):
+        return rows.setdefault((model_name, region), {})
+
+    res_all = cmp["resolved"].values > 0.5
+    for mname in [str(x) for x in cmp["model"].values if str(x) != cmp.attrs["reference"]]:
+        dm = cmp.sel(model=mname)
+        for g, region in enumerate(cmp["region"].values):
+            region = str(region)
+            lo = dm["ratio_lower"].values[g]
+            hi = dm["ratio_upper"].values[g]
+            flag = res_all[g] & ((hi < 1.0 / factor) | (lo > factor))
+            base = summ.loc[(mname, region)].to_dict()
+            rw = row(mname, region)
+            rw.update({"variable": str(cmp["element"].values[g]), "center": str(cmp["center"].values[g]),
+                       "center_value": float(cmp["center_value"].values[g]), **base})
+            rw["flags"] = ""
+            if not flag.any():
+                continue
+            j = int(np.argmax(flag))
+            r = float(cmp["radius_value"].values[g, j])
+            q = float(dm["mass"].values[g, j])
+            p = float(cmp["ref_mass"].values[g, j])
+            pl = float(cmp["ref_mass_lower"].values[g, j])
+            pu = float(cmp["ref_mass_upper"].values[g, j])
+            ratio = float(dm["ratio"].values[g, j])
+            rl, ru = float(lo[j]), float(hi[j])
+            phr = float(dm["phi_reverse"].values[g, j])
+            lab = str(cmp["element"].values[g])
+            c = str(cmp["center"].values[g])
+            cv = float(cmp["center_value"].values[g])
+            K = float(dm["kl_bound"].values)
+            figs = {"radius": r, "mass": q, "ref_mass": p, "ref_mass_lower": pl, "ref_mass_upper": pu,
+                    "ratio": ratio, "ratio_lower": rl, "ratio_upper": ru, "phi_reverse": phr,
+                    "phi_forward": float(dm["phi_forward"].values[g, j]), "kl_bound": K}
+            if np.isfinite(K):
+                figs.update(ref_compatible_lower=float(dm["ref_compatible_lower"].values[g, j]),
+                            ref_compatible_upper=float(dm["ref_compatible_upper"].values[g, j]))
+            if reference_free:
+                figs["reference_free"] = True
+            msg, reading, advice = render_finding("approximation", lab, cv, figs, model=mname,
+                                                  reference=reference_name, factor=factor, center_label=c)
+            findings.append(Finding("approximation", lab, c, cv, r, mname, msg, reading, figs, advice))
+            # the row is read at the finding's radius: one radius for one finding everywhere
+            rw.update({"radius": r, "mass": q, "ref_mass": p, "ref_mass_lower": pl, "ref_mass_upper": pu,
+                       "ratio": ratio, "ratio_lower": rl, "ratio_upper": ru, "phi_reverse": phr})
+            ref_row = rows.get((reference_name, region))
+            if ref_row is not None:
+                ref_row.update({"radius": r, "mass": p, "mass_lower": pl, "mass_upper": pu})
+            rw["flags"] = "approximation"
+
+
+def _check_reference_free(approximations, model, *, factor, centers, var_names, coords, radii, ci, kl_bound,
+                          log_evidence, group, warn, comparison):
+    """``check()`` without a reference fit: the model's posterior estimated from the approximations."""
+    from .compare import compare, compare_summary
+    from .errors import InvalidInputError, InvalidTypeError
+    from .reference_free import REFERENCE_NAME
+
+    if approximations is None or not isinstance(approximations, Mapping) or not approximations:
+        raise InvalidInputError("check() without a reference fit (idata=None) needs approximations={name: fit} "
+                                "and model=<pymc.Model>")
+    if model is None or not hasattr(model, "free_RVs"):
+        raise InvalidTypeError("check() without a reference fit (idata=None) needs model=<pymc.Model> to "
+                               f"estimate the posterior from the approximations; got model={type(model).__name__}")
+    bad = [k for k, v in approximations.items() if not is_approximation(v)]
+    if bad:
+        raise InvalidInputError(f"approximations {bad} are posterior draws: pass the draws as idata= (the "
+                                "reference) instead of checking without one")
+    if centers is None:
+        first = from_approximation(next(iter(approximations.values())), model=model, group=group)
+        draws = first.sample(n_draws=250, n_chains=4, seed=0)
+        names = var_names if var_names is not None else [n for n in first.free_variables if n in draws.data_vars]
+        centers = default_centers(draws, names, approximations=approximations, model=model)
+    cmp = comparison
+    if cmp is None:
+        cmp = compare(dict(approximations), reference=REFERENCE_NAME, var_names=var_names, coords=coords,
+                      centers=centers, radii=radii, ci_prob=ci, kl_bound=kl_bound, log_evidence=log_evidence,
+                      model=model, group=group)
+    who = "the posterior (estimated from the model)"
+    findings, rows = [], {}
+    summ = compare_summary(cmp)
+    _approximation_findings(cmp, summ, rows, findings, who, factor, reference_free=True)
+    # the model reference's rows, at the comparison's radius, with their reliability figures
+    route = cmp["ref_route"].values
+    for g, region in enumerate(cmp["region"].values):
+        region = str(region)
+        got = summ.loc[(REFERENCE_NAME, region)]
+        rw = rows.setdefault((REFERENCE_NAME, region), {})
+        lab, c = str(cmp["element"].values[g]), str(cmp["center"].values[g])
+        cv = float(cmp["center_value"].values[g])
+        rw.update({"variable": lab, "center": c, "center_value": cv, "radius": float(got["radius"]),
+                   "mass": float(got["ref_mass"]), "mass_lower": float(got["ref_mass_lower"]),
+                   "mass_upper": float(got["ref_mass_upper"]), "resolved": bool(got["resolved"]), "flags": ""})
+        j = int(np.argmin(np.abs(cmp["radius_value"].values[g] - rw["radius"])))
+        rw.update(route=("none", "importance", "conditional")[int(route[g, j])],
+                  khat_is=float(cmp["ref_khat_is"].values[g, j]),
+                  khat_conditional=float(cmp["ref_khat_conditional"].values[g, j]),
+                  ess_conditional=float(cmp["ref_ess_conditional"].values[g, j]))
+        ok_r = np.nan_to_num(route[g]) > 0
+        if ok_r.any():
+            continue
+        # nothing reliable at any radius: say so at the largest radius (the most draws), no number
+        j = int(np.nanargmax(cmp["radius_value"].values[g]))
+        figs = {"radius": float(cmp["radius_value"].values[g, j]), "khat_is": float(cmp["ref_khat_is"].values[g, j]),
+                "n_inside": float(cmp["ref_n_inside"].values[g, j]),
+                "khat_conditional": float(cmp["ref_khat_conditional"].values[g, j]),
+                "ess_conditional": float(cmp["ref_ess_conditional"].values[g, j]),
+                "estimate": float(cmp["ref_unreliable_estimate"].values[g, j]),
+                "proposals": " and ".join(str(cmp.attrs.get("proposals", "")).split(","))}
+        msg, reading, advice = render_finding("unreliable", lab, cv, figs, center_label=c)
+        findings.append(Finding("unreliable", lab, c, cv, figs["radius"], None, msg, reading, figs, advice))
+        rw["flags"] = "unreliable"
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    if not table.empty:
+        table.index = pd.MultiIndex.from_tuples(table.index, names=["model", "region"])
+    left_out = {}
+    left_out.update(line.split(": ", 1) for line in str(cmp.attrs.get("left_out", "")).splitlines() if ": " in line)
+    if warn:
+        for f in findings:
+            warnings.warn(LocalMassWarning(f.text), stacklevel=3)
+    return CheckResult(findings, table, cmp, left_out)
+
+
+def check(idata=None, approximations=None, prior=True, factor=10.0, *, centers=None, var_names=None, coords=None,
           radii=None, ci_prob=None, min_ess=10.0, min_index_shift=0.5, kl_bound=None, log_evidence=None,
           model=None, group="posterior", reference_name="posterior", warn=True, comparison=None):
     """Post-fit local-mass check; warns (:class:`LocalMassWarning`) only about problems.
 
     Parameters
     ----------
-    idata : DataTree, InferenceData, Dataset or dict of draws
-        The reference posterior (e.g. NUTS).
+    idata : DataTree, InferenceData, Dataset or dict of draws, optional
+        The reference posterior (e.g. NUTS). Without it (``None``), pass
+        ``approximations`` and ``model``: the model's posterior mass of each
+        region is estimated from the approximations by importance sampling
+        (:mod:`pymc_localmass.reference_free`; ``comparison.attrs["reference"]``
+        is ``"model"``), and a region where no estimate is reliable is a
+        finding of kind ``"unreliable"`` that recommends a reference fit.
     approximations : mapping of str to fit, optional
         Approximations to check against it (``pm.fit`` results, pymc-extras
         fits, or other draws).
@@ -449,12 +604,28 @@ def check(idata, approximations=None, prior=True, factor=10.0, *, centers=None, 
     >>> res = check({"x": rng.normal(size=(4, 1000))})
     >>> res.ok
     True
+
+    Without a reference fit, from an approximation and its model (a good
+    one here: no finding):
+
+    >>> import pymc as pm
+    >>> with pm.Model() as m:
+    ...     mu = pm.Normal("mu", 0.0, 1.0)
+    ...     y = pm.Normal("y", mu, 1.0, observed=[0.5, 1.5])
+    ...     approx = pm.fit(3000, progressbar=False, random_seed=1)
+    >>> res = check(approximations={"ADVI": approx}, model=m, warn=False)
+    >>> res.ok, res.comparison.attrs["reference"]
+    (True, 'model')
     """
     from .compare import compare, compare_summary
 
     if not factor > 1:
         raise ValueError(f"factor must be > 1, got {factor}")
     ci = default_ci_prob() if ci_prob is None else float(ci_prob)
+    if idata is None:
+        return _check_reference_free(approximations, model, factor=factor, centers=centers, var_names=var_names,
+                                     coords=coords, radii=radii, ci=ci, kl_bound=kl_bound,
+                                     log_evidence=log_evidence, group=group, warn=warn, comparison=comparison)
     if is_approximation(idata):
         raise TypeError("check() needs posterior draws as its reference; pass approximations= for fits")
     ds = to_dataset(idata, group)
@@ -647,50 +818,7 @@ def check(idata, approximations=None, prior=True, factor=10.0, *, centers=None, 
                 rows[key].update({"radius": float(got["radius"]), "mass": float(got["mass"]),
                                   "mass_lower": float(got["mass_lower"]), "mass_upper": float(got["mass_upper"]),
                                   "resolved": bool(got["resolved"])})
-        res_all = cmp["resolved"].values > 0.5
-        for mname in [str(x) for x in cmp["model"].values if str(x) != cmp.attrs["reference"]]:
-            dm = cmp.sel(model=mname)
-            for g, region in enumerate(cmp["region"].values):
-                region = str(region)
-                lo = dm["ratio_lower"].values[g]
-                hi = dm["ratio_upper"].values[g]
-                flag = res_all[g] & ((hi < 1.0 / factor) | (lo > factor))
-                base = summ.loc[(mname, region)].to_dict()
-                rw = row(mname, region)
-                rw.update({"variable": str(cmp["element"].values[g]), "center": str(cmp["center"].values[g]),
-                           "center_value": float(cmp["center_value"].values[g]), **base})
-                rw["flags"] = ""
-                if not flag.any():
-                    continue
-                j = int(np.argmax(flag))
-                r = float(cmp["radius_value"].values[g, j])
-                q = float(dm["mass"].values[g, j])
-                p = float(cmp["ref_mass"].values[g, j])
-                pl = float(cmp["ref_mass_lower"].values[g, j])
-                pu = float(cmp["ref_mass_upper"].values[g, j])
-                ratio = float(dm["ratio"].values[g, j])
-                rl, ru = float(lo[j]), float(hi[j])
-                phr = float(dm["phi_reverse"].values[g, j])
-                lab = str(cmp["element"].values[g])
-                c = str(cmp["center"].values[g])
-                cv = float(cmp["center_value"].values[g])
-                K = float(dm["kl_bound"].values)
-                figs = {"radius": r, "mass": q, "ref_mass": p, "ref_mass_lower": pl, "ref_mass_upper": pu,
-                        "ratio": ratio, "ratio_lower": rl, "ratio_upper": ru, "phi_reverse": phr,
-                        "phi_forward": float(dm["phi_forward"].values[g, j]), "kl_bound": K}
-                if np.isfinite(K):
-                    figs.update(ref_compatible_lower=float(dm["ref_compatible_lower"].values[g, j]),
-                                ref_compatible_upper=float(dm["ref_compatible_upper"].values[g, j]))
-                msg, reading, advice = render_finding("approximation", lab, cv, figs, model=mname,
-                                                      reference=reference_name, factor=factor, center_label=c)
-                findings.append(Finding("approximation", lab, c, cv, r, mname, msg, reading, figs, advice))
-                # the row is read at the finding's radius: one radius for one finding everywhere
-                rw.update({"radius": r, "mass": q, "ref_mass": p, "ref_mass_lower": pl, "ref_mass_upper": pu,
-                           "ratio": ratio, "ratio_lower": rl, "ratio_upper": ru, "phi_reverse": phr})
-                ref_row = rows.get((reference_name, region))
-                if ref_row is not None:
-                    ref_row.update({"radius": r, "mass": p, "mass_lower": pl, "mass_upper": pu})
-                rw["flags"] = "approximation"
+        _approximation_findings(cmp, summ, rows, findings, reference_name, factor)
     table = pd.DataFrame.from_dict(rows, orient="index")
     if not table.empty:
         table.index = pd.MultiIndex.from_tuples(table.index, names=["model", "region"])

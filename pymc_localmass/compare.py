@@ -367,7 +367,15 @@ def compare(fits, reference=None, *, var_names=None, filter_vars=None, coords=No
         or Pathfinder fit.
     reference : str, optional
         Key of the reference fit ``p`` (default: the first fit given as draws,
-        else the first fit).
+        else the first fit). ``"model"`` (the default when every fit is an
+        approximation and ``model`` is given): no reference fit; the model's
+        posterior mass of each region is estimated from the approximations by
+        importance sampling (:mod:`pymc_localmass.reference_free`), with the
+        per region and radius reliability figures ``ref_route``,
+        ``ref_khat_is``, ``ref_n_inside``, ``ref_ess_is``,
+        ``ref_khat_conditional``, ``ref_ess_conditional`` and
+        ``ref_unreliable_estimate`` (region, radius) added to the result;
+        an unreliable mass is NaN with the interval [0, 1] and ``resolved`` 0.
     var_names, filter_vars, coords
         Variable and coordinate selection (ArviZ conventions), applied to
         every fit. By default (and with only ``~`` exclusions) the variables
@@ -401,7 +409,8 @@ def compare(fits, reference=None, *, var_names=None, filter_vars=None, coords=No
     ci_prob : float, optional
         Interval probability; default ArviZ's ``rcParams["stats.ci_prob"]``.
     model : pymc.Model, optional
-        For pymc-extras fits read without their model.
+        For pymc-extras fits read without their model; with approximations
+        only, the model whose posterior is the reference (``reference="model"``).
     group : str
         Group holding the draws of draws-based fits.
     n_draws : int
@@ -439,6 +448,17 @@ def compare(fits, reference=None, *, var_names=None, filter_vars=None, coords=No
     >>> cmp = compare({"p": p, "q": q}, reference="p", centers=0.0, radii=[0.5])
     >>> float(cmp["ratio"].sel(model="q").squeeze()) < 0.7       # q is more spread: less mass near 0
     True
+
+    Without a reference fit: an approximation and its model (posterior N(2/3, 1/3) here):
+
+    >>> import pymc as pm
+    >>> with pm.Model() as m:
+    ...     mu = pm.Normal("mu", 0.0, 1.0)
+    ...     y = pm.Normal("y", mu, 1.0, observed=[0.5, 1.5])
+    ...     approx = pm.fit(3000, progressbar=False, random_seed=1)
+    >>> cmp = compare({"ADVI": approx}, model=m, centers={"mu": 0.0}, radii=[0.5])
+    >>> cmp.attrs["reference"], abs(float(cmp["ref_mass"].squeeze()) - 0.3648) < 0.02   # exact: 0.3648
+    ('model', True)
     """
     if not isinstance(fits, Mapping) or not fits:
         raise TypeError("fits must be a non-empty mapping {name: fit}")
@@ -452,12 +472,23 @@ def compare(fits, reference=None, *, var_names=None, filter_vars=None, coords=No
         raise ValueError(f"ci_prob must be in (0, 1), got {ci}")
     fit_names = [str(k) for k in fits]
     objs = {str(k): v for k, v in fits.items()}
-    if reference is None:
+    from .reference_free import REFERENCE_NAME, ModelReference, is_reference_free
+
+    model_ref = is_reference_free(objs, reference, model)
+    if model_ref:
+        # no reference fit: the model's posterior, estimated from the approximations (importance sampling)
+        if model is None:
+            raise ValueError("reference='model' needs model=<pymc.Model>")
+        reference = REFERENCE_NAME
+    elif reference is None:
         reference = next((k for k in fit_names if not is_approximation(objs[k])), fit_names[0])
-    if reference not in objs:
+    if reference not in objs and not model_ref:
         raise KeyError(f"reference {reference!r} is not one of the fits {fit_names}")
     order = [reference] + [k for k in fit_names if k != reference]
-    F = {k: _Fit(k, objs[k], group=group, model=model) for k in order}
+    F = {k: _Fit(k, objs[k], group=group, model=model) for k in order if not (model_ref and k == reference)}
+    if model_ref:
+        F[reference] = ModelReference(objs, model, group=group, seed=seed)
+        F = {k: F[k] for k in order}
     ref = F[reference]
     # variable selection on the reference, applied to all
     if ref.draws is not None:
@@ -471,6 +502,15 @@ def compare(fits, reference=None, *, var_names=None, filter_vars=None, coords=No
     fl = [F[k] for k in order]
     # by default the variables every fit gives (Deterministics included); a named one a fit lacks: error
     names, left_out = shared_variables(fl, names, strict=_names_given(var_names))
+    if model_ref:  # without a reference fit, the free variables' masses only (no Deterministics)
+        free = set(ref.variables())
+        extra = [n for n in names if n not in free]
+        if extra and _names_given(var_names):
+            raise ValueError(f"without a reference fit only the model's free variables are compared; {extra} "
+                             "are not (Deterministics): leave them out of var_names")
+        left_out.update({n: "'model': not a free variable (the model's posterior is estimated for free "
+                            "variables only)" for n in extra})
+        names = [n for n in names if n in free]
     if not _names_given(var_names):  # by default, variables that never vary are left out too
         for f in fl:
             if f.draws is not None:
@@ -543,6 +583,9 @@ def compare(fits, reference=None, *, var_names=None, filter_vars=None, coords=No
                 # an upper bound on KL(q || p) = log Z - ELBO, with both estimates' errors
                 K[m] = max(float(logz) - elbo + z * math.hypot(se or 0.0, logz_se), 0.0)
                 K_src[m] = "log_evidence - ELBO"
+    if model_ref:
+        # the model's posterior is estimated, never exact: intervals as for a reference of draws
+        ref_exact = False
     M = len(order)
     out = {v: np.full((M, G, R), np.nan) for v in COMPARE_VARS}
     a_arr = np.full((M, G, 3), np.nan)
@@ -607,6 +650,11 @@ def compare(fits, reference=None, *, var_names=None, filter_vars=None, coords=No
     }
     for v in COMPARE_VARS:
         data[v] = (("model", "region", "radius"), out[v])
+    if model_ref:
+        from .reference_free import diagnostics_arrays
+
+        for k, arr in diagnostics_arrays(ref, labels, ci, R).items():
+            data[k] = (("region", "radius"), arr)
     ds = xr.Dataset(data, coords=coords_)
     ds.attrs = {
         "reference": reference, "ci_prob": ci, "norm": norm, "radii_rule": radii_rule,
@@ -618,6 +666,9 @@ def compare(fits, reference=None, *, var_names=None, filter_vars=None, coords=No
         # variables of the reference left out because a fit cannot give them ("" when none)
         "left_out": "\n".join(f"{n}: {why}" for n, why in left_out.items()),
     }
+    if model_ref:
+        ds.attrs.update(reference_kind="the model (importance sampling)",
+                        proposals=",".join(p.name for p in ref.proposals))
     return ds
 
 

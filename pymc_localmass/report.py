@@ -269,6 +269,9 @@ def report(fits, path, *, reference=None, var_names=None, coords=None, centers=N
         Output ``.html`` file (written atomically).
     reference : str, optional
         Key of the reference fit (default: the first fit given as draws).
+        With approximations only and ``model=``, the reference is the model's
+        posterior estimated by importance sampling (the page says "reference:
+        the model (importance sampling)"; see :func:`~pymc_localmass.check`).
     var_names, coords, radii, kl_bound, log_evidence, ci_prob, model, group
         As in :func:`~pymc_localmass.compare.compare`.
     centers : optional
@@ -299,12 +302,19 @@ def report(fits, path, *, reference=None, var_names=None, coords=None, centers=N
     True
     """
     from .check import check, default_centers
-    from .compare import compare, compare_summary
+    from .compare import compare
 
     if not isinstance(fits, Mapping) or not fits:
         raise TypeError("fits must be a non-empty mapping {name: fit}")
     names = [str(k) for k in fits]
     objs = {str(k): v for k, v in fits.items()}
+    from .reference_free import REFERENCE_NAME, is_reference_free
+
+    if is_reference_free(objs, reference, model):
+        return _report_reference_free(objs, path, var_names=var_names, coords=coords, centers=centers, radii=radii,
+                                      kl_bound=kl_bound, log_evidence=log_evidence, ci_prob=ci_prob, factor=factor,
+                                      model=model, title=title, max_panels=max_panels, max_rows=max_rows,
+                                      group=group, reference_name=REFERENCE_NAME)
     if reference is None:
         reference = next((k for k in names if not is_approximation(objs[k])), names[0])
     if reference not in objs:
@@ -327,6 +337,29 @@ def report(fits, path, *, reference=None, var_names=None, coords=None, centers=N
                     var_names=[str(v) for v in dict.fromkeys(cmp["variable"].values)], coords=coords,
                     ci_prob=ci_prob, model=model, group=group, reference_name=reference, warn=False, comparison=cmp)
         findings = chk.findings
+    return _page(cmp, findings, path, reference=reference, reference_label=reference, ref_is_draws=ref_is_draws,
+                 chk=chk if ref_is_draws else None, factor=factor, title=title, max_panels=max_panels,
+                 max_rows=max_rows)
+
+
+def _report_reference_free(objs, path, *, var_names, coords, centers, radii, kl_bound, log_evidence, ci_prob, factor,
+                           model, title, max_panels, max_rows, group, reference_name):
+    """The report when no reference fit is given: the model's posterior, by importance sampling."""
+    from .check import check
+
+    chk = check(None, approximations=objs, factor=factor, centers=centers, var_names=var_names, coords=coords,
+                radii=radii, ci_prob=ci_prob, kl_bound=kl_bound, log_evidence=log_evidence, model=model, group=group,
+                warn=False)
+    return _page(chk.comparison, chk.findings, path, reference=reference_name,
+                 reference_label="the model (importance sampling)", ref_is_draws=False, chk=chk, factor=factor,
+                 title=title, max_panels=max_panels, max_rows=max_rows)
+
+
+def _page(cmp, findings, path, *, reference, reference_label, ref_is_draws, chk, factor, title, max_panels,
+          max_rows):
+    from .compare import compare_summary
+
+    reference_free = reference_label != reference
     regions = _pick_regions(cmp, findings, max_panels)
     summ = compare_summary(cmp)
     # a flagged row is read at its finding's radius, so the table quotes what the finding says
@@ -352,7 +385,7 @@ def report(fits, path, *, reference=None, var_names=None, coords=None, centers=N
         "<!DOCTYPE html>", "<html lang='en'><head><meta charset='utf-8'>",
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
-        f"<div class='meta'>reference: <b>{html.escape(reference)}</b> &middot; fits and tiers: {html.escape(tiers)}"
+        f"<div class='meta'>reference: <b>{html.escape(reference_label)}</b> &middot; fits and tiers: {html.escape(tiers)}"
         f" &middot; intervals at {float(cmp.attrs['ci_prob']):g} &middot; pymc-localmass {__version__} &middot; "
         f"{created}</div>",
         "<h2>Findings</h2>",
@@ -361,6 +394,10 @@ def report(fits, path, *, reference=None, var_names=None, coords=None, centers=N
         for f in findings:
             todo = (f"<div class='todo'><b>What to do:</b> {html.escape(f.advice)}</div>" if f.advice else "")
             parts.append(f"<div class='finding'><div>{html.escape(f.reading)}</div>{todo}</div>")
+    elif reference_free:
+        parts.append("<div class='ok'>No local-mass findings: wherever the model's posterior mass could be "
+                     "estimated reliably from the approximations (importance sampling, k-hat at most 0.5), every "
+                     f"fit's mass agrees with it within a factor {factor:g}.</div>")
     elif ref_is_draws:
         parts.append("<div class='ok'>No local-mass findings: every fit's mass agrees with the reference within "
                      f"a factor {factor:g} wherever the reference resolves it, and no atom, index change or "

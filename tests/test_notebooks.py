@@ -76,6 +76,11 @@ def test_advi_collapse_notebook(run_notebook):
     assert "the ELBO can miss this: the mismatch costs it as little as" in text and "What to do:" in text
     assert "phi_reverse" in text and "ref_mass" in text
     assert len([o for o in images if o.output_type == "display_data"]) == 1
+    # issue 15: "no NUTS needed": the same check from the approximations and the model alone
+    assert "reference: model (" in text
+    tail = text.split("reference: model (")[1]
+    assert re.search(r"\[(unreliable|approximation)\] ", tail)
+    assert "What to do:" in tail
 
 
 @pytest.mark.slow
