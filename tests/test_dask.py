@@ -11,7 +11,8 @@ dask = pytest.importorskip("dask")
 
 
 def assert_results_close(eager, lazy, rtol=1e-9):
-    """Equal to float noise (docs/scale.md: the mean and sd are sums in another order)."""
+    """Equal to float noise (docs/scale.md: the mean and sd are sums in another order; the index
+    fits converge to a tolerance, so their results are compared with rtol=1e-5)."""
     assert set(eager.data_vars) == set(lazy.data_vars)
     for name in eager.data_vars:
         xr.testing.assert_allclose(eager[name], lazy[name], rtol=rtol, atol=0)
@@ -44,7 +45,7 @@ def test_chunked_along_draw_same_numbers(rng, chunks):
     # counts inside each ball: to the bit
     np.testing.assert_array_equal(eager["x"].sel(local_stat="mass").values, lazy["x"].sel(local_stat="mass").values)
     assert_results_close(eager, lazy)
-    assert_results_close(eager_idx, lazy_idx)
+    assert_results_close(eager_idx, lazy_idx, rtol=1e-5)
     assert lazy.attrs.keys() == eager.attrs.keys()
 
 

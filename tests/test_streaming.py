@@ -8,8 +8,10 @@ from pymc_localmass.core.rescale import rescaled_local_mass_curves
 from pymc_localmass.core.streaming import StreamPlan, combine, partial, stream_local_mass_curves
 
 MASS = CURVE_STATS.index("mass")
-#: documented tolerance (docs/scale.md): the mean and sd are sums in another order
+#: documented tolerances (docs/scale.md): the mean and sd are sums in another order (about 1e-16
+#: relative); the curves move by about as much, the index fits by up to their convergence tolerance
 RTOL = 1e-9
+INDEX_RTOL = 1e-5
 
 
 def assert_same(a, b, exact_counts=True):
@@ -17,7 +19,7 @@ def assert_same(a, b, exact_counts=True):
     if exact_counts:  # counts inside each ball: to the bit
         np.testing.assert_array_equal(ca[..., MASS], cb[..., MASS])
     np.testing.assert_allclose(ca, cb, rtol=RTOL, atol=0, equal_nan=True)
-    np.testing.assert_allclose(ib, ia, rtol=RTOL, atol=0, equal_nan=True)
+    np.testing.assert_allclose(ib, ia, rtol=INDEX_RTOL, atol=0, equal_nan=True)
 
 
 @pytest.fixture

@@ -33,8 +33,9 @@ distances and the median are exact (the same floating-point operations on
 each draw), so for a numeric centre and explicit radii every count is equal
 to the bit. The mean and the standard deviation are sums in another order
 (relative differences of order 1e-16 per element); they move the automatic
-grid's top and the index's unit by as much, and the results by about that
-relative amount (tests use a relative tolerance of 1e-9). The centre
+grid's top and the index's unit by as much: the curves by about that
+relative amount (tests: 1e-9), the index fits, which stop at a convergence
+tolerance, by up to about 1e-6 relative (tests: 1e-5). The centre
 ``"mode"`` needs every draw at once and is not streamed.
 """
 
