@@ -109,3 +109,14 @@ def test_combine_is_associative_and_order_free(draws):
     for key in whole:
         np.testing.assert_array_equal(left[key], whole[key])
         np.testing.assert_array_equal(right[key], whole[key])
+
+
+def test_chunks_processed_in_slices_of_elements(draws, monkeypatch):
+    """A large chunk is processed a few elements at a time (bounded temporaries), with the same numbers."""
+    from pymc_localmass.core import streaming
+
+    whole = stream_local_mass_curves(draws, center="median", draw_chunk=100)
+    monkeypatch.setattr(streaming, "SUB_BYTES", 2 * 4 * 100 * 8)  # two elements at a time
+    sliced = stream_local_mass_curves(draws, center="median", draw_chunk=100)
+    for a, b in zip(whole, sliced):
+        np.testing.assert_array_equal(a, b)

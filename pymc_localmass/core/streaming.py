@@ -95,6 +95,30 @@ def _distances(x, p):
     return np.where(np.isfinite(d), d, np.inf)
 
 
+#: a chunk is processed this many bytes of draws at a time (the temporaries stay a few times this)
+SUB_BYTES = 4 * 2**20
+#: the per-element parameters of a pass (sliced with the elements)
+PER_ELEMENT = ("f", "cv", "sd", "e0", "top", "grid", "g_sub", "lattice_candidates", "lo", "width", "cells")
+
+
+def _concat(parts, starts):
+    """Partial results of consecutive slices of elements, joined along the elements."""
+    out = {}
+    for key, first in parts[0].items():
+        vals = [part[key] for part in parts]
+        if isinstance(first, tuple) and key == "head":
+            out[key] = (np.concatenate([v[0] for v in vals]), first[1])
+        elif isinstance(first, tuple):
+            out[key] = tuple(np.concatenate(items) for items in zip(*vals))
+        elif isinstance(first, list):
+            out[key] = [item for v in vals for item in v]
+        elif isinstance(first, dict):
+            out[key] = {i + s0: u for v, s0 in zip(vals, starts) for i, u in v.items()}
+        else:
+            out[key] = np.concatenate(vals)
+    return out
+
+
 def partial(x, chains, draws, p):
     """One pass's statistics of one chunk of draws.
 
@@ -111,10 +135,24 @@ def partial(x, chains, draws, p):
     -------
     dict of arrays, combined over chunks by :func:`combine`.
     """
-    lay = p["lay"]
-    x = _as_float(x)
+    x = np.asarray(x)
     e = int(np.prod(x.shape[:-2], dtype=int))
     x = x.reshape(e, x.shape[-2], x.shape[-1])
+    step = max(1, int(SUB_BYTES // max(1, x.shape[1] * x.shape[2] * 8)))
+    if e <= step:
+        return _partial(_as_float(x), chains, draws, p)
+    starts = list(range(0, e, step))
+    parts = []
+    for s0 in starts:
+        sl = slice(s0, min(e, s0 + step))
+        ps = {k: (v[sl] if k in PER_ELEMENT and v is not None else v) for k, v in p.items()}
+        parts.append(_partial(_as_float(x[sl]), chains, draws, ps))
+    return _concat(parts, starts)
+
+
+def _partial(x, chains, draws, p):
+    lay = p["lay"]
+    e = x.shape[0]
     name = p["pass"]
     if name == "centre":
         fin = np.isfinite(x)
