@@ -1,6 +1,8 @@
 """Speed and memory benchmark against ArviZ's ESS on the same data, in the same run.
 
-Posterior: 4 chains x 10,000 draws x 2,000 scalar elements (float64, 640 MB).
+Posteriors (float64): 4 chains x 1,000 draws x 100 elements, 4 x 5,000 x 1,000 and
+4 x 10,000 x 2,000 (640 MB) by default (``--sizes``), or one size given with
+``--chains/--draws/--elements``.
 Peer: ``arviz.ess`` (bulk ESS) over the same Dataset. Ours: the default
 ``pymc_localmass.add_local_mass`` (all elements, one centre, the default
 25-radius grid, intervals and the Mass Index: one pass computes both groups)
@@ -14,12 +16,17 @@ ratios are printed with the thread count. The target (<= 0.25) applies to the
 default call, as users run it; the one-thread ratio says how much of it is the
 algorithm rather than the cores.
 
-Prints the wall times (best of ``--repeat`` interleaved runs), the two ratios,
-and the peak memory allocated during our call as measured by tracemalloc (numpy
-reports its buffers to it), relative to the posterior's size (target <= 2).
+A second peer, for the "within 2x one sort" target: one sort of the distances
+(``np.sort(|x - mean|)`` along the draws of every element, the cost of any method
+that sorts them).
 
-Run: ``python benchmarks/speed.py [--elements 2000] [--draws 10000] [--repeat 3]``
-(on a small shared machine, e.g. ``--elements 500 --repeat 2``).
+Prints the wall times (best of ``--repeat`` interleaved runs), the ratios, and the
+peak memory allocated during our call as measured by tracemalloc (numpy reports its
+buffers to it), relative to the posterior's size (target <= 2); a summary table
+of the ratios at the end.
+
+Run: ``python benchmarks/speed.py`` (the three sizes), or
+``python benchmarks/speed.py --draws 10000 --elements 2000 --repeat 3`` (one size).
 """
 
 import argparse
@@ -39,23 +46,41 @@ warnings.filterwarnings("ignore")
 @contextlib.contextmanager
 def one_thread():
     """Run ``local_mass_curves`` with ``threads=1`` inside the public call (benchmark only)."""
-    from pymc_localmass import estimators
+    from pymc_localmass.core import rescale  # the xarray layer calls the core through it
 
-    original = estimators.local_mass_curves
-    estimators.local_mass_curves = functools.partial(original, threads=1)
+    original = rescale.local_mass_curves
+    rescale.local_mass_curves = functools.partial(original, threads=1)
     try:
         yield
     finally:
-        estimators.local_mass_curves = original
+        rescale.local_mass_curves = original
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chains", type=int, default=4)
-    parser.add_argument("--draws", type=int, default=10_000)
-    parser.add_argument("--elements", type=int, default=2_000)
+    parser.add_argument("--draws", type=int, default=None)
+    parser.add_argument("--elements", type=int, default=None)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
+    if args.draws is None and args.elements is None:
+        sizes = SIZES
+    else:
+        sizes = [(args.chains, args.draws or 10_000, args.elements or 2_000)]
+    rows = [run(c, d, e, args.repeat) for c, d, e in sizes]
+    print()
+    print("| posterior | ours / arviz.ess (all CPUs) | ours / arviz.ess (1 thread) | ours / one sort "
+          "| peak memory / posterior |")
+    print("|---|---|---|---|---|")
+    for (c, d, e), (r_all, r_one, r_sort, mem) in zip(sizes, rows):
+        print(f"| {c} x {d:,} x {e:,} | {r_all:.2f} | {r_one:.2f} | {r_sort:.2f} | {mem:.2f} |")
+
+
+SIZES = [(4, 1_000, 100), (4, 5_000, 1_000), (4, 10_000, 2_000)]
+
+
+def run(chains, draws, elements, repeat):
+    args = argparse.Namespace(chains=chains, draws=draws, elements=elements, repeat=repeat)
 
     import arviz as az
 
@@ -76,8 +101,12 @@ def main(argv=None):
     # interleaved repeats, best of each: the shared machine's load drifts, and
     # the ratios should compare the runs under the same conditions
     n_threads = os.cpu_count() or 1
-    t_ess, t_ours, t_one = [], [], []
+    t_ess, t_ours, t_one, t_sort = [], [], [], []
     for _ in range(args.repeat):
+        t0 = time.perf_counter()
+        # one sort of the distances: each element's chain x draw distances to its mean
+        np.sort(np.abs(x - x.mean(axis=(0, 1))).reshape(-1, x.shape[-1]).T, axis=1)
+        t_sort.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         az.ess(ds)
         t_ess.append(time.perf_counter() - t0)
@@ -97,7 +126,7 @@ def main(argv=None):
     plm.add_local_mass(container, progressbar=False)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    te, to, t1 = min(t_ess), min(t_ours), min(t_one)
+    te, to, t1, ts = min(t_ess), min(t_ours), min(t_one), min(t_sort)
     print(f"threads: ours uses {n_threads} (os.cpu_count()); arviz.ess uses 1")
     print(f"arviz.ess (1 thread):          {te:7.2f} s")
     print(f"local mass ({n_threads} threads):        {to:7.2f} s  (curves {dict(curves['x'].sizes)}, "
@@ -106,8 +135,11 @@ def main(argv=None):
     print(f"time ratio ours ({n_threads} threads) / arviz.ess = {to / te:.3f} (target <= 0.25): "
           f"{'OK' if to / te <= 0.25 else 'MISSED'}")
     print(f"time ratio ours (1 thread) / arviz.ess = {t1 / te:.3f} (like with like; no target)")
+    print(f"one sort of the distances:     {ts:7.2f} s; ours ({n_threads} threads) / one sort = {to / ts:.2f} "
+          f"(target <= 2): {'OK' if to / ts <= 2 else 'MISSED'}")
     print(f"peak memory during local mass = {peak / 2**20:.0f} MiB = {peak / size:.2f} x the posterior "
           f"(target <= 2): {'OK' if peak / size <= 2 else 'MISSED'}")
+    return to / te, t1 / te, to / ts, peak / size
 
 
 def np_equal(a, b):

@@ -226,20 +226,53 @@ def _element_name(da, flat_index):
 
 
 class _Progress:
+    """A tqdm bar over elements, opened at the first update (dask-backed work shows dask's own instead)."""
+
     def __init__(self, total, enabled):
         self.bar = None
-        if enabled:
-            from ._compat import progress_bar
-
-            self.bar = progress_bar(total, "local mass", "element")
+        self.total = total
+        self.enabled = bool(enabled)
 
     def __call__(self, n):
+        if self.enabled and self.bar is None:
+            from ._compat import progress_bar
+
+            self.bar = progress_bar(self.total, "local mass", "element")
         if self.bar is not None:
             self.bar.update(n)
 
     def close(self):
         if self.bar is not None:
             self.bar.close()
+
+
+def _streams(da, center):
+    """Whether a variable is streamed chunk by chunk of draws (:mod:`._streaming`)."""
+    if da.chunks is None or (isinstance(center, str) and center == "mode"):
+        return False
+    sizes = dict(zip(da.dims, da.chunks))
+    return any(len(sizes[d]) > 1 for d in SAMPLE_DIMS)
+
+
+def _as_element_array(value, el_dims):
+    if value is None or isinstance(value, (str, float, int)):
+        return value
+    return np.asarray(value.transpose(*el_dims).values, float)
+
+
+def _apply_streamed(da, center, *, scale, r_max, core_kwargs, progressbar):
+    """The core over a dask-backed variable chunked along its draws, without gathering them."""
+    from ._streaming import stream_dask
+
+    el_dims = [d for d in da.dims if d not in SAMPLE_DIMS]
+    arr = da.transpose(*el_dims, *SAMPLE_DIMS).data
+    kwargs = {k: v for k, v in core_kwargs.items() if k not in ("progress", "center")}
+    curves, index = stream_dask(arr, center=_as_element_array(center, el_dims),
+                                scale=_as_element_array(scale, el_dims), r_max=_as_element_array(r_max, el_dims),
+                                progressbar=progressbar, **kwargs)
+    coords = {k: v for k, v in da.coords.items() if set(v.dims) <= set(el_dims)}
+    return (xr.DataArray(curves, dims=[*el_dims, "radius", "local_stat"], coords=coords),
+            xr.DataArray(index, dims=[*el_dims, "index_stat"], coords=coords))
 
 
 def _apply_core(da, center, *, var, scaled, radii, n_radii, ci_prob, min_ess, window, nan_policy,
@@ -269,9 +302,17 @@ def _apply_core(da, center, *, var, scaled, radii, n_radii, ci_prob, min_ess, wi
         def func(x, c):
             return rescaled_local_mass_curves(x, center=c, **kwargs)
 
+    dask_progress = False
     if da.chunks is not None:
-        args[0] = da.chunk({"chain": -1, "draw": -1})
+        # a tqdm bar in the task graph would not pickle (dask.distributed): dask's own bar instead
+        dask_progress = bool(getattr(progress, "enabled", False))
+        kwargs["progress"] = None
+        if not _streams(da, center):
+            args[0] = da.chunk({"chain": -1, "draw": -1})
     try:
+        if _streams(da, center):
+            return _apply_streamed(da, center, scale=scale, r_max=r_max, core_kwargs=kwargs,
+                                   progressbar=dask_progress)
         curves, index = xr.apply_ufunc(
             func,
             *args,
@@ -283,9 +324,9 @@ def _apply_core(da, center, *, var, scaled, radii, n_radii, ci_prob, min_ess, wi
                                                  "index_stat": len(INDEX_STATS)}},
         )
         if curves.chunks is not None:
-            import dask
+            from ._streaming import compute
 
-            curves, index = dask.compute(curves, index)
+            curves, index = compute([curves, index], dask_progress)
     except NonFiniteError as err:
         advice = ("that is with nan_policy='omit' (the non-finite draws left out)"
                   if nan_policy == "omit" else "pass nan_policy='omit' to leave them out")

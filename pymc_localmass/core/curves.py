@@ -220,11 +220,56 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
     True
     """
     x = np.asarray(x)
-    integer = x.dtype.kind in "iub"  # an integer dtype is a lattice whatever its values
-    if x.ndim < 2:
+    lay = _layout(x.shape, x.dtype, independent=independent, nan_policy=nan_policy, radii=radii,
+                  n_radii=n_radii, window=window, min_ess=min_ess, divergent=divergent)
+    lead, E, R = lay["lead"], lay["E"], lay["R"]
+    x_all = x.reshape(E, lay["n_total"])
+    opts = _element_options(lay, center=center, scale=scale, r_max=r_max, boundary=boundary,
+                            discrete=discrete, radii=radii)
+    W = len(lay["k_list"])
+    curves = np.empty((E, R, len(CURVE_STATS)))
+    keep = {"master": np.empty((E, N_MASTER_CELLS)), "medges": np.empty((E, N_MASTER_CELLS)),
+            "unit": np.empty(E), "bnd": np.zeros(E, bool), "nearest": np.full(E, np.nan),
+            "div_near": np.zeros(E), "cv": np.full(E, np.nan)}
+    extra = {"infl": np.empty((E, W)), "infl_shape": np.empty((E, W)), "chain_z": np.zeros(E), "rhat": np.full(E, np.nan),
+             "q0": np.zeros(E), "atom": np.zeros(E), "atom_lower": np.zeros(E), "atom_upper": np.zeros(E),
+             "gap": np.zeros(E, bool), "has_atom": np.zeros(E, bool)}
+    # big chunks: one contiguous (transposing) copy of at most ~chunk_bytes
+    big = max(1, min(E, int(chunk_bytes // max(1, lay["n_total"] * 8)), 64))
+
+    def _chunk(start):
+        stop = min(E, start + big)
+        xb = _contiguous_copy(x_all[start:stop])
+        summ = _summary_statistics(xb, start, lay, opts, scaled=scaled, nan_policy=nan_policy,
+                                   progress=progress)
+        block, ext = _curve_statistics(summ, lay, ci_prob=ci_prob, min_ess=min_ess, independent=independent)
+        curves[start:stop] = block
+        for key, arr in keep.items():
+            arr[start:stop] = summ[key]
+        for key, arr in extra.items():
+            arr[start:stop] = ext[key]
+
+    starts = list(range(0, E, big))
+    n_threads = max(1, threads if threads is not None else (os.cpu_count() or 1))
+    if min(len(starts), n_threads) > 1:
+        # numpy releases the GIL in the heavy passes: chunks run side by side
+        with ThreadPoolExecutor(min(len(starts), n_threads)) as pool:
+            for fut in [pool.submit(_chunk, st) for st in starts]:
+                fut.result()
+    else:
+        for st in starts:
+            _chunk(st)
+    index = _finish_index({**keep, **extra}, lay, ci_prob=ci_prob, min_ess=min_ess, threads=n_threads)
+    return curves.reshape(lead + (R, len(CURVE_STATS))), index.reshape(lead + (len(INDEX_STATS),))
+
+
+# ----------------------------------------------------------------------------- the pieces
+def _layout(shape, dtype, *, independent, nan_policy, radii, n_radii, window, min_ess, divergent):
+    """Constants of one call that depend only on shapes and options (checked here)."""
+    if len(shape) < 2:
         raise ValueError("draws need (chain, draw) as their last two axes")
-    lead = x.shape[:-2]
-    C, N = x.shape[-2:]
+    lead = tuple(shape[:-2])
+    C, N = shape[-2:]
     if C < 2 and not independent:
         raise ValueError(f"only {C} chain; need at least 2 chains for intervals that check "
                          "between-chain agreement (independent draws: independent=True)")
@@ -234,28 +279,7 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
         raise ValueError(f"nan_policy must be 'raise' or 'omit', got {nan_policy!r}")
     E = int(np.prod(lead, dtype=int))
     n_total = C * N
-    x_all = x.reshape(E, n_total)
-
-    def per_element(value, dtype=float):
-        if value is None:
-            return None
-        return np.broadcast_to(np.asarray(value, dtype), lead).reshape(E)
-
-    keyword = center if isinstance(center, str) else None
-    if keyword is not None and keyword not in ("mean", "median", "mode"):
-        raise ValueError(f"unknown centre keyword {keyword!r}")
-    cval_all = None if (center is None or keyword is not None) else per_element(center)
-    scale_all = per_element(scale)
-    rmax_all = per_element(r_max)
-    bnd_all = per_element(boundary, bool)
-    disc_all = per_element(discrete, bool)
-    explicit = radii is not None
-    if explicit:
-        radii = np.asarray(radii, float)
-        R = radii.shape[-1]
-        radii = np.broadcast_to(radii, lead + (R,)).reshape(E, R)
-    else:
-        R = int(n_radii)
+    R = int(np.shape(radii)[-1]) if radii is not None else int(n_radii)
     if window is None:
         k_list = window_sizes(n_total)
     else:
@@ -269,357 +293,431 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
             raise ValueError(f"window {bad} outside the {n_total} draws: each window holds 5 to {n_total - 2} "
                              "nearest draws")
     k_list = [k for k in k_list if 5 <= k <= n_total - 2] or [max(5, n_total // 2)]
-    k_lo = int(max(1, min(min_ess, n_total - 1)))
     n_b, batch_of, sizes = _batch_layout(N)
-    G = N_MASTER_CELLS
-    # flat bincount offsets for (chain, batch, bin)
-    base = ((np.arange(C)[:, None] * n_b + batch_of[None, :]) * (R + 1)).reshape(-1)
-
-    curves = np.empty((E, R, len(CURVE_STATS)))
-    index = np.empty((E, len(INDEX_STATS)))
-    master_all = np.empty((E, G))
-    medges_all = np.empty((E, G))
-    infl_all = np.empty((E, len(k_list)))
-    infl_shape_all = np.empty((E, len(k_list)))
-    unit_all = np.empty(E)
-    bnd_all_out = np.zeros(E, bool)
-    nearest_all = np.full(E, np.nan)
-    div_near_all = np.zeros(E)
-    chain_z_all = np.zeros(E)
-    rhat_all = np.full(E, np.nan)
-    q0_all = np.zeros(E)
     div_flat = None
     if divergent is not None:
         dv = np.asarray(divergent)
         if dv.shape != (C, N):
             raise ValueError(f"divergent must have shape (chain, draw) = {(C, N)}, got {dv.shape}")
         div_flat = np.flatnonzero(dv.astype(bool).reshape(-1))
-    n_div = 0 if div_flat is None else int(div_flat.size)
-    gap_all = np.zeros(E, bool)
-    atom_flag_all = np.zeros(E, bool)
-    # big chunks: one contiguous (transposing) copy of at most ~chunk_bytes
-    big = max(1, min(E, int(chunk_bytes // max(1, n_total * 8)), 64))
+    return {"lead": lead, "E": E, "C": C, "N": N, "n_total": n_total, "R": R, "k_list": k_list,
+            "k_lo": int(max(1, min(min_ess, n_total - 1))), "n_b": n_b, "batch_of": batch_of, "sizes": sizes,
+            "integer": np.dtype(dtype).kind in "iub", "explicit": radii is not None,
+            "div_flat": div_flat, "n_div": 0 if div_flat is None else int(div_flat.size),
+            "independent": bool(independent)}
+
+
+def _element_options(lay, *, center, scale, r_max, boundary, discrete, radii):
+    """Per-element options, flattened to (E,) (or (E, R) for radii); None where not given."""
+    lead, E = lay["lead"], lay["E"]
+
+    def per_element(value, dtype=float):
+        if value is None:
+            return None
+        return np.broadcast_to(np.asarray(value, dtype), lead).reshape(E)
+
+    keyword = center if isinstance(center, str) else None
+    if keyword is not None and keyword not in ("mean", "median", "mode"):
+        raise ValueError(f"unknown centre keyword {keyword!r}")
+    if radii is not None:
+        radii = np.broadcast_to(np.asarray(radii, float), lead + (lay["R"],)).reshape(E, lay["R"])
+    return {"keyword": keyword, "joint": center is None,
+            "cval": None if (center is None or keyword is not None) else per_element(center),
+            "scale": per_element(scale), "rmax": per_element(r_max), "bnd": per_element(boundary, bool),
+            "disc": per_element(discrete, bool), "radii": radii}
+
+
+def _batch_base(lay, n_cells, chains=None, draws=None):
+    """Flat bincount offsets of (chain, batch, cell) for the draws of ``chains`` x ``draws``."""
+    n_b = lay["n_b"]
+    ch = np.arange(lay["C"]) if chains is None else np.asarray(chains)
+    bt = lay["batch_of"] if draws is None else lay["batch_of"][np.asarray(draws)]
+    return ((ch[:, None] * n_b + bt[None, :]) * (n_cells + 1)).reshape(-1)
+
+
+def _master_bins(d, logd, e0, top, any_zero, all_finite):
+    """Master cell of each distance (G for a tie at the centre or a left-out draw), and the cell edges."""
+    G = N_MASTER_CELLS
+    # master grid of positive distances: geometric cells [e0 e^(j dm), e0 e^((j+1) dm))
+    dm = np.log(top / e0) / (G - 0.5)
+    t = logd - np.log(e0)[:, None]
+    t *= (1.0 / dm)[:, None]
+    if any_zero or not all_finite:
+        t = np.where(np.isfinite(t), t, -1.0)
+    np.clip(t, -1.0, G - 1, out=t)
+    mb = t.astype(np.int64)  # truncation = floor for t >= 0; -0.x -> 0
+    if any_zero or not all_finite:
+        mb[(d == 0) | ~np.isfinite(d)] = G  # not a positive finite distance
+    me = e0[:, None] * np.exp(dm[:, None] * np.arange(1, G + 1)[None, :])
+    return mb, me
+
+
+def _window_flat(mb, g_sub, n_win, slot, d, all_finite):
+    """Per draw: the element's slot offset plus the number of index windows the draw is outside of."""
+    G = N_MASTER_CELLS
+    ns = mb.shape[0]
+    # window w closes at master cell g_w: a draw is inside when its cell is <= g_w
+    # (ties at the centre too); cell G (a tie at the centre) is inside all
+    table = (np.arange(G + 1)[None, :, None] > g_sub[:, None, :]).sum(axis=2)
+    table[:, G] = 0
+    table += (np.arange(ns) * slot)[:, None]
+    flat = np.take_along_axis(table, mb, axis=1)
+    if not all_finite:  # a left-out draw is in no ball
+        flat = np.where(np.isfinite(d), flat, (np.arange(ns) * slot)[:, None] + n_win)
+    return flat
+
+
+def _score_sums(flat, d, logd, ns, slot, C, n_b, n_win):
+    """Per (element, chain, batch) and index window: count, sum of log r and of log^2 r of the positive distances inside.
+
+    ``flat`` is :func:`_window_flat`'s slot of each draw (with the batch
+    offsets added). Returns shape (ns, 3, n_win, C, n_b): the sums the power
+    law's score needs for its effective sample size (:func:`_shape_inflation`).
+    """
+    positive = np.isfinite(logd) & (d > 0)
+    lw = np.where(positive, logd, 0.0).ravel()
+    out = np.empty((ns, 3, n_win, C, n_b))
+    for j, wts in enumerate((positive.ravel().astype(float), lw, lw * lw)):
+        sw = np.bincount(flat.ravel(), weights=wts, minlength=ns * slot).reshape(ns, C, n_b, n_win + 1)
+        out[:, j] = np.moveaxis(np.cumsum(sw[..., :n_win], axis=-1), -1, 1)
+    return out
+
+
+def _shape_inflation(pos_w, r_w, n_valid, sizes, fallback):
+    """n / ESS of the power law's score in each index window (the index fit's own inflation).
+
+    The score of the power law at the window's radius ``R`` is
+    ``1{r < R} (1 - a log(R / r))`` with ``a = n_R / sum log(R / r)`` (its MLE
+    there). Slopes read the shape of the distances inside the ball, which a
+    chain's lingering correlates far less than the ball's indicator (at lag-1
+    0.9 the indicator's inflation doubled ``a``'s standard error; the
+    score's is about right). Where the score is degenerate, ``fallback``
+    (the indicator's inflation).
+    """
+    npos, s1_, s2_ = pos_w[:, 0], pos_w[:, 1], pos_w[:, 2]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        logR = np.log(r_w)[:, :, None, None]
+        sum_l = npos * logR - s1_  # sum of log(R / r) per batch
+        sum_l2 = npos * logR**2 - 2 * logR * s1_ + s2_
+        a_pl = npos.sum(axis=(-1, -2)) / sum_l.sum(axis=(-1, -2))
+        a4 = a_pl[:, :, None, None]
+        z_sums = npos - a4 * sum_l
+        z2 = (npos - 2 * a4 * sum_l + a4**2 * sum_l2).sum(axis=(-1, -2))
+        v_draw = z2 / n_valid[:, None] - (z_sums.sum(axis=(-1, -2)) / n_valid[:, None]) ** 2
+    fine = np.isfinite(a_pl) & (a_pl > 0) & np.isfinite(v_draw) & (v_draw > 0)
+    e_z = batch_means_ess(np.where(fine[..., None, None], z_sums, 0.0), sizes,
+                          draw_var=np.where(fine, v_draw, 1.0))
+    return np.where(fine, n_valid[:, None] / np.maximum(e_z, 1.0), fallback)
+
+
+def _lattice_flags(xs, integer):
+    """Whether each row of draws lies on a resolved lattice (see core.lattice)."""
+    return is_lattice(xs, integer=integer)
+
+
+def _summary_statistics(xb, g0, lay, opts, *, scaled, nan_policy, progress=None):
+    """Sufficient statistics of a chunk of elements (all their draws), for :func:`_curve_statistics`.
+
+    ``xb`` (e, chain * draw) holds the draws of elements ``g0 .. g0 + e``.
+    Returns a dict of per-element arrays: finite counts, ties at the centre,
+    centre and unit, boundary and lattice flags, the nearest distance, the
+    master cells of the positive distances (counts and edges), per-batch
+    counts inside each radius of the curve's grid and inside each index
+    window, per-batch ties, and divergent transitions near the centre.
+    :mod:`.streaming` builds the same dict from chunks of draws.
+    """
+    C, N, n_total, R = lay["C"], lay["N"], lay["n_total"], lay["R"]
+    n_b, batch_of, sizes, k_list, k_lo = lay["n_b"], lay["batch_of"], lay["sizes"], lay["k_list"], lay["k_lo"]
+    G = N_MASTER_CELLS
+    keyword, cval_all, scale_all = opts["keyword"], opts["cval"], opts["scale"]
+    bnd_all, disc_all, rmax_all, radii = opts["bnd"], opts["disc"], opts["rmax"], opts["radii"]
+    explicit, integer, div_flat = lay["explicit"], lay["integer"], lay["div_flat"]
+    e_n = xb.shape[0]
+    base = _batch_base(lay, R)
+    n_win = len(k_list)
+    base_w = _batch_base(lay, n_win)
+    out = {"grid": np.empty((e_n, R)), "inside": np.empty((e_n, R, C, n_b)),
+           "inside_w": np.empty((e_n, n_win, C, n_b)), "master": np.empty((e_n, G)),
+           "medges": np.empty((e_n, G)), "ties": np.zeros(e_n, np.int64), "n_valid": np.empty(e_n),
+           "valid_sizes": None, "cv": np.full(e_n, np.nan), "unit": np.empty(e_n), "bnd": np.zeros(e_n, bool),
+           "disc": np.zeros(e_n, bool), "nearest": np.full(e_n, np.nan), "div_near": np.zeros(e_n),
+           "atom_sums": {}}
+    if not lay["independent"]:  # the power law's score per window (its ESS sets the index's variance)
+        out["pos_w"] = np.empty((e_n, 3, n_win, C, n_b))
+        out["r_w"] = np.empty((e_n, n_win))
+    master, medges, grid, inside, inside_w = (out[k] for k in ("master", "medges", "grid", "inside", "inside_w"))
+    unit, bnd, disc, cv_out = out["unit"], out["bnd"], out["disc"], out["cv"]
     sub = max(1, int(CACHE_BYTES // (n_total * 8)))
-    def _chunk(start):
-        stop = min(E, start + big)
-        e_n = stop - start
-        xb = _contiguous_copy(x_all[start:stop])
-        grid = np.empty((e_n, R))
-        inside = np.empty((e_n, R, C, n_b))
-        # per-batch counts inside each index window's ball (its own ESS, whatever the curve's grid)
-        n_win = len(k_list)
-        inside_w = np.empty((e_n, n_win, C, n_b))
-        # and the positive distances inside it: count, sum of log r and of log^2 r (for the
-        # autocorrelation of the power law's score, which sets the index fit's variance)
-        pos_w = np.empty((e_n, 3, n_win, C, n_b))
-        r_w = np.empty((e_n, n_win))
-        base_w = ((np.arange(C)[:, None] * n_b + batch_of[None, :]) * (n_win + 1)).reshape(-1)
-        master = master_all[start:stop]
-        medges = medges_all[start:stop]
-        ties = np.zeros(e_n, np.int64)
-        n_valid = np.empty(e_n)
-        # finite draws per (element, chain, batch), only where some were left out
-        valid_sizes = None
-        cv_out = np.full(e_n, np.nan)
-        unit = unit_all[start:stop]
-        bnd = bnd_all_out[start:stop]
-        disc = np.zeros(e_n, bool)
-        atom_sums = {}
-        # ---- phase 1: in-cache passes over each sub-chunk's draws -> compact summaries
-        for s0 in range(0, e_n, sub):
-            s1 = min(e_n, s0 + sub)
-            ns = s1 - s0
-            g0 = start + s0
-            xs = xb[s0:s1]
-            total = xs.sum(axis=1)
-            all_finite = bool(np.isfinite(total).all())
-            if all_finite:
-                nv = np.full(ns, n_total)
-            else:
-                finite = np.isfinite(xs)
-                nv = finite.sum(axis=1)
-                if nan_policy == "raise" and (nv < n_total).any():
-                    bad = int(np.argmax(nv < n_total)) + g0
-                    raise NonFiniteError(f"{n_total - int(nv.min())} non-finite draw(s)", bad)
-                if (nv < 2 * MIN_DRAWS_PER_CHAIN).any():
-                    raise NonFiniteError("too few finite draws", int(np.argmax(nv < 2 * MIN_DRAWS_PER_CHAIN)) + g0)
-                xs = np.where(finite, xs, np.nan)
-                if valid_sizes is None:
-                    valid_sizes = np.broadcast_to(sizes.astype(float), (e_n, C, n_b)).copy()
-                valid_sizes[s0:s1] = finite.reshape(ns, C, N).astype(float) @ (
-                    batch_of[:, None] == np.arange(n_b)[None, :])
-            n_valid[s0:s1] = nv
-            if keyword == "mean":
-                cv = total / n_total if all_finite else np.nanmean(xs, axis=1)
-            elif keyword == "median":
-                cv = (np.median if all_finite else np.nanmedian)(xs, axis=1)
-            elif keyword == "mode":
-                cv = np.array([center_values(row[np.isfinite(row)], "mode") for row in xs])
-            elif cval_all is not None:
-                cv = cval_all[g0:start + s1]
-            else:
-                cv = None
-            if cv is not None:
-                d = xs - cv[:, None]  # signed, for sd and sides; made absolute below
-                if scale_all is None:
-                    if all_finite:
-                        m1 = (total - n_total * cv) / n_total
-                        ss = np.einsum("ij,ij->i", d, d) / n_total
-                        sd = np.sqrt(np.maximum(ss - m1**2, 0.0) * n_total / (n_total - 1))
-                        far = m1**2 > 1e4 * sd**2  # centre far from the draws: E d^2 - m1^2 cancels
-                        if far.any():
-                            sd[far] = _deviation_sd(xs[far], total[far] / n_total)
-                    else:
-                        sd = np.nanstd(xs, axis=1, ddof=1)
+    # in-cache passes over each sub-chunk's draws -> compact summaries
+    for s0 in range(0, e_n, sub):
+        s1 = min(e_n, s0 + sub)
+        ns = s1 - s0
+        e_lo, e_hi = g0 + s0, g0 + s1
+        xs = xb[s0:s1]
+        total = xs.sum(axis=1)
+        all_finite = bool(np.isfinite(total).all())
+        if all_finite:
+            nv = np.full(ns, n_total)
+        else:
+            finite = np.isfinite(xs)
+            nv = finite.sum(axis=1)
+            if nan_policy == "raise" and (nv < n_total).any():
+                bad = int(np.argmax(nv < n_total)) + e_lo
+                raise NonFiniteError(f"{n_total - int(nv.min())} non-finite draw(s)", bad)
+            if (nv < 2 * MIN_DRAWS_PER_CHAIN).any():
+                raise NonFiniteError("too few finite draws", int(np.argmax(nv < 2 * MIN_DRAWS_PER_CHAIN)) + e_lo)
+            xs = np.where(finite, xs, np.nan)
+            if out["valid_sizes"] is None:
+                out["valid_sizes"] = np.broadcast_to(sizes.astype(float), (e_n, C, n_b)).copy()
+            out["valid_sizes"][s0:s1] = finite.reshape(ns, C, N).astype(float) @ (
+                batch_of[:, None] == np.arange(n_b)[None, :])
+        out["n_valid"][s0:s1] = nv
+        if keyword == "mean":
+            cv = total / n_total if all_finite else np.nanmean(xs, axis=1)
+        elif keyword == "median":
+            cv = (np.median if all_finite else np.nanmedian)(xs, axis=1)
+        elif keyword == "mode":
+            cv = np.array([center_values(row[np.isfinite(row)], "mode") for row in xs])
+        elif cval_all is not None:
+            cv = cval_all[e_lo:e_hi]
+        else:
+            cv = None
+        if cv is not None:
+            d = xs - cv[:, None]  # signed, for sd and sides; made absolute below
+            if scale_all is None:
+                if all_finite:
+                    m1 = (total - n_total * cv) / n_total
+                    ss = np.einsum("ij,ij->i", d, d) / n_total
+                    sd = np.sqrt(np.maximum(ss - m1**2, 0.0) * n_total / (n_total - 1))
+                    far = m1**2 > 1e4 * sd**2  # centre far from the draws: E d^2 - m1^2 cancels
+                    if far.any():
+                        sd[far] = _deviation_sd(xs[far], total[far] / n_total)
                 else:
-                    sd = scale_all[g0:start + s1]
-                if not (sd > 0).all():
-                    raise ConstantError("zero variance (constant draws)", int(np.argmax(~(sd > 0))) + g0)
-                cv_out[s0:s1] = cv
-                if bnd_all is None:
-                    mn = (np.min if all_finite else np.nanmin)(d, axis=1)
-                    mx = (np.max if all_finite else np.nanmax)(d, axis=1)
-                    bnd[s0:s1] = (mn >= 0) | (mx <= 0)
-                else:
-                    bnd[s0:s1] = bnd_all[g0:start + s1]
-                if disc_all is None:  # draws on a resolved lattice (scale-free; see core.lattice)
-                    disc[s0:s1] = is_lattice(xs, integer=integer)
-                else:
-                    disc[s0:s1] = disc_all[g0:start + s1]
-                np.abs(d, out=d)
-                if scaled:
-                    d /= sd[:, None]
+                    sd = np.nanstd(xs, axis=1, ddof=1)
             else:
-                d = np.array(xs, dtype=float)
-                if (d < 0).any():
-                    raise ValueError("distances must be non-negative")
-                sd = scale_all[g0:start + s1] if scale_all is not None else (
-                    np.std if all_finite else np.nanstd)(xs, axis=1, ddof=1)
-                if bnd_all is not None:
-                    bnd[s0:s1] = bnd_all[g0:start + s1]
-                if disc_all is not None:
-                    disc[s0:s1] = disc_all[g0:start + s1]
-            unit[s0:s1] = 1.0 if scaled else sd
-            if not all_finite:
-                d = np.where(np.isfinite(d), d, np.inf)
-            tz = np.count_nonzero(d == 0, axis=1)
-            ties[s0:s1] = tz
-            any_zero = bool(tz.any())
-            pos = np.where(d == 0, np.inf, d) if any_zero else d
-            e0 = pos.min(axis=1)
-            nearest_all[g0:start + s1] = np.where(np.isfinite(e0), e0, np.nan)
-            top = (d.max(axis=1) if all_finite else np.where(np.isfinite(d), d, -np.inf).max(axis=1))
-            e0 = np.where(np.isfinite(e0), e0, 1.0)
-            top = np.where(top > e0, top, e0 * (1 + 1e-9))
-            with np.errstate(divide="ignore"):
-                logd = np.log(d)
-            # master grid of positive distances: geometric cells [e0 e^(j dm), e0 e^((j+1) dm))
-            dm = np.log(top / e0) / (G - 0.5)
-            t = logd - np.log(e0)[:, None]
-            t *= (1.0 / dm)[:, None]
-            if any_zero or not all_finite:
-                t = np.where(np.isfinite(t), t, -1.0)
-            np.clip(t, -1.0, G - 1, out=t)
-            mb = t.astype(np.int64)  # truncation = floor for t >= 0; -0.x -> 0
-            if any_zero or not all_finite:
-                mb[(d == 0) | ~np.isfinite(d)] = G  # not a positive finite distance
-            mc = np.bincount((np.arange(ns)[:, None] * (G + 1) + mb).ravel(), minlength=ns * (G + 1))
-            master[s0:s1] = mc.reshape(ns, G + 1)[:, :G]
-            me = e0[:, None] * np.exp(dm[:, None] * np.arange(1, G + 1)[None, :])
-            medges[s0:s1] = me
-            # window w closes at master cell g_w: a draw is inside when its cell is <= g_w
-            # (ties at the centre too); count the windows a draw is outside of
-            g_sub = window_edges(master[s0:s1], me, k_list)
-            slot = C * n_b * (n_win + 1)
-            # per element, master cell -> number of windows the cell lies outside of,
-            # offset by the element's slot; cell G (a tie at the centre) is inside all
-            table = (np.arange(G + 1)[None, :, None] > g_sub[:, None, :]).sum(axis=2)
-            table[:, G] = 0
-            table += (np.arange(ns) * slot)[:, None]
-            flat = np.take_along_axis(table, mb, axis=1)
-            if not all_finite:  # a left-out draw is in no ball
-                flat = np.where(np.isfinite(d), flat, (np.arange(ns) * slot)[:, None] + n_win)
-            flat += base_w
-            cw = np.bincount(flat.ravel(), minlength=ns * slot).reshape(ns, C, n_b, n_win + 1)
-            inside_w[s0:s1] = np.moveaxis(np.cumsum(cw[..., :n_win], axis=-1), -1, 1)
-            if not independent:
-                r_w[s0:s1] = np.take_along_axis(me, g_sub, axis=1)
-                positive = np.isfinite(logd) & (d > 0)
-                lw = np.where(positive, logd, 0.0).ravel()
-                for j, wts in enumerate((positive.ravel().astype(float), lw, lw * lw)):
-                    sw = np.bincount(flat.ravel(), weights=wts, minlength=ns * slot).reshape(ns, C, n_b, n_win + 1)
-                    pos_w[s0:s1, j] = np.moveaxis(np.cumsum(sw[..., :n_win], axis=-1), -1, 1)
-            if n_div:
-                near_d = (mb[:, div_flat] <= g_sub[:, :1]) | (d[:, div_flat] == 0)
-                div_near_all[g0:start + s1] = near_d.sum(axis=1)
-            # grid: from the k_lo-th nearest positive distance to about one sd
-            if explicit:
-                gr = radii[g0:start + s1]
-                bins = _explicit_bins(d, gr)
+                sd = scale_all[e_lo:e_hi]
+            if not (sd > 0).all():
+                raise ConstantError("zero variance (constant draws)", int(np.argmax(~(sd > 0))) + e_lo)
+            cv_out[s0:s1] = cv
+            if bnd_all is None:
+                mn = (np.min if all_finite else np.nanmin)(d, axis=1)
+                mx = (np.max if all_finite else np.nanmax)(d, axis=1)
+                bnd[s0:s1] = (mn >= 0) | (mx <= 0)
             else:
-                cum = np.cumsum(master[s0:s1], axis=1)
-                cell = np.minimum((cum < k_lo).sum(axis=1), G - 1)
-                r_lo = np.empty(ns)
-                for i in range(ns):
-                    cand = pos[i][pos[i] < me[i, cell[i]]]
-                    cand.sort()
-                    r_lo[i] = cand[min(k_lo, cand.size) - 1] if cand.size else top[i]
-                top_r = unit[s0:s1] if rmax_all is None else rmax_all[g0:start + s1]
-                r_hi = np.maximum(top_r, 4 * r_lo)
-                gr = radius_grid(r_lo, r_hi, R)
-                bins = _grid_bins(d, logd, gr)
-            grid[s0:s1] = gr
+                bnd[s0:s1] = bnd_all[e_lo:e_hi]
+            if disc_all is None:  # draws on a resolved lattice (scale-free; see core.lattice)
+                disc[s0:s1] = _lattice_flags(xs, integer)
+            else:
+                disc[s0:s1] = disc_all[e_lo:e_hi]
+            np.abs(d, out=d)
+            if scaled:
+                d /= sd[:, None]
+        else:
+            d = np.array(xs, dtype=float)
+            if (d < 0).any():
+                raise ValueError("distances must be non-negative")
+            sd = scale_all[e_lo:e_hi] if scale_all is not None else (
+                np.std if all_finite else np.nanstd)(xs, axis=1, ddof=1)
+            if bnd_all is not None:
+                bnd[s0:s1] = bnd_all[e_lo:e_hi]
+            if disc_all is not None:
+                disc[s0:s1] = disc_all[e_lo:e_hi]
+        unit[s0:s1] = 1.0 if scaled else sd
+        if not all_finite:
+            d = np.where(np.isfinite(d), d, np.inf)
+        tz = np.count_nonzero(d == 0, axis=1)
+        out["ties"][s0:s1] = tz
+        any_zero = bool(tz.any())
+        pos = np.where(d == 0, np.inf, d) if any_zero else d
+        e0 = pos.min(axis=1)
+        out["nearest"][s0:s1] = np.where(np.isfinite(e0), e0, np.nan)
+        top = (d.max(axis=1) if all_finite else np.where(np.isfinite(d), d, -np.inf).max(axis=1))
+        e0, top = _master_range(e0, top)
+        with np.errstate(divide="ignore"):
+            logd = np.log(d)
+        mb, me = _master_bins(d, logd, e0, top, any_zero, all_finite)
+        mc = np.bincount((np.arange(ns)[:, None] * (G + 1) + mb).ravel(), minlength=ns * (G + 1))
+        master[s0:s1] = mc.reshape(ns, G + 1)[:, :G]
+        medges[s0:s1] = me
+        g_sub = window_edges(master[s0:s1], me, k_list)
+        slot = C * n_b * (n_win + 1)
+        flat = _window_flat(mb, g_sub, n_win, slot, d, all_finite)
+        flat += base_w
+        cw = np.bincount(flat.ravel(), minlength=ns * slot).reshape(ns, C, n_b, n_win + 1)
+        inside_w[s0:s1] = np.moveaxis(np.cumsum(cw[..., :n_win], axis=-1), -1, 1)
+        if not lay["independent"]:
+            out["pos_w"][s0:s1] = _score_sums(flat, d, logd, ns, slot, C, n_b, n_win)
+            out["r_w"][s0:s1] = np.take_along_axis(me, g_sub, axis=1)
+        if div_flat is not None and div_flat.size:
+            near_d = (mb[:, div_flat] <= g_sub[:, :1]) | (d[:, div_flat] == 0)
+            out["div_near"][s0:s1] = near_d.sum(axis=1)
+        # grid: from the k_lo-th nearest positive distance to about one sd
+        if explicit:
+            gr = radii[e_lo:e_hi]
+            bins = _explicit_bins(d, gr)
+        else:
+            cum = np.cumsum(master[s0:s1], axis=1)
+            cell = np.minimum((cum < k_lo).sum(axis=1), G - 1)
+            r_lo = np.empty(ns)
             for i in range(ns):
-                counts = np.bincount(base + bins[i], minlength=C * n_b * (R + 1)).reshape(C, n_b, R + 1)
-                inside[s0 + i] = np.moveaxis(np.cumsum(counts[..., :R], axis=-1), -1, 0)
-                if tz[i] >= 2:
-                    # per-batch tie counts (float: a boolean matmul gives 0/1 per batch, not counts)
-                    atom_sums[s0 + i] = (d[i] == 0).reshape(C, N).astype(float) @ (
-                        batch_of[:, None] == np.arange(n_b)[None, :])
-            if progress is not None:
-                progress(ns)
-        # ---- phase 2: statistics on the summaries, vectorised over elements
-        mass = inside.sum(axis=(-1, -2)) / n_valid[:, None]
-        # left-out draws are neither inside nor outside: the ESS is of the finite draws' indicator
-        if independent:  # independent draws: the ESS of any indicator is the number of draws
-            ess = np.broadcast_to(n_valid[:, None].astype(float), inside.shape[:2])
-        else:
-            ess = batch_means_ess(inside, sizes if valid_sizes is None else valid_sizes[:, None])
-        n_adj = t_adjusted_n(mass, ess, ci_prob)
-        lo, hi = beta_interval(mass, n_adj, ci_prob)
+                cand = pos[i][pos[i] < me[i, cell[i]]]
+                cand.sort()
+                r_lo[i] = cand[min(k_lo, cand.size) - 1] if cand.size else top[i]
+            top_r = unit[s0:s1] if rmax_all is None else rmax_all[e_lo:e_hi]
+            gr = _auto_grid(r_lo, top_r, R)
+            bins = _grid_bins(d, logd, gr)
+        grid[s0:s1] = gr
+        for i in range(ns):
+            counts = np.bincount(base + bins[i], minlength=C * n_b * (R + 1)).reshape(C, n_b, R + 1)
+            inside[s0 + i] = np.moveaxis(np.cumsum(counts[..., :R], axis=-1), -1, 0)
+            if tz[i] >= 2:
+                # per-batch tie counts (float: a boolean matmul gives 0/1 per batch, not counts)
+                out["atom_sums"][s0 + i] = (d[i] == 0).reshape(C, N).astype(float) @ (
+                    batch_of[:, None] == np.arange(n_b)[None, :])
+        if progress is not None:
+            progress(ns)
+    return out
 
-        j_in = np.clip(np.arange(R) - 1, 0, R - 1)
-        j_out = np.clip(np.arange(R) + 1, 0, R - 1)
-        if R == 1:
-            slope = s_lo = s_hi = np.full((e_n, 1), np.nan)
-        else:
-            m_in, m_out = mass[:, j_in], mass[:, j_out]
-            dlr = np.log(grid[:, j_out]) - np.log(grid[:, j_in])
-            with np.errstate(divide="ignore", invalid="ignore"):
-                q = np.where(m_out > 0, m_in / m_out, np.nan)
-                n_cond = m_out * np.minimum(n_adj[:, j_in], n_adj[:, j_out])
-                q_lo, q_hi = beta_interval(np.nan_to_num(q), np.maximum(n_cond, 1e-12), ci_prob)
-                slope = -np.log(q) / dlr
-                s_lo = -np.log(q_hi) / dlr
-                s_hi = -np.log(q_lo) / dlr
-            undefined = ~(m_out > 0) | ~(dlr > 0)
-            slope = np.where(undefined, np.nan, slope)
-            s_lo = np.where(undefined, np.nan, s_lo)
-            s_hi = np.where(undefined, np.nan, s_hi)
-        ess_inside = mass * ess
-        resolved = (ess_inside >= min_ess) & (mass * n_valid[:, None] >= min_ess)
-        block = curves[start:stop]
-        for i, val in enumerate((grid, mass, lo, hi, slope, s_lo, s_hi, ess_inside, resolved)):
-            block[..., i] = val
 
-        # atoms: exact ties at the centre (a single tie may be the centre itself)
-        has_atom = ties >= 2
-        atom = np.where(has_atom, ties / n_valid, 0.0)
-        atom_ess = np.full(e_n, float(n_total))
-        for i, sums in ({} if independent else atom_sums).items():
-            atom_ess[i] = batch_means_ess(sums[None].astype(float),
-                                          sizes if valid_sizes is None else valid_sizes[i][None])[0]
-        a_n = t_adjusted_n(atom, atom_ess, ci_prob)
-        a_lo_atom, a_hi_atom = beta_interval(atom, a_n, ci_prob)
-        atom_lo = np.where(has_atom, a_lo_atom, 0.0)
-        atom_hi = np.where(has_atom, a_hi_atom, beta_interval(0.0, atom_ess, ci_prob)[1])
+def _master_range(e0, top):
+    """Ends of the master grid: the nearest positive distance (1 if none) and the farthest (above e0)."""
+    e0 = np.where(np.isfinite(e0), e0, 1.0)
+    top = np.where(top > e0, top, e0 * (1 + 1e-9))
+    return e0, top
 
-        # index: windows on the master grid; autocorrelation inflation n / ESS of
-        # each window's ball indicator
-        m_w = inside_w.sum(axis=(-1, -2)) / n_valid[:, None]
-        e_w = (np.broadcast_to(n_valid[:, None].astype(float), inside_w.shape[:2]) if independent else
-               batch_means_ess(inside_w, sizes if valid_sizes is None else valid_sizes[:, None]))
-        infl_all[start:stop] = np.where((m_w > 0) & (m_w < 1), n_valid[:, None] / np.maximum(e_w, 1.0), 1.0)
-        # the fit's own inflation: n / ESS of the power law's score in each window,
-        # 1{r < R} (1 - a log(R / r)) with a = n_R / sum log(R / r) (its MLE there).
-        # Slopes read the shape of the distances inside the ball, which a chain's
-        # lingering correlates far less than the ball's indicator (at lag-1 0.9 the
-        # indicator's inflation doubled a's standard error; the score's is about right)
-        if independent:
-            infl_shape_all[start:stop] = 1.0
-        else:
-            npos, s1_, s2_ = pos_w[:, 0], pos_w[:, 1], pos_w[:, 2]
-            logR = np.log(r_w)[:, :, None, None]
-            sum_l = npos * logR - s1_  # sum of log(R / r) per batch
-            sum_l2 = npos * logR**2 - 2 * logR * s1_ + s2_
-            with np.errstate(invalid="ignore", divide="ignore"):
-                a_pl = npos.sum(axis=(-1, -2)) / sum_l.sum(axis=(-1, -2))
-                a4 = a_pl[:, :, None, None]
-                z_sums = npos - a4 * sum_l
-                z2 = (npos - 2 * a4 * sum_l + a4**2 * sum_l2).sum(axis=(-1, -2))
-                v_draw = z2 / n_valid[:, None] - (z_sums.sum(axis=(-1, -2)) / n_valid[:, None]) ** 2
-            fine = np.isfinite(a_pl) & (a_pl > 0) & np.isfinite(v_draw) & (v_draw > 0)
-            e_z = batch_means_ess(np.where(fine[..., None, None], z_sums, 0.0),
-                                  sizes if valid_sizes is None else valid_sizes[:, None],
-                                  draw_var=np.where(fine, v_draw, 1.0))
-            infl_shape_all[start:stop] = np.where(fine, n_valid[:, None] / np.maximum(e_z, 1.0),
-                                                  infl_all[start:stop])
-        # chains near the centre: each chain's share of draws in the narrowest
-        # window against the other chains', in standard errors from the
-        # indicator's ESS (per chain: the pooled ESS over the chains)
-        n_c = (np.broadcast_to(sizes, (C, n_b)) if valid_sizes is None else valid_sizes).sum(axis=-1)
-        in_c = inside_w[:, 0].sum(axis=-1)
-        p_c = in_c / n_c
-        p0 = m_w[:, 0]
-        q0_all[start:stop] = p0
-        # within-chain variance of the indicator times its autocorrelation time, from
-        # batch means about each chain's own mean (a chain elsewhere does not inflate it)
-        # (CHAIN_BATCHES long batches per chain: short ones underestimate the variance of a
-        # strongly autocorrelated indicator, which made chains look different by chance)
-        sz = np.broadcast_to(sizes, (e_n, C, n_b)) if valid_sizes is None else valid_sizes
-        grp = np.minimum(np.arange(n_b) * CHAIN_BATCHES // n_b, CHAIN_BATCHES - 1)
-        onehot = (grp[:, None] == np.arange(CHAIN_BATCHES)[None, :]).astype(float)
-        cnt_g = inside_w[:, 0] @ onehot
-        sz_g = sz @ onehot
-        with np.errstate(divide="ignore", invalid="ignore"):
-            bm = cnt_g / sz_g
-            s2tau = (sz_g * (bm - p_c[..., None]) ** 2).sum(axis=(1, 2)) / max(C * (CHAIN_BATCHES - 1), 1)
-        s2tau = np.maximum(s2tau, p0 * (1 - p0))  # no less than independent draws
-        rest = (in_c.sum(axis=1, keepdims=True) - in_c) / np.maximum(n_c.sum(axis=-1, keepdims=True) - n_c, 1)
-        n_rest = np.maximum(n_c.sum(axis=-1, keepdims=True) - n_c, 1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            zc = (p_c - rest) / np.sqrt(s2tau[:, None] * (1 / n_c + 1 / n_rest))
-            chain_z_all[start:stop] = np.where(np.isfinite(zc), np.abs(zc), 0.0).max(axis=1)
-            # the classical R-hat of the ball indicator (between- over within-chain variance)
-            n_bar = n_c.mean(axis=-1) if n_c.ndim > 1 else np.full(e_n, n_c.mean())
-            w_var = (p_c * (1 - p_c)).mean(axis=1) * n_bar / np.maximum(n_bar - 1, 1)
-            b_var = p_c.var(axis=1, ddof=1)
-            rh = np.sqrt(((n_bar - 1) / n_bar * w_var + b_var) / w_var)
-            rhat_all[start:stop] = np.where(w_var > 0, rh, np.nan)
-        if C < 2 or independent:  # no chains to compare (independent draws: their order carries nothing)
-            chain_z_all[start:stop] = 0.0
-            rhat_all[start:stop] = np.nan
-        idx_block = index[start:stop]
-        gap = disc & ~has_atom  # discrete draws, centre not a support point
-        gap_all[start:stop] = gap
-        atom_flag_all[start:stop] = has_atom
-        idx_block[:, 6] = atom
-        idx_block[:, 7] = atom_lo
-        idx_block[:, 8] = atom_hi
-        idx_block[:, 9] = cv_out
-        idx_block[:, 10] = unit
-    starts = list(range(0, E, big))
-    n_threads = max(1, threads if threads is not None else (os.cpu_count() or 1))
-    if min(len(starts), n_threads) > 1:
-        # numpy releases the GIL in the heavy passes: chunks run side by side
-        with ThreadPoolExecutor(min(len(starts), n_threads)) as pool:
-            for fut in [pool.submit(_chunk, st) for st in starts]:
-                fut.result()
+
+def _auto_grid(r_lo, top_r, R):
+    """The automatic grid: from the ``k_lo``-th nearest positive distance to ``max(top_r, 4 r_lo)``."""
+    return radius_grid(r_lo, np.maximum(top_r, 4 * r_lo), R)
+
+
+def _curve_statistics(s, lay, *, ci_prob, min_ess, independent):
+    """Curves of a chunk of elements from their sufficient statistics (:func:`_summary_statistics`).
+
+    Returns the curves (e, R, len(CURVE_STATS)) and per-element pieces of
+    the index: autocorrelation inflation of each index window, chain
+    agreement (``chain_z``, ``rhat``), the narrowest window's mass ``q0``,
+    the atom and its interval, and the ``gap`` / ``has_atom`` flags.
+    """
+    C, n_total, R = lay["C"], lay["n_total"], lay["R"]
+    n_b, sizes = lay["n_b"], lay["sizes"]
+    inside, inside_w, grid, n_valid = s["inside"], s["inside_w"], s["grid"], s["n_valid"]
+    valid_sizes, ties = s["valid_sizes"], s["ties"]
+    e_n = inside.shape[0]
+    mass = inside.sum(axis=(-1, -2)) / n_valid[:, None]
+    # left-out draws are neither inside nor outside: the ESS is of the finite draws' indicator
+    if independent:  # independent draws: the ESS of any indicator is the number of draws
+        ess = np.broadcast_to(n_valid[:, None].astype(float), inside.shape[:2])
     else:
-        for st in starts:
-            _chunk(st)
+        ess = batch_means_ess(inside, sizes if valid_sizes is None else valid_sizes[:, None])
+    n_adj = t_adjusted_n(mass, ess, ci_prob)
+    lo, hi = beta_interval(mass, n_adj, ci_prob)
 
+    j_in = np.clip(np.arange(R) - 1, 0, R - 1)
+    j_out = np.clip(np.arange(R) + 1, 0, R - 1)
+    if R == 1:
+        slope = s_lo = s_hi = np.full((e_n, 1), np.nan)
+    else:
+        m_in, m_out = mass[:, j_in], mass[:, j_out]
+        dlr = np.log(grid[:, j_out]) - np.log(grid[:, j_in])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            q = np.where(m_out > 0, m_in / m_out, np.nan)
+            n_cond = m_out * np.minimum(n_adj[:, j_in], n_adj[:, j_out])
+            q_lo, q_hi = beta_interval(np.nan_to_num(q), np.maximum(n_cond, 1e-12), ci_prob)
+            slope = -np.log(q) / dlr
+            s_lo = -np.log(q_hi) / dlr
+            s_hi = -np.log(q_lo) / dlr
+        undefined = ~(m_out > 0) | ~(dlr > 0)
+        slope = np.where(undefined, np.nan, slope)
+        s_lo = np.where(undefined, np.nan, s_lo)
+        s_hi = np.where(undefined, np.nan, s_hi)
+    ess_inside = mass * ess
+    resolved = (ess_inside >= min_ess) & (mass * n_valid[:, None] >= min_ess)
+    block = np.empty((e_n, R, len(CURVE_STATS)))
+    for i, val in enumerate((grid, mass, lo, hi, slope, s_lo, s_hi, ess_inside, resolved)):
+        block[..., i] = val
+
+    # atoms: exact ties at the centre (a single tie may be the centre itself)
+    has_atom = ties >= 2
+    atom = np.where(has_atom, ties / n_valid, 0.0)
+    atom_ess = np.full(e_n, float(n_total))
+    for i, sums in ({} if independent else s["atom_sums"]).items():
+        atom_ess[i] = batch_means_ess(sums[None].astype(float),
+                                      sizes if valid_sizes is None else valid_sizes[i][None])[0]
+    a_n = t_adjusted_n(atom, atom_ess, ci_prob)
+    a_lo_atom, a_hi_atom = beta_interval(atom, a_n, ci_prob)
+    ext = {"atom": atom, "atom_lower": np.where(has_atom, a_lo_atom, 0.0),
+           "atom_upper": np.where(has_atom, a_hi_atom, beta_interval(0.0, atom_ess, ci_prob)[1]),
+           "has_atom": has_atom, "gap": s["disc"] & ~has_atom}  # discrete draws, centre not a support point
+
+    # index: windows on the master grid; autocorrelation inflation n / ESS of
+    # each window's ball indicator
+    m_w = inside_w.sum(axis=(-1, -2)) / n_valid[:, None]
+    e_w = (np.broadcast_to(n_valid[:, None].astype(float), inside_w.shape[:2]) if independent else
+           batch_means_ess(inside_w, sizes if valid_sizes is None else valid_sizes[:, None]))
+    ext["infl"] = np.where((m_w > 0) & (m_w < 1), n_valid[:, None] / np.maximum(e_w, 1.0), 1.0)
+    ext["infl_shape"] = (np.ones_like(ext["infl"]) if independent else
+                         _shape_inflation(s["pos_w"], s["r_w"], n_valid,
+                                          sizes if valid_sizes is None else valid_sizes[:, None], ext["infl"]))
+    # chains near the centre: each chain's share of draws in the narrowest
+    # window against the other chains', in standard errors from the
+    # indicator's ESS (per chain: the pooled ESS over the chains)
+    n_c = (np.broadcast_to(sizes, (C, n_b)) if valid_sizes is None else valid_sizes).sum(axis=-1)
+    in_c = inside_w[:, 0].sum(axis=-1)
+    p_c = in_c / n_c
+    p0 = m_w[:, 0]
+    ext["q0"] = p0
+    # within-chain variance of the indicator times its autocorrelation time, from
+    # batch means about each chain's own mean (a chain elsewhere does not inflate it)
+    # (CHAIN_BATCHES long batches per chain: short ones underestimate the variance of a
+    # strongly autocorrelated indicator, which made chains look different by chance)
+    sz = np.broadcast_to(sizes, (e_n, C, n_b)) if valid_sizes is None else valid_sizes
+    grp = np.minimum(np.arange(n_b) * CHAIN_BATCHES // n_b, CHAIN_BATCHES - 1)
+    onehot = (grp[:, None] == np.arange(CHAIN_BATCHES)[None, :]).astype(float)
+    cnt_g = inside_w[:, 0] @ onehot
+    sz_g = sz @ onehot
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bm = cnt_g / sz_g
+        s2tau = (sz_g * (bm - p_c[..., None]) ** 2).sum(axis=(1, 2)) / max(C * (CHAIN_BATCHES - 1), 1)
+    s2tau = np.maximum(s2tau, p0 * (1 - p0))  # no less than independent draws
+    rest = (in_c.sum(axis=1, keepdims=True) - in_c) / np.maximum(n_c.sum(axis=-1, keepdims=True) - n_c, 1)
+    n_rest = np.maximum(n_c.sum(axis=-1, keepdims=True) - n_c, 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        zc = (p_c - rest) / np.sqrt(s2tau[:, None] * (1 / n_c + 1 / n_rest))
+        ext["chain_z"] = np.where(np.isfinite(zc), np.abs(zc), 0.0).max(axis=1)
+        # the classical R-hat of the ball indicator (between- over within-chain variance)
+        n_bar = n_c.mean(axis=-1) if n_c.ndim > 1 else np.full(e_n, n_c.mean())
+        w_var = (p_c * (1 - p_c)).mean(axis=1) * n_bar / np.maximum(n_bar - 1, 1)
+        b_var = p_c.var(axis=1, ddof=1)
+        rh = np.sqrt(((n_bar - 1) / n_bar * w_var + b_var) / w_var)
+        ext["rhat"] = np.where(w_var > 0, rh, np.nan)
+    if C < 2 or independent:  # no chains to compare (independent draws: their order carries nothing)
+        ext["chain_z"] = np.zeros(e_n)
+        ext["rhat"] = np.full(e_n, np.nan)
+    return block, ext
+
+
+def _finish_index(p, lay, *, ci_prob, min_ess, threads=1):
+    """The index rows (E, len(INDEX_STATS)) from the per-element pieces.
+
+    ``p`` holds the master cells (``master``, ``medges``), ``unit``,
+    ``bnd``, ``nearest``, ``cv``, ``div_near`` (:func:`_summary_statistics`)
+    and the pieces of :func:`_curve_statistics`.
+    """
+    E = p["master"].shape[0]
+    k_list, n_total, n_div = lay["k_list"], lay["n_total"], lay["n_div"]
+    index = np.empty((E, len(INDEX_STATS)))
     # the index: vectorised fits over the elements' binned nearest distances,
     # in as many slices as threads (numpy releases the GIL in the heavy parts;
     # each element's fit is independent of the slicing)
-    n_fit = max(1, min(n_threads if E >= 256 else 1, E))
+    n_fit = max(1, min(threads if E >= 256 else 1, E))
     cuts = np.linspace(0, E, n_fit + 1).astype(int)
 
     def _fit(lo, hi):
-        return fit_index_draws(master_all[lo:hi], medges_all[lo:hi], k_list, unit_all[lo:hi],
-                               boundary=bnd_all_out[lo:hi], inflation=infl_all[lo:hi],
-                               shape_inflation=infl_shape_all[lo:hi], ci_prob=ci_prob,
-                               n_total=n_total, nearest=nearest_all[lo:hi], min_ess=min_ess)
+        return fit_index_draws(p["master"][lo:hi], p["medges"][lo:hi], k_list, p["unit"][lo:hi],
+                               boundary=p["bnd"][lo:hi], inflation=p["infl"][lo:hi],
+                               shape_inflation=p["infl_shape"][lo:hi], ci_prob=ci_prob,
+                               n_total=n_total, nearest=p["nearest"][lo:hi], min_ess=min_ess)
 
     if n_fit > 1:
         with ThreadPoolExecutor(n_fit) as pool:
@@ -627,9 +725,15 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
     else:
         parts = [_fit(0, E)]
     fit = {key: np.concatenate([p_[key] for p_ in parts]) for key in parts[0]}
+    col = INDEX_STATS.index
     for name in ("a", "a_lower", "a_upper", "b", "b_lower", "b_upper", "window", "n_window"):
-        index[:, INDEX_STATS.index(name)] = fit[name]
-    index[:, INDEX_STATS.index("scale")] = fit["unit"]
+        index[:, col(name)] = fit[name]
+    index[:, col("atom")] = p["atom"]
+    index[:, col("atom_lower")] = p["atom_lower"]
+    index[:, col("atom_upper")] = p["atom_upper"]
+    index[:, col("center_value")] = p["cv"]
+    index[:, col("scale")] = fit["unit"]
+    gap_all, atom_flag_all = p["gap"], p["has_atom"]
     # discrete draws, centre not a support point: nothing closer than the gap
     index[gap_all, 0:3] = np.inf
     index[gap_all, 3] = 0.0
@@ -637,13 +741,13 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
     index[gap_all, 5] = np.inf
     index[atom_flag_all, 0:6] = 0.0  # an atom: index (0, 0) by definition
     # how far the evidence reaches, and what the row has to say
-    col = INDEX_STATS.index
-    for name in ("nearest", "r_resolved", "n_near"):
-        index[:, col(name)] = fit[name] if name != "nearest" else nearest_all
-    index[:, col("rhat")] = rhat_all
-    index[:, col("chain_z")] = chain_z_all
+    index[:, col("nearest")] = p["nearest"]
+    index[:, col("r_resolved")] = fit["r_resolved"]
+    index[:, col("n_near")] = fit["n_near"]
+    index[:, col("rhat")] = p["rhat"]
+    index[:, col("chain_z")] = p["chain_z"]
     index[:, col("n_divergent")] = n_div
-    index[:, col("divergent_near")] = div_near_all
+    index[:, col("divergent_near")] = p["div_near"]
     status = np.zeros(E)
     status[atom_flag_all] = STATUS_WORDS.index("atom")
     status[gap_all] = STATUS_WORDS.index("lattice")
@@ -651,13 +755,14 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
     status[plain & fit["log_ambiguous"]] = STATUS_WORDS.index("log-ambiguous")
     status[plain & fit["unresolved"]] = STATUS_WORDS.index("unresolved")
     # (lattice and atom rows keep their exact reading, a = inf or a = 0, written above)
-    sampler = chain_z_all > CHAIN_Z
+    sampler = p["chain_z"] > CHAIN_Z
     if n_div:
-        crowd = stats.binom.sf(div_near_all - 1, n_div, np.clip(q0_all, 1e-12, 1.0)) < DIVERGENT_LEVEL
-        crowd &= div_near_all >= 3
+        div_near, q0 = p["div_near"], p["q0"]
+        crowd = stats.binom.sf(div_near - 1, n_div, np.clip(q0, 1e-12, 1.0)) < DIVERGENT_LEVEL
+        crowd &= div_near >= 3
         # the draws do not reach the centre and the divergences lean towards it
-        lean = fit["unresolved"] & (div_near_all > q0_all * n_div) & (div_near_all >= 1)
+        lean = fit["unresolved"] & (div_near > q0 * n_div) & (div_near >= 1)
         sampler |= crowd | lean
     status[sampler] = STATUS_WORDS.index("sampler")
     index[:, col("status")] = status
-    return curves.reshape(lead + (R, len(CURVE_STATS))), index.reshape(lead + (len(INDEX_STATS),))
+    return index

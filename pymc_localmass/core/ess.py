@@ -10,6 +10,7 @@ over the draws (a histogram of the draws' radius bins per batch).
 """
 
 import numpy as np
+from scipy import fft as sp_fft
 
 
 def _next_pow2(n):
@@ -78,10 +79,11 @@ def batch_means_ess(sums, sizes, draw_var=None):
     b_over_n = chain_mean[..., 0].astype(float).var(axis=-1, ddof=1)
     nfft = _next_pow2(2 * s)
     # mean over chains of the autocovariances = inverse FFT of the mean power
-    # spectrum (one inverse transform per series group; float32 is ample here)
-    f = np.fft.rfft(centred, n=nfft, axis=-1)
+    # spectrum (one inverse transform per series group; float32 is ample here, and
+    # scipy's transforms keep it single precision: twice as fast as numpy's)
+    f = sp_fft.rfft(centred, n=nfft, axis=-1)
     power = (f.real**2 + f.imag**2).mean(axis=-2)
-    mean_acov = np.fft.irfft(power, n=nfft, axis=-1)[..., :s].astype(float) / s
+    mean_acov = sp_fft.irfft(power, n=nfft, axis=-1)[..., :s].astype(float) / s
     w = mean_acov[..., 0] * s / (s - 1)  # mean within-chain variance
     var_plus = (s - 1) / s * w + b_over_n
     with np.errstate(invalid="ignore", divide="ignore"):
