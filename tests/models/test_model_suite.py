@@ -176,7 +176,12 @@ def test_radon(tmp_dir):
     # (issue 11) and, at a default centre, that is no finding by itself
     assert not _findings(chk, "prior_index", None, "sigma", "0")
     assert not _findings(chk, "unresolved", None, "sigma", "0")
-    assert chk.table.loc[("posterior", "sigma @ 0"), "status"] == "unresolved"
+    # the word depends on the run: "unresolved" (no draw near 0), or "sampler" when a divergent
+    # transition or a chain's share of the nearest draws also points there (seen under pytest-xdist,
+    # whose BLAS threading changes NUTS's trajectories); never a confident index
+    row = chk.table.loc[("posterior", "sigma @ 0")]
+    assert row["status"] in ("unresolved", "sampler")
+    assert np.isnan(row["a"]) and row["a_lower"] == 0 and np.isinf(row["a_upper"])
 
 
 def test_horseshoe(tmp_dir):
