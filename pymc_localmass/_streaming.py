@@ -9,9 +9,10 @@ between passes. A worker holds about one input block and a few partial
 results at a time; the draws are read once per pass.
 
 The graph holds only module-level functions and numpy arrays, so it pickles
-for ``dask.distributed``. Progress is dask's own: ``distributed.progress``
-when a ``distributed.Client`` is active, ``dask.diagnostics.ProgressBar``
-otherwise (a tqdm bar in the graph would not pickle).
+for ``dask.distributed``. Progress: with a ``distributed.Client`` active, a
+tqdm bar in the caller over the computed parts as they finish
+(``distributed.as_completed``); otherwise ``dask.diagnostics.ProgressBar``
+(a tqdm bar in the graph itself would not pickle).
 """
 
 from __future__ import annotations
@@ -62,9 +63,7 @@ def compute(objs, progressbar=False):
     if client is not None:
         futures = client.compute(list(objs))
         if progressbar:
-            from distributed import progress
-
-            progress(futures)
+            _follow(futures)
         return client.gather(futures)
     if progressbar:
         from dask.diagnostics import ProgressBar
@@ -72,6 +71,27 @@ def compute(objs, progressbar=False):
         with ProgressBar():
             return list(dask.compute(*objs))
     return list(dask.compute(*objs))
+
+
+def _follow(futures):
+    """A bar over the client's futures as they finish (tqdm, the ``progress`` extra; silent without it).
+
+    (``distributed.progress`` opens its own connection to the scheduler and
+    was seen to hang with Python 3.11's distributed under pytest-xdist;
+    ``as_completed`` only reads the client's own futures.)
+    """
+    from distributed import as_completed
+
+    from ._compat import progress_bar
+
+    bar = progress_bar(len(futures), "local mass (distributed)", "part")
+    if bar is None:
+        return
+    try:
+        for _ in as_completed(futures):
+            bar.update(1)
+    finally:
+        bar.close()
 
 
 def _bounds(chunks):

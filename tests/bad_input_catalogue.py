@@ -146,6 +146,44 @@ def _check_model_mismatch():
         return plm.check({"other": _x()}, model=_scalar_model(), warn=False)
 
 
+def _advi(model, n=300):
+    import pymc as pm
+
+    with model:
+        return pm.fit(n, progressbar=False, random_seed=0)
+
+
+def _check_ref_free(approximations, model):
+    import pymc_localmass as plm
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return plm.check(approximations=approximations, model=model, warn=False)
+
+
+def _ref_free_no_model():
+    return _check_ref_free({"ADVI": _advi(_scalar_model())}, None)
+
+
+def _ref_free_draws_as_approximation():
+    return _check_ref_free({"NUTS": {"x": _x()}}, _scalar_model())
+
+
+def _ref_free_other_model():
+    return _check_ref_free({"ADVI": _advi(_scalar_model_named("y"))}, _scalar_model())
+
+
+def _ref_free_discrete():
+    import pymc as pm
+
+    with pm.Model() as m:
+        pm.Normal("x", 0.0, 1.0)
+        pm.Poisson("k", 2.0)
+    with pm.Model() as cont:
+        pm.Normal("x", 0.0, 1.0)
+    return _check_ref_free({"ADVI": _advi(cont)}, m)
+
+
 def _map_shape_mismatch():
     return _lm(_y() | {}, var_names="y", centers="map", model=_scalar_model_named("y"))
 
@@ -263,6 +301,19 @@ CASES = [
     # --- model
     Case("check-model-mismatch", "check({'other': ...}, model=<model with x>)", _check_model_mismatch,
          Raises("UnknownNameError", r"model: none of the model's variables \['x'\]"), issue=True,
+         needs_pymc_model=True),
+    # --- checking without a reference fit (importance sampling from the approximation and the model)
+    Case("ref-free-no-model", "check(approximations={'ADVI': approx}) without model=", _ref_free_no_model,
+         Raises("InvalidTypeError", r"without a reference fit \(idata=None\) needs model=<pymc.Model>"),
+         needs_pymc_model=True),
+    Case("ref-free-draws", "check(approximations={'NUTS': {'x': draws}}, model=m)", _ref_free_draws_as_approximation,
+         Raises("InvalidInputError", r"approximations \['NUTS'\] are posterior draws: pass the draws as idata="),
+         needs_pymc_model=True),
+    Case("ref-free-other-model", "ADVI of a model with y, checked with model=<model with x>", _ref_free_other_model,
+         Raises("InvalidInputError", r"approximation 'ADVI' lacks the model's free variable\(s\) \['x'\]"),
+         needs_pymc_model=True),
+    Case("ref-free-discrete", "check without a reference, a model with a discrete free variable",
+         _ref_free_discrete, Raises("InvalidInputError", r"needs continuous free variables; the model's \['k'\]"),
          needs_pymc_model=True),
     Case("map-shape-mismatch", "centers='map' for a (3,) variable, model's is scalar", _map_shape_mismatch,
          Raises("InvalidInputError", r"centre 'map' for variable 'y': the model's MAP has shape \(\)"),
