@@ -367,19 +367,42 @@ def _window_flat(mb, g_sub, n_win, slot, d, all_finite):
     return flat
 
 
-def _score_sums(flat, d, logd, ns, slot, C, n_b, n_win):
+def _score_sums(flat, d, logd, ns, slot, C, n_b, n_win, inside=None):
     """Per (element, chain, batch) and index window: count, sum of log r and of log^2 r of the positive distances inside.
 
     ``flat`` is :func:`_window_flat`'s slot of each draw (with the batch
     offsets added). Returns shape (ns, 3, n_win, C, n_b): the sums the power
     law's score needs for its effective sample size (:func:`_shape_inflation`).
+
+    Only the positive finite distances inside the widest window add to the
+    sums (the others add +0 or fall in the discarded slot past the widest
+    window), so only they are binned, in their original order: the sums are
+    the same, bit for bit. ``inside`` (ns, n), optional, marks the draws in
+    the widest window (they must be positive and finite: master cells up to
+    the widest window's); default from ``flat``, ``d`` and ``logd``.
     """
-    positive = np.isfinite(logd) & (d > 0)
-    lw = np.where(positive, logd, 0.0).ravel()
+    if inside is None:
+        inside = np.isfinite(logd) & (d > 0) & (flat % (n_win + 1) < n_win)
+    sel = np.flatnonzero(inside)
+    idx = flat.take(sel)
+    lw = logd.take(sel)
     out = np.empty((ns, 3, n_win, C, n_b))
-    for j, wts in enumerate((positive.ravel().astype(float), lw, lw * lw)):
-        sw = np.bincount(flat.ravel(), weights=wts, minlength=ns * slot).reshape(ns, C, n_b, n_win + 1)
-        out[:, j] = np.moveaxis(np.cumsum(sw[..., :n_win], axis=-1), -1, 1)
+    for j, wts in enumerate((None, lw, lw * lw)):
+        sw = np.bincount(idx, weights=wts, minlength=ns * slot)
+        if wts is None:
+            sw = sw.astype(float)
+        _cumsum_windows(sw.reshape(ns, C, n_b, n_win + 1), out[:, j])
+    return out
+
+
+def _cumsum_windows(counts, out):
+    """``out[:, w] = sum of counts[..., :w + 1]`` (cumulative over the last axis, moved to axis 1).
+
+    The same sequential additions as ``np.cumsum`` (bit for bit), written in place.
+    """
+    out[:, 0] = counts[..., 0]
+    for w in range(1, out.shape[1]):
+        np.add(out[:, w - 1], counts[..., w], out=out[:, w])
     return out
 
 
@@ -544,9 +567,10 @@ def _summary_statistics(xb, g0, lay, opts, *, scaled, nan_policy, progress=None)
         flat = _window_flat(mb, g_sub, n_win, slot, d, all_finite)
         flat += base_w
         cw = np.bincount(flat.ravel(), minlength=ns * slot).reshape(ns, C, n_b, n_win + 1)
-        inside_w[s0:s1] = np.moveaxis(np.cumsum(cw[..., :n_win], axis=-1), -1, 1)
+        _cumsum_windows(cw, inside_w[s0:s1])
         if not lay["independent"]:
-            out["pos_w"][s0:s1] = _score_sums(flat, d, logd, ns, slot, C, n_b, n_win)
+            out["pos_w"][s0:s1] = _score_sums(flat, d, logd, ns, slot, C, n_b, n_win,
+                                              inside=mb <= g_sub.max(axis=1)[:, None])
             out["r_w"][s0:s1] = np.take_along_axis(me, g_sub, axis=1)
         if div_flat is not None and div_flat.size:
             near_d = (mb[:, div_flat] <= g_sub[:, :1]) | (d[:, div_flat] == 0)
@@ -567,13 +591,15 @@ def _summary_statistics(xb, g0, lay, opts, *, scaled, nan_policy, progress=None)
             gr = _auto_grid(r_lo, top_r, R)
             bins = _grid_bins(d, logd, gr)
         grid[s0:s1] = gr
-        for i in range(ns):
-            counts = np.bincount(base + bins[i], minlength=C * n_b * (R + 1)).reshape(C, n_b, R + 1)
-            inside[s0 + i] = np.moveaxis(np.cumsum(counts[..., :R], axis=-1), -1, 0)
-            if tz[i] >= 2:
-                # per-batch tie counts (float: a boolean matmul gives 0/1 per batch, not counts)
-                out["atom_sums"][s0 + i] = (d[i] == 0).reshape(C, N).astype(float) @ (
-                    batch_of[:, None] == np.arange(n_b)[None, :])
+        size = C * n_b * (R + 1)
+        bins += base
+        bins += (np.arange(ns) * size)[:, None]
+        counts = np.bincount(bins.ravel(), minlength=ns * size).reshape(ns, C, n_b, R + 1)
+        _cumsum_windows(counts, inside[s0:s1])
+        for i in np.flatnonzero(tz >= 2).tolist():
+            # per-batch tie counts (float: a boolean matmul gives 0/1 per batch, not counts)
+            out["atom_sums"][s0 + i] = (d[i] == 0).reshape(C, N).astype(float) @ (
+                batch_of[:, None] == np.arange(n_b)[None, :])
         if progress is not None:
             progress(ns)
     return out
