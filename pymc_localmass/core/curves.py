@@ -361,7 +361,9 @@ def _window_flat(mb, g_sub, n_win, slot, d, all_finite):
     table = (np.arange(G + 1)[None, :, None] > g_sub[:, None, :]).sum(axis=2)
     table[:, G] = 0
     table += (np.arange(ns) * slot)[:, None]
-    flat = np.take_along_axis(table, mb, axis=1)
+    flat = np.empty(mb.shape, dtype=table.dtype)
+    for i in range(ns):  # row by row: several times faster than take_along_axis
+        table[i].take(mb[i], out=flat[i])
     if not all_finite:  # a left-out draw is in no ball
         flat = np.where(np.isfinite(d), flat, (np.arange(ns) * slot)[:, None] + n_win)
     return flat

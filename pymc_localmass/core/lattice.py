@@ -86,9 +86,13 @@ def lattice(x, integer=False):
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # rows without finite values
         fin = np.isfinite(flat)
-        lo = np.min(np.where(fin, flat, np.inf), axis=1)
-        hi = np.max(np.where(fin, flat, -np.inf), axis=1)
-    n_fin = fin.sum(axis=1)
+        if fin.all():  # (the usual case: the same extremes without the masked copies)
+            lo, hi = np.min(flat, axis=1), np.max(flat, axis=1)
+            n_fin = np.full(flat.shape[0], flat.shape[1])
+        else:
+            lo = np.min(np.where(fin, flat, np.inf), axis=1)
+            hi = np.max(np.where(fin, flat, -np.inf), axis=1)
+            n_fin = fin.sum(axis=1)
     floor = np.zeros(flat.shape[0]) if integer else (hi - lo) / (SPAN_FACTOR * np.maximum(n_fin, 1))
     cand = np.flatnonzero((n_fin >= 2) & (hi > lo))
     if not integer and cand.size:  # the first draws of a lattice row lie on it too: a cheap, sound reject
