@@ -507,6 +507,7 @@ def _summary_statistics(xb, g0, lay, opts, *, scaled, nan_policy, progress=None)
             cv = cval_all[e_lo:e_hi]
         else:
             cv = None
+        top = None  # the farthest distance, when the signed extremes give it
         if cv is not None:
             d = xs - cv[:, None]  # signed, for sd and sides; made absolute below
             if scale_all is None:
@@ -528,6 +529,8 @@ def _summary_statistics(xb, g0, lay, opts, *, scaled, nan_policy, progress=None)
                 mn = (np.min if all_finite else np.nanmin)(d, axis=1)
                 mx = (np.max if all_finite else np.nanmax)(d, axis=1)
                 bnd[s0:s1] = (mn >= 0) | (mx <= 0)
+                if all_finite and not scaled:
+                    top = np.maximum(mx, -mn)  # = max |d|, exactly
             else:
                 bnd[s0:s1] = bnd_all[e_lo:e_hi]
             if disc_all is None:  # draws on a resolved lattice (scale-free; see core.lattice)
@@ -550,13 +553,19 @@ def _summary_statistics(xb, g0, lay, opts, *, scaled, nan_policy, progress=None)
         unit[s0:s1] = 1.0 if scaled else sd
         if not all_finite:
             d = np.where(np.isfinite(d), d, np.inf)
-        tz = np.count_nonzero(d == 0, axis=1)
+        e0 = d.min(axis=1)
+        any_zero = not bool((e0 > 0).all())
+        if any_zero:  # ties at the centre: the nearest positive distance
+            tz = np.count_nonzero(d == 0, axis=1)
+            pos = np.where(d == 0, np.inf, d)
+            e0 = pos.min(axis=1)
+        else:  # (no draw at the centre: the nearest distance is positive)
+            tz = np.zeros(ns, np.int64)
+            pos = d
         out["ties"][s0:s1] = tz
-        any_zero = bool(tz.any())
-        pos = np.where(d == 0, np.inf, d) if any_zero else d
-        e0 = pos.min(axis=1)
         out["nearest"][s0:s1] = np.where(np.isfinite(e0), e0, np.nan)
-        top = (d.max(axis=1) if all_finite else np.where(np.isfinite(d), d, -np.inf).max(axis=1))
+        if top is None:
+            top = (d.max(axis=1) if all_finite else np.where(np.isfinite(d), d, -np.inf).max(axis=1))
         e0, top = _master_range(e0, top)
         with np.errstate(divide="ignore"):
             logd = np.log(d)
