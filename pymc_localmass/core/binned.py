@@ -150,6 +150,8 @@ def fit_binned(counts, edges, R, scale, terms, theta0=None, max_iter=80, tol=1e-
     ll, p, dp = _loglik(theta, X, counts, zero, has)
     active = np.isfinite(ll)
     P = len(terms)
+    eye = np.eye(P)
+    ridge = 1e-10 * eye
     for _ in range(max_iter):
         if not active.any():
             break
@@ -160,12 +162,15 @@ def fit_binned(counts, edges, R, scale, terms, theta0=None, max_iter=80, tol=1e-
         with np.errstate(over="ignore", invalid="ignore"):
             grad = (ca[..., None] * dpa / safe[..., None]).sum(axis=1)
             info = N[ia, None, None] * np.einsum("eb,ebp,ebq->epq", 1.0 / safe, dpa, dpa)
-        info += 1e-10 * np.eye(P)
+        info += ridge
         fine = np.all(np.isfinite(info), axis=(1, 2)) & np.all(np.isfinite(grad), axis=1)
-        fine &= np.linalg.det(np.where(fine[:, None, None], info, np.eye(P))) > 0
-        step = np.zeros_like(grad)
-        if fine.any():
-            step[fine] = np.linalg.solve(info[fine], grad[fine][..., None])[..., 0]
+        fine &= np.linalg.det(np.where(fine[:, None, None], info, eye)) > 0
+        if fine.all():  # (each matrix is solved on its own: no copies needed)
+            step = np.linalg.solve(info, grad[..., None])[..., 0]
+        else:
+            step = np.zeros_like(grad)
+            if fine.any():
+                step[fine] = np.linalg.solve(info[fine], grad[fine][..., None])[..., 0]
         dec = (grad * step).sum(axis=1)
         t = np.ones(ia.size)
         todo = np.ones(ia.size, bool)

@@ -435,9 +435,9 @@ def _shape_inflation(pos_w, r_w, n_valid, sizes, fallback):
     return np.where(fine, n_valid[:, None] / np.maximum(e_z, 1.0), fallback)
 
 
-def _lattice_flags(xs, integer):
+def _lattice_flags(xs, integer, extremes=None):
     """Whether each row of draws lies on a resolved lattice (see core.lattice)."""
-    return is_lattice(xs, integer=integer)
+    return is_lattice(xs, integer=integer, extremes=extremes)
 
 
 def _summary_statistics(xb, g0, lay, opts, *, scaled, nan_policy, progress=None):
@@ -525,16 +525,22 @@ def _summary_statistics(xb, g0, lay, opts, *, scaled, nan_policy, progress=None)
             if not (sd > 0).all():
                 raise ConstantError("zero variance (constant draws)", int(np.argmax(~(sd > 0))) + e_lo)
             cv_out[s0:s1] = cv
+            # the draws' extremes, once: x - c rounds monotonically in x, so
+            # min(x) - c and max(x) - c are the extremes of d, exactly
+            need = all_finite and (bnd_all is None or disc_all is None)
+            ext = (xs.min(axis=1), xs.max(axis=1)) if need else None
             if bnd_all is None:
-                mn = (np.min if all_finite else np.nanmin)(d, axis=1)
-                mx = (np.max if all_finite else np.nanmax)(d, axis=1)
+                if all_finite:
+                    mn, mx = ext[0] - cv, ext[1] - cv
+                else:
+                    mn, mx = np.nanmin(d, axis=1), np.nanmax(d, axis=1)
                 bnd[s0:s1] = (mn >= 0) | (mx <= 0)
                 if all_finite and not scaled:
                     top = np.maximum(mx, -mn)  # = max |d|, exactly
             else:
                 bnd[s0:s1] = bnd_all[e_lo:e_hi]
             if disc_all is None:  # draws on a resolved lattice (scale-free; see core.lattice)
-                disc[s0:s1] = _lattice_flags(xs, integer)
+                disc[s0:s1] = _lattice_flags(xs, integer, ext)
             else:
                 disc[s0:s1] = disc_all[e_lo:e_hi]
             np.abs(d, out=d)
