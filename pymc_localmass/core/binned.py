@@ -62,16 +62,31 @@ def _cells(theta, X):
         M = np.exp(np.einsum("ebp,ep->eb", X, theta))
         MX = M[..., None] * X
         # trial steps can overflow (inf - inf); _loglik rejects non-finite cells
-        p = np.diff(M, axis=1, prepend=0.0)
-        dp = np.diff(MX, axis=1, prepend=0.0)
+        p = _diff_from_zero(M)
+        dp = _diff_from_zero(MX)
     return p, dp
 
 
-def _loglik(theta, X, counts):
+def _diff_from_zero(a):
+    """``np.diff(a, axis=1, prepend=0.0)`` without the concatenated copy (the same numbers)."""
+    out = np.empty_like(a)
+    out[:, 0] = a[:, 0]
+    np.subtract(a[:, 1:], a[:, :-1], out=out[:, 1:])
+    return out
+
+
+def _loglik(theta, X, counts, zero=None, has=None):
+    """Binned log likelihood (-inf where a cell with draws has no probability), cells and derivatives.
+
+    ``zero`` and ``has`` (``counts == 0`` and ``counts > 0``) may be passed when known.
+    """
     p, dp = _cells(theta, X)
-    ok = np.all((p > 0) | (counts == 0), axis=1) & np.all(np.isfinite(p), axis=1)
+    zero = counts == 0 if zero is None else zero
+    has = counts > 0 if has is None else has
+    positive = p > 0
+    ok = np.all((positive | zero) & np.isfinite(p), axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ll = np.where(counts > 0, counts * np.log(np.where(p > 0, p, 1.0)), 0.0).sum(axis=1)
+        ll = np.where(has, counts * np.log(np.where(positive, p, 1.0)), 0.0).sum(axis=1)
     return np.where(ok, ll, -np.inf), p, dp
 
 
@@ -131,24 +146,31 @@ def fit_binned(counts, edges, R, scale, terms, theta0=None, max_iter=80, tol=1e-
         s = (counts * np.log(R[:, None] / mid)).sum(axis=1)
         theta0[:, 0] = np.where(s > 0, N / np.maximum(s, 1e-300), 1.0)
     theta = np.array(theta0, dtype=float)
-    ll, p, dp = _loglik(theta, X, counts)
+    zero, has = counts == 0, counts > 0
+    ll, p, dp = _loglik(theta, X, counts, zero, has)
     active = np.isfinite(ll)
     P = len(terms)
+    eye = np.eye(P)
+    ridge = 1e-10 * eye
     for _ in range(max_iter):
         if not active.any():
             break
         ia = np.flatnonzero(active)
-        pa, dpa, ca = p[ia], dp[ia], counts[ia]
+        # (all rows active: the arrays themselves rather than copies)
+        pa, dpa, ca = (p, dp, counts) if ia.size == E else (p[ia], dp[ia], counts[ia])
         safe = np.where(pa > 0, pa, np.inf)
         with np.errstate(over="ignore", invalid="ignore"):
             grad = (ca[..., None] * dpa / safe[..., None]).sum(axis=1)
             info = N[ia, None, None] * np.einsum("eb,ebp,ebq->epq", 1.0 / safe, dpa, dpa)
-        info += 1e-10 * np.eye(P)
+        info += ridge
         fine = np.all(np.isfinite(info), axis=(1, 2)) & np.all(np.isfinite(grad), axis=1)
-        fine &= np.linalg.det(np.where(fine[:, None, None], info, np.eye(P))) > 0
-        step = np.zeros_like(grad)
-        if fine.any():
-            step[fine] = np.linalg.solve(info[fine], grad[fine][..., None])[..., 0]
+        fine &= np.linalg.det(np.where(fine[:, None, None], info, eye)) > 0
+        if fine.all():  # (each matrix is solved on its own: no copies needed)
+            step = np.linalg.solve(info, grad[..., None])[..., 0]
+        else:
+            step = np.zeros_like(grad)
+            if fine.any():
+                step[fine] = np.linalg.solve(info[fine], grad[fine][..., None])[..., 0]
         dec = (grad * step).sum(axis=1)
         t = np.ones(ia.size)
         todo = np.ones(ia.size, bool)
@@ -156,7 +178,11 @@ def fit_binned(counts, edges, R, scale, terms, theta0=None, max_iter=80, tol=1e-
         for _bt in range(30):
             sub = np.flatnonzero(todo)
             cand = theta[ia[sub]] + t[sub, None] * step[sub]
-            cll, cp, cdp = _loglik(cand, X[ia[sub]], counts[ia[sub]])
+            rows = ia[sub]
+            if rows.size == E:
+                cll, cp, cdp = _loglik(cand, X, counts, zero, has)
+            else:
+                cll, cp, cdp = _loglik(cand, X[rows], counts[rows], zero[rows], has[rows])
             ok = cll >= ll[ia[sub]] - 1e-12
             new_theta[sub[ok]] = cand[ok]
             ll[ia[sub[ok]]] = cll[ok]

@@ -361,25 +361,50 @@ def _window_flat(mb, g_sub, n_win, slot, d, all_finite):
     table = (np.arange(G + 1)[None, :, None] > g_sub[:, None, :]).sum(axis=2)
     table[:, G] = 0
     table += (np.arange(ns) * slot)[:, None]
-    flat = np.take_along_axis(table, mb, axis=1)
+    flat = np.empty(mb.shape, dtype=table.dtype)
+    for i in range(ns):  # row by row: several times faster than take_along_axis
+        table[i].take(mb[i], out=flat[i])
     if not all_finite:  # a left-out draw is in no ball
         flat = np.where(np.isfinite(d), flat, (np.arange(ns) * slot)[:, None] + n_win)
     return flat
 
 
-def _score_sums(flat, d, logd, ns, slot, C, n_b, n_win):
+def _score_sums(flat, d, logd, ns, slot, C, n_b, n_win, inside=None):
     """Per (element, chain, batch) and index window: count, sum of log r and of log^2 r of the positive distances inside.
 
     ``flat`` is :func:`_window_flat`'s slot of each draw (with the batch
     offsets added). Returns shape (ns, 3, n_win, C, n_b): the sums the power
     law's score needs for its effective sample size (:func:`_shape_inflation`).
+
+    Only the positive finite distances inside the widest window add to the
+    sums (the others add +0 or fall in the discarded slot past the widest
+    window), so only they are binned, in their original order: the sums are
+    the same, bit for bit. ``inside`` (ns, n), optional, marks the draws in
+    the widest window (they must be positive and finite: master cells up to
+    the widest window's); default from ``flat``, ``d`` and ``logd``.
     """
-    positive = np.isfinite(logd) & (d > 0)
-    lw = np.where(positive, logd, 0.0).ravel()
+    if inside is None:
+        inside = np.isfinite(logd) & (d > 0) & (flat % (n_win + 1) < n_win)
+    sel = np.flatnonzero(inside)
+    idx = flat.take(sel)
+    lw = logd.take(sel)
     out = np.empty((ns, 3, n_win, C, n_b))
-    for j, wts in enumerate((positive.ravel().astype(float), lw, lw * lw)):
-        sw = np.bincount(flat.ravel(), weights=wts, minlength=ns * slot).reshape(ns, C, n_b, n_win + 1)
-        out[:, j] = np.moveaxis(np.cumsum(sw[..., :n_win], axis=-1), -1, 1)
+    for j, wts in enumerate((None, lw, lw * lw)):
+        sw = np.bincount(idx, weights=wts, minlength=ns * slot)
+        if wts is None:
+            sw = sw.astype(float)
+        _cumsum_windows(sw.reshape(ns, C, n_b, n_win + 1), out[:, j])
+    return out
+
+
+def _cumsum_windows(counts, out):
+    """``out[:, w] = sum of counts[..., :w + 1]`` (cumulative over the last axis, moved to axis 1).
+
+    The same sequential additions as ``np.cumsum`` (bit for bit), written in place.
+    """
+    out[:, 0] = counts[..., 0]
+    for w in range(1, out.shape[1]):
+        np.add(out[:, w - 1], counts[..., w], out=out[:, w])
     return out
 
 
@@ -410,9 +435,9 @@ def _shape_inflation(pos_w, r_w, n_valid, sizes, fallback):
     return np.where(fine, n_valid[:, None] / np.maximum(e_z, 1.0), fallback)
 
 
-def _lattice_flags(xs, integer):
+def _lattice_flags(xs, integer, extremes=None):
     """Whether each row of draws lies on a resolved lattice (see core.lattice)."""
-    return is_lattice(xs, integer=integer)
+    return is_lattice(xs, integer=integer, extremes=extremes)
 
 
 def _summary_statistics(xb, g0, lay, opts, *, scaled, nan_policy, progress=None):
@@ -482,6 +507,7 @@ def _summary_statistics(xb, g0, lay, opts, *, scaled, nan_policy, progress=None)
             cv = cval_all[e_lo:e_hi]
         else:
             cv = None
+        top = None  # the farthest distance, when the signed extremes give it
         if cv is not None:
             d = xs - cv[:, None]  # signed, for sd and sides; made absolute below
             if scale_all is None:
@@ -499,14 +525,22 @@ def _summary_statistics(xb, g0, lay, opts, *, scaled, nan_policy, progress=None)
             if not (sd > 0).all():
                 raise ConstantError("zero variance (constant draws)", int(np.argmax(~(sd > 0))) + e_lo)
             cv_out[s0:s1] = cv
+            # the draws' extremes, once: x - c rounds monotonically in x, so
+            # min(x) - c and max(x) - c are the extremes of d, exactly
+            need = all_finite and (bnd_all is None or disc_all is None)
+            ext = (xs.min(axis=1), xs.max(axis=1)) if need else None
             if bnd_all is None:
-                mn = (np.min if all_finite else np.nanmin)(d, axis=1)
-                mx = (np.max if all_finite else np.nanmax)(d, axis=1)
+                if all_finite:
+                    mn, mx = ext[0] - cv, ext[1] - cv
+                else:
+                    mn, mx = np.nanmin(d, axis=1), np.nanmax(d, axis=1)
                 bnd[s0:s1] = (mn >= 0) | (mx <= 0)
+                if all_finite and not scaled:
+                    top = np.maximum(mx, -mn)  # = max |d|, exactly
             else:
                 bnd[s0:s1] = bnd_all[e_lo:e_hi]
             if disc_all is None:  # draws on a resolved lattice (scale-free; see core.lattice)
-                disc[s0:s1] = _lattice_flags(xs, integer)
+                disc[s0:s1] = _lattice_flags(xs, integer, ext)
             else:
                 disc[s0:s1] = disc_all[e_lo:e_hi]
             np.abs(d, out=d)
@@ -525,13 +559,19 @@ def _summary_statistics(xb, g0, lay, opts, *, scaled, nan_policy, progress=None)
         unit[s0:s1] = 1.0 if scaled else sd
         if not all_finite:
             d = np.where(np.isfinite(d), d, np.inf)
-        tz = np.count_nonzero(d == 0, axis=1)
+        e0 = d.min(axis=1)
+        any_zero = not bool((e0 > 0).all())
+        if any_zero:  # ties at the centre: the nearest positive distance
+            tz = np.count_nonzero(d == 0, axis=1)
+            pos = np.where(d == 0, np.inf, d)
+            e0 = pos.min(axis=1)
+        else:  # (no draw at the centre: the nearest distance is positive)
+            tz = np.zeros(ns, np.int64)
+            pos = d
         out["ties"][s0:s1] = tz
-        any_zero = bool(tz.any())
-        pos = np.where(d == 0, np.inf, d) if any_zero else d
-        e0 = pos.min(axis=1)
         out["nearest"][s0:s1] = np.where(np.isfinite(e0), e0, np.nan)
-        top = (d.max(axis=1) if all_finite else np.where(np.isfinite(d), d, -np.inf).max(axis=1))
+        if top is None:
+            top = (d.max(axis=1) if all_finite else np.where(np.isfinite(d), d, -np.inf).max(axis=1))
         e0, top = _master_range(e0, top)
         with np.errstate(divide="ignore"):
             logd = np.log(d)
@@ -544,9 +584,10 @@ def _summary_statistics(xb, g0, lay, opts, *, scaled, nan_policy, progress=None)
         flat = _window_flat(mb, g_sub, n_win, slot, d, all_finite)
         flat += base_w
         cw = np.bincount(flat.ravel(), minlength=ns * slot).reshape(ns, C, n_b, n_win + 1)
-        inside_w[s0:s1] = np.moveaxis(np.cumsum(cw[..., :n_win], axis=-1), -1, 1)
+        _cumsum_windows(cw, inside_w[s0:s1])
         if not lay["independent"]:
-            out["pos_w"][s0:s1] = _score_sums(flat, d, logd, ns, slot, C, n_b, n_win)
+            out["pos_w"][s0:s1] = _score_sums(flat, d, logd, ns, slot, C, n_b, n_win,
+                                              inside=mb <= g_sub.max(axis=1)[:, None])
             out["r_w"][s0:s1] = np.take_along_axis(me, g_sub, axis=1)
         if div_flat is not None and div_flat.size:
             near_d = (mb[:, div_flat] <= g_sub[:, :1]) | (d[:, div_flat] == 0)
@@ -567,13 +608,15 @@ def _summary_statistics(xb, g0, lay, opts, *, scaled, nan_policy, progress=None)
             gr = _auto_grid(r_lo, top_r, R)
             bins = _grid_bins(d, logd, gr)
         grid[s0:s1] = gr
-        for i in range(ns):
-            counts = np.bincount(base + bins[i], minlength=C * n_b * (R + 1)).reshape(C, n_b, R + 1)
-            inside[s0 + i] = np.moveaxis(np.cumsum(counts[..., :R], axis=-1), -1, 0)
-            if tz[i] >= 2:
-                # per-batch tie counts (float: a boolean matmul gives 0/1 per batch, not counts)
-                out["atom_sums"][s0 + i] = (d[i] == 0).reshape(C, N).astype(float) @ (
-                    batch_of[:, None] == np.arange(n_b)[None, :])
+        size = C * n_b * (R + 1)
+        bins += base
+        bins += (np.arange(ns) * size)[:, None]
+        counts = np.bincount(bins.ravel(), minlength=ns * size).reshape(ns, C, n_b, R + 1)
+        _cumsum_windows(counts, inside[s0:s1])
+        for i in np.flatnonzero(tz >= 2).tolist():
+            # per-batch tie counts (float: a boolean matmul gives 0/1 per batch, not counts)
+            out["atom_sums"][s0 + i] = (d[i] == 0).reshape(C, N).astype(float) @ (
+                batch_of[:, None] == np.arange(n_b)[None, :])
         if progress is not None:
             progress(ns)
     return out

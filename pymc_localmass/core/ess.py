@@ -75,13 +75,16 @@ def batch_means_ess(sums, sizes, draw_var=None):
     y = y.reshape(y.shape[:-2] + (2 * y.shape[-2], half))
     m, s = y.shape[-2], y.shape[-1]
     chain_mean = y.mean(axis=-1, keepdims=True)
-    centred = y - chain_mean
     b_over_n = chain_mean[..., 0].astype(float).var(axis=-1, ddof=1)
     nfft = _next_pow2(2 * s)
+    # the centred series, zero-padded to nfft in place (the transform's own
+    # padding copies: slower, same numbers)
+    centred = np.zeros(y.shape[:-1] + (nfft,), dtype=y.dtype)
+    np.subtract(y, chain_mean, out=centred[..., :s])
     # mean over chains of the autocovariances = inverse FFT of the mean power
     # spectrum (one inverse transform per series group; float32 is ample here, and
     # scipy's transforms keep it single precision: twice as fast as numpy's)
-    f = sp_fft.rfft(centred, n=nfft, axis=-1)
+    f = sp_fft.rfft(centred, axis=-1)
     power = (f.real**2 + f.imag**2).mean(axis=-2)
     mean_acov = sp_fft.irfft(power, n=nfft, axis=-1)[..., :s].astype(float) / s
     w = mean_acov[..., 0] * s / (s - 1)  # mean within-chain variance

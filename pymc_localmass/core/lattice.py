@@ -50,7 +50,7 @@ def _row_lattice(v, floor):
     return h, float(u[0])
 
 
-def lattice(x, integer=False):
+def lattice(x, integer=False, extremes=None):
     """Spacing and offset of the lattice each row's finite values lie on.
 
     A row is on a lattice when its values are whole multiples of one spacing
@@ -64,6 +64,9 @@ def lattice(x, integer=False):
     integer : bool
         The draws came with an integer (or boolean) dtype: a lattice whatever
         its span.
+    extremes : (ndarray, ndarray), optional
+        Each row's minimum and maximum, when the caller has them and every
+        value is finite (saves passes over the draws).
 
     Returns
     -------
@@ -85,16 +88,23 @@ def lattice(x, integer=False):
     o = np.full(flat.shape[0], np.nan)
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # rows without finite values
-        fin = np.isfinite(flat)
-        lo = np.min(np.where(fin, flat, np.inf), axis=1)
-        hi = np.max(np.where(fin, flat, -np.inf), axis=1)
-    n_fin = fin.sum(axis=1)
+        fin = None if extremes is not None else np.isfinite(flat)
+        if extremes is not None:
+            lo, hi = (np.asarray(v, float).reshape(-1) for v in extremes)
+            n_fin = np.full(flat.shape[0], flat.shape[1])
+        elif fin.all():  # (the usual case: the same extremes without the masked copies)
+            lo, hi = np.min(flat, axis=1), np.max(flat, axis=1)
+            n_fin = np.full(flat.shape[0], flat.shape[1])
+        else:
+            lo = np.min(np.where(fin, flat, np.inf), axis=1)
+            hi = np.max(np.where(fin, flat, -np.inf), axis=1)
+            n_fin = fin.sum(axis=1)
     floor = np.zeros(flat.shape[0]) if integer else (hi - lo) / (SPAN_FACTOR * np.maximum(n_fin, 1))
     cand = np.flatnonzero((n_fin >= 2) & (hi > lo))
     if not integer and cand.size:  # the first draws of a lattice row lie on it too: a cheap, sound reject
         cand = cand[_head_may_be_lattice(flat[cand, :HEAD], floor[cand])]
     for i in cand:
-        row = flat[i][fin[i]]
+        row = flat[i] if fin is None else flat[i][fin[i]]
         h[i], o[i] = _row_lattice(row, floor[i])
     return h.reshape(lead), o.reshape(lead)
 
@@ -122,7 +132,7 @@ def _head_may_be_lattice(head, floor):
     return alive
 
 
-def is_lattice(x, integer=False):
+def is_lattice(x, integer=False, extremes=None):
     """Whether each row's finite values lie on a resolved lattice (see :func:`lattice`).
 
     Examples
@@ -130,7 +140,7 @@ def is_lattice(x, integer=False):
     >>> is_lattice(np.array([[0.0, 2.0, 5.0, 1.0], [0.1, 0.35, 0.2, 0.9]])).tolist()
     [True, False]
     """
-    return np.isfinite(lattice(x, integer=integer)[0])
+    return np.isfinite(lattice(x, integer=integer, extremes=extremes)[0])
 
 
 def nearest_lattice_gap(center, spacing, offset):

@@ -245,7 +245,8 @@ def _partial(x, chains, draws, p):
         cw = np.bincount(flat.ravel(), minlength=e * slot).reshape(e, lay["C"], lay["n_b"], n_win + 1)
         out = {"window_counts": cw[..., :n_win].astype(np.int32), "div_near": np.zeros(e)}
         if not lay["independent"]:
-            out["pos_w"] = _score_sums(flat, dd, logd, e, slot, lay["C"], lay["n_b"], n_win)
+            out["pos_w"] = _score_sums(flat, dd, logd, e, slot, lay["C"], lay["n_b"], n_win,
+                                       inside=mb <= g_sub.max(axis=1)[:, None])
         div = p.get("divergent")
         if div is not None:
             dv = np.asarray(div, bool)[chains, draws].reshape(-1)
