@@ -27,15 +27,17 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
+from ._api import CentersLike, Coords, DataLike, RadiiLike, VarNames, public
 from ._compat import container_groups, default_ci_prob, is_datatree, is_inferencedata
 from .adapters import select_vars, to_dataset
 from .adapters.approx import from_approximation, is_approximation
 from .results import STATUS_ADVICE, status_note, status_word, stored_centers
-
 __all__ = ["LocalMassWarning", "Finding", "CheckResult", "check", "default_centers"]
 
 
@@ -544,15 +546,21 @@ def _check_reference_free(approximations, model, *, factor, centers, var_names, 
     return CheckResult(findings, table, cmp, left_out)
 
 
-def check(idata=None, approximations=None, prior=True, factor=10.0, *, centers=None, var_names=None, coords=None,
-          radii=None, ci_prob=None, min_ess=10.0, min_index_shift=0.5, kl_bound=None, log_evidence=None,
-          model=None, group="posterior", reference_name="posterior", warn=True, comparison=None):
+@public(renamed={"idata": "data"}, positional=("approximations", "prior", "factor"))
+def check(data: DataLike = None, *, approximations: Mapping[str, Any] | None = None, var_names: VarNames = None,
+          coords: Coords = None, group: str = "posterior", centers: CentersLike | None = None,
+          radii: RadiiLike = None, prior: bool = True, factor: float = 10.0, min_ess: float = 10.0,
+          min_index_shift: float = 0.5, kl_bound: float | Mapping[str, float] | None = None,
+          log_evidence: float | tuple[float, float] | None = None, model: Any = None,
+          reference_name: str = "posterior", warn: bool = True, comparison: xr.Dataset | None = None,
+          ci_prob: float | None = None) -> CheckResult:
     """Post-fit local-mass check; warns (:class:`LocalMassWarning`) only about problems.
 
     Parameters
     ----------
-    idata : DataTree, InferenceData, Dataset or dict of draws, optional
-        The reference posterior (e.g. NUTS). Without it (``None``), pass
+    data : DataTree, InferenceData, Dataset or dict of draws, optional
+        The reference posterior (e.g. NUTS); formerly ``idata=`` (still
+        accepted, with a ``FutureWarning``). Without it (``None``), pass
         ``approximations`` and ``model``: the model's posterior mass of each
         region is estimated from the approximations by importance sampling
         (:mod:`pymc_localmass.reference_free`; ``comparison.attrs["reference"]``
@@ -562,7 +570,7 @@ def check(idata=None, approximations=None, prior=True, factor=10.0, *, centers=N
         Approximations to check against it (``pm.fit`` results, pymc-extras
         fits, or other draws).
     prior : bool, default True
-        Compare the posterior's Mass Index with the prior's when ``idata``
+        Compare the posterior's Mass Index with the prior's when ``data``
         has a ``prior`` group.
     factor : float, default 10
         Flag an approximation whose mass ratio to the reference lies beyond
@@ -587,7 +595,7 @@ def check(idata=None, approximations=None, prior=True, factor=10.0, *, centers=N
         no finding).
     group : str
     reference_name : str
-        Name of ``idata`` in messages and tables.
+        Name of ``data`` in messages and tables.
     warn : bool, default True
         Emit the warnings (set False to only collect them).
     comparison : xarray.Dataset, optional
@@ -596,6 +604,14 @@ def check(idata=None, approximations=None, prior=True, factor=10.0, *, centers=N
     Returns
     -------
     CheckResult
+        The findings (each with what to do next), the comparison and the
+        summary it read; ``.ok`` is True when there is no finding.
+
+    See Also
+    --------
+    pymc_localmass.summary : The Mass Index rows the findings come from.
+    pymc_localmass.compare : The region-by-region comparison of fits.
+    pymc_localmass.report : The same findings as an HTML page.
 
     Examples
     --------
@@ -619,6 +635,7 @@ def check(idata=None, approximations=None, prior=True, factor=10.0, *, centers=N
     """
     from .compare import compare, compare_summary
 
+    idata = data
     if not factor > 1:
         raise ValueError(f"factor must be > 1, got {factor}")
     ci = default_ci_prob() if ci_prob is None else float(ci_prob)

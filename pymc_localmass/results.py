@@ -75,7 +75,7 @@ def joint_center_label(labels):
     return labels[0].split("=", 1)[1] if len(common) == 1 else ",".join(labels)
 
 
-def validate(ds, kind=CURVE_GROUP):
+def validate(ds: xr.Dataset, kind: str = CURVE_GROUP) -> xr.Dataset:
     """Check a results dataset against docs/schema.md; one error lists every violation.
 
     Enforced: the stat dimension with every required label (extra labels are
@@ -95,12 +95,18 @@ def validate(ds, kind=CURVE_GROUP):
 
     Returns
     -------
-    ds : the same dataset, for chaining.
+    xarray.Dataset
+        The same dataset, for chaining.
 
     Raises
     ------
     pymc_localmass.errors.SchemaError
         (a ``ValueError``) listing every violation in ``violations``.
+
+    See Also
+    --------
+    read : The results groups of a container.
+    pymc_localmass.local_mass : Build a ``local_mass`` results dataset.
 
     Examples
     --------
