@@ -197,7 +197,7 @@ def render_finding(kind, variable, center_value, figures, *, model=None, referen
     ...     phi_reverse=0.13), model="ADVI", reference="NUTS")
     >>> m
     'ADVI puts 4.8e-11 of its mass within 0.07 of sigma_a = 0; NUTS puts 0.13 [0.07, 0.2] there (2.7e+09 times more). A global fit measure such as the ELBO can miss this: the mismatch costs it as little as 0.13 nats.'
-    """
+    """  # noqa: E501 (a doctest's output line)
     f = figures
     who = "the posterior" if reference == "posterior" else reference
     at = f"{variable} = {_fig(center_value)}" if np.isfinite(center_value) else f"{variable} at {center_label}"
@@ -398,9 +398,11 @@ def _regions(curves, index, names):
 
 
 def _model_tier_index(idata, model, var, sel, center, r_top, group, ci):
-    """``a`` with its interval at ``center`` from the model's density (tier "model"), on radii
-    from ``r_top`` (the draws' smallest resolved radius) down six decades; None when the model
-    tier cannot say (discrete variable, unresolved radii, precision)."""
+    """``a`` with its interval at ``center`` from the model's density (tier "model").
+
+    On radii from ``r_top`` (the draws' smallest resolved radius) down six decades; None when the
+    model tier cannot say (discrete variable, unresolved radii, precision).
+    """
     from .model_tier import model_local_mass
 
     coords = {d: [v] for d, v in sel.items()} if sel else None
@@ -420,8 +422,11 @@ def _model_tier_index(idata, model, var, sel, center, r_top, group, ci):
 
 
 def _approximation_findings(cmp, summ, rows, findings, reference_name, factor, reference_free=False):
-    """Rows and ``approximation`` findings of a comparison: a ratio beyond ``factor`` whose interval excludes it,
-    at the smallest such radius the reference resolves."""
+    """Rows and ``approximation`` findings of a comparison.
+
+    A finding: a ratio beyond ``factor`` whose interval excludes it, at the smallest such radius the
+    reference resolves.
+    """
 
     def row(model_name, region):
         return rows.setdefault((model_name, region), {})
@@ -737,7 +742,8 @@ def check(data: DataLike = None, *, approximations: Mapping[str, Any] | None = N
             else:
                 continue_finding = True
                 if model is not None:
-                    note += "; the model tier could not resolve it either (e.g. a funnel's neck, or a discrete variable)"
+                    note += ("; the model tier could not resolve it either (e.g. a funnel's neck, or a discrete "
+                             "variable)")
             if word == "unresolved" and not requested:
                 continue_finding = False
             if continue_finding:

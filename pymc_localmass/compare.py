@@ -30,7 +30,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -41,9 +41,9 @@ from . import __version__
 from ._api import CentersLike, Coords, FilterVars, RadiiLike, VarNames, public
 from ._compat import default_ci_prob, get_group, is_datatree, is_inferencedata
 from .adapters import SAMPLE_DIMS, select_coords, select_vars, to_dataset
-from .adapters.approx import GaussianApproximation, from_approximation, is_approximation
+from .adapters.approx import from_approximation, is_approximation
 from .results import stored_centers
-from .core.localkl import (Ball, Box, LocalKL, Tail, Where, local_kl_knn, local_kl_mc, local_kl_qmc, local_kl_quad, phi,
+from .core.localkl import (Ball, Box, Tail, Where, local_kl_knn, local_kl_mc, local_kl_qmc, local_kl_quad, phi,
                            phi_interval_y)
 
 __all__ = ["compare", "compare_summary", "local_kl", "Ball", "Box", "Tail", "Where", "COMPARE_VARS"]
@@ -131,8 +131,10 @@ def _names_given(var_names):
 
 
 def constant_variables(ds, names):
-    """``{name: reason}`` for variables of the draws ``ds`` with an element that never varies (a
-    Deterministic of data only, a pinned element): a local mass needs draws that vary."""
+    """``{name: reason}`` for variables of the draws ``ds`` with an element that never varies.
+
+    E.g. a Deterministic of data only, a pinned element: a local mass needs draws that vary.
+    """
     out = {}
     for n in names:
         da = ds[n]

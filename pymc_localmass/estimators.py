@@ -737,6 +737,7 @@ def local_mass(data: DataLike, *, var_names: VarNames = None, filter_vars: Filte
     finite-radius slope ``d log m / d log r`` with its interval, and a
     resolved flag.
     {params}
+
     Returns
     -------
     xarray.Dataset
@@ -803,6 +804,7 @@ def mass_index(data: DataLike, *, var_names: VarNames = None, filter_vars: Filte
     ``filter_vars``, element ``coords``) that the stored results hold entirely,
     returns them; otherwise everything asked is computed from the draws.
     {params}
+
     Returns
     -------
     xarray.Dataset
@@ -1036,6 +1038,6 @@ def _merge_with_existing(old, curves, index):
     return merged[0], merged[1]
 
 
-local_mass.__doc__ = local_mass.__doc__.format(params=_PARAMS_DOC)
-mass_index.__doc__ = mass_index.__doc__.format(params=_PARAMS_DOC)
+local_mass.__doc__ = local_mass.__doc__.format(params=_PARAMS_DOC.rstrip("\n"))
+mass_index.__doc__ = mass_index.__doc__.format(params=_PARAMS_DOC.rstrip("\n"))
 add_local_mass.__doc__ = add_local_mass.__doc__.format()

@@ -398,7 +398,8 @@ def _page(cmp, findings, path, *, reference, reference_label, ref_is_draws, chk,
         "<!DOCTYPE html>", "<html lang='en'><head><meta charset='utf-8'>",
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
-        f"<div class='meta'>reference: <b>{html.escape(reference_label)}</b> &middot; fits and tiers: {html.escape(tiers)}"
+        f"<div class='meta'>reference: <b>{html.escape(reference_label)}</b> &middot; "
+        f"fits and tiers: {html.escape(tiers)}"
         f" &middot; intervals at {float(cmp.attrs['ci_prob']):g} &middot; pymc-localmass {__version__} &middot; "
         f"{created}</div>",
         "<h2>Findings</h2>",

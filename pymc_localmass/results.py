@@ -213,7 +213,7 @@ def _index_problems(name, da):
     out = []
     with np.errstate(invalid="ignore"):
         for p in ("a", "b"):
-            lo, mid, hi = stat(f"{p}_lower"), stat(p), stat(f"{p}_upper")
+            lo, hi = stat(f"{p}_lower"), stat(f"{p}_upper")
             out += _count(lo > hi, f"{p}_lower > {p}_upper", name)
         w, wl, wh = stat("atom"), stat("atom_lower"), stat("atom_upper")
         out += _count((wl < -_TOL) | (wh > 1 + _TOL) | (w < -_TOL) | (w > 1 + _TOL), "atom outside [0, 1]", name)
@@ -247,8 +247,10 @@ def read(container):
 
 
 def check_distinct_labels(pairs):
-    """Raise when two variables give an element the same label (``x[0]`` the
-    variable and element 0 of ``x``): tables and findings key on the label."""
+    """Raise when two variables give an element the same label.
+
+    E.g. ``x[0]`` the variable and element 0 of ``x``: tables and findings key on the label.
+    """
     seen = {}
     for var, lab in pairs:
         if seen.setdefault(lab, var) != var:

@@ -40,8 +40,10 @@ def _digits_for(stat):
 
 
 def _rounded(df, digits=None):
-    """A copy with every float column rounded (``digits`` significant digits, or the auto rule);
-    counts (``n_window``) are left whole; the long format is rounded per statistic."""
+    """A copy with every float column rounded (``digits`` significant digits, or the auto rule).
+
+    Counts (``n_window``) are left whole; the long format is rounded per statistic.
+    """
     out = pd.DataFrame(df).copy()
     if "stat" in (out.index.names or []) and list(out.columns) == ["value"]:
         stat = out.index.get_level_values("stat")
@@ -89,6 +91,7 @@ class SummaryDataFrame(pd.DataFrame):
         return self._display()._repr_html_()
 
     def to_string(self, *args, **kwargs):
+        """The rounded display as text (arguments as :meth:`pandas.DataFrame.to_string`)."""
         return self._display().to_string(*args, **kwargs)
 
 

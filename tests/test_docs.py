@@ -98,7 +98,8 @@ def build_site(tmp_path):
     return out
 
 
-PAGES_TO_RENDER = ["index", "quickstart", "api/generated/pymc_localmass.local_mass", "auto_examples/plot_4_overlay_fits"]
+PAGES_TO_RENDER = ["index", "quickstart", "api/generated/pymc_localmass.local_mass",
+                   "auto_examples/plot_4_overlay_fits"]
 
 
 @pytest.mark.slow
