@@ -1,6 +1,6 @@
 # pymc-localmass: two commands do all set-up.
 #   make demo   -> creates the modern environment if missing, runs the eight-schools demo
-#   make test   -> creates the environments if missing, runs the full suite in both generations
+#   make test   -> creates the environments if missing, lints (ruff), runs the full suite in both generations
 #                  (and the pymc-extras adapters in a third environment)
 #   make docs   -> creates .venv-docs if missing, builds the documentation site (warnings are errors)
 SHELL := /bin/bash
@@ -19,11 +19,12 @@ EXTRAS_TEST := test,plots,pymc,progress
 EXTRAS_MODERN := $(EXTRAS_TEST),docs
 EXTRAS_DOCS := plots,pymc,progress,docs
 
-.PHONY: help demo test test-modern test-legacy test-extras envs clean bench docs docs-fast dist
+.PHONY: help demo lint test test-modern test-legacy test-extras envs clean bench docs docs-fast dist
 
 help:
 	@echo "make demo   - eight-schools demo (modern stack), writes demo_out/"
-	@echo "make test   - full test suite in both stack generations, plus the pymc-extras adapters"
+	@echo "make test   - lint (ruff), then the full test suite in both stack generations, plus the pymc-extras adapters"
+	@echo "make lint   - ruff (pyproject.toml [tool.ruff]): pyflakes, pycodestyle, numpydoc docstrings of the public API"
 	@echo "make bench  - accuracy and speed benchmarks (modern stack)"
 	@echo "make docs   - the documentation site (Sphinx, notebooks executed and cached), warnings are errors -> docs/_build/html"
 	@echo "make dist   - wheel and sdist in dist/, checked with twine"
@@ -55,7 +56,11 @@ envs: $(VENV_MODERN)/.installed $(VENV_LEGACY)/.installed $(VENV_EXTRAS)/.instal
 demo: $(VENV_MODERN)/.installed
 	$(VENV_MODERN)/bin/python -m pymc_localmass.demo --out demo_out
 
-test-modern: $(VENV_MODERN)/.installed
+# ruff comes with the test extra; its configuration is pyproject.toml's [tool.ruff]
+lint: $(VENV_MODERN)/.installed
+	$(VENV_MODERN)/bin/python -m ruff check .
+
+test-modern: $(VENV_MODERN)/.installed lint
 	@echo "== modern stack: $$($(VENV_MODERN)/bin/python -c 'import sys,pymc,arviz;print("Python",sys.version.split()[0],"PyMC",pymc.__version__,"ArviZ",arviz.__version__)')"
 	$(VENV_MODERN)/bin/python -m pytest -n 2 $(PYTEST_ARGS)
 

@@ -132,7 +132,8 @@ def run_case(case, rng, reps, rho, ci_prob):
         status = np.full(reps, np.nan)
     return dict(status=np.asarray(status), cover=np.asarray(cover, float).reshape(reps, -1), levels=levels,
                 a=np.asarray(a_hat), a_lo=np.asarray(a_lo),
-                a_hi=np.asarray(a_hi), b_lo=np.asarray(b_lo), b_hi=np.asarray(b_hi), atom=np.asarray(atom), hill=hill, hill_lo=hill_lo, hill_hi=hill_hi,
+                a_hi=np.asarray(a_hi), b_lo=np.asarray(b_lo), b_hi=np.asarray(b_hi), atom=np.asarray(atom),
+                hill=hill, hill_lo=hill_lo, hill_hi=hill_hi,
                 fd=np.array(fd), fd_lo=np.array(fd_lo), fd_hi=np.array(fd_hi))
 
 
@@ -272,7 +273,8 @@ def main(argv=None):
             else:
                 line += f"{'':>9s} {'':>5s} | {'':>9s} {'':>5s} | {'':>8s} {'':>5s} |"
             if case.b != 0:
-                line += f" b = {case.b:g} in its interval in {np.mean((r['b_lo'] <= case.b) & (case.b <= r['b_hi'])):.0%}"
+                inside = np.mean((r['b_lo'] <= case.b) & (case.b <= r['b_hi']))
+                line += f" b = {case.b:g} in its interval in {inside:.0%}"
             if case.atom > 0:
                 err = np.abs(r["atom"] - case.atom)
                 atom_err.append(err.mean())
@@ -316,7 +318,7 @@ def main(argv=None):
     # 0.022 at 200 replicates, when its radii move together): 0.04 + 4 s.e.
     cell_tol = 0.04 + 4 * np.sqrt(ci * (1 - ci) / args.reps)
     if worst is not None:
-        targets.append((f"mass coverage, worst (case, rho, band) cell", f"{worst[3]:.3f} ({worst[0]}, "
+        targets.append(("mass coverage, worst (case, rho, band) cell", f"{worst[3]:.3f} ({worst[0]}, "
                         f"{worst[1]:.1f}, {worst[2]})", f"{ci:.2f} +- {cell_tol:.3f}", abs(worst[3] - ci) <= cell_tol))
     targets.append(("mean relative RMSE of a / better baseline", f"{means['ours'] / better:.2f} "
                     f"({means['ours']:.3f} vs {better:.3f})", "<= 0.70", means["ours"] / better <= 0.7))

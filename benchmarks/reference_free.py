@@ -105,7 +105,8 @@ def run_case(label, model, nuts_model, var, radii, n_advi, exact=None):
     rows = []
     for j, r in enumerate(radii):
         rows.append({
-            "model": label, "r": r, "P(A) NUTS": p_nuts[j], "se": se_nuts[j], "exact": (exact[j] if exact is not None else np.nan),
+            "model": label, "r": r, "P(A) NUTS": p_nuts[j], "se": se_nuts[j],
+            "exact": (exact[j] if exact is not None else np.nan),
             "reliable": rel[j] / N_SEEDS, "coverage": (cov[j] / rel[j] if rel[j] else np.nan),
             "median rel. width": (float(np.median(widths[j])) if widths[j] else np.nan),
         })

@@ -248,7 +248,7 @@ def report_exact(results, radii, fig_path=None):
         return
     wide = rows[0]["wide_radii"]
     j1 = int(np.argmin(np.abs(wide - 1.0)))
-    print(f"\nexact posterior (NUTS + model tier, anchored) minus Laplace, log mass; IS = importance-sampling "
+    print("\nexact posterior (NUTS + model tier, anchored) minus Laplace, log mass; IS = importance-sampling "
           "check of the r -> 0 limit")
     print(f"{'dataset':<14} {'seed':>4} {'r=0.03':>8} {'(se)':>6} {'IS r->0':>8} {'r=0.45':>8} "
           f"{'r=%.2f' % wide[j1]:>8} {'r=3.0':>8} {'slope L/ex 0.42':>16} {'anchor r':>9}")
@@ -307,7 +307,8 @@ def main(argv=None):
     parser.add_argument("--exact", action="store_true", help="also NUTS + model tier for the exact posterior")
     parser.add_argument("--runs", default=None, help='subset, e.g. "Iris 0 vs 1:0,Wine 0 vs 1:3"')
     parser.add_argument("--draws", type=int, default=1000)
-    parser.add_argument("--figure", default=os.path.join(HERE, "..", "docs", "figures", "reference_laplace_vs_exact.png"))
+    parser.add_argument("--figure",
+                        default=os.path.join(HERE, "..", "docs", "figures", "reference_laplace_vs_exact.png"))
     args = parser.parse_args(argv)
     meta, runs_df, slopes_df = load_reference()
     radii = np.asarray(meta["radius_grid"], float)

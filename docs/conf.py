@@ -1,6 +1,5 @@
 """Sphinx configuration of the pymc-localmass site (``make docs``; warnings are errors there)."""
 
-import os
 import sys
 import warnings
 from pathlib import Path

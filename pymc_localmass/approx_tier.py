@@ -769,7 +769,8 @@ def compute(data, *, var_names=None, filter_vars=None, coords=None, group="poste
                      f"auto: analytic variables {int(n_radii)} log-spaced radii from 1e-3 to 1 constrained sd; "
                      "variables from draws as in the samples tier")
     elif joint:
-        grid_rule = "explicit" if radii is not None else f"auto: {int(n_radii)} log-spaced radii from 1e-2 to 1 RMS scale"
+        grid_rule = ("explicit" if radii is not None
+                     else f"auto: {int(n_radii)} log-spaced radii from 1e-2 to 1 RMS scale")
     else:
         grid_rule = ("explicit" if radii is not None else
                      f"auto: {int(n_radii)} log-spaced radii from 1e-3 to 1 constrained sd of the approximation")

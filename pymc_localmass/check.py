@@ -27,15 +27,17 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
+from ._api import CentersLike, Coords, DataLike, RadiiLike, VarNames, public
 from ._compat import container_groups, default_ci_prob, is_datatree, is_inferencedata
 from .adapters import select_vars, to_dataset
 from .adapters.approx import from_approximation, is_approximation
 from .results import STATUS_ADVICE, status_note, status_word, stored_centers
-
 __all__ = ["LocalMassWarning", "Finding", "CheckResult", "check", "default_centers"]
 
 
@@ -195,7 +197,7 @@ def render_finding(kind, variable, center_value, figures, *, model=None, referen
     ...     phi_reverse=0.13), model="ADVI", reference="NUTS")
     >>> m
     'ADVI puts 4.8e-11 of its mass within 0.07 of sigma_a = 0; NUTS puts 0.13 [0.07, 0.2] there (2.7e+09 times more). A global fit measure such as the ELBO can miss this: the mismatch costs it as little as 0.13 nats.'
-    """
+    """  # noqa: E501 (a doctest's output line)
     f = figures
     who = "the posterior" if reference == "posterior" else reference
     at = f"{variable} = {_fig(center_value)}" if np.isfinite(center_value) else f"{variable} at {center_label}"
@@ -396,9 +398,11 @@ def _regions(curves, index, names):
 
 
 def _model_tier_index(idata, model, var, sel, center, r_top, group, ci):
-    """``a`` with its interval at ``center`` from the model's density (tier "model"), on radii
-    from ``r_top`` (the draws' smallest resolved radius) down six decades; None when the model
-    tier cannot say (discrete variable, unresolved radii, precision)."""
+    """``a`` with its interval at ``center`` from the model's density (tier "model").
+
+    On radii from ``r_top`` (the draws' smallest resolved radius) down six decades; None when the
+    model tier cannot say (discrete variable, unresolved radii, precision).
+    """
     from .model_tier import model_local_mass
 
     coords = {d: [v] for d, v in sel.items()} if sel else None
@@ -418,8 +422,11 @@ def _model_tier_index(idata, model, var, sel, center, r_top, group, ci):
 
 
 def _approximation_findings(cmp, summ, rows, findings, reference_name, factor, reference_free=False):
-    """Rows and ``approximation`` findings of a comparison: a ratio beyond ``factor`` whose interval excludes it,
-    at the smallest such radius the reference resolves."""
+    """Rows and ``approximation`` findings of a comparison.
+
+    A finding: a ratio beyond ``factor`` whose interval excludes it, at the smallest such radius the
+    reference resolves.
+    """
 
     def row(model_name, region):
         return rows.setdefault((model_name, region), {})
@@ -544,15 +551,21 @@ def _check_reference_free(approximations, model, *, factor, centers, var_names, 
     return CheckResult(findings, table, cmp, left_out)
 
 
-def check(idata=None, approximations=None, prior=True, factor=10.0, *, centers=None, var_names=None, coords=None,
-          radii=None, ci_prob=None, min_ess=10.0, min_index_shift=0.5, kl_bound=None, log_evidence=None,
-          model=None, group="posterior", reference_name="posterior", warn=True, comparison=None):
+@public(renamed={"idata": "data"}, positional=("approximations", "prior", "factor"))
+def check(data: DataLike = None, *, approximations: Mapping[str, Any] | None = None, var_names: VarNames = None,
+          coords: Coords = None, group: str = "posterior", centers: CentersLike | None = None,
+          radii: RadiiLike = None, prior: bool = True, factor: float = 10.0, min_ess: float = 10.0,
+          min_index_shift: float = 0.5, kl_bound: float | Mapping[str, float] | None = None,
+          log_evidence: float | tuple[float, float] | None = None, model: Any = None,
+          reference_name: str = "posterior", warn: bool = True, comparison: xr.Dataset | None = None,
+          ci_prob: float | None = None) -> CheckResult:
     """Post-fit local-mass check; warns (:class:`LocalMassWarning`) only about problems.
 
     Parameters
     ----------
-    idata : DataTree, InferenceData, Dataset or dict of draws, optional
-        The reference posterior (e.g. NUTS). Without it (``None``), pass
+    data : DataTree, InferenceData, Dataset or dict of draws, optional
+        The reference posterior (e.g. NUTS); formerly ``idata=`` (still
+        accepted, with a ``FutureWarning``). Without it (``None``), pass
         ``approximations`` and ``model``: the model's posterior mass of each
         region is estimated from the approximations by importance sampling
         (:mod:`pymc_localmass.reference_free`; ``comparison.attrs["reference"]``
@@ -562,7 +575,7 @@ def check(idata=None, approximations=None, prior=True, factor=10.0, *, centers=N
         Approximations to check against it (``pm.fit`` results, pymc-extras
         fits, or other draws).
     prior : bool, default True
-        Compare the posterior's Mass Index with the prior's when ``idata``
+        Compare the posterior's Mass Index with the prior's when ``data``
         has a ``prior`` group.
     factor : float, default 10
         Flag an approximation whose mass ratio to the reference lies beyond
@@ -587,7 +600,7 @@ def check(idata=None, approximations=None, prior=True, factor=10.0, *, centers=N
         no finding).
     group : str
     reference_name : str
-        Name of ``idata`` in messages and tables.
+        Name of ``data`` in messages and tables.
     warn : bool, default True
         Emit the warnings (set False to only collect them).
     comparison : xarray.Dataset, optional
@@ -596,6 +609,14 @@ def check(idata=None, approximations=None, prior=True, factor=10.0, *, centers=N
     Returns
     -------
     CheckResult
+        The findings (each with what to do next), the comparison and the
+        summary it read; ``.ok`` is True when there is no finding.
+
+    See Also
+    --------
+    pymc_localmass.summary : The Mass Index rows the findings come from.
+    pymc_localmass.compare : The region-by-region comparison of fits.
+    pymc_localmass.report : The same findings as an HTML page.
 
     Examples
     --------
@@ -619,6 +640,7 @@ def check(idata=None, approximations=None, prior=True, factor=10.0, *, centers=N
     """
     from .compare import compare, compare_summary
 
+    idata = data
     if not factor > 1:
         raise ValueError(f"factor must be > 1, got {factor}")
     ci = default_ci_prob() if ci_prob is None else float(ci_prob)
@@ -720,7 +742,8 @@ def check(idata=None, approximations=None, prior=True, factor=10.0, *, centers=N
             else:
                 continue_finding = True
                 if model is not None:
-                    note += "; the model tier could not resolve it either (e.g. a funnel's neck, or a discrete variable)"
+                    note += ("; the model tier could not resolve it either (e.g. a funnel's neck, or a discrete "
+                             "variable)")
             if word == "unresolved" and not requested:
                 continue_finding = False
             if continue_finding:

@@ -30,18 +30,20 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from . import __version__
+from ._api import CentersLike, Coords, FilterVars, RadiiLike, VarNames, public
 from ._compat import default_ci_prob, get_group, is_datatree, is_inferencedata
 from .adapters import SAMPLE_DIMS, select_coords, select_vars, to_dataset
-from .adapters.approx import GaussianApproximation, from_approximation, is_approximation
+from .adapters.approx import from_approximation, is_approximation
 from .results import stored_centers
-from .core.localkl import (Ball, Box, LocalKL, Tail, Where, local_kl_knn, local_kl_mc, local_kl_qmc, local_kl_quad, phi,
+from .core.localkl import (Ball, Box, Tail, Where, local_kl_knn, local_kl_mc, local_kl_qmc, local_kl_quad, phi,
                            phi_interval_y)
 
 __all__ = ["compare", "compare_summary", "local_kl", "Ball", "Box", "Tail", "Where", "COMPARE_VARS"]
@@ -129,8 +131,10 @@ def _names_given(var_names):
 
 
 def constant_variables(ds, names):
-    """``{name: reason}`` for variables of the draws ``ds`` with an element that never varies (a
-    Deterministic of data only, a pinned element): a local mass needs draws that vary."""
+    """``{name: reason}`` for variables of the draws ``ds`` with an element that never varies.
+
+    E.g. a Deterministic of data only, a pinned element: a local mass needs draws that vary.
+    """
     out = {}
     for n in names:
         da = ds[n]
@@ -354,9 +358,13 @@ def _phi_box(x_lo, x_hi, y_lo, y_hi):
 
 
 # ----------------------------------------------------------------------------- compare
-def compare(fits, reference=None, *, var_names=None, filter_vars=None, coords=None, centers="mean", radii=None,
-            n_radii=25, norm="euclidean", kl_bound=None, log_evidence=None, ci_prob=None, model=None,
-            group="posterior", n_draws=1000, elbo_draws=1000, seed=0):
+@public(positional=("reference",))
+def compare(fits: Mapping[str, Any], *, reference: str | None = None, var_names: VarNames = None,
+            filter_vars: FilterVars = None, coords: Coords = None, group: str = "posterior",
+            centers: CentersLike = "mean", radii: RadiiLike = None, n_radii: int = 25,
+            norm: Literal["euclidean", "max"] = "euclidean", kl_bound: float | Mapping[str, float] | None = None,
+            log_evidence: float | tuple[float, float] | None = None, model: Any = None, n_draws: int = 1000,
+            elbo_draws: int = 1000, seed: int = 0, ci_prob: float | None = None) -> xr.Dataset:
     """Compare fits region by region against a reference.
 
     Parameters
@@ -394,6 +402,8 @@ def compare(fits, reference=None, *, var_names=None, filter_vars=None, coords=No
         log-spaced grid per variable spanning the reference's automatic
         grids, with ``n_radii`` points over the narrowest region's span (at
         most four times ``n_radii`` in all).
+    n_radii : int, default 25
+        Points of the automatic grids (see ``radii``).
     norm : {"euclidean", "max"}
         Elementwise balls are intervals either way; the scaled norms are
         refused (they would measure each fit's ball in its own sd).
@@ -438,6 +448,13 @@ def compare(fits, reference=None, *, var_names=None, filter_vars=None, coords=No
         Fits with different variables, dims, coordinates or supports
         (transforms); mismatched radii; a region outside the support of every
         fit; an unknown reference.
+
+    See Also
+    --------
+    compare_summary : One row per fit and region at one radius.
+    local_kl : The local KL of two distributions on a region.
+    pymc_localmass.check : Findings from a comparison, with what to do.
+    pymc_localmass.report : The comparison as an HTML page.
 
     Examples
     --------
@@ -710,19 +727,24 @@ def _sel_like(f, n, arr, coords):
 
 
 # ----------------------------------------------------------------------------- summary
-def compare_summary(ds, radius="smallest_resolved", *, models=None):
+@public(renamed={"ds": "data", "models": "fits"}, positional=("radius",))
+def compare_summary(data: xr.Dataset, *, fits: str | Sequence[str] | None = None,
+                    radius: Literal["smallest_resolved", "largest"] | int | float = "smallest_resolved"
+                    ) -> pd.DataFrame:
     """One row per fit and region at one radius: the comparison table.
 
     Parameters
     ----------
-    ds : xarray.Dataset
-        Output of :func:`compare`.
+    data : xarray.Dataset
+        Output of :func:`compare` (formerly ``ds=``, still accepted with a
+        ``FutureWarning``).
+    fits : str or list of str, optional
+        Restrict to these fits (default all, the reference first); formerly
+        ``models=`` (still accepted with a ``FutureWarning``).
     radius : "smallest_resolved", "largest", int or float
         Which radius per region: the smallest the reference resolves (the
         default; the largest radius when none is resolved), the largest, a
         grid position (int) or the grid radius nearest to a value (float).
-    models : list of str, optional
-        Restrict to these fits (default all, the reference first).
 
     Returns
     -------
@@ -733,6 +755,11 @@ def compare_summary(ds, radius="smallest_resolved", *, models=None):
         ELBO-blindness bound, with interval), ``phi_forward``, ``kl_bound``,
         ``ref_compatible_lower``/``_upper`` and ``resolved``.
 
+    See Also
+    --------
+    compare : The comparison this table reads.
+    pymc_localmass.summary : The Mass Index table of one fit.
+
     Examples
     --------
     >>> import numpy as np
@@ -742,6 +769,7 @@ def compare_summary(ds, radius="smallest_resolved", *, models=None):
     >>> compare_summary(cmp).index.names
     FrozenList(['model', 'region'])
     """
+    ds, models = data, fits
     if not isinstance(ds, xr.Dataset) or "region" not in ds.dims or "model" not in ds.dims:
         raise TypeError("compare_summary needs the Dataset returned by compare()")
     R = ds.sizes["radius"]
@@ -926,9 +954,13 @@ def _dim_of(region):
     raise TypeError("region must be a Box, Ball, Tail, Where, a (lo, hi) tuple or a list of them")
 
 
-def local_kl(p, q, region, *, eps=0.0, direction="both", var_name=None, coords=None, group="posterior",
-             log_density=False, p_atoms=None, q_atoms=None, breakpoints=(), k=5, n_batches=10, n_draws=4000,
-             n_points=2**13, ci_prob=None, model=None, seed=0):
+@public(renamed={"var_name": "var_names"})
+def local_kl(p: Any, q: Any, region: Any, *, var_names: str | Sequence[str] | None = None, coords: Coords = None,
+             group: str = "posterior", eps: float = 0.0, direction: Literal["both", "forward", "reverse"] = "both",
+             log_density: bool = False, p_atoms: Mapping[float, float] | None = None,
+             q_atoms: Mapping[float, float] | None = None, breakpoints: Sequence[float] = (), k: int = 5,
+             n_batches: int = 10, n_draws: int = 4000, n_points: int = 2**13, model: Any = None, seed: int = 0,
+             ci_prob: float | None = None) -> xr.Dataset:
     """Local extended KL of two distributions on a region, split into shape and mass terms.
 
     ``KL_A(mu || nu) = int_A log(dmu/dnu) dmu - mu(A) + nu(A)
@@ -950,15 +982,24 @@ def local_kl(p, q, region, *, eps=0.0, direction="both", var_name=None, coords=N
     ----------
     p, q : distribution, callable, approximation, draws or container
         A scipy.stats frozen distribution; a callable density (log density
-        with ``log_density=True``); a PyMC approximation (``var_name``, and
+        with ``log_density=True``); a PyMC approximation (``var_names``, and
         ``coords`` to pick elements: its exact transformed-Gaussian
         density); an array of draws ``(n,)`` or ``(n, d)``; or a container /
-        Dataset / dict of draws (``var_name``, ``coords``, ``group``).
+        Dataset / dict of draws (``var_names``, ``coords``, ``group``).
     region : Box, Ball, Tail, Where, (lo, hi) or list of (lo, hi)
         The region ``A`` (see :mod:`pymc_localmass.core.localkl`).
+    var_names : str or list of one str, optional
+        The variable of an approximation or container (formerly
+        ``var_name=``, still accepted with a ``FutureWarning``).
+    coords : dict, optional
+        Elements of that variable.
+    group : str, default "posterior"
+        Group of a container's draws.
     eps : float, default 0
         Regularisation (exact tiers only).
     direction : {"both", "forward", "reverse"}
+    log_density : bool, default False
+        A callable ``p`` or ``q`` returns the log density.
     p_atoms, q_atoms : dict of location to weight, optional
         Point masses (1-D exact tier).
     breakpoints : sequence of float
@@ -983,6 +1024,12 @@ def local_kl(p, q, region, *, eps=0.0, direction="both", var_name=None, coords=N
         direction), ``nu_mass`` (of the second, regularised when ``eps > 0``);
         attrs ``tier``, ``eps``, ``region``.
 
+    Raises
+    ------
+    ValueError
+        ``eps > 0`` with draws only; a multivariate exact KL on a region
+        without a bounding box; a region where neither side has mass.
+
     Warns
     -----
     RuntimeWarning
@@ -993,11 +1040,11 @@ def local_kl(p, q, region, *, eps=0.0, direction="both", var_name=None, coords=N
         always lies inside its interval (from draws, ``kl >= phi(mu(A),
         nu(A))``; infinite with interval ``[phi, inf]``).
 
-    Raises
-    ------
-    ValueError
-        ``eps > 0`` with draws only; a multivariate exact KL on a region
-        without a bounding box; a region where neither side has mass.
+    See Also
+    --------
+    compare : Masses and mass ratios of fits region by region, with the
+        ELBO-blindness bound.
+    pymc_localmass.core.localkl : The estimators, on arrays and densities.
 
     Examples
     --------
@@ -1019,6 +1066,11 @@ def local_kl(p, q, region, *, eps=0.0, direction="both", var_name=None, coords=N
         raise ValueError(f"eps must be >= 0, got {eps}")
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"k (neighbours of the kNN estimator) must be an integer >= 1, got {k!r}")
+    var_name = var_names
+    if isinstance(var_names, (list, tuple)):
+        if len(var_names) != 1:
+            raise ValueError(f"local_kl() takes one variable, got var_names={list(var_names)!r}")
+        var_name = var_names[0]
     kw = dict(var_name=var_name, coords=coords, group=group, log_density=log_density, model=model)
     P = _operand(p, "p", atoms=p_atoms, **kw)
     Q = _operand(q, "q", atoms=q_atoms, **kw)

@@ -10,12 +10,14 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
 
 from . import _validate
+from ._api import CentersLike, Coords, DataLike, FilterVars, Group, Method, Norm, RadiiLike, VarNames, given, public
 from ._compat import default_ci_prob, is_datatree, is_inferencedata
 from .adapters import INDEPENDENT_GROUPS, SAMPLE_DIMS, divergences, select_coords, select_vars, to_dataset
 from .core.curves import (CURVE_STATS, INDEX_STATS, STATUS_WORDS, ConstantError, NonFiniteError,
@@ -720,7 +722,13 @@ _PARAMS_DOC = """
 """
 
 
-def local_mass(data, **kwargs):
+@public()
+def local_mass(data: DataLike, *, var_names: VarNames = None, filter_vars: FilterVars = None, coords: Coords = None,
+               group: Group = "posterior", centers: CentersLike = "mean", radii: RadiiLike = None,
+               n_radii: int = 25, norm: Norm = "euclidean", joint: bool = False, method: Method = "auto",
+               model: Any = None, ci_prob: float | None = None, min_ess: float = 10.0,
+               window: int | Sequence[int] | None = None, nan_policy: Literal["raise", "omit"] = "raise",
+               progressbar: bool | None = None, independent: bool | None = None) -> xr.Dataset:
     """Small-ball mass curves with intervals, per variable element and centre.
 
     The mass ``m(r) = P(|theta - theta0| <= r)`` is estimated from the draws
@@ -729,11 +737,19 @@ def local_mass(data, **kwargs):
     finite-radius slope ``d log m / d log r`` with its interval, and a
     resolved flag.
     {params}
+
     Returns
     -------
     xarray.Dataset
         The ``local_mass`` group of docs/schema.md: each variable with dims
         ``(*dims, center, radius, local_stat)``.
+
+    See Also
+    --------
+    mass_index : The Mass Index (a, b) and atom weight from the same draws or from these curves.
+    add_local_mass : Attach both results to a DataTree or InferenceData.
+    summary : One table row per variable element and centre.
+    plot_local_mass : Plot the curves, slopes and index.
 
     Examples
     --------
@@ -744,9 +760,9 @@ def local_mass(data, **kwargs):
     >>> res["tau"].sel(local_stat="mass").round(1).values.tolist()   # 2 Phi(r) - 1 = 0.08, 0.38
     [[0.1, 0.4]]
     """
+    kwargs = given(local_mass, locals())
     if is_results(data, "local_stat"):
         return _select_results(data, kwargs, "local_mass")
-    _check_kwargs("local_mass", kwargs)
     return _compute(data, **kwargs)[0]
 
 
@@ -771,20 +787,13 @@ def _select_results(ds, kwargs, fname, also=()):
     return select_coords(ds[names], kwargs.get("coords"))
 
 
-def _check_kwargs(fname, kwargs):
-    """A misspelt keyword is named, with the nearest accepted one."""
-    import difflib
-    import inspect
-
-    known = set(inspect.signature(_compute_one).parameters) - {"data"}
-    for key in kwargs:
-        if key not in known:
-            near = difflib.get_close_matches(key, sorted(known), n=1)
-            hint = f" (did you mean {near[0]!r}?)" if near else ""
-            raise TypeError(f"{fname}() got an unexpected keyword argument {key!r}{hint}")
-
-
-def mass_index(data, **kwargs):
+@public()
+def mass_index(data: DataLike, *, var_names: VarNames = None, filter_vars: FilterVars = None, coords: Coords = None,
+               group: Group = "posterior", centers: CentersLike = "mean", radii: RadiiLike = None,
+               n_radii: int = 25, norm: Norm = "euclidean", joint: bool = False, method: Method = "auto",
+               model: Any = None, ci_prob: float | None = None, min_ess: float = 10.0,
+               window: int | Sequence[int] | None = None, nan_policy: Literal["raise", "omit"] = "raise",
+               progressbar: bool | None = None, independent: bool | None = None) -> xr.Dataset:
     """Mass Index (a, b) with intervals and the atom weight, per element and centre.
 
     From draws, ``a`` and ``b`` come from a local likelihood on the nearest
@@ -795,11 +804,18 @@ def mass_index(data, **kwargs):
     ``filter_vars``, element ``coords``) that the stored results hold entirely,
     returns them; otherwise everything asked is computed from the draws.
     {params}
+
     Returns
     -------
     xarray.Dataset
         The ``local_mass_index`` group: each variable with dims
         ``(*dims, center, index_stat)``.
+
+    See Also
+    --------
+    local_mass : The mass curves the index summarises.
+    add_local_mass : Attach both results to a DataTree or InferenceData.
+    summary : The index as a table, with a status word and note per row.
 
     Examples
     --------
@@ -809,12 +825,12 @@ def mass_index(data, **kwargs):
     >>> bool(1.4 < float(idx["x"].sel(index_stat="a").item()) < 2.6)
     True
     """
+    kwargs = given(mass_index, locals())
     if is_results(data, "local_stat"):
         return _index_from_curves(_select_results(data, kwargs, "mass_index", also=("ci_prob",)),
                                   ci_prob=kwargs.get("ci_prob"))
     if is_results(data, "index_stat"):
         return _select_results(data, kwargs, "mass_index")
-    _check_kwargs("mass_index", kwargs)
     if (is_datatree(data) or is_inferencedata(data)) and set(kwargs) <= set(_RESULT_SELECTION):
         # stored results answer a call that only selects among them (variables, element
         # coords); a variable they lack, or a selection of draws, is computed from the draws
@@ -910,13 +926,19 @@ def _index_from_curves(curves, ci_prob=None):
     return ds
 
 
-def add_local_mass(idata, *, inplace=False, merge=True, **kwargs):
+@public(renamed={"idata": "data"})
+def add_local_mass(data: DataLike, *, inplace: bool = False, merge: bool = True, var_names: VarNames = None,
+                   filter_vars: FilterVars = None, coords: Coords = None, group: Group = "posterior",
+                   centers: CentersLike = "mean", radii: RadiiLike = None, n_radii: int = 25,
+                   norm: Norm = "euclidean", joint: bool = False, method: Method = "auto", model: Any = None,
+                   ci_prob: float | None = None, min_ess: float = 10.0, window: int | Sequence[int] | None = None,
+                   nan_policy: Literal["raise", "omit"] = "raise", progressbar: bool | None = None,
+                   independent: bool | None = None) -> Any:
     """Compute local masses and Mass Indices and attach them as groups.
 
     Returns the same container type (DataTree or InferenceData) with groups
     ``local_mass`` and ``local_mass_index``; the input is left untouched
-    unless ``inplace=True``. Keyword arguments are those of
-    :func:`local_mass`.
+    unless ``inplace=True``.
 
     With ``merge=True`` (the default) results already attached for other
     variables stay beside the new ones when they were computed alike (same
@@ -924,6 +946,32 @@ def add_local_mass(idata, *, inplace=False, merge=True, **kwargs):
     computed again are replaced. Otherwise, or with ``merge=False``, the new
     results replace the groups (with a warning naming what is dropped,
     unless ``merge=False``).
+
+    Parameters
+    ----------
+    data : DataTree or InferenceData
+        The container to attach the results to (its draws are analysed).
+        Formerly ``idata=``, still accepted with a ``FutureWarning``.
+    inplace : bool, default False
+        Attach the groups to ``data`` itself instead of a copy.
+    merge : bool, default True
+        Keep earlier results of other variables when they were computed alike.
+    var_names, filter_vars, coords, group, centers, radii, n_radii
+        As in :func:`local_mass`.
+    norm, joint, method, model, ci_prob, min_ess, window, nan_policy, progressbar, independent
+        As in :func:`local_mass`.
+
+    Returns
+    -------
+    DataTree or InferenceData
+        The same container type with groups ``local_mass`` and
+        ``local_mass_index`` (``data`` itself when ``inplace=True``).
+
+    See Also
+    --------
+    local_mass : The curves alone, as a Dataset.
+    mass_index : The index alone, as a Dataset.
+    pymc_localmass.results.read : Read the attached groups back.
 
     Examples
     --------
@@ -939,16 +987,16 @@ def add_local_mass(idata, *, inplace=False, merge=True, **kwargs):
     >>> plm.results.read(idata) is None   # the input is untouched
     True
     """
-    if not (is_datatree(idata) or is_inferencedata(idata)):
+    kwargs = {k: v for k, v in given(add_local_mass, locals()).items() if k not in ("inplace", "merge")}
+    if not (is_datatree(data) or is_inferencedata(data)):
         raise TypeError(
-            f"add_local_mass needs a DataTree or InferenceData, got {type(idata).__name__}; "
+            f"add_local_mass needs a DataTree or InferenceData, got {type(data).__name__}; "
             "for a Dataset or dict of arrays use local_mass() and mass_index()"
         )
-    _check_kwargs("add_local_mass", kwargs)
-    curves, index = _compute(idata, **kwargs)
+    curves, index = _compute(data, **kwargs)
     if merge:
-        curves, index = _merge_with_existing(read(idata), curves, index)
-    return attach(idata, curves, index, inplace=inplace)
+        curves, index = _merge_with_existing(read(data), curves, index)
+    return attach(data, curves, index, inplace=inplace)
 
 
 #: attributes that must agree for new results to join earlier ones in the same groups
@@ -990,6 +1038,6 @@ def _merge_with_existing(old, curves, index):
     return merged[0], merged[1]
 
 
-local_mass.__doc__ = local_mass.__doc__.format(params=_PARAMS_DOC)
-mass_index.__doc__ = mass_index.__doc__.format(params=_PARAMS_DOC)
+local_mass.__doc__ = local_mass.__doc__.format(params=_PARAMS_DOC.rstrip("\n"))
+mass_index.__doc__ = mass_index.__doc__.format(params=_PARAMS_DOC.rstrip("\n"))
 add_local_mass.__doc__ = add_local_mass.__doc__.format()

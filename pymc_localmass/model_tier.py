@@ -89,7 +89,6 @@ from .adapters import SAMPLE_DIMS, select_coords, select_vars, to_dataset
 from .core.curves import CURVE_STATS, INDEX_STATS, STATUS_WORDS, no_draws_value
 from .core.distances import center_values, joint_distances
 from .core.index import fit_index_curve, fit_slopes
-from .core.intervals import beta_interval
 from .core.quadrature import check_radii_precision, conditional_ball_mass, qmc_ball_log_integral
 from .results import base_attrs, joint_center_label, merge_curves
 
@@ -868,7 +867,8 @@ def _compute_scalar(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, n
             if var in partners:
                 pvar = partners[var]
                 pinfo = dens.variables[pvar]
-                pcol = dens.column(pvar, np.unravel_index(pos, pinfo.shape)) if pinfo.size > 1 else dens.slice(pvar).start
+                pcol = (dens.column(pvar, np.unravel_index(pos, pinfo.shape)) if pinfo.size > 1
+                        else dens.slice(pvar).start)
                 plo, phi = dens.bounds(rows[:1])
                 partner = (pcol, float(plo[0, pcol]), float(phi[0, pcol]))
                 pair_scale = _robust_scale(flat[..., pcol][~bad])
@@ -964,7 +964,8 @@ def _compute_joint(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, no
             + ("" if every else " for some draws (its bounds depend on other variables)")
         )
     free_cont = [dens.column(n, idx) if dens.variables[n].shape else dens.column(n)
-                 for n in dens.names for idx in (np.ndindex(*dens.variables[n].shape) if dens.variables[n].shape else [()])]
+                 for n in dens.names
+                 for idx in (np.ndindex(*dens.variables[n].shape) if dens.variables[n].shape else [()])]
     has_discrete = any(dens.variables[n].discrete for n in dens.names)
     full = set(cols.tolist()) == set(free_cont) and not has_discrete
     rng = np.random.default_rng(seed)

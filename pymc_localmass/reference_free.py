@@ -50,7 +50,7 @@ from scipy import special
 
 from ._compat import psis_smooth
 from .adapters.approx import from_approximation
-from .core.curves import CURVE_STATS, INDEX_STATS, STATUS_WORDS
+from .core.curves import INDEX_STATS, STATUS_WORDS
 from .core.gaussian import _canonical_transform
 from .core.importance import MIN_TAIL_DRAWS, importance_probability, rao_blackwell_probability
 from .errors import InvalidInputError, InvalidTypeError

@@ -23,10 +23,12 @@ import io
 import os
 import tempfile
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
 from . import __version__
+from ._api import CentersLike, Coords, RadiiLike, VarNames, public
 from .adapters.approx import is_approximation
 
 __all__ = ["report"]
@@ -255,9 +257,14 @@ def _write_atomic(path, text):
     return path
 
 
-def report(fits, path, *, reference=None, var_names=None, coords=None, centers=None, radii=None, kl_bound=None,
-           log_evidence=None, ci_prob=None, factor=10.0, prior=True, model=None, title="Local-mass report",
-           max_panels=9, max_rows=80, group="posterior"):
+@public()
+def report(fits: Mapping[str, Any], path: str | os.PathLike[str], *, reference: str | None = None,
+           var_names: VarNames = None, coords: Coords = None, group: str = "posterior",
+           centers: CentersLike | None = None, radii: RadiiLike = None,
+           kl_bound: float | Mapping[str, float] | None = None,
+           log_evidence: float | tuple[float, float] | None = None, factor: float = 10.0, prior: bool = True,
+           model: Any = None, title: str = "Local-mass report", max_panels: int = 9, max_rows: int = 80,
+           ci_prob: float | None = None) -> str:
     """Write one self-contained HTML report comparing fits region by region.
 
     Parameters
@@ -291,6 +298,12 @@ def report(fits, path, *, reference=None, var_names=None, coords=None, centers=N
     -------
     str
         The path written.
+
+    See Also
+    --------
+    pymc_localmass.compare : The comparison the page shows.
+    pymc_localmass.check : The findings the page lists.
+    pymc_localmass.plot_local_mass : The curves of one fit, interactively.
 
     Examples
     --------
@@ -365,7 +378,7 @@ def _page(cmp, findings, path, *, reference, reference_label, ref_is_draws, chk,
     # a flagged row is read at its finding's radius, so the table quotes what the finding says
     for f in findings:
         if f.model and f.radius is not None and (f.model, f"{f.variable} @ {f.center}") in summ.index:
-            at = compare_summary(cmp, radius=float(f.radius), models=[f.model])
+            at = compare_summary(cmp, radius=float(f.radius), fits=[f.model])
             key = (f.model, f"{f.variable} @ {f.center}")
             summ.loc[key] = at.loc[key]
     if cmp.sizes["model"] > 1:
@@ -385,7 +398,8 @@ def _page(cmp, findings, path, *, reference, reference_label, ref_is_draws, chk,
         "<!DOCTYPE html>", "<html lang='en'><head><meta charset='utf-8'>",
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
-        f"<div class='meta'>reference: <b>{html.escape(reference_label)}</b> &middot; fits and tiers: {html.escape(tiers)}"
+        f"<div class='meta'>reference: <b>{html.escape(reference_label)}</b> &middot; "
+        f"fits and tiers: {html.escape(tiers)}"
         f" &middot; intervals at {float(cmp.attrs['ci_prob']):g} &middot; pymc-localmass {__version__} &middot; "
         f"{created}</div>",
         "<h2>Findings</h2>",

@@ -75,7 +75,7 @@ def joint_center_label(labels):
     return labels[0].split("=", 1)[1] if len(common) == 1 else ",".join(labels)
 
 
-def validate(ds, kind=CURVE_GROUP):
+def validate(ds: xr.Dataset, kind: str = CURVE_GROUP) -> xr.Dataset:
     """Check a results dataset against docs/schema.md; one error lists every violation.
 
     Enforced: the stat dimension with every required label (extra labels are
@@ -95,12 +95,18 @@ def validate(ds, kind=CURVE_GROUP):
 
     Returns
     -------
-    ds : the same dataset, for chaining.
+    xarray.Dataset
+        The same dataset, for chaining.
 
     Raises
     ------
     pymc_localmass.errors.SchemaError
         (a ``ValueError``) listing every violation in ``violations``.
+
+    See Also
+    --------
+    read : The results groups of a container.
+    pymc_localmass.local_mass : Build a ``local_mass`` results dataset.
 
     Examples
     --------
@@ -207,7 +213,7 @@ def _index_problems(name, da):
     out = []
     with np.errstate(invalid="ignore"):
         for p in ("a", "b"):
-            lo, mid, hi = stat(f"{p}_lower"), stat(p), stat(f"{p}_upper")
+            lo, hi = stat(f"{p}_lower"), stat(f"{p}_upper")
             out += _count(lo > hi, f"{p}_lower > {p}_upper", name)
         w, wl, wh = stat("atom"), stat("atom_lower"), stat("atom_upper")
         out += _count((wl < -_TOL) | (wh > 1 + _TOL) | (w < -_TOL) | (w > 1 + _TOL), "atom outside [0, 1]", name)
@@ -241,8 +247,10 @@ def read(container):
 
 
 def check_distinct_labels(pairs):
-    """Raise when two variables give an element the same label (``x[0]`` the
-    variable and element 0 of ``x``): tables and findings key on the label."""
+    """Raise when two variables give an element the same label.
+
+    E.g. ``x[0]`` the variable and element 0 of ``x``: tables and findings key on the label.
+    """
     seen = {}
     for var, lab in pairs:
         if seen.setdefault(lab, var) != var:

@@ -1,8 +1,14 @@
 """Tabular summary of Mass Indices: one row per variable element and centre."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
 import numpy as np
 import pandas as pd
 
+from ._api import CentersLike, Coords, DataLike, FilterVars, Group, Method, Norm, RadiiLike, VarNames, given, public
 from ._compat import is_datatree, is_inferencedata
 from .results import element_labels, read, status_note, status_word, stored_centers
 
@@ -34,8 +40,10 @@ def _digits_for(stat):
 
 
 def _rounded(df, digits=None):
-    """A copy with every float column rounded (``digits`` significant digits, or the auto rule);
-    counts (``n_window``) are left whole; the long format is rounded per statistic."""
+    """A copy with every float column rounded (``digits`` significant digits, or the auto rule).
+
+    Counts (``n_window``) are left whole; the long format is rounded per statistic.
+    """
     out = pd.DataFrame(df).copy()
     if "stat" in (out.index.names or []) and list(out.columns) == ["value"]:
         stat = out.index.get_level_values("stat")
@@ -83,6 +91,7 @@ class SummaryDataFrame(pd.DataFrame):
         return self._display()._repr_html_()
 
     def to_string(self, *args, **kwargs):
+        """The rounded display as text (arguments as :meth:`pandas.DataFrame.to_string`)."""
         return self._display().to_string(*args, **kwargs)
 
 
@@ -114,20 +123,33 @@ except TypeError:  # pragma: no cover - older pandas
     _STACK_FUTURE = False
 
 
-def summary(data, *, var_names=None, filter_vars=None, round_to="auto", fmt="wide", **kwargs):
+@public()
+def summary(data: DataLike, *, var_names: VarNames = None, filter_vars: FilterVars = None, coords: Coords = None,
+            group: Group = "posterior", centers: CentersLike = "mean", radii: RadiiLike = None, n_radii: int = 25,
+            norm: Norm = "euclidean", joint: bool = False, method: Method = "auto", model: Any = None,
+            ci_prob: float | None = None, min_ess: float = 10.0, window: int | Sequence[int] | None = None,
+            nan_policy: Literal["raise", "omit"] = "raise", progressbar: bool | None = None,
+            independent: bool | None = None, fmt: Literal["wide", "long"] = "wide",
+            round_to: Literal["auto", "none"] | int = "auto") -> pd.DataFrame:
     """Mass Index table: one row per variable element and centre.
 
     Parameters
     ----------
     data : container with a ``local_mass_index`` group, a results Dataset, or draws
         Draws are analysed with :func:`pymc_localmass.mass_index` first
-        (``kwargs`` go there). A container with stored results and
-        ``kwargs`` (e.g. another ``ci_prob``) is analysed again at the
-        stored variables and centres unless ``centers`` is given.
+        (with the options below). A container with stored results and
+        options other than the defaults (e.g. another ``ci_prob``) is
+        analysed again at the stored variables and centres unless
+        ``centers`` is given.
     var_names : str or list of str, optional
         Restrict the rows to these variables (ArviZ-style: ``~`` excludes).
     filter_vars : {None, "like", "regex"}, optional
         How ``var_names`` match, as in ArviZ.
+    coords, group, centers, radii, n_radii, norm, joint, method, model
+        As in :func:`pymc_localmass.local_mass` (for draws, or to analyse
+        stored results' draws again).
+    ci_prob, min_ess, window, nan_policy, progressbar, independent
+        As in :func:`pymc_localmass.local_mass`.
     round_to : "auto", "none" or int, default "auto"
         As in ArviZ's ``summary``. ``"auto"``: the numbers are kept raw and
         shown with 3 significant digits (interval ends with 2); ``"none"``:
@@ -149,6 +171,12 @@ def summary(data, *, var_names=None, filter_vars=None, round_to="auto", fmt="wid
         do; empty when "ok"). With ``round_to="auto"`` a
         :class:`SummaryDataFrame` (a DataFrame that prints rounded).
 
+    See Also
+    --------
+    pymc_localmass.mass_index : The Dataset these rows come from.
+    pymc_localmass.check : Findings, with what to do, for rows that are not "ok".
+    pymc_localmass.compare_summary : The table of a comparison of fits.
+
     Examples
     --------
     >>> import numpy as np, pymc_localmass as plm
@@ -164,6 +192,8 @@ def summary(data, *, var_names=None, filter_vars=None, round_to="auto", fmt="wid
     """
     from .estimators import is_results, mass_index
 
+    kwargs = {k: v for k, v in given(summary, locals()).items()
+              if k not in ("var_names", "filter_vars", "fmt", "round_to")}
     index = None
     if is_results(data, "index_stat"):
         index = data

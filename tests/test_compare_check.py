@@ -87,9 +87,9 @@ def test_compare_exact_figures(halfnormal_advi, halfnormal_draws):
     assert df.shape[0] == 2 * 1 * 3 and {"mass", "ratio", "phi_reverse"} <= set(df.columns)
     summ = compare_summary(cmp, radius=2)
     assert summ.loc[("ADVI", "s @ 0"), "mass"] == pytest.approx(q[2], rel=1e-10)
-    assert list(compare_summary(cmp, radius=2, models="ADVI").index) == [("ADVI", "s @ 0")]
+    assert list(compare_summary(cmp, radius=2, fits="ADVI").index) == [("ADVI", "s @ 0")]
     with pytest.raises(KeyError, match=r"models \['Z'\] not in the comparison; its fits are \['NUTS', 'ADVI'\]"):
-        compare_summary(cmp, models=["Z"])
+        compare_summary(cmp, fits=["Z"])
 
 
 def test_compare_bonferroni_when_both_estimated():
@@ -248,7 +248,7 @@ def test_local_kl_gaussians_exact_vs_knn():
 
 def test_local_kl_tail_and_approximation_density(normal_advi):
     _, approx = normal_advi
-    res = local_kl(approx, stats.norm(0.0, 1.0), Tail(0.0, 2.0), var_name="x")
+    res = local_kl(approx, stats.norm(0.0, 1.0), Tail(0.0, 2.0), var_names="x")
     fit = from_approximation(approx)
     mu, sd = fit.marginal("x")
     qa = stats.norm.cdf(-2, mu, sd) + stats.norm.sf(2, mu, sd)

@@ -141,7 +141,8 @@ def test_tiny_radii_keep_relative_precision():
 def test_exact_slope_matches_finite_difference(name):
     kw = CASES[name][0]
     lo, hi = transform_support(name, **kw)
-    c = 0.5 if not np.isfinite(hi) else (float(lo) + 0.3 * (float(hi) - float(lo)) if np.isfinite(lo) else float(hi) - 0.5)
+    c = 0.5 if not np.isfinite(hi) else (float(lo) + 0.3 * (float(hi) - float(lo)) if np.isfinite(lo)
+                                         else float(hi) - 0.5)
     radii = np.array([1e-3, 0.05, 0.3, 0.45])
     res = gaussian_ball_mass(0.2, 0.7, c, radii, transform=name, **kw)
     h = 1e-5  # central difference in log r: truncation error O(h^2) ~ 1e-10

@@ -1,6 +1,5 @@
 """The demo job end to end on a real PyMC run (few draws to keep it quick)."""
 
-import os
 
 import numpy as np
 import xarray as xr

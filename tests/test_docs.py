@@ -88,6 +88,7 @@ def build_site(tmp_path):
     shutil.copytree(DOCS, src / "docs", symlinks=True, ignore=shutil.ignore_patterns(
         "_build", "auto_examples", "generated", "__pycache__"))
     shutil.copytree(ROOT / "notebooks", src / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    shutil.copy2(ROOT / "CHANGELOG.md", src / "CHANGELOG.md")  # docs/changelog.md includes it
     out = tmp_path / "html"
     cmd = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", "-d", str(tmp_path / "doctrees"),
            "-D", "nb_execution_mode=off", str(src / "docs"), str(out)]
@@ -97,7 +98,8 @@ def build_site(tmp_path):
     return out
 
 
-PAGES_TO_RENDER = ["index", "quickstart", "api/generated/pymc_localmass.local_mass", "auto_examples/plot_4_overlay_fits"]
+PAGES_TO_RENDER = ["index", "quickstart", "api/generated/pymc_localmass.local_mass",
+                   "auto_examples/plot_4_overlay_fits"]
 
 
 @pytest.mark.slow
@@ -167,3 +169,12 @@ def test_readme_example_is_the_script_that_draws_its_figure():
     assert "(docs/figures/readme_local_mass.png)" in readme and (DOCS / "figures" / "readme_local_mass.png").exists()
     for target in re.findall(r"\]\(((?:docs|notebooks)/[^)]*)\)", readme):  # the links to the site's pages
         assert (ROOT / target).exists(), target
+
+
+def test_changelog_has_one_source():
+    """CHANGELOG.md (root) is the changelog; the site's page includes it; its newest entry is this version."""
+    page = (DOCS / "changelog.md").read_text()
+    assert "```{include} ../CHANGELOG.md" in page and len(page.splitlines()) <= 4, "docs/changelog.md only includes"
+    text = (ROOT / "CHANGELOG.md").read_text()
+    versions = re.findall(r"^## (\S+)", text, flags=re.M)
+    assert versions and versions[0] == plm.__version__, versions[:1]

@@ -50,7 +50,7 @@ def mixed_model():
     with pm.Model(coords={"k": range(3)}) as model:
         lam = pm.HalfCauchy("lam", 1.0, dims="k")
         beta = pm.Normal("beta", 0.0, lam, dims="k")
-        u = pm.Uniform("u", 0.0, lam[0])
+        pm.Uniform("u", 0.0, lam[0])
         p = pm.Beta("p", 2.0, 3.0)
         n = pm.Poisson("n", 3.0)
         pm.Bernoulli("y", logit_p=X @ beta, observed=y)

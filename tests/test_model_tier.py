@@ -381,7 +381,7 @@ def test_results_round_trip_netcdf(tmp_path, horseshoe):
 def small():
     with pm.Model() as model:
         s = pm.HalfNormal("s", 1.0)
-        k = pm.Poisson("k", 3.0)
+        pm.Poisson("k", 3.0)
         mu = pm.Normal("mu", 0.0, s)
         pm.Normal("y", mu, 1.0, observed=[0.2, 0.4])
     rng = np.random.default_rng(8)

@@ -156,6 +156,14 @@ def _wheel_metadata(dist):
         return email.message_from_bytes(zf.read(name))
 
 
+def test_wheel_ships_py_typed(dist):
+    """PEP 561: the wheel carries ``pymc_localmass/py.typed`` (the public API is typed)."""
+    import zipfile
+
+    with zipfile.ZipFile(next(dist.glob("*.whl"))) as zf:
+        assert "pymc_localmass/py.typed" in zf.namelist()
+
+
 def test_version_has_one_source(dist):
     """``pymc_localmass.__version__`` is the only version: pyproject reads it (setuptools dynamic)."""
     import tomllib

@@ -402,8 +402,8 @@ class GaussianApproximation:
         res = {name: [] for name in outs}
         for s0 in range(0, y.shape[0], 8192):
             blk = y[s0:s0 + 8192]
-            args = [blk[:, self.variables[name].index].reshape((blk.shape[0],) + self._value_shape(self.variables[name]))
-                    for name in order]
+            args = [blk[:, self.variables[name].index].reshape(
+                        (blk.shape[0],) + self._value_shape(self.variables[name])) for name in order]
             for name, val in zip(outs, fn(*args)):
                 res[name].append(np.asarray(val, dtype=float).reshape((blk.shape[0],) + self.variables[name].shape))
         return {k: np.concatenate(v) for k, v in res.items()}

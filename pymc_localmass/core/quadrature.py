@@ -155,7 +155,7 @@ def check_radii_precision(center, radii):
     Traceback (most recent call last):
     ...
     ValueError: radius 1e-09 is too small for double precision around a centre of magnitude 1e+06: radii must exceed 2.22e-06 (1e4 * machine epsilon * |center|)
-    """
+    """  # noqa: E501 (a doctest's output line)
     radii = np.asarray(radii, dtype=float)
     if radii.size == 0:
         raise ValueError("radii must not be empty")
@@ -554,7 +554,8 @@ def _conditional_chunk(logp, rows, column, center, radii, lo, hi, scale, t0_base
         inside = act[:, None] & (sgn * (others - a[:, None]) > 0) & (sgn * (others - a[:, None]) < t[:, None])
         others = np.where(inside, a[:, None], others)
     inner = [np.where(act, a + sgn * t, 0.0)[:, None] for a, sgn, t, act in anchors]
-    radius_pts = np.concatenate([np.broadcast_to(radii, (m, radii.size)), -np.broadcast_to(radii, (m, radii.size))], axis=1)
+    radius_pts = np.concatenate([np.broadcast_to(radii, (m, radii.size)), -np.broadcast_to(radii, (m, radii.size))],
+                                axis=1)
     grid = np.concatenate(
         [np.zeros((m, 1)), left_end[:, None], right_end[:, None], radius_pts, others] + inner, axis=1
     )

@@ -12,6 +12,10 @@ returns the array of axes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from .._api import Coords, FilterVars, Group, VarNames
 from .._compat import MODERN
 from ._prepare import KINDS, LocalMassComputedWarning, check_kind, collect, geometry
 
@@ -19,26 +23,26 @@ __all__ = ["plot_local_mass", "register", "save_figure", "LocalMassComputedWarni
 
 
 def plot_local_mass(
-    data,
+    data: Any,
     *,
-    var_names=None,
-    filter_vars=None,
-    coords=None,
-    kind="mass",
-    group=None,
-    labeller=None,
-    stats=None,
-    col_wrap=None,
-    plot_collection=None,
-    backend=None,
-    visuals=None,
-    aes_by_visuals=None,
-    ax=None,
-    figsize=None,
-    backend_kwargs=None,
-    show=None,
-    **pc_kwargs,
-):
+    var_names: VarNames = None,
+    filter_vars: FilterVars = None,
+    group: Group | None = None,
+    coords: Coords = None,
+    kind: Literal["mass", "slope", "both"] = "mass",
+    labeller: Any = None,
+    stats: Mapping[str, Mapping[str, Any]] | None = None,
+    col_wrap: int | None = None,
+    plot_collection: Any = None,
+    backend: Literal["matplotlib", "bokeh", "plotly"] | None = None,
+    visuals: Mapping[str, Mapping[str, Any] | Literal[False]] | None = None,
+    aes_by_visuals: Mapping[str, Sequence[str]] | None = None,
+    ax: Any = None,
+    figsize: tuple[float, float] | None = None,
+    backend_kwargs: Mapping[str, Any] | None = None,
+    show: bool | None = None,
+    **pc_kwargs: Any,
+) -> Any:
     """Plot small-ball mass curves, finite-radius slopes and the Mass Index.
 
     One panel per variable element and centre (centres a variable was not
@@ -113,6 +117,12 @@ def plot_local_mass(
     -------
     PlotCollection (ArviZ 1.x) or numpy.ndarray of matplotlib Axes (ArviZ 0.2x)
         The Axes array is 1-D (one per panel) or ``(n_panels, 2)`` for ``kind="both"``.
+
+    See Also
+    --------
+    pymc_localmass.local_mass : The curves plotted.
+    pymc_localmass.mass_index : The index drawn through them.
+    pymc_localmass.plots.save_figure : Save the result of either generation to a file.
 
     Examples
     --------

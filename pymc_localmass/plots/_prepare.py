@@ -214,7 +214,8 @@ def results_of(obj, *, group, var_names, filter_vars, coords, est_kwargs):
         else:
             raise TypeError(
                 "plot_local_mass needs a DataTree/InferenceData (with or without local_mass groups), a "
-                f"local_mass results Dataset, a Dataset or dict of draws, or a mapping of fits; got {type(obj).__name__}"
+                "local_mass results Dataset, a Dataset or dict of draws, or a mapping of fits; "
+                f"got {type(obj).__name__}"
             )
     else:
         curves, index = stored
@@ -290,7 +291,8 @@ def _joint_centers(obj, group, curves, var_names):
         start += n
     if start != values.size:
         raise ValueError(
-            f"the joint reference ball has {values.size} coordinates, the other fit's variables {var_names} have {start}"
+            f"the joint reference ball has {values.size} coordinates, the other fit's variables {var_names} "
+            f"have {start}"
         )
     return out
 
@@ -705,7 +707,6 @@ def _geometry_one(cur, idx, d, odim, labels, ref_o=0):
     lead_dims = list(cur.dims[:-2])  # (*P, O)
     pdims = lead_dims[:-1]
     coords = {k: v for k, v in cur.coords.items() if set(v.dims) <= set(lead_dims)}
-    pcoords = {k: v for k, v in coords.items() if set(v.dims) <= set(pdims)}
 
     def stat(label):
         return cur.sel(local_stat=label).values.astype(float)
@@ -903,7 +904,6 @@ def _geometry_one(cur, idx, d, odim, labels, ref_o=0):
     sref[(sref < sy_lo[..., None]) | (sref > sy_hi[..., None])] = np.nan
     sref[~rok.any(axis=(-2, -1))] = np.nan
 
-    ov = odim
     L = lead_dims
     rad = ["radius"]
     pa = {"plot_axis": ["x", "y"]}

@@ -37,7 +37,7 @@ import pymc_localmass as plm  # noqa: E402
 from pymc_localmass._compat import MODERN, get_group  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
-from models import MODELS, NO_ADVI, fit  # noqa: E402
+from models import MODELS, fit  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
