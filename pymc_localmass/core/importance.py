@@ -189,7 +189,7 @@ def importance_probability(log_w, inside, *, psis, ci_prob=0.94, min_ess=100.0, 
 
     Examples
     --------
-    Draws of q = N(0, 2^2) reweighted to p = N(0, 1); P(|x| <= 1) = 0.6827:
+    Draws of q = N(0, 2^2) reweighted to p = N(0, 1); ``P(|x| <= 1) = 0.6827``:
 
     >>> from scipy import stats
     >>> def psis(lw):  # a stand-in without smoothing (the package passes arviz's psislw)
