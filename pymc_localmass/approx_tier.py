@@ -67,7 +67,7 @@ def _element_dims(da):
     return [d for d in da.dims if d not in SAMPLE_DIMS]
 
 
-def _centre_array(fit, name, spec, label, idx, el_shape, el_dims, el_coords, model):
+def _center_array(fit, name, spec, label, idx, el_shape, el_dims, el_coords, model):
     """Centre values (constrained space) of the selected elements, shape ``el_shape``."""
     v = fit.variable(name)
     flat = idx.reshape(-1)
@@ -170,7 +170,7 @@ def _exact_variable(fit, name, da_idx, specs, *, radii, n_radii, scaled, model):
     R = absolute.shape[1]
     cur_list, idx_list = [], []
     for label, spec in specs:
-        c = _centre_array(fit, name, spec, label, idx, el_shape, el_dims, el_coords, model).reshape(-1)
+        c = _center_array(fit, name, spec, label, idx, el_shape, el_dims, el_coords, model).reshape(-1)
         res = gaussian_ball_mass(mu, sd, c, absolute, transform=v.transform, lower=lower, upper=upper)
         mass = np.clip(res.mass, 0.0, 1.0)
         slope = res.slope
@@ -221,9 +221,9 @@ def _qmc_vector_variable(fit, name, da_idx, specs, *, radii, n_radii, scaled, ci
     cur_list, idx_list = [], []
     for label, spec in specs:
         if isinstance(spec, str) and spec in ("mean", "median", "mode"):
-            c = _pooled_centres(pooled, spec)
+            c = _pooled_centers(pooled, spec)
         else:
-            c = _centre_array(fit, name, spec, label, idx, el_shape, el_dims, el_coords, model).reshape(-1)
+            c = _center_array(fit, name, spec, label, idx, el_shape, el_dims, el_coords, model).reshape(-1)
         curves, index = _qmc_curve_and_index(pts, c, absolute, stored, csd, c, ci_prob)
         cur_list.append(curves)
         idx_list.append(index)
@@ -320,7 +320,7 @@ def _monotone_variable(fit, name, da_idx, specs, *, radii, n_radii, scaled, ci_p
                 return None
             c = mean if spec == "mean" else float(h(np.zeros(1))[0])
         else:
-            c = float(_centre_array(fit, name, spec, label, idx, el_shape, el_dims, el_coords, model).reshape(-1)[0])
+            c = float(_center_array(fit, name, spec, label, idx, el_shape, el_dims, el_coords, model).reshape(-1)[0])
 
         def mass_of(rad):
             z1 = _invert_monotone(h, sign, c - rad)
@@ -370,7 +370,7 @@ def _model_qmc_points(fit, names, sel, n_points, n_randomizations, seed):
     return pts
 
 
-def _pooled_centres(pooled, spec):
+def _pooled_centers(pooled, spec):
     """A centre keyword ("mean", "median", "mode") per column of the pooled QMC points."""
     from .core.distances import center_values
 
@@ -436,7 +436,7 @@ def _qmc_joint(fit, names, tsel, cmap, *, radii, n_radii, norm, ci_prob, model, 
         label, spec = specs[0]
         labels.append(f"{name}={label}")
         el_coords = {d: da[d].values for d in el_dims if d in da.coords}
-        centres.append(_centre_array(fit, name, spec, label, idx, idx.shape, el_dims, el_coords, model).reshape(-1))
+        centres.append(_center_array(fit, name, spec, label, idx, idx.shape, el_dims, el_coords, model).reshape(-1))
         csds.append(fit.constrained_moments(name)[1].reshape(-1)[idx.reshape(-1)])
     mean, cov, transforms, lower, upper = fit.block(names, selections)
     cvec = np.concatenate(centres)
@@ -528,10 +528,10 @@ def _qmc_joint_through_model(fit, names, tsel, cmap, *, radii, n_radii, norm, ci
         el_dims = _element_dims(da)
         idx = np.asarray(da.values[0, 0], dtype=int)
         if isinstance(spec, str) and spec in ("mean", "median", "mode"):
-            centres.append(_pooled_centres(pooled[:, start:start + sel[name].size], spec))
+            centres.append(_pooled_centers(pooled[:, start:start + sel[name].size], spec))
         else:
             el_coords = {dd: da[dd].values for dd in el_dims if dd in da.coords}
-            centres.append(_centre_array(fit, name, spec, label, idx, idx.shape, el_dims, el_coords,
+            centres.append(_center_array(fit, name, spec, label, idx, idx.shape, el_dims, el_coords,
                                          model).reshape(-1))
         start += sel[name].size
     cvec = np.concatenate(centres)

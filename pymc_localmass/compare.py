@@ -322,7 +322,7 @@ def _log_evidence_of(fit):
 
 
 # ----------------------------------------------------------------------------- flattening
-def _flatten(curves, index, names, centre_map):
+def _flatten(curves, index, names, center_map):
     """Rows (region) of a fit's curves: labels and arrays (G, R, stat) / (G, index_stat)."""
     from .results import check_distinct_labels, element_labels
 
@@ -334,7 +334,7 @@ def _flatten(curves, index, names, centre_map):
         for sel, lab in element_labels(da):
             sub = da.sel(sel) if sel else da
             isub = ia.sel(sel) if sel else ia
-            for c in centre_map[n]:
+            for c in center_map[n]:
                 rows.append(sub.sel(center=c).transpose("radius", "local_stat").values)
                 irows.append(isub.sel(center=c).values)
                 labels.append(f"{lab} @ {c}")
@@ -547,20 +547,20 @@ def compare(fits: Mapping[str, Any], *, reference: str | None = None, var_names:
     common = dict(var_names=names, coords=coords, norm=norm, n_radii=int(n_radii))
     # 1. the reference fixes centres (and, by default, radii)
     ref_c0, ref_i0 = ref.compute(centers=centers, radii=shared, ci_prob=ci, **common)
-    centre_map = stored_centers(ref_i0, names)
+    center_map = stored_centers(ref_i0, names)
     if shared is None:
         from .estimators import spanning_grids
 
         shared = spanning_grids(ref_c0, names, int(n_radii))
     radii_rule = "explicit" if radii is not None else "reference's automatic grid, one log-spaced grid per variable"
     # 2. region outside every fit's support?
-    _check_regions(fl, names, centre_map, shared, coords)
+    _check_regions(fl, names, center_map, shared, coords)
     # 3. every fit on the same regions
     ci2 = 1.0 - (1.0 - ci) / 2.0
     per_fit = {}
     for k in order:
         f = F[k]
-        kw = dict(common, centers=centre_map, radii=shared)
+        kw = dict(common, centers=center_map, radii=shared)
         if f.approx is not None:
             kw.update(n_draws=n_draws, seed=seed, model=model)
         c, i = f.compute(ci_prob=ci, **kw)
@@ -569,8 +569,8 @@ def compare(fits: Mapping[str, Any], *, reference: str | None = None, var_names:
         per_fit[k] = (c, i, c2, tier)
     from .core.curves import CURVE_STATS, INDEX_STATS
 
-    labels, meta, ref_rows, _ = _flatten(per_fit[reference][0], per_fit[reference][1], names, centre_map)
-    _, _, ref_rows2, _ = _flatten(per_fit[reference][2], per_fit[reference][1], names, centre_map)
+    labels, meta, ref_rows, _ = _flatten(per_fit[reference][0], per_fit[reference][1], names, center_map)
+    _, _, ref_rows2, _ = _flatten(per_fit[reference][2], per_fit[reference][1], names, center_map)
     G, R = ref_rows.shape[0], ref_rows.shape[1]
     p = _stat(ref_rows, "mass", CURVE_STATS)
     pl, pu = _stat(ref_rows, "mass_lower", CURVE_STATS), _stat(ref_rows, "mass_upper", CURVE_STATS)
@@ -610,8 +610,8 @@ def compare(fits: Mapping[str, Any], *, reference: str | None = None, var_names:
     for m, k in enumerate(order):
         c, i, c2, tier = per_fit[k]
         tiers.append(tier)
-        _, _, rows, irows = _flatten(c, i, names, centre_map)
-        _, _, rows2, _ = _flatten(c2, i, names, centre_map)
+        _, _, rows, irows = _flatten(c, i, names, center_map)
+        _, _, rows2, _ = _flatten(c2, i, names, center_map)
         q = _stat(rows, "mass", CURVE_STATS)
         ql, qu = _stat(rows, "mass_lower", CURVE_STATS), _stat(rows, "mass_upper", CURVE_STATS)
         ql2, qu2 = _stat(rows2, "mass_lower", CURVE_STATS), _stat(rows2, "mass_upper", CURVE_STATS)
@@ -689,11 +689,11 @@ def compare(fits: Mapping[str, Any], *, reference: str | None = None, var_names:
     return ds
 
 
-def _check_regions(fits, names, centre_map, shared, coords):
+def _check_regions(fits, names, center_map, shared, coords):
     """Raise when a region (ball at its largest radius) misses the support of every fit."""
     for n in names:
         rmax = float(np.max(shared[n]))
-        for label, cv in centre_map[n].items():
+        for label, cv in center_map[n].items():
             c = np.asarray(cv.values, dtype=float)
             reach = np.zeros(c.shape, dtype=bool)
             for f in fits:

@@ -395,8 +395,8 @@ def _joint_inputs(ds, var_names, centers, norm, model, map_cache):
         scale = float(np.sqrt(d))
     else:
         scale = 1.0
-    centre_vec = np.concatenate([np.asarray(c.values).reshape(-1) for c in cparts])
-    return dist, scale, joint_center_label(labels), centre_vec, _lattice_jump(X, centre_vec, sdv, norm)
+    center_vec = np.concatenate([np.asarray(c.values).reshape(-1) for c in cparts])
+    return dist, scale, joint_center_label(labels), center_vec, _lattice_jump(X, center_vec, sdv, norm)
 
 
 def _lattice_jump(X, centre, sd, norm):

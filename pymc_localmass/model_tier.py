@@ -531,7 +531,7 @@ def _center_for(spec, label, draws_el, var, el_name, model, map_cache, dens, fla
     return float(arr.reshape(-1)[flat_pos])
 
 
-def _check_centre_arrays(cmap, ds_sel):
+def _check_center_arrays(cmap, ds_sel):
     for var, specs in cmap.items():
         shape = tuple(s for d, s in ds_sel[var].sizes.items() if d not in SAMPLE_DIMS)
         size = int(np.prod(shape, dtype=int))
@@ -1223,7 +1223,7 @@ nan_policy, progressbar
     names = _select(ds_full, dens, var_names, filter_vars, group)
     ds_sel = select_coords(ds_full[names], coords)
     cmap = _normalise_centers(centers, names)
-    _check_centre_arrays(cmap, ds_sel)
+    _check_center_arrays(cmap, ds_sel)
     grid_rule = "explicit" if radii is not None else (
         f"auto: {int(n_radii)} log-spaced radii from 1e-3 to 1 RMS posterior sd" if joint else
         f"auto: {int(n_radii)} log-spaced radii from {GRID_TOP * 10**-GRID_DECADES:g} to {GRID_TOP:g} "

@@ -58,7 +58,7 @@ def test_other_groups(container):
     assert res.attrs["source_group"] == "prior"
 
 
-def test_several_centres_and_mapping(container):
+def test_several_centers_and_mapping(container):
     res = plm.local_mass(container, centers={"tau": [0.0, "median"], "mu": {"two": 2.0, "mean": "mean"}},
                          var_names=["tau", "mu"])
     assert set(res["center"].values) == {"0", "median", "two", "mean"}
@@ -69,20 +69,20 @@ def test_several_centres_and_mapping(container):
     assert idx["mu"].sel(center="two", index_stat="center_value").values.item() == 2.0
 
 
-def test_per_element_array_centre(container):
+def test_per_element_array_center(container):
     res = plm.mass_index(container, var_names="theta", centers=np.array([0.0, 0.5, 1.0]))
     np.testing.assert_array_equal(res["theta"].sel(index_stat="center_value", center="array").values,
                                   [0.0, 0.5, 1.0])
 
 
-def test_mode_and_median_centres(rng):
+def test_mode_and_median_centers(rng):
     x = rng.gamma(3.0, size=(4, 2000))
     idx = plm.mass_index({"x": x}, centers=["mode", "median"])
     assert idx["x"].sel(center="median", index_stat="center_value").values.item() == pytest.approx(np.median(x))
     assert idx["x"].sel(center="mode", index_stat="center_value").values.item() == pytest.approx(2.0, abs=0.4)
 
 
-def test_boundary_centre(container):
+def test_boundary_center(container):
     idx = plm.mass_index(container, var_names="tau", centers="boundary")
     assert idx["tau"].sel(index_stat="center_value").values.item() == 0.0
 
@@ -239,7 +239,7 @@ def test_public_api_names():
     assert plm.check is check and plm.compare is compare
 
 
-def test_several_groups_share_centres_and_radii(container):
+def test_several_groups_share_centers_and_radii(container):
     # prior and posterior at the posterior's mean and on its radii, along dim "group"
     res = plm.local_mass(container, var_names=["tau", "mu"], group=["posterior", "prior"], centers="mean")
     assert res["mu"].dims == ("group", "center", "radius", "local_stat")
@@ -315,7 +315,7 @@ def test_joint_ball_with_a_discrete_coordinate_fits_below_its_first_jump(rng):
     assert float(wide["x+k"].isel(center=0).sel(index_stat="window")) > 1.0
 
 
-def test_summary_with_other_settings_keeps_the_stored_centres(container):
+def test_summary_with_other_settings_keeps_the_stored_centers(container):
     out = plm.add_local_mass(container, var_names=["tau"], centers={"tau": 0.0})
     again = plm.summary(out, ci_prob=0.5)
     assert list(again.index) == [("tau", "0")]
@@ -373,7 +373,7 @@ def test_several_groups_record_each_groups_draws(rng, tmp_path):
     assert list(get_group(back, "local_mass_index").attrs["n_draws"]) == [500, 300]
 
 
-def test_labelled_centre_matched_by_label(rng):
+def test_labelled_center_matched_by_label(rng):
     import arviz as az
 
     th = rng.normal(size=(4, 500, 4)) + np.array([0.0, 10.0, 20.0, 30.0])

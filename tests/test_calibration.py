@@ -113,7 +113,7 @@ MASS_REPS = 1000
 def _mass_case(case, rng, rho):
     """Draws (rep, chain, draw) of a 1-D case, its radii for MASS_LEVELS and the z-interval of each ball."""
     z = _ar1(rng, MASS_REPS, rho)
-    if case == "normal_centre":  # N(0, 1) at its centre: the ball is a central z-interval
+    if case == "normal_center":  # N(0, 1) at its centre: the ball is a central z-interval
         q = special.ndtri(0.5 + MASS_LEVELS / 2)
         return z, q, [(-v, v) for v in q]
     # half-normal at its end 0 (a boundary): the ball [0, r] is the lower z-tail z <= Phi^-1(m)
@@ -123,7 +123,7 @@ def _mass_case(case, rng, rho):
 
 
 @pytest.mark.parametrize("rho", [0.0, 0.9])
-@pytest.mark.parametrize("case", ["normal_centre", "halfnormal_end"])
+@pytest.mark.parametrize("case", ["normal_center", "halfnormal_end"])
 def test_mass_interval_coverage_and_width(case, rho):
     # 1000 replicates of 4 chains x 1000 draws, one local_mass call; exact masses
     # at nine radii in three bands (20 to 2800 draws inside)

@@ -133,7 +133,7 @@ def test_compare_K_from_a_data_model_with_known_evidence(conjugate_advi):
         compare({"exact": {"mu": post}, "ADVI": approx}, centers=0.0, radii=[0.5], log_evidence=(1, 2, 3))
 
 
-def test_compare_centres_are_resolved_on_the_reference(normal_advi):
+def test_compare_centers_are_resolved_on_the_reference(normal_advi):
     _, approx = normal_advi
     rng = np.random.default_rng(4)
     ref = {"x": rng.normal(3.0, 1.0, size=(4, 1000))}
@@ -355,7 +355,7 @@ def test_check_atom_prior_index_and_unresolved():
     assert atom.figures["atom_lower"] > 0.15 and atom.figures["atom_upper"] < 0.35
 
 
-def test_default_centres_mean_and_boundary(halfnormal_advi):
+def test_default_centers_mean_and_boundary(halfnormal_advi):
     model, approx = halfnormal_advi
     rng = np.random.default_rng(10)
     c = default_centers({"s": np.abs(rng.normal(5, 1, size=(2, 100))) + 3}, approximations={"A": approx})

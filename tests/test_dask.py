@@ -116,7 +116,7 @@ def test_graph_holds_no_full_draw_axis(rng):
     assert sum(v.nbytes for v in out.values()) <= 4 * per_element
 
 
-def test_mode_centre_and_errors_on_chunked_draws(rng):
+def test_mode_center_and_errors_on_chunked_draws(rng):
     x = rng.normal(size=(4, 200, 3))
     ds = xr.Dataset({"x": (("chain", "draw", "k"), x)}, coords={"k": ["p", "q", "r"]})
     eager = plm.mass_index(ds, centers="mode")

@@ -102,12 +102,12 @@ def test_radius_not_positive(container):
         plm.local_mass(container, var_names="tau", radii=[0.1, 0.1])
 
 
-def test_centre_of_wrong_shape(container):
+def test_center_of_wrong_shape(container):
     with pytest.raises(ValueError, match=r"centre for variable 'theta' has shape \(2,\), expected \(3,\)"):
         plm.local_mass(container, var_names="theta", centers=np.zeros(2))
 
 
-def test_unknown_centre_keyword_and_variable(container):
+def test_unknown_center_keyword_and_variable(container):
     with pytest.raises(ValueError, match="unknown centre keyword 'middle'"):
         plm.local_mass(container, centers="middle")
     with pytest.raises(KeyError, match="unknown or unselected variable"):

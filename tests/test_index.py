@@ -57,7 +57,7 @@ def test_atom_and_inf_cases(rng):
     assert np.all((inv[:, I["a_lower"]] > 2) & np.isfinite(inv[:, I["a_lower"]]))
 
 
-def test_funnel_centre_is_not_called_faster_than_any_power(rng):
+def test_funnel_center_is_not_called_faster_than_any_power(rng):
     # 5-D ball (tau, four theta) at the mean of an eight-schools-like funnel:
     # the density there is positive, so a = 5, but the slope rises to 6.6 near
     # the smallest radii 4000 draws resolve (it falls back to 5 below them).

@@ -288,7 +288,7 @@ def test_joint_ball_prior_exact_and_posterior_anchored():
     assert abs(_index(idx, "a", "a") - 3) < 0.1
 
 
-def test_joint_ball_centre_follows_var_names_not_model_order():
+def test_joint_ball_center_follows_var_names_not_model_order():
     # the model declares s2 before mu; the ball is asked for in the order (mu, s2).
     # The quadrature used to read the centre in the model's order: a ball around
     # the swapped point, up to 80x off with tight intervals
@@ -417,14 +417,14 @@ def test_bad_discrete_variable(small):
         plm.local_mass(make_container(posterior=post), method="model", model=model, var_names=["k"])
 
 
-def test_bad_centre_outside_support(small):
+def test_bad_center_outside_support(small):
     model, post = small
     with pytest.raises(ValueError, match=r"centre -1 of s lies outside its support \[0, inf\]"):
         plm.local_mass(make_container(posterior=post), method="model", model=model, var_names=["s"],
                        centers=-1.0, radii=[0.1])
 
 
-def test_bad_centre_outside_support_without_a_transform():
+def test_bad_center_outside_support_without_a_transform():
     # no transform gives bounds, so the density itself says the centre is outside
     with pm.Model() as model:
         pm.HalfNormal("s", 1.0, default_transform=None)

@@ -47,7 +47,7 @@ def test_equal_options(draws, rng):
         assert_same(rescaled_local_mass_curves(draws, **kw), stream_local_mass_curves(draws, draw_chunk=50, **kw))
 
 
-def test_explicit_radii_numeric_centre_counts_bit_equal(draws):
+def test_explicit_radii_numeric_center_counts_bit_equal(draws):
     r = np.geomspace(0.01, 1.0, 9)
     a = rescaled_local_mass_curves(draws, center=0.3, radii=r)
     b = stream_local_mass_curves(draws, center=0.3, radii=r, draw_chunk=37)

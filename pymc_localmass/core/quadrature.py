@@ -532,12 +532,12 @@ def _conditional_chunk(logp, rows, column, center, radii, lo, hi, scale, t0_base
     with np.errstate(divide="ignore"):
         span = np.log(np.maximum(t_far, 1.0) / np.maximum(np.minimum(t0_pos, t0_neg), _TINY))
         span = np.where(np.isfinite(span), span, 0.0)
-    k_centre = int(np.ceil(np.max(span) / np.log(ratio))) + 2
+    k_center = int(np.ceil(np.max(span) / np.log(ratio))) + 2
     pieces = []
     safe_pos = np.where(t0_pos > 0, t0_pos, t0_base)
     safe_neg = np.where(t0_neg > 0, t0_neg, t0_base)
-    pieces.append(_geometric(safe_pos, ratio, k_centre))
-    pieces.append(-_geometric(safe_neg, ratio, k_centre))
+    pieces.append(_geometric(safe_pos, ratio, k_center))
+    pieces.append(-_geometric(safe_neg, ratio, k_center))
     for a, sgn, tb, act in anchors[2:]:
         dist = np.where(act, np.abs(a), 0.0)
         kb = int(np.ceil(np.log(max(np.max(dist / np.where(act, tb, 1.0)), 1.0)) / np.log(ratio))) + 1

@@ -14,7 +14,7 @@ and index come from the same functions as in memory.
 
 Passes (draws read once each):
 
-1. ``centre``: finite counts, sums, extremes and the first draws (lattice
+1. ``center``: finite counts, sums, extremes and the first draws (lattice
    pre-check); the mean.
 2. ``median_hist``, ``median_gather`` (centre ``"median"`` only): a histogram
    of each element's draws, then the draws in the cells holding the middle
@@ -156,7 +156,7 @@ def _partial(x, chains, draws, p):
     lay = p["lay"]
     e = x.shape[0]
     name = p["pass"]
-    if name == "centre":
+    if name == "center":
         fin = np.isfinite(x)
         xf = np.where(fin, x, 0.0)
         out = {"n_fin": fin.sum(axis=(1, 2)), "sum": xf.sum(axis=(1, 2)),
@@ -350,7 +350,7 @@ class StreamPlan:
         self.scaled, self.nan_policy, self.independent = bool(scaled), nan_policy, bool(independent)
         self.ci_prob, self.min_ess, self.threads = float(ci_prob), float(min_ess), int(threads)
         self.state = {}
-        self.stage = "centre"
+        self.stage = "center"
 
     @property
     def done(self):
@@ -361,7 +361,7 @@ class StreamPlan:
         st = self.state
         p = {"pass": self.stage, "lay": self.lay, "rescale": bool(st.get("rescale", False)),
              "f": st.get("f"), "cv": st.get("cv")}
-        if self.stage == "centre":
+        if self.stage == "center":
             return p
         if self.stage in ("median_hist", "median_gather"):
             p.update(lo=st["mlo"], width=st["mwidth"], cells=st.get("mcells"))
@@ -381,7 +381,7 @@ class StreamPlan:
         """Take the combined result of the current pass and move to the next."""
         getattr(self, "_finish_" + self.stage)(res)
 
-    def _finish_centre(self, res):
+    def _finish_center(self, res):
         lay, opts, st = self.lay, self.opts, self.state
         n_total = lay["n_total"]
         nv = res["n_fin"]
