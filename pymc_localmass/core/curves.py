@@ -222,18 +222,66 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
     x = np.asarray(x)
     lay = _layout(x.shape, x.dtype, independent=independent, nan_policy=nan_policy, radii=radii,
                   n_radii=n_radii, window=window, min_ess=min_ess, divergent=divergent)
-    lead, E, R = lay["lead"], lay["E"], lay["R"]
-    x_all = x.reshape(E, lay["n_total"])
     opts = _element_options(lay, center=center, scale=scale, r_max=r_max, boundary=boundary,
                             discrete=discrete, radii=radii)
-    W = len(lay["k_list"])
-    curves = np.empty((E, R, len(CURVE_STATS)))
+    curves, parts, n_threads = _chunked_passes(
+        x.reshape(lay["E"], lay["n_total"]), lay, opts, scaled=scaled, nan_policy=nan_policy, ci_prob=ci_prob,
+        min_ess=min_ess, independent=independent, progress=progress, chunk_bytes=chunk_bytes, threads=threads)
+    index = _finish_index(parts, lay, ci_prob=ci_prob, min_ess=min_ess, threads=n_threads)
+    lead, R = lay["lead"], lay["R"]
+    return curves.reshape(lead + (R, len(CURVE_STATS))), index.reshape(lead + (len(INDEX_STATS),))
+
+
+def _element_buffers(E, W):
+    """Per-element arrays the chunks fill, for :func:`_finish_index`.
+
+    Parameters
+    ----------
+    E : int
+        Number of elements.
+    W : int
+        Number of index windows.
+
+    Returns
+    -------
+    keep : dict
+        Pieces copied from the sufficient statistics (:func:`_summary_statistics`).
+    extra : dict
+        Pieces copied from the curve statistics (:func:`_curve_statistics`).
+    """
     keep = {"master": np.empty((E, N_MASTER_CELLS)), "medges": np.empty((E, N_MASTER_CELLS)),
             "unit": np.empty(E), "bnd": np.zeros(E, bool), "nearest": np.full(E, np.nan),
             "div_near": np.zeros(E), "cv": np.full(E, np.nan)}
     extra = {"infl": np.empty((E, W)), "infl_shape": np.empty((E, W)), "chain_z": np.zeros(E), "rhat": np.full(E, np.nan),
              "q0": np.zeros(E), "atom": np.zeros(E), "atom_lower": np.zeros(E), "atom_upper": np.zeros(E),
              "gap": np.zeros(E, bool), "has_atom": np.zeros(E, bool)}
+    return keep, extra
+
+
+def _chunked_passes(x_all, lay, opts, *, scaled, nan_policy, ci_prob, min_ess, independent, progress,
+                    chunk_bytes, threads):
+    """The curves and the index's per-element pieces, chunk of elements by chunk (side by side).
+
+    Parameters
+    ----------
+    x_all : ndarray, shape (E, chain * draw)
+        Draws (or distances) of every element.
+    lay, opts : dict
+        From :func:`_layout` and :func:`_element_options`.
+    scaled, nan_policy, ci_prob, min_ess, independent, progress, chunk_bytes, threads
+        As in :func:`local_mass_curves`.
+
+    Returns
+    -------
+    curves : ndarray, shape (E, R, len(CURVE_STATS))
+    parts : dict
+        Per-element pieces of the index, for :func:`_finish_index`.
+    n_threads : int
+        Chunks run side by side.
+    """
+    E, R = lay["E"], lay["R"]
+    curves = np.empty((E, R, len(CURVE_STATS)))
+    keep, extra = _element_buffers(E, len(lay["k_list"]))
     # big chunks: one contiguous (transposing) copy of at most ~chunk_bytes
     big = max(1, min(E, int(chunk_bytes // max(1, lay["n_total"] * 8)), 64))
 
@@ -259,8 +307,7 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
     else:
         for st in starts:
             _chunk(st)
-    index = _finish_index({**keep, **extra}, lay, ci_prob=ci_prob, min_ess=min_ess, threads=n_threads)
-    return curves.reshape(lead + (R, len(CURVE_STATS))), index.reshape(lead + (len(INDEX_STATS),))
+    return curves, {**keep, **extra}, n_threads
 
 
 # ----------------------------------------------------------------------------- the pieces
@@ -451,16 +498,22 @@ def _summary_statistics(xb, g0, lay, opts, *, scaled, nan_policy, progress=None)
     window, per-batch ties, and divergent transitions near the centre.
     :mod:`.streaming` builds the same dict from chunks of draws.
     """
-    C, N, n_total, R = lay["C"], lay["N"], lay["n_total"], lay["R"]
-    n_b, batch_of, sizes, k_list, k_lo = lay["n_b"], lay["batch_of"], lay["sizes"], lay["k_list"], lay["k_lo"]
-    G = N_MASTER_CELLS
-    keyword, cval_all, scale_all = opts["keyword"], opts["cval"], opts["scale"]
-    bnd_all, disc_all, rmax_all, radii = opts["bnd"], opts["disc"], opts["rmax"], opts["radii"]
-    explicit, integer, div_flat = lay["explicit"], lay["integer"], lay["div_flat"]
     e_n = xb.shape[0]
-    base = _batch_base(lay, R)
-    n_win = len(k_list)
-    base_w = _batch_base(lay, n_win)
+    out = _summary_buffers(lay, e_n)
+    sub = max(1, int(CACHE_BYTES // (lay["n_total"] * 8)))
+    # in-cache passes over each sub-chunk's draws -> compact summaries
+    for s0 in range(0, e_n, sub):
+        s1 = min(e_n, s0 + sub)
+        _summarize_rows(out, xb[s0:s1], s0, g0, lay, opts, scaled=scaled, nan_policy=nan_policy)
+        if progress is not None:
+            progress(s1 - s0)
+    return out
+
+
+def _summary_buffers(lay, e_n):
+    """The empty dict of :func:`_summary_statistics` for ``e_n`` elements."""
+    C, R, n_b, G = lay["C"], lay["R"], lay["n_b"], N_MASTER_CELLS
+    n_win = len(lay["k_list"])
     out = {"grid": np.empty((e_n, R)), "inside": np.empty((e_n, R, C, n_b)),
            "inside_w": np.empty((e_n, n_win, C, n_b)), "master": np.empty((e_n, G)),
            "medges": np.empty((e_n, G)), "ties": np.zeros(e_n, np.int64), "n_valid": np.empty(e_n),
@@ -470,156 +523,219 @@ def _summary_statistics(xb, g0, lay, opts, *, scaled, nan_policy, progress=None)
     if not lay["independent"]:  # the power law's score per window (its ESS sets the index's variance)
         out["pos_w"] = np.empty((e_n, 3, n_win, C, n_b))
         out["r_w"] = np.empty((e_n, n_win))
-    master, medges, grid, inside, inside_w = (out[k] for k in ("master", "medges", "grid", "inside", "inside_w"))
-    unit, bnd, disc, cv_out = out["unit"], out["bnd"], out["disc"], out["cv"]
-    sub = max(1, int(CACHE_BYTES // (n_total * 8)))
-    # in-cache passes over each sub-chunk's draws -> compact summaries
-    for s0 in range(0, e_n, sub):
-        s1 = min(e_n, s0 + sub)
-        ns = s1 - s0
-        e_lo, e_hi = g0 + s0, g0 + s1
-        xs = xb[s0:s1]
-        total = xs.sum(axis=1)
-        all_finite = bool(np.isfinite(total).all())
-        if all_finite:
-            nv = np.full(ns, n_total)
-        else:
-            finite = np.isfinite(xs)
-            nv = finite.sum(axis=1)
-            if nan_policy == "raise" and (nv < n_total).any():
-                bad = int(np.argmax(nv < n_total)) + e_lo
-                raise NonFiniteError(f"{n_total - int(nv.min())} non-finite draw(s)", bad)
-            if (nv < 2 * MIN_DRAWS_PER_CHAIN).any():
-                raise NonFiniteError("too few finite draws", int(np.argmax(nv < 2 * MIN_DRAWS_PER_CHAIN)) + e_lo)
-            xs = np.where(finite, xs, np.nan)
-            if out["valid_sizes"] is None:
-                out["valid_sizes"] = np.broadcast_to(sizes.astype(float), (e_n, C, n_b)).copy()
-            out["valid_sizes"][s0:s1] = finite.reshape(ns, C, N).astype(float) @ (
-                batch_of[:, None] == np.arange(n_b)[None, :])
-        out["n_valid"][s0:s1] = nv
-        if keyword == "mean":
-            cv = total / n_total if all_finite else np.nanmean(xs, axis=1)
-        elif keyword == "median":
-            cv = (np.median if all_finite else np.nanmedian)(xs, axis=1)
-        elif keyword == "mode":
-            cv = np.array([center_values(row[np.isfinite(row)], "mode") for row in xs])
-        elif cval_all is not None:
-            cv = cval_all[e_lo:e_hi]
-        else:
-            cv = None
-        top = None  # the farthest distance, when the signed extremes give it
-        if cv is not None:
-            d = xs - cv[:, None]  # signed, for sd and sides; made absolute below
-            if scale_all is None:
-                if all_finite:
-                    m1 = (total - n_total * cv) / n_total
-                    ss = np.einsum("ij,ij->i", d, d) / n_total
-                    sd = np.sqrt(np.maximum(ss - m1**2, 0.0) * n_total / (n_total - 1))
-                    far = m1**2 > 1e4 * sd**2  # centre far from the draws: E d^2 - m1^2 cancels
-                    if far.any():
-                        sd[far] = _deviation_sd(xs[far], total[far] / n_total)
-                else:
-                    sd = np.nanstd(xs, axis=1, ddof=1)
-            else:
-                sd = scale_all[e_lo:e_hi]
-            if not (sd > 0).all():
-                raise ConstantError("zero variance (constant draws)", int(np.argmax(~(sd > 0))) + e_lo)
-            cv_out[s0:s1] = cv
-            # the draws' extremes, once: x - c rounds monotonically in x, so
-            # min(x) - c and max(x) - c are the extremes of d, exactly
-            need = all_finite and (bnd_all is None or disc_all is None)
-            ext = (xs.min(axis=1), xs.max(axis=1)) if need else None
-            if bnd_all is None:
-                if all_finite:
-                    mn, mx = ext[0] - cv, ext[1] - cv
-                else:
-                    mn, mx = np.nanmin(d, axis=1), np.nanmax(d, axis=1)
-                bnd[s0:s1] = (mn >= 0) | (mx <= 0)
-                if all_finite and not scaled:
-                    top = np.maximum(mx, -mn)  # = max |d|, exactly
-            else:
-                bnd[s0:s1] = bnd_all[e_lo:e_hi]
-            if disc_all is None:  # draws on a resolved lattice (scale-free; see core.lattice)
-                disc[s0:s1] = _lattice_flags(xs, integer, ext)
-            else:
-                disc[s0:s1] = disc_all[e_lo:e_hi]
-            np.abs(d, out=d)
-            if scaled:
-                d /= sd[:, None]
-        else:
-            d = np.array(xs, dtype=float)
-            if (d < 0).any():
-                raise ValueError("distances must be non-negative")
-            sd = scale_all[e_lo:e_hi] if scale_all is not None else (
-                np.std if all_finite else np.nanstd)(xs, axis=1, ddof=1)
-            if bnd_all is not None:
-                bnd[s0:s1] = bnd_all[e_lo:e_hi]
-            if disc_all is not None:
-                disc[s0:s1] = disc_all[e_lo:e_hi]
-        unit[s0:s1] = 1.0 if scaled else sd
-        if not all_finite:
-            d = np.where(np.isfinite(d), d, np.inf)
-        e0 = d.min(axis=1)
-        any_zero = not bool((e0 > 0).all())
-        if any_zero:  # ties at the centre: the nearest positive distance
-            tz = np.count_nonzero(d == 0, axis=1)
-            pos = np.where(d == 0, np.inf, d)
-            e0 = pos.min(axis=1)
-        else:  # (no draw at the centre: the nearest distance is positive)
-            tz = np.zeros(ns, np.int64)
-            pos = d
-        out["ties"][s0:s1] = tz
-        out["nearest"][s0:s1] = np.where(np.isfinite(e0), e0, np.nan)
-        if top is None:
-            top = (d.max(axis=1) if all_finite else np.where(np.isfinite(d), d, -np.inf).max(axis=1))
-        e0, top = _master_range(e0, top)
-        with np.errstate(divide="ignore"):
-            logd = np.log(d)
-        mb, me = _master_bins(d, logd, e0, top, any_zero, all_finite)
-        mc = np.bincount((np.arange(ns)[:, None] * (G + 1) + mb).ravel(), minlength=ns * (G + 1))
-        master[s0:s1] = mc.reshape(ns, G + 1)[:, :G]
-        medges[s0:s1] = me
-        g_sub = window_edges(master[s0:s1], me, k_list)
-        slot = C * n_b * (n_win + 1)
-        flat = _window_flat(mb, g_sub, n_win, slot, d, all_finite)
-        flat += base_w
-        cw = np.bincount(flat.ravel(), minlength=ns * slot).reshape(ns, C, n_b, n_win + 1)
-        _cumsum_windows(cw, inside_w[s0:s1])
-        if not lay["independent"]:
-            out["pos_w"][s0:s1] = _score_sums(flat, d, logd, ns, slot, C, n_b, n_win,
-                                              inside=mb <= g_sub.max(axis=1)[:, None])
-            out["r_w"][s0:s1] = np.take_along_axis(me, g_sub, axis=1)
-        if div_flat is not None and div_flat.size:
-            near_d = (mb[:, div_flat] <= g_sub[:, :1]) | (d[:, div_flat] == 0)
-            out["div_near"][s0:s1] = near_d.sum(axis=1)
-        # grid: from the k_lo-th nearest positive distance to about one sd
-        if explicit:
-            gr = radii[e_lo:e_hi]
-            bins = _explicit_bins(d, gr)
-        else:
-            cum = np.cumsum(master[s0:s1], axis=1)
-            cell = np.minimum((cum < k_lo).sum(axis=1), G - 1)
-            r_lo = np.empty(ns)
-            for i in range(ns):
-                cand = pos[i][pos[i] < me[i, cell[i]]]
-                cand.sort()
-                r_lo[i] = cand[min(k_lo, cand.size) - 1] if cand.size else top[i]
-            top_r = unit[s0:s1] if rmax_all is None else rmax_all[e_lo:e_hi]
-            gr = _auto_grid(r_lo, top_r, R)
-            bins = _grid_bins(d, logd, gr)
-        grid[s0:s1] = gr
-        size = C * n_b * (R + 1)
-        bins += base
-        bins += (np.arange(ns) * size)[:, None]
-        counts = np.bincount(bins.ravel(), minlength=ns * size).reshape(ns, C, n_b, R + 1)
-        _cumsum_windows(counts, inside[s0:s1])
-        for i in np.flatnonzero(tz >= 2).tolist():
-            # per-batch tie counts (float: a boolean matmul gives 0/1 per batch, not counts)
-            out["atom_sums"][s0 + i] = (d[i] == 0).reshape(C, N).astype(float) @ (
-                batch_of[:, None] == np.arange(n_b)[None, :])
-        if progress is not None:
-            progress(ns)
     return out
+
+
+def _summarize_rows(out, xs, s0, g0, lay, opts, *, scaled, nan_policy):
+    """Fill rows ``s0 .. s0 + len(xs)`` of ``out`` (:func:`_summary_statistics`) from one in-cache sub-chunk.
+
+    ``xs`` (ns, chain * draw) holds the draws of elements ``g0 + s0`` on.
+    """
+    s1 = s0 + xs.shape[0]
+    e_lo, e_hi = g0 + s0, g0 + s1
+    total = xs.sum(axis=1)
+    all_finite = bool(np.isfinite(total).all())
+    xs = _count_finite(out, xs, s0, e_lo, all_finite, lay, nan_policy)
+    cv = _row_centers(xs, total, all_finite, e_lo, e_hi, lay, opts)
+    if cv is not None:
+        d, sd, top = _center_distances(out, xs, total, cv, s0, e_lo, all_finite, lay, opts, scaled=scaled)
+    else:
+        d, sd, top = _given_distances(out, xs, s0, e_lo, all_finite, opts)
+    out["unit"][s0:s1] = 1.0 if scaled else sd
+    if not all_finite:
+        d = np.where(np.isfinite(d), d, np.inf)
+    pos, tz, logd, me, top = _master_and_windows(out, d, top, s0, all_finite, lay)
+    _grid_counts(out, d, logd, pos, me, top, tz, s0, e_lo, lay, opts)
+
+
+def _count_finite(out, xs, s0, e_lo, all_finite, lay, nan_policy):
+    """Finite draws per element (``n_valid``, ``valid_sizes`` of ``out``); the draws with NaN for non-finite ones.
+
+    Raises :class:`NonFiniteError` under ``nan_policy="raise"`` or when too
+    few finite draws remain.
+    """
+    n_total, C, N, n_b, batch_of, sizes = (lay[k] for k in ("n_total", "C", "N", "n_b", "batch_of", "sizes"))
+    ns, s1 = xs.shape[0], s0 + xs.shape[0]
+    e_n = out["n_valid"].shape[0]
+    if all_finite:
+        nv = np.full(ns, n_total)
+    else:
+        finite = np.isfinite(xs)
+        nv = finite.sum(axis=1)
+        if nan_policy == "raise" and (nv < n_total).any():
+            bad = int(np.argmax(nv < n_total)) + e_lo
+            raise NonFiniteError(f"{n_total - int(nv.min())} non-finite draw(s)", bad)
+        if (nv < 2 * MIN_DRAWS_PER_CHAIN).any():
+            raise NonFiniteError("too few finite draws", int(np.argmax(nv < 2 * MIN_DRAWS_PER_CHAIN)) + e_lo)
+        xs = np.where(finite, xs, np.nan)
+        if out["valid_sizes"] is None:
+            out["valid_sizes"] = np.broadcast_to(sizes.astype(float), (e_n, C, n_b)).copy()
+        out["valid_sizes"][s0:s1] = finite.reshape(ns, C, N).astype(float) @ (
+            batch_of[:, None] == np.arange(n_b)[None, :])
+    out["n_valid"][s0:s1] = nv
+    return xs
+
+
+def _row_centers(xs, total, all_finite, e_lo, e_hi, lay, opts):
+    """Centre of each element's balls (None when the draws are distances already)."""
+    keyword, cval_all = opts["keyword"], opts["cval"]
+    if keyword == "mean":
+        return total / lay["n_total"] if all_finite else np.nanmean(xs, axis=1)
+    if keyword == "median":
+        return (np.median if all_finite else np.nanmedian)(xs, axis=1)
+    if keyword == "mode":
+        return np.array([center_values(row[np.isfinite(row)], "mode") for row in xs])
+    if cval_all is not None:
+        return cval_all[e_lo:e_hi]
+    return None
+
+
+def _center_distances(out, xs, total, cv, s0, e_lo, all_finite, lay, opts, *, scaled):
+    """Distances of the draws to their centre, the unit ``sd`` and the farthest distance (or None).
+
+    Also fills the centre, boundary and lattice flags of ``out``. Raises
+    :class:`ConstantError` on constant draws.
+    """
+    n_total, integer = lay["n_total"], lay["integer"]
+    scale_all, bnd_all, disc_all = opts["scale"], opts["bnd"], opts["disc"]
+    s1 = s0 + xs.shape[0]
+    e_hi = e_lo + xs.shape[0]
+    top = None  # the farthest distance, when the signed extremes give it
+    d = xs - cv[:, None]  # signed, for sd and sides; made absolute below
+    if scale_all is None:
+        if all_finite:
+            m1 = (total - n_total * cv) / n_total
+            ss = np.einsum("ij,ij->i", d, d) / n_total
+            sd = np.sqrt(np.maximum(ss - m1**2, 0.0) * n_total / (n_total - 1))
+            far = m1**2 > 1e4 * sd**2  # centre far from the draws: E d^2 - m1^2 cancels
+            if far.any():
+                sd[far] = _deviation_sd(xs[far], total[far] / n_total)
+        else:
+            sd = np.nanstd(xs, axis=1, ddof=1)
+    else:
+        sd = scale_all[e_lo:e_hi]
+    if not (sd > 0).all():
+        raise ConstantError("zero variance (constant draws)", int(np.argmax(~(sd > 0))) + e_lo)
+    out["cv"][s0:s1] = cv
+    # the draws' extremes, once: x - c rounds monotonically in x, so
+    # min(x) - c and max(x) - c are the extremes of d, exactly
+    need = all_finite and (bnd_all is None or disc_all is None)
+    ext = (xs.min(axis=1), xs.max(axis=1)) if need else None
+    if bnd_all is None:
+        if all_finite:
+            mn, mx = ext[0] - cv, ext[1] - cv
+        else:
+            mn, mx = np.nanmin(d, axis=1), np.nanmax(d, axis=1)
+        out["bnd"][s0:s1] = (mn >= 0) | (mx <= 0)
+        if all_finite and not scaled:
+            top = np.maximum(mx, -mn)  # = max |d|, exactly
+    else:
+        out["bnd"][s0:s1] = bnd_all[e_lo:e_hi]
+    if disc_all is None:  # draws on a resolved lattice (scale-free; see core.lattice)
+        out["disc"][s0:s1] = _lattice_flags(xs, integer, ext)
+    else:
+        out["disc"][s0:s1] = disc_all[e_lo:e_hi]
+    np.abs(d, out=d)
+    if scaled:
+        d /= sd[:, None]
+    return d, sd, top
+
+
+def _given_distances(out, xs, s0, e_lo, all_finite, opts):
+    """The draws as distances (joint balls): checked, their unit ``sd``; the farthest is not known (None)."""
+    scale_all, bnd_all, disc_all = opts["scale"], opts["bnd"], opts["disc"]
+    s1 = s0 + xs.shape[0]
+    e_hi = e_lo + xs.shape[0]
+    d = np.array(xs, dtype=float)
+    if (d < 0).any():
+        raise ValueError("distances must be non-negative")
+    sd = scale_all[e_lo:e_hi] if scale_all is not None else (
+        np.std if all_finite else np.nanstd)(xs, axis=1, ddof=1)
+    if bnd_all is not None:
+        out["bnd"][s0:s1] = bnd_all[e_lo:e_hi]
+    if disc_all is not None:
+        out["disc"][s0:s1] = disc_all[e_lo:e_hi]
+    return d, sd, None
+
+
+def _master_and_windows(out, d, top, s0, all_finite, lay):
+    """Ties at the centre, nearest distance, master cells and index windows of rows ``s0`` on of ``out``.
+
+    Returns the positive distances (``inf`` at ties), the tie counts, the
+    log distances, the master cells' edges and the farthest distance (as
+    the master grid's top).
+    """
+    C, n_b, k_list, div_flat = lay["C"], lay["n_b"], lay["k_list"], lay["div_flat"]
+    G, n_win = N_MASTER_CELLS, len(k_list)
+    ns = d.shape[0]
+    s1 = s0 + ns
+    e0 = d.min(axis=1)
+    any_zero = not bool((e0 > 0).all())
+    if any_zero:  # ties at the centre: the nearest positive distance
+        tz = np.count_nonzero(d == 0, axis=1)
+        pos = np.where(d == 0, np.inf, d)
+        e0 = pos.min(axis=1)
+    else:  # (no draw at the centre: the nearest distance is positive)
+        tz = np.zeros(ns, np.int64)
+        pos = d
+    out["ties"][s0:s1] = tz
+    out["nearest"][s0:s1] = np.where(np.isfinite(e0), e0, np.nan)
+    if top is None:
+        top = (d.max(axis=1) if all_finite else np.where(np.isfinite(d), d, -np.inf).max(axis=1))
+    e0, top = _master_range(e0, top)
+    with np.errstate(divide="ignore"):
+        logd = np.log(d)
+    mb, me = _master_bins(d, logd, e0, top, any_zero, all_finite)
+    mc = np.bincount((np.arange(ns)[:, None] * (G + 1) + mb).ravel(), minlength=ns * (G + 1))
+    out["master"][s0:s1] = mc.reshape(ns, G + 1)[:, :G]
+    out["medges"][s0:s1] = me
+    g_sub = window_edges(out["master"][s0:s1], me, k_list)
+    slot = C * n_b * (n_win + 1)
+    flat = _window_flat(mb, g_sub, n_win, slot, d, all_finite)
+    flat += _batch_base(lay, n_win)
+    cw = np.bincount(flat.ravel(), minlength=ns * slot).reshape(ns, C, n_b, n_win + 1)
+    _cumsum_windows(cw, out["inside_w"][s0:s1])
+    if not lay["independent"]:
+        out["pos_w"][s0:s1] = _score_sums(flat, d, logd, ns, slot, C, n_b, n_win,
+                                          inside=mb <= g_sub.max(axis=1)[:, None])
+        out["r_w"][s0:s1] = np.take_along_axis(me, g_sub, axis=1)
+    if div_flat is not None and div_flat.size:
+        near_d = (mb[:, div_flat] <= g_sub[:, :1]) | (d[:, div_flat] == 0)
+        out["div_near"][s0:s1] = near_d.sum(axis=1)
+    return pos, tz, logd, me, top
+
+
+def _grid_counts(out, d, logd, pos, me, top, tz, s0, e_lo, lay, opts):
+    """The curve's grid of rows ``s0`` on of ``out``, per-batch counts inside each radius, per-batch ties."""
+    C, N, R, n_b, batch_of, k_lo = (lay[k] for k in ("C", "N", "R", "n_b", "batch_of", "k_lo"))
+    G = N_MASTER_CELLS
+    ns = d.shape[0]
+    s1, e_hi = s0 + ns, e_lo + ns
+    # grid: from the k_lo-th nearest positive distance to about one sd
+    if lay["explicit"]:
+        gr = opts["radii"][e_lo:e_hi]
+        bins = _explicit_bins(d, gr)
+    else:
+        cum = np.cumsum(out["master"][s0:s1], axis=1)
+        cell = np.minimum((cum < k_lo).sum(axis=1), G - 1)
+        r_lo = np.empty(ns)
+        for i in range(ns):
+            cand = pos[i][pos[i] < me[i, cell[i]]]
+            cand.sort()
+            r_lo[i] = cand[min(k_lo, cand.size) - 1] if cand.size else top[i]
+        top_r = out["unit"][s0:s1] if opts["rmax"] is None else opts["rmax"][e_lo:e_hi]
+        gr = _auto_grid(r_lo, top_r, R)
+        bins = _grid_bins(d, logd, gr)
+    out["grid"][s0:s1] = gr
+    size = C * n_b * (R + 1)
+    bins += _batch_base(lay, R)
+    bins += (np.arange(ns) * size)[:, None]
+    counts = np.bincount(bins.ravel(), minlength=ns * size).reshape(ns, C, n_b, R + 1)
+    _cumsum_windows(counts, out["inside"][s0:s1])
+    for i in np.flatnonzero(tz >= 2).tolist():
+        # per-batch tie counts (float: a boolean matmul gives 0/1 per batch, not counts)
+        out["atom_sums"][s0 + i] = (d[i] == 0).reshape(C, N).astype(float) @ (
+            batch_of[:, None] == np.arange(n_b)[None, :])
 
 
 def _master_range(e0, top):
@@ -642,74 +758,110 @@ def _curve_statistics(s, lay, *, ci_prob, min_ess, independent):
     agreement (``chain_z``, ``rhat``), the narrowest window's mass ``q0``,
     the atom and its interval, and the ``gap`` / ``has_atom`` flags.
     """
-    C, n_total, R = lay["C"], lay["n_total"], lay["R"]
-    n_b, sizes = lay["n_b"], lay["sizes"]
-    inside, inside_w, grid, n_valid = s["inside"], s["inside_w"], s["grid"], s["n_valid"]
-    valid_sizes, ties = s["valid_sizes"], s["ties"]
-    e_n = inside.shape[0]
+    block = _curve_block(s, lay, ci_prob=ci_prob, min_ess=min_ess, independent=independent)
+    ext = _atom_pieces(s, lay, ci_prob=ci_prob, independent=independent)
+    ext.update(_window_pieces(s, lay, independent=independent))
+    return block, ext
+
+
+def _batch_sizes(s, lay):
+    """Finite draws per batch: the layout's sizes, or per element when draws were left out."""
+    return lay["sizes"] if s["valid_sizes"] is None else s["valid_sizes"][:, None]
+
+
+def _curve_block(s, lay, *, ci_prob, min_ess, independent):
+    """The curves (e, R, len(CURVE_STATS)): mass, its interval, slopes, ESS inside, resolved."""
+    inside, grid, n_valid = s["inside"], s["grid"], s["n_valid"]
     mass = inside.sum(axis=(-1, -2)) / n_valid[:, None]
     # left-out draws are neither inside nor outside: the ESS is of the finite draws' indicator
     if independent:  # independent draws: the ESS of any indicator is the number of draws
         ess = np.broadcast_to(n_valid[:, None].astype(float), inside.shape[:2])
     else:
-        ess = batch_means_ess(inside, sizes if valid_sizes is None else valid_sizes[:, None])
+        ess = batch_means_ess(inside, _batch_sizes(s, lay))
     n_adj = t_adjusted_n(mass, ess, ci_prob)
     lo, hi = beta_interval(mass, n_adj, ci_prob)
+    slope, s_lo, s_hi = _finite_slopes(mass, grid, n_adj, ci_prob)
+    ess_inside = mass * ess
+    resolved = (ess_inside >= min_ess) & (mass * n_valid[:, None] >= min_ess)
+    block = np.empty((inside.shape[0], lay["R"], len(CURVE_STATS)))
+    for i, val in enumerate((grid, mass, lo, hi, slope, s_lo, s_hi, ess_inside, resolved)):
+        block[..., i] = val
+    return block
 
+
+def _finite_slopes(mass, grid, n_adj, ci_prob):
+    """Finite-radius slopes of ``log mass`` in ``log r`` (between neighbouring radii) and their intervals."""
+    e_n, R = mass.shape
     j_in = np.clip(np.arange(R) - 1, 0, R - 1)
     j_out = np.clip(np.arange(R) + 1, 0, R - 1)
     if R == 1:
         slope = s_lo = s_hi = np.full((e_n, 1), np.nan)
-    else:
-        m_in, m_out = mass[:, j_in], mass[:, j_out]
-        dlr = np.log(grid[:, j_out]) - np.log(grid[:, j_in])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            q = np.where(m_out > 0, m_in / m_out, np.nan)
-            n_cond = m_out * np.minimum(n_adj[:, j_in], n_adj[:, j_out])
-            q_lo, q_hi = beta_interval(np.nan_to_num(q), np.maximum(n_cond, 1e-12), ci_prob)
-            slope = -np.log(q) / dlr
-            s_lo = -np.log(q_hi) / dlr
-            s_hi = -np.log(q_lo) / dlr
-        undefined = ~(m_out > 0) | ~(dlr > 0)
-        slope = np.where(undefined, np.nan, slope)
-        s_lo = np.where(undefined, np.nan, s_lo)
-        s_hi = np.where(undefined, np.nan, s_hi)
-    ess_inside = mass * ess
-    resolved = (ess_inside >= min_ess) & (mass * n_valid[:, None] >= min_ess)
-    block = np.empty((e_n, R, len(CURVE_STATS)))
-    for i, val in enumerate((grid, mass, lo, hi, slope, s_lo, s_hi, ess_inside, resolved)):
-        block[..., i] = val
+        return slope, s_lo, s_hi
+    m_in, m_out = mass[:, j_in], mass[:, j_out]
+    dlr = np.log(grid[:, j_out]) - np.log(grid[:, j_in])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.where(m_out > 0, m_in / m_out, np.nan)
+        n_cond = m_out * np.minimum(n_adj[:, j_in], n_adj[:, j_out])
+        q_lo, q_hi = beta_interval(np.nan_to_num(q), np.maximum(n_cond, 1e-12), ci_prob)
+        slope = -np.log(q) / dlr
+        s_lo = -np.log(q_hi) / dlr
+        s_hi = -np.log(q_lo) / dlr
+    undefined = ~(m_out > 0) | ~(dlr > 0)
+    slope = np.where(undefined, np.nan, slope)
+    s_lo = np.where(undefined, np.nan, s_lo)
+    s_hi = np.where(undefined, np.nan, s_hi)
+    return slope, s_lo, s_hi
 
-    # atoms: exact ties at the centre (a single tie may be the centre itself)
+
+def _atom_pieces(s, lay, *, ci_prob, independent):
+    """The atom at the centre (exact ties; a single tie may be the centre itself), its interval and flags."""
+    ties, n_valid, valid_sizes, sizes = s["ties"], s["n_valid"], s["valid_sizes"], lay["sizes"]
     has_atom = ties >= 2
     atom = np.where(has_atom, ties / n_valid, 0.0)
-    atom_ess = np.full(e_n, float(n_total))
+    atom_ess = np.full(ties.shape[0], float(lay["n_total"]))
     for i, sums in ({} if independent else s["atom_sums"]).items():
         atom_ess[i] = batch_means_ess(sums[None].astype(float),
                                       sizes if valid_sizes is None else valid_sizes[i][None])[0]
     a_n = t_adjusted_n(atom, atom_ess, ci_prob)
     a_lo_atom, a_hi_atom = beta_interval(atom, a_n, ci_prob)
-    ext = {"atom": atom, "atom_lower": np.where(has_atom, a_lo_atom, 0.0),
-           "atom_upper": np.where(has_atom, a_hi_atom, beta_interval(0.0, atom_ess, ci_prob)[1]),
-           "has_atom": has_atom, "gap": s["disc"] & ~has_atom}  # discrete draws, centre not a support point
+    return {"atom": atom, "atom_lower": np.where(has_atom, a_lo_atom, 0.0),
+            "atom_upper": np.where(has_atom, a_hi_atom, beta_interval(0.0, atom_ess, ci_prob)[1]),
+            "has_atom": has_atom, "gap": s["disc"] & ~has_atom}  # discrete draws, centre not a support point
 
-    # index: windows on the master grid; autocorrelation inflation n / ESS of
-    # each window's ball indicator
+
+def _window_pieces(s, lay, *, independent):
+    """Index pieces of each window: inflation, the narrowest window's mass ``q0``, chain agreement.
+
+    The autocorrelation inflation ``n / ESS`` of each window's ball
+    indicator (``infl``) and of the power law's score (``infl_shape``).
+    """
+    inside_w, n_valid = s["inside_w"], s["n_valid"]
     m_w = inside_w.sum(axis=(-1, -2)) / n_valid[:, None]
     e_w = (np.broadcast_to(n_valid[:, None].astype(float), inside_w.shape[:2]) if independent else
-           batch_means_ess(inside_w, sizes if valid_sizes is None else valid_sizes[:, None]))
-    ext["infl"] = np.where((m_w > 0) & (m_w < 1), n_valid[:, None] / np.maximum(e_w, 1.0), 1.0)
+           batch_means_ess(inside_w, _batch_sizes(s, lay)))
+    ext = {"infl": np.where((m_w > 0) & (m_w < 1), n_valid[:, None] / np.maximum(e_w, 1.0), 1.0)}
     ext["infl_shape"] = (np.ones_like(ext["infl"]) if independent else
-                         _shape_inflation(s["pos_w"], s["r_w"], n_valid,
-                                          sizes if valid_sizes is None else valid_sizes[:, None], ext["infl"]))
-    # chains near the centre: each chain's share of draws in the narrowest
-    # window against the other chains', in standard errors from the
-    # indicator's ESS (per chain: the pooled ESS over the chains)
+                         _shape_inflation(s["pos_w"], s["r_w"], n_valid, _batch_sizes(s, lay), ext["infl"]))
+    ext["q0"] = m_w[:, 0]
+    ext["chain_z"], ext["rhat"] = _chain_agreement(inside_w[:, 0], m_w[:, 0], s["valid_sizes"], lay,
+                                                   independent=independent)
+    return ext
+
+
+def _chain_agreement(in_0, p0, valid_sizes, lay, *, independent):
+    """``chain_z`` and ``rhat`` of the ball indicator of the narrowest index window.
+
+    Chains near the centre: each chain's share of draws in the narrowest
+    window against the other chains', in standard errors from the
+    indicator's ESS (per chain: the pooled ESS over the chains); and the
+    classical R-hat of the indicator. ``in_0`` (e, chain, batch) counts the
+    draws inside, ``p0`` (e,) is the pooled share.
+    """
+    C, n_b, sizes = lay["C"], lay["n_b"], lay["sizes"]
+    e_n = in_0.shape[0]
     n_c = (np.broadcast_to(sizes, (C, n_b)) if valid_sizes is None else valid_sizes).sum(axis=-1)
-    in_c = inside_w[:, 0].sum(axis=-1)
+    in_c = in_0.sum(axis=-1)
     p_c = in_c / n_c
-    p0 = m_w[:, 0]
-    ext["q0"] = p0
     # within-chain variance of the indicator times its autocorrelation time, from
     # batch means about each chain's own mean (a chain elsewhere does not inflate it)
     # (CHAIN_BATCHES long batches per chain: short ones underestimate the variance of a
@@ -717,7 +869,7 @@ def _curve_statistics(s, lay, *, ci_prob, min_ess, independent):
     sz = np.broadcast_to(sizes, (e_n, C, n_b)) if valid_sizes is None else valid_sizes
     grp = np.minimum(np.arange(n_b) * CHAIN_BATCHES // n_b, CHAIN_BATCHES - 1)
     onehot = (grp[:, None] == np.arange(CHAIN_BATCHES)[None, :]).astype(float)
-    cnt_g = inside_w[:, 0] @ onehot
+    cnt_g = in_0 @ onehot
     sz_g = sz @ onehot
     with np.errstate(divide="ignore", invalid="ignore"):
         bm = cnt_g / sz_g
@@ -727,17 +879,17 @@ def _curve_statistics(s, lay, *, ci_prob, min_ess, independent):
     n_rest = np.maximum(n_c.sum(axis=-1, keepdims=True) - n_c, 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         zc = (p_c - rest) / np.sqrt(s2tau[:, None] * (1 / n_c + 1 / n_rest))
-        ext["chain_z"] = np.where(np.isfinite(zc), np.abs(zc), 0.0).max(axis=1)
+        chain_z = np.where(np.isfinite(zc), np.abs(zc), 0.0).max(axis=1)
         # the classical R-hat of the ball indicator (between- over within-chain variance)
         n_bar = n_c.mean(axis=-1) if n_c.ndim > 1 else np.full(e_n, n_c.mean())
         w_var = (p_c * (1 - p_c)).mean(axis=1) * n_bar / np.maximum(n_bar - 1, 1)
         b_var = p_c.var(axis=1, ddof=1)
         rh = np.sqrt(((n_bar - 1) / n_bar * w_var + b_var) / w_var)
-        ext["rhat"] = np.where(w_var > 0, rh, np.nan)
+        rhat = np.where(w_var > 0, rh, np.nan)
     if C < 2 or independent:  # no chains to compare (independent draws: their order carries nothing)
-        ext["chain_z"] = np.zeros(e_n)
-        ext["rhat"] = np.full(e_n, np.nan)
-    return block, ext
+        chain_z = np.zeros(e_n)
+        rhat = np.full(e_n, np.nan)
+    return chain_z, rhat
 
 
 def _finish_index(p, lay, *, ci_prob, min_ess, threads=1):
