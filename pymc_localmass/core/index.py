@@ -337,6 +337,28 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
     tail; then ``a`` is NaN in ``[0, inf]``, ``b`` NaN in ``[-inf, inf]``) and ``log_ambiguous`` (the log-term fit widened ``a``'s
     interval by more than ``LOG_AMBIGUOUS_WIDEN``).
     """
+    ctx = _index_context(master, edges, k_targets, scale, boundary=boundary, inflation=inflation,
+                         shape_inflation=shape_inflation, ci_prob=ci_prob)
+    fits = _window_fits(ctx, b_level=b_level, inf_level=inf_level)
+    chosen = _lepski_choice(fits["a"], fits["se"], lepski)
+    est = _chosen_estimates(ctx, fits, chosen, b_level)
+    is_inf, inf_open = _rise_persists(fits["inf_wide"], master, edges, ctx["g_all"], ctx["R_w"], ctx["n_w"],
+                                      ctx["infl"], ctx["scale"], inf_near_level, inf_near_ess)
+    a, a_lo, a_hi, log_amb = _log_term_hull(ctx, est)
+    a, a_lo, window, n_window, steep = _steep_lower_end(ctx, a, a_lo, chosen, is_inf, inf_open)
+    reach = _evidence_reach(ctx, fits["ll"], nearest, min_ess)
+    return _index_result(ctx, est, reach, a=a, a_lo=a_lo, a_hi=a_hi, log_amb=log_amb, steep=steep,
+                         is_inf=is_inf, window=window, n_window=n_window)
+
+
+def _index_context(master, edges, k_targets, scale, *, boundary, inflation, shape_inflation, ci_prob):
+    """The arrays every step of :func:`fit_index_draws` reads, checked and broadcast.
+
+    Returns a dict: the cells (``master``, ``edges``), the windows' cells,
+    radii and counts (``g_all``, ``R_w``, ``n_w``, each (E, W)), the unit of
+    ``log(1/r)`` (``scale``), ``boundary``, the inflations (``infl``,
+    ``infl_s``) and the normal quantile ``z`` of ``ci_prob``.
+    """
     E = master.shape[0]
     W = len(k_targets)
     scale = np.asarray(scale, float) * np.ones(E)
@@ -353,16 +375,27 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
     infl_s = infl if shape_inflation is None else np.maximum(np.asarray(shape_inflation, float), 1.0)
     z = stats.norm.ppf(0.5 + ci_prob / 2)
     g_all = window_edges(master, edges, k_targets)
-    a_w = np.full((E, W), np.nan)
-    se_w = np.full((E, W), np.nan)
-    b_w = np.zeros((E, W))
-    sb_w = np.full((E, W), np.inf)
-    af_w = np.full((E, W), np.nan)  # a of the model with the log term, and its se
-    sf_w = np.full((E, W), np.nan)
-    ll_w = np.full((E, W), np.nan)  # log likelihood of the power-law fit
-    R_w = np.take_along_axis(edges, g_all, axis=1)
-    n_w = np.take_along_axis(np.cumsum(master, axis=1), g_all, axis=1)
-    inf_wide = np.zeros(E, bool)  # the widest window calls for decay faster than any power
+    return {"master": master, "edges": edges, "g_all": g_all, "R_w": np.take_along_axis(edges, g_all, axis=1),
+            "n_w": np.take_along_axis(np.cumsum(master, axis=1), g_all, axis=1), "scale": scale,
+            "boundary": boundary, "infl": infl, "infl_s": infl_s, "z": z}
+
+
+def _window_fits(ctx, *, b_level, inf_level):
+    """The power law (and, where kept, the log-term fit) on every window of every element.
+
+    Returns a dict of (E, W) arrays: ``a`` and its ``se`` (NaN where the fit
+    failed), ``b`` and ``sb`` (0 and inf without a log term), the log-term
+    fit's ``af`` and ``sf``, the power law's log likelihood ``ll``; and
+    ``inf_wide`` (E,): the widest window calls for decay faster than any power.
+    """
+    master, edges, g_all, R_w, n_w = (ctx[k] for k in ("master", "edges", "g_all", "R_w", "n_w"))
+    boundary, scale, infl = ctx["boundary"], ctx["scale"], ctx["infl"]
+    E, W = g_all.shape
+    fits = {"a": np.full((E, W), np.nan), "se": np.full((E, W), np.nan), "b": np.zeros((E, W)),
+            "sb": np.full((E, W), np.inf),
+            "af": np.full((E, W), np.nan), "sf": np.full((E, W), np.nan),  # a of the model with the log term, its se
+            "ll": np.full((E, W), np.nan),  # log likelihood of the power-law fit
+            "inf_wide": np.zeros(E, bool)}  # the widest window calls for decay faster than any power
     i_inf = W - 1
     for w in range(W):
         c, e, first = _aggregate(master, edges, g_all[:, w])
@@ -372,39 +405,58 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
             grp = np.flatnonzero(ok & (boundary == (curv_terms is BOUNDARY_TERMS)))
             if grp.size == 0:
                 continue
-            cg, eg, Rg, sg = c[grp], e[grp], R[grp], scale[grp]
-            th_r, cov_r, ll_r = fit_binned(cg, eg, Rg, sg, ["a", *curv_terms])
-            a = th_r[:, 0]
-            ll_w[grp, w] = ll_r
-            va = np.maximum(cov_r[:, 0, 0], 0) * infl_s[grp, w]
-            can_b = np.log(sg / Rg) > 0.25
-            if can_b.any():
-                gb = np.flatnonzero(can_b)
-                th_f, cov_f, ll_f = fit_binned(cg[gb], eg[gb], Rg[gb], sg[gb], ["a", "b", *curv_terms],
-                                               theta0=np.column_stack([a[gb], np.zeros(gb.size), th_r[gb, 1:]]))
-                good = (np.isfinite(ll_f) & (cov_f[:, 1, 1] > 0) & np.isfinite(cov_f[:, 0, 0])
-                        & (th_f[:, 0] > 0))
-                b_w[grp[gb[good]], w] = th_f[good, 1]
-                sb_w[grp[gb[good]], w] = np.sqrt(cov_f[good, 1, 1] * infl_s[grp[gb[good]], w])
-                af_w[grp[gb[good]], w] = th_f[good, 0]
-                sf_w[grp[gb[good]], w] = np.sqrt(np.maximum(cov_f[good, 0, 0], 0) * infl_s[grp[gb[good]], w])
-                lr = 2 * (ll_f - ll_r[gb]) / infl_s[grp[gb], w]
-                use = good & np.isfinite(lr) & (lr > stats.chi2.ppf(b_level, 1))
-                # (and a compatible with the power law's: see the same rule after the window choice)
-                with np.errstate(invalid="ignore"):
-                    s_f = np.sqrt(np.maximum(cov_f[:, 0, 0], 0) * infl_s[grp[gb], w])
-                    s_r = np.sqrt(va[gb])
-                    use &= np.abs(th_f[:, 0] - a[gb]) <= z * (s_f + s_r)
-                a[gb[use]] = th_f[use, 0]
-                va[gb[use]] = np.maximum(cov_f[use, 0, 0], 0) * infl_s[grp[gb[use]], w]
-            fine = np.isfinite(a) & np.isfinite(va) & (a > 0)
-            a_w[grp[fine], w] = a[fine]
-            se_w[grp[fine], w] = np.sqrt(va[fine])
+            _fit_window_group(fits, ctx, w, grp, c[grp], e[grp], R[grp], curv_terms, b_level)
         if w == i_inf:
             grp = np.flatnonzero(ok)
             lr, a1, _ = _lambda_test(master[grp], edges[grp], g_all[grp, w], R[grp], scale[grp])
-            inf_wide[grp] = (a1 <= 0) & (lr / infl[grp, w] > stats.chi2.ppf(inf_level, 1))
-    # Lepski: widest window agreeing with all narrower ones
+            fits["inf_wide"][grp] = (a1 <= 0) & (lr / infl[grp, w] > stats.chi2.ppf(inf_level, 1))
+    return fits
+
+
+def _fit_window_group(fits, ctx, w, grp, cg, eg, Rg, curv_terms, b_level):
+    """Fill window ``w`` of elements ``grp`` (one kind of curvature term) in ``fits`` (:func:`_window_fits`).
+
+    The power law with the curvature term; where ``log(scale / R)`` leaves
+    room for it, the fit with the log term too, which becomes the window's
+    ``a`` when the likelihood-ratio test at ``b_level`` keeps it and its
+    ``a`` is compatible with the power law's.
+    """
+    sg, infl_s, z = ctx["scale"][grp], ctx["infl_s"], ctx["z"]
+    th_r, cov_r, ll_r = fit_binned(cg, eg, Rg, sg, ["a", *curv_terms])
+    a = th_r[:, 0]
+    fits["ll"][grp, w] = ll_r
+    va = np.maximum(cov_r[:, 0, 0], 0) * infl_s[grp, w]
+    can_b = np.log(sg / Rg) > 0.25
+    if can_b.any():
+        gb = np.flatnonzero(can_b)
+        th_f, cov_f, ll_f = fit_binned(cg[gb], eg[gb], Rg[gb], sg[gb], ["a", "b", *curv_terms],
+                                       theta0=np.column_stack([a[gb], np.zeros(gb.size), th_r[gb, 1:]]))
+        good = (np.isfinite(ll_f) & (cov_f[:, 1, 1] > 0) & np.isfinite(cov_f[:, 0, 0])
+                & (th_f[:, 0] > 0))
+        fits["b"][grp[gb[good]], w] = th_f[good, 1]
+        fits["sb"][grp[gb[good]], w] = np.sqrt(cov_f[good, 1, 1] * infl_s[grp[gb[good]], w])
+        fits["af"][grp[gb[good]], w] = th_f[good, 0]
+        fits["sf"][grp[gb[good]], w] = np.sqrt(np.maximum(cov_f[good, 0, 0], 0) * infl_s[grp[gb[good]], w])
+        lr = 2 * (ll_f - ll_r[gb]) / infl_s[grp[gb], w]
+        use = good & np.isfinite(lr) & (lr > stats.chi2.ppf(b_level, 1))
+        # (and a compatible with the power law's: see the same rule after the window choice)
+        with np.errstate(invalid="ignore"):
+            s_f = np.sqrt(np.maximum(cov_f[:, 0, 0], 0) * infl_s[grp[gb], w])
+            s_r = np.sqrt(va[gb])
+            use &= np.abs(th_f[:, 0] - a[gb]) <= z * (s_f + s_r)
+        a[gb[use]] = th_f[use, 0]
+        va[gb[use]] = np.maximum(cov_f[use, 0, 0], 0) * infl_s[grp[gb[use]], w]
+    fine = np.isfinite(a) & np.isfinite(va) & (a > 0)
+    fits["a"][grp[fine], w] = a[fine]
+    fits["se"][grp[fine], w] = np.sqrt(va[fine])
+
+
+def _lepski_choice(a_w, se_w, lepski):
+    """Lepski's rule: per element, the widest window whose ``a`` agrees with every narrower window's.
+
+    Elements whose narrowest window failed start from the first that worked.
+    """
+    E, W = a_w.shape
     chosen = np.zeros(E, dtype=np.int64)
     for w in range(1, W):
         agree = np.ones(E, bool)
@@ -416,22 +468,39 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
         chosen = np.where(agree & (chosen == w - 1), w, chosen)
     # elements whose narrowest window failed start from the first that worked
     first_ok = np.argmax(np.isfinite(a_w), axis=1)
-    chosen = np.maximum(chosen, first_ok)
-    pick = lambda arr: np.take_along_axis(arr, chosen[:, None], axis=1)[:, 0]  # noqa: E731
-    a = pick(a_w)
-    se = pick(se_w)
+    return np.maximum(chosen, first_ok)
+
+
+def _pick(arr, chosen):
+    """``arr[e, chosen[e]]`` for every element ``e``."""
+    return np.take_along_axis(arr, chosen[:, None], axis=1)[:, 0]
+
+
+def _chosen_estimates(ctx, fits, chosen, b_level):
+    """``a``, ``b`` and their standard errors at the chosen window, with the window drift in the errors.
+
+    The log's natural unit is profiled there (:func:`_profile_log_unit`);
+    the log-term fit becomes the estimate where the test keeps it and its
+    ``a`` is compatible with the power law's (``use``). Returns a dict with
+    ``a, se, b, sb, af, sf, use``.
+    """
+    z = ctx["z"]
+    a = _pick(fits["a"], chosen)
+    se = _pick(fits["se"], chosen)
     # honest about window bias: add the change from narrower windows
     # (the drift over the last two widenings, so a slow systematic drift counts)
-    prev = np.take_along_axis(a_w, np.maximum(chosen - 2, 0)[:, None], axis=1)[:, 0]
+    prev = np.take_along_axis(fits["a"], np.maximum(chosen - 2, 0)[:, None], axis=1)[:, 0]
     shift = np.where((chosen > 0) & np.isfinite(prev), a - prev, 0.0)
     se = np.sqrt(se**2 + shift**2)
-    b = pick(b_w)
-    sb = pick(sb_w)
-    af, sf = pick(af_w), pick(sf_w)
+    b = _pick(fits["b"], chosen)
+    sb = _pick(fits["sb"], chosen)
+    af, sf = _pick(fits["af"], chosen), _pick(fits["sf"], chosen)
     # the log's natural unit is unknown (m = C r^a (log(1/r) + c)^b): at the
     # chosen window, profile the offset c over a grid by likelihood
-    refit = _profile_log_unit(master, edges, g_all[np.arange(E), chosen], pick(R_w), scale, boundary,
-                              pick(infl_s), pick(ll_w), b_level)
+    E = a.shape[0]
+    refit = _profile_log_unit(ctx["master"], ctx["edges"], ctx["g_all"][np.arange(E), chosen],
+                              _pick(ctx["R_w"], chosen), ctx["scale"], ctx["boundary"],
+                              _pick(ctx["infl_s"], chosen), _pick(fits["ll"], chosen), b_level)
     for key, arr in (("b", b), ("sb", sb), ("af", af), ("sf", sf)):
         np.copyto(arr, refit[key], where=refit["done"])
     use = refit["done"] & refit["use"]
@@ -446,13 +515,23 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
     se = np.where(use, np.hypot(sf, shift), se)
     # as for a: b's drift over the last widening is part of its error (a log term
     # that only stands in for curvature the model lacks moves with the window)
-    b_prev = np.take_along_axis(b_w, np.maximum(chosen - 1, 0)[:, None], axis=1)[:, 0]
-    sb_prev = np.take_along_axis(sb_w, np.maximum(chosen - 1, 0)[:, None], axis=1)[:, 0]
-    b_here = pick(b_w)
-    drift_b = np.where((chosen > 0) & np.isfinite(sb_prev) & np.isfinite(pick(sb_w)), b_here - b_prev, 0.0)
+    b_prev = np.take_along_axis(fits["b"], np.maximum(chosen - 1, 0)[:, None], axis=1)[:, 0]
+    sb_prev = np.take_along_axis(fits["sb"], np.maximum(chosen - 1, 0)[:, None], axis=1)[:, 0]
+    b_here = _pick(fits["b"], chosen)
+    drift_b = np.where((chosen > 0) & np.isfinite(sb_prev) & np.isfinite(_pick(fits["sb"], chosen)),
+                       b_here - b_prev, 0.0)
     sb = np.hypot(sb, drift_b)
-    is_inf, inf_open = _rise_persists(inf_wide, master, edges, g_all, R_w, n_w, infl, scale,
-                                      inf_near_level, inf_near_ess)
+    return {"a": a, "se": se, "b": b, "sb": sb, "af": af, "sf": sf, "use": use}
+
+
+def _log_term_hull(ctx, est):
+    """The estimate of ``a`` and its interval when the draws cannot separate ``b`` from ``a``.
+
+    Returns ``a, a_lower, a_upper`` and the ``log_ambiguous`` flag.
+    """
+    master, edges, g_all, R_w, n_w, scale = (ctx[k] for k in ("master", "edges", "g_all", "R_w", "n_w", "scale"))
+    z = ctx["z"]
+    a, se, b, sb, af, sf, use = (est[k] for k in ("a", "se", "b", "sb", "af", "sf", "use"))
     a_lo, a_hi = a - z * se, a + z * se
     # a and b trade off over a finite range of radii: dropping a log term
     # biases a by about -b / log(1/r). When the draws point to a log term (b's
@@ -490,13 +569,23 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
     if ga.size:
         c0, e0_, _ = _aggregate(master[ga], edges[ga], g_all[ga, 0])
         th0, cov0, _ = fit_binned(c0, e0_, R_w[ga, 0], scale[ga], ["a"])
-        v0 = np.maximum(cov0[:, 0, 0], 0) * infl_s[ga, 0]
+        v0 = np.maximum(cov0[:, 0, 0], 0) * ctx["infl_s"][ga, 0]
         # (only where it lies inside the hull: a failed or wild narrow fit keeps the power law)
         ok0 = (np.isfinite(th0[:, 0]) & (v0 > 0) & (th0[:, 0] > np.maximum(h_lo[ga], 0.0))
                & (th0[:, 0] < h_hi[ga]))
         w0, wf = 1.0 / v0[ok0], 1.0 / sf[ga[ok0]] ** 2
         a[ga[ok0]] = (w0 * th0[ok0, 0] + wf * af[ga[ok0]]) / (w0 + wf)
     a_lo, a_hi = np.minimum(h_lo, a), np.maximum(h_hi, a)
+    return a, a_lo, a_hi, log_amb
+
+
+def _steep_lower_end(ctx, a, a_lo, chosen, is_inf, inf_open):
+    """Where the slope rises without bound (``a = inf`` or not confirmed): the local slope of the nearest draws.
+
+    Returns ``a, a_lower, window, n_window`` and the ``steep`` flag.
+    """
+    master, edges, g_all, R_w, n_w, scale = (ctx[k] for k in ("master", "edges", "g_all", "R_w", "n_w", "scale"))
+    E = a.shape[0]
     # a = inf is a statement about the resolved radii (the draws cannot tell
     # decay faster than any power from a steep power law below them): its
     # interval starts at the local slope of the nearest draws, the plain power
@@ -504,27 +593,35 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
     # the right side for a lower end). Where the wide window's rise is not
     # confirmed among the nearest draws (inf_open), that local slope is the
     # estimate, and the interval stays open above.
-    window, n_window = pick(R_w), pick(n_w)
+    window, n_window = _pick(R_w, chosen), _pick(n_w, chosen)
     steep = is_inf | inf_open
     gi = np.flatnonzero(steep & (n_w[:, 0] >= 5))
     if gi.size:
         c0, e0, _ = _aggregate(master[gi], edges[gi], g_all[gi, 0])
         th_n, cov_n, _ = fit_binned(c0, e0, R_w[gi, 0], scale[gi], ["a"])
-        near_lo = th_n[:, 0] - z * np.sqrt(np.maximum(cov_n[:, 0, 0], 0) * infl_s[gi, 0])
+        near_lo = th_n[:, 0] - ctx["z"] * np.sqrt(np.maximum(cov_n[:, 0, 0], 0) * ctx["infl_s"][gi, 0])
         a_lo[gi] = np.where(np.isfinite(near_lo), near_lo, 0.0)
         near_ok = inf_open[gi] & np.isfinite(th_n[:, 0])
         a[gi[near_ok]] = th_n[near_ok, 0]
         window[gi[near_ok]], n_window[gi[near_ok]] = R_w[gi[near_ok], 0], n_w[gi[near_ok], 0]
     a_lo = np.where(steep & ~np.isin(np.arange(E), gi), 0.0, a_lo)
-    log_amb &= ~steep
-    no_b = steep | ~np.isfinite(sb)
+    return a, a_lo, window, n_window, steep
+
+
+def _evidence_reach(ctx, ll_w, nearest, min_ess):
+    """How far the evidence reaches: nearest draw, smallest resolved radius, draws near the centre, an edge.
+
+    Returns a dict with ``nearest, r_resolved, n_near, n_close, edge, edge_position``.
+    """
+    master, edges, g_all, R_w, n_w, scale = (ctx[k] for k in ("master", "edges", "g_all", "R_w", "n_w", "scale"))
+    E, W = g_all.shape
     # how far the evidence reaches: the smallest resolved radius, the effective
     # draws within one unit of the centre, and whether the draws stop abruptly
     # short of it; where they do not reach it, no index is claimed
     if nearest is None:
         nearest = edges[:, 0] ** 2 / np.maximum(edges[:, 1], edges[:, 0])
     nearest = np.asarray(nearest, float) * np.ones(E)
-    r_res, n_near, n_close = _reach(master, edges, n_w, infl, scale, min_ess)
+    r_res, n_near, n_close = _reach(master, edges, n_w, ctx["infl"], scale, min_ess)
     edge = np.zeros(E, bool)
     edge_pos = np.full(E, np.nan)
     # on the windows up to EDGE_WINDOWS (the edge shows best a little away from it,
@@ -536,11 +633,20 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
         _, _, ll_lam = _lambda_test(master[gi], edges[gi], g_all[gi, w], R_w[gi, w], scale[gi])
         ll_smooth = np.fmax(ll_lam, ll_w[gi, w])
         edge[gi], _, edge_pos[gi] = _edge_test(master[gi], edges[gi], g_all[gi, w], R_w[gi, w], nearest[gi],
-                                               ll_smooth, infl_s[gi, w])
-    thin_tail = ~boundary & (n_close < REACH_ESS)
-    unresolved = (n_near < REACH_ESS) | edge | thin_tail
+                                               ll_smooth, ctx["infl_s"][gi, w])
+    return {"nearest": nearest, "r_resolved": r_res, "n_near": n_near, "n_close": n_close, "edge": edge,
+            "edge_position": edge_pos}
+
+
+def _index_result(ctx, est, reach, *, a, a_lo, a_hi, log_amb, steep, is_inf, window, n_window):
+    """The dict :func:`fit_index_draws` returns; no index is claimed where the evidence does not reach."""
+    z, b, sb = ctx["z"], est["b"], est["sb"]
+    log_amb = log_amb & ~steep
+    no_b = steep | ~np.isfinite(sb)
+    thin_tail = ~ctx["boundary"] & (reach["n_close"] < REACH_ESS)
+    unresolved = (reach["n_near"] < REACH_ESS) | reach["edge"] | thin_tail
     a = np.where(is_inf, np.inf, a)
-    out = {
+    return {
         "a": np.where(unresolved, np.nan, a),
         "a_lower": np.where(unresolved, 0.0, np.maximum(a_lo, 0.0)),
         "a_upper": np.where(steep | unresolved, np.inf, a_hi),
@@ -550,17 +656,16 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
         "window": window,
         "n_window": n_window,
         "is_inf": is_inf & ~unresolved,
-        "unit": scale,
-        "nearest": nearest,
-        "r_resolved": r_res,
-        "n_near": n_near,
-        "edge": edge,
-        "edge_position": edge_pos,
+        "unit": ctx["scale"],
+        "nearest": reach["nearest"],
+        "r_resolved": reach["r_resolved"],
+        "n_near": reach["n_near"],
+        "edge": reach["edge"],
+        "edge_position": reach["edge_position"],
         "unresolved": unresolved,
-        "n_close": n_close,
+        "n_close": reach["n_close"],
         "log_ambiguous": log_amb & ~unresolved,
     }
-    return out
 
 
 def hill_estimator(sorted_r, k):
@@ -695,94 +800,139 @@ def fit_slopes(radius, slope, cov, scale, quantile, *, fit_b=True, b_level=0.999
     sig = np.asarray(cov, float)
     sig = np.diag(sig) if sig.ndim == 1 else sig
     if lepski is not None and s.size >= 8:
-        order = np.argsort(rmid)
-        sizes = sorted({max(MIN_WINDOW_SLOPES, int(round(f * s.size))) for f in SLOPE_WINDOWS})
-        fits = []
-        for n in sizes:
-            sub = order[:n]
-            fits.append(fit_slopes(rmid[sub], s[sub], sig[np.ix_(sub, sub)], scale, quantile, fit_b=fit_b,
-                                   b_level=b_level, sensitivity=False, lepski=None, _in_window=True))
-        se = [max(f["a_upper"] - f["a"], f["a"] - f["a_lower"]) / quantile for f in fits]
-        chosen = 0
-        for w_ in range(1, len(sizes)):
-            ok = np.isfinite(fits[w_]["a"]) and all(
-                abs(fits[w_]["a"] - fits[v]["a"]) <= max(lepski * np.hypot(se[v], se[w_]),
-                                                           WINDOW_AGREE_REL * abs(fits[v]["a"]))
-                for v in range(w_)
-                if np.isfinite(fits[v]["a"]) and np.isfinite(se[v]))
-            if not ok:
-                break
-            chosen = w_
-        sub = order[:sizes[chosen]]  # the chosen window's fit is done: only its sensitivity is left
-        out = fits[chosen]
-        if sensitivity:
-            # from the window fit's own interval (its a_lower was cut at 0 after the fit, as below)
-            out["a_lower"] = out.pop("_a_lower_raw")
-            _widen_by_inner_half(out, rmid[sub], s[sub], sig[np.ix_(sub, sub)], scale, quantile, fit_b, b_level)
-        out.pop("_a_lower_raw", None)
-        out["a_lower"] = max(out["a_lower"], 0.0)
-        return out
+        return _slopes_by_window(rmid, s, sig, scale, quantile, fit_b=fit_b, b_level=b_level,
+                                 sensitivity=sensitivity, lepski=lepski)
+    out = _slopes_fit(rmid, s, sig, scale, quantile, fit_b=fit_b, b_level=b_level, in_window=_in_window,
+                      unit=_unit, l0=_l0, a_model=_a_model)
+    if sensitivity:
+        _widen_by_inner_half(out, rmid, s, sig, scale, quantile, fit_b, b_level)
+    out["a_lower"] = max(out["a_lower"], 0.0)
+    return out
+
+
+def _slopes_by_window(rmid, s, sig, scale, quantile, *, fit_b, b_level, sensitivity, lepski):
+    """:func:`fit_slopes` on nested windows of the innermost slopes, the widest that agrees kept (Lepski).
+
+    Parameters
+    ----------
+    rmid, s : ndarray (S,)
+        Radii and slopes.
+    sig : ndarray (S, S)
+        Covariance of the slopes.
+    scale, quantile, fit_b, b_level, sensitivity, lepski
+        As in :func:`fit_slopes`.
+
+    Returns
+    -------
+    dict
+        As :func:`fit_slopes` returns.
+    """
+    order = np.argsort(rmid)
+    sizes = sorted({max(MIN_WINDOW_SLOPES, int(round(f * s.size))) for f in SLOPE_WINDOWS})
+    fits = []
+    for n in sizes:
+        sub = order[:n]
+        fits.append(fit_slopes(rmid[sub], s[sub], sig[np.ix_(sub, sub)], scale, quantile, fit_b=fit_b,
+                               b_level=b_level, sensitivity=False, lepski=None, _in_window=True))
+    se = [max(f["a_upper"] - f["a"], f["a"] - f["a_lower"]) / quantile for f in fits]
+    chosen = 0
+    for w_ in range(1, len(sizes)):
+        ok = np.isfinite(fits[w_]["a"]) and all(
+            abs(fits[w_]["a"] - fits[v]["a"]) <= max(lepski * np.hypot(se[v], se[w_]),
+                                                       WINDOW_AGREE_REL * abs(fits[v]["a"]))
+            for v in range(w_)
+            if np.isfinite(fits[v]["a"]) and np.isfinite(se[v]))
+        if not ok:
+            break
+        chosen = w_
+    sub = order[:sizes[chosen]]  # the chosen window's fit is done: only its sensitivity is left
+    out = fits[chosen]
+    if sensitivity:
+        # from the window fit's own interval (its a_lower was cut at 0 after the fit, as below)
+        out["a_lower"] = out.pop("_a_lower_raw")
+        _widen_by_inner_half(out, rmid[sub], s[sub], sig[np.ix_(sub, sub)], scale, quantile, fit_b, b_level)
+    out.pop("_a_lower_raw", None)
+    out["a_lower"] = max(out["a_lower"], 0.0)
+    return out
+
+
+def _weighted_ls(s, w, cols):
+    """Weighted least squares of ``s`` on a constant and ``cols``: the coefficients and the weighted RSS."""
+    A = np.column_stack([np.ones_like(s)] + cols)
+    AtW = A.T * w
+    coef = np.linalg.pinv(AtW @ A) @ (AtW @ s)
+    return coef, float(((s - A @ coef) ** 2 * w).sum())
+
+
+def _sandwich(J, ssr, s, w, sig):
+    """Sandwich covariance of a weighted fit with Jacobian ``J`` (scaled up by the dispersion) and the dispersion."""
+    JtW = J.T * w
+    M = np.linalg.pinv(JtW @ J)
+    dof = max(s.size - J.shape[1], 1)
+    return M @ (JtW @ sig @ JtW.T) @ M * max(1.0, ssr / dof), max(1.0, ssr / dof)
+
+
+def _slopes_fit(rmid, s, sig, scale, quantile, *, fit_b, b_level, in_window, unit, l0, a_model):
+    """One fit of :func:`fit_slopes` on all the slopes given (no window choice, no sensitivity).
+
+    ``unit``, ``l0`` and ``a_model`` fix the log's unit, its offset and the
+    model for ``a`` (a sensitivity refit keeps its parent's); None chooses.
+    Inside a window choice (``in_window``) the offset is always profiled and
+    the uncut lower end of ``a`` is kept as ``_a_lower_raw``.
+    """
     w = 1.0 / np.diag(sig)
     wide = s.size >= 5
-    unit = _unit if _unit is not None else (max(scale, 2.0 * rmid.max()) if wide else scale)
+    unit = unit if unit is not None else (max(scale, 2.0 * rmid.max()) if wide else scale)
     L = np.log(unit / rmid)
     use_b = fit_b and bool(np.all(L > 0.25)) and s.size >= 3
     # inside the window choice the offset is always profiled (a narrow range of L then
     # leaves it, and hence a, loosely determined, which the standard errors carry);
     # a sensitivity refit keeps its parent's
-    use_l0 = use_b and _l0 is None and wide and (L.max() > 2 * L.min() or _in_window)
-
-    def linear(cols):
-        A = np.column_stack([np.ones_like(s)] + cols)
-        AtW = A.T * w
-        coef = np.linalg.pinv(AtW @ A) @ (AtW @ s)
-        return coef, float(((s - A @ coef) ** 2 * w).sum())
-
-    def sandwich(J, ssr):
-        JtW = J.T * w
-        M = np.linalg.pinv(JtW @ J)
-        dof = max(s.size - J.shape[1], 1)
-        return M @ (JtW @ sig @ JtW.T) @ M * max(1.0, ssr / dof), max(1.0, ssr / dof)
-
-    coef_r, ssr_r = linear([])
-    cov_r, _ = sandwich(np.ones((s.size, 1)), ssr_r)
+    use_l0 = use_b and l0 is None and wide and (L.max() > 2 * L.min() or in_window)
+    coef_r, ssr_r = _weighted_ls(s, w, [])
+    cov_r, _ = _sandwich(np.ones((s.size, 1)), ssr_r, s, w, sig)
     a, sa = float(coef_r[0]), float(np.sqrt(max(cov_r[0, 0], 0.0)))
     a_lo, a_hi = a - quantile * sa, a + quantile * sa
     out = {"b": 0.0, "b_lower": -np.inf, "b_upper": np.inf, "l0": 0.0, "unit": float(unit), "a_model": "power"}
     if use_b:
-        l0 = 0.0 if _l0 is None else float(_l0)
-        if use_l0:  # coarse grid (denser near 0), then refined between the best point's neighbours
-            def best(grid):
-                ssr_g = [linear([-1.0 / (L + g)])[1] for g in grid]
-                k = int(np.argmin(ssr_g))
-                return grid, k
-
-            grid, k = best(np.concatenate([np.linspace(-0.5 * L.min(), 0.0, 8, endpoint=False),
-                                           np.geomspace(0.02, 25.0, 40)]))
-            grid, k = best(np.linspace(grid[max(k - 1, 0)], grid[min(k + 1, grid.size - 1)], 21))
-            l0 = float(grid[k])
-        coef, ssr = linear([-1.0 / (L + l0)])
+        l0 = 0.0 if l0 is None else float(l0)
+        if use_l0:
+            l0 = _profile_slope_offset(s, w, L)
+        coef, ssr = _weighted_ls(s, w, [-1.0 / (L + l0)])
         u = L + l0
         J = np.column_stack([np.ones_like(s), -1.0 / u] + ([coef[1] / u**2] if use_l0 else []))  # d s / d(a, b, L0)
-        cov_f, disp = sandwich(J, ssr)
+        cov_f, disp = _sandwich(J, ssr, s, w, sig)
         af, sf = float(coef[0]), float(np.sqrt(max(cov_f[0, 0], 0.0)))
         b, sb = float(coef[1]), float(np.sqrt(max(cov_f[1, 1], 0.0)))
         out.update(b=b, b_lower=b - quantile * sb, b_upper=b + quantile * sb, l0=l0)
         n_extra = 2 if use_l0 else 1
-        log_model = ((ssr_r - ssr) / disp > stats.chi2.ppf(b_level, n_extra)) if _a_model is None \
-            else _a_model == "log"
+        log_model = ((ssr_r - ssr) / disp > stats.chi2.ppf(b_level, n_extra)) if a_model is None \
+            else a_model == "log"
         if log_model:
             a, a_lo, a_hi = af, af - quantile * sf, af + quantile * sf
             out["a_model"] = "log"
         elif abs(b) > HULL_Z * sb:
             a_lo, a_hi = min(a_lo, af - quantile * sf), max(a_hi, af + quantile * sf)
     out.update(a=a, a_lower=a_lo, a_upper=a_hi, n_used=int(s.size))
-    if _in_window:
+    if in_window:
         out["_a_lower_raw"] = a_lo
-    if sensitivity:
-        _widen_by_inner_half(out, rmid, s, sig, scale, quantile, fit_b, b_level)
-    out["a_lower"] = max(out["a_lower"], 0.0)
     return out
+
+
+def _profile_slope_offset(s, w, L):
+    """The offset ``L0`` of the log's unit that fits the slopes best.
+
+    A coarse grid (denser near 0), then refined between the best point's neighbours.
+    """
+    def best(grid):
+        ssr_g = [_weighted_ls(s, w, [-1.0 / (L + g)])[1] for g in grid]
+        k = int(np.argmin(ssr_g))
+        return grid, k
+
+    grid, k = best(np.concatenate([np.linspace(-0.5 * L.min(), 0.0, 8, endpoint=False),
+                                   np.geomspace(0.02, 25.0, 40)]))
+    grid, k = best(np.linspace(grid[max(k - 1, 0)], grid[min(k + 1, grid.size - 1)], 21))
+    return float(grid[k])
 
 
 def _widen_by_inner_half(out, rmid, s, sig, scale, quantile, fit_b, b_level):
