@@ -358,6 +358,288 @@ def _phi_box(x_lo, x_hi, y_lo, y_hi):
 
 
 # ----------------------------------------------------------------------------- compare
+def _open_fits(fits, *, reference, norm, ci_prob, group, model, seed):
+    """Check the call, pick the reference and read every fit once (:func:`compare`, its first step).
+
+    Returns ``ci, fit_names, objs, model_ref, reference, order, F, ref``: the interval
+    probability, the fits' names and objects, whether the reference is the model
+    (no reference fit), its name, the fits' order (reference first), the read fits
+    by name and the reference fit.
+    """
+    if not isinstance(fits, Mapping) or not fits:
+        raise TypeError("fits must be a non-empty mapping {name: fit}")
+    if norm not in ("euclidean", "max"):
+        raise ValueError(
+            f"compare() evaluates the same absolute balls in every fit; norm={norm!r} would measure each "
+            "fit's ball in its own posterior sd. Use norm='euclidean' with radii in the variables' units"
+        )
+    ci = default_ci_prob() if ci_prob is None else float(ci_prob)
+    if not 0 < ci < 1:
+        raise ValueError(f"ci_prob must be in (0, 1), got {ci}")
+    fit_names = [str(k) for k in fits]
+    objs = {str(k): v for k, v in fits.items()}
+    from .reference_free import REFERENCE_NAME, ModelReference, is_reference_free
+
+    model_ref = is_reference_free(objs, reference, model)
+    if model_ref:
+        # no reference fit: the model's posterior, estimated from the approximations (importance sampling)
+        if model is None:
+            raise ValueError("reference='model' needs model=<pymc.Model>")
+        reference = REFERENCE_NAME
+    elif reference is None:
+        reference = next((k for k in fit_names if not is_approximation(objs[k])), fit_names[0])
+    if reference not in objs and not model_ref:
+        raise KeyError(f"reference {reference!r} is not one of the fits {fit_names}")
+    order = [reference] + [k for k in fit_names if k != reference]
+    F = {k: _Fit(k, objs[k], group=group, model=model) for k in order if not (model_ref and k == reference)}
+    if model_ref:
+        F[reference] = ModelReference(objs, model, group=group, seed=seed)
+        F = {k: F[k] for k in order}
+    ref = F[reference]
+    return ci, fit_names, objs, model_ref, reference, order, F, ref
+
+
+def _select_variables(F, order, ref, model_ref, *, var_names, filter_vars, centers, radii):
+    """The variables every fit can give, checked to agree across fits (:func:`compare`, its second step).
+
+    Returns ``names, left_out, centers, radii, fl``: the variables kept, those left out
+    (name -> reason), ``centers`` and ``radii`` without the left-out ones, and the fits
+    in order (reference first).
+    """
+    # variable selection on the reference, applied to all
+    if ref.draws is not None:
+        names = select_vars(ref.draws, var_names, filter_vars)
+    else:
+        from .approx_tier import _template
+
+        names = select_vars(_template(ref.approx), var_names, filter_vars)
+    if not names:
+        raise ValueError("no variables selected")
+    fl = [F[k] for k in order]
+    # by default the variables every fit gives (Deterministics included); a named one a fit lacks: error
+    names, left_out = shared_variables(fl, names, strict=_names_given(var_names))
+    if model_ref:  # without a reference fit, the free variables' masses only (no Deterministics)
+        free = set(ref.variables())
+        extra = [n for n in names if n not in free]
+        if extra and _names_given(var_names):
+            raise ValueError(f"without a reference fit only the model's free variables are compared; {extra} "
+                             "are not (Deterministics): leave them out of var_names")
+        left_out.update({n: "'model': not a free variable (the model's posterior is estimated for free "
+                            "variables only)" for n in extra})
+        names = [n for n in names if n in free]
+    if not _names_given(var_names):  # by default, variables that never vary are left out too
+        for f in fl:
+            if f.draws is not None:
+                const = constant_variables(f.draws, names)
+                names = [n for n in names if n not in const]
+                left_out.update({n: f"{f.name!r}: {why}" for n, why in const.items()})
+    if not names:
+        raise ValueError("the fits share no variable: " + "; ".join(f"{n}: {w}" for n, w in left_out.items()))
+    if left_out:
+        if isinstance(centers, Mapping):
+            centers = {k: v for k, v in centers.items() if k not in left_out}
+        if isinstance(radii, Mapping):
+            radii = {k: v for k, v in radii.items() if k not in left_out}
+    _check_same_variables(fl, names)
+    _check_supports(fl, names)
+    return names, left_out, centers, radii, fl
+
+
+def _evaluate_fits(F, order, ref, fl, names, *, fit_names, centers, radii, coords, norm, n_radii, ci, n_draws,
+                   seed, model):
+    """Every fit on the same regions: centres (and default radii) fixed on the reference (:func:`compare`).
+
+    Returns ``per_fit`` (name -> curves, index, curves at the Bonferroni level, tier),
+    the centres by variable and the rule of the radii.
+    """
+    shared = _shared_radii(radii, names, fit_names)
+    common = dict(var_names=names, coords=coords, norm=norm, n_radii=int(n_radii))
+    # 1. the reference fixes centres (and, by default, radii)
+    ref_c0, ref_i0 = ref.compute(centers=centers, radii=shared, ci_prob=ci, **common)
+    center_map = stored_centers(ref_i0, names)
+    if shared is None:
+        from .estimators import spanning_grids
+
+        shared = spanning_grids(ref_c0, names, int(n_radii))
+    radii_rule = "explicit" if radii is not None else "reference's automatic grid, one log-spaced grid per variable"
+    # 2. region outside every fit's support?
+    _check_regions(fl, names, center_map, shared, coords)
+    # 3. every fit on the same regions
+    ci2 = 1.0 - (1.0 - ci) / 2.0
+    per_fit = {}
+    for k in order:
+        f = F[k]
+        kw = dict(common, centers=center_map, radii=shared)
+        if f.approx is not None:
+            kw.update(n_draws=n_draws, seed=seed, model=model)
+        c, i = f.compute(ci_prob=ci, **kw)
+        tier = c.attrs.get("tier", "samples")
+        c2 = c if tier in EXACT_TIERS else f.compute(ci_prob=ci2, **kw)[0]
+        per_fit[k] = (c, i, c2, tier)
+    return per_fit, center_map, radii_rule
+
+
+def _reference_rows(per_fit, reference, names, center_map):
+    """The reference's masses per region: labels, metadata, rows and the mass intervals (:func:`compare`)."""
+    from .core.curves import CURVE_STATS
+
+    labels, meta, ref_rows, _ = _flatten(per_fit[reference][0], per_fit[reference][1], names, center_map)
+    _, _, ref_rows2, _ = _flatten(per_fit[reference][2], per_fit[reference][1], names, center_map)
+    p = _stat(ref_rows, "mass", CURVE_STATS)
+    pl, pu = _stat(ref_rows, "mass_lower", CURVE_STATS), _stat(ref_rows, "mass_upper", CURVE_STATS)
+    pl2, pu2 = _stat(ref_rows2, "mass_lower", CURVE_STATS), _stat(ref_rows2, "mass_upper", CURVE_STATS)
+    ref_exact = per_fit[reference][3] in EXACT_TIERS
+    return {"labels": labels, "meta": meta, "rows": ref_rows, "p": p, "pl": pl, "pu": pu, "pl2": pl2, "pu2": pu2,
+            "exact": ref_exact}
+
+
+def _kl_bounds(F, order, objs, fit_names, ref, reference, *, kl_bound, log_evidence, elbo_draws, seed, ci):
+    """The global bound ``K >= KL(q || p)`` of each fit, given or ``log Z - ELBO``, and its source (:func:`compare`).
+
+    Returns ``K, K_src, logz, logz_se`` (the log evidence and its error, None when unknown).
+    """
+    logz_se = _log_evidence_arg(log_evidence) if log_evidence is not None else _log_evidence_of(ref)
+    logz, logz_se = (None, None) if logz_se is None else logz_se
+    K = np.full(len(order), np.nan)
+    K_src = [""] * len(order)
+    for m, k in enumerate(order):
+        given = kl_bound.get(k) if isinstance(kl_bound, Mapping) else kl_bound
+        if isinstance(kl_bound, Mapping):
+            unknown = [x for x in kl_bound if x not in objs]
+            if unknown:
+                raise KeyError(f"kl_bound given for unknown fit(s) {unknown}; fits: {fit_names}")
+        if given is not None:
+            if not float(given) >= 0:
+                raise ValueError(f"kl_bound for {k!r} must be >= 0, got {given}")
+            K[m], K_src[m] = float(given), "given"
+        elif k != reference and logz is not None and F[k].approx is not None:
+            elbo, se = F[k].approx.elbo(n=elbo_draws, seed=seed)
+            if elbo is not None:
+                from scipy import stats
+
+                z = stats.norm.ppf(0.5 + 0.5 * ci)
+                # an upper bound on KL(q || p) = log Z - ELBO, with both estimates' errors
+                K[m] = max(float(logz) - elbo + z * math.hypot(se or 0.0, logz_se), 0.0)
+                K_src[m] = "log_evidence - ELBO"
+    return K, K_src, logz, logz_se
+
+
+def _compare_arrays(per_fit, order, reference, names, center_map, rr, K):
+    """Masses, ratios, mass terms and compatible reference masses of every fit (:func:`compare`).
+
+    ``rr`` is the reference's :func:`_reference_rows`. Returns the
+    :data:`COMPARE_VARS` arrays (model, region, radius), ``a`` with its
+    interval (model, region, 3) and the fits' tiers.
+    """
+    from .core.curves import CURVE_STATS, INDEX_STATS
+
+    M, (G, R) = len(order), rr["p"].shape
+    out = {v: np.full((M, G, R), np.nan) for v in COMPARE_VARS}
+    a_arr = np.full((M, G, 3), np.nan)
+    tiers = []
+    for m, k in enumerate(order):
+        c, i, c2, tier = per_fit[k]
+        tiers.append(tier)
+        _, _, rows, irows = _flatten(c, i, names, center_map)
+        _, _, rows2, _ = _flatten(c2, i, names, center_map)
+        q = _stat(rows, "mass", CURVE_STATS)
+        ql, qu = _stat(rows, "mass_lower", CURVE_STATS), _stat(rows, "mass_upper", CURVE_STATS)
+        ql2, qu2 = _stat(rows2, "mass_lower", CURVE_STATS), _stat(rows2, "mass_upper", CURVE_STATS)
+        exact = tier in EXACT_TIERS
+        if exact:
+            ql = qu = ql2 = qu2 = q
+        out["mass"][m], out["mass_lower"][m], out["mass_upper"][m] = q, ql, qu
+        a_arr[m] = np.stack([irows[:, INDEX_STATS.index(s)] for s in ("a", "a_lower", "a_upper")], axis=-1)
+        if k == reference:
+            out["ratio"][m] = out["ratio_lower"][m] = out["ratio_upper"][m] = np.where(rr["p"] > 0, 1.0, np.nan)
+            for v in ("phi_forward", "phi_forward_lower", "phi_forward_upper", "phi_reverse",
+                      "phi_reverse_lower", "phi_reverse_upper"):
+                out[v][m] = 0.0
+        else:
+            _ratio_and_phi(out, m, rr, q=q, ql=ql, qu=qu, ql2=ql2, qu2=qu2, exact=exact)
+        if np.isfinite(K[m]):
+            lo, _ = phi_interval_y(np.clip(ql, 0, None), K[m])
+            _, hi = phi_interval_y(np.clip(qu, 0, None), K[m])
+            # a reference mass is a probability: the set phi <= K is cut at 1
+            hi = np.minimum(hi, 1.0)
+            out["ref_compatible_lower"][m], out["ref_compatible_upper"][m] = np.minimum(lo, 1.0), hi
+            out["ref_compatible"][m] = ((rr["pl"] <= hi) & (rr["pu"] >= lo)).astype(float)
+    return out, a_arr, tiers
+
+
+def _ratio_and_phi(out, m, rr, *, q, ql, qu, ql2, qu2, exact):
+    """Fill row ``m`` of ``out`` (:func:`_compare_arrays`): ``q(A)/p(A)`` and the mass terms, with intervals.
+
+    Intervals at ``ci_prob`` when one side is exact, Bonferroni (each side
+    at ``1 - (1 - ci_prob)/2``) when both are estimated.
+    """
+    p, pl, pu, pl2, pu2 = rr["p"], rr["pl"], rr["pu"], rr["pl2"], rr["pu2"]
+    # intervals at ci when one side is exact, Bonferroni (ci2 each) when both are estimated
+    if rr["exact"]:
+        xl, xu, yl, yu = ql, qu, p, p
+    elif exact:
+        xl, xu, yl, yu = q, q, pl, pu
+    else:
+        xl, xu, yl, yu = ql2, qu2, pl2, pu2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["ratio"][m] = q / p
+        out["ratio_lower"][m] = xl / yu
+        out["ratio_upper"][m] = np.where(yl > 0, xu / np.where(yl > 0, yl, 1.0), np.inf)
+    out["phi_forward"][m] = phi(p, q)
+    out["phi_forward_lower"][m], out["phi_forward_upper"][m] = _phi_box(yl, yu, xl, xu)
+    out["phi_reverse"][m] = phi(q, p)
+    out["phi_reverse_lower"][m], out["phi_reverse_upper"][m] = _phi_box(xl, xu, yl, yu)
+
+
+def _compare_dataset(rr, out, a_arr, tiers, K, K_src, *, order, ref, reference, model_ref, ci, norm, radii_rule,
+                     logz, logz_se, left_out):
+    """The comparison as an :class:`xarray.Dataset` (:func:`compare`, its last step)."""
+    from .core.curves import CURVE_STATS
+
+    labels, meta, ref_rows = rr["labels"], rr["meta"], rr["rows"]
+    R = ref_rows.shape[1]
+    coords_ = {
+        "model": order, "region": labels, "radius": np.arange(R),
+        "tier": ("model", tiers), "kl_bound_source": ("model", K_src),
+        "variable": ("region", [x[0] for x in meta]), "element": ("region", [x[1] for x in meta]),
+        "center": ("region", [x[2] for x in meta]), "center_value": ("region", [x[3] for x in meta]),
+    }
+    data = {
+        "radius_value": (("region", "radius"), _stat(ref_rows, "radius", CURVE_STATS)),
+        "resolved": (("region", "radius"), _stat(ref_rows, "resolved", CURVE_STATS)),
+        "ref_mass": (("region", "radius"), rr["p"]),
+        "ref_mass_lower": (("region", "radius"), rr["pl"]),
+        "ref_mass_upper": (("region", "radius"), rr["pu"]),
+        "kl_bound": (("model",), K),
+        "a": (("model", "region"), a_arr[..., 0]),
+        "a_lower": (("model", "region"), a_arr[..., 1]),
+        "a_upper": (("model", "region"), a_arr[..., 2]),
+    }
+    for v in COMPARE_VARS:
+        data[v] = (("model", "region", "radius"), out[v])
+    if model_ref:
+        from .reference_free import diagnostics_arrays
+
+        for k, arr in diagnostics_arrays(ref, labels, ci, R).items():
+            data[k] = (("region", "radius"), arr)
+    ds = xr.Dataset(data, coords=coords_)
+    ds.attrs = {
+        "reference": reference, "ci_prob": ci, "norm": norm, "radii_rule": radii_rule,
+        "interval_rule": "ratio and phi: Bonferroni (each estimated mass at 1-(1-ci_prob)/2), exact masses as points",
+        "log_evidence": float(logz) if logz is not None else np.nan,
+        "log_evidence_se": float(logz_se) if logz_se is not None else np.nan,
+        "pymc_localmass_version": __version__,
+        "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        # variables of the reference left out because a fit cannot give them ("" when none)
+        "left_out": "\n".join(f"{n}: {why}" for n, why in left_out.items()),
+    }
+    if model_ref:
+        ds.attrs.update(reference_kind="the model (importance sampling)",
+                        proposals=",".join(p.name for p in ref.proposals))
+    return ds
+
+
+
 @public(positional=("reference",))
 def compare(fits: Mapping[str, Any], *, reference: str | None = None, var_names: VarNames = None,
             filter_vars: FilterVars = None, coords: Coords = None, group: str = "posterior",
@@ -477,216 +759,23 @@ def compare(fits: Mapping[str, Any], *, reference: str | None = None, var_names:
     >>> cmp.attrs["reference"], abs(float(cmp["ref_mass"].squeeze()) - 0.3648) < 0.02   # exact: 0.3648
     ('model', True)
     """
-    if not isinstance(fits, Mapping) or not fits:
-        raise TypeError("fits must be a non-empty mapping {name: fit}")
-    if norm not in ("euclidean", "max"):
-        raise ValueError(
-            f"compare() evaluates the same absolute balls in every fit; norm={norm!r} would measure each "
-            "fit's ball in its own posterior sd. Use norm='euclidean' with radii in the variables' units"
-        )
-    ci = default_ci_prob() if ci_prob is None else float(ci_prob)
-    if not 0 < ci < 1:
-        raise ValueError(f"ci_prob must be in (0, 1), got {ci}")
-    fit_names = [str(k) for k in fits]
-    objs = {str(k): v for k, v in fits.items()}
-    from .reference_free import REFERENCE_NAME, ModelReference, is_reference_free
-
-    model_ref = is_reference_free(objs, reference, model)
-    if model_ref:
-        # no reference fit: the model's posterior, estimated from the approximations (importance sampling)
-        if model is None:
-            raise ValueError("reference='model' needs model=<pymc.Model>")
-        reference = REFERENCE_NAME
-    elif reference is None:
-        reference = next((k for k in fit_names if not is_approximation(objs[k])), fit_names[0])
-    if reference not in objs and not model_ref:
-        raise KeyError(f"reference {reference!r} is not one of the fits {fit_names}")
-    order = [reference] + [k for k in fit_names if k != reference]
-    F = {k: _Fit(k, objs[k], group=group, model=model) for k in order if not (model_ref and k == reference)}
-    if model_ref:
-        F[reference] = ModelReference(objs, model, group=group, seed=seed)
-        F = {k: F[k] for k in order}
-    ref = F[reference]
-    # variable selection on the reference, applied to all
-    if ref.draws is not None:
-        names = select_vars(ref.draws, var_names, filter_vars)
-    else:
-        from .approx_tier import _template
-
-        names = select_vars(_template(ref.approx), var_names, filter_vars)
-    if not names:
-        raise ValueError("no variables selected")
-    fl = [F[k] for k in order]
-    # by default the variables every fit gives (Deterministics included); a named one a fit lacks: error
-    names, left_out = shared_variables(fl, names, strict=_names_given(var_names))
-    if model_ref:  # without a reference fit, the free variables' masses only (no Deterministics)
-        free = set(ref.variables())
-        extra = [n for n in names if n not in free]
-        if extra and _names_given(var_names):
-            raise ValueError(f"without a reference fit only the model's free variables are compared; {extra} "
-                             "are not (Deterministics): leave them out of var_names")
-        left_out.update({n: "'model': not a free variable (the model's posterior is estimated for free "
-                            "variables only)" for n in extra})
-        names = [n for n in names if n in free]
-    if not _names_given(var_names):  # by default, variables that never vary are left out too
-        for f in fl:
-            if f.draws is not None:
-                const = constant_variables(f.draws, names)
-                names = [n for n in names if n not in const]
-                left_out.update({n: f"{f.name!r}: {why}" for n, why in const.items()})
-    if not names:
-        raise ValueError("the fits share no variable: " + "; ".join(f"{n}: {w}" for n, w in left_out.items()))
-    if left_out:
-        if isinstance(centers, Mapping):
-            centers = {k: v for k, v in centers.items() if k not in left_out}
-        if isinstance(radii, Mapping):
-            radii = {k: v for k, v in radii.items() if k not in left_out}
-    _check_same_variables(fl, names)
-    _check_supports(fl, names)
-    shared = _shared_radii(radii, names, fit_names)
-    common = dict(var_names=names, coords=coords, norm=norm, n_radii=int(n_radii))
-    # 1. the reference fixes centres (and, by default, radii)
-    ref_c0, ref_i0 = ref.compute(centers=centers, radii=shared, ci_prob=ci, **common)
-    center_map = stored_centers(ref_i0, names)
-    if shared is None:
-        from .estimators import spanning_grids
-
-        shared = spanning_grids(ref_c0, names, int(n_radii))
-    radii_rule = "explicit" if radii is not None else "reference's automatic grid, one log-spaced grid per variable"
-    # 2. region outside every fit's support?
-    _check_regions(fl, names, center_map, shared, coords)
-    # 3. every fit on the same regions
-    ci2 = 1.0 - (1.0 - ci) / 2.0
-    per_fit = {}
-    for k in order:
-        f = F[k]
-        kw = dict(common, centers=center_map, radii=shared)
-        if f.approx is not None:
-            kw.update(n_draws=n_draws, seed=seed, model=model)
-        c, i = f.compute(ci_prob=ci, **kw)
-        tier = c.attrs.get("tier", "samples")
-        c2 = c if tier in EXACT_TIERS else f.compute(ci_prob=ci2, **kw)[0]
-        per_fit[k] = (c, i, c2, tier)
-    from .core.curves import CURVE_STATS, INDEX_STATS
-
-    labels, meta, ref_rows, _ = _flatten(per_fit[reference][0], per_fit[reference][1], names, center_map)
-    _, _, ref_rows2, _ = _flatten(per_fit[reference][2], per_fit[reference][1], names, center_map)
-    G, R = ref_rows.shape[0], ref_rows.shape[1]
-    p = _stat(ref_rows, "mass", CURVE_STATS)
-    pl, pu = _stat(ref_rows, "mass_lower", CURVE_STATS), _stat(ref_rows, "mass_upper", CURVE_STATS)
-    pl2, pu2 = _stat(ref_rows2, "mass_lower", CURVE_STATS), _stat(ref_rows2, "mass_upper", CURVE_STATS)
-    ref_exact = per_fit[reference][3] in EXACT_TIERS
-    # 4. K per fit
-    logz_se = _log_evidence_arg(log_evidence) if log_evidence is not None else _log_evidence_of(ref)
-    logz, logz_se = (None, None) if logz_se is None else logz_se
-    K = np.full(len(order), np.nan)
-    K_src = [""] * len(order)
-    for m, k in enumerate(order):
-        given = kl_bound.get(k) if isinstance(kl_bound, Mapping) else kl_bound
-        if isinstance(kl_bound, Mapping):
-            unknown = [x for x in kl_bound if x not in objs]
-            if unknown:
-                raise KeyError(f"kl_bound given for unknown fit(s) {unknown}; fits: {fit_names}")
-        if given is not None:
-            if not float(given) >= 0:
-                raise ValueError(f"kl_bound for {k!r} must be >= 0, got {given}")
-            K[m], K_src[m] = float(given), "given"
-        elif k != reference and logz is not None and F[k].approx is not None:
-            elbo, se = F[k].approx.elbo(n=elbo_draws, seed=seed)
-            if elbo is not None:
-                from scipy import stats
-
-                z = stats.norm.ppf(0.5 + 0.5 * ci)
-                # an upper bound on KL(q || p) = log Z - ELBO, with both estimates' errors
-                K[m] = max(float(logz) - elbo + z * math.hypot(se or 0.0, logz_se), 0.0)
-                K_src[m] = "log_evidence - ELBO"
+    ci, fit_names, objs, model_ref, reference, order, F, ref = _open_fits(
+        fits, reference=reference, norm=norm, ci_prob=ci_prob, group=group, model=model, seed=seed)
+    names, left_out, centers, radii, fl = _select_variables(F, order, ref, model_ref, var_names=var_names,
+                                                            filter_vars=filter_vars, centers=centers, radii=radii)
+    per_fit, center_map, radii_rule = _evaluate_fits(
+        F, order, ref, fl, names, fit_names=fit_names, centers=centers, radii=radii, coords=coords, norm=norm,
+        n_radii=n_radii, ci=ci, n_draws=n_draws, seed=seed, model=model)
+    rr = _reference_rows(per_fit, reference, names, center_map)
+    K, K_src, logz, logz_se = _kl_bounds(F, order, objs, fit_names, ref, reference, kl_bound=kl_bound,
+                                         log_evidence=log_evidence, elbo_draws=elbo_draws, seed=seed, ci=ci)
     if model_ref:
         # the model's posterior is estimated, never exact: intervals as for a reference of draws
-        ref_exact = False
-    M = len(order)
-    out = {v: np.full((M, G, R), np.nan) for v in COMPARE_VARS}
-    a_arr = np.full((M, G, 3), np.nan)
-    tiers = []
-    for m, k in enumerate(order):
-        c, i, c2, tier = per_fit[k]
-        tiers.append(tier)
-        _, _, rows, irows = _flatten(c, i, names, center_map)
-        _, _, rows2, _ = _flatten(c2, i, names, center_map)
-        q = _stat(rows, "mass", CURVE_STATS)
-        ql, qu = _stat(rows, "mass_lower", CURVE_STATS), _stat(rows, "mass_upper", CURVE_STATS)
-        ql2, qu2 = _stat(rows2, "mass_lower", CURVE_STATS), _stat(rows2, "mass_upper", CURVE_STATS)
-        exact = tier in EXACT_TIERS
-        if exact:
-            ql = qu = ql2 = qu2 = q
-        out["mass"][m], out["mass_lower"][m], out["mass_upper"][m] = q, ql, qu
-        a_arr[m] = np.stack([irows[:, INDEX_STATS.index(s)] for s in ("a", "a_lower", "a_upper")], axis=-1)
-        if k == reference:
-            out["ratio"][m] = out["ratio_lower"][m] = out["ratio_upper"][m] = np.where(p > 0, 1.0, np.nan)
-            for v in ("phi_forward", "phi_forward_lower", "phi_forward_upper", "phi_reverse",
-                      "phi_reverse_lower", "phi_reverse_upper"):
-                out[v][m] = 0.0
-        else:
-            # intervals at ci when one side is exact, Bonferroni (ci2 each) when both are estimated
-            if ref_exact:
-                xl, xu, yl, yu = ql, qu, p, p
-            elif exact:
-                xl, xu, yl, yu = q, q, pl, pu
-            else:
-                xl, xu, yl, yu = ql2, qu2, pl2, pu2
-            with np.errstate(divide="ignore", invalid="ignore"):
-                out["ratio"][m] = q / p
-                out["ratio_lower"][m] = xl / yu
-                out["ratio_upper"][m] = np.where(yl > 0, xu / np.where(yl > 0, yl, 1.0), np.inf)
-            out["phi_forward"][m] = phi(p, q)
-            out["phi_forward_lower"][m], out["phi_forward_upper"][m] = _phi_box(yl, yu, xl, xu)
-            out["phi_reverse"][m] = phi(q, p)
-            out["phi_reverse_lower"][m], out["phi_reverse_upper"][m] = _phi_box(xl, xu, yl, yu)
-        if np.isfinite(K[m]):
-            lo, _ = phi_interval_y(np.clip(ql, 0, None), K[m])
-            _, hi = phi_interval_y(np.clip(qu, 0, None), K[m])
-            # a reference mass is a probability: the set phi <= K is cut at 1
-            hi = np.minimum(hi, 1.0)
-            out["ref_compatible_lower"][m], out["ref_compatible_upper"][m] = np.minimum(lo, 1.0), hi
-            out["ref_compatible"][m] = ((pl <= hi) & (pu >= lo)).astype(float)
-    coords_ = {
-        "model": order, "region": labels, "radius": np.arange(R),
-        "tier": ("model", tiers), "kl_bound_source": ("model", K_src),
-        "variable": ("region", [x[0] for x in meta]), "element": ("region", [x[1] for x in meta]),
-        "center": ("region", [x[2] for x in meta]), "center_value": ("region", [x[3] for x in meta]),
-    }
-    data = {
-        "radius_value": (("region", "radius"), _stat(ref_rows, "radius", CURVE_STATS)),
-        "resolved": (("region", "radius"), _stat(ref_rows, "resolved", CURVE_STATS)),
-        "ref_mass": (("region", "radius"), p),
-        "ref_mass_lower": (("region", "radius"), pl),
-        "ref_mass_upper": (("region", "radius"), pu),
-        "kl_bound": (("model",), K),
-        "a": (("model", "region"), a_arr[..., 0]),
-        "a_lower": (("model", "region"), a_arr[..., 1]),
-        "a_upper": (("model", "region"), a_arr[..., 2]),
-    }
-    for v in COMPARE_VARS:
-        data[v] = (("model", "region", "radius"), out[v])
-    if model_ref:
-        from .reference_free import diagnostics_arrays
-
-        for k, arr in diagnostics_arrays(ref, labels, ci, R).items():
-            data[k] = (("region", "radius"), arr)
-    ds = xr.Dataset(data, coords=coords_)
-    ds.attrs = {
-        "reference": reference, "ci_prob": ci, "norm": norm, "radii_rule": radii_rule,
-        "interval_rule": "ratio and phi: Bonferroni (each estimated mass at 1-(1-ci_prob)/2), exact masses as points",
-        "log_evidence": float(logz) if logz is not None else np.nan,
-        "log_evidence_se": float(logz_se) if logz_se is not None else np.nan,
-        "pymc_localmass_version": __version__,
-        "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        # variables of the reference left out because a fit cannot give them ("" when none)
-        "left_out": "\n".join(f"{n}: {why}" for n, why in left_out.items()),
-    }
-    if model_ref:
-        ds.attrs.update(reference_kind="the model (importance sampling)",
-                        proposals=",".join(p.name for p in ref.proposals))
-    return ds
+        rr["exact"] = False
+    out, a_arr, tiers = _compare_arrays(per_fit, order, reference, names, center_map, rr, K)
+    return _compare_dataset(rr, out, a_arr, tiers, K, K_src, order=order, ref=ref, reference=reference,
+                            model_ref=model_ref, ci=ci, norm=norm, radii_rule=radii_rule, logz=logz,
+                            logz_se=logz_se, left_out=left_out)
 
 
 def _check_regions(fits, names, center_map, shared, coords):
@@ -772,8 +861,20 @@ def compare_summary(data: xr.Dataset, *, fits: str | Sequence[str] | None = None
     ds, models = data, fits
     if not isinstance(ds, xr.Dataset) or "region" not in ds.dims or "model" not in ds.dims:
         raise TypeError("compare_summary needs the Dataset returned by compare()")
-    R = ds.sizes["radius"]
     res = ds["resolved"].values > 0.5
+    pos = _summary_positions(ds, res, radius)
+    fits = [str(m) for m in ds["model"].values]
+    models = fits if models is None else ([models] if isinstance(models, str) else list(models))
+    unknown = [m for m in models if m not in fits]
+    if unknown:
+        raise KeyError(f"models {unknown} not in the comparison; its fits are {fits}")
+    rows, keys = _summary_rows(ds, models, pos, res)
+    return pd.DataFrame(rows, index=pd.MultiIndex.from_tuples(keys, names=["model", "region"]))
+
+
+def _summary_positions(ds, res, radius):
+    """The grid position of the radius :func:`compare_summary` reads, per region (``res``: resolved flags)."""
+    R = ds.sizes["radius"]
     pos = np.empty(ds.sizes["region"], dtype=int)
     for g in range(ds.sizes["region"]):
         if radius == "smallest_resolved":
@@ -788,11 +889,11 @@ def compare_summary(data: xr.Dataset, *, fits: str | Sequence[str] | None = None
             pos[g] = int(np.argmin(np.abs(np.log(ds["radius_value"].values[g]) - math.log(radius))))
         else:
             raise ValueError(f"radius must be 'smallest_resolved', 'largest', an int or a float, got {radius!r}")
-    fits = [str(m) for m in ds["model"].values]
-    models = fits if models is None else ([models] if isinstance(models, str) else list(models))
-    unknown = [m for m in models if m not in fits]
-    if unknown:
-        raise KeyError(f"models {unknown} not in the comparison; its fits are {fits}")
+    return pos
+
+
+def _summary_rows(ds, models, pos, res):
+    """The rows of :func:`compare_summary` (one per fit and region, at ``pos``) and their keys."""
     rows, keys = [], []
     for mname in models:
         dm = ds.sel(model=mname)
@@ -815,7 +916,7 @@ def compare_summary(data: xr.Dataset, *, fits: str | Sequence[str] | None = None
             row["resolved"] = bool(res[g, j])
             rows.append(row)
             keys.append((str(mname), str(region)))
-    return pd.DataFrame(rows, index=pd.MultiIndex.from_tuples(keys, names=["model", "region"]))
+    return rows, keys
 
 
 # ----------------------------------------------------------------------------- local KL
@@ -1066,6 +1167,24 @@ def local_kl(p: Any, q: Any, region: Any, *, var_names: str | Sequence[str] | No
         raise ValueError(f"eps must be >= 0, got {eps}")
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"k (neighbours of the kNN estimator) must be an integer >= 1, got {k!r}")
+    P, Q, dim = _kl_operands(p, q, region, var_names=var_names, coords=coords, group=group,
+                             log_density=log_density, model=model, p_atoms=p_atoms, q_atoms=q_atoms, seed=seed)
+    dirs = ["forward", "reverse"] if direction == "both" else [direction]
+    results, region = _kl_by_tier(P, Q, region, dim, dirs, eps=eps, ci=ci, breakpoints=breakpoints, k=k,
+                                  n_batches=n_batches, n_draws=n_draws, n_points=n_points, seed=seed)
+    if all(r.mu_mass == 0 and r.nu_mass == 0 for r in results):
+        raise ValueError("the region lies outside the support of both distributions (no mass in it)")
+    _warn_infinite(dirs, results, eps)
+    fields = ("kl", "kl_lower", "kl_upper", "shape", "mass_term", "mu_mass", "nu_mass")
+    data = {f: (("direction",), np.array([float(getattr(r, f)) for r in results])) for f in fields}
+    ds = xr.Dataset(data, coords={"direction": dirs})
+    ds.attrs = {"tier": results[0].tier, "eps": eps, "region": _region_text(region),
+                "forward": "KL_A(p || q)", "reverse": "KL_A(q || p)", "ci_prob": ci}
+    return ds
+
+
+def _kl_operands(p, q, region, *, var_names, coords, group, log_density, model, p_atoms, q_atoms, seed):
+    """Both sides of :func:`local_kl` read as operands, and the region's dimension (checked against theirs)."""
     var_name = var_names
     if isinstance(var_names, (list, tuple)):
         if len(var_names) != 1:
@@ -1080,7 +1199,17 @@ def local_kl(p: Any, q: Any, region: Any, *, var_names: str | Sequence[str] | No
         if d_side is not None and dim is not None and d_side != dim:
             raise ValueError(f"the region is {dim}-dimensional but {side.label} is {d_side}-dimensional "
                              f"(give a region of dimension {d_side}, or select elements with coords=)")
-    dirs = ["forward", "reverse"] if direction == "both" else [direction]
+    return P, Q, dim
+
+
+def _kl_by_tier(P, Q, region, dim, dirs, *, eps, ci, breakpoints, k, n_batches, n_draws, n_points, seed):
+    """The local KL in each direction, by the tier the operands and region allow (:func:`local_kl`).
+
+    Monte Carlo with both densities where there is no box to integrate
+    over, quadrature in one dimension, randomised QMC in several, kNN on
+    draws otherwise. Returns the results and the region (intervals become
+    a :class:`Where` for kNN).
+    """
     results = []
     exact = P.logpdf is not None and Q.logpdf is not None
     if not exact and (P.atoms or Q.atoms):
@@ -1125,8 +1254,11 @@ def local_kl(p: Any, q: Any, region: Any, *, var_names: str | Sequence[str] | No
         for d in dirs:
             a, b = (x, y) if d == "forward" else (y, x)
             results.append(local_kl_knn(a, b, region, k=k, n_batches=n_batches, ci_prob=ci))
-    if all(r.mu_mass == 0 and r.nu_mass == 0 for r in results):
-        raise ValueError("the region lies outside the support of both distributions (no mass in it)")
+    return results, region
+
+
+def _warn_infinite(dirs, results, eps):
+    """Warn (from :func:`local_kl`'s caller) about each infinite direction, pointing to the regularised form."""
     for d, r in zip(dirs, results):
         if np.isposinf(r.kl) and eps == 0:
             first, second = ("p", "q") if d == "forward" else ("q", "p")
@@ -1137,13 +1269,7 @@ def local_kl(p: Any, q: Any, region: Any, *, var_names: str | Sequence[str] | No
                 f"local_kl: KL_A({first} || {second}) is infinite: {first} has mass in the region that {second} "
                 f"lacks{where}. The regularised local KL, KL_A({first} || {second} + eps {first}) with eps > 0 "
                 f"(local_kl(..., eps=1e-3)), is finite; it needs both densities (scipy distributions or "
-                f"callables, with the atom as p_atoms=/q_atoms=)", RuntimeWarning, stacklevel=2)
-    fields = ("kl", "kl_lower", "kl_upper", "shape", "mass_term", "mu_mass", "nu_mass")
-    data = {f: (("direction",), np.array([float(getattr(r, f)) for r in results])) for f in fields}
-    ds = xr.Dataset(data, coords={"direction": dirs})
-    ds.attrs = {"tier": results[0].tier, "eps": eps, "region": _region_text(region),
-                "forward": "KL_A(p || q)", "reverse": "KL_A(q || p)", "ci_prob": ci}
-    return ds
+                f"callables, with the atom as p_atoms=/q_atoms=)", RuntimeWarning, stacklevel=3)
 
 
 def _region_text(region):
