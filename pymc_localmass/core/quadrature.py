@@ -388,6 +388,66 @@ def conditional_ball_mass(
     >>> np.allclose(res.mass, gammainc(0.5, [1e-10, 1e-3]), rtol=1e-7)
     True
     """
+    draws, radii, lower, upper, weights = _checked_conditional_args(draws, column, center, radii, lower, upper,
+                                                                    weights, ratio, n_nodes)
+    n, d = draws.shape
+    column, center, ratio, n_nodes = int(column), float(center), float(ratio), int(n_nodes)
+    scale = _coordinate_scale(draws[:, column], scale)
+    log_mass, log_norm, n_eval = _conditional_chunks(logp, draws, column, center, radii, lower, upper, scale,
+                                                     ratio=ratio, n_nodes=n_nodes, chunk_size=chunk_size,
+                                                     progress=progress)
+    mass_draws, mass = _mean_mass(log_mass, weights)
+    return ConditionalBallMass(
+        radii=radii.copy(),
+        mass=mass,
+        mass_draws=mass_draws,
+        log_mass_draws=log_mass,
+        log_normalizer=log_norm,
+        n_evaluations=int(n_eval),
+    )
+
+
+def _conditional_chunks(logp, draws, column, center, radii, lower, upper, scale, *, ratio, n_nodes, chunk_size,
+                        progress):
+    """Log conditional masses of every draw, batch by batch (:func:`_conditional_chunk`).
+
+    Returns the log masses (n_draws, R), the log normalisers (n_draws,) and
+    the number of density evaluations.
+    """
+    n, d = draws.shape
+    n_rad = radii.size
+    rmin, rmax = float(radii.min()), float(radii.max())
+    xg, wg = _leggauss(n_nodes)
+    log_wg = np.log(wg)
+    # lower end of the centre's geometric grid: well below the smallest radius
+    # (nodes near the centre carry absolute rounding errors of about eps*|c|,
+    # so the analytic inner remainder takes over below 1e6*eps*|c|)
+    t0_base = max(min(rmin * 1e-3, scale * 1e-12), 1e6 * _EPS * abs(center))
+    t0_base = max(min(t0_base, rmin / (2.0 * ratio**2)), _TINY)
+    eval_per_draw_est = (2 * n_rad + 200) * n_nodes
+    if chunk_size is None:
+        chunk_size = max(1, int(4e6 // (eval_per_draw_est * max(d, 1))))
+    chunk_size = int(max(1, chunk_size))
+
+    log_mass = np.empty((n, n_rad))
+    log_norm = np.empty(n)
+    n_eval = 0
+    for start in range(0, n, chunk_size):
+        sl = slice(start, min(n, start + chunk_size))
+        lm, lz, ne = _conditional_chunk(
+            logp, draws[sl], column, center, radii, lower[sl] - center, upper[sl] - center,
+            scale, t0_base, rmax, ratio, xg, log_wg,
+        )
+        log_mass[sl] = lm
+        log_norm[sl] = lz
+        n_eval += ne
+        if progress is not None:
+            progress(sl.stop, n)
+    return log_mass, log_norm, n_eval
+
+
+def _checked_conditional_args(draws, column, center, radii, lower, upper, weights, ratio, n_nodes):
+    """Check the arguments of :func:`conditional_ball_mass`; the draws, radii, bounds and weights as arrays."""
     draws = np.asarray(draws, dtype=float)
     if draws.ndim != 2:
         raise ValueError(f"draws must have shape (n_draws, d), got {draws.shape}")
@@ -426,8 +486,12 @@ def conditional_ball_mass(
     n_nodes = int(n_nodes)
     if n_nodes < 2:
         raise ValueError("n_nodes must be at least 2")
+    return draws, radii, lower, upper, weights
 
-    xcol = draws[:, column]
+
+def _coordinate_scale(xcol, scale):
+    """Typical spread of the coordinate: ``scale``, else IQR/1.349 of the draws, else their sd, else 1."""
+    n = xcol.shape[0]
     if scale is None:
         if n > 1:
             q75, q25 = np.percentile(xcol, [75, 25])
@@ -438,37 +502,12 @@ def conditional_ball_mass(
             scale = 0.0
         if not scale > 0:
             scale = 1.0
-    scale = float(scale)
+    return float(scale)
 
-    n_rad = radii.size
-    rmin, rmax = float(radii.min()), float(radii.max())
-    xg, wg = _leggauss(n_nodes)
-    log_wg = np.log(wg)
-    # lower end of the centre's geometric grid: well below the smallest radius
-    # (nodes near the centre carry absolute rounding errors of about eps*|c|,
-    # so the analytic inner remainder takes over below 1e6*eps*|c|)
-    t0_base = max(min(rmin * 1e-3, scale * 1e-12), 1e6 * _EPS * abs(center))
-    t0_base = max(min(t0_base, rmin / (2.0 * ratio**2)), _TINY)
-    eval_per_draw_est = (2 * n_rad + 200) * n_nodes
-    if chunk_size is None:
-        chunk_size = max(1, int(4e6 // (eval_per_draw_est * max(d, 1))))
-    chunk_size = int(max(1, chunk_size))
 
-    log_mass = np.empty((n, n_rad))
-    log_norm = np.empty(n)
-    n_eval = 0
-    for start in range(0, n, chunk_size):
-        sl = slice(start, min(n, start + chunk_size))
-        lm, lz, ne = _conditional_chunk(
-            logp, draws[sl], column, center, radii, lower[sl] - center, upper[sl] - center,
-            scale, t0_base, rmax, ratio, xg, log_wg,
-        )
-        log_mass[sl] = lm
-        log_norm[sl] = lz
-        n_eval += ne
-        if progress is not None:
-            progress(sl.stop, n)
-
+def _mean_mass(log_mass, weights):
+    """The masses of each draw and their (weighted) mean over the draws whose masses are finite."""
+    n_rad = log_mass.shape[1]
     with np.errstate(over="ignore"):
         mass_draws = np.exp(log_mass)
     good = np.all(np.isfinite(mass_draws), axis=1)
@@ -480,14 +519,7 @@ def conditional_ball_mass(
         mass = (w[:, None] * np.where(good[:, None], mass_draws, 0.0)).sum(axis=0) / w.sum()
     else:
         mass = np.full(n_rad, np.nan)
-    return ConditionalBallMass(
-        radii=radii.copy(),
-        mass=mass,
-        mass_draws=mass_draws,
-        log_mass_draws=log_mass,
-        log_normalizer=log_norm,
-        n_evaluations=int(n_eval),
-    )
+    return mass_draws, mass
 
 
 def _geometric(start, ratio, count):
@@ -496,6 +528,12 @@ def _geometric(start, ratio, count):
 
 
 def _conditional_chunk(logp, rows, column, center, radii, lo, hi, scale, t0_base, rmax, ratio, xg, log_wg):
+    """Log conditional ball masses of a chunk of draws (:func:`conditional_ball_mass`, one batch).
+
+    Offsets ``u = x - center`` run over ``[lo, hi]`` (per row). Returns the
+    log masses (m, R), the log normalisers (m,) and the number of density
+    evaluations.
+    """
     m = rows.shape[0]
     u_draw = np.clip(rows[:, column] - center, lo, hi)
     n_eval = 0
@@ -506,8 +544,27 @@ def _conditional_chunk(logp, rows, column, center, radii, lo, hi, scale, t0_base
     t_far = 1e6 * big  # end of the finite grid on an unbounded side
     right_end = np.where(np.isfinite(hi), hi, t_far)
     left_end = np.where(np.isfinite(lo), lo, -t_far)
+    anchors, t0_pos, t0_neg = _chunk_anchors(center, lo, hi, t0_base, ratio)
+    grid = _chunk_grid(anchors, t0_pos, t0_neg, t0_base, t_far, ratio, width, u_draw, radii, left_end, right_end)
 
-    # --- anchors: the centre (two sides) and finite bounds away from it
+    left, right = grid[:, :-1], grid[:, 1:]
+    lpan, ne = _log_panel_integrals(logp, rows, column, center, left, right, xg, log_wg, u_draw)
+    n_eval += ne * m
+    lpan, ne = _anchor_remainders(logp, rows, column, center, anchors, lpan, left, right, ratio, xg, log_wg, u_draw)
+    n_eval += ne
+    tails, ne = _tail_integrals(logp, rows, column, center, grid, lo, hi, xg, log_wg, u_draw)
+    n_eval += ne
+    log_mass, log_z = _ball_log_mass(lpan, tails, grid, radii, lo, hi)
+    return log_mass, log_z, n_eval
+
+
+def _chunk_anchors(center, lo, hi, t0_base, ratio):
+    """Anchors of the geometric grids: the centre (two sides) and finite bounds away from it.
+
+    Returns the anchors as ``(anchor, direction, inner width, active)``
+    tuples of per-row arrays, and the centre's inner widths on each side.
+    """
+    m = lo.shape[0]
     t0_pos = np.where(hi > 0, np.minimum(t0_base, hi / ratio**4), 0.0)
     t0_neg = np.where(lo < 0, np.minimum(t0_base, -lo / ratio**4), 0.0)
     has_lo = np.isfinite(lo) & (lo < 0)
@@ -527,8 +584,17 @@ def _conditional_chunk(logp, rows, column, center, radii, lo, hi, scale, t0_base
         (np.where(has_lo, lo, 0.0), 1.0, tb_lo, has_lo),
         (np.where(has_hi, hi, 0.0), -1.0, tb_hi, has_hi),
     ]
+    return anchors, t0_pos, t0_neg
 
-    # --- breakpoints
+
+def _chunk_grid(anchors, t0_pos, t0_neg, t0_base, t_far, ratio, width, u_draw, radii, left_end, right_end):
+    """Panel breakpoints per row: geometric grids at the anchors, points around the draw, the radii.
+
+    Sorted, clipped to ``[left_end, right_end]``, without duplicates (rows
+    padded with their last value); the inner panel of every anchor is kept
+    free of other points.
+    """
+    m = u_draw.shape[0]
     with np.errstate(divide="ignore"):
         span = np.log(np.maximum(t_far, 1.0) / np.maximum(np.minimum(t0_pos, t0_neg), _TINY))
         span = np.where(np.isfinite(span), span, 0.0)
@@ -567,13 +633,18 @@ def _conditional_chunk(logp, rows, column, center, radii, lo, hi, scale, t0_base
     grid = np.sort(np.where(dup, np.inf, grid), axis=1)
     keep = int(np.max(np.sum(np.isfinite(grid), axis=1)))
     grid = grid[:, :keep]
-    grid = np.where(np.isfinite(grid), grid, np.max(np.where(np.isfinite(grid), grid, -np.inf), axis=1, keepdims=True))
+    return np.where(np.isfinite(grid), grid, np.max(np.where(np.isfinite(grid), grid, -np.inf), axis=1, keepdims=True))
 
-    left, right = grid[:, :-1], grid[:, 1:]
-    lpan, ne = _log_panel_integrals(logp, rows, column, center, left, right, xg, log_wg, u_draw)
-    n_eval += ne * m
 
-    # --- inner panels of anchors: power-law remainder from the next two panels
+def _anchor_remainders(logp, rows, column, center, anchors, lpan, left, right, ratio, xg, log_wg, u_draw):
+    """The inner panel of each anchor: a power-law remainder from the next two panels.
+
+    Where the density is not a clean power law next to the anchor the
+    panel is integrated inward (:func:`_descent`). Returns the panel log
+    integrals with the inner panels replaced, and the evaluations made.
+    """
+    m = rows.shape[0]
+    n_eval = 0
     sub_l, sub_r = [], []
     for a, sgn, t, act in anchors:
         for k in (0, 1):
@@ -615,8 +686,13 @@ def _conditional_chunk(logp, rows, column, center, radii, lo, hi, scale, t0_base
             mask = (left == (a - t)[:, None]) & (right == a[:, None])
         mask &= act[:, None]
         lpan = np.where(mask, rem[:, None], lpan)
+    return lpan, n_eval
 
-    # --- tails beyond the finite grid on unbounded sides: u = +-1/v
+
+def _tail_integrals(logp, rows, column, center, grid, lo, hi, xg, log_wg, u_draw):
+    """Log integrals of the tails beyond the finite grid on unbounded sides (``u = +-1/v``), and the evaluations."""
+    m = rows.shape[0]
+    n_eval = 0
     tails = []
     for sgn, end, active in ((1.0, grid[:, -1], ~np.isfinite(hi)), (-1.0, grid[:, 0], ~np.isfinite(lo))):
         if not np.any(active):
@@ -634,10 +710,12 @@ def _conditional_chunk(logp, rows, column, center, radii, lo, hi, scale, t0_base
         lt = special.logsumexp(terms, axis=1)
         lt = np.where(np.isnan(lt), -np.inf, lt)
         tails.append(np.where(active, lt, -np.inf))
+    return tails, n_eval
 
+
+def _ball_log_mass(lpan, tails, grid, radii, lo, hi):
+    """Log masses of the balls (cumulative integrals outward from the centre) and the log normalisers."""
     log_z = special.logsumexp(np.concatenate([lpan, np.stack(tails, axis=1)], axis=1), axis=1)
-
-    # --- cumulative integrals outward from the centre
     kidx = np.arange(lpan.shape[1])[None, :]
     i0 = np.sum(grid < 0.0, axis=1)[:, None]  # index of u = 0 in grid
     c_right = np.logaddexp.accumulate(np.where(kidx >= i0, lpan, -np.inf), axis=1)
@@ -655,7 +733,7 @@ def _conditional_chunk(logp, rows, column, center, radii, lo, hi, scale, t0_base
         log_mass = np.minimum(log_ball - log_z[:, None], 0.0)
     bad = ~np.isfinite(log_z)
     log_mass[bad] = np.nan
-    return log_mass, log_z, n_eval
+    return log_mass, log_z
 
 
 def log_ball_volume(d, radii, norm="euclidean", scales=None):
