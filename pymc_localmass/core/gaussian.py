@@ -557,6 +557,34 @@ def gaussian_joint_ball_mass(mean, cov, center, radius, *, transforms=None, lowe
     >>> res.tier
     'qmc'
     """
+    mean, cov, center, radius, scale, specs = _checked_joint_args(
+        mean, cov, center, radius, transforms=transforms, lower=lower, upper=upper, norm=norm, scale=scale,
+        method=method, n_randomizations=n_randomizations)
+    d = mean.shape[0]
+    chol, full_rank, logdet = _factor_covariance(cov)
+    rng = np.random.default_rng(seed)
+    lead = center.shape[:-1]
+    cflat = center.reshape(-1, d)
+    R, K, n = radius.size, int(n_randomizations), int(n_points)
+    use_ball = method in ("auto", "ball") and full_rank
+    if method == "ball" and not use_ball:
+        raise ValueError("method='ball' needs a non-singular `cov`")
+    ind, logball = _randomizations(mean, chol, logdet, specs, cflat, radius, scale, norm=norm, n=n, K=K, rng=rng,
+                                   indicator=method in ("auto", "indicator"), use_ball=use_ball)
+    mass, log_m, lo_ci, hi_ci, se, meth = _pick_estimates(ind, logball, method=method, use_ball=use_ball,
+                                                          ci_prob=ci_prob, n=n)
+    shp = lead + (R,)
+    return QMCBallMass(mass.reshape(shp), log_m.reshape(shp), lo_ci.reshape(shp), hi_ci.reshape(shp),
+                       se.reshape(shp), meth.reshape(shp), n, K)
+
+
+def _checked_joint_args(mean, cov, center, radius, *, transforms, lower, upper, norm, scale, method,
+                        n_randomizations):
+    """Check the arguments of :func:`gaussian_joint_ball_mass`.
+
+    Returns ``mean, cov, center, radius, scale`` as arrays and the
+    canonical transform of each coordinate.
+    """
     mean = np.atleast_1d(np.asarray(mean, dtype=float))
     d = mean.shape[0]
     cov = np.asarray(cov, dtype=float)
@@ -588,6 +616,15 @@ def gaussian_joint_ball_mass(mean, cov, center, radius, *, transforms=None, lowe
         lo = None if lower[j] is None or np.isnan(lower[j]) else float(lower[j])
         hi = None if upper[j] is None or np.isnan(upper[j]) else float(upper[j])
         specs.append(_canonical_transform(transforms[j], lo, hi))
+    return mean, cov, center, radius, scale, specs
+
+
+def _factor_covariance(cov):
+    """A factor ``L`` with ``L L' = cov``, whether it is of full rank, and ``log det cov`` (NaN when singular).
+
+    Cholesky when ``cov`` is definite, else from its eigendecomposition
+    (semi-definite allowed).
+    """
     # factor the covariance (semi-definite allowed; the ball method needs it definite)
     try:
         chol = np.linalg.cholesky(cov)
@@ -600,54 +637,91 @@ def gaussian_joint_ball_mass(mean, cov, center, radius, *, transforms=None, lowe
         chol = v * np.sqrt(np.clip(w, 0, None))
         full_rank = False
         logdet = np.nan
+    return chol, full_rank, logdet
 
-    rng = np.random.default_rng(seed)
-    lead = center.shape[:-1]
-    cflat = center.reshape(-1, d)
-    R, K, n = radius.size, int(n_randomizations), int(n_points)
+
+def _randomizations(mean, chol, logdet, specs, cflat, radius, scale, *, norm, n, K, rng, indicator, use_ball):
+    """Each randomisation's ``indicator`` and ``ball`` estimates, arrays (K, centres, R).
+
+    An estimate not asked for stays 0 (indicator) or ``-inf`` (ball).
+    """
+    d = mean.shape[0]
+    R = radius.size
     ind = np.zeros((K, cflat.shape[0], R))
     logball = np.full((K, cflat.shape[0], R), -np.inf)
-    use_ball = method in ("auto", "ball") and full_rank
-    if method == "ball" and not use_ball:
-        raise ValueError("method='ball' needs a non-singular `cov`")
     if norm == "euclidean":
         logvol_unit = 0.5 * d * math.log(math.pi) - special.gammaln(0.5 * d + 1.0)
     else:
         logvol_unit = d * math.log(2.0)
     logvol_unit += float(np.sum(np.log(scale)))
     for k in range(K):
-        if method in ("auto", "indicator"):
-            z = special.ndtri(_sobol(d, n, rng))
-            y = mean + z @ chol.T
-            x = np.column_stack([_forward_transform(s[0], y[:, j], s[1], s[2]) for j, s in enumerate(specs)])
-            for i, c in enumerate(cflat):
-                diff = np.abs(x - c) / scale
-                dist = np.sqrt(np.sum(diff * diff, axis=1)) if norm == "euclidean" else np.max(diff, axis=1)
-                ind[k, i] = np.searchsorted(np.sort(dist), radius, side="right") / n
+        if indicator:
+            ind[k] = _indicator_fractions(mean, chol, specs, cflat, radius, scale, norm, n, rng)
         if use_ball:
-            if norm == "euclidean" and d > 1:
-                u = _sobol(d + 1, n, rng)
-                g = special.ndtri(u[:, :d])
-                v = g / np.linalg.norm(g, axis=1, keepdims=True) * u[:, d:] ** (1.0 / d)
-            else:
-                v = 2.0 * _sobol(d, n, rng) - 1.0
-            for i, c in enumerate(cflat):
-                for ir, r in enumerate(radius):
-                    x = c + (r * scale) * v
-                    y = np.empty_like(x)
-                    lj = np.zeros(n)
-                    for j, s in enumerate(specs):
-                        y[:, j], lj_j = _inverse_transform(s[0], x[:, j], s[1], s[2])
-                        lj = lj + lj_j
-                    # points of the ball outside the support (part of a ball that crosses a
-                    # boundary) have no preimage: density 0 there
-                    outside = ~np.all(np.isfinite(y), axis=1) | ~np.isfinite(lj)
-                    y = np.where(outside[:, None], mean, y)
-                    sol = linalg.solve_triangular(chol, (y - mean).T, lower=True).T
-                    with np.errstate(invalid="ignore"):
-                        logf = -0.5 * np.sum(sol * sol, axis=1) - d * _LOG_SQRT_2PI - 0.5 * logdet + lj
-                    logf = np.where(np.isnan(logf) | outside, -np.inf, logf)
-                    logball[k, i, ir] = logvol_unit + d * math.log(r) + special.logsumexp(logf) - math.log(n)
+            logball[k] = _ball_log_masses(mean, chol, logdet, specs, cflat, radius, scale, norm, n, rng,
+                                          logvol_unit)
+    return ind, logball
+
+
+def _indicator_fractions(mean, chol, specs, cflat, radius, scale, norm, n, rng):
+    """One randomisation of the ``indicator`` estimate: the fraction of Gaussian QMC points in each ball.
+
+    Returns an array (centres, R).
+    """
+    d = mean.shape[0]
+    out = np.zeros((cflat.shape[0], radius.size))
+    z = special.ndtri(_sobol(d, n, rng))
+    y = mean + z @ chol.T
+    x = np.column_stack([_forward_transform(s[0], y[:, j], s[1], s[2]) for j, s in enumerate(specs)])
+    for i, c in enumerate(cflat):
+        diff = np.abs(x - c) / scale
+        dist = np.sqrt(np.sum(diff * diff, axis=1)) if norm == "euclidean" else np.max(diff, axis=1)
+        out[i] = np.searchsorted(np.sort(dist), radius, side="right") / n
+    return out
+
+
+def _ball_log_masses(mean, chol, logdet, specs, cflat, radius, scale, norm, n, rng, logvol_unit):
+    """One randomisation of the ``ball`` estimate: log of the ball's volume times the mean density in it.
+
+    Points uniform in the ball; the density of the constrained variable is
+    the Gaussian's times the transforms' Jacobian. Returns an array
+    (centres, R).
+    """
+    d = mean.shape[0]
+    out = np.full((cflat.shape[0], radius.size), -np.inf)
+    if norm == "euclidean" and d > 1:
+        u = _sobol(d + 1, n, rng)
+        g = special.ndtri(u[:, :d])
+        v = g / np.linalg.norm(g, axis=1, keepdims=True) * u[:, d:] ** (1.0 / d)
+    else:
+        v = 2.0 * _sobol(d, n, rng) - 1.0
+    for i, c in enumerate(cflat):
+        for ir, r in enumerate(radius):
+            x = c + (r * scale) * v
+            y = np.empty_like(x)
+            lj = np.zeros(n)
+            for j, s in enumerate(specs):
+                y[:, j], lj_j = _inverse_transform(s[0], x[:, j], s[1], s[2])
+                lj = lj + lj_j
+            # points of the ball outside the support (part of a ball that crosses a
+            # boundary) have no preimage: density 0 there
+            outside = ~np.all(np.isfinite(y), axis=1) | ~np.isfinite(lj)
+            y = np.where(outside[:, None], mean, y)
+            sol = linalg.solve_triangular(chol, (y - mean).T, lower=True).T
+            with np.errstate(invalid="ignore"):
+                logf = -0.5 * np.sum(sol * sol, axis=1) - d * _LOG_SQRT_2PI - 0.5 * logdet + lj
+            logf = np.where(np.isnan(logf) | outside, -np.inf, logf)
+            out[i, ir] = logvol_unit + d * math.log(r) + special.logsumexp(logf) - math.log(n)
+    return out
+
+
+def _pick_estimates(ind, logball, *, method, use_ball, ci_prob, n):
+    """Per ball, the estimate (``indicator`` or ``ball``) with the smaller relative error, and its interval.
+
+    ``ind`` and ``logball`` (K, centres, R) hold each randomisation's
+    estimates. Returns ``mass, log_mass, lower, upper, std_error, method``.
+    """
+    K = ind.shape[0]
     tq = stats.t.ppf(0.5 + 0.5 * ci_prob, K - 1)
     # indicator summary
     m_ind = ind.mean(axis=0)
@@ -677,9 +751,7 @@ def gaussian_joint_ball_mass(mean, cov, center, radius, *, transforms=None, lowe
     zero = ~pick_ball & (m_ind == 0)
     hi_ci = np.where(zero, 1.0 - (1.0 - ci_prob) ** (1.0 / (n * K)), hi_ci)
     meth = np.where(pick_ball, "ball", "indicator")
-    shp = lead + (R,)
-    return QMCBallMass(mass.reshape(shp), log_m.reshape(shp), lo_ci.reshape(shp), hi_ci.reshape(shp),
-                       se.reshape(shp), meth.reshape(shp), n, K)
+    return mass, log_m, lo_ci, hi_ci, se, meth
 
 
 def gaussian_qmc_sample(mean, cov, n_points, rng):
