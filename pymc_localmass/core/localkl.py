@@ -632,14 +632,42 @@ def local_kl_quad(mu, nu, region, *, eps=0.0, mu_atoms=None, nu_atoms=None, brea
     intervals = _intervals_of(region)
     mu_at, nu_at = _atoms(mu_atoms), _atoms(nu_atoms)
     pieces = _quad_pieces(intervals, [float(b) for b in breakpoints])
+    mu_A, nu_A, mu_in, details = _quad_masses(mu, nu, region, pieces, mu_at, nu_at, eps=eps, log_density=log_density,
+                                              epsrel=epsrel, limit=limit)
+    if mu_A == 0:
+        shape, e3 = 0.0, 0.0
+    elif nu_A == 0:
+        shape, e3 = math.inf, 0.0
+    else:
+        shape, e3 = _quad_shape(mu, nu, pieces, mu_A, nu_A, eps=eps, log_density=log_density, epsrel=epsrel,
+                                limit=limit)
+        for loc in mu_in:
+            w = mu_at[loc]
+            v = nu_at.get(loc, 0.0) + eps * w
+            shape = math.inf if v == 0 else shape + w * (math.log(w / mu_A) - math.log(v / nu_A))
+    details["shape_error"] = e3
+    mterm = float(phi(mu_A, nu_A))
+    kl = shape + mterm
+    err = details["mu_mass_error"] + details["nu_mass_error"] + e3
+    return LocalKL(kl, shape, mterm, mu_A, nu_A, eps, kl - err, kl + err, "quadrature", details)
 
-    def logf(func, x):
-        with np.errstate(divide="ignore"):
-            v = float(func(x))
-            return v if log_density else (math.log(v) if v > 0 else -math.inf)
 
+def _log_value(func, x, log_density):
+    """``log f(x)`` of a density or log density ``func`` (``-inf`` where the density is 0)."""
+    with np.errstate(divide="ignore"):
+        v = float(func(x))
+        return v if log_density else (math.log(v) if v > 0 else -math.inf)
+
+
+def _quad_masses(mu, nu, region, pieces, mu_at, nu_at, *, eps, log_density, epsrel, limit):
+    """``mu(A)`` and the (regularised) ``nu(A)`` by quadrature plus the atoms in ``A`` (:func:`local_kl_quad`).
+
+    Returns ``mu(A)``, ``nu(A)``, the locations of ``mu``'s atoms in ``A``
+    and the details so far (the masses' quadrature errors, the
+    unregularised ``nu(A)``).
+    """
     def dens(func):
-        return lambda x: math.exp(logf(func, x))
+        return lambda x: math.exp(_log_value(func, x, log_density))
 
     mu_c, e1 = _quad(dens(mu), pieces, 0.0, epsrel, limit)
     nu_c, e2 = _quad(dens(nu), pieces, 0.0, epsrel, limit)
@@ -654,40 +682,30 @@ def local_kl_quad(mu, nu, region, *, eps=0.0, mu_atoms=None, nu_atoms=None, brea
     mu_A = mu_c + sum(mu_at[loc] for loc in mu_in)
     nu_A0 = nu_c + sum(nu_at[loc] for loc in nu_in)
     nu_A = nu_A0 + eps * mu_A
-    details = {"mu_mass_error": e1, "nu_mass_error": e2, "nu_mass_unregularised": nu_A0}
+    return mu_A, nu_A, mu_in, {"mu_mass_error": e1, "nu_mass_error": e2, "nu_mass_unregularised": nu_A0}
 
-    if mu_A == 0:
-        shape, e3 = 0.0, 0.0
-    elif nu_A == 0:
-        shape, e3 = math.inf, 0.0
-    else:
-        log_ratio_masses = math.log(nu_A) - math.log(mu_A)
-        log_eps = math.log(eps) if eps > 0 else -math.inf
 
-        def integrand(x):
-            lf = logf(mu, x)
-            if lf == -math.inf:
-                return 0.0
-            lg = logf(nu, x)
-            lg = np.logaddexp(lg, log_eps + lf) if eps > 0 else lg
-            if lg == -math.inf:
-                # nu's density is 0 where mu's is not: a support mismatch, unless
-                # both are far in a tail where the densities underflow
-                return 0.0 if lf < _UNDERFLOW_LOG else math.inf
-            return math.exp(lf) * (lf - lg + log_ratio_masses)
+def _quad_shape(mu, nu, pieces, mu_A, nu_A, *, eps, log_density, epsrel, limit):
+    """The shape term of the continuous parts, ``int_A log((dmu/mu(A)) / (dnu/nu(A))) dmu``, and its error."""
+    log_ratio_masses = math.log(nu_A) - math.log(mu_A)
+    log_eps = math.log(eps) if eps > 0 else -math.inf
 
-        shape, e3 = _quad(integrand, pieces, 1e-13 * mu_A, epsrel, limit)
-        if not np.isfinite(shape):
-            shape = math.inf
-        for loc in mu_in:
-            w = mu_at[loc]
-            v = nu_at.get(loc, 0.0) + eps * w
-            shape = math.inf if v == 0 else shape + w * (math.log(w / mu_A) - math.log(v / nu_A))
-    details["shape_error"] = e3
-    mterm = float(phi(mu_A, nu_A))
-    kl = shape + mterm
-    err = e1 + e2 + e3
-    return LocalKL(kl, shape, mterm, mu_A, nu_A, eps, kl - err, kl + err, "quadrature", details)
+    def integrand(x):
+        lf = _log_value(mu, x, log_density)
+        if lf == -math.inf:
+            return 0.0
+        lg = _log_value(nu, x, log_density)
+        lg = np.logaddexp(lg, log_eps + lf) if eps > 0 else lg
+        if lg == -math.inf:
+            # nu's density is 0 where mu's is not: a support mismatch, unless
+            # both are far in a tail where the densities underflow
+            return 0.0 if lf < _UNDERFLOW_LOG else math.inf
+        return math.exp(lf) * (lf - lg + log_ratio_masses)
+
+    shape, e3 = _quad(integrand, pieces, 1e-13 * mu_A, epsrel, limit)
+    if not np.isfinite(shape):
+        shape = math.inf
+    return shape, e3
 
 
 # ---------------------------------------------------------------------------
@@ -903,6 +921,39 @@ def local_kl_knn(x, y, region=None, *, k=5, n_batches=10, ci_prob=0.94):
     >>> abs(res.kl) < 0.05
     True
     """
+    x, y = _knn_draws(x, y, k=k, n_batches=n_batches)
+    if x.shape[1] >= 3:
+        warnings.warn(
+            f"local_kl from draws in {x.shape[1]} dimensions: the nearest-neighbour estimator is biased "
+            "(typically low) and its interval allows only for the bias visible between batch and full "
+            "estimates; with known densities use quadrature/QMC instead", RuntimeWarning, stacklevel=2)
+    kl, shape, mu_A, nu_A, ties = _knn_estimate(x, y, region, k)
+    atoms = _unmatched_atoms(x, y, region)
+    uncovered = _uncovered_fraction(x, y, region)
+    if uncovered >= 0.01:
+        warnings.warn(
+            f"local_kl from draws: {uncovered:.1%} of the first distribution's draws in the region lie beyond "
+            "the range of the second's, where the nearest-neighbour estimator cannot see how small the second "
+            "density is: the estimate is biased low and its interval does not allow for that; with known "
+            "densities use quadrature/QMC instead", RuntimeWarning, stacklevel=2)
+    bx = np.array_split(np.arange(x.shape[0]), n_batches)
+    by = np.array_split(np.arange(y.shape[0]), n_batches)
+    batch = np.array([_knn_estimate(x[i], y[j], region, k)[0] for i, j in zip(bx, by)])
+    kl, shape, se, bias, lo, hi = _knn_interval(batch, kl, shape, mu_A, nu_A, ci_prob)
+    if atoms:
+        # an atom of mu (exact ties in A) at a point where nu has no draw: dmu/dnu is infinite on
+        # a set of positive mu-mass, so KL_A(mu || nu) = inf (the regularised form is finite)
+        kl, shape, hi = math.inf, math.inf, math.inf
+        lo = float(phi(mu_A, nu_A))
+    n_in_x = int(x.shape[0] if region is None else region.contains(x).sum())
+    n_in_y = int(y.shape[0] if region is None else region.contains(y).sum())
+    details = {"n_mu_in": n_in_x, "n_nu_in": n_in_y, "ties": ties, "kl_se": se, "bias_allowance": bias,
+               "batch_kl": batch, "k": k, "uncovered_fraction": uncovered, "atoms": atoms}
+    return LocalKL(kl, shape, float(phi(mu_A, nu_A)), float(mu_A), float(nu_A), 0.0, lo, hi, "knn", details)
+
+
+def _knn_draws(x, y, *, k, n_batches):
+    """The draws of :func:`local_kl_knn` as (n, d) and (m, d) arrays, checked (with ``k`` and ``n_batches``)."""
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     x = x.reshape(-1, 1) if x.ndim == 1 else x
@@ -917,41 +968,42 @@ def local_kl_knn(x, y, region=None, *, k=5, n_batches=10, ci_prob=0.94):
     if not 1 <= k < smallest:
         raise ValueError(f"k = {k} neighbours needs more draws: each of the {n_batches} batches has "
                          f"{smallest} (k must be at least 1 and below that)")
+    return x, y
 
-    def estimate(xb, yb):
-        inx = np.ones(xb.shape[0], bool) if region is None else region.contains(xb)
-        iny = np.ones(yb.shape[0], bool) if region is None else region.contains(yb)
-        mu_A, nu_A = float(inx.mean()), float(iny.mean())
-        mterm = float(phi(mu_A, nu_A))
-        if inx.sum() == 0:
-            return mterm, 0.0, mu_A, nu_A, 0
-        if xb.shape[0] <= k or yb.shape[0] < k:
-            return math.nan, math.nan, mu_A, nu_A, 0
-        terms, ties = _wkv_terms(xb, yb, k)
-        kl = float(np.sum(terms[inx]) / xb.shape[0]) - mu_A + nu_A
-        return kl, kl - mterm, mu_A, nu_A, ties
 
-    if x.shape[1] >= 3:
-        warnings.warn(
-            f"local_kl from draws in {x.shape[1]} dimensions: the nearest-neighbour estimator is biased "
-            "(typically low) and its interval allows only for the bias visible between batch and full "
-            "estimates; with known densities use quadrature/QMC instead", RuntimeWarning, stacklevel=2)
-    kl, shape, mu_A, nu_A, ties = estimate(x, y)
-    atoms = _unmatched_atoms(x, y, region)
-    # mu's draws in A beyond the range of nu's draws: there nu's density is unseen (only
-    # bounded by the nearest nu draws), so log(dmu/dnu) is underestimated, often badly
+def _uncovered_fraction(x, y, region):
+    """The fraction of ``mu``'s draws in ``A`` that lie beyond the range of ``nu``'s draws.
+
+    There ``nu``'s density is unseen (only bounded by the nearest ``nu``
+    draws), so ``log(dmu/dnu)`` is underestimated, often badly.
+    """
     inx_all = np.ones(x.shape[0], bool) if region is None else region.contains(x)
     beyond = np.any((x < y.min(axis=0)) | (x > y.max(axis=0)), axis=1) & inx_all
-    uncovered = float(beyond.sum() / max(int(inx_all.sum()), 1))
-    if uncovered >= 0.01:
-        warnings.warn(
-            f"local_kl from draws: {uncovered:.1%} of the first distribution's draws in the region lie beyond "
-            "the range of the second's, where the nearest-neighbour estimator cannot see how small the second "
-            "density is: the estimate is biased low and its interval does not allow for that; with known "
-            "densities use quadrature/QMC instead", RuntimeWarning, stacklevel=2)
-    bx = np.array_split(np.arange(x.shape[0]), n_batches)
-    by = np.array_split(np.arange(y.shape[0]), n_batches)
-    batch = np.array([estimate(x[i], y[j])[0] for i, j in zip(bx, by)])
+    return float(beyond.sum() / max(int(inx_all.sum()), 1))
+
+
+def _knn_estimate(xb, yb, region, k):
+    """The kNN estimate on one set of draws: ``kl, shape, mu(A), nu(A)`` and the count of tied points."""
+    inx = np.ones(xb.shape[0], bool) if region is None else region.contains(xb)
+    iny = np.ones(yb.shape[0], bool) if region is None else region.contains(yb)
+    mu_A, nu_A = float(inx.mean()), float(iny.mean())
+    mterm = float(phi(mu_A, nu_A))
+    if inx.sum() == 0:
+        return mterm, 0.0, mu_A, nu_A, 0
+    if xb.shape[0] <= k or yb.shape[0] < k:
+        return math.nan, math.nan, mu_A, nu_A, 0
+    terms, ties = _wkv_terms(xb, yb, k)
+    kl = float(np.sum(terms[inx]) / xb.shape[0]) - mu_A + nu_A
+    return kl, kl - mterm, mu_A, nu_A, ties
+
+
+def _knn_interval(batch, kl, shape, mu_A, nu_A, ci_prob):
+    """The interval of the kNN estimate from its batches' spread, with a bias allowance.
+
+    An estimate below the mass term ``phi(mu(A), nu(A))`` (a lower bound of
+    ``KL_A``) is raised to it. Returns ``kl, shape, se, bias, lower, upper``
+    (NaN interval with fewer than two finite batches).
+    """
     good = np.isfinite(batch)
     if good.sum() >= 2:
         se = float(batch[good].std(ddof=1) / math.sqrt(good.sum()))
@@ -970,16 +1022,7 @@ def local_kl_knn(x, y, region=None, *, k=5, n_batches=10, ci_prob=0.94):
         lo, hi = min(max(kl - half, 0.0), kl), max(kl + half, half)
     else:
         se, bias, lo, hi = math.nan, math.nan, math.nan, math.nan
-    if atoms:
-        # an atom of mu (exact ties in A) at a point where nu has no draw: dmu/dnu is infinite on
-        # a set of positive mu-mass, so KL_A(mu || nu) = inf (the regularised form is finite)
-        kl, shape, hi = math.inf, math.inf, math.inf
-        lo = float(phi(mu_A, nu_A))
-    n_in_x = int(x.shape[0] if region is None else region.contains(x).sum())
-    n_in_y = int(y.shape[0] if region is None else region.contains(y).sum())
-    details = {"n_mu_in": n_in_x, "n_nu_in": n_in_y, "ties": ties, "kl_se": se, "bias_allowance": bias,
-               "batch_kl": batch, "k": k, "uncovered_fraction": uncovered, "atoms": atoms}
-    return LocalKL(kl, shape, float(phi(mu_A, nu_A)), float(mu_A), float(nu_A), 0.0, lo, hi, "knn", details)
+    return kl, shape, se, bias, lo, hi
 
 
 def local_kl_mc(mu_logpdf, nu_logpdf, x_mu, x_nu, region, *, eps=0.0, ci_prob=0.94):
