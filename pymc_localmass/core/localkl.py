@@ -771,24 +771,8 @@ def local_kl_qmc(mu_logpdf, nu_logpdf, box, *, region=None, eps=0.0, n_points=2*
     log_eps = math.log(eps) if eps > 0 else -math.inf
     for k in range(K):
         u = qmc.Sobol(d, scramble=True, seed=rng).random(int(n_points))
-        x = box.lower + u * width
-        inside = np.ones(x.shape[0], dtype=bool) if region is None else region.contains(x)
-        lf = np.where(inside, np.asarray(mu_logpdf(x), dtype=float), -np.inf)
-        lg = np.where(inside, np.asarray(nu_logpdf(x), dtype=float), -np.inf)
-        if eps > 0:
-            lg = np.logaddexp(lg, log_eps + lf)
-        vol = math.exp(logvol)
-        f = np.exp(lf)
-        mu_A = vol * f.mean()
-        nu_A = vol * np.exp(lg).mean()
-        with np.errstate(invalid="ignore"):
-            pos = f > 0
-            if np.any(pos & ~(lg > -np.inf)):
-                integral = math.inf
-            else:
-                integral = vol * np.sum(f[pos] * (lf[pos] - lg[pos])) / f.size
-        kl = integral - mu_A + nu_A
-        est[k] = (kl, kl - float(phi(mu_A, nu_A)), mu_A, nu_A)
+        est[k] = _qmc_kl_estimate(mu_logpdf, nu_logpdf, box.lower + u * width, region, eps=eps, log_eps=log_eps,
+                                  logvol=logvol)
     mean = est.mean(axis=0)
     with np.errstate(invalid="ignore"):
         se = est.std(axis=0, ddof=1) / math.sqrt(K)
@@ -799,6 +783,30 @@ def local_kl_qmc(mu_logpdf, nu_logpdf, box, *, region=None, eps=0.0, n_points=2*
     mterm = float(phi(mean[2], mean[3]))
     return LocalKL(mean[0], mean[0] - mterm, mterm, mean[2], mean[3], eps,
                    mean[0] - tq * se[0], mean[0] + tq * se[0], "qmc", details)
+
+
+def _qmc_kl_estimate(mu_logpdf, nu_logpdf, x, region, *, eps, log_eps, logvol):
+    """One randomisation of :func:`local_kl_qmc` on points ``x`` uniform in the box (log volume ``logvol``).
+
+    Returns ``(kl, shape, mu(A), nu(A))``.
+    """
+    inside = np.ones(x.shape[0], dtype=bool) if region is None else region.contains(x)
+    lf = np.where(inside, np.asarray(mu_logpdf(x), dtype=float), -np.inf)
+    lg = np.where(inside, np.asarray(nu_logpdf(x), dtype=float), -np.inf)
+    if eps > 0:
+        lg = np.logaddexp(lg, log_eps + lf)
+    vol = math.exp(logvol)
+    f = np.exp(lf)
+    mu_A = vol * f.mean()
+    nu_A = vol * np.exp(lg).mean()
+    with np.errstate(invalid="ignore"):
+        pos = f > 0
+        if np.any(pos & ~(lg > -np.inf)):
+            integral = math.inf
+        else:
+            integral = vol * np.sum(f[pos] * (lf[pos] - lg[pos])) / f.size
+    kl = integral - mu_A + nu_A
+    return (kl, kl - float(phi(mu_A, nu_A)), mu_A, nu_A)
 
 
 # ---------------------------------------------------------------------------

@@ -849,20 +849,8 @@ def qmc_ball_log_integral(
     >>> bool(abs(np.exp(res.log_integral[0]) - (1 - np.exp(-0.5))) < 1e-3)
     True
     """
-    center = np.asarray(center, dtype=float).reshape(-1)
+    center, radii, scales = _checked_qmc_args(center, radii, norm=norm, scales=scales)
     d = center.size
-    if d == 0 or not np.all(np.isfinite(center)):
-        raise ValueError("center must be a non-empty finite vector")
-    radii = np.asarray(radii, dtype=float)
-    if radii.ndim != 1 or radii.size == 0 or not np.all(np.isfinite(radii)) or np.any(radii <= 0):
-        raise ValueError("radii must be a non-empty 1-D array of finite values > 0")
-    if norm not in ("euclidean", "max"):
-        raise ValueError(f"norm must be 'euclidean' or 'max', got {norm!r}")
-    if scales is not None:
-        scales = np.asarray(scales, dtype=float).reshape(-1)
-        if scales.size != d or np.any(~np.isfinite(scales)) or np.any(scales <= 0):
-            raise ValueError(f"scales must have {d} finite positive values")
-    check_radii_precision(center, radii)
     m = int(m)
     n_randomizations = int(n_randomizations)
     if n_randomizations < 1:
@@ -879,15 +867,54 @@ def qmc_ball_log_integral(
         unit = _unit_ball_points(sob.random_base2(m), norm)
         if scales is not None:
             unit = unit * scales[None, :]
-        acc = np.full(radii.size, -np.inf)
-        step = max(1, chunk_size // radii.size)
-        for s in range(0, n_pts, step):
-            block = unit[s : s + step]
-            pts = center[None, None, :] + radii[:, None, None] * block[None, :, :]
-            vals = np.asarray(logp(pts), dtype=float).reshape(radii.size, block.shape[0])
-            vals = np.where(np.isnan(vals), -np.inf, vals)
-            acc = np.logaddexp(acc, special.logsumexp(vals, axis=1))
-        reps[k] = acc - np.log(n_pts) + log_vol
+        reps[k] = _ball_log_sum(logp, center, radii, unit, chunk_size) - np.log(n_pts) + log_vol
+    log_int, se = _combine_randomizations(reps)
+    return QMCBallIntegral(
+        radii=radii.copy(),
+        log_integral=log_int,
+        log_integral_se=se,
+        log_integral_reps=reps,
+        log_volume=log_vol,
+        n_points=n_pts,
+    )
+
+
+def _checked_qmc_args(center, radii, *, norm, scales):
+    """Check the ball of :func:`qmc_ball_log_integral`; ``center``, ``radii`` and ``scales`` as arrays."""
+    center = np.asarray(center, dtype=float).reshape(-1)
+    d = center.size
+    if d == 0 or not np.all(np.isfinite(center)):
+        raise ValueError("center must be a non-empty finite vector")
+    radii = np.asarray(radii, dtype=float)
+    if radii.ndim != 1 or radii.size == 0 or not np.all(np.isfinite(radii)) or np.any(radii <= 0):
+        raise ValueError("radii must be a non-empty 1-D array of finite values > 0")
+    if norm not in ("euclidean", "max"):
+        raise ValueError(f"norm must be 'euclidean' or 'max', got {norm!r}")
+    if scales is not None:
+        scales = np.asarray(scales, dtype=float).reshape(-1)
+        if scales.size != d or np.any(~np.isfinite(scales)) or np.any(scales <= 0):
+            raise ValueError(f"scales must have {d} finite positive values")
+    check_radii_precision(center, radii)
+    return center, radii, scales
+
+
+def _ball_log_sum(logp, center, radii, unit, chunk_size):
+    """``log sum exp(logp)`` over the points ``center + r * unit`` of each radius, in chunks of points."""
+    n_pts = unit.shape[0]
+    acc = np.full(radii.size, -np.inf)
+    step = max(1, chunk_size // radii.size)
+    for s in range(0, n_pts, step):
+        block = unit[s : s + step]
+        pts = center[None, None, :] + radii[:, None, None] * block[None, :, :]
+        vals = np.asarray(logp(pts), dtype=float).reshape(radii.size, block.shape[0])
+        vals = np.where(np.isnan(vals), -np.inf, vals)
+        acc = np.logaddexp(acc, special.logsumexp(vals, axis=1))
+    return acc
+
+
+def _combine_randomizations(reps):
+    """Log of the mean integral over the randomisations (rows of ``reps``) and its relative standard error."""
+    n_randomizations = reps.shape[0]
     top = np.max(reps, axis=0)
     safe_top = np.where(np.isfinite(top), top, 0.0)
     lin = np.exp(reps - safe_top[None, :])
@@ -897,14 +924,7 @@ def qmc_ball_log_integral(
         if n_randomizations > 1:
             se = lin.std(axis=0, ddof=1) / np.sqrt(n_randomizations) / mean
         else:
-            se = np.full(radii.size, np.nan)
+            se = np.full(reps.shape[1], np.nan)
     log_int = np.where(np.isfinite(top), log_int, -np.inf)
     se = np.where(np.isfinite(top), se, np.nan)
-    return QMCBallIntegral(
-        radii=radii.copy(),
-        log_integral=log_int,
-        log_integral_se=se,
-        log_integral_reps=reps,
-        log_volume=log_vol,
-        n_points=n_pts,
-    )
+    return log_int, se
