@@ -34,10 +34,10 @@ import pandas as pd
 import xarray as xr
 
 from ._api import CentersLike, Coords, DataLike, RadiiLike, VarNames, public
-from ._compat import container_groups, default_ci_prob, is_datatree, is_inferencedata
-from .adapters import select_vars, to_dataset
-from .adapters.approx import from_approximation, is_approximation
+from ._compat import default_ci_prob
+from .estimators import describe_fit
 from .results import STATUS_ADVICE, status_note, status_word, stored_centers
+
 __all__ = ["LocalMassWarning", "Finding", "CheckResult", "check", "default_centers"]
 
 
@@ -324,8 +324,8 @@ def default_centers(data, var_names=None, *, approximations=None, model=None, gr
     >>> default_centers({"tau": np.abs(rng.normal(size=(2, 100))), "mu": rng.normal(5, 1, size=(2, 100))})
     {'tau': {'mean': 'mean', '0': 0.0}, 'mu': {'mean': 'mean'}}
     """
-    ds = to_dataset(data, group)
-    names = select_vars(ds, var_names)
+    facts = describe_fit(data, group=group, var_names=var_names)
+    ds, names = facts.draws, list(facts.var_names)
     bounds = {}  # variable -> finite support ends, in order of discovery
 
     def add(name, value):
@@ -335,29 +335,14 @@ def default_centers(data, var_names=None, *, approximations=None, model=None, gr
                 bounds[name].append(v)
 
     # approximations given as draws (another sampler's posterior) carry no transforms
-    fits = [from_approximation(a, model=model) for a in (approximations or {}).values() if is_approximation(a)]
+    fits = [f for f in (describe_fit(a, model=model, draws=False, transforms=True)
+                        for a in (approximations or {}).values()) if f.is_approximation]
     if model is not None:
-        from .adapters.approx import transform_name
-
-        for rv in model.free_RVs:
-            tname, lo, hi, _ = transform_name(model.rvs_to_transforms.get(rv), rv, model)
-            if tname in ("log", "log_exp_m1"):
-                add(rv.name, 0.0)
-            elif tname == "logodds":
-                add(rv.name, 0.0)
-                add(rv.name, 1.0)
-            elif tname in ("lowerbound", "interval", "upperbound"):
-                add(rv.name, lo)
-                add(rv.name, hi)
-    for fit in fits:
-        for name, v in fit.variables.items():
-            if not v.supported:
-                continue
-            lo, hi = v.support()
-            if np.all(np.isfinite(lo)):
-                add(name, lo)
-            if np.all(np.isfinite(hi)):
-                add(name, hi)
+        fits.insert(0, describe_fit(model, draws=False, transforms=True))
+    for fit in fits:  # the model's transforms first, then each approximation's
+        for sup in fit.supports:
+            add(sup.name, sup.lower)
+            add(sup.name, sup.upper)
     out = {}
     for n in names:
         spec = {"mean": "mean"}
@@ -492,14 +477,14 @@ def _check_reference_free(approximations, model, *, factor, centers, var_names, 
     if model is None or not hasattr(model, "free_RVs"):
         raise InvalidTypeError("check() without a reference fit (idata=None) needs model=<pymc.Model> to "
                                f"estimate the posterior from the approximations; got model={type(model).__name__}")
-    bad = [k for k, v in approximations.items() if not is_approximation(v)]
+    bad = [k for k, v in approximations.items() if not describe_fit(v, draws=False).is_approximation]
     if bad:
         raise InvalidInputError(f"approximations {bad} are posterior draws: pass the draws as idata= (the "
                                 "reference) instead of checking without one")
     if centers is None:
-        first = from_approximation(next(iter(approximations.values())), model=model, group=group)
-        draws = first.sample(n_draws=250, n_chains=4, seed=0)
-        names = var_names if var_names is not None else [n for n in first.free_variables if n in draws.data_vars]
+        first = describe_fit(next(iter(approximations.values())), model=model, group=group, n_draws=250)
+        draws = first.draws
+        names = var_names if var_names is not None else list(first.var_names)
         centers = default_centers(draws, names, approximations=approximations, model=model)
     cmp = comparison
     if cmp is None:
@@ -648,10 +633,10 @@ def check(data: DataLike = None, *, approximations: Mapping[str, Any] | None = N
         return _check_reference_free(approximations, model, factor=factor, centers=centers, var_names=var_names,
                                      coords=coords, radii=radii, ci=ci, kl_bound=kl_bound,
                                      log_evidence=log_evidence, group=group, warn=warn, comparison=comparison)
-    if is_approximation(idata):
+    if describe_fit(idata, group=group, draws=False).is_approximation:
         raise TypeError("check() needs posterior draws as its reference; pass approximations= for fits")
-    ds = to_dataset(idata, group)
-    names = select_vars(ds, var_names)
+    facts = describe_fit(idata, group=group, var_names=var_names)
+    ds, names = facts.draws, list(facts.var_names)
     if model is not None:
         from ._validate import check_model_matches
 
@@ -766,8 +751,8 @@ def check(data: DataLike = None, *, approximations: Mapping[str, Any] | None = N
             flags.append("atom")
         rw["flags"] = ",".join(flags)
     # prior vs posterior index
-    if prior and (is_datatree(idata) or is_inferencedata(idata)) and "prior" in container_groups(idata):
-        pds = to_dataset(idata, "prior")
+    if prior and "prior" in facts.groups:
+        pds = describe_fit(idata, group="prior").draws
         pnames = [n for n in names if n in pds.data_vars]
         if pnames:
             cmap = stored_centers(index, pnames)

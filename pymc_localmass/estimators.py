@@ -1041,3 +1041,14 @@ def _merge_with_existing(old, curves, index):
 local_mass.__doc__ = local_mass.__doc__.format(params=_PARAMS_DOC.rstrip("\n"))
 mass_index.__doc__ = mass_index.__doc__.format(params=_PARAMS_DOC.rstrip("\n"))
 add_local_mass.__doc__ = add_local_mass.__doc__.format()
+
+
+def describe_fit(obj, **kwargs):
+    """Facts about a raw fit for the readers (check, report, plots), who do not import the adapters.
+
+    See :func:`pymc_localmass.adapters.describe.describe` for the options and
+    the returned :class:`~pymc_localmass.adapters.describe.FitFacts`.
+    """
+    from .adapters.describe import describe
+
+    return describe(obj, **kwargs)

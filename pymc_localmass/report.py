@@ -29,7 +29,7 @@ import numpy as np
 
 from . import __version__
 from ._api import CentersLike, Coords, RadiiLike, VarNames, public
-from .adapters.approx import is_approximation
+from .estimators import describe_fit
 
 __all__ = ["report"]
 
@@ -77,6 +77,11 @@ def _png(fig):
 
     plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _is_approximation(fit):
+    """Whether a fit is an approximation rather than draws (as the estimators tell them apart)."""
+    return describe_fit(fit, draws=False).is_approximation
 
 
 def _pick_regions(cmp, findings, max_panels):
@@ -329,14 +334,14 @@ def report(fits: Mapping[str, Any], path: str | os.PathLike[str], *, reference: 
                                       model=model, title=title, max_panels=max_panels, max_rows=max_rows,
                                       group=group, reference_name=REFERENCE_NAME)
     if reference is None:
-        reference = next((k for k in names if not is_approximation(objs[k])), names[0])
+        reference = next((k for k in names if not _is_approximation(objs[k])), names[0])
     if reference not in objs:
         raise KeyError(f"reference {reference!r} is not one of the fits {names}")
     others = {k: v for k, v in objs.items() if k != reference}
-    ref_is_draws = not is_approximation(objs[reference])
+    ref_is_draws = not _is_approximation(objs[reference])
     if centers is None:
         if ref_is_draws:
-            approx = {k: v for k, v in others.items() if is_approximation(v)}
+            approx = {k: v for k, v in others.items() if _is_approximation(v)}
             centers = default_centers(objs[reference], var_names, approximations=approx, model=model, group=group)
         else:
             centers = "mean"

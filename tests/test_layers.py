@@ -12,10 +12,9 @@ relative imports are resolved. The rules:
    estimators; they do not reach into ``adapters`` (the one edge where input
    is converted).
 
-Rule 3 is not met yet. ``KNOWN_VIOLATIONS`` lists each place it is broken
-today, with why; the list may only shrink: the test fails on a violation
-not in it, and on an entry that no longer occurs (remove it from the list
-when the code is fixed).
+Rule 3 is met: ``KNOWN_VIOLATIONS`` is empty, and may only stay so (the
+test fails on a violation not in it, and on an entry that no longer
+occurs).
 """
 
 import ast
@@ -28,22 +27,9 @@ PKG = Path(__file__).resolve().parents[1] / "pymc_localmass"
 NUMERIC_ONLY_FORBIDDEN = ("xarray", "arviz", "pymc", "pytensor")
 PYMC = ("pymc", "pytensor")
 
-#: (importing module, imported module) pairs that break rule 3 today; this list may only shrink
-KNOWN_VIOLATIONS = {
-    # check() converts its reference draws itself (to_dataset, select_vars) and asks whether a fit is an
-    # approximation, and transforms' names for its messages, instead of reading results
-    ("pymc_localmass.check", "pymc_localmass.adapters"):
-        "check() converts the reference draws with to_dataset/select_vars",
-    ("pymc_localmass.check", "pymc_localmass.adapters.approx"):
-        "check() tells approximations from draws and names their transforms",
-    # plots compute results on the fly from raw input and tell approximations from draws there
-    ("pymc_localmass.plots._prepare", "pymc_localmass.adapters"):
-        "plots convert draws (to_dataset) when a fit of an overlay has no results",
-    ("pymc_localmass.plots._prepare", "pymc_localmass.adapters.approx"):
-        "plots tell approximations from draws when computing results on the fly",
-    ("pymc_localmass.report", "pymc_localmass.adapters.approx"):
-        "report() tells approximations from draws to pick the reference fit",
-}
+#: (importing module, imported module) pairs that break rule 3 today; this list may only shrink (empty: the
+#: readers ask the estimators, ``estimators.describe_fit``, for the few facts about a raw fit they need)
+KNOWN_VIOLATIONS = {}
 
 
 def _module_name(path):

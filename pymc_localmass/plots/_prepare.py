@@ -42,6 +42,13 @@ def _is_container(obj):
     return is_datatree(obj) or is_inferencedata(obj)
 
 
+def _is_approximation(obj):
+    """Whether ``obj`` is a fitted approximation (the estimators' own test; imports PyMC when called)."""
+    from ..estimators import describe_fit
+
+    return describe_fit(obj, draws=False).is_approximation
+
+
 def _is_results_pair(obj):
     return (isinstance(obj, tuple) and len(obj) == 2 and isinstance(obj[0], xr.Dataset)
             and (obj[1] is None or isinstance(obj[1], xr.Dataset)))
@@ -53,9 +60,7 @@ def _is_fit_mapping(data):
         return False
     if not data:
         raise ValueError("plot_local_mass got an empty mapping of fits")
-    from ..adapters.approx import is_approximation
-
-    kinds = [_is_container(v) or isinstance(v, xr.Dataset) or _is_results_pair(v) or is_approximation(v)
+    kinds = [_is_container(v) or isinstance(v, xr.Dataset) or _is_results_pair(v) or _is_approximation(v)
              for v in data.values()]
     if all(kinds):
         return True
@@ -203,12 +208,10 @@ def _default_coords(ds):
 
 def results_of(obj, *, group, var_names, filter_vars, coords, est_kwargs):
     """Selected ``(curves, index)`` of one input, computing them if they are absent."""
-    from ..adapters.approx import is_approximation
-
     stored = _stored(obj, group)
     base = dict(est_kwargs, filter_vars=filter_vars, coords=_data_coords(coords))
     if stored is None:
-        if isinstance(obj, xr.Dataset) or _is_container(obj) or isinstance(obj, Mapping) or is_approximation(obj):
+        if isinstance(obj, xr.Dataset) or _is_container(obj) or isinstance(obj, Mapping) or _is_approximation(obj):
             what = "no local_mass results" if group is None else f"no local_mass results for group {group!r}"
             curves, index = _estimate(obj, group, dict(base, var_names=var_names), reason=f"the input has {what}")
         else:
@@ -277,10 +280,10 @@ def _element_selections(da):
 
 def _joint_centers(obj, group, curves, var_names):
     """Per-variable centre arrays of a joint reference ball, from attrs ``center_values``."""
-    from ..adapters import to_dataset
+    from ..estimators import describe_fit
 
     values = np.array([float(v) for v in str(curves.attrs.get("center_values", "")).split(",") if v != ""])
-    ds = to_dataset(obj, group or "posterior")
+    ds = describe_fit(obj, group=group or "posterior").draws
     out, start = {}, 0
     for var in var_names:
         if var not in ds.data_vars:
@@ -320,9 +323,7 @@ def results_like(obj, ref, *, label, group, coords, est_kwargs):
                 f"plot_local_mass: fit {label!r} has stored results at other radii than the reference and "
                 "no draws to recompute them; it is drawn at its own radii", UserWarning, stacklevel=3)
             return apply_coords(curves[names], coords), apply_coords(index[names], coords)
-    from ..adapters.approx import is_approximation
-
-    if not (_is_container(obj) or isinstance(obj, (xr.Dataset, Mapping)) or is_approximation(obj)):
+    if not (_is_container(obj) or isinstance(obj, (xr.Dataset, Mapping)) or _is_approximation(obj)):
         raise TypeError(f"fit {label!r}: cannot read draws from {type(obj).__name__}")
     warnings.warn(
         f"plot_local_mass: {label!r} has no local_mass results at the reference radii; computing them "
