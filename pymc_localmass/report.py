@@ -103,7 +103,7 @@ def _mass_figure(cmp, regions):
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from .plots._legacy import tidy_log_axis
+    from .plots.axes import tidy_log_axis
 
     n = len(regions)
     ncol = min(3, n)
@@ -158,7 +158,7 @@ def _mass_figure(cmp, regions):
 def _elbo_figure(cmp, regions):
     import matplotlib.pyplot as plt
 
-    from .plots._legacy import tidy_log_axis
+    from .plots.axes import tidy_log_axis
 
     models = [str(m) for m in cmp["model"].values][1:]
     if not models:

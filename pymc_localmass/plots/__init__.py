@@ -75,10 +75,15 @@ def plot_local_mass(
         ``{"school": ["Choate"], "center": ["mean"]}``.
     kind : {"mass", "slope", "both"}, default "mass"
     group : str or list of str, optional
-        Group of draws to analyse (default: the group the stored results come from,
-        else ``"posterior"``). A list such as ``["prior", "posterior"]`` overlays the
-        groups (coloured by a ``group`` dimension) at the first group's radii, as in
-        the paper's Figure 2.
+        Group of draws to analyse. By default (None) the stored results are read
+        whichever group they were computed from (their ``source_group``; results
+        computed for several groups at once are overlaid along their ``group``
+        dimension), and ``"posterior"`` is analysed when there are none. (Unlike
+        ``local_mass`` and ``summary``, whose default is ``"posterior"``: a plot of a
+        container first looks for the results it carries, and ``group="posterior"``
+        would pass over results stored from another group.) A list such as
+        ``["prior", "posterior"]`` overlays the groups (coloured by a ``group``
+        dimension) at the first group's radii, as in the paper's Figure 2.
     labeller : labeller, optional
         ArviZ labeller for the element part of the titles (``theta[Choate] @ mean``).
     stats : mapping, optional

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 
 from ._prepare import axis_labels, panel_title
+from .axes import tidy_log_axis
 
 # default matplotlib keyword arguments of each visual (``visuals=`` overrides or disables them)
 DEFAULTS = {
@@ -41,19 +42,6 @@ def _kw(visuals, name, **base):
         user = {}
     gid = {} if name in ("legend", "key") else {"gid": name}
     return {**gid, **DEFAULTS.get(name, {}), **base, **user}
-
-
-def tidy_log_axis(axis, lo, hi):
-    """Readable log ticks: plain numbers (0.02, 0.1, 1), 1-2-5 steps when the range is short."""
-    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
-
-    from ._prepare import log_ticks
-
-    ticks = log_ticks(lo, hi)
-    if len(ticks) >= 2:
-        axis.set_major_locator(FixedLocator(ticks))
-    axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
-    axis.set_minor_formatter(NullFormatter())
 
 
 def _finite_xy(da):

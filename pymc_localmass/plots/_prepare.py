@@ -619,32 +619,6 @@ def index_text(stats, label=None):
     return "\n".join(lines)
 
 
-def log_ticks(lo, hi):
-    """Tick values of a log axis from ``lo`` to ``hi``: decades, or 1-2-5 / 1-2-3-5 steps when short.
-
-    Examples
-    --------
-    >>> log_ticks(0.03, 0.45)
-    [0.03, 0.05, 0.1, 0.2, 0.3]
-    >>> log_ticks(1e-6, 1.0)[:3]
-    [1e-06, 1e-05, 0.0001]
-    """
-    if not (lo > 0 and hi > lo and np.isfinite(hi)):
-        return []
-    decades = np.log10(hi / lo)
-    subs = (1.0, 2.0, 3.0, 5.0) if decades < 1.2 else (1.0, 2.0, 5.0) if decades < 2.2 else (1.0,)
-    step = max(1, int(np.ceil(decades / 8))) if decades >= 2.2 else 1  # at most ~8 decade labels
-    out = []
-    for e in range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1):
-        if subs == (1.0,) and e % step:
-            continue
-        for m in subs:
-            v = float(f"{m * 10.0 ** e:.12g}")
-            if lo * (1 - 1e-9) <= v <= hi * (1 + 1e-9):
-                out.append(v)
-    return out
-
-
 def reference_label(k):
     """Text of the slope-k reference line, e.g. ``∝ r²``."""
     return "∝ r" if k == 1 else "∝ r" + str(k).translate(_SUPERSCRIPTS)
