@@ -190,10 +190,21 @@ def summary(data: DataLike, *, var_names: VarNames = None, filter_vars: FilterVa
     >>> plm.summary({"x": rng.normal(size=(4, 500))}, fmt="long").index.names
     FrozenList(['variable', 'center', 'stat'])
     """
-    from .estimators import is_results, mass_index
-
     kwargs = {k: v for k, v in given(summary, locals()).items()
               if k not in ("var_names", "filter_vars", "fmt", "round_to")}
+    index = _index_of(data, var_names, filter_vars, kwargs)
+    return _format(_rows(index), round_to, fmt)
+
+
+def _index_of(data, var_names, filter_vars, kwargs):
+    """The Mass Index Dataset the rows come from: given, stored, or computed from draws.
+
+    A container's stored index is read as is when no option differs from the defaults
+    (``kwargs`` holds the options given); otherwise its draws are analysed again at the
+    stored variables and centres (unless ``centers`` is given).
+    """
+    from .estimators import is_results, mass_index
+
     index = None
     if is_results(data, "index_stat"):
         index = data
@@ -213,9 +224,12 @@ def summary(data: DataLike, *, var_names: VarNames = None, filter_vars: FilterVa
                 kwargs["coords"] = {d: sel[d].values for d in sel.dims
                                     if d in sel.coords and d not in ("center", "index_stat", "group")}
     if index is None:
-        index = mass_index(data, var_names=var_names, filter_vars=filter_vars, **kwargs)
-    else:
-        index = mass_index(index, var_names=var_names, filter_vars=filter_vars)
+        return mass_index(data, var_names=var_names, filter_vars=filter_vars, **kwargs)
+    return mass_index(index, var_names=var_names, filter_vars=filter_vars)
+
+
+def _rows(index):
+    """One row per variable element and centre analysed, with its ``status`` word and ``note``."""
     names = list(index.data_vars)
     stats_labels = [str(s) for s in index["index_stat"].values]
     rows, keys = [], []
@@ -235,4 +249,4 @@ def summary(data: DataLike, *, var_names: VarNames = None, filter_vars: FilterVa
     records = df.to_dict("records")
     df["status"] = [status_word(r) for r in records]
     df["note"] = [status_note(r, name=k[0], center=k[1]) for r, k in zip(records, keys)]
-    return _format(df, round_to, fmt)
+    return df
