@@ -191,10 +191,14 @@ def _elbo_figure(cmp, regions):
         if not res.any():
             ax.text(0.5, 0.5, "no radius resolved\nby the reference", ha="center", va="center",
                     transform=ax.transAxes, fontsize=9, color="0.4")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
         rf = r[np.isfinite(r) & (r > 0)]  # regions with fewer radii are NaN-padded
-        if rf.size >= 2:  # plain, non-overlapping radius labels on short ranges too
+        if rf.size and vals.size:  # a log axis needs a positive value to place its ticks
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+        else:  # nothing the reference resolves (e.g. an unreliable reference-free estimate): an empty panel
+            ax.set_xticks([])
+            ax.set_yticks([])
+        if rf.size >= 2 and vals.size:  # plain, non-overlapping radius labels on short ranges too
             tidy_log_axis(ax.xaxis, float(rf.min()), float(rf.max()))
         ax.set_title(region, fontsize=10)
         ax.set_xlabel("radius r", fontsize=9)
