@@ -82,7 +82,7 @@ def _follow(futures):
     """
     from distributed import as_completed
 
-    from ._compat import progress_bar
+    from ._progress import progress_bar
 
     bar = progress_bar(len(futures), "local mass (distributed)", "part")
     if bar is None:

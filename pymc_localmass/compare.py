@@ -116,7 +116,7 @@ class _Fit:
         from .estimators import _compute
 
         if self.approx is not None:
-            from .approx_tier import compute
+            from .tiers.analytic import compute
 
             return compute(self.approx, **kw)
         return _compute(self.obj, method="samples", group=self.group, **kw)
@@ -241,7 +241,7 @@ def _check_supports(fits, names):
 
 # ----------------------------------------------------------------------------- radii / centres
 def _shared_radii(radii, names, fit_names):
-    from .estimators import _check_radii
+    from ._radii import check_radii as _check_radii
 
     if radii is None:
         return None
@@ -511,7 +511,7 @@ def compare(fits: Mapping[str, Any], *, reference: str | None = None, var_names:
     if ref.draws is not None:
         names = select_vars(ref.draws, var_names, filter_vars)
     else:
-        from .approx_tier import _template
+        from .tiers.analytic import _template
 
         names = select_vars(_template(ref.approx), var_names, filter_vars)
     if not names:
@@ -837,7 +837,7 @@ def _transformed_logpdf(fit, var_name, coords):
     """Exact log density (constrained space) of selected elements of an approximation."""
     from scipy import stats
 
-    from .approx_tier import _template
+    from .tiers.analytic import _template
     from .core.gaussian import _canonical_transform, _inverse_transform
 
     v = fit.variable(var_name)

@@ -242,7 +242,7 @@ class ModelReference:
 
     def __init__(self, approximations, model, *, group="posterior", n_draws=N_DRAWS, n_conditional=N_CONDITIONAL,
                  min_ess=MIN_ESS, khat_max=KHAT_INTERVAL, seed=0):
-        from .model_density import ModelLogDensity
+        from .adapters.model_density import ModelLogDensity
 
         if model is None or not hasattr(model, "free_RVs"):
             raise InvalidTypeError(f"checking without a reference needs model=<pymc.Model>, got "
@@ -365,8 +365,8 @@ class ModelReference:
         the automatic radius grid is its (1e-3 to 1 constrained sd).
         """
         from ._compat import default_ci_prob
-        from .approx_tier import _template
-        from .approx_tier import compute as analytic
+        from .tiers.analytic import _template
+        from .tiers.analytic import compute as analytic
         from .results import element_labels
 
         if joint:

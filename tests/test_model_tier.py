@@ -1,4 +1,4 @@
-"""Model-based tier (pymc_localmass.model_tier) against exact answers.
+"""Model-based tier (pymc_localmass.tiers.model) against exact answers.
 
 Draws come from exact numpy samplers wrapped as ArviZ containers of the
 installed generation, so every number below has a closed form or a 1-D
@@ -25,7 +25,8 @@ from scipy import integrate, special, stats
 
 import pymc_localmass as plm
 from pymc_localmass._compat import MODERN
-from pymc_localmass.model_tier import model_local_mass, scale_partners, series_ess
+from pymc_localmass.core.ess import series_ess
+from pymc_localmass.tiers.model import model_local_mass, scale_partners
 
 from conftest import make_container
 

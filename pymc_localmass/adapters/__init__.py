@@ -10,7 +10,7 @@ import re
 import numpy as np
 import xarray as xr
 
-from .._compat import get_group, is_datatree, is_inferencedata
+from .._compat import container_groups, get_group, is_datatree, is_inferencedata
 from ..errors import InvalidInputError, InvalidTypeError, UnknownNameError
 
 SAMPLE_DIMS = ("chain", "draw")
@@ -82,6 +82,31 @@ def to_dataset(data, group="posterior"):
         # so that intervals can compare chains (the draws' order carries nothing)
         ds = _as_chains(ds, PRIOR_CHAINS)
     return ds
+
+
+def independent_draws(data, group, ds=None):
+    """Whether a group holds independent draws (ESS = number of draws, one chain is enough).
+
+    True for forward-sampled groups (``prior``, ``prior_predictive``), for a
+    Dataset whose attrs say ``independent = 1`` (or True), and for a
+    container's single-chain group without sampler statistics (an empty or
+    absent ``sample_stats``) written by PyMC, which is what ``approx.sample()``
+    returns. ``pm.sample`` always writes sampler statistics, so one chain of
+    MCMC stays an error.
+    """
+    if isinstance(group, str) and group in INDEPENDENT_GROUPS:
+        return True
+    attrs = getattr(ds, "attrs", None) or getattr(data, "attrs", None) or {}
+    flag = attrs.get("independent", attrs.get("independent_draws"))
+    if flag is not None and str(flag).lower() in ("1", "true"):
+        return True
+    if (is_datatree(data) or is_inferencedata(data)) and ds is not None and ds.sizes.get("chain", 0) == 1 \
+            and str(attrs.get("inference_library", "")).lower() == "pymc":
+        if "sample_stats" not in container_groups(data):
+            return True
+        stats = get_group(data, "sample_stats")
+        return not any(set(SAMPLE_DIMS) <= set(stats[v].dims) for v in stats.data_vars)
+    return False
 
 
 def divergences(data, group, ds):

@@ -35,15 +35,21 @@ from collections.abc import Mapping
 
 import numpy as np
 import xarray as xr
+from scipy import stats
 
-from ._compat import default_ci_prob
-from .adapters import SAMPLE_DIMS, select_coords, select_vars
-from .adapters.approx import _GH_NODES, _GH_WEIGHTS, GaussianApproximation, from_approximation, is_approximation
-from .core.curves import CURVE_STATS, INDEX_STATS, no_draws_value
-from .results import joint_center_label, merge_curves
-from .core.distances import NORMS
-from .core.gaussian import (gaussian_ball_mass, gaussian_joint_ball_mass, gaussian_mass_index, gaussian_qmc_sample,
-                            randomized_qmc_mass)
+from .._centers import normalise_centers
+from .._compat import default_ci_prob
+from .._radii import radii_for
+from ..adapters import SAMPLE_DIMS, select_coords, select_vars
+from ..adapters.approx import _GH_NODES, _GH_WEIGHTS, GaussianApproximation, from_approximation, is_approximation
+from ..adapters.pymc import map_point
+from ..core.curves import CURVE_STATS, INDEX_STATS, no_draws_value
+from ..core.distances import NORMS, center_values
+from ..core.gaussian import (gaussian_ball_mass, gaussian_joint_ball_mass, gaussian_mass_index, gaussian_qmc_sample,
+                             randomized_qmc_mass, transform_support)
+from ..core.index import fit_index_curve
+from ..results import base_attrs, joint_center_label, merge_curves
+from .samples import compute as samples_compute
 
 __all__ = ["compute", "TIER_ORDER"]
 
@@ -95,9 +101,7 @@ def _center_array(fit, name, spec, label, idx, el_shape, el_dims, el_coords, mod
             m = model if model is not None else fit.model
             if m is None:
                 raise ValueError(f"centre 'map' for variable {name!r} needs model=<pymc.Model>")
-            from .estimators import _map_point
-
-            point = _map_point(m)
+            point = map_point(m)
             return pick(np.broadcast_to(np.asarray(point[name], float), v.shape))
         raise ValueError(f"unknown centre keyword {spec!r} for variable {name!r}")
     if isinstance(spec, xr.DataArray):
@@ -116,12 +120,6 @@ def _center_array(fit, name, spec, label, idx, el_shape, el_dims, el_coords, mod
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"centre for variable {name!r} must be finite")
     return np.asarray(arr, dtype=float)
-
-
-def _radii_for(radii, name):
-    from .estimators import _radii_for as samples_radii_for
-
-    return samples_radii_for(radii, name)
 
 
 def _as_dataarrays(curves, indices, labels, el_shape, el_dims, el_coords):
@@ -152,7 +150,7 @@ def _exact_variable(fit, name, da_idx, specs, *, radii, n_radii, scaled, model):
     csd = fit.constrained_moments(name)[1].reshape(-1)[flat]
     lower = None if v.lower is None else np.broadcast_to(v.lower, v.shape).reshape(-1)[flat]
     upper = None if v.upper is None else np.broadcast_to(v.upper, v.shape).reshape(-1)[flat]
-    r = _radii_for(radii, name)
+    r = radii_for(radii, name)
     if r is None:
         units = np.logspace(-AUTO_DECADES, 0.0, int(n_radii))
         grid_units = np.broadcast_to(units, (E, units.size))
@@ -213,7 +211,7 @@ def _qmc_vector_variable(fit, name, da_idx, specs, *, radii, n_radii, scaled, ci
     pts = _model_qmc_points(fit, [name], {name: flat}, n_points, n_randomizations, seed)
     pooled = pts.reshape(-1, E)
     csd = pooled.std(axis=0, ddof=1)
-    r = _radii_for(radii, name)
+    r = radii_for(radii, name)
     units = np.logspace(-AUTO_DECADES, 0.0, int(n_radii)) if r is None else np.asarray(r, float)
     units = np.broadcast_to(units, (E, units.size))
     absolute = units * csd[:, None] if (scaled or r is None) else units
@@ -275,8 +273,6 @@ def _invert_monotone(h, sign, targets, n_iter=64):
 
 def _normal_interval_mass(z1, z2):
     """Phi(z2) - Phi(z1), accurate in both tails."""
-    from scipy import stats
-
     z1, z2 = np.minimum(z1, z2), np.maximum(z1, z2)
     upper = z1 > 0
     return np.where(upper, stats.norm.sf(z1) - stats.norm.sf(z2), stats.norm.cdf(z2) - stats.norm.cdf(z1))
@@ -294,7 +290,6 @@ def _monotone_variable(fit, name, da_idx, specs, *, radii, n_radii, scaled, ci_p
     ``a = inf``: the ball's preimage runs off to infinity, where the Gaussian
     mass decays faster than any power of r.
     """
-    from .core.index import fit_index_curve
 
     h, sign = _monotone_map(fit, name)
     if h is None:
@@ -308,7 +303,7 @@ def _monotone_variable(fit, name, da_idx, specs, *, radii, n_radii, scaled, ci_p
     csd = float(np.sqrt(max(np.sum(_GH_WEIGHTS * (gh - mean) ** 2), 0.0)))
     if not csd > 0:
         return None
-    r = _radii_for(radii, name)
+    r = radii_for(radii, name)
     units = np.logspace(-AUTO_DECADES, 0.0, int(n_radii)) if r is None else np.asarray(r, float)
     absolute = units * csd if (scaled or r is None) else units
     stored = units if scaled else absolute
@@ -372,14 +367,12 @@ def _model_qmc_points(fit, names, sel, n_points, n_randomizations, seed):
 
 def _pooled_centers(pooled, spec):
     """A centre keyword ("mean", "median", "mode") per column of the pooled QMC points."""
-    from .core.distances import center_values
 
     return np.array([center_values(pooled[:, e], spec) for e in range(pooled.shape[1])], dtype=float)
 
 
 def _qmc_curve_and_index(pts, centre, absolute, stored, scale, center_value, ci_prob):
     """Curves (E, R, stat) and index (E, stat) of QMC points' balls; the index fitted on the curve."""
-    from .core.index import fit_index_curve
 
     E, R = absolute.shape
     res = randomized_qmc_mass(pts, centre, absolute, ci_prob=ci_prob)
@@ -416,7 +409,7 @@ def _joint_grid(norm, csd, radii, n_radii, joint_name):
         S = math.sqrt(csd.size)
     else:
         S = 1.0
-    r = _radii_for(radii, joint_name if isinstance(radii, Mapping) else None)
+    r = radii_for(radii, joint_name if isinstance(radii, Mapping) else None)
     grid = S * np.logspace(-AUTO_DECADES_JOINT, 0.0, int(n_radii)) if r is None else np.asarray(r, float)
     return S, grid
 
@@ -463,8 +456,6 @@ def _qmc_joint(fit, names, tsel, cmap, *, radii, n_radii, norm, ci_prob, model, 
             se_s[1:-1] = np.sqrt(rse[2:] ** 2 + rse[:-2] ** 2) / (lr[2:] - lr[:-2])
         se_s[0] = np.sqrt(rse[0] ** 2 + rse[1] ** 2) / (lr[1] - lr[0])
         se_s[-1] = np.sqrt(rse[-1] ** 2 + rse[-2] ** 2) / (lr[-1] - lr[-2])
-    from scipy import stats
-
     tq = stats.t.ppf(0.5 + 0.5 * ci_prob, max(int(n_randomizations) - 1, 1))
     resolved = (mass > 0) & np.isfinite(rse) & (rse < 0.25)
     put = {"radius": grid, "mass": mass, "mass_lower": res.mass_lower, "mass_upper": res.mass_upper,
@@ -473,7 +464,6 @@ def _qmc_joint(fit, names, tsel, cmap, *, radii, n_radii, norm, ci_prob, model, 
     curves = np.stack([np.asarray(put[lab], float) for lab in CURVE_STATS], axis=-1)
     # exact index of a non-degenerate Gaussian pushed through bijections: d inside, inf on a boundary
     lows, highs = [], []
-    from .core.gaussian import transform_support
 
     for t, lo_j, hi_j in zip(transforms, lower, upper):
         lo_, hi_ = transform_support(t, None if np.isnan(lo_j) else lo_j, None if np.isnan(hi_j) else hi_j)
@@ -617,10 +607,6 @@ def compute(data, *, var_names=None, filter_vars=None, coords=None, group="poste
     >>> res.attrs["tier"]
     'analytic'
     """
-    from .estimators import _compute as samples_compute
-    from .estimators import _normalise_centers
-    from .results import base_attrs
-
     if method not in ("auto", "analytic", "samples"):
         raise ValueError(f"method must be 'auto', 'analytic' or 'samples' for approximations, got {method!r}")
     if not is_approximation(data):
@@ -641,7 +627,7 @@ def compute(data, *, var_names=None, filter_vars=None, coords=None, group="poste
     if not names:
         raise ValueError("no variables selected from the approximation")
     tsel = select_coords(template[names], coords)
-    cmap = _normalise_centers(centers, names)
+    cmap = normalise_centers(centers, names)
     scaled = norm in ("scaled", "scaled_max")
 
     def why_not(name):
@@ -748,7 +734,7 @@ def compute(data, *, var_names=None, filter_vars=None, coords=None, group="poste
         try:
             c2, i2 = samples_compute(draws, var_names=fallback, coords=coords, centers=fb_centers,
                                      radii=_restrict(radii, fallback + ["+".join(fallback)]), n_radii=n_radii,
-                                     norm=norm, joint=joint, method="samples", model=model if model is not None
+                                     norm=norm, joint=joint, model=model if model is not None
                                      else fit.model, ci_prob=ci_prob, min_ess=min_ess, window=window,
                                      nan_policy=nan_policy, progressbar=progressbar, independent=True)
         except ValueError as err:

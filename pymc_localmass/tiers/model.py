@@ -84,13 +84,18 @@ import numpy as np
 import xarray as xr
 from scipy import special, stats
 
-from ._compat import default_ci_prob
-from .adapters import SAMPLE_DIMS, select_coords, select_vars, to_dataset
-from .core.curves import CURVE_STATS, INDEX_STATS, STATUS_WORDS, no_draws_value
-from .core.distances import center_values, joint_distances
-from .core.index import fit_index_curve, fit_slopes
-from .core.quadrature import check_radii_precision, conditional_ball_mass, qmc_ball_log_integral
-from .results import base_attrs, joint_center_label, merge_curves
+from .._centers import normalise_centers
+from .._compat import default_ci_prob
+from .._progress import Progress
+from .._radii import radii_for
+from ..adapters import SAMPLE_DIMS, select_coords, select_vars, to_dataset
+from ..core.curves import CURVE_STATS, INDEX_STATS, STATUS_WORDS, no_draws_value
+from ..core.distances import center_values, joint_distances
+from ..core.ess import series_ess
+from ..core.index import fit_index_curve, fit_slopes
+from ..core.quadrature import check_radii_precision, conditional_ball_mass, qmc_ball_log_integral
+from ..results import base_attrs, joint_center_label, merge_curves
+from .samples import compute as samples_compute
 
 __all__ = ["compute", "model_local_mass", "scale_partners", "series_ess"]
 
@@ -110,61 +115,6 @@ _IMPROPER = ("Flat", "HalfFlat")
 
 
 # ----------------------------------------------------------------------------- small numerics
-def series_ess(x):
-    """Effective sample size of the mean of a series of shape (chain, draw).
-
-    Split-chain, initial-monotone-sequence estimator (Geyer 1992; Vehtari et
-    al. 2021) for any real-valued series (the indicator version lives in
-    :mod:`pymc_localmass.core.ess`). A constant series returns the number of
-    draws.
-
-    Parameters
-    ----------
-    x : array_like, shape (..., chain, draw)
-
-    Returns
-    -------
-    ndarray, shape (...)
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> bool(700 < series_ess(rng.normal(size=(4, 200))) <= 800)
-    True
-    >>> z = np.cumsum(rng.normal(size=(4, 200)), axis=1)   # a random walk: few effective draws
-    >>> bool(series_ess(z) < 40)
-    True
-    """
-    x = np.asarray(x, dtype=float)
-    c, n = x.shape[-2:]
-    total = c * n
-    half = n // 2
-    if half < 2:
-        return np.full(x.shape[:-2], float(total))
-    y = np.concatenate([x[..., :half], x[..., n - half:]], axis=-2)
-    m, s = y.shape[-2:]
-    cm = y.mean(axis=-1, keepdims=True)
-    cen = y - cm
-    w = (cen**2).sum(axis=-1).mean(axis=-1) / (s - 1)
-    b = cm[..., 0].var(axis=-1, ddof=1)
-    var_plus = (s - 1) / s * w + b
-    nfft = 1 << int(np.ceil(np.log2(2 * s)))
-    f = np.fft.rfft(cen, n=nfft, axis=-1)
-    acov = np.fft.irfft(f * np.conj(f), n=nfft, axis=-1)[..., :s] / s
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rho = 1.0 - (w[..., None] - acov.mean(axis=-2)) / var_plus[..., None]
-    rho[..., 0] = 1.0
-    k = s // 2
-    pairs = rho[..., 0:2 * k:2] + rho[..., 1:2 * k:2]
-    pos = np.cumprod(pairs > 0, axis=-1).astype(bool)
-    pairs = np.minimum.accumulate(np.where(pos, pairs, np.inf), axis=-1)
-    pairs = np.where(pos, pairs, 0.0)
-    tau = np.maximum(-1.0 + 2.0 * pairs.sum(axis=-1), 1.0 / np.log10(max(m * s, 10)))
-    ess = (m * s) / tau
-    ok = np.isfinite(ess) & (var_plus > 0)
-    return np.clip(np.where(ok, ess, total), 1.0, total)
-
-
 def _tail_index(values):
     """Hill estimate of the upper tail index k (k >= 0.5: infinite variance)."""
     v = np.sort(np.asarray(values, float)[np.isfinite(values)])
@@ -215,7 +165,7 @@ def scale_partners(model, variables=None):
     ----------
     model : pymc.Model
     variables : dict of str to VariableInfo, optional
-        From :func:`pymc_localmass.model_density.model_variables`.
+        From :func:`pymc_localmass.adapters.model_density.model_variables`.
 
     Returns
     -------
@@ -233,7 +183,7 @@ def scale_partners(model, variables=None):
     >>> scale_partners(m)
     {'beta': 'lam', 'mu': 'tau'}
     """
-    from .model_density import model_variables
+    from ..adapters.model_density import model_variables
 
     info = model_variables(model) if variables is None else variables
     free = {rv.name: rv for rv in model.free_RVs}
@@ -692,39 +642,6 @@ def _curve_block(radii_reported, st):
     return block
 
 
-class _Bar:
-    def __init__(self, total, enabled, desc):
-        self.bar = None
-        if enabled:
-            from ._compat import progress_bar
-
-            self.bar = progress_bar(int(total), desc, "draw")
-
-    def update(self, n):
-        if self.bar is not None and n > 0:
-            self.bar.update(int(n))
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
-
-
-def _radii_for(radii, var):
-    if radii is None:
-        return None
-    r = radii.get(var) if isinstance(radii, Mapping) else radii
-    if r is None:
-        return None
-    r = np.asarray(r, float)
-    if r.ndim != 1 or r.size == 0:
-        raise ValueError(f"radii for {var!r} must be a non-empty 1-D array of absolute radii, got shape {r.shape}")
-    if not np.all(np.isfinite(r)) or np.any(r <= 0):
-        raise ValueError(f"radii for {var!r} must be finite and > 0")
-    if np.unique(r).size != r.size:
-        raise ValueError(f"radii for {var!r} contain duplicates")
-    return np.sort(r)
-
-
 def _precision(center, radii, where):
     try:
         check_radii_precision(center, radii)
@@ -798,7 +715,7 @@ def _compute_scalar(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, n
     total = sum(n_per[v] + N_CHECK_DRAWS for v, *_ in plan)
     est_evals = sum(n_per[v] * (150 if v in partners else 1) * 2000 for v, *_ in plan)
     show = progressbar if progressbar is not None else est_evals > _PROGRESS_EVALS
-    bar = _Bar(total, bool(show), "local mass (model)")
+    bar = Progress(total, bool(show), "local mass (model)", "draw", lazy=False)
     results = {}
     extra = {"pairs": ",".join(f"{v}~{partners[v]}" for v in names if v in partners) or "none",
              "max_tail_index": np.nan, "pair_truncation": 0.0}
@@ -850,7 +767,7 @@ def _compute_scalar(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, n
             unit = float(np.std(all_el, ddof=1)) if scaled else 1.0
             if scaled and not unit > 0:
                 raise ValueError(f"{el_name} has zero variance; the scaled norm needs a posterior sd")
-            r_user = _radii_for(radii, var)
+            r_user = radii_for(radii, var)
             if r_user is None:
                 top = scale
                 r_rel = GRID_TOP * np.geomspace(10.0 ** (-GRID_DECADES), 1.0, int(n_radii)) * (1.0 if scaled else top)
@@ -941,7 +858,7 @@ def _compute_joint(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, no
     else:
         unit = float(np.sqrt(d))
     name = "+".join(names)
-    r_user = _radii_for(radii, name if isinstance(radii, Mapping) else None) if radii is not None else None
+    r_user = radii_for(radii, name if isinstance(radii, Mapping) else None) if radii is not None else None
     if r_user is None:
         r_user = np.geomspace(1e-3, 1.0, int(n_radii)) * unit
     # every coordinate must resolve the smallest ball around its own centre value
@@ -971,7 +888,7 @@ def _compute_joint(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, no
     rng = np.random.default_rng(seed)
     m_pow = int(round(math.log2(qmc_points)))
     attrs = {"qmc_points": int(2**m_pow), "n_randomizations": int(n_randomizations), "block_dim": int(d)}
-    bar = _Bar(1, bool(progressbar) and full, "local mass (qmc)")
+    bar = Progress(1, bool(progressbar) and full, "local mass (qmc)", "draw", lazy=False)
     try:
         if full and group == "prior" and _is_proper_prior(model):
             res = qmc_ball_log_integral(_logp_of_block(dens, cols), cvec, r_user, norm=qnorm, scales=scales,
@@ -1046,8 +963,6 @@ def _anchored(ds_full, flat, bad, dens, model, names, cols, cvec, sds, scales, q
               nan_policy, coords, centers, group, anchor, full, n_draws, m_pow, n_randomizations, rng, name,
               progressbar=None):
     """log m(r) anchored on the samples tier: m_samples(r_a) * E[I(r) / I(r_a) | inside B(r_a)]."""
-    from .estimators import _compute as samples_compute
-
     dist_all = joint_distances(np.moveaxis(flat[..., cols], -1, 0), cvec, norm=norm, sd=sds)
     if anchor is None:
         qs = np.quantile(dist_all[~bad], [0.1, 0.25, 0.5])
@@ -1057,7 +972,7 @@ def _anchored(ds_full, flat, bad, dens, model, names, cols, cvec, sds, scales, q
     if cand.size == 0 or np.any(~(cand > 0)):
         raise ValueError(f"joint ball {name!r}: no usable anchor radius (draws at the centre, or anchor <= 0)")
     samp, _ = samples_compute(ds_full[names], var_names=names, coords=coords, centers=centers, radii=cand,
-                              norm=norm, joint=True, method="samples", model=model, ci_prob=ci_prob,
+                              norm=norm, joint=True, model=model, ci_prob=ci_prob,
                               nan_policy=nan_policy)
     sv = samp[list(samp.data_vars)[0]].isel(center=0)
     a_mass = sv.sel(local_stat="mass").values
@@ -1087,7 +1002,7 @@ def _anchored(ds_full, flat, bad, dens, model, names, cols, cvec, sds, scales, q
         logI = np.empty((inside.size, all_r.size))
         # one QMC integral per draw: long for big blocks, so a bar by default past ~30 s of work
         show = progressbar if progressbar is not None else inside.size * all_r.size * 2 ** m_sub > 5e7
-        bar = _Bar(inside.size, bool(show), f"local mass (qmc, {name})")
+        bar = Progress(inside.size, bool(show), f"local mass (qmc, {name})", "draw", lazy=False)
         try:
             for row_i, i in enumerate(inside):
                 logI[row_i] = qmc_ball_log_integral(_logp_of_block(dens, cols, rows[i].copy()), cvec, all_r,
@@ -1196,8 +1111,7 @@ nan_policy, progressbar
     >>> bool(np.allclose(m, 2 * np.array([1e-6, 1e-3]) * norm.pdf(0, 0.94, np.sqrt(0.2)), rtol=1e-3))
     True
     """
-    from .estimators import _normalise_centers
-    from .model_density import ModelLogDensity
+    from ..adapters.model_density import ModelLogDensity
 
     if model is None:
         raise ValueError("method='model' needs model=<pymc.Model>")
@@ -1222,7 +1136,7 @@ nan_policy, progressbar
         )
     names = _select(ds_full, dens, var_names, filter_vars, group)
     ds_sel = select_coords(ds_full[names], coords)
-    cmap = _normalise_centers(centers, names)
+    cmap = normalise_centers(centers, names)
     _check_center_arrays(cmap, ds_sel)
     grid_rule = "explicit" if radii is not None else (
         f"auto: {int(n_radii)} log-spaced radii from 1e-3 to 1 RMS posterior sd" if joint else
