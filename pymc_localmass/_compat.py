@@ -84,19 +84,6 @@ def attach_groups(obj, datasets, inplace=False):
     )
 
 
-def progress_bar(total, desc, unit):
-    """A ``tqdm`` progress bar, or None when tqdm (the optional ``progress`` extra) is not installed.
-
-    Progress bars only decorate long computations, so the package does not
-    require tqdm; without it the computation runs silently.
-    """
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, desc=desc, unit=unit)
-
-
 def psis_smooth(log_weights):
     """Pareto-smoothed log-weights and the Pareto k-hat of a 1-D array of log importance weights.
 

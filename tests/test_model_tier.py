@@ -443,7 +443,7 @@ def test_bad_radii_too_small_for_double_precision(small):
     with pytest.raises(ValueError, match="variable 'mu'.*too small for double precision"):
         plm.local_mass(make_container(posterior=post), method="model", model=model, var_names=["mu"],
                        centers=1e6, radii=[1e-12, 1e-3])
-    with pytest.raises(ValueError, match="must be finite and > 0"):
+    with pytest.raises(ValueError, match="radii for .mu. must be > 0"):
         plm.local_mass(make_container(posterior=post), method="model", model=model, var_names=["mu"],
                        radii=[0.0, 1e-3])
 

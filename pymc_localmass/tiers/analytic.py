@@ -38,7 +38,7 @@ import xarray as xr
 from scipy import stats
 
 from .._centers import normalise_centers
-from .._compat import default_ci_prob
+from .._validate import check_ci_prob
 from .._radii import radii_for
 from ..adapters import SAMPLE_DIMS, select_coords, select_vars
 from ..adapters.approx import _GH_NODES, _GH_WEIGHTS, GaussianApproximation, from_approximation, is_approximation
@@ -616,9 +616,7 @@ def compute(data, *, var_names=None, filter_vars=None, coords=None, group="poste
             "For posterior draws use method='samples'")
     if norm not in NORMS:
         raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
-    ci_prob = default_ci_prob() if ci_prob is None else float(ci_prob)
-    if not 0 < ci_prob < 1:
-        raise ValueError(f"ci_prob must be in (0, 1), got {ci_prob}")
+    ci_prob = check_ci_prob(ci_prob)
     if int(n_radii) < 2:
         raise ValueError(f"n_radii must be at least 2, got {n_radii}")
     fit = from_approximation(data, model=model, group=group if isinstance(group, str) else "posterior")

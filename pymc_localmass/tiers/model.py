@@ -85,7 +85,7 @@ import xarray as xr
 from scipy import special, stats
 
 from .._centers import normalise_centers
-from .._compat import default_ci_prob
+from .._validate import check_ci_prob, check_nan_policy
 from .._progress import Progress
 from .._radii import radii_for
 from ..adapters import SAMPLE_DIMS, select_coords, select_vars, to_dataset
@@ -371,17 +371,16 @@ def _check_model_matches(ds, dens, group):
 
 
 def _select(ds, dens, var_names, filter_vars, group):
+    """The variables the model tier integrates: the package's one selector, then the tier's own rules.
+
+    By default every continuous free variable with a box support; a
+    selection (:func:`pymc_localmass.adapters.select_vars`) may name only
+    such variables.
+    """
     if var_names is None:
         names = [n for n in dens.names if not dens.variables[n].discrete and dens.variables[n].box_support]
     else:
-        try:
-            names = select_vars(ds, var_names, filter_vars)
-        except KeyError:
-            wanted = [var_names] if isinstance(var_names, str) else list(var_names)
-            unknown = [v for v in wanted if not v.startswith("~") and v not in ds.data_vars]
-            raise KeyError(
-                f"variable(s) {unknown} not found in group {group!r}; available: {list(ds.data_vars)}"
-            ) from None
+        names = select_vars(ds, var_names, filter_vars)
     for n in names:
         if n not in dens.variables:
             raise ValueError(
@@ -1117,11 +1116,8 @@ nan_policy, progressbar
         raise ValueError("method='model' needs model=<pymc.Model>")
     if norm not in ("euclidean", "max", "scaled", "scaled_max"):
         raise ValueError(f"norm must be one of ('euclidean', 'max', 'scaled', 'scaled_max'), got {norm!r}")
-    ci_prob = default_ci_prob() if ci_prob is None else float(ci_prob)
-    if not 0 < ci_prob < 1:
-        raise ValueError(f"ci_prob must be in (0, 1), got {ci_prob}")
-    if nan_policy not in ("raise", "omit"):
-        raise ValueError(f"nan_policy must be 'raise' or 'omit', got {nan_policy!r}")
+    ci_prob = check_ci_prob(ci_prob)
+    check_nan_policy(nan_policy)
     if int(n_radii) < 2:
         raise ValueError(f"n_radii must be at least 2, got {n_radii}")
     if not isinstance(group, str):

@@ -21,7 +21,7 @@ import xarray as xr
 
 from .. import _validate
 from .._centers import normalise_centers
-from .._compat import default_ci_prob
+
 from .._progress import Progress
 from .._radii import grid_rule, radii_for
 from .._streaming import compute as dask_compute
@@ -333,11 +333,8 @@ window, nan_policy, progressbar, independent
     curves, index : xarray.Dataset
         The ``local_mass`` and ``local_mass_index`` groups, ``attrs["tier"] == "samples"``.
     """
-    ci_prob = default_ci_prob() if ci_prob is None else float(ci_prob)
-    if not 0 < ci_prob < 1:
-        raise ValueError(f"ci_prob must be in (0, 1), got {ci_prob}")
-    if nan_policy not in ("raise", "omit"):
-        raise ValueError(f"nan_policy must be 'raise' or 'omit', got {nan_policy!r}")
+    ci_prob = _validate.check_ci_prob(ci_prob)
+    _validate.check_nan_policy(nan_policy)
     if int(n_radii) < 2:
         raise ValueError(f"n_radii must be at least 2, got {n_radii}")
     ds = to_dataset(data, group)
