@@ -19,10 +19,11 @@ import numpy as np
 import xarray as xr
 
 from . import _validate, tiers
-from ._api import CentersLike, Coords, DataLike, FilterVars, Group, Method, Norm, RadiiLike, VarNames, given, public
-from ._compat import default_ci_prob, is_datatree, is_inferencedata
+from ._api import (CentersLike, Coords, DataLike, FilterVars, Group, Method, Norm, RadiiLike, SampleDims, VarNames,
+                   given, public)
+from ._compat import default_ci_prob
 from .adapters import SAMPLE_DIMS, select_coords, select_vars
-from .adapters.approx import is_approximation
+from .adapters.source import convert, is_results  # noqa: F401 (is_results: for summary)
 from .core.curves import INDEX_STATS, STATUS_WORDS, no_draws_value
 from .core.distances import NORMS
 from .core.index import fit_index_curve
@@ -32,10 +33,14 @@ from .results import CURVE_GROUP, attach, read, stored_centers, validate
 METHODS = ("auto", "samples", "analytic", "model")
 
 
-def _compute(data, *, group="posterior", **kwargs):
+def _compute(data, *, group="posterior", model=None, sample_dims=SAMPLE_DIMS, independent=None, **kwargs):
+    """``(curves, index)`` of the input (a :class:`~pymc_localmass.adapters.source.Source`, or anything
+    :func:`~pymc_localmass.adapters.source.convert` takes, converted here) for one group or several."""
+    source = convert(data, group=group, model=model, sample_dims=sample_dims, independent=independent)
+    kwargs.update(model=model, sample_dims=source.sample_dims, independent=source.independent_given)
     if isinstance(group, str):
-        return _compute_one(data, group=group, **kwargs)
-    return _compute_groups(data, group, **kwargs)
+        return _compute_one(source, group=group, **kwargs)
+    return _compute_groups(source, group, **kwargs)
 
 
 def _compute_groups(data, groups, *, centers="mean", radii=None, n_radii=25, joint=False, **kwargs):
@@ -119,16 +124,22 @@ def _all_numeric(centers):
     return not isinstance(centers, str)
 
 
-def _compute_one(data, *, var_names=None, filter_vars=None, coords=None, group="posterior", centers="mean",
-                 radii=None, n_radii=25, norm="euclidean", joint=False, method="auto", model=None,
-                 ci_prob=None, min_ess=10.0, window=None, nan_policy="raise", progressbar=None,
-                 independent=None):
+def _compute_one(data, *, var_names=None, filter_vars=None, coords=None, group="posterior",
+                 sample_dims=SAMPLE_DIMS, centers="mean", radii=None, n_radii=25, norm="euclidean", joint=False,
+                 method="auto", model=None, ci_prob=None, min_ess=10.0, window=None, nan_policy="raise",
+                 progressbar=None, independent=None):
     """One group: check the arguments, pick the tier for ``method`` and the input, and run it.
 
     Every approximation goes to the ``"analytic"`` tier (exact where it can
     be, ``method="analytic"`` insisting; ``"samples"``: its own draws), draws
-    to the ``"samples"`` tier unless ``method="model"``.
+    to the ``"samples"`` tier unless ``method="model"``. ``data`` is a
+    :class:`~pymc_localmass.adapters.source.Source` (converted at the
+    entrance) or anything :func:`~pymc_localmass.adapters.source.convert`
+    takes.
     """
+    source = convert(data, group=group, model=model, sample_dims=sample_dims, independent=independent)
+    if source.group != group:
+        source = source.for_group(group)
     _validate.check_arguments(n_radii=n_radii, min_ess=min_ess, model=model, centers=centers, radii=radii)
     if norm not in NORMS:
         raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
@@ -136,7 +147,7 @@ def _compute_one(data, *, var_names=None, filter_vars=None, coords=None, group="
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     tier = method
     extra = {}
-    if is_approximation(data):
+    if source.kind == "approximation":
         # every method of an approximation is the approximation tier's: exact where it
         # can be ("analytic" insists), or its own draws ("samples")
         if method == "model":
@@ -147,11 +158,9 @@ def _compute_one(data, *, var_names=None, filter_vars=None, coords=None, group="
         tier = "samples"
     elif method == "analytic":
         raise ValueError(f"method='analytic' needs a fitted Gaussian approximation (pm.fit(method='advi' or "
-                         f"'fullrank_advi'), a pymc-extras Laplace or DADVI fit); got {type(data).__name__}. "
+                         f"'fullrank_advi'), a pymc-extras Laplace or DADVI fit); got {source.type_name}. "
                          "For posterior draws use method='samples' or 'model'")
-    if tier == "samples":
-        extra = {"independent": independent}
-    return tiers.TIERS[tier].compute(data, var_names=var_names, filter_vars=filter_vars, coords=coords,
+    return tiers.TIERS[tier].compute(source, var_names=var_names, filter_vars=filter_vars, coords=coords,
                                      group=group, centers=centers, radii=radii, n_radii=n_radii, norm=norm,
                                      joint=joint, model=model, ci_prob=ci_prob, min_ess=min_ess, window=window,
                                      nan_policy=nan_policy, progressbar=progressbar, **extra)
@@ -168,7 +177,17 @@ _PARAMS_DOC = """
     filter_vars : {None, "like", "regex"}, optional
     coords : dict, optional
         Subset of coordinates, e.g. ``{"school": ["Choate"]}``.
-    group : str, default "posterior"
+    group : str or list of str, default "posterior"
+        The group of a container to analyse; a list of groups (e.g.
+        ``["prior", "posterior"]``) is analysed at the same centres and
+        radii, stacked along dim ``group``.
+    sample_dims : tuple of str, default ("chain", "draw")
+        The dims that index the draws. Two name the (chain-like, draw-like)
+        dims, e.g. ``("c", "d")``: the results are those of the draws with
+        the dims renamed ``chain`` and ``draw``. One names a single sequence
+        of draws without chains, e.g. ``("sample",)``: it is analysed as one
+        chain, which needs independent draws (``independent=True``). For a
+        dict of arrays the leading axes are the sample dims, one per name.
     centers : str, number, array, list or mapping, default "mean"
         ``"mean"``, ``"median"``, ``"mode"``, ``"boundary"`` (0 for a
         one-signed variable), ``"map"`` (needs ``model``), a number, an array
@@ -223,7 +242,8 @@ _PARAMS_DOC = """
 
 @public()
 def local_mass(data: DataLike, *, var_names: VarNames = None, filter_vars: FilterVars = None, coords: Coords = None,
-               group: Group = "posterior", centers: CentersLike = "mean", radii: RadiiLike = None,
+               group: Group = "posterior", sample_dims: SampleDims = SAMPLE_DIMS, centers: CentersLike = "mean",
+               radii: RadiiLike = None,
                n_radii: int = 25, norm: Norm = "euclidean", joint: bool = False, method: Method = "auto",
                model: Any = None, ci_prob: float | None = None, min_ess: float = 10.0,
                window: int | Sequence[int] | None = None, nan_policy: Literal["raise", "omit"] = "raise",
@@ -260,14 +280,10 @@ def local_mass(data: DataLike, *, var_names: VarNames = None, filter_vars: Filte
     [[0.1, 0.4]]
     """
     kwargs = given(local_mass, locals())
-    if is_results(data, "local_stat"):
-        return _select_results(data, kwargs, "local_mass")
-    return _compute(data, **kwargs)[0]
-
-
-def is_results(data, stat_dim):
-    """A results dataset (``local_stat`` or ``index_stat`` axis, no draws), not draws."""
-    return isinstance(data, xr.Dataset) and stat_dim in data.dims and not set(SAMPLE_DIMS) <= set(data.dims)
+    source = convert(data, group=group, model=model, sample_dims=sample_dims, independent=independent)
+    if source.kind == "curves":
+        return _select_results(source.results, kwargs, "local_mass")
+    return _compute(source, **kwargs)[0]
 
 
 #: what a results dataset passed back in can still be asked: a selection
@@ -288,7 +304,8 @@ def _select_results(ds, kwargs, fname, also=()):
 
 @public()
 def mass_index(data: DataLike, *, var_names: VarNames = None, filter_vars: FilterVars = None, coords: Coords = None,
-               group: Group = "posterior", centers: CentersLike = "mean", radii: RadiiLike = None,
+               group: Group = "posterior", sample_dims: SampleDims = SAMPLE_DIMS, centers: CentersLike = "mean",
+               radii: RadiiLike = None,
                n_radii: int = 25, norm: Norm = "euclidean", joint: bool = False, method: Method = "auto",
                model: Any = None, ci_prob: float | None = None, min_ess: float = 10.0,
                window: int | Sequence[int] | None = None, nan_policy: Literal["raise", "omit"] = "raise",
@@ -325,22 +342,23 @@ def mass_index(data: DataLike, *, var_names: VarNames = None, filter_vars: Filte
     True
     """
     kwargs = given(mass_index, locals())
-    if is_results(data, "local_stat"):
-        return _index_from_curves(_select_results(data, kwargs, "mass_index", also=("ci_prob",)),
+    source = convert(data, group=group, model=model, sample_dims=sample_dims, independent=independent)
+    if source.kind == "curves":
+        return _index_from_curves(_select_results(source.results, kwargs, "mass_index", also=("ci_prob",)),
                                   ci_prob=kwargs.get("ci_prob"))
-    if is_results(data, "index_stat"):
-        return _select_results(data, kwargs, "mass_index")
-    if (is_datatree(data) or is_inferencedata(data)) and set(kwargs) <= set(_RESULT_SELECTION):
+    if source.kind == "index":
+        return _select_results(source.results, kwargs, "mass_index")
+    if source.container and set(kwargs) <= set(_RESULT_SELECTION):
         # stored results answer a call that only selects among them (variables, element
         # coords); a variable they lack, or a selection of draws, is computed from the draws
-        got = read(data)
+        got = read(source.raw)
         stored = got[1] if got is not None else None
         if stored is not None and set(kwargs.get("coords") or {}) <= set(stored.dims):
             try:
                 return _select_results(stored, kwargs, "mass_index")
             except KeyError:
                 pass
-    return _compute(data, **kwargs)[1]
+    return _compute(source, **kwargs)[1]
 
 
 def _curve_scale(da, radius):
@@ -428,7 +446,7 @@ def _index_from_curves(curves, ci_prob=None):
 @public(renamed={"idata": "data"})
 def add_local_mass(data: DataLike, *, inplace: bool = False, merge: bool = True, var_names: VarNames = None,
                    filter_vars: FilterVars = None, coords: Coords = None, group: Group = "posterior",
-                   centers: CentersLike = "mean", radii: RadiiLike = None, n_radii: int = 25,
+                   sample_dims: SampleDims = SAMPLE_DIMS, centers: CentersLike = "mean", radii: RadiiLike = None, n_radii: int = 25,
                    norm: Norm = "euclidean", joint: bool = False, method: Method = "auto", model: Any = None,
                    ci_prob: float | None = None, min_ess: float = 10.0, window: int | Sequence[int] | None = None,
                    nan_policy: Literal["raise", "omit"] = "raise", progressbar: bool | None = None,
@@ -455,7 +473,7 @@ def add_local_mass(data: DataLike, *, inplace: bool = False, merge: bool = True,
         Attach the groups to ``data`` itself instead of a copy.
     merge : bool, default True
         Keep earlier results of other variables when they were computed alike.
-    var_names, filter_vars, coords, group, centers, radii, n_radii
+    var_names, filter_vars, coords, group, sample_dims, centers, radii, n_radii
         As in :func:`local_mass`.
     norm, joint, method, model, ci_prob, min_ess, window, nan_policy, progressbar, independent
         As in :func:`local_mass`.
@@ -487,12 +505,13 @@ def add_local_mass(data: DataLike, *, inplace: bool = False, merge: bool = True,
     True
     """
     kwargs = {k: v for k, v in given(add_local_mass, locals()).items() if k not in ("inplace", "merge")}
-    if not (is_datatree(data) or is_inferencedata(data)):
+    source = convert(data, group=group, model=model, sample_dims=sample_dims, independent=independent)
+    if not source.container:
         raise TypeError(
-            f"add_local_mass needs a DataTree or InferenceData, got {type(data).__name__}; "
+            f"add_local_mass needs a DataTree or InferenceData, got {source.type_name}; "
             "for a Dataset or dict of arrays use local_mass() and mass_index()"
         )
-    curves, index = _compute(data, **kwargs)
+    curves, index = _compute(source, **kwargs)
     if merge:
         curves, index = _merge_with_existing(read(data), curves, index)
     return attach(data, curves, index, inplace=inplace)

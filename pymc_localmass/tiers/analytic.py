@@ -41,7 +41,8 @@ from .._centers import normalise_centers
 from .._validate import check_ci_prob
 from .._radii import radii_for
 from ..adapters import SAMPLE_DIMS, select_coords, select_vars
-from ..adapters.approx import _GH_NODES, _GH_WEIGHTS, GaussianApproximation, from_approximation, is_approximation
+from ..adapters.approx import _GH_NODES, _GH_WEIGHTS
+from ..adapters.source import convert
 from ..adapters.pymc import map_point
 from ..core.curves import CURVE_STATS, INDEX_STATS, no_draws_value
 from ..core.distances import NORMS, center_values
@@ -563,9 +564,10 @@ def compute(data, *, var_names=None, filter_vars=None, coords=None, group="poste
 
     Parameters
     ----------
-    data : PyMC approximation, pymc-extras fit, or GaussianApproximation
-        ``pm.fit(method="advi" | "fullrank_advi")``, a Laplace fit (``fit``
-        group) or a Pathfinder fit.
+    data : Source, PyMC approximation, pymc-extras fit, or GaussianApproximation
+        A :class:`~pymc_localmass.adapters.source.Source` of kind
+        "approximation", or what it converts: ``pm.fit(method="advi" |
+        "fullrank_advi")``, a Laplace fit (``fit`` group) or a Pathfinder fit.
     var_names, filter_vars, coords, centers, radii, n_radii, norm, joint, ci_prob,
     min_ess, window, nan_policy, progressbar
         As in :func:`pymc_localmass.local_mass`; ``min_ess``, ``window``,
@@ -609,17 +611,18 @@ def compute(data, *, var_names=None, filter_vars=None, coords=None, group="poste
     """
     if method not in ("auto", "analytic", "samples"):
         raise ValueError(f"method must be 'auto', 'analytic' or 'samples' for approximations, got {method!r}")
-    if not is_approximation(data):
+    source = convert(data, group=group, model=model)
+    if source.kind != "approximation":
         raise ValueError(
             "method='analytic' needs a fitted Gaussian approximation (pm.fit(method='advi' or "
-            f"'fullrank_advi'), a pymc-extras Laplace fit); got {type(data).__name__}. "
+            f"'fullrank_advi'), a pymc-extras Laplace fit); got {source.type_name}. "
             "For posterior draws use method='samples'")
     if norm not in NORMS:
         raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
     ci_prob = check_ci_prob(ci_prob)
     if int(n_radii) < 2:
         raise ValueError(f"n_radii must be at least 2, got {n_radii}")
-    fit = from_approximation(data, model=model, group=group if isinstance(group, str) else "posterior")
+    fit = source.approximation
     template = _template(fit)
     names = select_vars(template, var_names, filter_vars)
     if not names:
@@ -781,8 +784,5 @@ def compute(data, *, var_names=None, filter_vars=None, coords=None, group="poste
 
 def approximation_of(obj, model=None):
     """The :class:`~pymc_localmass.adapters.approx.GaussianApproximation` behind ``obj`` (or None)."""
-    if isinstance(obj, GaussianApproximation):
-        return obj
-    if is_approximation(obj):
-        return from_approximation(obj, model=model)
-    return None
+    source = convert(obj, model=model)
+    return source.approximation if source.kind == "approximation" else None

@@ -88,7 +88,9 @@ from .._centers import normalise_centers
 from .._validate import check_ci_prob, check_nan_policy
 from .._progress import Progress
 from .._radii import radii_for
-from ..adapters import SAMPLE_DIMS, select_coords, select_vars, to_dataset
+from ..adapters import SAMPLE_DIMS, select_coords, select_vars
+from ..adapters.pymc import map_point, prior_draws
+from ..adapters.source import convert
 from ..core.curves import CURVE_STATS, INDEX_STATS, STATUS_WORDS, no_draws_value
 from ..core.distances import center_values, joint_distances
 from ..core.ess import series_ess
@@ -323,35 +325,16 @@ class _PairCollapsed:
 
 
 # ----------------------------------------------------------------------------- draws and structure
-def _prior_draws(model, n, seed):
-    import pymc as pm
-
-    n_chain = 4
-    per = max(int(np.ceil(n / n_chain)), 25)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        pp = pm.sample_prior_predictive(draws=n_chain * per, model=model, random_seed=seed)
-    ds = to_dataset(pp, "prior")
-    free = [rv.name for rv in model.free_RVs]
-    ds = ds[[v for v in free if v in ds.data_vars]]
-    out = {}
-    for v in ds.data_vars:
-        arr = ds[v].values.reshape((n_chain, per) + ds[v].shape[2:])
-        out[v] = (list(SAMPLE_DIMS) + [d for d in ds[v].dims if d not in SAMPLE_DIMS], arr)
-    coords = {d: ds[d].values for d in ds.dims if d not in SAMPLE_DIMS and d in ds.coords}
-    return xr.Dataset(out, coords=coords)
-
-
-def _load(data, group, model, seed):
-    """Draws of ``group``; for "prior" without such a group, sampled from the model."""
+def _load(source, group, model, seed):
+    """Draws of ``group`` (from the converted input); for "prior" without such a group, sampled from the model."""
     if group == "prior":
         try:
-            return to_dataset(data, "prior"), "prior"
+            return source.draws, "prior"
         except (KeyError, TypeError, ValueError):
             if model is None:
                 raise
-            return _prior_draws(model, 1000, seed), "prior (sampled from the model)"
-    return to_dataset(data, group), group
+            return prior_draws(model, 1000, seed), "prior (sampled from the model)"
+    return source.draws, group
 
 
 def _check_model_matches(ds, dens, group):
@@ -462,10 +445,7 @@ def _center_for(spec, label, draws_el, var, el_name, model, map_cache, dens, fla
             )
         if spec == "map":
             if "point" not in map_cache:
-                import pymc as pm
-
-                with model:
-                    map_cache["point"] = pm.find_MAP(progressbar=False)
+                map_cache["point"] = map_point(model)
             return float(np.asarray(map_cache["point"][var]).reshape(-1)[flat_pos])
         raise ValueError(f"unknown centre keyword {spec!r}")
     if isinstance(spec, numbers.Number):
@@ -1058,8 +1038,10 @@ def model_local_mass(data, model, *, var_names=None, filter_vars=None, coords=No
 
     Parameters
     ----------
-    data : DataTree, InferenceData, Dataset or dict of arrays
-        Draws of every free variable of ``model`` (in group ``group``).
+    data : Source, DataTree, InferenceData, Dataset or dict of arrays
+        Draws of every free variable of ``model`` (in group ``group``): a
+        :class:`~pymc_localmass.adapters.source.Source` or an input
+        :func:`~pymc_localmass.adapters.source.convert` takes.
     model : pymc.Model
     var_names, filter_vars, coords, group, centers, radii, n_radii, norm, joint, ci_prob, min_ess, \
 nan_policy, progressbar
@@ -1122,7 +1104,7 @@ nan_policy, progressbar
         raise ValueError(f"n_radii must be at least 2, got {n_radii}")
     if not isinstance(group, str):
         raise TypeError(f"group must be a string, got {group!r}")
-    ds_full, src = _load(data, group, model, seed)
+    ds_full, src = _load(convert(data, group=group, model=model), group, model, seed)
     dens = ModelLogDensity(model, prior=(group == "prior"))
     _check_model_matches(ds_full, dens, group)
     if ds_full.sizes["chain"] < 2:

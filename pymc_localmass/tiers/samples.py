@@ -26,7 +26,8 @@ from .._progress import Progress
 from .._radii import grid_rule, radii_for
 from .._streaming import compute as dask_compute
 from .._streaming import stream_dask
-from ..adapters import SAMPLE_DIMS, divergences, independent_draws, select_coords, select_vars, to_dataset
+from ..adapters import SAMPLE_DIMS, select_coords, select_vars
+from ..adapters.source import convert
 from ..adapters.pymc import map_point
 from ..core.curves import CURVE_STATS, INDEX_STATS, MIN_DRAWS_PER_CHAIN, ConstantError, NonFiniteError
 from ..core.distances import joint_distances
@@ -322,8 +323,10 @@ def compute(data, *, var_names=None, filter_vars=None, coords=None, group="poste
 
     Parameters
     ----------
-    data : DataTree, InferenceData, Dataset or dict of arrays
-        The draws.
+    data : Source, or DataTree, InferenceData, Dataset or dict of arrays
+        The draws (:class:`~pymc_localmass.adapters.source.Source` of kind
+        "draws", or an input :func:`~pymc_localmass.adapters.source.convert`
+        takes, converted here with ``group``, ``model`` and ``independent``).
     var_names, filter_vars, coords, group, centers, radii, n_radii, norm, joint, model, ci_prob, min_ess, \
 window, nan_policy, progressbar, independent
         As :func:`pymc_localmass.local_mass` (already checked at the entrance).
@@ -337,8 +340,10 @@ window, nan_policy, progressbar, independent
     _validate.check_nan_policy(nan_policy)
     if int(n_radii) < 2:
         raise ValueError(f"n_radii must be at least 2, got {n_radii}")
-    ds = to_dataset(data, group)
-    independent = independent_draws(data, group, ds) if independent is None else bool(independent)
+    source = convert(data, group=group, model=model, independent=independent)
+    group = source.group
+    ds = source.draws
+    independent = source.independent
     names = select_vars(ds, var_names, filter_vars)
     if not names:
         raise ValueError(f"no variables selected from group {group!r}")
@@ -358,7 +363,7 @@ window, nan_policy, progressbar, independent
     scaled = norm in ("scaled", "scaled_max")
     common = dict(n_radii=int(n_radii), ci_prob=ci_prob, min_ess=min_ess, window=window,
                   nan_policy=nan_policy, progress=progress, independent=independent,
-                  divergent=None if independent else divergences(data, group, ds))
+                  divergent=source.divergent)
     extra_attrs = {"independent": int(independent)}
     try:
         if joint:
