@@ -54,6 +54,7 @@ from .adapters.source import convert
 from .core.curves import INDEX_STATS, STATUS_WORDS
 from .core.gaussian import _canonical_transform
 from .core.importance import MIN_TAIL_DRAWS, importance_probability, rao_blackwell_probability
+from .core.quadrature import conditional_ball_mass
 from .errors import InvalidInputError, InvalidTypeError
 from .results import element_labels
 from .tiers.analytic import _template
@@ -181,8 +182,6 @@ class _Proposal:
         """Per-draw conditional masses (n, R) and log-weights (n,) of route 2, cached."""
         key = (col, float(center), tuple(np.round(np.asarray(radii, float), 15)))
         if key not in self._conditional:
-            from .core.quadrature import conditional_ball_mass
-
             rows = np.arange(min(int(n_conditional), self.x.shape[0]))
             draws = self.x[rows]
             lo, hi = dens.bounds(draws)

@@ -26,7 +26,8 @@ from scipy import integrate, special, stats
 import pymc_localmass as plm
 from pymc_localmass._compat import MODERN
 from pymc_localmass.core.ess import series_ess
-from pymc_localmass.tiers.model import model_local_mass, scale_partners
+from pymc_localmass.adapters.model_density import scale_partners
+from pymc_localmass.tiers.model import model_local_mass
 
 from conftest import make_container
 

@@ -11,6 +11,7 @@ import numpy as np
 import xarray as xr
 
 from .._compat import container_groups, get_group, is_datatree, is_inferencedata
+from .._validate import check_coords
 from ..errors import InvalidInputError, InvalidTypeError, UnknownNameError
 
 SAMPLE_DIMS = ("chain", "draw")
@@ -280,8 +281,6 @@ def select_coords(ds, coords):
     """Apply ArviZ-style ``coords`` (dim -> value(s)), naming unknown dims."""
     if not coords:
         return ds
-    from .._validate import check_coords
-
     check_coords(ds, coords)  # unknown dims or labels, positions out of range, empty lists
     unlabelled = {d: v for d, v in coords.items() if d not in ds.coords}
     labelled = {d: v for d, v in coords.items() if d in ds.coords}

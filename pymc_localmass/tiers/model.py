@@ -32,8 +32,8 @@ whose inner integral is a trapezoidal rule in ``t = log(lambda_j - lower)``
 log singularity of ``g`` at the centre. Each draw's conditional mass is then
 ``P(|theta_j - c| <= r | rest without lambda_j)``: finite variance, and exact
 when nothing else is random (the horseshoe prior). Partners are found in the
-model graph (:func:`scale_partners`): a continuous free variable with a finite
-lower bound, a direct parent of the element's distribution, of the same size
+model graph (:func:`pymc_localmass.adapters.model_density.scale_partners`): a
+continuous free variable with a finite lower bound, a direct parent of the element's distribution, of the same size
 (element by element) or scalar for a scalar element.
 
 *Heavy tails and funnels.* Where the draws' conditional masses have a heavy
@@ -99,7 +99,7 @@ from ..core.quadrature import check_radii_precision, conditional_ball_mass, qmc_
 from ..results import base_attrs, joint_center_label, merge_curves
 from .samples import compute as samples_compute
 
-__all__ = ["compute", "model_local_mass", "scale_partners", "series_ess"]
+__all__ = ["compute", "model_local_mass"]
 
 #: thinned draws used per element for 1-D conditionals and for paired (2-D) ones
 N_DRAWS_1D = 400
@@ -141,78 +141,6 @@ def _robust_scale(x):
     if not s > 0:
         s = float(np.std(x, ddof=1))
     return float(s) if s > 0 else 1.0
-
-
-# ----------------------------------------------------------------------------- model structure
-def _ancestors(graphs, blockers):
-    try:  # PyTensor >= 2.30
-        from pytensor.graph.traversal import ancestors
-    except ImportError:  # pragma: no cover
-        from pytensor.graph.basic import ancestors
-    return list(ancestors(graphs, blockers=blockers))
-
-
-def scale_partners(model, variables=None):
-    """Local-scale partner of each free variable, from the model graph.
-
-    A partner of variable ``X`` is a continuous free variable ``P`` with a
-    finite lower bound that does not depend on other variables, that is a
-    direct parent of ``X``'s distribution (no other random variable in
-    between; deterministic expressions such as ``tau * lam`` are looked
-    through), and whose elements map one to one to ``X``'s (same size), or
-    a scalar ``P`` for a scalar ``X``. When several qualify, one with ``X``'s
-    size is preferred, then the first in model order.
-
-    Parameters
-    ----------
-    model : pymc.Model
-    variables : dict of str to VariableInfo, optional
-        From :func:`pymc_localmass.adapters.model_density.model_variables`.
-
-    Returns
-    -------
-    dict of str to str
-        Variable name to partner name (variables without one are absent).
-
-    Examples
-    --------
-    >>> import pymc as pm
-    >>> with pm.Model() as m:
-    ...     tau = pm.HalfCauchy("tau", 1.0)
-    ...     lam = pm.HalfCauchy("lam", 1.0, shape=3)
-    ...     beta = pm.Normal("beta", 0.0, tau * lam)
-    ...     mu = pm.Normal("mu", 0.0, tau)
-    >>> scale_partners(m)
-    {'beta': 'lam', 'mu': 'tau'}
-    """
-    from ..adapters.model_density import model_variables
-
-    info = model_variables(model) if variables is None else variables
-    free = {rv.name: rv for rv in model.free_RVs}
-    basic = list(model.basic_RVs)
-    blockers = set(basic)
-    out = {}
-    for name, rv in free.items():
-        if info[name].discrete or not info[name].box_support:
-            continue
-        parents = [a for a in _ancestors(list(rv.owner.inputs), blockers) if a in blockers and a is not rv]
-        cands = []
-        for p in parents:
-            pname = p.name
-            if pname not in free or pname == name:
-                continue
-            pi = info[pname]
-            if pi.discrete or not pi.box_support or pi.bounds_depend_on_values:
-                continue
-            if pi.transform not in ("LogTransform", "LogExpM1Transform", "Interval", "IntervalTransform",
-                                    "LogOddsTransform"):
-                continue
-            if pi.size == info[name].size or (pi.size == 1 and info[name].size == 1):
-                cands.append(pname)
-        if cands:
-            same = [c for c in cands if info[c].shape == info[name].shape]
-            out[name] = (same or cands)[0]
-    return out
 
 
 def _is_proper_prior(model):
@@ -673,6 +601,8 @@ def _scalar_element(dens, draws, col, center, radii, lower, upper, scale, partne
 
 def _compute_scalar(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, norm, ci_prob, min_ess,
                     n_draws, pair, group, nan_policy, progressbar, seed):
+    from ..adapters.model_density import scale_partners  # PyTensor: imported when a model is used
+
     chains, n_draw = ds_full.sizes["chain"], ds_full.sizes["draw"]
     flat, bad = _flat_draws(ds_full, dens, nan_policy, group)
     partners = scale_partners(model, dens.variables) if pair == "auto" else dict(pair or {})
@@ -1056,7 +986,8 @@ nan_policy, progressbar
         an element integrated with a local-scale partner.
     pair : "auto", dict or None
         Local-scale partners integrated together with the element: found in
-        the model graph (``"auto"``, see :func:`scale_partners`), given as
+        the model graph (``"auto"``, see
+        :func:`pymc_localmass.adapters.model_density.scale_partners`), given as
         ``{var: partner_var}``, or none (``None``: plain 1-D conditionals).
     qmc_points : int
         Sobol points per randomisation for joint balls (a power of two).

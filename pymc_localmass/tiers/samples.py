@@ -31,6 +31,7 @@ from ..adapters.source import convert
 from ..adapters.pymc import map_point
 from ..core.curves import CURVE_STATS, INDEX_STATS, MIN_DRAWS_PER_CHAIN, ConstantError, NonFiniteError
 from ..core.distances import joint_distances
+from ..core.index import window_sizes
 from ..core.lattice import lattice, nearest_lattice_gap, safe_std
 from ..core.rescale import rescaled_local_mass_curves
 from ..errors import InvalidInputError, UnknownNameError
@@ -376,8 +377,6 @@ window, nan_policy, progressbar, independent
             jcommon = dict(common)
             if jump is not None and window is None:
                 # the index is fitted below the first lattice jump of a discrete coordinate
-                from ..core.index import window_sizes
-
                 n_total = int(dist.sizes["chain"] * dist.sizes["draw"])
                 k_cap = int((dist < jump).sum())
                 sizes = [k for k in window_sizes(n_total) if k <= k_cap]
