@@ -1011,7 +1011,7 @@ nan_policy, progressbar
     Examples
     --------
     >>> import numpy as np, pymc as pm
-    >>> from pymc_localmass.model_tier import model_local_mass
+    >>> from pymc_localmass.tiers.model import model_local_mass
     >>> y = np.array([0.9, 1.4, 0.3, 2.1])
     >>> with pm.Model() as model:
     ...     mu = pm.Normal("mu", 0.0, 1.0)
