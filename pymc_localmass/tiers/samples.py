@@ -317,6 +317,48 @@ def _lattice_jump(X, centre, sd, norm):
     return float(np.min(jump))
 
 
+def _one_variable(da, var, specs, *, radii, scaled, model, map_cache, common):
+    """Curves and index of one variable's elements at each of its centres (dims ``(*dims, center, ...)``)."""
+    r = radii_for(radii, var)
+    cur_list, idx_list = [], []
+    for label, spec in specs:
+        c = _center_values(da, spec, var, model=model, map_cache=map_cache)
+        cur, idx = _apply_core(da, c, var=var, scaled=scaled, radii=r, **common)
+        cur_list.append(cur.expand_dims(center=[label]))
+        idx_list.append(idx.expand_dims(center=[label]))
+    el_dims = [d for d in da.dims if d not in SAMPLE_DIMS]
+    return (xr.concat(cur_list, "center").transpose(*el_dims, "center", "radius", "local_stat"),
+            xr.concat(idx_list, "center").transpose(*el_dims, "center", "index_stat"))
+
+
+def _joint_ball(ds, names, cmap, curves_vars, index_vars, extra_attrs, *, radii, norm, model, map_cache, nan_policy,
+                window, common):
+    """The joint ball over all selected variables (into ``curves_vars``, ``index_vars`` and ``extra_attrs``).
+
+    With a discrete (lattice) coordinate and no ``window`` given, the index
+    is fitted on the draws below its first lattice jump.
+    """
+    name = "+".join(names)
+    if any(ds[v].isnull().any() for v in names) and nan_policy == "raise":
+        bad = [v for v in names if ds[v].isnull().any()]
+        raise ValueError(f"variable(s) {bad} have non-finite draws; pass nan_policy='omit'")
+    dist, scale, label, cvec, jump = _joint_inputs(ds, names, cmap, norm, model, map_cache)
+    r = radii_for(radii, name if isinstance(radii, Mapping) else None)
+    jcommon = dict(common)
+    if jump is not None and window is None:
+        # the index is fitted below the first lattice jump of a discrete coordinate
+        n_total = int(dist.sizes["chain"] * dist.sizes["draw"])
+        k_cap = int((dist < jump).sum())
+        sizes = [k for k in window_sizes(n_total) if k <= k_cap]
+        jcommon["window"] = sizes or [max(k_cap, 5)]
+        extra_attrs["index_window_cap"] = jump
+    cur, idx = _apply_core(dist, None, var=name, scaled=False, radii=r, scale=scale, r_max=scale, **jcommon)
+    curves_vars[name] = cur.expand_dims(center=[label]).transpose("center", "radius", "local_stat")
+    index_vars[name] = idx.expand_dims(center=[label]).transpose("center", "index_stat")
+    extra_attrs["center_values"] = ",".join(f"{v:.6g}" for v in cvec)
+    extra_attrs["joint_vars"] = ",".join(names)
+
+
 def compute(data, *, var_names=None, filter_vars=None, coords=None, group="posterior", centers="mean",
             radii=None, n_radii=25, norm="euclidean", joint=False, model=None, ci_prob=None, min_ess=10.0,
             window=None, nan_policy="raise", progressbar=None, independent=None):
@@ -368,39 +410,13 @@ window, nan_policy, progressbar, independent
     extra_attrs = {"independent": int(independent)}
     try:
         if joint:
-            name = "+".join(names)
-            if any(ds[v].isnull().any() for v in names) and nan_policy == "raise":
-                bad = [v for v in names if ds[v].isnull().any()]
-                raise ValueError(f"variable(s) {bad} have non-finite draws; pass nan_policy='omit'")
-            dist, scale, label, cvec, jump = _joint_inputs(ds, names, cmap, norm, model, map_cache)
-            r = radii_for(radii, name if isinstance(radii, Mapping) else None)
-            jcommon = dict(common)
-            if jump is not None and window is None:
-                # the index is fitted below the first lattice jump of a discrete coordinate
-                n_total = int(dist.sizes["chain"] * dist.sizes["draw"])
-                k_cap = int((dist < jump).sum())
-                sizes = [k for k in window_sizes(n_total) if k <= k_cap]
-                jcommon["window"] = sizes or [max(k_cap, 5)]
-                extra_attrs["index_window_cap"] = jump
-            cur, idx = _apply_core(dist, None, var=name, scaled=False, radii=r, scale=scale,
-                                   r_max=scale, **jcommon)
-            curves_vars[name] = cur.expand_dims(center=[label]).transpose("center", "radius", "local_stat")
-            index_vars[name] = idx.expand_dims(center=[label]).transpose("center", "index_stat")
-            extra_attrs["center_values"] = ",".join(f"{v:.6g}" for v in cvec)
-            extra_attrs["joint_vars"] = ",".join(names)
+            _joint_ball(ds, names, cmap, curves_vars, index_vars, extra_attrs, radii=radii, norm=norm, model=model,
+                        map_cache=map_cache, nan_policy=nan_policy, window=window, common=common)
         else:
             for var in names:
-                da = ds[var]
-                r = radii_for(radii, var)
-                cur_list, idx_list = [], []
-                for label, spec in cmap[var]:
-                    c = _center_values(da, spec, var, model=model, map_cache=map_cache)
-                    cur, idx = _apply_core(da, c, var=var, scaled=scaled, radii=r, **common)
-                    cur_list.append(cur.expand_dims(center=[label]))
-                    idx_list.append(idx.expand_dims(center=[label]))
-                el_dims = [d for d in da.dims if d not in SAMPLE_DIMS]
-                curves_vars[var] = xr.concat(cur_list, "center").transpose(*el_dims, "center", "radius", "local_stat")
-                index_vars[var] = xr.concat(idx_list, "center").transpose(*el_dims, "center", "index_stat")
+                curves_vars[var], index_vars[var] = _one_variable(ds[var], var, cmap[var], radii=radii,
+                                                                  scaled=scaled, model=model, map_cache=map_cache,
+                                                                  common=common)
     finally:
         progress.close()
     attrs = base_attrs(tier="samples", norm=norm, ci_prob=ci_prob,
