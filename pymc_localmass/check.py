@@ -410,7 +410,7 @@ def _model_tier_index(idata, model, var, sel, center, r_top, group, ci):
     On radii from ``r_top`` (the draws' smallest resolved radius) down six decades; None when the
     model tier cannot say (discrete variable, unresolved radii, precision).
     """
-    from .model_tier import model_local_mass
+    from .tiers.model import model_local_mass
 
     coords = {d: [v] for d, v in sel.items()} if sel else None
     radii = np.geomspace(r_top * 1e-6, r_top, 13)

@@ -8,7 +8,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ._api import CentersLike, Coords, DataLike, FilterVars, Group, Method, Norm, RadiiLike, VarNames, given, public
+from ._api import (CentersLike, Coords, DataLike, FilterVars, Group, Method, Norm, RadiiLike, SampleDims, VarNames,
+                   given, public)
 from ._compat import is_datatree, is_inferencedata
 from .results import element_labels, read, status_note, status_word, stored_centers
 
@@ -125,7 +126,8 @@ except TypeError:  # pragma: no cover - older pandas
 
 @public()
 def summary(data: DataLike, *, var_names: VarNames = None, filter_vars: FilterVars = None, coords: Coords = None,
-            group: Group = "posterior", centers: CentersLike = "mean", radii: RadiiLike = None, n_radii: int = 25,
+            group: Group = "posterior", sample_dims: SampleDims = ("chain", "draw"), centers: CentersLike = "mean",
+            radii: RadiiLike = None, n_radii: int = 25,
             norm: Norm = "euclidean", joint: bool = False, method: Method = "auto", model: Any = None,
             ci_prob: float | None = None, min_ess: float = 10.0, window: int | Sequence[int] | None = None,
             nan_policy: Literal["raise", "omit"] = "raise", progressbar: bool | None = None,
@@ -145,7 +147,7 @@ def summary(data: DataLike, *, var_names: VarNames = None, filter_vars: FilterVa
         Restrict the rows to these variables (ArviZ-style: ``~`` excludes).
     filter_vars : {None, "like", "regex"}, optional
         How ``var_names`` match, as in ArviZ.
-    coords, group, centers, radii, n_radii, norm, joint, method, model
+    coords, group, sample_dims, centers, radii, n_radii, norm, joint, method, model
         As in :func:`pymc_localmass.local_mass` (for draws, or to analyse
         stored results' draws again).
     ci_prob, min_ess, window, nan_policy, progressbar, independent
