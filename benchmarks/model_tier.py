@@ -65,7 +65,7 @@ def _rel_halfwidth(ds, var, sel):
 
 def case(name, model, var, element, center, n_model_draws, nuts_draws, seed, coords_key):
     import pymc_localmass as plm
-    from pymc_localmass.model_tier import model_local_mass
+    from pymc_localmass.tiers.model import model_local_mass
 
     idata, t_nuts = _sample(model, nuts_draws, seed)
     n_total = 4 * nuts_draws

@@ -7,7 +7,7 @@ intercept (d = 5), prior N(0, 2^2 I). The MAP (trust-region Newton) gives the
 Laplace posterior N(theta0, H^-1); theta0 is the centre of every ball.
 
 Ball masses on the 24 radii of ``figure2_metadata.json`` come from the
-model tier's Sobol quadrature (``pymc_localmass.model_tier.model_local_mass``
+model tier's Sobol quadrature (``pymc_localmass.tiers.model.model_local_mass``
 with ``joint=True``, 2^12 points x 8 scramblings = 2^15 points):
 
 * prior: the PyMC model's own prior density (normalised: exact);
@@ -128,7 +128,7 @@ def _empty_prior(d):
 
 def ball_log_mass(model, center, radii, *, group="prior", data=None, seed=0):
     """log m(r) and its standard error (joint Euclidean balls) via the model/qmc tier."""
-    from pymc_localmass.model_tier import model_local_mass
+    from pymc_localmass.tiers.model import model_local_mass
 
     data = _empty_prior(center.size) if data is None else data
     curves, _ = model_local_mass(data, model, group=group, joint=True, centers={"beta": center}, radii=radii,

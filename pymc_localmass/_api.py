@@ -39,12 +39,16 @@ Coords = Union[Mapping[str, Any], None]
 Group = Union[str, Sequence[str]]
 Norm = Literal["euclidean", "max", "scaled", "scaled_max"]
 Method = Literal["auto", "samples", "analytic", "model"]
+#: the dims of the draws: ``(chain-like, draw-like)`` or one dim of independent draws, e.g. ``("sample",)``
+SampleDims = Union[tuple[str, str], tuple[str], Sequence[str]]
 
 __all__ = ["public", "given", "DataLike", "CentersLike", "RadiiLike", "VarNames", "FilterVars", "Coords",
-           "Group", "Norm", "Method"]
+           "Group", "Norm", "Method", "SampleDims"]
 
 
 def _simple(value: Any) -> bool:
+    if isinstance(value, tuple):  # e.g. sample_dims=("chain", "draw")
+        return all(_simple(v) for v in value)
     return value is None or isinstance(value, (str, bool, int, float))
 
 

@@ -1,7 +1,19 @@
-"""What differs between the two stack generations, in one place."""
+"""What differs between the two stack generations, in one place.
+
+Only version facts live here: which container type the installed ArviZ
+uses (DataTree or InferenceData) and how its groups are read and attached,
+its default interval probability, and its PSIS implementation. What an
+input *is* is decided once, at the edge (:mod:`pymc_localmass.adapters.source`).
+"""
+
+import warnings
 
 import arviz
+import numpy as np
 import xarray as xr
+from scipy.special import logsumexp
+
+from .errors import UnknownNameError
 
 ARVIZ_MAJOR = int(arviz.__version__.split(".")[0])
 #: True with ArviZ 1.x (DataTree containers, arviz-plots), False with 0.2x.
@@ -40,8 +52,6 @@ def get_group(obj, group):
     """The Dataset of one group of a container, with a specific error when missing."""
     groups = container_groups(obj)
     if group not in groups:
-        from .errors import UnknownNameError
-
         raise UnknownNameError(f"group {group!r} not found; the data has groups {groups}")
     if is_datatree(obj):
         return obj[group].to_dataset()
@@ -62,8 +72,6 @@ def attach_groups(obj, datasets, inplace=False):
             out[name] = DataTree(dataset=ds)
         return out
     if is_inferencedata(obj):
-        import warnings
-
         if inplace:
             for name in datasets:
                 if name in obj.groups():
@@ -84,19 +92,6 @@ def attach_groups(obj, datasets, inplace=False):
     )
 
 
-def progress_bar(total, desc, unit):
-    """A ``tqdm`` progress bar, or None when tqdm (the optional ``progress`` extra) is not installed.
-
-    Progress bars only decorate long computations, so the package does not
-    require tqdm; without it the computation runs silently.
-    """
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, desc=desc, unit=unit)
-
-
 def psis_smooth(log_weights):
     """Pareto-smoothed log-weights and the Pareto k-hat of a 1-D array of log importance weights.
 
@@ -106,10 +101,6 @@ def psis_smooth(log_weights):
     takes the log-weights themselves. Returns ``(smoothed, khat)`` with the
     smoothed log-weights normalised (their exponentials sum to 1).
     """
-    import warnings
-
-    import numpy as np
-
     lw = np.asarray(log_weights, dtype=float)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # small-sample and k-hat warnings: the caller judges k-hat itself
@@ -122,13 +113,9 @@ def psis_smooth(log_weights):
                 smoothed, khat = arviz.psislw(lw)
         except ValueError as err:
             if "n_draws_tail" in str(err):  # too few draws to fit a tail: k-hat unknown
-                from scipy.special import logsumexp
-
                 return lw - logsumexp(lw), np.inf
             if "tail values are the same" not in str(err):
                 raise
             # the largest weights are all equal: a bounded tail, nothing to smooth
-            from scipy.special import logsumexp
-
             return lw - logsumexp(lw), -np.inf
     return np.asarray(smoothed, dtype=float), float(khat)

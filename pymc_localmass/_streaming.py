@@ -21,6 +21,7 @@ import itertools
 
 import numpy as np
 
+from ._progress import progress_bar
 from .core.curves import NonFiniteError, ConstantError
 from .core.streaming import StreamPlan, combine, partial
 
@@ -81,8 +82,6 @@ def _follow(futures):
     ``as_completed`` only reads the client's own futures.)
     """
     from distributed import as_completed
-
-    from ._compat import progress_bar
 
     bar = progress_bar(len(futures), "local mass (distributed)", "part")
     if bar is None:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ._compat import default_ci_prob
 from .errors import InvalidInputError, InvalidTypeError, UnknownNameError
 
 #: coordinate names of the results datasets: a variable may not be called so
@@ -37,6 +38,41 @@ def check_arguments(*, n_radii=25, min_ess=10.0, model=None, centers=None, radii
         check_model(model)
     _check_center_kinds(centers)
     _check_radii_kinds(radii)
+
+
+def check_ci_prob(ci_prob):
+    """The interval probability to use: ``ci_prob`` as a float in (0, 1), or ArviZ's default for None.
+
+    Parameters
+    ----------
+    ci_prob : float or None
+        As given to a public function; None means the installed ArviZ's
+        ``rcParams["stats.ci_prob"]``.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        ``ci_prob`` is not strictly between 0 and 1.
+
+    Examples
+    --------
+    >>> check_ci_prob(0.9)
+    0.9
+    """
+    ci = default_ci_prob() if ci_prob is None else float(ci_prob)
+    if not 0 < ci < 1:
+        raise ValueError(f"ci_prob must be in (0, 1), got {ci}")
+    return ci
+
+
+def check_nan_policy(nan_policy):
+    """``nan_policy`` is ``"raise"`` or ``"omit"``."""
+    if nan_policy not in ("raise", "omit"):
+        raise ValueError(f"nan_policy must be 'raise' or 'omit', got {nan_policy!r}")
 
 
 def check_model(model, argument="model"):

@@ -34,10 +34,10 @@ import pandas as pd
 import xarray as xr
 
 from ._api import CentersLike, Coords, DataLike, RadiiLike, VarNames, public
-from ._compat import container_groups, default_ci_prob, is_datatree, is_inferencedata
-from .adapters import select_vars, to_dataset
-from .adapters.approx import from_approximation, is_approximation
+from ._compat import default_ci_prob
+from .estimators import describe_fit
 from .results import STATUS_ADVICE, status_note, status_word, stored_centers
+
 __all__ = ["LocalMassWarning", "Finding", "CheckResult", "check", "default_centers"]
 
 
@@ -198,101 +198,123 @@ def render_finding(kind, variable, center_value, figures, *, model=None, referen
     >>> m
     'ADVI puts 4.8e-11 of its mass within 0.07 of sigma_a = 0; NUTS puts 0.13 [0.07, 0.2] there (2.7e+09 times more). A global fit measure such as the ELBO can miss this: the mismatch costs it as little as 0.13 nats.'
     """  # noqa: E501 (a doctest's output line)
-    f = figures
     who = "the posterior" if reference == "posterior" else reference
     at = f"{variable} = {_fig(center_value)}" if np.isfinite(center_value) else f"{variable} at {center_label}"
     if center_label in ("mean", "median", "mode") and np.isfinite(center_value):
         at += f" (its {center_label})"
-    if kind == "approximation":
-        q, p, ratio = f["mass"], f["ref_mass"], f["ratio"]
-        if ratio < 1:
-            times = (f"{_fig(1 / ratio)} times more" if ratio > 0 else "where it has none")
-        else:
-            times = f"{_fig(ratio)} times less"
-        # the radius with 3 significant digits, as the report's table and the demo print it
-        msg = (f"{model} puts {_fig(q)} of its mass within {_fmt(f['radius'])} of {at}; {who} puts "
-               f"{_fig(p)} [{_fig(f['ref_mass_lower'])}, {_fig(f['ref_mass_upper'])}] there ({times}). "
-               "A global fit measure such as the ELBO can miss this: the mismatch costs it as little as "
-               f"{_fig(f['phi_reverse'])} nats.")
-        reading = msg
-        K = f.get("kl_bound", np.nan)
-        if K is not None and np.isfinite(K) and "ref_compatible_lower" in f:
-            reading += (f" A global KL of {_fig(K)} nats allows any reference mass in "
-                        f"[{_fig(f['ref_compatible_lower'])}, {_fig(f['ref_compatible_upper'])}] here.")
-        if f.get("reference_free"):
-            advice = (f"{model} misrepresents the posterior near {at} (estimated from the model by importance "
-                      "sampling); confirm with a reference fit (pm.sample) there, or try a richer approximation "
-                      "(full-rank ADVI, Pathfinder) or a non-centred parameterisation, and run plm.check again.")
-        elif ratio < 1:
-            advice = (f"for {variable} near {_fig(center_value)} rely on {who} draws, not {model}; if you need an "
-                      "approximation there, try full-rank ADVI, Pathfinder or a non-centred parameterisation, "
-                      "and run plm.check again.")
-        else:
-            advice = (f"{model} puts too much mass near {at}: rely on {who} draws there, or try a richer "
-                      "approximation (full-rank ADVI, Pathfinder) and run plm.check again.")
-        return msg, reading, advice
-    if kind == "atom":
-        msg = (f"{variable} has a point mass at {_fig(center_value)}: {_fig(f['atom'])} "
-               f"[{_fig(f['atom_lower'])}, {_fig(f['atom_upper'])}] of the draws are exactly there.")
-        reading = msg + " Continuous approximations (ADVI, Laplace) cannot represent it."
-        advice = (f"report the atom's weight for {variable} separately (its Mass Index is (0, 0)); do not judge "
-                  "this region with a continuous approximation.")
-        return msg, reading, advice
-    if kind == "unresolved":
-        msg = (f"The draws cannot resolve {variable} near {_fig(center_value)}: no ball up to radius "
-               f"{_fig(f['max_radius'])} holds {f.get('min_ess', 10):g} effective draws.")
-        reading = f"The draws are too few near {variable} = {_fig(center_value)} to say how much mass is there."
-        advice = ("draw more (more chains or draws), or pass model= and use method='model', which resolves far "
-                  "smaller radii from the model's density.")
-        return msg, reading, advice
-    if kind == "unreliable":
-        k_is, n_in, k_c, ess_c = f["khat_is"], f["n_inside"], f["khat_conditional"], f["ess_conditional"]
-        msg = (f"Without a reference fit, the posterior's mass within {_fmt(f['radius'])} of {at} cannot be "
-               f"estimated from {f['proposals']} and the model: importance sampling has a local k-hat of "
-               f"{_fig(k_is)} (trusted up to 0.5) with {n_in:.0f} draws in the ball, the conditional "
-               f"(Rao-Blackwellised) route a k-hat of {_fig(k_c)} with an ESS of {_fig(ess_c)} (needs 100)")
-        est = f.get("estimate", np.nan)
-        if np.isfinite(est) and est > 0:
-            msg += (f"; the best attempt, {_fig(est)}, is not to be trusted (draws that miss part of the "
-                    "posterior bias it, usually downwards)")
-        msg += "."
-        reading = msg + " No number is reported for this region."
-        advice = (f"run a reference fit (pm.sample) and call plm.check(idata, approximations=...) to judge "
-                  f"{variable} near {_fig(center_value)}.")
-        return msg, reading, advice
-    if kind == "prior_index":
-        a, alo, ahi = f["a"], f["a_lower"], f["a_upper"]
-        pa, plo, phi_ = f["prior_a"], f["prior_a_lower"], f["prior_a_upper"]
-        msg = (f"{variable} near {_center_text(center_label or f'{center_value:g}', center_value)}: posterior "
-               f"Mass Index a = {_fmt(a)} [{_fmt(alo)}, {_fmt(ahi)}] differs from the prior's a = {_fmt(pa)} "
-               f"[{_fmt(plo)}, {_fmt(phi_)}]")
-        reading = (f"Near {at} the data change how mass scales with the radius (local dimension "
-                   f"{_fmt(pa)} in the prior, {_fmt(a)} in the posterior): the likelihood vanishes or blows up "
-                   "there.")
-        advice = (f"expected if the likelihood vanishes or blows up at {at} (e.g. data that rule that value "
-                  "out); if not, look for a modelling error there.")
-        if "model_a" in f:
-            msg += (f"; confirmed by the model tier below the draws' radii: a = {_fmt(f['model_a'])} "
-                    f"[{_fmt(f['model_a_lower'])}, {_fmt(f['model_a_upper'])}]")
-        elif f.get("z", 0) > 4:
-            z, r = f["z"], f.get("radius", np.nan)
-            msg += (f"; the centre lies {z:.1f} posterior sd from the posterior mean and the draws "
-                    f"resolve it only from r = {_fmt(r)} on, so this may be the slope of a smooth tail: confirm "
-                    "with the model tier (method='model')")
-            reading = (f"Near {at}, {z:.1f} posterior sd from the posterior mean, the posterior's mass grows "
-                       + ("faster than any power of r" if np.isposinf(a) else f"like r^{_fmt(a)}")
-                       + f" over the radii the draws resolve (from {_fmt(r)}), the prior's like r^{_fmt(pa)}: "
-                       "either the likelihood vanishes there, or the centre lies in a smooth tail that the draws "
-                       "cannot see into; the model tier tells which.")
-            advice = ("pass model= to plm.check (or use plm.local_mass(..., method='model')) to read the index "
-                      "below the draws' radii; it tells a real change from a smooth tail.")
-            if f.get("model_tried"):
-                msg += "; the model tier (model= given) could not settle it there"
-                advice = ("treat it as unsettled: neither the draws nor the model tier reach below r = "
-                          f"{_fmt(r)} here (the density there is too small to integrate); if it matters, "
-                          "compare plm.local_mass(..., method='model') at larger radii with the prior's.")
-        return msg + ".", reading, advice
-    raise ValueError(f"unknown finding kind {kind!r}")
+    if kind not in _RENDERERS:
+        raise ValueError(f"unknown finding kind {kind!r}")
+    return _RENDERERS[kind](figures, variable=variable, center_value=center_value, center_label=center_label,
+                            at=at, who=who, model=model)
+
+
+def _render_approximation(f, *, variable, center_value, at, who, model, **_):
+    """Render an ``approximation`` finding: the fit's mass and the reference's, and the ELBO bound."""
+    q, p, ratio = f["mass"], f["ref_mass"], f["ratio"]
+    if ratio < 1:
+        times = (f"{_fig(1 / ratio)} times more" if ratio > 0 else "where it has none")
+    else:
+        times = f"{_fig(ratio)} times less"
+    # the radius with 3 significant digits, as the report's table and the demo print it
+    msg = (f"{model} puts {_fig(q)} of its mass within {_fmt(f['radius'])} of {at}; {who} puts "
+           f"{_fig(p)} [{_fig(f['ref_mass_lower'])}, {_fig(f['ref_mass_upper'])}] there ({times}). "
+           "A global fit measure such as the ELBO can miss this: the mismatch costs it as little as "
+           f"{_fig(f['phi_reverse'])} nats.")
+    reading = msg
+    K = f.get("kl_bound", np.nan)
+    if K is not None and np.isfinite(K) and "ref_compatible_lower" in f:
+        reading += (f" A global KL of {_fig(K)} nats allows any reference mass in "
+                    f"[{_fig(f['ref_compatible_lower'])}, {_fig(f['ref_compatible_upper'])}] here.")
+    if f.get("reference_free"):
+        advice = (f"{model} misrepresents the posterior near {at} (estimated from the model by importance "
+                  "sampling); confirm with a reference fit (pm.sample) there, or try a richer approximation "
+                  "(full-rank ADVI, Pathfinder) or a non-centred parameterisation, and run plm.check again.")
+    elif ratio < 1:
+        advice = (f"for {variable} near {_fig(center_value)} rely on {who} draws, not {model}; if you need an "
+                  "approximation there, try full-rank ADVI, Pathfinder or a non-centred parameterisation, "
+                  "and run plm.check again.")
+    else:
+        advice = (f"{model} puts too much mass near {at}: rely on {who} draws there, or try a richer "
+                  "approximation (full-rank ADVI, Pathfinder) and run plm.check again.")
+    return msg, reading, advice
+
+
+def _render_atom(f, *, variable, center_value, **_):
+    """Render an ``atom`` finding: the weight of the draws exactly at the centre."""
+    msg = (f"{variable} has a point mass at {_fig(center_value)}: {_fig(f['atom'])} "
+           f"[{_fig(f['atom_lower'])}, {_fig(f['atom_upper'])}] of the draws are exactly there.")
+    reading = msg + " Continuous approximations (ADVI, Laplace) cannot represent it."
+    advice = (f"report the atom's weight for {variable} separately (its Mass Index is (0, 0)); do not judge "
+              "this region with a continuous approximation.")
+    return msg, reading, advice
+
+
+def _render_unresolved(f, *, variable, center_value, **_):
+    """Render an ``unresolved`` finding: no ball holds enough effective draws."""
+    msg = (f"The draws cannot resolve {variable} near {_fig(center_value)}: no ball up to radius "
+           f"{_fig(f['max_radius'])} holds {f.get('min_ess', 10):g} effective draws.")
+    reading = f"The draws are too few near {variable} = {_fig(center_value)} to say how much mass is there."
+    advice = ("draw more (more chains or draws), or pass model= and use method='model', which resolves far "
+              "smaller radii from the model's density.")
+    return msg, reading, advice
+
+
+def _render_unreliable(f, *, variable, center_value, at, **_):
+    """Render an ``unreliable`` finding: without a reference fit, no importance-sampling route is trusted."""
+    k_is, n_in, k_c, ess_c = f["khat_is"], f["n_inside"], f["khat_conditional"], f["ess_conditional"]
+    msg = (f"Without a reference fit, the posterior's mass within {_fmt(f['radius'])} of {at} cannot be "
+           f"estimated from {f['proposals']} and the model: importance sampling has a local k-hat of "
+           f"{_fig(k_is)} (trusted up to 0.5) with {n_in:.0f} draws in the ball, the conditional "
+           f"(Rao-Blackwellised) route a k-hat of {_fig(k_c)} with an ESS of {_fig(ess_c)} (needs 100)")
+    est = f.get("estimate", np.nan)
+    if np.isfinite(est) and est > 0:
+        msg += (f"; the best attempt, {_fig(est)}, is not to be trusted (draws that miss part of the "
+                "posterior bias it, usually downwards)")
+    msg += "."
+    reading = msg + " No number is reported for this region."
+    advice = (f"run a reference fit (pm.sample) and call plm.check(idata, approximations=...) to judge "
+              f"{variable} near {_fig(center_value)}.")
+    return msg, reading, advice
+
+
+def _render_prior_index(f, *, variable, center_value, center_label, at, **_):
+    """Render a ``prior_index`` finding: the posterior's index differs from the prior's (or a far tail's slope)."""
+    a, alo, ahi = f["a"], f["a_lower"], f["a_upper"]
+    pa, plo, phi_ = f["prior_a"], f["prior_a_lower"], f["prior_a_upper"]
+    msg = (f"{variable} near {_center_text(center_label or f'{center_value:g}', center_value)}: posterior "
+           f"Mass Index a = {_fmt(a)} [{_fmt(alo)}, {_fmt(ahi)}] differs from the prior's a = {_fmt(pa)} "
+           f"[{_fmt(plo)}, {_fmt(phi_)}]")
+    reading = (f"Near {at} the data change how mass scales with the radius (local dimension "
+               f"{_fmt(pa)} in the prior, {_fmt(a)} in the posterior): the likelihood vanishes or blows up "
+               "there.")
+    advice = (f"expected if the likelihood vanishes or blows up at {at} (e.g. data that rule that value "
+              "out); if not, look for a modelling error there.")
+    if "model_a" in f:
+        msg += (f"; confirmed by the model tier below the draws' radii: a = {_fmt(f['model_a'])} "
+                f"[{_fmt(f['model_a_lower'])}, {_fmt(f['model_a_upper'])}]")
+    elif f.get("z", 0) > 4:
+        z, r = f["z"], f.get("radius", np.nan)
+        msg += (f"; the centre lies {z:.1f} posterior sd from the posterior mean and the draws "
+                f"resolve it only from r = {_fmt(r)} on, so this may be the slope of a smooth tail: confirm "
+                "with the model tier (method='model')")
+        reading = (f"Near {at}, {z:.1f} posterior sd from the posterior mean, the posterior's mass grows "
+                   + ("faster than any power of r" if np.isposinf(a) else f"like r^{_fmt(a)}")
+                   + f" over the radii the draws resolve (from {_fmt(r)}), the prior's like r^{_fmt(pa)}: "
+                   "either the likelihood vanishes there, or the centre lies in a smooth tail that the draws "
+                   "cannot see into; the model tier tells which.")
+        advice = ("pass model= to plm.check (or use plm.local_mass(..., method='model')) to read the index "
+                  "below the draws' radii; it tells a real change from a smooth tail.")
+        if f.get("model_tried"):
+            msg += "; the model tier (model= given) could not settle it there"
+            advice = ("treat it as unsettled: neither the draws nor the model tier reach below r = "
+                      f"{_fmt(r)} here (the density there is too small to integrate); if it matters, "
+                      "compare plm.local_mass(..., method='model') at larger radii with the prior's.")
+    return msg + ".", reading, advice
+
+
+#: the renderer of each finding kind (:func:`render_finding` dispatches on it)
+_RENDERERS = {"approximation": _render_approximation, "atom": _render_atom, "unresolved": _render_unresolved,
+              "unreliable": _render_unreliable, "prior_index": _render_prior_index}
 
 
 def _center_text(label, value):
@@ -324,8 +346,8 @@ def default_centers(data, var_names=None, *, approximations=None, model=None, gr
     >>> default_centers({"tau": np.abs(rng.normal(size=(2, 100))), "mu": rng.normal(5, 1, size=(2, 100))})
     {'tau': {'mean': 'mean', '0': 0.0}, 'mu': {'mean': 'mean'}}
     """
-    ds = to_dataset(data, group)
-    names = select_vars(ds, var_names)
+    facts = describe_fit(data, group=group, var_names=var_names)
+    ds, names = facts.draws, list(facts.var_names)
     bounds = {}  # variable -> finite support ends, in order of discovery
 
     def add(name, value):
@@ -335,29 +357,14 @@ def default_centers(data, var_names=None, *, approximations=None, model=None, gr
                 bounds[name].append(v)
 
     # approximations given as draws (another sampler's posterior) carry no transforms
-    fits = [from_approximation(a, model=model) for a in (approximations or {}).values() if is_approximation(a)]
+    fits = [f for f in (describe_fit(a, model=model, draws=False, transforms=True)
+                        for a in (approximations or {}).values()) if f.is_approximation]
     if model is not None:
-        from .adapters.approx import transform_name
-
-        for rv in model.free_RVs:
-            tname, lo, hi, _ = transform_name(model.rvs_to_transforms.get(rv), rv, model)
-            if tname in ("log", "log_exp_m1"):
-                add(rv.name, 0.0)
-            elif tname == "logodds":
-                add(rv.name, 0.0)
-                add(rv.name, 1.0)
-            elif tname in ("lowerbound", "interval", "upperbound"):
-                add(rv.name, lo)
-                add(rv.name, hi)
-    for fit in fits:
-        for name, v in fit.variables.items():
-            if not v.supported:
-                continue
-            lo, hi = v.support()
-            if np.all(np.isfinite(lo)):
-                add(name, lo)
-            if np.all(np.isfinite(hi)):
-                add(name, hi)
+        fits.insert(0, describe_fit(model, draws=False, transforms=True))
+    for fit in fits:  # the model's transforms first, then each approximation's
+        for sup in fit.supports:
+            add(sup.name, sup.lower)
+            add(sup.name, sup.upper)
     out = {}
     for n in names:
         spec = {"mean": "mean"}
@@ -403,7 +410,7 @@ def _model_tier_index(idata, model, var, sel, center, r_top, group, ci):
     On radii from ``r_top`` (the draws' smallest resolved radius) down six decades; None when the
     model tier cannot say (discrete variable, unresolved radii, precision).
     """
-    from .model_tier import model_local_mass
+    from .tiers.model import model_local_mass
 
     coords = {d: [v] for d, v in sel.items()} if sel else None
     radii = np.geomspace(r_top * 1e-6, r_top, 13)
@@ -483,23 +490,13 @@ def _check_reference_free(approximations, model, *, factor, centers, var_names, 
                           log_evidence, group, warn, comparison):
     """``check()`` without a reference fit: the model's posterior estimated from the approximations."""
     from .compare import compare, compare_summary
-    from .errors import InvalidInputError, InvalidTypeError
     from .reference_free import REFERENCE_NAME
 
-    if approximations is None or not isinstance(approximations, Mapping) or not approximations:
-        raise InvalidInputError("check() without a reference fit (idata=None) needs approximations={name: fit} "
-                                "and model=<pymc.Model>")
-    if model is None or not hasattr(model, "free_RVs"):
-        raise InvalidTypeError("check() without a reference fit (idata=None) needs model=<pymc.Model> to "
-                               f"estimate the posterior from the approximations; got model={type(model).__name__}")
-    bad = [k for k, v in approximations.items() if not is_approximation(v)]
-    if bad:
-        raise InvalidInputError(f"approximations {bad} are posterior draws: pass the draws as idata= (the "
-                                "reference) instead of checking without one")
+    _check_reference_free_inputs(approximations, model)
     if centers is None:
-        first = from_approximation(next(iter(approximations.values())), model=model, group=group)
-        draws = first.sample(n_draws=250, n_chains=4, seed=0)
-        names = var_names if var_names is not None else [n for n in first.free_variables if n in draws.data_vars]
+        first = describe_fit(next(iter(approximations.values())), model=model, group=group, n_draws=250)
+        draws = first.draws
+        names = var_names if var_names is not None else list(first.var_names)
         centers = default_centers(draws, names, approximations=approximations, model=model)
     cmp = comparison
     if cmp is None:
@@ -510,12 +507,37 @@ def _check_reference_free(approximations, model, *, factor, centers, var_names, 
     findings, rows = [], {}
     summ = compare_summary(cmp)
     _approximation_findings(cmp, summ, rows, findings, who, factor, reference_free=True)
-    # the model reference's rows, at the comparison's radius, with their reliability figures
+    _model_reference_rows(cmp, summ, rows, findings, REFERENCE_NAME)
+    return _result(findings, rows, cmp, _left_out(cmp), warn=warn, stacklevel=4)
+
+
+def _check_reference_free_inputs(approximations, model):
+    """Raise when a check without a reference fit lacks its approximations or model, or is given draws."""
+    from .errors import InvalidInputError, InvalidTypeError
+
+    if approximations is None or not isinstance(approximations, Mapping) or not approximations:
+        raise InvalidInputError("check() without a reference fit (idata=None) needs approximations={name: fit} "
+                                "and model=<pymc.Model>")
+    if model is None or not hasattr(model, "free_RVs"):
+        raise InvalidTypeError("check() without a reference fit (idata=None) needs model=<pymc.Model> to "
+                               f"estimate the posterior from the approximations; got model={type(model).__name__}")
+    bad = [k for k, v in approximations.items() if not describe_fit(v, draws=False).is_approximation]
+    if bad:
+        raise InvalidInputError(f"approximations {bad} are posterior draws: pass the draws as idata= (the "
+                                "reference) instead of checking without one")
+
+
+def _model_reference_rows(cmp, summ, rows, findings, reference_name):
+    """The model reference's rows at the comparison's radius, with their reliability figures.
+
+    A region where no radius has a reliable estimate is an ``unreliable`` finding (said at the
+    largest radius, the most draws; no number).
+    """
     route = cmp["ref_route"].values
     for g, region in enumerate(cmp["region"].values):
         region = str(region)
-        got = summ.loc[(REFERENCE_NAME, region)]
-        rw = rows.setdefault((REFERENCE_NAME, region), {})
+        got = summ.loc[(reference_name, region)]
+        rw = rows.setdefault((reference_name, region), {})
         lab, c = str(cmp["element"].values[g]), str(cmp["center"].values[g])
         cv = float(cmp["center_value"].values[g])
         rw.update({"variable": lab, "center": c, "center_value": cv, "radius": float(got["radius"]),
@@ -529,7 +551,6 @@ def _check_reference_free(approximations, model, *, factor, centers, var_names, 
         ok_r = np.nan_to_num(route[g]) > 0
         if ok_r.any():
             continue
-        # nothing reliable at any radius: say so at the largest radius (the most draws), no number
         j = int(np.nanargmax(cmp["radius_value"].values[g]))
         figs = {"radius": float(cmp["radius_value"].values[g, j]), "khat_is": float(cmp["ref_khat_is"].values[g, j]),
                 "n_inside": float(cmp["ref_n_inside"].values[g, j]),
@@ -540,14 +561,24 @@ def _check_reference_free(approximations, model, *, factor, centers, var_names, 
         msg, reading, advice = render_finding("unreliable", lab, cv, figs, center_label=c)
         findings.append(Finding("unreliable", lab, c, cv, figs["radius"], None, msg, reading, figs, advice))
         rw["flags"] = "unreliable"
+
+
+def _left_out(cmp):
+    """The comparison's ``left_out`` attribute (one ``name: why`` line each) as a dict."""
+    return dict(line.split(": ", 1) for line in str(cmp.attrs.get("left_out", "")).splitlines() if ": " in line)
+
+
+def _result(findings, rows, cmp, left_out, *, warn, stacklevel):
+    """The :class:`CheckResult` of the rows and findings; warns once per finding when ``warn``.
+
+    ``stacklevel`` counts from this function (the warnings point at the caller of ``check``).
+    """
     table = pd.DataFrame.from_dict(rows, orient="index")
     if not table.empty:
         table.index = pd.MultiIndex.from_tuples(table.index, names=["model", "region"])
-    left_out = {}
-    left_out.update(line.split(": ", 1) for line in str(cmp.attrs.get("left_out", "")).splitlines() if ": " in line)
     if warn:
         for f in findings:
-            warnings.warn(LocalMassWarning(f.text), stacklevel=3)
+            warnings.warn(LocalMassWarning(f.text), stacklevel=stacklevel)
     return CheckResult(findings, table, cmp, left_out)
 
 
@@ -638,7 +669,7 @@ def check(data: DataLike = None, *, approximations: Mapping[str, Any] | None = N
     >>> res.ok, res.comparison.attrs["reference"]
     (True, 'model')
     """
-    from .compare import compare, compare_summary
+    from .compare import compare
 
     idata = data
     if not factor > 1:
@@ -648,20 +679,7 @@ def check(data: DataLike = None, *, approximations: Mapping[str, Any] | None = N
         return _check_reference_free(approximations, model, factor=factor, centers=centers, var_names=var_names,
                                      coords=coords, radii=radii, ci=ci, kl_bound=kl_bound,
                                      log_evidence=log_evidence, group=group, warn=warn, comparison=comparison)
-    if is_approximation(idata):
-        raise TypeError("check() needs posterior draws as its reference; pass approximations= for fits")
-    ds = to_dataset(idata, group)
-    names = select_vars(ds, var_names)
-    if model is not None:
-        from ._validate import check_model_matches
-
-        check_model_matches(model, ds, group)
-    constant = {}
-    if var_names is None:  # by default, variables that never vary (a Deterministic of data) are left out
-        from .compare import constant_variables
-
-        constant = constant_variables(ds, names)
-        names = [n for n in names if n not in constant]
+    facts, names, constant = _reference_draws(idata, group, var_names, model)
     # the comparison: the user's names, or (default) every variable the fits share (exclusions only)
     cmp_var_names = var_names if var_names is not None else ([f"~{n}" for n in constant] or None)
     if approximations is not None and not isinstance(approximations, Mapping):
@@ -675,177 +693,272 @@ def check(data: DataLike = None, *, approximations: Mapping[str, Any] | None = N
         centers = default_centers(idata, names, approximations=approximations, model=model, group=group)
     curves, index = _reference_results(idata, names, centers, coords=coords, radii=radii, ci_prob=ci, group=group,
                                        min_ess=min_ess)
-    regions = _regions(curves, index, names)
-    findings = []
-    rows = {}
+    run = _Run(idata, facts.draws, names, curves, index, _regions(curves, index, names), model=model, group=group,
+               ci=ci, min_ess=min_ess, reference_name=reference_name, requested=requested)
+    _reference_findings(run)
+    if prior and "prior" in facts.groups:
+        _prior_findings(run, coords=coords, min_index_shift=min_index_shift)
+    cmp = comparison
+    if approximations and cmp is None:
+        # by default the variables every fit can give (the others are listed in left_out)
+        cmp = compare({reference_name: idata, **approximations}, reference=reference_name,
+                      var_names=cmp_var_names, coords=coords, centers=stored_centers(index, names), radii=radii,
+                      ci_prob=ci, kl_bound=kl_bound, log_evidence=log_evidence, model=model, group=group)
+    left_out = {n: f"{reference_name!r}: {why}" for n, why in constant.items()}
+    if cmp is not None:
+        left_out.update(_left_out(cmp))
+        _comparison_findings(run, cmp, factor)
+    return _result(run.findings, run.rows, cmp, left_out, warn=warn, stacklevel=3)
 
-    def row(model_name, region):
-        return rows.setdefault((model_name, region), {})
 
-    # reference: unresolved centres, atoms
-    for n, lab, sel, c in regions:
-        cur = curves[n].sel(sel) if sel else curves[n]
-        cur = cur.sel(center=c)
-        ia = (index[n].sel(sel) if sel else index[n]).sel(center=c)
-        cv = float(ia.sel(index_stat="center_value"))
-        region = f"{lab} @ {c}"
-        res = cur.sel(local_stat="resolved").values > 0.5
-        r = cur.sel(local_stat="radius").values
-        m = cur.sel(local_stat="mass").values
-        j = int(np.argmax(res)) if res.any() else len(r) - 1
-        rw = row(reference_name, region)
-        rw.update({"variable": lab, "center": c, "center_value": cv, "radius": float(r[j]), "mass": float(m[j]),
-                   "mass_lower": float(cur.sel(local_stat="mass_lower").values[j]),
-                   "mass_upper": float(cur.sel(local_stat="mass_upper").values[j]), "resolved": bool(res.any())})
-        for s in ("a", "a_lower", "a_upper", "atom", "atom_lower", "atom_upper"):
-            rw[s] = float(ia.sel(index_stat=s))
+@dataclass
+class _Run:
+    """The state of one :func:`check` of a reference fit: its draws and results, and the rows and findings so far.
+
+    ``regions`` lists ``(variable, element label, selection, centre label)``; ``rows`` maps
+    ``(fit name, region)`` to the table row's figures.
+    """
+
+    data: Any
+    ds: xr.Dataset
+    names: list
+    curves: xr.Dataset
+    index: xr.Dataset
+    regions: list
+    model: Any = None
+    group: str = "posterior"
+    ci: float = 0.89
+    min_ess: float = 10.0
+    reference_name: str = "posterior"
+    requested: bool = False
+    rows: dict = field(default_factory=dict)
+    findings: list = field(default_factory=list)
+
+    def row(self, model_name, region):
+        """The table row of one fit and region (created empty on first use)."""
+        return self.rows.setdefault((model_name, region), {})
+
+
+def _reference_draws(data, group, var_names, model):
+    """The reference's facts, its variables and those left out as constant (when ``var_names`` is None).
+
+    Raises when the reference is an approximation, or does not match ``model``.
+    """
+    if describe_fit(data, group=group, draws=False).is_approximation:
+        raise TypeError("check() needs posterior draws as its reference; pass approximations= for fits")
+    facts = describe_fit(data, group=group, var_names=var_names)
+    names = list(facts.var_names)
+    if model is not None:
+        from ._validate import check_model_matches
+
+        check_model_matches(model, facts.draws, group)
+    constant = {}
+    if var_names is None:  # by default, variables that never vary (a Deterministic of data) are left out
+        from .compare import constant_variables
+
+        constant = constant_variables(facts.draws, names)
+        names = [n for n in names if n not in constant]
+    return facts, names, constant
+
+
+def _reference_findings(run):
+    """Rows of the reference's regions, and its own findings.
+
+    Per region: what its index row's status says (unresolved, sampler, log-ambiguous; see
+    :func:`_status_finding`), a requested centre the draws cannot resolve, an atom.
+    """
+    for n, lab, sel, c in run.regions:
+        rw, irow, cv, res, r = _reference_row(run, n, lab, sel, c)
         flags = []
-        # what the draws' index row says about its own evidence (docs/schema.md, statuses)
-        irow = {str(k): float(v) for k, v in zip(ia["index_stat"].values, ia.values)}
-        word = status_word(irow)
-        rw["status"] = word
-        # a default centre the draws do not reach (a noise sd's 0, 11 sd from its posterior) is
-        # no finding by itself: only a centre the user asked for, or a sampler that may be at fault
-        if word in ("unresolved", "sampler", "log-ambiguous"):
-            note = status_note(irow, lab, _center_text(c, cv))
-            mt = None
-            if model is not None:
-                r_top = irow.get("r_resolved", np.nan)
-                r_top = r_top if np.isfinite(r_top) and r_top > 0 else float(r[-1])
-                mt = _model_tier_index(idata, model, n, sel, cv, r_top, group, ci)
-            figs = {k: irow.get(k, np.nan) for k in ("a", "a_lower", "a_upper", "nearest", "r_resolved", "n_near",
-                                                       "chain_z", "rhat", "n_divergent", "divergent_near")}
-            if mt is not None:
-                rw.update({f"model_{k}": v for k, v in mt.items()})
-                figs.update({f"model_{k}": v for k, v in mt.items()})
-                agree = not (mt["a_upper"] < irow["a_lower"] or irow["a_upper"] < mt["a_lower"])
-                said = (f"the model's own density gives a = {_fmt(mt['a'])} [{_fmt(mt['a_lower'])}, "
-                        f"{_fmt(mt['a_upper'])}] at radii below the draws'")
-                if word == "log-ambiguous":
-                    if agree:
-                        continue_finding = False  # the model settles it within the draws' interval
-                    else:
-                        continue_finding = True
-                    said += ", " + ("within" if agree else "outside") + " the draws' interval"
-                elif word == "unresolved":
-                    # the model's density answers what the draws cannot: its index stands in
-                    # for theirs (the prior/posterior comparison below reads it), no warning
-                    continue_finding = False
-                    rw.update(a=mt["a"], a_lower=mt["a_lower"], a_upper=mt["a_upper"], a_source="model")
-                else:
-                    continue_finding = True
-                    if np.isfinite(irow["a"]) and not agree:
-                        said += f", against the draws' a = {_fmt(irow['a'])}: the sampler got this region wrong"
-                note = note + "; " + said
-            elif word == "log-ambiguous":
-                continue_finding = False  # the interval already holds every value; nothing to warn about
-            else:
-                continue_finding = True
-                if model is not None:
-                    note += ("; the model tier could not resolve it either (e.g. a funnel's neck, or a discrete "
-                             "variable)")
-            if word == "unresolved" and not requested:
-                continue_finding = False
-            if continue_finding:
-                # the note ends with what to do (results.STATUS_ADVICE): the advice line says it alone
-                body, _, _ = note.partition("; " + STATUS_ADVICE[word]) if word in STATUS_ADVICE else (note, "", "")
-                msg = f"{lab} near {_center_text(c, cv)} [{word}]: {body}"
-                findings.append(Finding(word, lab, c, cv, figs.get("r_resolved"), None, msg,
-                                        body[0].upper() + body[1:] + ".", figs, STATUS_ADVICE.get(word, "")))
-                flags.append(word)
-        if requested and not res.any() and "unresolved" not in flags and "sampler" not in flags:
-            figs = {"max_radius": float(r[-1]), "min_ess": float(min_ess)}
+        found = _status_finding(run, rw, irow, n, lab, sel, c, cv, r)
+        if found is not None:
+            run.findings.append(found)
+            flags.append(found.kind)
+        if run.requested and not res.any() and "unresolved" not in flags and "sampler" not in flags:
+            figs = {"max_radius": float(r[-1]), "min_ess": float(run.min_ess)}
             msg, reading, advice = render_finding("unresolved", lab, cv, figs, center_label=c)
-            findings.append(Finding("unresolved", lab, c, cv, None, None, msg, reading, figs, advice))
+            run.findings.append(Finding("unresolved", lab, c, cv, None, None, msg, reading, figs, advice))
             flags.append("unresolved")
         atom, alo, ahi = rw["atom"], rw["atom_lower"], rw["atom_upper"]
         if np.isfinite(alo) and alo > 0:
             figs = {"atom": atom, "atom_lower": alo, "atom_upper": ahi}
             msg, reading, advice = render_finding("atom", lab, cv, figs, center_label=c)
-            findings.append(Finding("atom", lab, c, cv, 0.0, None, msg, reading, figs, advice))
+            run.findings.append(Finding("atom", lab, c, cv, 0.0, None, msg, reading, figs, advice))
             flags.append("atom")
         rw["flags"] = ",".join(flags)
-    # prior vs posterior index
-    if prior and (is_datatree(idata) or is_inferencedata(idata)) and "prior" in container_groups(idata):
-        pds = to_dataset(idata, "prior")
-        pnames = [n for n in names if n in pds.data_vars]
-        if pnames:
-            cmap = stored_centers(index, pnames)
-            try:
-                _, pindex = _reference_results(idata, pnames, cmap, coords=coords, radii=None, ci_prob=ci,
-                                               group="prior", min_ess=min_ess)
-            except ValueError as err:  # said, not swallowed: the comparison the user expects is missing
-                warnings.warn(f"check(): the prior group could not be analysed, so prior and posterior "
-                              f"indices are not compared: {err}", RuntimeWarning, stacklevel=2)
-                pindex = None
-            if pindex is not None:
-                for n, lab, sel, c in regions:
-                    if n not in pnames:
-                        continue
-                    region = f"{lab} @ {c}"
-                    pa = (pindex[n].sel(sel) if sel else pindex[n]).sel(center=c)
-                    vals = {s: float(pa.sel(index_stat=s)) for s in ("a", "a_lower", "a_upper")}
-                    rw = row(reference_name, region)
-                    rw.update({f"prior_{s}": v for s, v in vals.items()})
-                    a, alo, ahi = rw["a"], rw["a_lower"], rw["a_upper"]
-                    pa_, plo, phi_ = vals["a"], vals["a_lower"], vals["a_upper"]
-                    if not all(np.isfinite([alo, plo])) or np.isnan(a) or np.isnan(pa_):
-                        continue
-                    disjoint = ahi < plo or phi_ < alo
-                    shift = abs(a - pa_) if np.isfinite(a) and np.isfinite(pa_) else np.inf
-                    if disjoint and shift >= min_index_shift:
-                        figs = {"a": a, "a_lower": alo, "a_upper": ahi, "prior_a": pa_,
-                                "prior_a_lower": plo, "prior_a_upper": phi_}
-                        # a centre far out in the posterior's tail: its nearest draws are several sd
-                        # away, and a smooth tail's steep slope looks like a high index there
-                        el = ds[n].sel(sel) if sel else ds[n]
-                        sd_post = float(el.std())
-                        z_c = abs(rw["center_value"] - float(el.mean())) / sd_post if sd_post > 0 else np.inf
-                        far = bool(np.isfinite(rw["center_value"]) and z_c > 4)
-                        mt = _model_tier_index(idata, model, n, sel, rw["center_value"], rw["radius"], group, ci) \
-                            if far and model is not None else None
-                        if mt is not None:
-                            rw.update({f"model_{k}": v for k, v in mt.items()})
-                            if not (mt["a_upper"] < plo or phi_ < mt["a_lower"]) or \
-                                    abs(mt["a"] - pa_) < min_index_shift:
-                                continue  # the model's own density agrees with the prior's index: a tail's slope
-                            figs.update({f"model_{k}": v for k, v in mt.items()})
-                        elif far:
-                            figs.update(z=float(z_c), radius=float(rw["radius"]), model_tried=model is not None)
-                        msg, reading, advice = render_finding("prior_index", lab, rw["center_value"], figs,
-                                                              center_label=c)
-                        findings.append(Finding("prior_index", lab, c, rw["center_value"], None, None, msg, reading,
-                                                figs, advice))
-                        rw["flags"] = ",".join([x for x in [rw.get("flags", "")] if x] + ["prior_index"])
-    # approximations
-    cmp = comparison
-    if approximations and cmp is None:
-        cmap = stored_centers(index, names)
-        # by default the variables every fit can give (the others are listed in left_out)
-        cmp = compare({reference_name: idata, **approximations}, reference=reference_name,
-                      var_names=cmp_var_names,
-                      coords=coords, centers=cmap, radii=radii, ci_prob=ci, kl_bound=kl_bound,
-                      log_evidence=log_evidence, model=model, group=group)
-    left_out = {n: f"{reference_name!r}: {why}" for n, why in constant.items()}
-    if cmp is not None:
-        left_out.update(line.split(": ", 1) for line in str(cmp.attrs.get("left_out", "")).splitlines()
-                        if ": " in line)
-        summ = compare_summary(cmp)
-        # one radius per region in the whole table: the reference's rows take the
-        # comparison's (the radius the approximations' rows are read at)
-        ref = cmp.attrs["reference"]
-        for region in cmp["region"].values:
-            key = (reference_name, str(region))
-            if key in rows and (ref, str(region)) in summ.index:
-                got = summ.loc[(ref, str(region))]
-                rows[key].update({"radius": float(got["radius"]), "mass": float(got["mass"]),
+
+
+def _reference_row(run, n, lab, sel, c):
+    """Fill the reference's row of one region: the curve at the smallest resolved radius, the index, the status.
+
+    Returns ``(row, index row as a dict, centre value, resolved mask, radii)``.
+    """
+    cur = run.curves[n].sel(sel) if sel else run.curves[n]
+    cur = cur.sel(center=c)
+    ia = (run.index[n].sel(sel) if sel else run.index[n]).sel(center=c)
+    cv = float(ia.sel(index_stat="center_value"))
+    res = cur.sel(local_stat="resolved").values > 0.5
+    r = cur.sel(local_stat="radius").values
+    m = cur.sel(local_stat="mass").values
+    j = int(np.argmax(res)) if res.any() else len(r) - 1
+    rw = run.row(run.reference_name, f"{lab} @ {c}")
+    rw.update({"variable": lab, "center": c, "center_value": cv, "radius": float(r[j]), "mass": float(m[j]),
+               "mass_lower": float(cur.sel(local_stat="mass_lower").values[j]),
+               "mass_upper": float(cur.sel(local_stat="mass_upper").values[j]), "resolved": bool(res.any())})
+    for s in ("a", "a_lower", "a_upper", "atom", "atom_lower", "atom_upper"):
+        rw[s] = float(ia.sel(index_stat=s))
+    # what the draws' index row says about its own evidence (docs/schema.md, statuses)
+    irow = {str(k): float(v) for k, v in zip(ia["index_stat"].values, ia.values)}
+    rw["status"] = status_word(irow)
+    return rw, irow, cv, res, r
+
+
+def _status_finding(run, rw, irow, n, lab, sel, c, cv, r):
+    """The finding of a region whose index row is "unresolved", "sampler" or "log-ambiguous", or None.
+
+    A default centre the draws do not reach (a noise sd's 0, 11 sd from its posterior) is no
+    finding by itself: only a centre the user asked for, or a sampler that may be at fault. With
+    ``model=`` the model tier's index below the draws' radii is read (see :func:`_model_verdict`).
+    """
+    word = rw["status"]
+    if word not in ("unresolved", "sampler", "log-ambiguous"):
+        return None
+    note = status_note(irow, lab, _center_text(c, cv))
+    mt = None
+    if run.model is not None:
+        r_top = irow.get("r_resolved", np.nan)
+        r_top = r_top if np.isfinite(r_top) and r_top > 0 else float(r[-1])
+        mt = _model_tier_index(run.data, run.model, n, sel, cv, r_top, run.group, run.ci)
+    figs = {k: irow.get(k, np.nan) for k in ("a", "a_lower", "a_upper", "nearest", "r_resolved", "n_near",
+                                               "chain_z", "rhat", "n_divergent", "divergent_near")}
+    if mt is not None:
+        rw.update({f"model_{k}": v for k, v in mt.items()})
+        figs.update({f"model_{k}": v for k, v in mt.items()})
+        raise_it, said = _model_verdict(word, mt, irow, rw)
+        note = note + "; " + said
+    elif word == "log-ambiguous":
+        raise_it = False  # the interval already holds every value; nothing to warn about
+    else:
+        raise_it = True
+        if run.model is not None:
+            note += "; the model tier could not resolve it either (e.g. a funnel's neck, or a discrete variable)"
+    if word == "unresolved" and not run.requested:
+        raise_it = False
+    if not raise_it:
+        return None
+    # the note ends with what to do (results.STATUS_ADVICE): the advice line says it alone
+    body, _, _ = note.partition("; " + STATUS_ADVICE[word]) if word in STATUS_ADVICE else (note, "", "")
+    msg = f"{lab} near {_center_text(c, cv)} [{word}]: {body}"
+    return Finding(word, lab, c, cv, figs.get("r_resolved"), None, msg, body[0].upper() + body[1:] + ".", figs,
+                   STATUS_ADVICE.get(word, ""))
+
+
+def _model_verdict(word, mt, irow, rw):
+    """Whether a status is still a finding given the model tier's index ``mt``, and what to say of it.
+
+    An unresolved row takes the model's index in its place (the prior/posterior comparison reads
+    it, no warning); a log-ambiguous one is a finding only when the model's index falls outside the
+    draws' interval; a sampler row stays a finding.
+    """
+    agree = not (mt["a_upper"] < irow["a_lower"] or irow["a_upper"] < mt["a_lower"])
+    said = (f"the model's own density gives a = {_fmt(mt['a'])} [{_fmt(mt['a_lower'])}, "
+            f"{_fmt(mt['a_upper'])}] at radii below the draws'")
+    if word == "log-ambiguous":
+        said += ", " + ("within" if agree else "outside") + " the draws' interval"
+        return not agree, said
+    if word == "unresolved":
+        rw.update(a=mt["a"], a_lower=mt["a_lower"], a_upper=mt["a_upper"], a_source="model")
+        return False, said
+    if np.isfinite(irow["a"]) and not agree:
+        said += f", against the draws' a = {_fmt(irow['a'])}: the sampler got this region wrong"
+    return True, said
+
+
+def _prior_findings(run, *, coords, min_index_shift):
+    """``prior_index`` findings: regions where the posterior's index differs from the prior group's."""
+    pindex, pnames = _prior_index(run, coords)
+    if pindex is None:
+        return
+    for n, lab, sel, c in run.regions:
+        if n in pnames:
+            _prior_region(run, pindex, n, lab, sel, c, min_index_shift)
+
+
+def _prior_index(run, coords):
+    """The prior group's Mass Index at the reference's centres, and its variables (None when unavailable).
+
+    A prior group that cannot be analysed is said (a ``RuntimeWarning``), not swallowed.
+    """
+    pds = describe_fit(run.data, group="prior").draws
+    pnames = [n for n in run.names if n in pds.data_vars]
+    if not pnames:
+        return None, pnames
+    cmap = stored_centers(run.index, pnames)
+    try:
+        _, pindex = _reference_results(run.data, pnames, cmap, coords=coords, radii=None, ci_prob=run.ci,
+                                       group="prior", min_ess=run.min_ess)
+    except ValueError as err:  # said, not swallowed: the comparison the user expects is missing
+        warnings.warn(f"check(): the prior group could not be analysed, so prior and posterior "
+                      f"indices are not compared: {err}", RuntimeWarning, stacklevel=4)
+        return None, pnames
+    return pindex, pnames
+
+
+def _prior_region(run, pindex, n, lab, sel, c, min_index_shift):
+    """Compare one region's posterior index with the prior's; a ``prior_index`` finding when they differ.
+
+    For a centre more than 4 posterior sd out, the draws may see only a smooth tail's slope: the
+    model tier decides when ``model=`` is given, otherwise the finding says so.
+    """
+    region = f"{lab} @ {c}"
+    pa = (pindex[n].sel(sel) if sel else pindex[n]).sel(center=c)
+    vals = {s: float(pa.sel(index_stat=s)) for s in ("a", "a_lower", "a_upper")}
+    rw = run.row(run.reference_name, region)
+    rw.update({f"prior_{s}": v for s, v in vals.items()})
+    a, alo, ahi = rw["a"], rw["a_lower"], rw["a_upper"]
+    pa_, plo, phi_ = vals["a"], vals["a_lower"], vals["a_upper"]
+    if not all(np.isfinite([alo, plo])) or np.isnan(a) or np.isnan(pa_):
+        return
+    disjoint = ahi < plo or phi_ < alo
+    shift = abs(a - pa_) if np.isfinite(a) and np.isfinite(pa_) else np.inf
+    if not (disjoint and shift >= min_index_shift):
+        return
+    figs = {"a": a, "a_lower": alo, "a_upper": ahi, "prior_a": pa_, "prior_a_lower": plo, "prior_a_upper": phi_}
+    # a centre far out in the posterior's tail: its nearest draws are several sd
+    # away, and a smooth tail's steep slope looks like a high index there
+    el = run.ds[n].sel(sel) if sel else run.ds[n]
+    sd_post = float(el.std())
+    z_c = abs(rw["center_value"] - float(el.mean())) / sd_post if sd_post > 0 else np.inf
+    far = bool(np.isfinite(rw["center_value"]) and z_c > 4)
+    mt = _model_tier_index(run.data, run.model, n, sel, rw["center_value"], rw["radius"], run.group, run.ci) \
+        if far and run.model is not None else None
+    if mt is not None:
+        rw.update({f"model_{k}": v for k, v in mt.items()})
+        if not (mt["a_upper"] < plo or phi_ < mt["a_lower"]) or abs(mt["a"] - pa_) < min_index_shift:
+            return  # the model's own density agrees with the prior's index: a tail's slope
+        figs.update({f"model_{k}": v for k, v in mt.items()})
+    elif far:
+        figs.update(z=float(z_c), radius=float(rw["radius"]), model_tried=run.model is not None)
+    msg, reading, advice = render_finding("prior_index", lab, rw["center_value"], figs, center_label=c)
+    run.findings.append(Finding("prior_index", lab, c, rw["center_value"], None, None, msg, reading, figs, advice))
+    rw["flags"] = ",".join([x for x in [rw.get("flags", "")] if x] + ["prior_index"])
+
+
+def _comparison_findings(run, cmp, factor):
+    """Rows and ``approximation`` findings of the comparison with the approximations.
+
+    One radius per region in the whole table: the reference's rows take the comparison's (the
+    radius the approximations' rows are read at).
+    """
+    from .compare import compare_summary
+
+    summ = compare_summary(cmp)
+    ref = cmp.attrs["reference"]
+    for region in cmp["region"].values:
+        key = (run.reference_name, str(region))
+        if key in run.rows and (ref, str(region)) in summ.index:
+            got = summ.loc[(ref, str(region))]
+            run.rows[key].update({"radius": float(got["radius"]), "mass": float(got["mass"]),
                                   "mass_lower": float(got["mass_lower"]), "mass_upper": float(got["mass_upper"]),
                                   "resolved": bool(got["resolved"])})
-        _approximation_findings(cmp, summ, rows, findings, reference_name, factor)
-    table = pd.DataFrame.from_dict(rows, orient="index")
-    if not table.empty:
-        table.index = pd.MultiIndex.from_tuples(table.index, names=["model", "region"])
-    if warn:
-        for f in findings:
-            warnings.warn(LocalMassWarning(f.text), stacklevel=2)
-    return CheckResult(findings, table, cmp, left_out)
+    _approximation_findings(cmp, summ, run.rows, run.findings, run.reference_name, factor)

@@ -39,7 +39,8 @@ import xarray as xr
 
 from . import __version__
 from ._api import CentersLike, Coords, FilterVars, RadiiLike, VarNames, public
-from ._compat import default_ci_prob, get_group, is_datatree, is_inferencedata
+from ._compat import get_group, is_datatree, is_inferencedata
+from ._validate import check_ci_prob
 from .adapters import SAMPLE_DIMS, select_coords, select_vars, to_dataset
 from .adapters.approx import from_approximation, is_approximation
 from .results import stored_centers
@@ -116,7 +117,7 @@ class _Fit:
         from .estimators import _compute
 
         if self.approx is not None:
-            from .approx_tier import compute
+            from .tiers.analytic import compute
 
             return compute(self.approx, **kw)
         return _compute(self.obj, method="samples", group=self.group, **kw)
@@ -241,7 +242,7 @@ def _check_supports(fits, names):
 
 # ----------------------------------------------------------------------------- radii / centres
 def _shared_radii(radii, names, fit_names):
-    from .estimators import _check_radii
+    from ._radii import check_radii as _check_radii
 
     if radii is None:
         return None
@@ -373,9 +374,7 @@ def _open_fits(fits, *, reference, norm, ci_prob, group, model, seed):
             f"compare() evaluates the same absolute balls in every fit; norm={norm!r} would measure each "
             "fit's ball in its own posterior sd. Use norm='euclidean' with radii in the variables' units"
         )
-    ci = default_ci_prob() if ci_prob is None else float(ci_prob)
-    if not 0 < ci < 1:
-        raise ValueError(f"ci_prob must be in (0, 1), got {ci}")
+    ci = check_ci_prob(ci_prob)
     fit_names = [str(k) for k in fits]
     objs = {str(k): v for k, v in fits.items()}
     from .reference_free import REFERENCE_NAME, ModelReference, is_reference_free
@@ -410,7 +409,7 @@ def _select_variables(F, order, ref, model_ref, *, var_names, filter_vars, cente
     if ref.draws is not None:
         names = select_vars(ref.draws, var_names, filter_vars)
     else:
-        from .approx_tier import _template
+        from .tiers.analytic import _template
 
         names = select_vars(_template(ref.approx), var_names, filter_vars)
     if not names:
@@ -938,7 +937,7 @@ def _transformed_logpdf(fit, var_name, coords):
     """Exact log density (constrained space) of selected elements of an approximation."""
     from scipy import stats
 
-    from .approx_tier import _template
+    from .tiers.analytic import _template
     from .core.gaussian import _canonical_transform, _inverse_transform
 
     v = fit.variable(var_name)
@@ -1159,9 +1158,7 @@ def local_kl(p: Any, q: Any, region: Any, *, var_names: str | Sequence[str] | No
     check_region(region)  # ends reversed or NaN: named here, not "outside the support" later
     if direction not in ("both", "forward", "reverse"):
         raise ValueError(f"direction must be 'both', 'forward' or 'reverse', got {direction!r}")
-    ci = default_ci_prob() if ci_prob is None else float(ci_prob)
-    if not 0 < ci < 1:
-        raise ValueError(f"ci_prob must be in (0, 1), got {ci_prob}")
+    ci = check_ci_prob(ci_prob)
     eps = float(eps)
     if not eps >= 0:
         raise ValueError(f"eps must be >= 0, got {eps}")

@@ -48,12 +48,17 @@ import numpy as np
 import xarray as xr
 from scipy import special
 
-from ._compat import psis_smooth
+from ._compat import default_ci_prob, psis_smooth
 from .adapters.approx import from_approximation
+from .adapters.source import convert
 from .core.curves import INDEX_STATS, STATUS_WORDS
 from .core.gaussian import _canonical_transform
 from .core.importance import MIN_TAIL_DRAWS, importance_probability, rao_blackwell_probability
+from .core.quadrature import conditional_ball_mass
 from .errors import InvalidInputError, InvalidTypeError
+from .results import element_labels
+from .tiers.analytic import _template
+from .tiers.analytic import compute as analytic
 
 __all__ = ["ModelReference", "REFERENCE_NAME", "ROUTES", "DIAGNOSTICS", "diagnostics_arrays", "is_reference_free"]
 
@@ -177,8 +182,6 @@ class _Proposal:
         """Per-draw conditional masses (n, R) and log-weights (n,) of route 2, cached."""
         key = (col, float(center), tuple(np.round(np.asarray(radii, float), 15)))
         if key not in self._conditional:
-            from .core.quadrature import conditional_ball_mass
-
             rows = np.arange(min(int(n_conditional), self.x.shape[0]))
             draws = self.x[rows]
             lo, hi = dens.bounds(draws)
@@ -242,7 +245,7 @@ class ModelReference:
 
     def __init__(self, approximations, model, *, group="posterior", n_draws=N_DRAWS, n_conditional=N_CONDITIONAL,
                  min_ess=MIN_ESS, khat_max=KHAT_INTERVAL, seed=0):
-        from .model_density import ModelLogDensity
+        from .adapters.model_density import ModelLogDensity
 
         if model is None or not hasattr(model, "free_RVs"):
             raise InvalidTypeError(f"checking without a reference needs model=<pymc.Model>, got "
@@ -364,11 +367,6 @@ class ModelReference:
         Centre keywords (``"mean"``...) resolve on the first approximation;
         the automatic radius grid is its (1e-3 to 1 constrained sd).
         """
-        from ._compat import default_ci_prob
-        from .approx_tier import _template
-        from .approx_tier import compute as analytic
-        from .results import element_labels
-
         if joint:
             raise InvalidInputError("checking without a reference estimates elementwise balls only (joint=False)")
         ci = default_ci_prob() if ci_prob is None else float(ci_prob)
@@ -440,9 +438,7 @@ def diagnostics_arrays(ref, labels, ci, R):
 
 def is_reference_free(fits, reference, model):
     """Whether :func:`compare` should take the model's posterior as its reference."""
-    from .adapters.approx import is_approximation
-
     if reference == REFERENCE_NAME and REFERENCE_NAME not in fits:
         return True
-    return reference is None and model is not None and all(is_approximation(v) for v in fits.values())
+    return reference is None and model is not None and all(convert(v).kind == "approximation" for v in fits.values())
 

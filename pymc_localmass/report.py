@@ -29,7 +29,7 @@ import numpy as np
 
 from . import __version__
 from ._api import CentersLike, Coords, RadiiLike, VarNames, public
-from .adapters.approx import is_approximation
+from .estimators import describe_fit
 
 __all__ = ["report"]
 
@@ -79,6 +79,11 @@ def _png(fig):
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def _is_approximation(fit):
+    """Whether a fit is an approximation rather than draws (as the estimators tell them apart)."""
+    return describe_fit(fit, draws=False).is_approximation
+
+
 def _pick_regions(cmp, findings, max_panels):
     regions = [str(r) for r in cmp["region"].values]
     flagged = []
@@ -98,7 +103,7 @@ def _mass_figure(cmp, regions):
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from .plots._legacy import tidy_log_axis
+    from .plots.axes import tidy_log_axis
 
     n = len(regions)
     ncol = min(3, n)
@@ -153,7 +158,7 @@ def _mass_figure(cmp, regions):
 def _elbo_figure(cmp, regions):
     import matplotlib.pyplot as plt
 
-    from .plots._legacy import tidy_log_axis
+    from .plots.axes import tidy_log_axis
 
     models = [str(m) for m in cmp["model"].values][1:]
     if not models:
@@ -186,10 +191,14 @@ def _elbo_figure(cmp, regions):
         if not res.any():
             ax.text(0.5, 0.5, "no radius resolved\nby the reference", ha="center", va="center",
                     transform=ax.transAxes, fontsize=9, color="0.4")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
         rf = r[np.isfinite(r) & (r > 0)]  # regions with fewer radii are NaN-padded
-        if rf.size >= 2:  # plain, non-overlapping radius labels on short ranges too
+        if rf.size and vals.size:  # a log axis needs a positive value to place its ticks
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+        else:  # nothing the reference resolves (e.g. an unreliable reference-free estimate): an empty panel
+            ax.set_xticks([])
+            ax.set_yticks([])
+        if rf.size >= 2 and vals.size:  # plain, non-overlapping radius labels on short ranges too
             tidy_log_axis(ax.xaxis, float(rf.min()), float(rf.max()))
         ax.set_title(region, fontsize=10)
         ax.set_xlabel("radius r", fontsize=9)
@@ -314,12 +323,11 @@ def report(fits: Mapping[str, Any], path: str | os.PathLike[str], *, reference: 
     >>> open(out).read().startswith("<!DOCTYPE html>")
     True
     """
-    from .check import check, default_centers
+    from .check import check
     from .compare import compare
 
     if not isinstance(fits, Mapping) or not fits:
         raise TypeError("fits must be a non-empty mapping {name: fit}")
-    names = [str(k) for k in fits]
     objs = {str(k): v for k, v in fits.items()}
     from .reference_free import REFERENCE_NAME, is_reference_free
 
@@ -328,18 +336,12 @@ def report(fits: Mapping[str, Any], path: str | os.PathLike[str], *, reference: 
                                       kl_bound=kl_bound, log_evidence=log_evidence, ci_prob=ci_prob, factor=factor,
                                       model=model, title=title, max_panels=max_panels, max_rows=max_rows,
                                       group=group, reference_name=REFERENCE_NAME)
-    if reference is None:
-        reference = next((k for k in names if not is_approximation(objs[k])), names[0])
-    if reference not in objs:
-        raise KeyError(f"reference {reference!r} is not one of the fits {names}")
+    reference = _pick_reference(objs, reference)
     others = {k: v for k, v in objs.items() if k != reference}
-    ref_is_draws = not is_approximation(objs[reference])
+    ref_is_draws = not _is_approximation(objs[reference])
     if centers is None:
-        if ref_is_draws:
-            approx = {k: v for k, v in others.items() if is_approximation(v)}
-            centers = default_centers(objs[reference], var_names, approximations=approx, model=model, group=group)
-        else:
-            centers = "mean"
+        centers = _default_report_centers(objs[reference], others, ref_is_draws, var_names=var_names, model=model,
+                                          group=group)
     cmp = compare({reference: objs[reference], **others}, reference=reference, var_names=var_names, coords=coords,
                   centers=centers, radii=radii, kl_bound=kl_bound, log_evidence=log_evidence, ci_prob=ci_prob,
                   model=model, group=group)
@@ -353,6 +355,26 @@ def report(fits: Mapping[str, Any], path: str | os.PathLike[str], *, reference: 
     return _page(cmp, findings, path, reference=reference, reference_label=reference, ref_is_draws=ref_is_draws,
                  chk=chk if ref_is_draws else None, factor=factor, title=title, max_panels=max_panels,
                  max_rows=max_rows)
+
+
+def _pick_reference(objs, reference):
+    """The reference fit's key: ``reference``, else the first fit given as draws (else the first fit)."""
+    names = list(objs)
+    if reference is None:
+        reference = next((k for k in names if not _is_approximation(objs[k])), names[0])
+    if reference not in objs:
+        raise KeyError(f"reference {reference!r} is not one of the fits {names}")
+    return reference
+
+
+def _default_report_centers(ref, others, ref_is_draws, *, var_names, model, group):
+    """Default centres: :func:`~pymc_localmass.check.default_centers` of reference draws, else each mean."""
+    from .check import default_centers
+
+    if not ref_is_draws:
+        return "mean"
+    approx = {k: v for k, v in others.items() if _is_approximation(v)}
+    return default_centers(ref, var_names, approximations=approx, model=model, group=group)
 
 
 def _report_reference_free(objs, path, *, var_names, coords, centers, radii, kl_bound, log_evidence, ci_prob, factor,
@@ -370,22 +392,10 @@ def _report_reference_free(objs, path, *, var_names, coords, centers, radii, kl_
 
 def _page(cmp, findings, path, *, reference, reference_label, ref_is_draws, chk, factor, title, max_panels,
           max_rows):
-    from .compare import compare_summary
-
+    """Write the page: heading, findings, notes, the comparison table and the figures."""
     reference_free = reference_label != reference
     regions = _pick_regions(cmp, findings, max_panels)
-    summ = compare_summary(cmp)
-    # a flagged row is read at its finding's radius, so the table quotes what the finding says
-    for f in findings:
-        if f.model and f.radius is not None and (f.model, f"{f.variable} @ {f.center}") in summ.index:
-            at = compare_summary(cmp, radius=float(f.radius), fits=[f.model])
-            key = (f.model, f"{f.variable} @ {f.center}")
-            summ.loc[key] = at.loc[key]
-    if cmp.sizes["model"] > 1:
-        summ = summ.drop(index=reference, level="model")
-    order = _pick_regions(cmp, findings, cmp.sizes["region"])
-    mo = [str(m) for m in cmp["model"].values]
-    summ = summ.reindex(sorted(summ.index, key=lambda key: (order.index(key[1]), mo.index(key[0]))))
+    summ = _page_table(cmp, findings, reference)
     flagged_keys = {(f.model, f"{f.variable} @ {f.center}") for f in findings if f.model}
     figs = [("Mass curves", _png(_mass_figure(cmp, regions)))]
     flagged_regions = [r for r in regions if any(r == f"{f.variable} @ {f.center}" for f in findings)]
@@ -404,20 +414,63 @@ def _page(cmp, findings, path, *, reference, reference_label, ref_is_draws, chk,
         f"{created}</div>",
         "<h2>Findings</h2>",
     ]
+    parts += _findings_html(findings, reference_free=reference_free, ref_is_draws=ref_is_draws, factor=factor)
+    parts += _notes_html(cmp, findings, chk, reference=reference, ref_is_draws=ref_is_draws)
+    parts.append("<h2>Comparison at the smallest radius the reference resolves (a finding's row: at its "
+                 "radius)</h2>")
+    parts.append(_table_html(summ, flagged_keys, max_rows))
+    parts.append("<p class='note'>p(A): the reference's mass of the ball A (radius r around the centre), q(A): the "
+                 "fit's. Intervals of ratios and phi combine both masses' intervals (Bonferroni); exact masses "
+                 "(analytic tier) have none. phi(x, y) = x log(x/y) - x + y. The reverse KL KL(q||p), which the "
+                 "ELBO measures, must be at least phi(q(A), p(A)), less than p(A) however small q(A) is: a local "
+                 "collapse can cost the ELBO almost nothing. The forward KL must register phi(p(A), q(A)), which "
+                 "grows without bound as q(A) shrinks.</p>")
+    for head, uri in figs:
+        parts.append(f"<h2>{html.escape(head)}</h2><img alt='{html.escape(head)}' src='{uri}'>")
+    parts.append("</body></html>")
+    return _write_atomic(path, "\n".join(parts))
+
+
+def _page_table(cmp, findings, reference):
+    """The comparison table's rows: a finding's row read at its radius, regions with findings first."""
+    from .compare import compare_summary
+
+    summ = compare_summary(cmp)
+    # a flagged row is read at its finding's radius, so the table quotes what the finding says
+    for f in findings:
+        if f.model and f.radius is not None and (f.model, f"{f.variable} @ {f.center}") in summ.index:
+            at = compare_summary(cmp, radius=float(f.radius), fits=[f.model])
+            key = (f.model, f"{f.variable} @ {f.center}")
+            summ.loc[key] = at.loc[key]
+    if cmp.sizes["model"] > 1:
+        summ = summ.drop(index=reference, level="model")
+    order = _pick_regions(cmp, findings, cmp.sizes["region"])
+    mo = [str(m) for m in cmp["model"].values]
+    return summ.reindex(sorted(summ.index, key=lambda key: (order.index(key[1]), mo.index(key[0]))))
+
+
+def _findings_html(findings, *, reference_free, ref_is_draws, factor):
+    """The findings section's blocks (a reading and what to do each), or the line saying there are none."""
     if findings:
+        parts = []
         for f in findings:
             todo = (f"<div class='todo'><b>What to do:</b> {html.escape(f.advice)}</div>" if f.advice else "")
             parts.append(f"<div class='finding'><div>{html.escape(f.reading)}</div>{todo}</div>")
-    elif reference_free:
-        parts.append("<div class='ok'>No local-mass findings: wherever the model's posterior mass could be "
-                     "estimated reliably from the approximations (importance sampling, k-hat at most 0.5), every "
-                     f"fit's mass agrees with it within a factor {factor:g}.</div>")
-    elif ref_is_draws:
-        parts.append("<div class='ok'>No local-mass findings: every fit's mass agrees with the reference within "
-                     f"a factor {factor:g} wherever the reference resolves it, and no atom, index change or "
-                     "unresolved requested centre was found.</div>")
-    else:
-        parts.append("<div class='ok'>The reference is an approximation: no draws-based check was run.</div>")
+        return parts
+    if reference_free:
+        return ["<div class='ok'>No local-mass findings: wherever the model's posterior mass could be "
+                "estimated reliably from the approximations (importance sampling, k-hat at most 0.5), every "
+                f"fit's mass agrees with it within a factor {factor:g}.</div>"]
+    if ref_is_draws:
+        return ["<div class='ok'>No local-mass findings: every fit's mass agrees with the reference within "
+                f"a factor {factor:g} wherever the reference resolves it, and no atom, index change or "
+                "unresolved requested centre was found.</div>"]
+    return ["<div class='ok'>The reference is an approximation: no draws-based check was run.</div>"]
+
+
+def _notes_html(cmp, findings, chk, *, reference, ref_is_draws):
+    """Notes under the findings: the reference draws' statuses other than ok, and what was not compared."""
+    parts = []
     # what the reference's own draws support at each region (docs/schema.md, "Statuses")
     if ref_is_draws and "status" in chk.table.columns:
         said = {f"{f.variable} @ {f.center}" for f in findings}
@@ -432,16 +485,4 @@ def _page(cmp, findings, path, *, reference, reference_label, ref_is_draws, chk,
     if left_out:
         parts.append("<p class='note'>Not compared (a fit cannot give them): "
                      + "; ".join(html.escape(x) for x in left_out) + ".</p>")
-    parts.append("<h2>Comparison at the smallest radius the reference resolves (a finding's row: at its "
-                 "radius)</h2>")
-    parts.append(_table_html(summ, flagged_keys, max_rows))
-    parts.append("<p class='note'>p(A): the reference's mass of the ball A (radius r around the centre), q(A): the "
-                 "fit's. Intervals of ratios and phi combine both masses' intervals (Bonferroni); exact masses "
-                 "(analytic tier) have none. phi(x, y) = x log(x/y) - x + y. The reverse KL KL(q||p), which the "
-                 "ELBO measures, must be at least phi(q(A), p(A)), less than p(A) however small q(A) is: a local "
-                 "collapse can cost the ELBO almost nothing. The forward KL must register phi(p(A), q(A)), which "
-                 "grows without bound as q(A) shrinks.</p>")
-    for head, uri in figs:
-        parts.append(f"<h2>{html.escape(head)}</h2><img alt='{html.escape(head)}' src='{uri}'>")
-    parts.append("</body></html>")
-    return _write_atomic(path, "\n".join(parts))
+    return parts

@@ -8,7 +8,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ._api import CentersLike, Coords, DataLike, FilterVars, Group, Method, Norm, RadiiLike, VarNames, given, public
+from ._api import (CentersLike, Coords, DataLike, FilterVars, Group, Method, Norm, RadiiLike, SampleDims, VarNames,
+                   given, public)
 from ._compat import is_datatree, is_inferencedata
 from .results import element_labels, read, status_note, status_word, stored_centers
 
@@ -125,7 +126,8 @@ except TypeError:  # pragma: no cover - older pandas
 
 @public()
 def summary(data: DataLike, *, var_names: VarNames = None, filter_vars: FilterVars = None, coords: Coords = None,
-            group: Group = "posterior", centers: CentersLike = "mean", radii: RadiiLike = None, n_radii: int = 25,
+            group: Group = "posterior", sample_dims: SampleDims = ("chain", "draw"), centers: CentersLike = "mean",
+            radii: RadiiLike = None, n_radii: int = 25,
             norm: Norm = "euclidean", joint: bool = False, method: Method = "auto", model: Any = None,
             ci_prob: float | None = None, min_ess: float = 10.0, window: int | Sequence[int] | None = None,
             nan_policy: Literal["raise", "omit"] = "raise", progressbar: bool | None = None,
@@ -145,7 +147,7 @@ def summary(data: DataLike, *, var_names: VarNames = None, filter_vars: FilterVa
         Restrict the rows to these variables (ArviZ-style: ``~`` excludes).
     filter_vars : {None, "like", "regex"}, optional
         How ``var_names`` match, as in ArviZ.
-    coords, group, centers, radii, n_radii, norm, joint, method, model
+    coords, group, sample_dims, centers, radii, n_radii, norm, joint, method, model
         As in :func:`pymc_localmass.local_mass` (for draws, or to analyse
         stored results' draws again).
     ci_prob, min_ess, window, nan_policy, progressbar, independent
@@ -190,10 +192,21 @@ def summary(data: DataLike, *, var_names: VarNames = None, filter_vars: FilterVa
     >>> plm.summary({"x": rng.normal(size=(4, 500))}, fmt="long").index.names
     FrozenList(['variable', 'center', 'stat'])
     """
-    from .estimators import is_results, mass_index
-
     kwargs = {k: v for k, v in given(summary, locals()).items()
               if k not in ("var_names", "filter_vars", "fmt", "round_to")}
+    index = _index_of(data, var_names, filter_vars, kwargs)
+    return _format(_rows(index), round_to, fmt)
+
+
+def _index_of(data, var_names, filter_vars, kwargs):
+    """The Mass Index Dataset the rows come from: given, stored, or computed from draws.
+
+    A container's stored index is read as is when no option differs from the defaults
+    (``kwargs`` holds the options given); otherwise its draws are analysed again at the
+    stored variables and centres (unless ``centers`` is given).
+    """
+    from .estimators import is_results, mass_index
+
     index = None
     if is_results(data, "index_stat"):
         index = data
@@ -213,9 +226,12 @@ def summary(data: DataLike, *, var_names: VarNames = None, filter_vars: FilterVa
                 kwargs["coords"] = {d: sel[d].values for d in sel.dims
                                     if d in sel.coords and d not in ("center", "index_stat", "group")}
     if index is None:
-        index = mass_index(data, var_names=var_names, filter_vars=filter_vars, **kwargs)
-    else:
-        index = mass_index(index, var_names=var_names, filter_vars=filter_vars)
+        return mass_index(data, var_names=var_names, filter_vars=filter_vars, **kwargs)
+    return mass_index(index, var_names=var_names, filter_vars=filter_vars)
+
+
+def _rows(index):
+    """One row per variable element and centre analysed, with its ``status`` word and ``note``."""
     names = list(index.data_vars)
     stats_labels = [str(s) for s in index["index_stat"].values]
     rows, keys = [], []
@@ -235,4 +251,4 @@ def summary(data: DataLike, *, var_names: VarNames = None, filter_vars: FilterVa
     records = df.to_dict("records")
     df["status"] = [status_word(r) for r in records]
     df["note"] = [status_note(r, name=k[0], center=k[1]) for r, k in zip(records, keys)]
-    return _format(df, round_to, fmt)
+    return df

@@ -10,7 +10,7 @@ from scipy import special, stats
 import pymc_localmass as plm
 from pymc_localmass._compat import MODERN
 from pymc_localmass.adapters.approx import from_approximation, is_approximation
-from pymc_localmass.approx_tier import compute
+from pymc_localmass.tiers.analytic import compute
 
 pm = pytest.importorskip("pymc")
 

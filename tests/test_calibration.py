@@ -290,7 +290,7 @@ def test_model_tier_rao_blackwell_coverage_and_width():
     import pymc as pm
 
     from conftest import make_container
-    from pymc_localmass.model_tier import model_local_mass
+    from pymc_localmass.tiers.model import model_local_mass
 
     K, n_calls, nd = 40, 4, 25
     a0, b0 = 3.0, 2.0

@@ -533,3 +533,23 @@ def test_check_with_the_model_confirms_a_power_log_shift_far_out():
     # within 1% (the slope fit over six decades of radii; its interval, +-0.25, is a little optimistic here)
     assert abs(row["model_a"] - 53.0) < 0.5 and row["model_a_upper"] - row["model_a_lower"] < 2
     assert f.figures["prior_a_lower"] <= 3.0 <= f.figures["prior_a_upper"]
+
+
+def test_describe_fit_tells_readers_what_a_raw_fit_is(halfnormal_advi, container):
+    # the readers (check, report, plots) ask estimators.describe_fit instead of importing the adapters
+    from pymc_localmass.estimators import describe_fit
+
+    model, approx = halfnormal_advi
+    facts = describe_fit(approx, draws=False, transforms=True)
+    assert facts.is_approximation and not facts.is_container and facts.draws is None
+    (sup,) = facts.supports
+    assert (sup.name, sup.transform, float(sup.lower), sup.upper) == ("s", "log", 0.0, None)
+    sampled = describe_fit(approx, n_draws=50)
+    assert sampled.var_names == ("s",) and dict(sampled.draws["s"].sizes) == {"chain": 4, "draw": 50}
+    facts = describe_fit(model, transforms=True)
+    assert facts.is_model and [(s.name, s.transform, s.lower, s.upper) for s in facts.supports] == \
+        [("s", "log", 0.0, None)]
+    facts = describe_fit(container, var_names=["~theta"])
+    assert facts.is_container and not facts.is_approximation
+    assert set(facts.groups) >= {"posterior", "prior"} and facts.var_names == ("tau", "mu")
+    assert describe_fit(container, group="prior").var_names == ("tau", "mu")

@@ -1,4 +1,4 @@
-"""Batched constrained-space log density of PyMC models (pymc_localmass.model_density),
+"""Batched constrained-space log density of PyMC models (pymc_localmass.adapters.model_density),
 and the Rao-Blackwellised quadrature driven by it, against exact answers."""
 
 import numpy as np
@@ -8,7 +8,7 @@ from scipy import integrate, special, stats
 
 from pymc.model.transform.conditioning import remove_value_transforms
 from pymc_localmass.core.quadrature import conditional_ball_mass, qmc_ball_log_integral
-from pymc_localmass.model_density import ModelLogDensity, model_log_density, model_variables
+from pymc_localmass.adapters.model_density import ModelLogDensity, model_log_density, model_variables
 
 
 def _normal_interval_mass(c, r, m, s):

@@ -1,4 +1,4 @@
-"""Model-based tier (pymc_localmass.model_tier) against exact answers.
+"""Model-based tier (pymc_localmass.tiers.model) against exact answers.
 
 Draws come from exact numpy samplers wrapped as ArviZ containers of the
 installed generation, so every number below has a closed form or a 1-D
@@ -25,7 +25,9 @@ from scipy import integrate, special, stats
 
 import pymc_localmass as plm
 from pymc_localmass._compat import MODERN
-from pymc_localmass.model_tier import model_local_mass, scale_partners, series_ess
+from pymc_localmass.core.ess import series_ess
+from pymc_localmass.adapters.model_density import scale_partners
+from pymc_localmass.tiers.model import model_local_mass
 
 from conftest import make_container
 
@@ -442,7 +444,7 @@ def test_bad_radii_too_small_for_double_precision(small):
     with pytest.raises(ValueError, match="variable 'mu'.*too small for double precision"):
         plm.local_mass(make_container(posterior=post), method="model", model=model, var_names=["mu"],
                        centers=1e6, radii=[1e-12, 1e-3])
-    with pytest.raises(ValueError, match="must be finite and > 0"):
+    with pytest.raises(ValueError, match="radii for .mu. must be > 0"):
         plm.local_mass(make_container(posterior=post), method="model", model=model, var_names=["mu"],
                        radii=[0.0, 1e-3])
 

@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def fits():
-    with pm.Model():
+def fits_and_model():
+    with pm.Model() as model:
         pm.HalfNormal("s", 1.0)
         pm.Normal("m", 0.0, 1.0)
         with warnings.catch_warnings():
@@ -31,7 +31,12 @@ def fits():
                             obj_optimizer=pm.adam(learning_rate=0.03))
     rng = np.random.default_rng(12)
     draws = {"s": np.abs(rng.normal(size=(4, 2000))), "m": rng.normal(size=(4, 2000))}
-    return {"NUTS": draws, "ADVI": approx}
+    return {"NUTS": draws, "ADVI": approx}, model
+
+
+@pytest.fixture(scope="module")
+def fits(fits_and_model):
+    return fits_and_model[0]
 
 
 @pytest.fixture(scope="module")
@@ -119,3 +124,14 @@ def test_report_renders_in_headless_chromium(fits, written, tmp_path):
     assert "Findings" in text and "ADVI puts" in text
     for key in ("mass", "ref_mass", "phi_reverse"):
         assert report_mod._fmt(row[key]) in text, key
+
+
+def test_reference_free_report_with_an_unreliable_region(fits_and_model, tmp_path):
+    """A region no reference-free route can estimate (ADVI's s collapse spoils m's weights) has no radius
+    resolved: its panel is empty and says so; before, the log axes of an empty panel raised in matplotlib."""
+    fits, model = fits_and_model
+    out = report({"ADVI": fits["ADVI"]}, tmp_path / "r.html", model=model)
+    text = Path(out).read_text(encoding="utf-8")
+    assert "cannot be estimated from ADVI and the model" in text  # the unreliable region's finding
+    assert len(re.findall(r"src='data:image/png;base64,", text)) == 2  # the mass curves and the ELBO figure
+    assert [p.name for p in tmp_path.iterdir()] == ["r.html"]

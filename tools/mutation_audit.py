@@ -54,14 +54,14 @@ MUTATIONS = {
         "t_adjusted_n returns 2.5x the effective draws (mass and atom intervals about 0.63x)",
     ),
     "model-2x": (
-        "pymc_localmass/model_tier.py",
+        "pymc_localmass/tiers/model.py",
         "    lo = np.maximum(mass - tq * se, 0.0)\n    hi = np.minimum(mass + tq * se, 1.0)\n",
         "    lo = np.maximum(mass - 2 * tq * se, 0.0)\n    hi = np.minimum(mass + 2 * tq * se, 1.0)\n",
         [f"{CAL}::test_model_tier_rao_blackwell_coverage_and_width"],
         "model-tier mass intervals 2x wider",
     ),
     "model-0.5x": (
-        "pymc_localmass/model_tier.py",
+        "pymc_localmass/tiers/model.py",
         "    lo = np.maximum(mass - tq * se, 0.0)\n    hi = np.minimum(mass + tq * se, 1.0)\n",
         "    lo = np.maximum(mass - 0.5 * tq * se, 0.0)\n    hi = np.minimum(mass + 0.5 * tq * se, 1.0)\n",
         [f"{CAL}::test_model_tier_rao_blackwell_coverage_and_width"],

@@ -10,7 +10,8 @@ import re
 import numpy as np
 import xarray as xr
 
-from .._compat import get_group, is_datatree, is_inferencedata
+from .._compat import container_groups, get_group, is_datatree, is_inferencedata
+from .._validate import check_coords
 from ..errors import InvalidInputError, InvalidTypeError, UnknownNameError
 
 SAMPLE_DIMS = ("chain", "draw")
@@ -24,17 +25,22 @@ INDEPENDENT_GROUPS = ("prior", "prior_predictive")
 PRIOR_CHAINS = 4
 
 
-def to_dataset(data, group="posterior"):
+def to_dataset(data, group="posterior", sample_dims=SAMPLE_DIMS):
     """Draws of one group as an ``xarray.Dataset`` with ``chain`` and ``draw`` dims.
 
     Parameters
     ----------
     data : DataTree, InferenceData, Dataset or dict of array_like
-        A dict maps variable names to arrays shaped ``(chain, draw, *shape)``.
+        A dict maps variable names to arrays shaped ``(chain, draw, *shape)``
+        (``(*sample_dims, *shape)``: as many leading axes as ``sample_dims``).
     group : str
         Group to read from containers (ignored for a Dataset or dict). A
         single chain of a ``prior`` group (``pm.sample_prior_predictive``
         draws independently) is split into 4 chains.
+    sample_dims : tuple of str, default ("chain", "draw")
+        The dims of the draws: two (chain-like, draw-like) are renamed
+        ``chain`` and ``draw``; one (e.g. ``("sample",)``) is one sequence
+        of draws, renamed ``draw`` beside a ``chain`` dim of length 1.
 
     Examples
     --------
@@ -55,13 +61,15 @@ def to_dataset(data, group="posterior"):
         ds = data.to_dataset(name=data.name or "x")
     elif isinstance(data, dict):
         arrays = {}
+        n_lead = len(sample_dims)
         for name, value in data.items():
             arr = np.asarray(value)
-            if arr.ndim < 2:
+            if arr.ndim < n_lead:
                 raise InvalidInputError(
-                    f"variable {name!r}: arrays in a dict need shape (chain, draw, ...), got shape {arr.shape}"
+                    f"variable {name!r}: arrays in a dict need shape ({', '.join(sample_dims)}, ...), got shape "
+                    f"{arr.shape}"
                 )
-            dims = list(SAMPLE_DIMS) + [f"{name}_dim_{i}" for i in range(arr.ndim - 2)]
+            dims = list(sample_dims) + [f"{name}_dim_{i}" for i in range(arr.ndim - n_lead)]
             arrays[name] = (dims, arr)
         ds = xr.Dataset(arrays)
     else:
@@ -69,6 +77,7 @@ def to_dataset(data, group="posterior"):
             "data must be a DataTree, InferenceData, Dataset or dict of arrays, "
             f"got {type(data).__name__}"
         )
+    ds = rename_sample_dims(ds, sample_dims, group)
     for dim in SAMPLE_DIMS:
         if dim not in ds.dims:
             raise InvalidInputError(f"group {group!r} has no {dim!r} dimension (dims: {list(ds.dims)})")
@@ -84,7 +93,90 @@ def to_dataset(data, group="posterior"):
     return ds
 
 
-def divergences(data, group, ds):
+def independent_draws(data, group, ds=None, sample_dims=SAMPLE_DIMS):
+    """Whether a group holds independent draws (ESS = number of draws, one chain is enough).
+
+    True for forward-sampled groups (``prior``, ``prior_predictive``), for a
+    Dataset whose attrs say ``independent = 1`` (or True), and for a
+    container's single-chain group without sampler statistics (an empty or
+    absent ``sample_stats``) written by PyMC, which is what ``approx.sample()``
+    returns. ``pm.sample`` always writes sampler statistics, so one chain of
+    MCMC stays an error.
+    """
+    if isinstance(group, str) and group in INDEPENDENT_GROUPS:
+        return True
+    attrs = getattr(ds, "attrs", None) or getattr(data, "attrs", None) or {}
+    flag = attrs.get("independent", attrs.get("independent_draws"))
+    if flag is not None and str(flag).lower() in ("1", "true"):
+        return True
+    if (is_datatree(data) or is_inferencedata(data)) and ds is not None and ds.sizes.get("chain", 0) == 1 \
+            and str(attrs.get("inference_library", "")).lower() == "pymc":
+        if "sample_stats" not in container_groups(data):
+            return True
+        stats = get_group(data, "sample_stats")
+        return not any(set(sample_dims) <= set(stats[v].dims) for v in stats.data_vars)
+    return False
+
+
+def check_sample_dims(sample_dims):
+    """``sample_dims`` as a tuple of one or two distinct dim names.
+
+    Examples
+    --------
+    >>> check_sample_dims(["c", "d"])
+    ('c', 'd')
+    """
+    dims = (sample_dims,) if isinstance(sample_dims, str) else sample_dims
+    try:
+        dims = tuple(dims)
+    except TypeError:
+        raise InvalidTypeError(f"sample_dims must be a tuple of dim names, got {sample_dims!r}") from None
+    if not 1 <= len(dims) <= 2 or not all(isinstance(d, str) for d in dims) or len(set(dims)) != len(dims):
+        raise InvalidInputError(
+            f"sample_dims must name one or two distinct dims of the draws: (chain, draw)-like, e.g. "
+            f"('chain', 'draw'), or one sequence of independent draws, e.g. ('sample',); got {sample_dims!r}")
+    return dims
+
+
+def rename_sample_dims(ds, sample_dims, group="posterior"):
+    """The draws with their sample dims called ``chain`` and ``draw`` (the names everything past the edge uses).
+
+    Two dims ``(c, d)`` are renamed ``chain`` and ``draw``; one dim ``s``
+    (one sequence of draws, no chains) is renamed ``draw`` and a ``chain``
+    dim of length 1 is added in front. ``("chain", "draw")`` leaves the
+    draws as they are.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ds = xr.Dataset({"x": (("sample",), np.zeros(30))})
+    >>> dict(rename_sample_dims(ds, ("sample",))["x"].sizes)
+    {'chain': 1, 'draw': 30}
+    """
+    sample_dims = check_sample_dims(sample_dims)
+    if sample_dims == SAMPLE_DIMS:
+        return ds
+    absent = [d for d in sample_dims if d not in ds.dims]
+    if absent:
+        raise UnknownNameError(
+            f"sample_dims {sample_dims}: group {group!r} has no dim(s) {absent} (its dims: {list(ds.dims)}); "
+            "name the dims that index the draws")
+    target = SAMPLE_DIMS if len(sample_dims) == 2 else SAMPLE_DIMS[1:]
+    clash = [t for s, t in zip(sample_dims, target) if s != t and t in ds.dims]
+    if len(sample_dims) == 1 and SAMPLE_DIMS[0] in ds.dims:
+        clash.append(SAMPLE_DIMS[0])
+    if clash:
+        raise InvalidInputError(
+            f"sample_dims {sample_dims}: the draws also have dim(s) {clash}, the names the sample dims are given "
+            "internally; rename those first")
+    ds = ds.rename({s: t for s, t in zip(sample_dims, target) if s != t})
+    if len(sample_dims) == 1:
+        ds = ds.expand_dims({SAMPLE_DIMS[0]: 1}).transpose(SAMPLE_DIMS[0], ...)
+        ds = ds.drop_vars(SAMPLE_DIMS[0], errors="ignore")
+    return ds
+
+
+def divergences(data, group, ds, sample_dims=SAMPLE_DIMS):
     """The sampler's divergent transitions matching the draws of ``ds`` (chain, draw), or None.
 
     Read from the container's ``sample_stats`` (``diverging``, as PyMC and
@@ -106,6 +198,11 @@ def divergences(data, group, ds):
     if "diverging" not in stats:
         return None
     dv = stats["diverging"]
+    if tuple(sample_dims) != SAMPLE_DIMS:
+        try:
+            dv = rename_sample_dims(dv.to_dataset(name="diverging"), sample_dims, "sample_stats")["diverging"]
+        except (KeyError, ValueError):
+            return None
     if set(dv.dims) != set(SAMPLE_DIMS):
         return None
     for dim in SAMPLE_DIMS:  # the draws may be a selection of chains and draws
@@ -184,8 +281,6 @@ def select_coords(ds, coords):
     """Apply ArviZ-style ``coords`` (dim -> value(s)), naming unknown dims."""
     if not coords:
         return ds
-    from .._validate import check_coords
-
     check_coords(ds, coords)  # unknown dims or labels, positions out of range, empty lists
     unlabelled = {d: v for d, v in coords.items() if d not in ds.coords}
     labelled = {d: v for d, v in coords.items() if d in ds.coords}

@@ -34,8 +34,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import xarray as xr
+from scipy import optimize, stats
 
 from .._compat import container_groups, get_group, is_datatree, is_inferencedata
+from ..core.gaussian import _canonical_transform, _forward_transform, _inverse_transform, transform_support
 from . import _as_chains
 
 __all__ = [
@@ -126,8 +128,6 @@ class ApproxVariable:
 
         Unknown (unsupported transform): ``(-inf, inf)``.
         """
-        from ..core.gaussian import transform_support
-
         if self.transform is None:
             return np.full(self.shape, -np.inf), np.full(self.shape, np.inf)
         lo, hi = transform_support(self.transform, self.lower, self.upper)
@@ -235,8 +235,6 @@ class GaussianApproximation:
         Gaussian marginal (accurate to rounding for these smooth transforms
         unless the transform is far from linear over many sds).
         """
-        from ..core.gaussian import _canonical_transform, _forward_transform
-
         v = self.variable(name)
         if not v.supported:
             raise ValueError(f"variable {name!r}: transform {v.transform_class} is not elementwise ({v.reason})")
@@ -253,8 +251,6 @@ class GaussianApproximation:
 
     def constrained_median(self, name):
         """Median of each element in the constrained space: ``g(mu)`` (monotone transforms)."""
-        from ..core.gaussian import _canonical_transform, _forward_transform
-
         v = self.variable(name)
         mu, _ = self.marginal(name)
         tname, lo, hi = _canonical_transform(v.transform, v.lower, v.upper)
@@ -262,10 +258,6 @@ class GaussianApproximation:
 
     def constrained_mode(self, name):
         """Mode of each element's constrained density (1-D maximisation per element)."""
-        from scipy import optimize
-
-        from ..core.gaussian import _canonical_transform, _forward_transform, _inverse_transform
-
         v = self.variable(name)
         mu, sd = self.marginal(name)
         tname, lo, hi = _canonical_transform(v.transform, v.lower, v.upper)
@@ -356,8 +348,6 @@ class GaussianApproximation:
         return ds
 
     def _sample_gaussian(self, n_draws, n_chains, seed):
-        from ..core.gaussian import _canonical_transform, _forward_transform
-
         rng = np.random.default_rng(seed)
         n = int(n_draws) * int(n_chains)
         D = self.mean.size
@@ -448,8 +438,6 @@ class GaussianApproximation:
         key = ("elbo", n, seed)
         if key in self._cache:
             return self._cache[key]
-        from scipy import stats
-
         rng = np.random.default_rng(seed)
         try:
             chol = np.linalg.cholesky(self.cov)

@@ -75,10 +75,15 @@ def plot_local_mass(
         ``{"school": ["Choate"], "center": ["mean"]}``.
     kind : {"mass", "slope", "both"}, default "mass"
     group : str or list of str, optional
-        Group of draws to analyse (default: the group the stored results come from,
-        else ``"posterior"``). A list such as ``["prior", "posterior"]`` overlays the
-        groups (coloured by a ``group`` dimension) at the first group's radii, as in
-        the paper's Figure 2.
+        Group of draws to analyse. By default (None) the stored results are read
+        whichever group they were computed from (their ``source_group``; results
+        computed for several groups at once are overlaid along their ``group``
+        dimension), and ``"posterior"`` is analysed when there are none. (Unlike
+        ``local_mass`` and ``summary``, whose default is ``"posterior"``: a plot of a
+        container first looks for the results it carries, and ``group="posterior"``
+        would pass over results stored from another group.) A list such as
+        ``["prior", "posterior"]`` overlays the groups (coloured by a ``group``
+        dimension) at the first group's radii, as in the paper's Figure 2.
     labeller : labeller, optional
         ArviZ labeller for the element part of the titles (``theta[Choate] @ mean``).
     stats : mapping, optional
@@ -138,19 +143,34 @@ def plot_local_mass(
     check_kind(kind)
     pdata = collect(data, var_names=var_names, filter_vars=filter_vars, coords=coords, group=group, stats=stats)
     geo = geometry(pdata)
+    col_wrap = 4 if col_wrap is None else col_wrap
     if MODERN:
-        for name, value in (("ax", ax), ("backend_kwargs", backend_kwargs), ("show", show)):
-            if value is not None:
-                raise TypeError(
-                    f"{name}= is an ArviZ 0.2x argument; with ArviZ 1.x use plot_collection=, backend=, "
-                    "figure_kwargs= and the returned PlotCollection's .show()"
-                )
-        from ._modern import plot
+        return _plot_modern(pdata, geo, kind=kind, labeller=labeller, plot_collection=plot_collection,
+                            backend=backend, visuals=visuals, aes_by_visuals=aes_by_visuals, figsize=figsize,
+                            col_wrap=col_wrap, legacy_args={"ax": ax, "backend_kwargs": backend_kwargs, "show": show},
+                            pc_kwargs=pc_kwargs)
+    return _plot_legacy(pdata, geo, kind=kind, labeller=labeller, backend=backend, visuals=visuals, ax=ax,
+                        figsize=figsize, backend_kwargs=backend_kwargs, show=show, col_wrap=col_wrap,
+                        modern_args={"plot_collection": plot_collection, "aes_by_visuals": aes_by_visuals},
+                        pc_kwargs=pc_kwargs)
 
-        return plot(pdata, geo, kind=kind, labeller=labeller, plot_collection=plot_collection, backend=backend,
-                    visuals=visuals, aes_by_visuals=aes_by_visuals, figsize=figsize,
-                    col_wrap=4 if col_wrap is None else col_wrap, **pc_kwargs)
-    for name, value in (("plot_collection", plot_collection), ("aes_by_visuals", aes_by_visuals)):
+
+def _plot_modern(pdata, geo, *, legacy_args, pc_kwargs, **kwargs):
+    """ArviZ 1.x: draw on a PlotCollection; the ArviZ 0.2x arguments (``legacy_args``) must be None."""
+    for name, value in legacy_args.items():
+        if value is not None:
+            raise TypeError(
+                f"{name}= is an ArviZ 0.2x argument; with ArviZ 1.x use plot_collection=, backend=, "
+                "figure_kwargs= and the returned PlotCollection's .show()"
+            )
+    from ._modern import plot
+
+    return plot(pdata, geo, **kwargs, **pc_kwargs)
+
+
+def _plot_legacy(pdata, geo, *, backend, modern_args, pc_kwargs, **kwargs):
+    """ArviZ 0.2x: draw with matplotlib; the ArviZ 1.x arguments (``modern_args``, ``**pc_kwargs``) must be unset."""
+    for name, value in modern_args.items():
         if value is not None:
             raise TypeError(f"{name}= needs ArviZ 1.x (arviz-plots); with ArviZ 0.2x use ax= and figsize=")
     if backend not in (None, "matplotlib"):
@@ -159,8 +179,7 @@ def plot_local_mass(
         raise TypeError(f"unexpected keyword argument(s) {sorted(pc_kwargs)}")
     from ._legacy import plot
 
-    return plot(pdata, geo, kind=kind, labeller=labeller, visuals=visuals, ax=ax, figsize=figsize,
-                backend_kwargs=backend_kwargs, show=show, col_wrap=4 if col_wrap is None else col_wrap)
+    return plot(pdata, geo, **kwargs)
 
 
 def save_figure(result, path, **kwargs):

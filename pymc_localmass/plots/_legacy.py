@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 
 from ._prepare import axis_labels, panel_title
+from .axes import tidy_log_axis
 
 # default matplotlib keyword arguments of each visual (``visuals=`` overrides or disables them)
 DEFAULTS = {
@@ -43,19 +44,6 @@ def _kw(visuals, name, **base):
     return {**gid, **DEFAULTS.get(name, {}), **base, **user}
 
 
-def tidy_log_axis(axis, lo, hi):
-    """Readable log ticks: plain numbers (0.02, 0.1, 1), 1-2-5 steps when the range is short."""
-    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
-
-    from ._prepare import log_ticks
-
-    ticks = log_ticks(lo, hi)
-    if len(ticks) >= 2:
-        axis.set_major_locator(FixedLocator(ticks))
-    axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
-    axis.set_minor_formatter(NullFormatter())
-
-
 def _finite_xy(da):
     x = da.sel(plot_axis="x").values
     y = da.sel(plot_axis="y").values
@@ -81,52 +69,63 @@ def draw_panel(ax, which, var, sel, geo, pdata, visuals, labeller, isel):
     def get(key):
         return geo[key][var].sel(sel) if sel else geo[key][var]
 
-    lim = get("limits")
-    x_lo, x_hi = float(lim.sel(lim="x_lo")), float(lim.sel(lim="x_hi"))
-    if which == "mass":
-        y_lo, y_hi = float(lim.sel(lim="y_lo")), float(lim.sel(lim="y_hi"))
-    else:
-        y_lo, y_hi = float(lim.sel(lim="slope_lo")), float(lim.sel(lim="slope_hi"))
-
     band_key = f"{which}_band"
     for o in range(n_over):
         kw = _kw(visuals, band_key)
         if kw is not None:
             _band(ax, get(band_key).isel({odim: o}), colors[o], kw)
     if which == "mass":
-        kw = _kw(visuals, "reference")
-        if kw is not None:
-            ref = get("reference")
-            for k in range(ref.sizes["ref"]):
-                x, y = _finite_xy(ref.isel(ref=k))
-                if np.isfinite(x).all():
-                    ax.plot(x, y, **kw)
-        kw = _kw(visuals, "reference_text")
-        if kw is not None:
-            pos, txt = get("reference_text"), get("reference_str")
-            for k in range(pos.sizes["ref"]):
-                x, y = _finite_xy(pos.isel(ref=k))
-                if np.isfinite(x) and txt.values[k]:
-                    ax.text(float(x), float(y), txt.values[k], ha="right", va="top", **kw)
-        kw = _kw(visuals, "fit")
-        if kw is not None:
-            for o in range(n_over):
-                x, y = _finite_xy(get("fit").isel({odim: o}))
-                if np.isfinite(x).any():
-                    ax.plot(x, y, **{"color": colors[o], **kw})
+        _draw_mass_guides(ax, get, visuals, odim, colors)
     else:
-        kw = _kw(visuals, "slope_reference")
-        if kw is not None:
-            for k in get("slope_reference").values:
-                if np.isfinite(k):
-                    ax.axhline(float(k), **kw)
-        kw = _kw(visuals, "asymptote")
-        if kw is not None:
-            for o in range(n_over):
-                a = float(get("asymptote").isel({odim: o}))
-                if np.isfinite(a):
-                    ax.axhline(a, **{"color": colors[o], **kw})
-    for o in range(n_over):
+        _draw_slope_guides(ax, get, visuals, odim, colors)
+    _draw_curves(ax, which, get, visuals, pdata, colors)
+    _draw_annotation(ax, which, get, visuals, odim, colors)
+    _set_axes(ax, which, var, sel, isel, get("limits"), pdata, visuals, labeller)
+
+
+def _draw_mass_guides(ax, get, visuals, odim, colors):
+    """The mass view's reference lines of slope 1..d with their labels, and the fitted index lines."""
+    kw = _kw(visuals, "reference")
+    if kw is not None:
+        ref = get("reference")
+        for k in range(ref.sizes["ref"]):
+            x, y = _finite_xy(ref.isel(ref=k))
+            if np.isfinite(x).all():
+                ax.plot(x, y, **kw)
+    kw = _kw(visuals, "reference_text")
+    if kw is not None:
+        pos, txt = get("reference_text"), get("reference_str")
+        for k in range(pos.sizes["ref"]):
+            x, y = _finite_xy(pos.isel(ref=k))
+            if np.isfinite(x) and txt.values[k]:
+                ax.text(float(x), float(y), txt.values[k], ha="right", va="top", **kw)
+    kw = _kw(visuals, "fit")
+    if kw is not None:
+        for o in range(len(colors)):
+            x, y = _finite_xy(get("fit").isel({odim: o}))
+            if np.isfinite(x).any():
+                ax.plot(x, y, **{"color": colors[o], **kw})
+
+
+def _draw_slope_guides(ax, get, visuals, odim, colors):
+    """The slope view's reference slopes 1..d and each overlay entry's asymptote ``a``."""
+    kw = _kw(visuals, "slope_reference")
+    if kw is not None:
+        for k in get("slope_reference").values:
+            if np.isfinite(k):
+                ax.axhline(float(k), **kw)
+    kw = _kw(visuals, "asymptote")
+    if kw is not None:
+        for o in range(len(colors)):
+            a = float(get("asymptote").isel({odim: o}))
+            if np.isfinite(a):
+                ax.axhline(a, **{"color": colors[o], **kw})
+
+
+def _draw_curves(ax, which, get, visuals, pdata, colors):
+    """Each overlay entry's curve: solid at resolved radii (labelled for the legend), dashed elsewhere."""
+    odim = pdata.overlay
+    for o in range(len(colors)):
         label = pdata.labels[o] if pdata.is_overlay else None
         kw = _kw(visuals, which)
         if kw is not None:
@@ -137,18 +136,32 @@ def draw_panel(ax, which, var, sel, geo, pdata, visuals, labeller, isel):
             x, y = _finite_xy(get(f"{which}_unresolved").isel({odim: o}))
             if np.isfinite(y).any():
                 ax.plot(x, y, **{"color": colors[o], **kw})
+
+
+def _draw_annotation(ax, which, get, visuals, odim, colors):
+    """The index text blocks (mass view, in the emptiest corner) or the asymptote texts (slope view)."""
     text_key = "index_text" if which == "mass" else "asymptote_text"
     str_key = "index_str" if which == "mass" else "asymptote_str"
     kw = _kw(visuals, text_key)
-    if kw is not None:
-        align = get("index_align")
-        ha = str(align.sel(align="horizontal").values) if which == "mass" else "right"
-        va = str(align.sel(align="vertical").values) if which == "mass" else "top"
-        for o in range(n_over):
-            x, y = _finite_xy(get(text_key).isel({odim: o}))
-            txt = get(str_key).isel({odim: o}).values.item()
-            if txt and np.isfinite(x) and np.isfinite(y):
-                ax.text(float(x), float(y), txt, ha=ha, va=va, **{"color": colors[o], **kw})
+    if kw is None:
+        return
+    align = get("index_align")
+    ha = str(align.sel(align="horizontal").values) if which == "mass" else "right"
+    va = str(align.sel(align="vertical").values) if which == "mass" else "top"
+    for o in range(len(colors)):
+        x, y = _finite_xy(get(text_key).isel({odim: o}))
+        txt = get(str_key).isel({odim: o}).values.item()
+        if txt and np.isfinite(x) and np.isfinite(y):
+            ax.text(float(x), float(y), txt, ha=ha, va=va, **{"color": colors[o], **kw})
+
+
+def _set_axes(ax, which, var, sel, isel, lim, pdata, visuals, labeller):
+    """Log scales and limits (``lim``: the panel's ``limits``), tidy ticks, the title and axis labels."""
+    x_lo, x_hi = float(lim.sel(lim="x_lo")), float(lim.sel(lim="x_hi"))
+    if which == "mass":
+        y_lo, y_hi = float(lim.sel(lim="y_lo")), float(lim.sel(lim="y_hi"))
+    else:
+        y_lo, y_hi = float(lim.sel(lim="slope_lo")), float(lim.sel(lim="slope_hi"))
     ax.set_xscale("log")
     ax.set_xlim(x_lo, x_hi)
     tidy_log_axis(ax.xaxis, x_lo, x_hi)
@@ -191,6 +204,7 @@ def key_handles(pdata, visuals=None, kind="mass"):
 
 def plot(pdata, geo, *, kind, labeller=None, visuals=None, ax=None, figsize=None, backend_kwargs=None,
          show=None, col_wrap=4):
+    """Draw the prepared results on matplotlib Axes (new, or ``ax``) and return the array of Axes."""
     import matplotlib.pyplot as plt
 
     visuals = dict(visuals or {})
@@ -202,6 +216,25 @@ def plot(pdata, geo, *, kind, labeller=None, visuals=None, ax=None, figsize=None
         raise ValueError("nothing to plot: no variable element and centre has local-mass data")
     n = len(panels)
     which = ["mass", "slope"] if kind == "both" else [kind]
+    fig, flat = _axes_grid(n, which, kind=kind, ax=ax, figsize=figsize, backend_kwargs=backend_kwargs,
+                           col_wrap=col_wrap)
+    axes = flat.reshape(n, len(which)) if kind == "both" else flat
+    for p, (var, sel) in enumerate(panels):
+        isel = {d: int(np.flatnonzero(pdata.curves[var][d].values == v)[0])
+                for d, v in sel.items() if d in pdata.curves[var].coords}
+        for j, w in enumerate(which):
+            target = axes[p, j] if kind == "both" else axes[p]
+            draw_panel(target, w, var, sel, geo, pdata, visuals, labeller, isel)
+    _legends(fig, axes[0, 0] if kind == "both" else axes[0], pdata, visuals, kind)
+    if show:
+        plt.show()
+    return axes
+
+
+def _axes_grid(n, which, *, kind, ax, figsize, backend_kwargs, col_wrap):
+    """The figure and the flat array of Axes for ``n`` panels of each view in ``which`` (new, or the user's)."""
+    import matplotlib.pyplot as plt
+
     if kind == "both":
         rows, cols = n, 2
     else:
@@ -209,7 +242,7 @@ def plot(pdata, geo, *, kind, labeller=None, visuals=None, ax=None, figsize=None
         rows = -(-n // cols)
     if ax is not None and (figsize is not None or backend_kwargs):
         warnings.warn("plot_local_mass: figsize and backend_kwargs size a new figure; with ax= they are "
-                      "ignored (size the axes' figure instead)", UserWarning, stacklevel=3)
+                      "ignored (size the axes' figure instead)", UserWarning, stacklevel=5)
     if ax is None:
         bk = dict(backend_kwargs or {})
         # figsize may come either way, as ArviZ 0.2x allows (the argument wins)
@@ -222,24 +255,19 @@ def plot(pdata, geo, *, kind, labeller=None, visuals=None, ax=None, figsize=None
         flat = grid.ravel()
         for extra in flat[n * len(which):]:
             fig.delaxes(extra)
-        flat = flat[: n * len(which)]
-    else:
-        flat = np.ravel(np.asarray(ax, dtype=object))
-        if flat.size < n * len(which):
-            raise ValueError(
-                f"ax has {flat.size} axes but {n * len(which)} panels are needed "
-                f"({n} element/centre panels x {len(which)} kind(s))"
-            )
-        flat = flat[: n * len(which)]
-        fig = flat[0].figure
-    axes = flat.reshape(n, len(which)) if kind == "both" else flat
-    for p, (var, sel) in enumerate(panels):
-        isel = {d: int(np.flatnonzero(pdata.curves[var][d].values == v)[0])
-                for d, v in sel.items() if d in pdata.curves[var].coords}
-        for j, w in enumerate(which):
-            target = axes[p, j] if kind == "both" else axes[p]
-            draw_panel(target, w, var, sel, geo, pdata, visuals, labeller, isel)
-    first = axes[0, 0] if kind == "both" else axes[0]
+        return fig, flat[: n * len(which)]
+    flat = np.ravel(np.asarray(ax, dtype=object))
+    if flat.size < n * len(which):
+        raise ValueError(
+            f"ax has {flat.size} axes but {n * len(which)} panels are needed "
+            f"({n} element/centre panels x {len(which)} kind(s))"
+        )
+    flat = flat[: n * len(which)]
+    return flat[0].figure, flat
+
+
+def _legends(fig, first, pdata, visuals, kind):
+    """The overlay legend and the key of line styles: outside on the right (constrained layout), else in ``first``."""
     constrained = getattr(fig.get_layout_engine(), "__class__", type(None)).__name__ == "ConstrainedLayoutEngine"
     loc = "outside right upper" if constrained else "upper right"
     legends = []
@@ -258,6 +286,3 @@ def plot(pdata, geo, *, kind, labeller=None, visuals=None, ax=None, figsize=None
             fig.legend(handles=handles, loc="outside right lower" if legends else loc, **kw)
         elif not legends:
             first.legend(handles=handles, loc="lower right", **kw)
-    if show:
-        plt.show()
-    return axes

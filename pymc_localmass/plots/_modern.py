@@ -156,9 +156,29 @@ def _key_entries(pdata, backend, visuals=None, kind="mass"):
 
 def plot(pdata, geo, *, kind, labeller=None, plot_collection=None, backend=None, visuals=None,
          aes_by_visuals=None, figsize=None, col_wrap=4, **pc_kwargs):
-    from arviz_base import rcParams
-    from arviz_plots.visuals import labelled_x, labelled_y
+    """Draw the prepared results on a (new or given) PlotCollection and return it."""
+    visuals, aes_by_visuals = _checked_visual_keys(visuals, aes_by_visuals)
+    odim = pdata.overlay
+    facet = _presence(pdata, odim)
+    if kind == "both":
+        facet = facet.expand_dims(panel=["mass", "slope"], axis=-1)
+    geo = {key: _drop_overlay(ds) for key, ds in geo.items()}
+    pc, backend = _collection(pdata, facet, plot_collection=plot_collection, backend=backend, kind=kind,
+                              col_wrap=col_wrap, figsize=figsize, pc_kwargs=pc_kwargs)
+    draw = _drawer(pc, pdata, geo, visuals=visuals, aes_by_visuals=aes_by_visuals, kind=kind, backend=backend)
+    which = ["mass", "slope"] if kind == "both" else [kind]
+    if "mass" in which:
+        _draw_mass_view(draw, geo)
+    if "slope" in which:
+        _draw_slope_view(draw, geo)
+    _draw_axes(pc, pdata, geo, visuals=visuals, backend=backend, kind=kind, which=which)
+    _draw_titles(pc, facet, odim, visuals=visuals, backend=backend, labeller=labeller)
+    _draw_legends(pc, pdata, visuals=visuals, backend=backend, kind=kind, new=plot_collection is None)
+    return pc
 
+
+def _checked_visual_keys(visuals, aes_by_visuals):
+    """Copies of ``visuals`` and ``aes_by_visuals``; unknown visual names raise."""
     visuals = dict(visuals or {})
     unknown = [k for k in visuals if k not in VISUAL_NAMES]
     if unknown:
@@ -167,20 +187,30 @@ def plot(pdata, geo, *, kind, labeller=None, plot_collection=None, backend=None,
     unknown = [k for k in aes_by_visuals if k not in VISUAL_NAMES]
     if unknown:
         raise ValueError(f"unknown aes_by_visuals keys {unknown}; valid keys are {list(VISUAL_NAMES)}")
-    odim = pdata.overlay
-    facet = _presence(pdata, odim)
-    if kind == "both":
-        facet = facet.expand_dims(panel=["mass", "slope"], axis=-1)
-    geo = {key: _drop_overlay(ds) for key, ds in geo.items()}
+    return visuals, aes_by_visuals
+
+
+def _collection(pdata, facet, *, plot_collection, backend, kind, col_wrap, figsize, pc_kwargs):
+    """The PlotCollection to draw on (a new one, or the user's, whose backend must agree) and its backend."""
+    from arviz_base import rcParams
+
     if plot_collection is None:
         backend = backend or rcParams["plot.backend"]
         pc = _new_collection(pdata, facet, kind=kind, backend=backend, col_wrap=col_wrap, figsize=figsize,
                              pc_kwargs=pc_kwargs)
-    else:
-        pc = plot_collection
-        if backend is not None and backend != pc.backend:
-            raise ValueError(f"backend={backend!r} differs from the plot_collection's backend {pc.backend!r}")
-        backend = pc.backend
+        return pc, backend
+    pc = plot_collection
+    if backend is not None and backend != pc.backend:
+        raise ValueError(f"backend={backend!r} differs from the plot_collection's backend {pc.backend!r}")
+    return pc, pc.backend
+
+
+def _drawer(pc, pdata, geo, *, visuals, aes_by_visuals, kind, backend):
+    """A function ``draw(name, func, data_key=None, which=None, **kwargs)`` mapping one visual over the panels.
+
+    The curve visuals use every mapped aesthetic by default (the overlay colour) and are always
+    looped over the overlay; the reference lines use none.
+    """
     all_aes = set(pc.aes_set)
     for name in CURVE_VISUALS:
         aes_by_visuals.setdefault(name, all_aes)
@@ -200,29 +230,41 @@ def plot(pdata, geo, *, kind, labeller=None, plot_collection=None, backend=None,
         coords = {"panel": which} if (kind == "both" and which is not None) else None
         pc.map(func, name, data=geo[data_key or name], ignore_aes=ignore(name), coords=coords, **kwargs, **kw)
 
-    which = ["mass", "slope"] if kind == "both" else [kind]
-    if "mass" in which:
-        draw("mass_band", vis.band, which="mass")
-        draw("reference", vis.lines_xy, which="mass", dim="ref", artist_dims={"ref": geo["reference"].sizes["ref"]})
-        draw("fit", vis.line_xy, which="mass")
-        draw("mass", vis.line_xy, which="mass")
-        draw("mass_unresolved", vis.line_xy, which="mass")
-        draw("reference_text", vis.texts_xy, which="mass", dim="ref", text=geo["reference_str"],
-             horizontal_align="right", vertical_align="top",
-             artist_dims={"ref": geo["reference_text"].sizes["ref"]})
-        align = geo["index_align"]
-        draw("index_text", vis.text_xy, which="mass", text=geo["index_str"],
-             horizontal_align=align.sel(align="horizontal", drop=True),
-             vertical_align=align.sel(align="vertical", drop=True))
-    if "slope" in which:
-        draw("slope_band", vis.band, which="slope")
-        draw("slope_reference", vis.hlines, which="slope", dim="ref",
-             artist_dims={"ref": geo["slope_reference"].sizes["ref"]})
-        draw("asymptote", vis.hline, which="slope")
-        draw("slope", vis.line_xy, which="slope")
-        draw("slope_unresolved", vis.line_xy, which="slope")
-        draw("asymptote_text", vis.text_xy, which="slope", text=geo["asymptote_str"],
-             horizontal_align="right", vertical_align="top")
+    return draw
+
+
+def _draw_mass_view(draw, geo):
+    """The mass view's visuals: band, reference lines, fitted index, curves and the annotations."""
+    draw("mass_band", vis.band, which="mass")
+    draw("reference", vis.lines_xy, which="mass", dim="ref", artist_dims={"ref": geo["reference"].sizes["ref"]})
+    draw("fit", vis.line_xy, which="mass")
+    draw("mass", vis.line_xy, which="mass")
+    draw("mass_unresolved", vis.line_xy, which="mass")
+    draw("reference_text", vis.texts_xy, which="mass", dim="ref", text=geo["reference_str"],
+         horizontal_align="right", vertical_align="top",
+         artist_dims={"ref": geo["reference_text"].sizes["ref"]})
+    align = geo["index_align"]
+    draw("index_text", vis.text_xy, which="mass", text=geo["index_str"],
+         horizontal_align=align.sel(align="horizontal", drop=True),
+         vertical_align=align.sel(align="vertical", drop=True))
+
+
+def _draw_slope_view(draw, geo):
+    """The slope view's visuals: band, reference slopes, the asymptote ``a``, curves and its text."""
+    draw("slope_band", vis.band, which="slope")
+    draw("slope_reference", vis.hlines, which="slope", dim="ref",
+         artist_dims={"ref": geo["slope_reference"].sizes["ref"]})
+    draw("asymptote", vis.hline, which="slope")
+    draw("slope", vis.line_xy, which="slope")
+    draw("slope_unresolved", vis.line_xy, which="slope")
+    draw("asymptote_text", vis.text_xy, which="slope", text=geo["asymptote_str"],
+         horizontal_align="right", vertical_align="top")
+
+
+def _draw_axes(pc, pdata, geo, *, visuals, backend, kind, which):
+    """Log axes with their limits, and the axis labels, of each view."""
+    from arviz_plots.visuals import labelled_x, labelled_y
+
     xlabel, ylabel_m, ylabel_s = axis_labels(pdata)
     for w in which:
         coords = {"panel": w} if kind == "both" else None
@@ -235,18 +277,27 @@ def plot(pdata, geo, *, kind, labeller=None, plot_collection=None, backend=None,
         if kw is not False:
             pc.map(labelled_y, f"ylabel_{w}", data=geo["limits"], ignore_aes="all", coords=coords,
                    text=ylabel_m if w == "mass" else ylabel_s, **kw)
+
+
+def _draw_titles(pc, facet, odim, *, visuals, backend, labeller):
+    """Panel titles (``theta[Choate] @ mean``) of the panels with data."""
     kw = _visual_kwargs(visuals, "title", backend)
     if kw is not False:
         title_data = facet.isnull().all(odim) if odim in facet.dims else facet.isnull()
         title_data = xr.where(title_data, np.nan, 1.0)
         pc.map(vis.panel_title_visual, "title", data=title_data, ignore_aes="all", subset_info=True,
                labeller=labeller, **kw)
+
+
+def _draw_legends(pc, pdata, *, visuals, backend, kind, new):
+    """The overlay legend (once per collection) and, on a new collection, the key of line styles."""
+    odim = pdata.overlay
     has_legend = "legend" in pc.viz.children and odim in pc.viz["legend"].data_vars  # a reused collection's
     if pdata.is_overlay and visuals.get("legend", True) is not False and not has_legend:
         legend_kw = visuals.get("legend") if isinstance(visuals.get("legend"), dict) else {}
         pc.add_legend(odim, **legend_kw)
     kwargs, labels = _key_entries(pdata, backend, visuals, kind)
-    if visuals.get("key", True) is not False and plot_collection is None and labels:
+    if visuals.get("key", True) is not False and new and labels:
         plot_bknd = import_module(f"arviz_plots.backend.{backend}")
         key_kw = visuals.get("key") if isinstance(visuals.get("key"), dict) else {}
         if backend == "plotly":
@@ -258,4 +309,3 @@ def plot(pdata, geo, *, kind, labeller=None, plot_collection=None, backend=None,
             warnings.filterwarnings("ignore", message="This target plot already contains a legend")
             pc.viz["legend/line styles"] = plot_bknd.legend(pc, kwargs, labels, title=None, legend_dim=("key",),
                                                             **key_kw)
-    return pc

@@ -42,6 +42,13 @@ def _is_container(obj):
     return is_datatree(obj) or is_inferencedata(obj)
 
 
+def _is_approximation(obj):
+    """Whether ``obj`` is a fitted approximation (the estimators' own test; imports PyMC when called)."""
+    from ..estimators import describe_fit
+
+    return describe_fit(obj, draws=False).is_approximation
+
+
 def _is_results_pair(obj):
     return (isinstance(obj, tuple) and len(obj) == 2 and isinstance(obj[0], xr.Dataset)
             and (obj[1] is None or isinstance(obj[1], xr.Dataset)))
@@ -53,9 +60,7 @@ def _is_fit_mapping(data):
         return False
     if not data:
         raise ValueError("plot_local_mass got an empty mapping of fits")
-    from ..adapters.approx import is_approximation
-
-    kinds = [_is_container(v) or isinstance(v, xr.Dataset) or _is_results_pair(v) or is_approximation(v)
+    kinds = [_is_container(v) or isinstance(v, xr.Dataset) or _is_results_pair(v) or _is_approximation(v)
              for v in data.values()]
     if all(kinds):
         return True
@@ -203,12 +208,10 @@ def _default_coords(ds):
 
 def results_of(obj, *, group, var_names, filter_vars, coords, est_kwargs):
     """Selected ``(curves, index)`` of one input, computing them if they are absent."""
-    from ..adapters.approx import is_approximation
-
     stored = _stored(obj, group)
     base = dict(est_kwargs, filter_vars=filter_vars, coords=_data_coords(coords))
     if stored is None:
-        if isinstance(obj, xr.Dataset) or _is_container(obj) or isinstance(obj, Mapping) or is_approximation(obj):
+        if isinstance(obj, xr.Dataset) or _is_container(obj) or isinstance(obj, Mapping) or _is_approximation(obj):
             what = "no local_mass results" if group is None else f"no local_mass results for group {group!r}"
             curves, index = _estimate(obj, group, dict(base, var_names=var_names), reason=f"the input has {what}")
         else:
@@ -277,10 +280,10 @@ def _element_selections(da):
 
 def _joint_centers(obj, group, curves, var_names):
     """Per-variable centre arrays of a joint reference ball, from attrs ``center_values``."""
-    from ..adapters import to_dataset
+    from ..estimators import describe_fit
 
     values = np.array([float(v) for v in str(curves.attrs.get("center_values", "")).split(",") if v != ""])
-    ds = to_dataset(obj, group or "posterior")
+    ds = describe_fit(obj, group=group or "posterior").draws
     out, start = {}, 0
     for var in var_names:
         if var not in ds.data_vars:
@@ -320,9 +323,7 @@ def results_like(obj, ref, *, label, group, coords, est_kwargs):
                 f"plot_local_mass: fit {label!r} has stored results at other radii than the reference and "
                 "no draws to recompute them; it is drawn at its own radii", UserWarning, stacklevel=3)
             return apply_coords(curves[names], coords), apply_coords(index[names], coords)
-    from ..adapters.approx import is_approximation
-
-    if not (_is_container(obj) or isinstance(obj, (xr.Dataset, Mapping)) or is_approximation(obj)):
+    if not (_is_container(obj) or isinstance(obj, (xr.Dataset, Mapping)) or _is_approximation(obj)):
         raise TypeError(f"fit {label!r}: cannot read draws from {type(obj).__name__}")
     warnings.warn(
         f"plot_local_mass: {label!r} has no local_mass results at the reference radii; computing them "
@@ -436,7 +437,12 @@ class PlotData:
 
 
 def collect(data, *, var_names=None, filter_vars=None, coords=None, group=None, stats=None):
-    """Turn any accepted input into a :class:`PlotData`."""
+    """Turn any accepted input into a :class:`PlotData`.
+
+    The overlay is a mapping of fits (dim ``model``), a list of groups (dim ``group``), or the
+    ``group`` dim of results computed for several groups; the other entries are read (or computed)
+    at the reference's centres and absolute radii (:func:`results_like`).
+    """
     est_kwargs = dict((stats or {}).get("local_mass", {}) or {})
     if coords is not None and not isinstance(coords, Mapping):
         raise TypeError(f"coords must be a mapping of dimension -> value(s), got {type(coords).__name__}")
@@ -444,52 +450,17 @@ def collect(data, *, var_names=None, filter_vars=None, coords=None, group=None, 
     # results that already carry several groups along dim "group" (local_mass(..., group=[...])):
     # that dim is the overlay
     wanted = [str(g) for g in group] if isinstance(group, (list, tuple)) else None
-    if group is None or wanted:
-        stored = _stored(data, None) if (_is_container(data) or isinstance(data, xr.Dataset)
-                                         or _is_results_pair(data)) else None
-        if stored is not None and GROUP_DIM in stored[0].dims:
-            have = [str(g) for g in stored[0][GROUP_DIM].values]
-            if wanted is None or all(g in have for g in wanted):
-                curves, index = results_of(data, group=None, **sel_kw)
-                if wanted is not None:
-                    curves, index = curves.sel({GROUP_DIM: wanted}), index.sel({GROUP_DIM: wanted})
-                return _group_dim_data(curves, index)
+    if (group is None or wanted) and _has_group_dim(data, wanted):
+        curves, index = results_of(data, group=None, **sel_kw)
+        if wanted is not None:
+            curves, index = curves.sel({GROUP_DIM: wanted}), index.sel({GROUP_DIM: wanted})
+        return _group_dim_data(curves, index)
+    groups = None
     if isinstance(group, (list, tuple)):
-        if _is_fit_mapping(data) if isinstance(data, Mapping) else False:
-            raise ValueError("overlay either a mapping of fits or a list of groups, not both")
-        groups = [str(g) for g in group]
-        if len(groups) == 0:
-            raise ValueError("group is an empty list")
-        if len(set(groups)) != len(groups):
-            raise ValueError(f"group has repeated entries: {groups}")
-        if not _is_container(data):
-            raise TypeError("group=[...] overlays need a DataTree or InferenceData with those groups")
-        have = _groups(data)
-        missing = [g for g in groups if g not in have]
-        if missing:
-            raise KeyError(f"group(s) {missing} not found; the data has groups {have}")
+        groups, chosen = _group_overlay(data, group, var_names, filter_vars)
         items = [(g, data, g) for g in groups]
         overlay = GROUP_DIM
-        # variables: among those every group has, the ones asked (by default: those with stored
-        # results, else all); a variable asked by name must be in every group
-        have_vars = {g: list(get_group(data, g).data_vars) for g in groups}
-        first = next((g for g in ("posterior", *groups) if g in have_vars), groups[0])
-        common = [v for v in have_vars[first] if all(v in have_vars[g] for g in groups)]
-        if var_names is not None and filter_vars is None:
-            for g in groups:
-                lacking = [v for v in _as_list(var_names) if not str(v).startswith("~") and v not in have_vars[g]]
-                if lacking:
-                    raise KeyError(f"variable(s) {lacking} not in group {g!r} (it has {have_vars[g]})")
-        if var_names is None:
-            stored = read(data)
-            in_store = [v for v in (stored[0].data_vars if stored is not None else []) if v in common]
-            chosen = in_store or common
-        else:
-            chosen = select_names(common, var_names, filter_vars)
-        if not chosen:
-            raise ValueError(f"groups {groups} share no variable to overlay")
         sel_kw.update(var_names=chosen, filter_vars=None)
-        var_names, filter_vars = chosen, None
     elif isinstance(data, Mapping) and _is_fit_mapping(data):
         items = [(str(k), v, group) for k, v in data.items()]
         overlay = FIT_DIM
@@ -510,14 +481,67 @@ def collect(data, *, var_names=None, filter_vars=None, coords=None, group=None, 
         entries.append(ref if pos == ref_pos else
                        results_like(obj, ref, label=label, group=grp, coords=coords, est_kwargs=est_kwargs))
     labels = [lab for lab, _, _ in items] if overlay else ["_"]
+    return _assemble(ref, entries, labels, overlay=overlay, ref_pos=ref_pos)
+
+
+def _has_group_dim(data, wanted):
+    """Whether ``data`` carries results with a ``group`` dim holding every group ``wanted`` (all when None)."""
+    stored = _stored(data, None) if (_is_container(data) or isinstance(data, xr.Dataset)
+                                     or _is_results_pair(data)) else None
+    if stored is None or GROUP_DIM not in stored[0].dims:
+        return False
+    have = [str(g) for g in stored[0][GROUP_DIM].values]
+    return wanted is None or all(g in have for g in wanted)
+
+
+def _group_overlay(data, group, var_names, filter_vars):
+    """The groups of a ``group=[...]`` overlay, checked, and the variables to draw.
+
+    Variables: among those every group has, the ones asked (by default: those with stored
+    results, else all); a variable asked by name must be in every group.
+    """
+    if _is_fit_mapping(data) if isinstance(data, Mapping) else False:
+        raise ValueError("overlay either a mapping of fits or a list of groups, not both")
+    groups = [str(g) for g in group]
+    if len(groups) == 0:
+        raise ValueError("group is an empty list")
+    if len(set(groups)) != len(groups):
+        raise ValueError(f"group has repeated entries: {groups}")
+    if not _is_container(data):
+        raise TypeError("group=[...] overlays need a DataTree or InferenceData with those groups")
+    have = _groups(data)
+    missing = [g for g in groups if g not in have]
+    if missing:
+        raise KeyError(f"group(s) {missing} not found; the data has groups {have}")
+    have_vars = {g: list(get_group(data, g).data_vars) for g in groups}
+    first = next((g for g in ("posterior", *groups) if g in have_vars), groups[0])
+    common = [v for v in have_vars[first] if all(v in have_vars[g] for g in groups)]
+    if var_names is not None and filter_vars is None:
+        for g in groups:
+            lacking = [v for v in _as_list(var_names) if not str(v).startswith("~") and v not in have_vars[g]]
+            if lacking:
+                raise KeyError(f"variable(s) {lacking} not in group {g!r} (it has {have_vars[g]})")
+    if var_names is None:
+        stored = read(data)
+        in_store = [v for v in (stored[0].data_vars if stored is not None else []) if v in common]
+        chosen = in_store or common
+    else:
+        chosen = select_names(common, var_names, filter_vars)
+    if not chosen:
+        raise ValueError(f"groups {groups} share no variable to overlay")
+    return groups, chosen
+
+
+def _assemble(ref, entries, labels, *, overlay, ref_pos):
+    """One :class:`PlotData` of the entries' results concatenated along the overlay dim (reference's order)."""
+    import pandas as pd
+
     dim = overlay or _NO_OVERLAY
     names = list(ref[0].data_vars)
     for label, (c, i) in zip(labels[1:], entries[1:]):
         missing = [n for n in names if n not in c.data_vars or n not in i.data_vars]
         if missing:
             raise ValueError(f"fit {label!r} has no local-mass results for variable(s) {missing}")
-    import pandas as pd
-
     idx = pd.Index(labels, name=dim)
     curves = xr.concat([c[names] for c, _ in entries], dim=idx, join="outer", combine_attrs="override",
                        coords="minimal", compat="override")
@@ -618,32 +642,6 @@ def index_text(stats, label=None):
     return "\n".join(lines)
 
 
-def log_ticks(lo, hi):
-    """Tick values of a log axis from ``lo`` to ``hi``: decades, or 1-2-5 / 1-2-3-5 steps when short.
-
-    Examples
-    --------
-    >>> log_ticks(0.03, 0.45)
-    [0.03, 0.05, 0.1, 0.2, 0.3]
-    >>> log_ticks(1e-6, 1.0)[:3]
-    [1e-06, 1e-05, 0.0001]
-    """
-    if not (lo > 0 and hi > lo and np.isfinite(hi)):
-        return []
-    decades = np.log10(hi / lo)
-    subs = (1.0, 2.0, 3.0, 5.0) if decades < 1.2 else (1.0, 2.0, 5.0) if decades < 2.2 else (1.0,)
-    step = max(1, int(np.ceil(decades / 8))) if decades >= 2.2 else 1  # at most ~8 decade labels
-    out = []
-    for e in range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1):
-        if subs == (1.0,) and e % step:
-            continue
-        for m in subs:
-            v = float(f"{m * 10.0 ** e:.12g}")
-            if lo * (1 - 1e-9) <= v <= hi * (1 + 1e-9):
-                out.append(v)
-    return out
-
-
 def reference_label(k):
     """Text of the slope-k reference line, e.g. ``∝ r²``."""
     return "∝ r" if k == 1 else "∝ r" + str(k).translate(_SUPERSCRIPTS)
@@ -703,22 +701,116 @@ def geometry(pdata):
     return {key: xr.Dataset(vals) for key, vals in out.items()}
 
 
-def _geometry_one(cur, idx, d, odim, labels, ref_o=0):
-    lead_dims = list(cur.dims[:-2])  # (*P, O)
-    pdims = lead_dims[:-1]
-    coords = {k: v for k, v in cur.coords.items() if set(v.dims) <= set(lead_dims)}
+@dataclass
+class _Arrays:
+    """The numbers of one variable's panels, as arrays shaped ``(*P, O[, radius])``.
 
-    def stat(label):
-        return cur.sel(local_stat=label).values.astype(float)
+    ``P`` are the panel dims (elements, centre), ``O`` the overlay entries. Curves: radius ``r``,
+    mass ``m`` and its interval, slope ``s`` and its interval, the masks of resolved radii
+    (solid) and the rest (dashed, extended by one point to join the solid part); limits per
+    panel; the index ``a`` with its interval (``a_fin``: the value a line is drawn at).
+    """
+
+    r: np.ndarray
+    m: np.ndarray
+    mlo: np.ndarray
+    mhi: np.ndarray
+    s: np.ndarray
+    slo: np.ndarray
+    shi: np.ndarray
+    res: np.ndarray
+    rok: np.ndarray
+    pos: np.ndarray
+    sok: np.ndarray
+    m_solid: np.ndarray
+    m_dashed: np.ndarray
+    s_solid: np.ndarray
+    s_dashed: np.ndarray
+    P: tuple
+    O: int
+    x_lo: np.ndarray = None
+    x_hi: np.ndarray = None
+    y_lo: np.ndarray = None
+    y_hi: np.ndarray = None
+    sy_lo: np.ndarray = None
+    sy_hi: np.ndarray = None
+    a: np.ndarray = None
+    alo: np.ndarray = None
+    ahi: np.ndarray = None
+    a_fin: np.ndarray = None
+
+
+def _geometry_one(cur, idx, d, odim, labels, ref_o=0):
+    """Everything drawn for one variable (see :func:`geometry`), as DataArrays keyed by visual name.
+
+    ``cur`` and ``idx`` are its curves and index with dims ``(*P, overlay, radius, local_stat)`` and
+    ``(*P, overlay, index_stat)``; ``d`` the number of reference lines; ``labels`` the overlay's
+    labels (None without an overlay); ``ref_o`` the reference's position along the overlay.
+    """
+    lead_dims = list(cur.dims[:-2])  # (*P, O)
 
     def istat(label):
         return idx.sel(index_stat=label).transpose(*lead_dims).values.astype(float)
+
+    x = _curve_arrays(cur)
+    _set_limits(x, istat, d)
+    band, sband = _bands(x)
+    fit = _fit_lines(x, istat)
+    ref, ref_txt, ref_str = _reference_lines(x, d, ref_o)
+    texts, tpos, halign, valign = _index_blocks(x, idx, istat, labels, fit, ref, ref_txt)
+    a_str, a_pos = _asymptote_texts(x, labels)
+    slope_refs = np.array([float(k) for k in range(1, d + 1)])
+    sref = np.broadcast_to(slope_refs, x.P + (d,)).copy()
+    sref[(sref < x.sy_lo[..., None]) | (sref > x.sy_hi[..., None])] = np.nan
+    sref[~x.rok.any(axis=(-2, -1))] = np.nan
+    limits = np.stack([x.x_lo, x.x_hi, x.y_lo, x.y_hi, x.sy_lo, x.sy_hi], axis=-1)
+    limits[~x.rok.any(axis=(-2, -1))] = np.nan  # centres a variable was not analysed at: no panel
+
+    coords = {k: v for k, v in cur.coords.items() if set(v.dims) <= set(lead_dims)}
+    L, pdims = lead_dims, lead_dims[:-1]
+    rad = ["radius"]
+    pa = {"plot_axis": ["x", "y"]}
+
+    def xy(mask, y):
+        return np.stack([np.where(mask, x.r, np.nan), np.where(mask, y, np.nan)], axis=-1)
+
+    def da(values, dims, extra=None):
+        cc = {k: v for k, v in coords.items() if set(v.dims) <= set(dims)}
+        cc.update(extra or {})
+        return xr.DataArray(values, dims=dims, coords=cc)
+
+    return {
+        "mass": da(xy(x.m_solid, x.m), L + rad + ["plot_axis"], pa),
+        "mass_unresolved": da(xy(x.m_dashed, x.m), L + rad + ["plot_axis"], pa),
+        "mass_band": da(band, L + rad + ["kwarg"], {"kwarg": ["x", "y_bottom", "y_top"]}),
+        "slope": da(xy(x.s_solid, x.s), L + rad + ["plot_axis"], pa),
+        "slope_unresolved": da(xy(x.s_dashed, x.s), L + rad + ["plot_axis"], pa),
+        "slope_band": da(sband, L + rad + ["kwarg"], {"kwarg": ["x", "y_bottom", "y_top"]}),
+        "fit": da(fit, L + ["fit_point", "plot_axis"], pa),
+        "reference": da(ref, pdims + ["ref", "ref_point", "plot_axis"], dict(pa, ref=np.arange(1, d + 1))),
+        "reference_text": da(ref_txt, pdims + ["ref", "plot_axis"], dict(pa, ref=np.arange(1, d + 1))),
+        "reference_str": da(ref_str, pdims + ["ref"], {"ref": np.arange(1, d + 1)}),
+        "index_text": da(tpos, L + ["plot_axis"], pa),
+        "index_str": da(texts, L),
+        "index_align": da(np.stack([halign, valign], axis=-1), pdims + ["align"],
+                          {"align": ["horizontal", "vertical"]}),
+        "asymptote": da(x.a_fin, L),
+        "asymptote_text": da(a_pos, L + ["plot_axis"], pa),
+        "asymptote_str": da(a_str, L),
+        "slope_reference": da(sref, pdims + ["ref"], {"ref": np.arange(1, d + 1)}),
+        "limits": da(limits, pdims + ["lim"], {"lim": ["x_lo", "x_hi", "y_lo", "y_hi", "slope_lo", "slope_hi"]}),
+    }
+
+
+def _curve_arrays(cur):
+    """The curve arrays and masks of one variable (an :class:`_Arrays` without limits or index yet)."""
+    def stat(label):
+        return cur.sel(local_stat=label).values.astype(float)
 
     r, m = stat("radius"), stat("mass")
     mlo, mhi = stat("mass_lower"), stat("mass_upper")
     s, slo, shi = stat("slope"), stat("slope_lower"), stat("slope_upper")
     res = stat("resolved") > 0.5
-    P, O = r.shape[:-2], r.shape[-2]
     rok = np.isfinite(r) & (r > 0)
     pos = rok & np.isfinite(m) & (m > 0)
 
@@ -733,53 +825,68 @@ def _geometry_one(cur, idx, d, odim, labels, ref_o=0):
     m_solid, m_dashed = split(pos)
     sok = rok & np.isfinite(s)
     s_solid, s_dashed = split(sok)
+    return _Arrays(r=r, m=m, mlo=mlo, mhi=mhi, s=s, slo=slo, shi=shi, res=res, rok=rok, pos=pos, sok=sok,
+                   m_solid=m_solid, m_dashed=m_dashed, s_solid=s_solid, s_dashed=s_dashed, P=r.shape[:-2],
+                   O=r.shape[-2])
 
-    def xy(mask, y):
-        return np.stack([np.where(mask, r, np.nan), np.where(mask, y, np.nan)], axis=-1)
 
-    # panel limits (over overlays and radii)
+def _set_limits(x, istat, d):
+    """Panel limits over overlays and radii: the mass view's, and the slope view's from what the draws resolve.
+
+    The slope view's limits also hold the index ``a`` (its lower end when ``a`` is infinite) and
+    leave room above for the asymptote labels; ``d`` is the default top without data.
+    """
     red = (-2, -1)
-    x_lo = _nan_reduce(np.nanmin, np.where(rok, r, np.nan), red) / 1.15
-    x_hi = _nan_reduce(np.nanmax, np.where(rok, r, np.nan), red) * 1.15
+    r, m, rok, pos = x.r, x.m, x.rok, x.pos
+    x.x_lo = _nan_reduce(np.nanmin, np.where(rok, r, np.nan), red) / 1.15
+    x.x_hi = _nan_reduce(np.nanmax, np.where(rok, r, np.nan), red) * 1.15
     y_lo = _nan_reduce(np.nanmin, np.where(pos, m, np.nan), red) / 2.5
-    top = _nan_reduce(np.nanmax, np.where(pos & np.isfinite(mhi), np.fmax(mhi, m), np.nan), red)
+    top = _nan_reduce(np.nanmax, np.where(pos & np.isfinite(x.mhi), np.fmax(x.mhi, m), np.nan), red)
     y_hi = np.minimum(np.fmax(top * 1.6, y_lo * 20), 1.05)  # a probability axis ends just above 1
-    y_lo = np.where(np.isfinite(y_lo), y_lo, 1e-3)
-    y_hi = np.where(np.isfinite(y_hi), y_hi, 1.0)
+    x.y_lo = np.where(np.isfinite(y_lo), y_lo, 1e-3)
+    x.y_hi = np.where(np.isfinite(y_hi), y_hi, 1.0)
 
-    a, alo, ahi = istat("a"), istat("a_lower"), istat("a_upper")
-    b = istat("b")
-    scale, window = istat("scale"), istat("window")
-
-    s_band_ok = res & sok & np.isfinite(slo) & np.isfinite(shi)
+    x.a, x.alo, x.ahi = istat("a"), istat("a_lower"), istat("a_upper")
+    s_band_ok = x.res & x.sok & np.isfinite(x.slo) & np.isfinite(x.shi)
     # limits from what the draws resolve (unresolved spikes may leave the axis) and from a
-    a_fin = np.where(np.isfinite(a), a, np.where(np.isinf(a) & np.isfinite(alo), alo, np.nan))
-    s_vals = np.concatenate([np.where(s_band_ok, slo, np.nan), np.where(s_band_ok, shi, np.nan),
-                             np.where(sok & res, s, np.nan), a_fin[..., None]], axis=-1)
+    x.a_fin = np.where(np.isfinite(x.a), x.a, np.where(np.isinf(x.a) & np.isfinite(x.alo), x.alo, np.nan))
+    s_vals = np.concatenate([np.where(s_band_ok, x.slo, np.nan), np.where(s_band_ok, x.shi, np.nan),
+                             np.where(x.sok & x.res, x.s, np.nan), x.a_fin[..., None]], axis=-1)
     sy_lo = _nan_reduce(np.nanmin, s_vals, red)
     sy_hi = _nan_reduce(np.nanmax, s_vals, red)
     span = np.where(sy_hi - sy_lo > 0.2, sy_hi - sy_lo, 0.2)
-    sy_lo, sy_hi = sy_lo - 0.08 * span, sy_hi + (0.1 + LINE_FRAC * O) * span  # room for the asymptote labels
-    sy_lo = np.where(np.isfinite(sy_lo), sy_lo, 0.0)
-    sy_hi = np.where(np.isfinite(sy_hi), sy_hi, float(d) + 1.0)
+    sy_lo, sy_hi = sy_lo - 0.08 * span, sy_hi + (0.1 + LINE_FRAC * x.O) * span  # room for the asymptote labels
+    x.sy_lo = np.where(np.isfinite(sy_lo), sy_lo, 0.0)
+    x.sy_hi = np.where(np.isfinite(sy_hi), sy_hi, float(d) + 1.0)
 
-    ylo_b = y_lo[..., None]
 
-    # the interval band over resolved radii with mass (at unresolved ones the dashed line says
-    # "not resolved"; a band clipped to the axis floor would read as information)
-    band_ok = rok & res & pos & np.isfinite(mhi) & (mhi > 0)
-    band = np.stack([r, np.fmax(mlo, ylo_b[..., None]), mhi], axis=-1)
+def _bands(x):
+    """The mass and slope interval bands ``(x, y_bottom, y_top)``, over resolved radii only.
+
+    At unresolved radii the dashed line says "not resolved"; a band clipped to the axis floor
+    would read as information.
+    """
+    ylo_b = x.y_lo[..., None]
+    band_ok = x.rok & x.res & x.pos & np.isfinite(x.mhi) & (x.mhi > 0)
+    band = np.stack([x.r, np.fmax(x.mlo, ylo_b[..., None]), x.mhi], axis=-1)
     band[~band_ok] = np.nan
-    sband = np.stack([r, slo, shi], axis=-1)
-    sband[~(rok & res & np.isfinite(slo) & np.isfinite(shi))] = np.nan  # slope intervals: resolved radii only
+    sband = np.stack([x.r, x.slo, x.shi], axis=-1)
+    sband[~(x.rok & x.res & np.isfinite(x.slo) & np.isfinite(x.shi))] = np.nan  # slope intervals: resolved radii
+    return band, sband
 
-    # fitted index line through the curve: m = C r^a (log(scale/r))^b, anchored on the smallest
-    # resolved radii of the fit window (the law is asymptotic, r -> 0). The log factor is drawn only
-    # when b is identified (finite interval excluding 0); otherwise the line has slope a.
-    blo, bhi = istat("b_lower"), istat("b_upper")
-    fit = np.full(P + (O, N_FIT_POINTS, 2), np.nan)
-    for ix in np.ndindex(*(P + (O,))):
-        ai, sc, win = a[ix], scale[ix], window[ix]
+
+def _fit_lines(x, istat):
+    """The fitted index line through each curve: ``m = C r^a (log(scale/r))^b``.
+
+    Anchored on the smallest resolved radii of the fit window (the law is asymptotic, r -> 0).
+    The log factor is drawn only when b is identified (finite interval excluding 0); otherwise
+    the line has slope a.
+    """
+    b, blo, bhi = istat("b"), istat("b_lower"), istat("b_upper")
+    scale, window = istat("scale"), istat("window")
+    fit = np.full(x.P + (x.O, N_FIT_POINTS, 2), np.nan)
+    for ix in np.ndindex(*(x.P + (x.O,))):
+        ai, sc, win = x.a[ix], scale[ix], window[ix]
         if not np.isfinite(ai):
             continue
         use_b = bool(np.isfinite(b[ix]) and np.isfinite(blo[ix]) and np.isfinite(bhi[ix])
@@ -790,52 +897,64 @@ def _geometry_one(cur, idx, d, odim, labels, ref_o=0):
         r_cap = sc / np.e if use_b else np.inf
         if use_b and bi > 0 and ai > 0:
             r_cap = min(r_cap, sc * np.exp(-2.0 * bi / ai))
-        rr, mm = r[ix], m[ix]
-        pts = m_solid[ix] & ((rr <= win * (1 + 1e-9)) if np.isfinite(win) else True)
+        rr, mm = x.r[ix], x.m[ix]
+        pts = x.m_solid[ix] & ((rr <= win * (1 + 1e-9)) if np.isfinite(win) else True)
         if use_b:
             pts &= rr < r_cap
         if not pts.any():
-            pts = m_solid[ix] & ((rr < r_cap) if use_b else True)
+            pts = x.m_solid[ix] & ((rr < r_cap) if use_b else True)
         if not pts.any():
             continue
         pts[np.flatnonzero(pts)[N_ANCHOR:]] = False
         logl = np.log(np.log(sc / rr[pts])) if use_b else 0.0
         c0 = np.mean(np.log(mm[pts]) - ai * np.log(rr[pts]) - bi * logl)
         pix = ix[:-1]
-        x_end = x_hi[pix]
+        x_end = x.x_hi[pix]
         if np.isfinite(win):
             x_end = min(x_end, max(win, rr[pts].max()))
         if use_b:
             x_end = min(x_end, r_cap)
-        if not x_end > x_lo[pix]:
+        if not x_end > x.x_lo[pix]:
             continue
-        xs = np.geomspace(x_lo[pix], x_end, N_FIT_POINTS)
+        xs = np.geomspace(x.x_lo[pix], x_end, N_FIT_POINTS)
         ys = np.exp(c0 + ai * np.log(xs) + (bi * np.log(np.log(sc / xs)) if use_b else 0.0))
         fit[ix] = np.stack([xs, ys], axis=-1)
+    return fit
 
-    # reference lines of slope 1..d through the reference curve's smallest resolved radius
-    ref = np.full(P + (d, 2, 2), np.nan)
-    ref_txt = np.full(P + (d, 2), np.nan)
-    ref_str = np.full(P + (d,), "", dtype=object)
-    # d = 1: the key legend names the single line; joint balls: label the extremes (and 2 when d = 3)
+
+def _reference_lines(x, d, ref_o):
+    """Reference lines of slope 1..d through the reference curve's smallest resolved radius, and their labels.
+
+    With d = 1 the key legend names the single line; joint balls label the extremes (and 2 when d = 3).
+    """
+    ref = np.full(x.P + (d, 2, 2), np.nan)
+    ref_txt = np.full(x.P + (d, 2), np.nan)
+    ref_str = np.full(x.P + (d,), "", dtype=object)
     label_ks = set() if d == 1 else (set(range(1, d + 1)) if d <= 3 else {1, d})
-    for pix in np.ndindex(*P):
-        ok = m_solid[pix + (ref_o,)]
+    for pix in np.ndindex(*x.P):
+        ok = x.m_solid[pix + (ref_o,)]
         if not ok.any():
-            ok = pos[pix + (ref_o,)]
+            ok = x.pos[pix + (ref_o,)]
         if not ok.any():
             continue
         j = int(np.argmax(ok))
-        r0, m0 = r[pix + (ref_o, j)], m[pix + (ref_o, j)]
+        r0, m0 = x.r[pix + (ref_o, j)], x.m[pix + (ref_o, j)]
         for k in range(1, d + 1):
-            x_end = min(x_hi[pix], r0 * (y_hi[pix] / m0) ** (1.0 / k))
-            x_st = x_lo[pix]
+            x_end = min(x.x_hi[pix], r0 * (x.y_hi[pix] / m0) ** (1.0 / k))
+            x_st = x.x_lo[pix]
             ref[pix + (k - 1,)] = [[x_st, m0 * (x_st / r0) ** k], [x_end, m0 * (x_end / r0) ** k]]
             if k in label_ks:
                 ref_txt[pix + (k - 1,)] = [x_end / 1.02, m0 * (x_end / r0) ** k / 1.12]
                 ref_str[pix + (k - 1,)] = reference_label(k)
+    return ref, ref_txt, ref_str
 
-    # annotation blocks (one per overlay entry), in the corner the drawn lines leave emptiest
+
+def _index_blocks(x, idx, istat, labels, fit, ref, ref_txt):
+    """The index annotation blocks (one per overlay entry), in the corner the drawn lines leave emptiest.
+
+    Returns the texts and positions ``(*P, O)`` and the panels' horizontal and vertical alignment.
+    """
+    P, O = x.P, x.O
     texts = np.full(P + (O,), "", dtype=object)
     tpos = np.full(P + (O, 2), np.nan)
     halign = np.full(P, "left", dtype=object)
@@ -853,41 +972,55 @@ def _geometry_one(cur, idx, d, odim, labels, ref_o=0):
             if np.isnan(st_vals["a"][ix]) and np.isnan(st_vals.get("status", st_vals["a"])[ix]):
                 continue
             blocks.append((o, index_text({k: v[ix] for k, v in st_vals.items()}, labels[o] if labels else None)))
-        if not blocks or not np.isfinite(x_lo[pix]):
+        if not blocks or not np.isfinite(x.x_lo[pix]):
             continue
-        n_lines = sum(t.count("\n") + 1 for _, t in blocks)
-        height = n_lines * LINE_FRAC + 0.02 * (len(blocks) - 1) + MARGIN_FRAC
-        width = min(0.95, CHAR_FRAC * max(len(line) for _, t in blocks for line in t.split("\n")) + MARGIN_FRAC)
-        pts = _drawn_points(pix, r, m, pos, fit, ref, ref_txt, x_lo, x_hi, y_lo, y_hi)
-        corners = {  # (x from, x to, y from, y to) in axes fractions
-            ("left", "top"): (0, width, 1 - height, 1),
-            ("right", "bottom"): (1 - width, 1, 0, height),
-            ("right", "top"): (1 - width, 1, 1 - height, 1),
-            ("left", "bottom"): (0, width, 0, height),
-        }
-        counts = {key: int(((pts[:, 0] >= x0) & (pts[:, 0] <= x1) & (pts[:, 1] >= y0) & (pts[:, 1] <= y1)).sum())
-                  for key, (x0, x1, y0, y1) in corners.items()}
-        ha, va = min(counts, key=lambda key: counts[key])  # ties: the first (upper left)
+        ha, va = _emptiest_corner(x, pix, blocks, fit, ref, ref_txt)
         halign[pix], valign[pix] = ha, va
         offset = MARGIN_FRAC
         for o, txt in (blocks if va == "top" else blocks[::-1]):
             xf = MARGIN_FRAC if ha == "left" else 1 - MARGIN_FRAC
             yf = 1 - offset if va == "top" else offset
             texts[pix + (o,)] = txt
-            tpos[pix + (o,)] = [_log_pos(x_lo[pix], x_hi[pix], xf), _log_pos(y_lo[pix], y_hi[pix], yf)]
+            tpos[pix + (o,)] = [_log_pos(x.x_lo[pix], x.x_hi[pix], xf), _log_pos(x.y_lo[pix], x.y_hi[pix], yf)]
             offset += LINE_FRAC * (txt.count("\n") + 1) + 0.02
+    return texts, tpos, halign, valign
 
-    # asymptote a in the slope view
-    # (a = inf from draws: the line at the interval's lower end, the slope the nearest draws support)
-    a_line = a_fin
-    a_str = np.full(P + (O,), "", dtype=object)
-    a_pos = np.full(P + (O, 2), np.nan)
-    for pix in np.ndindex(*P):
+
+def _emptiest_corner(x, pix, blocks, fit, ref, ref_txt):
+    """``(horizontal, vertical)`` alignment of the corner of a mass panel holding fewest drawn points.
+
+    Ties go to the first (upper left).
+    """
+    n_lines = sum(t.count("\n") + 1 for _, t in blocks)
+    height = n_lines * LINE_FRAC + 0.02 * (len(blocks) - 1) + MARGIN_FRAC
+    width = min(0.95, CHAR_FRAC * max(len(line) for _, t in blocks for line in t.split("\n")) + MARGIN_FRAC)
+    pts = _drawn_points(pix, x.r, x.m, x.pos, fit, ref, ref_txt, x.x_lo, x.x_hi, x.y_lo, x.y_hi)
+    corners = {  # (x from, x to, y from, y to) in axes fractions
+        ("left", "top"): (0, width, 1 - height, 1),
+        ("right", "bottom"): (1 - width, 1, 0, height),
+        ("right", "top"): (1 - width, 1, 1 - height, 1),
+        ("left", "bottom"): (0, width, 0, height),
+    }
+    counts = {key: int(((pts[:, 0] >= x0) & (pts[:, 0] <= x1) & (pts[:, 1] >= y0) & (pts[:, 1] <= y1)).sum())
+              for key, (x0, x1, y0, y1) in corners.items()}
+    return min(counts, key=lambda key: counts[key])
+
+
+def _asymptote_texts(x, labels):
+    """Texts and positions of the asymptote ``a`` in the slope view, one row per overlay entry.
+
+    From draws, a = inf is drawn at the interval's lower end (the slope the nearest draws support);
+    an exact tier's a = inf gets no line, only the text.
+    """
+    a, alo, ahi, a_fin = x.a, x.alo, x.ahi, x.a_fin
+    a_str = np.full(x.P + (x.O,), "", dtype=object)
+    a_pos = np.full(x.P + (x.O, 2), np.nan)
+    for pix in np.ndindex(*x.P):
         row = 0
-        for o in range(O):
+        for o in range(x.O):
             ix = pix + (o,)
             exact_inf = bool(np.isposinf(a[ix]) and np.isposinf(alo[ix]))  # exact tiers: no line, the text
-            if not (np.isfinite(a_fin[ix]) or exact_inf) or not np.isfinite(sy_lo[pix] + sy_hi[pix]):
+            if not (np.isfinite(a_fin[ix]) or exact_inf) or not np.isfinite(x.sy_lo[pix] + x.sy_hi[pix]):
                 continue
             pref = f"{labels[o]}: " if labels else ""
             if exact_inf:
@@ -897,45 +1030,10 @@ def _geometry_one(cur, idx, d, odim, labels, ref_o=0):
             else:
                 a_str[ix] = f"{pref}a = {_fmt(a[ix])} [{_fmt(alo[ix])}, {_fmt(ahi[ix])}]"
             yf = 1 - MARGIN_FRAC - row * LINE_FRAC
-            a_pos[ix] = [_log_pos(x_lo[pix], x_hi[pix], 1 - MARGIN_FRAC), sy_lo[pix] + yf * (sy_hi[pix] - sy_lo[pix])]
+            a_pos[ix] = [_log_pos(x.x_lo[pix], x.x_hi[pix], 1 - MARGIN_FRAC),
+                         x.sy_lo[pix] + yf * (x.sy_hi[pix] - x.sy_lo[pix])]
             row += 1
-    slope_refs = np.array([float(k) for k in range(1, d + 1)])
-    sref = np.broadcast_to(slope_refs, P + (d,)).copy()
-    sref[(sref < sy_lo[..., None]) | (sref > sy_hi[..., None])] = np.nan
-    sref[~rok.any(axis=(-2, -1))] = np.nan
-
-    L = lead_dims
-    rad = ["radius"]
-    pa = {"plot_axis": ["x", "y"]}
-
-    def da(values, dims, extra=None):
-        cc = {k: v for k, v in coords.items() if set(v.dims) <= set(dims)}
-        cc.update(extra or {})
-        return xr.DataArray(values, dims=dims, coords=cc)
-
-    limits = np.stack([x_lo, x_hi, y_lo, y_hi, sy_lo, sy_hi], axis=-1)
-    limits[~rok.any(axis=(-2, -1))] = np.nan  # centres a variable was not analysed at: no panel
-    return {
-        "mass": da(xy(m_solid, m), L + rad + ["plot_axis"], pa),
-        "mass_unresolved": da(xy(m_dashed, m), L + rad + ["plot_axis"], pa),
-        "mass_band": da(band, L + rad + ["kwarg"], {"kwarg": ["x", "y_bottom", "y_top"]}),
-        "slope": da(xy(s_solid, s), L + rad + ["plot_axis"], pa),
-        "slope_unresolved": da(xy(s_dashed, s), L + rad + ["plot_axis"], pa),
-        "slope_band": da(sband, L + rad + ["kwarg"], {"kwarg": ["x", "y_bottom", "y_top"]}),
-        "fit": da(fit, L + ["fit_point", "plot_axis"], pa),
-        "reference": da(ref, pdims + ["ref", "ref_point", "plot_axis"], dict(pa, ref=np.arange(1, d + 1))),
-        "reference_text": da(ref_txt, pdims + ["ref", "plot_axis"], dict(pa, ref=np.arange(1, d + 1))),
-        "reference_str": da(ref_str, pdims + ["ref"], {"ref": np.arange(1, d + 1)}),
-        "index_text": da(tpos, L + ["plot_axis"], pa),
-        "index_str": da(texts, L),
-        "index_align": da(np.stack([halign, valign], axis=-1), pdims + ["align"],
-                          {"align": ["horizontal", "vertical"]}),
-        "asymptote": da(a_line, L),
-        "asymptote_text": da(a_pos, L + ["plot_axis"], pa),
-        "asymptote_str": da(a_str, L),
-        "slope_reference": da(sref, pdims + ["ref"], {"ref": np.arange(1, d + 1)}),
-        "limits": da(limits, pdims + ["lim"], {"lim": ["x_lo", "x_hi", "y_lo", "y_hi", "slope_lo", "slope_hi"]}),
-    }
+    return a_str, a_pos
 
 
 def axis_labels(pdata):

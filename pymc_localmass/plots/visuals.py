@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._prepare import log_ticks, panel_title
+from ._prepare import panel_title
+from .axes import log_ticks, tidy_log_axis
 
 
 def backend_from_object(target, return_module=True):
@@ -127,8 +128,6 @@ def log_axes(da, target, *, which="mass"):
         return target
     name = backend_from_object(target, return_module=False)
     if name == "matplotlib":
-        from ._legacy import tidy_log_axis
-
         target.set_xscale("log")
         target.set_xlim(*x_lim)
         tidy_log_axis(target.xaxis, *x_lim)

@@ -148,7 +148,7 @@ def test_eight_schools_noncentred_deterministic_and_collapse(tmp_dir):
     cmp = chk.comparison
     assert "theta" in set(cmp["variable"].values)
     assert str(cmp["tier"].sel(model="ADVI").values) == "qmc"  # theta = mu + tau * theta_tilde: QMC
-    from pymc_localmass.approx_tier import compute
+    from pymc_localmass.tiers.analytic import compute
 
     c, _ = compute(fitted("eight_schools_noncentred").approx, var_names=["theta", "tau"])
     assert c.attrs["variable_tiers"] == "theta:qmc,tau:analytic"
@@ -203,7 +203,7 @@ def test_well_identified_models_are_not_flagged(name, tmp_dir):
 
 
 def test_vector_transforms_go_through_the_model(tmp_dir):
-    from pymc_localmass.approx_tier import compute
+    from pymc_localmass.tiers.analytic import compute
 
     for name, var in (("mixture", "w"), ("dirichlet", "p")):
         c, _ = compute(fitted(name).approx, var_names=[var])

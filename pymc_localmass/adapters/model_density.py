@@ -485,3 +485,64 @@ def model_log_density(model, *, prior=False, chunk_size=16384):
     True
     """
     return ModelLogDensity(model, prior=prior, chunk_size=chunk_size)
+
+
+def scale_partners(model, variables=None):
+    """Local-scale partner of each free variable, from the model graph.
+
+    A partner of variable ``X`` is a continuous free variable ``P`` with a
+    finite lower bound that does not depend on other variables, that is a
+    direct parent of ``X``'s distribution (no other random variable in
+    between; deterministic expressions such as ``tau * lam`` are looked
+    through), and whose elements map one to one to ``X``'s (same size), or
+    a scalar ``P`` for a scalar ``X``. When several qualify, one with ``X``'s
+    size is preferred, then the first in model order.
+
+    Parameters
+    ----------
+    model : pymc.Model
+    variables : dict of str to VariableInfo, optional
+        From :func:`model_variables`.
+
+    Returns
+    -------
+    dict of str to str
+        Variable name to partner name (variables without one are absent).
+
+    Examples
+    --------
+    >>> import pymc as pm
+    >>> with pm.Model() as m:
+    ...     tau = pm.HalfCauchy("tau", 1.0)
+    ...     lam = pm.HalfCauchy("lam", 1.0, shape=3)
+    ...     beta = pm.Normal("beta", 0.0, tau * lam)
+    ...     mu = pm.Normal("mu", 0.0, tau)
+    >>> scale_partners(m)
+    {'beta': 'lam', 'mu': 'tau'}
+    """
+    info = model_variables(model) if variables is None else variables
+    free = {rv.name: rv for rv in model.free_RVs}
+    basic = list(model.basic_RVs)
+    blockers = set(basic)
+    out = {}
+    for name, rv in free.items():
+        if info[name].discrete or not info[name].box_support:
+            continue
+        parents = [a for a in ancestors(list(rv.owner.inputs), blockers=blockers) if a in blockers and a is not rv]
+        cands = []
+        for p in parents:
+            pname = p.name
+            if pname not in free or pname == name:
+                continue
+            pi = info[pname]
+            if pi.discrete or not pi.box_support or pi.bounds_depend_on_values:
+                continue
+            if pi.transform not in ("LogTransform", "LogExpM1Transform", "Interval", "IntervalTransform",
+                                    "LogOddsTransform"):
+                continue
+            if pi.size == info[name].size or (pi.size == 1 and info[name].size == 1):
+                cands.append(pname)
+        if cands:
+            same = [c for c in cands if info[c].shape == info[name].shape]
+            out[name] = (same or cands)[0]
+    return out

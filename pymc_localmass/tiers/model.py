@@ -32,8 +32,8 @@ whose inner integral is a trapezoidal rule in ``t = log(lambda_j - lower)``
 log singularity of ``g`` at the centre. Each draw's conditional mass is then
 ``P(|theta_j - c| <= r | rest without lambda_j)``: finite variance, and exact
 when nothing else is random (the horseshoe prior). Partners are found in the
-model graph (:func:`scale_partners`): a continuous free variable with a finite
-lower bound, a direct parent of the element's distribution, of the same size
+model graph (:func:`pymc_localmass.adapters.model_density.scale_partners`): a
+continuous free variable with a finite lower bound, a direct parent of the element's distribution, of the same size
 (element by element) or scalar for a scalar element.
 
 *Heavy tails and funnels.* Where the draws' conditional masses have a heavy
@@ -84,15 +84,22 @@ import numpy as np
 import xarray as xr
 from scipy import special, stats
 
-from ._compat import default_ci_prob
-from .adapters import SAMPLE_DIMS, select_coords, select_vars, to_dataset
-from .core.curves import CURVE_STATS, INDEX_STATS, STATUS_WORDS, no_draws_value
-from .core.distances import center_values, joint_distances
-from .core.index import fit_index_curve, fit_slopes
-from .core.quadrature import check_radii_precision, conditional_ball_mass, qmc_ball_log_integral
-from .results import base_attrs, joint_center_label, merge_curves
+from .._centers import normalise_centers
+from .._validate import check_ci_prob, check_nan_policy
+from .._progress import Progress
+from .._radii import radii_for
+from ..adapters import SAMPLE_DIMS, select_coords, select_vars
+from ..adapters.pymc import map_point, prior_draws
+from ..adapters.source import convert
+from ..core.curves import CURVE_STATS, INDEX_STATS, STATUS_WORDS, no_draws_value
+from ..core.distances import center_values, joint_distances
+from ..core.ess import series_ess
+from ..core.index import fit_index_curve, fit_slopes
+from ..core.quadrature import check_radii_precision, conditional_ball_mass, qmc_ball_log_integral
+from ..results import base_attrs, joint_center_label, merge_curves
+from .samples import compute as samples_compute
 
-__all__ = ["compute", "model_local_mass", "scale_partners", "series_ess"]
+__all__ = ["compute", "model_local_mass"]
 
 #: thinned draws used per element for 1-D conditionals and for paired (2-D) ones
 N_DRAWS_1D = 400
@@ -110,61 +117,6 @@ _IMPROPER = ("Flat", "HalfFlat")
 
 
 # ----------------------------------------------------------------------------- small numerics
-def series_ess(x):
-    """Effective sample size of the mean of a series of shape (chain, draw).
-
-    Split-chain, initial-monotone-sequence estimator (Geyer 1992; Vehtari et
-    al. 2021) for any real-valued series (the indicator version lives in
-    :mod:`pymc_localmass.core.ess`). A constant series returns the number of
-    draws.
-
-    Parameters
-    ----------
-    x : array_like, shape (..., chain, draw)
-
-    Returns
-    -------
-    ndarray, shape (...)
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> bool(700 < series_ess(rng.normal(size=(4, 200))) <= 800)
-    True
-    >>> z = np.cumsum(rng.normal(size=(4, 200)), axis=1)   # a random walk: few effective draws
-    >>> bool(series_ess(z) < 40)
-    True
-    """
-    x = np.asarray(x, dtype=float)
-    c, n = x.shape[-2:]
-    total = c * n
-    half = n // 2
-    if half < 2:
-        return np.full(x.shape[:-2], float(total))
-    y = np.concatenate([x[..., :half], x[..., n - half:]], axis=-2)
-    m, s = y.shape[-2:]
-    cm = y.mean(axis=-1, keepdims=True)
-    cen = y - cm
-    w = (cen**2).sum(axis=-1).mean(axis=-1) / (s - 1)
-    b = cm[..., 0].var(axis=-1, ddof=1)
-    var_plus = (s - 1) / s * w + b
-    nfft = 1 << int(np.ceil(np.log2(2 * s)))
-    f = np.fft.rfft(cen, n=nfft, axis=-1)
-    acov = np.fft.irfft(f * np.conj(f), n=nfft, axis=-1)[..., :s] / s
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rho = 1.0 - (w[..., None] - acov.mean(axis=-2)) / var_plus[..., None]
-    rho[..., 0] = 1.0
-    k = s // 2
-    pairs = rho[..., 0:2 * k:2] + rho[..., 1:2 * k:2]
-    pos = np.cumprod(pairs > 0, axis=-1).astype(bool)
-    pairs = np.minimum.accumulate(np.where(pos, pairs, np.inf), axis=-1)
-    pairs = np.where(pos, pairs, 0.0)
-    tau = np.maximum(-1.0 + 2.0 * pairs.sum(axis=-1), 1.0 / np.log10(max(m * s, 10)))
-    ess = (m * s) / tau
-    ok = np.isfinite(ess) & (var_plus > 0)
-    return np.clip(np.where(ok, ess, total), 1.0, total)
-
-
 def _tail_index(values):
     """Hill estimate of the upper tail index k (k >= 0.5: infinite variance)."""
     v = np.sort(np.asarray(values, float)[np.isfinite(values)])
@@ -189,78 +141,6 @@ def _robust_scale(x):
     if not s > 0:
         s = float(np.std(x, ddof=1))
     return float(s) if s > 0 else 1.0
-
-
-# ----------------------------------------------------------------------------- model structure
-def _ancestors(graphs, blockers):
-    try:  # PyTensor >= 2.30
-        from pytensor.graph.traversal import ancestors
-    except ImportError:  # pragma: no cover
-        from pytensor.graph.basic import ancestors
-    return list(ancestors(graphs, blockers=blockers))
-
-
-def scale_partners(model, variables=None):
-    """Local-scale partner of each free variable, from the model graph.
-
-    A partner of variable ``X`` is a continuous free variable ``P`` with a
-    finite lower bound that does not depend on other variables, that is a
-    direct parent of ``X``'s distribution (no other random variable in
-    between; deterministic expressions such as ``tau * lam`` are looked
-    through), and whose elements map one to one to ``X``'s (same size), or
-    a scalar ``P`` for a scalar ``X``. When several qualify, one with ``X``'s
-    size is preferred, then the first in model order.
-
-    Parameters
-    ----------
-    model : pymc.Model
-    variables : dict of str to VariableInfo, optional
-        From :func:`pymc_localmass.model_density.model_variables`.
-
-    Returns
-    -------
-    dict of str to str
-        Variable name to partner name (variables without one are absent).
-
-    Examples
-    --------
-    >>> import pymc as pm
-    >>> with pm.Model() as m:
-    ...     tau = pm.HalfCauchy("tau", 1.0)
-    ...     lam = pm.HalfCauchy("lam", 1.0, shape=3)
-    ...     beta = pm.Normal("beta", 0.0, tau * lam)
-    ...     mu = pm.Normal("mu", 0.0, tau)
-    >>> scale_partners(m)
-    {'beta': 'lam', 'mu': 'tau'}
-    """
-    from .model_density import model_variables
-
-    info = model_variables(model) if variables is None else variables
-    free = {rv.name: rv for rv in model.free_RVs}
-    basic = list(model.basic_RVs)
-    blockers = set(basic)
-    out = {}
-    for name, rv in free.items():
-        if info[name].discrete or not info[name].box_support:
-            continue
-        parents = [a for a in _ancestors(list(rv.owner.inputs), blockers) if a in blockers and a is not rv]
-        cands = []
-        for p in parents:
-            pname = p.name
-            if pname not in free or pname == name:
-                continue
-            pi = info[pname]
-            if pi.discrete or not pi.box_support or pi.bounds_depend_on_values:
-                continue
-            if pi.transform not in ("LogTransform", "LogExpM1Transform", "Interval", "IntervalTransform",
-                                    "LogOddsTransform"):
-                continue
-            if pi.size == info[name].size or (pi.size == 1 and info[name].size == 1):
-                cands.append(pname)
-        if cands:
-            same = [c for c in cands if info[c].shape == info[name].shape]
-            out[name] = (same or cands)[0]
-    return out
 
 
 def _is_proper_prior(model):
@@ -373,35 +253,16 @@ class _PairCollapsed:
 
 
 # ----------------------------------------------------------------------------- draws and structure
-def _prior_draws(model, n, seed):
-    import pymc as pm
-
-    n_chain = 4
-    per = max(int(np.ceil(n / n_chain)), 25)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        pp = pm.sample_prior_predictive(draws=n_chain * per, model=model, random_seed=seed)
-    ds = to_dataset(pp, "prior")
-    free = [rv.name for rv in model.free_RVs]
-    ds = ds[[v for v in free if v in ds.data_vars]]
-    out = {}
-    for v in ds.data_vars:
-        arr = ds[v].values.reshape((n_chain, per) + ds[v].shape[2:])
-        out[v] = (list(SAMPLE_DIMS) + [d for d in ds[v].dims if d not in SAMPLE_DIMS], arr)
-    coords = {d: ds[d].values for d in ds.dims if d not in SAMPLE_DIMS and d in ds.coords}
-    return xr.Dataset(out, coords=coords)
-
-
-def _load(data, group, model, seed):
-    """Draws of ``group``; for "prior" without such a group, sampled from the model."""
+def _load(source, group, model, seed):
+    """Draws of ``group`` (from the converted input); for "prior" without such a group, sampled from the model."""
     if group == "prior":
         try:
-            return to_dataset(data, "prior"), "prior"
+            return source.draws, "prior"
         except (KeyError, TypeError, ValueError):
             if model is None:
                 raise
-            return _prior_draws(model, 1000, seed), "prior (sampled from the model)"
-    return to_dataset(data, group), group
+            return prior_draws(model, 1000, seed), "prior (sampled from the model)"
+    return source.draws, group
 
 
 def _check_model_matches(ds, dens, group):
@@ -421,17 +282,16 @@ def _check_model_matches(ds, dens, group):
 
 
 def _select(ds, dens, var_names, filter_vars, group):
+    """The variables the model tier integrates: the package's one selector, then the tier's own rules.
+
+    By default every continuous free variable with a box support; a
+    selection (:func:`pymc_localmass.adapters.select_vars`) may name only
+    such variables.
+    """
     if var_names is None:
         names = [n for n in dens.names if not dens.variables[n].discrete and dens.variables[n].box_support]
     else:
-        try:
-            names = select_vars(ds, var_names, filter_vars)
-        except KeyError:
-            wanted = [var_names] if isinstance(var_names, str) else list(var_names)
-            unknown = [v for v in wanted if not v.startswith("~") and v not in ds.data_vars]
-            raise KeyError(
-                f"variable(s) {unknown} not found in group {group!r}; available: {list(ds.data_vars)}"
-            ) from None
+        names = select_vars(ds, var_names, filter_vars)
     for n in names:
         if n not in dens.variables:
             raise ValueError(
@@ -513,10 +373,7 @@ def _center_for(spec, label, draws_el, var, el_name, model, map_cache, dens, fla
             )
         if spec == "map":
             if "point" not in map_cache:
-                import pymc as pm
-
-                with model:
-                    map_cache["point"] = pm.find_MAP(progressbar=False)
+                map_cache["point"] = map_point(model)
             return float(np.asarray(map_cache["point"][var]).reshape(-1)[flat_pos])
         raise ValueError(f"unknown centre keyword {spec!r}")
     if isinstance(spec, numbers.Number):
@@ -692,39 +549,6 @@ def _curve_block(radii_reported, st):
     return block
 
 
-class _Bar:
-    def __init__(self, total, enabled, desc):
-        self.bar = None
-        if enabled:
-            from ._compat import progress_bar
-
-            self.bar = progress_bar(int(total), desc, "draw")
-
-    def update(self, n):
-        if self.bar is not None and n > 0:
-            self.bar.update(int(n))
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
-
-
-def _radii_for(radii, var):
-    if radii is None:
-        return None
-    r = radii.get(var) if isinstance(radii, Mapping) else radii
-    if r is None:
-        return None
-    r = np.asarray(r, float)
-    if r.ndim != 1 or r.size == 0:
-        raise ValueError(f"radii for {var!r} must be a non-empty 1-D array of absolute radii, got shape {r.shape}")
-    if not np.all(np.isfinite(r)) or np.any(r <= 0):
-        raise ValueError(f"radii for {var!r} must be finite and > 0")
-    if np.unique(r).size != r.size:
-        raise ValueError(f"radii for {var!r} contain duplicates")
-    return np.sort(r)
-
-
 def _precision(center, radii, where):
     try:
         check_radii_precision(center, radii)
@@ -777,6 +601,8 @@ def _scalar_element(dens, draws, col, center, radii, lower, upper, scale, partne
 
 def _compute_scalar(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, norm, ci_prob, min_ess,
                     n_draws, pair, group, nan_policy, progressbar, seed):
+    from ..adapters.model_density import scale_partners  # PyTensor: imported when a model is used
+
     chains, n_draw = ds_full.sizes["chain"], ds_full.sizes["draw"]
     flat, bad = _flat_draws(ds_full, dens, nan_policy, group)
     partners = scale_partners(model, dens.variables) if pair == "auto" else dict(pair or {})
@@ -798,7 +624,7 @@ def _compute_scalar(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, n
     total = sum(n_per[v] + N_CHECK_DRAWS for v, *_ in plan)
     est_evals = sum(n_per[v] * (150 if v in partners else 1) * 2000 for v, *_ in plan)
     show = progressbar if progressbar is not None else est_evals > _PROGRESS_EVALS
-    bar = _Bar(total, bool(show), "local mass (model)")
+    bar = Progress(total, bool(show), "local mass (model)", "draw", lazy=False)
     results = {}
     extra = {"pairs": ",".join(f"{v}~{partners[v]}" for v in names if v in partners) or "none",
              "max_tail_index": np.nan, "pair_truncation": 0.0}
@@ -850,7 +676,7 @@ def _compute_scalar(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, n
             unit = float(np.std(all_el, ddof=1)) if scaled else 1.0
             if scaled and not unit > 0:
                 raise ValueError(f"{el_name} has zero variance; the scaled norm needs a posterior sd")
-            r_user = _radii_for(radii, var)
+            r_user = radii_for(radii, var)
             if r_user is None:
                 top = scale
                 r_rel = GRID_TOP * np.geomspace(10.0 ** (-GRID_DECADES), 1.0, int(n_radii)) * (1.0 if scaled else top)
@@ -941,7 +767,7 @@ def _compute_joint(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, no
     else:
         unit = float(np.sqrt(d))
     name = "+".join(names)
-    r_user = _radii_for(radii, name if isinstance(radii, Mapping) else None) if radii is not None else None
+    r_user = radii_for(radii, name if isinstance(radii, Mapping) else None) if radii is not None else None
     if r_user is None:
         r_user = np.geomspace(1e-3, 1.0, int(n_radii)) * unit
     # every coordinate must resolve the smallest ball around its own centre value
@@ -971,7 +797,7 @@ def _compute_joint(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, no
     rng = np.random.default_rng(seed)
     m_pow = int(round(math.log2(qmc_points)))
     attrs = {"qmc_points": int(2**m_pow), "n_randomizations": int(n_randomizations), "block_dim": int(d)}
-    bar = _Bar(1, bool(progressbar) and full, "local mass (qmc)")
+    bar = Progress(1, bool(progressbar) and full, "local mass (qmc)", "draw", lazy=False)
     try:
         if full and group == "prior" and _is_proper_prior(model):
             res = qmc_ball_log_integral(_logp_of_block(dens, cols), cvec, r_user, norm=qnorm, scales=scales,
@@ -1046,8 +872,6 @@ def _anchored(ds_full, flat, bad, dens, model, names, cols, cvec, sds, scales, q
               nan_policy, coords, centers, group, anchor, full, n_draws, m_pow, n_randomizations, rng, name,
               progressbar=None):
     """log m(r) anchored on the samples tier: m_samples(r_a) * E[I(r) / I(r_a) | inside B(r_a)]."""
-    from .estimators import _compute as samples_compute
-
     dist_all = joint_distances(np.moveaxis(flat[..., cols], -1, 0), cvec, norm=norm, sd=sds)
     if anchor is None:
         qs = np.quantile(dist_all[~bad], [0.1, 0.25, 0.5])
@@ -1057,7 +881,7 @@ def _anchored(ds_full, flat, bad, dens, model, names, cols, cvec, sds, scales, q
     if cand.size == 0 or np.any(~(cand > 0)):
         raise ValueError(f"joint ball {name!r}: no usable anchor radius (draws at the centre, or anchor <= 0)")
     samp, _ = samples_compute(ds_full[names], var_names=names, coords=coords, centers=centers, radii=cand,
-                              norm=norm, joint=True, method="samples", model=model, ci_prob=ci_prob,
+                              norm=norm, joint=True, model=model, ci_prob=ci_prob,
                               nan_policy=nan_policy)
     sv = samp[list(samp.data_vars)[0]].isel(center=0)
     a_mass = sv.sel(local_stat="mass").values
@@ -1087,7 +911,7 @@ def _anchored(ds_full, flat, bad, dens, model, names, cols, cvec, sds, scales, q
         logI = np.empty((inside.size, all_r.size))
         # one QMC integral per draw: long for big blocks, so a bar by default past ~30 s of work
         show = progressbar if progressbar is not None else inside.size * all_r.size * 2 ** m_sub > 5e7
-        bar = _Bar(inside.size, bool(show), f"local mass (qmc, {name})")
+        bar = Progress(inside.size, bool(show), f"local mass (qmc, {name})", "draw", lazy=False)
         try:
             for row_i, i in enumerate(inside):
                 logI[row_i] = qmc_ball_log_integral(_logp_of_block(dens, cols, rows[i].copy()), cvec, all_r,
@@ -1144,8 +968,10 @@ def model_local_mass(data, model, *, var_names=None, filter_vars=None, coords=No
 
     Parameters
     ----------
-    data : DataTree, InferenceData, Dataset or dict of arrays
-        Draws of every free variable of ``model`` (in group ``group``).
+    data : Source, DataTree, InferenceData, Dataset or dict of arrays
+        Draws of every free variable of ``model`` (in group ``group``): a
+        :class:`~pymc_localmass.adapters.source.Source` or an input
+        :func:`~pymc_localmass.adapters.source.convert` takes.
     model : pymc.Model
     var_names, filter_vars, coords, group, centers, radii, n_radii, norm, joint, ci_prob, min_ess, \
 nan_policy, progressbar
@@ -1160,7 +986,8 @@ nan_policy, progressbar
         an element integrated with a local-scale partner.
     pair : "auto", dict or None
         Local-scale partners integrated together with the element: found in
-        the model graph (``"auto"``, see :func:`scale_partners`), given as
+        the model graph (``"auto"``, see
+        :func:`pymc_localmass.adapters.model_density.scale_partners`), given as
         ``{var: partner_var}``, or none (``None``: plain 1-D conditionals).
     qmc_points : int
         Sobol points per randomisation for joint balls (a power of two).
@@ -1184,7 +1011,7 @@ nan_policy, progressbar
     Examples
     --------
     >>> import numpy as np, pymc as pm
-    >>> from pymc_localmass.model_tier import model_local_mass
+    >>> from pymc_localmass.tiers.model import model_local_mass
     >>> y = np.array([0.9, 1.4, 0.3, 2.1])
     >>> with pm.Model() as model:
     ...     mu = pm.Normal("mu", 0.0, 1.0)
@@ -1196,23 +1023,19 @@ nan_policy, progressbar
     >>> bool(np.allclose(m, 2 * np.array([1e-6, 1e-3]) * norm.pdf(0, 0.94, np.sqrt(0.2)), rtol=1e-3))
     True
     """
-    from .estimators import _normalise_centers
-    from .model_density import ModelLogDensity
+    from ..adapters.model_density import ModelLogDensity
 
     if model is None:
         raise ValueError("method='model' needs model=<pymc.Model>")
     if norm not in ("euclidean", "max", "scaled", "scaled_max"):
         raise ValueError(f"norm must be one of ('euclidean', 'max', 'scaled', 'scaled_max'), got {norm!r}")
-    ci_prob = default_ci_prob() if ci_prob is None else float(ci_prob)
-    if not 0 < ci_prob < 1:
-        raise ValueError(f"ci_prob must be in (0, 1), got {ci_prob}")
-    if nan_policy not in ("raise", "omit"):
-        raise ValueError(f"nan_policy must be 'raise' or 'omit', got {nan_policy!r}")
+    ci_prob = check_ci_prob(ci_prob)
+    check_nan_policy(nan_policy)
     if int(n_radii) < 2:
         raise ValueError(f"n_radii must be at least 2, got {n_radii}")
     if not isinstance(group, str):
         raise TypeError(f"group must be a string, got {group!r}")
-    ds_full, src = _load(data, group, model, seed)
+    ds_full, src = _load(convert(data, group=group, model=model), group, model, seed)
     dens = ModelLogDensity(model, prior=(group == "prior"))
     _check_model_matches(ds_full, dens, group)
     if ds_full.sizes["chain"] < 2:
@@ -1222,7 +1045,7 @@ nan_policy, progressbar
         )
     names = _select(ds_full, dens, var_names, filter_vars, group)
     ds_sel = select_coords(ds_full[names], coords)
-    cmap = _normalise_centers(centers, names)
+    cmap = normalise_centers(centers, names)
     _check_center_arrays(cmap, ds_sel)
     grid_rule = "explicit" if radii is not None else (
         f"auto: {int(n_radii)} log-spaced radii from 1e-3 to 1 RMS posterior sd" if joint else

@@ -32,18 +32,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import xarray as xr
+from scipy import stats
 
-from ._compat import default_ci_prob
-from .adapters import SAMPLE_DIMS, select_coords, select_vars
-from .adapters.approx import _GH_NODES, _GH_WEIGHTS, GaussianApproximation, from_approximation, is_approximation
-from .core.curves import CURVE_STATS, INDEX_STATS, no_draws_value
-from .results import joint_center_label, merge_curves
-from .core.distances import NORMS
-from .core.gaussian import (gaussian_ball_mass, gaussian_joint_ball_mass, gaussian_mass_index, gaussian_qmc_sample,
-                            randomized_qmc_mass)
+from .._centers import normalise_centers
+from .._validate import check_ci_prob
+from .._radii import radii_for
+from ..adapters import SAMPLE_DIMS, select_coords, select_vars
+from ..adapters.approx import _GH_NODES, _GH_WEIGHTS
+from ..adapters.source import convert
+from ..adapters.pymc import map_point
+from ..core.curves import CURVE_STATS, INDEX_STATS, no_draws_value
+from ..core.distances import NORMS, center_values
+from ..core.gaussian import (gaussian_ball_mass, gaussian_joint_ball_mass, gaussian_mass_index, gaussian_qmc_sample,
+                             randomized_qmc_mass, transform_support)
+from ..core.index import fit_index_curve
+from ..results import base_attrs, joint_center_label, merge_curves
+from .samples import compute as samples_compute
 
 __all__ = ["compute", "TIER_ORDER"]
 
@@ -95,9 +103,7 @@ def _center_array(fit, name, spec, label, idx, el_shape, el_dims, el_coords, mod
             m = model if model is not None else fit.model
             if m is None:
                 raise ValueError(f"centre 'map' for variable {name!r} needs model=<pymc.Model>")
-            from .estimators import _map_point
-
-            point = _map_point(m)
+            point = map_point(m)
             return pick(np.broadcast_to(np.asarray(point[name], float), v.shape))
         raise ValueError(f"unknown centre keyword {spec!r} for variable {name!r}")
     if isinstance(spec, xr.DataArray):
@@ -116,12 +122,6 @@ def _center_array(fit, name, spec, label, idx, el_shape, el_dims, el_coords, mod
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"centre for variable {name!r} must be finite")
     return np.asarray(arr, dtype=float)
-
-
-def _radii_for(radii, name):
-    from .estimators import _radii_for as samples_radii_for
-
-    return samples_radii_for(radii, name)
 
 
 def _as_dataarrays(curves, indices, labels, el_shape, el_dims, el_coords):
@@ -152,7 +152,7 @@ def _exact_variable(fit, name, da_idx, specs, *, radii, n_radii, scaled, model):
     csd = fit.constrained_moments(name)[1].reshape(-1)[flat]
     lower = None if v.lower is None else np.broadcast_to(v.lower, v.shape).reshape(-1)[flat]
     upper = None if v.upper is None else np.broadcast_to(v.upper, v.shape).reshape(-1)[flat]
-    r = _radii_for(radii, name)
+    r = radii_for(radii, name)
     if r is None:
         units = np.logspace(-AUTO_DECADES, 0.0, int(n_radii))
         grid_units = np.broadcast_to(units, (E, units.size))
@@ -213,7 +213,7 @@ def _qmc_vector_variable(fit, name, da_idx, specs, *, radii, n_radii, scaled, ci
     pts = _model_qmc_points(fit, [name], {name: flat}, n_points, n_randomizations, seed)
     pooled = pts.reshape(-1, E)
     csd = pooled.std(axis=0, ddof=1)
-    r = _radii_for(radii, name)
+    r = radii_for(radii, name)
     units = np.logspace(-AUTO_DECADES, 0.0, int(n_radii)) if r is None else np.asarray(r, float)
     units = np.broadcast_to(units, (E, units.size))
     absolute = units * csd[:, None] if (scaled or r is None) else units
@@ -275,8 +275,6 @@ def _invert_monotone(h, sign, targets, n_iter=64):
 
 def _normal_interval_mass(z1, z2):
     """Phi(z2) - Phi(z1), accurate in both tails."""
-    from scipy import stats
-
     z1, z2 = np.minimum(z1, z2), np.maximum(z1, z2)
     upper = z1 > 0
     return np.where(upper, stats.norm.sf(z1) - stats.norm.sf(z2), stats.norm.cdf(z2) - stats.norm.cdf(z1))
@@ -294,7 +292,6 @@ def _monotone_variable(fit, name, da_idx, specs, *, radii, n_radii, scaled, ci_p
     ``a = inf``: the ball's preimage runs off to infinity, where the Gaussian
     mass decays faster than any power of r.
     """
-    from .core.index import fit_index_curve
 
     h, sign = _monotone_map(fit, name)
     if h is None:
@@ -308,7 +305,7 @@ def _monotone_variable(fit, name, da_idx, specs, *, radii, n_radii, scaled, ci_p
     csd = float(np.sqrt(max(np.sum(_GH_WEIGHTS * (gh - mean) ** 2), 0.0)))
     if not csd > 0:
         return None
-    r = _radii_for(radii, name)
+    r = radii_for(radii, name)
     units = np.logspace(-AUTO_DECADES, 0.0, int(n_radii)) if r is None else np.asarray(r, float)
     absolute = units * csd if (scaled or r is None) else units
     stored = units if scaled else absolute
@@ -372,14 +369,12 @@ def _model_qmc_points(fit, names, sel, n_points, n_randomizations, seed):
 
 def _pooled_centers(pooled, spec):
     """A centre keyword ("mean", "median", "mode") per column of the pooled QMC points."""
-    from .core.distances import center_values
 
     return np.array([center_values(pooled[:, e], spec) for e in range(pooled.shape[1])], dtype=float)
 
 
 def _qmc_curve_and_index(pts, centre, absolute, stored, scale, center_value, ci_prob):
     """Curves (E, R, stat) and index (E, stat) of QMC points' balls; the index fitted on the curve."""
-    from .core.index import fit_index_curve
 
     E, R = absolute.shape
     res = randomized_qmc_mass(pts, centre, absolute, ci_prob=ci_prob)
@@ -416,7 +411,7 @@ def _joint_grid(norm, csd, radii, n_radii, joint_name):
         S = math.sqrt(csd.size)
     else:
         S = 1.0
-    r = _radii_for(radii, joint_name if isinstance(radii, Mapping) else None)
+    r = radii_for(radii, joint_name if isinstance(radii, Mapping) else None)
     grid = S * np.logspace(-AUTO_DECADES_JOINT, 0.0, int(n_radii)) if r is None else np.asarray(r, float)
     return S, grid
 
@@ -463,8 +458,6 @@ def _qmc_joint(fit, names, tsel, cmap, *, radii, n_radii, norm, ci_prob, model, 
             se_s[1:-1] = np.sqrt(rse[2:] ** 2 + rse[:-2] ** 2) / (lr[2:] - lr[:-2])
         se_s[0] = np.sqrt(rse[0] ** 2 + rse[1] ** 2) / (lr[1] - lr[0])
         se_s[-1] = np.sqrt(rse[-1] ** 2 + rse[-2] ** 2) / (lr[-1] - lr[-2])
-    from scipy import stats
-
     tq = stats.t.ppf(0.5 + 0.5 * ci_prob, max(int(n_randomizations) - 1, 1))
     resolved = (mass > 0) & np.isfinite(rse) & (rse < 0.25)
     put = {"radius": grid, "mass": mass, "mass_lower": res.mass_lower, "mass_upper": res.mass_upper,
@@ -473,7 +466,6 @@ def _qmc_joint(fit, names, tsel, cmap, *, radii, n_radii, norm, ci_prob, model, 
     curves = np.stack([np.asarray(put[lab], float) for lab in CURVE_STATS], axis=-1)
     # exact index of a non-degenerate Gaussian pushed through bijections: d inside, inf on a boundary
     lows, highs = [], []
-    from .core.gaussian import transform_support
 
     for t, lo_j, hi_j in zip(transforms, lower, upper):
         lo_, hi_ = transform_support(t, None if np.isnan(lo_j) else lo_j, None if np.isnan(hi_j) else hi_j)
@@ -573,9 +565,10 @@ def compute(data, *, var_names=None, filter_vars=None, coords=None, group="poste
 
     Parameters
     ----------
-    data : PyMC approximation, pymc-extras fit, or GaussianApproximation
-        ``pm.fit(method="advi" | "fullrank_advi")``, a Laplace fit (``fit``
-        group) or a Pathfinder fit.
+    data : Source, PyMC approximation, pymc-extras fit, or GaussianApproximation
+        A :class:`~pymc_localmass.adapters.source.Source` of kind
+        "approximation", or what it converts: ``pm.fit(method="advi" |
+        "fullrank_advi")``, a Laplace fit (``fit`` group) or a Pathfinder fit.
     var_names, filter_vars, coords, centers, radii, n_radii, norm, joint, ci_prob,
     min_ess, window, nan_policy, progressbar
         As in :func:`pymc_localmass.local_mass`; ``min_ess``, ``window``,
@@ -617,32 +610,114 @@ def compute(data, *, var_names=None, filter_vars=None, coords=None, group="poste
     >>> res.attrs["tier"]
     'analytic'
     """
-    from .estimators import _compute as samples_compute
-    from .estimators import _normalise_centers
-    from .results import base_attrs
+    fit, ci_prob = _check_request(data, group=group, model=model, method=method, norm=norm, ci_prob=ci_prob,
+                                  n_radii=n_radii)
+    scaled = norm in ("scaled", "scaled_max")
+    plan = _plan(fit, var_names=var_names, filter_vars=filter_vars, coords=coords, centers=centers, radii=radii,
+                 n_radii=n_radii, scaled=scaled, joint=joint, method=method, ci_prob=ci_prob, model=model)
+    opts = dict(radii=radii, n_radii=n_radii, ci_prob=ci_prob, model=model, n_points=n_points,
+                n_randomizations=n_randomizations, seed=seed)
+    parts = _exact_and_qmc(fit, plan, joint=joint, norm=norm, scaled=scaled, **opts)
+    n_used = _from_draws(fit, plan, parts, coords=coords, centers=centers, radii=radii, n_radii=n_radii, norm=norm,
+                         joint=joint, model=model, ci_prob=ci_prob, min_ess=min_ess, window=window,
+                         nan_policy=nan_policy, progressbar=progressbar, n_draws=n_draws, n_chains=n_chains,
+                         seed=seed)
+    attrs = _attrs(fit, plan, parts, n_used, radii=radii, n_radii=n_radii, norm=norm, joint=joint, ci_prob=ci_prob)
+    return _assemble(parts, attrs)
 
+
+@dataclass
+class _Plan:
+    """Which way each selected variable's mass is computed (the steps of :func:`compute` read it).
+
+    Attributes
+    ----------
+    names : list of str
+        The selected variables (Deterministics without a closed form left
+        out under ``method="analytic"`` by default).
+    tsel : xarray.Dataset
+        The approximation's template of them, ``coords`` applied.
+    cmap : dict
+        Their centres (:func:`pymc_localmass._centers.normalise_centers`).
+    monotone : dict of str to (DataArray, DataArray)
+        Scalar Deterministics computed exactly through a monotone map.
+    reasons : dict of str to str or None
+        Why a variable cannot be exact (None: it can).
+    via_qmc : list of str
+        Elementwise balls integrated by QMC through the model's transform.
+    joint_via_model : bool
+        The joint ball is integrated by QMC through the model's transforms.
+    qmc_reasons : list of str
+        Why the joint ball goes through the model.
+    fallback : list of str
+        Variables computed from the approximation's draws.
+    """
+
+    names: list
+    tsel: xr.Dataset
+    cmap: dict
+    monotone: dict
+    reasons: dict
+    via_qmc: list
+    joint_via_model: bool
+    qmc_reasons: list
+    fallback: list
+
+
+@dataclass
+class _Parts:
+    """Per-variable results as the steps of :func:`compute` produce them, and the attrs they add."""
+
+    curves: dict = field(default_factory=dict)
+    index: dict = field(default_factory=dict)
+    tiers: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+    qmc_errors: dict = field(default_factory=dict)
+    joint_name: str | None = None
+
+    def add(self, name, cur, ind, tier):
+        """Record one variable's (or the joint ball's) curves and index, computed by ``tier``."""
+        self.curves[name], self.index[name] = cur, ind
+        self.tiers[name] = tier
+
+
+def _check_request(data, *, group, model, method, norm, ci_prob, n_radii):
+    """The approximation of the (converted) input and the interval probability, after the tier's checks.
+
+    Returns
+    -------
+    fit : GaussianApproximation
+    ci_prob : float
+    """
     if method not in ("auto", "analytic", "samples"):
         raise ValueError(f"method must be 'auto', 'analytic' or 'samples' for approximations, got {method!r}")
-    if not is_approximation(data):
+    source = convert(data, group=group, model=model)
+    if source.kind != "approximation":
         raise ValueError(
             "method='analytic' needs a fitted Gaussian approximation (pm.fit(method='advi' or "
-            f"'fullrank_advi'), a pymc-extras Laplace fit); got {type(data).__name__}. "
+            f"'fullrank_advi'), a pymc-extras Laplace fit); got {source.type_name}. "
             "For posterior draws use method='samples'")
     if norm not in NORMS:
         raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
-    ci_prob = default_ci_prob() if ci_prob is None else float(ci_prob)
-    if not 0 < ci_prob < 1:
-        raise ValueError(f"ci_prob must be in (0, 1), got {ci_prob}")
+    ci_prob = check_ci_prob(ci_prob)
     if int(n_radii) < 2:
         raise ValueError(f"n_radii must be at least 2, got {n_radii}")
-    fit = from_approximation(data, model=model, group=group if isinstance(group, str) else "posterior")
+    return source.approximation, ci_prob
+
+
+def _plan(fit, *, var_names, filter_vars, coords, centers, radii, n_radii, scaled, joint, method, ci_prob, model):
+    """Select the variables and decide, for each, exact, monotone, QMC or draws (a :class:`_Plan`).
+
+    The exact masses of scalar Deterministics monotone in one free variable
+    are computed here (they decide the plan). ``method="analytic"`` refuses
+    anything that is not exact.
+    """
     template = _template(fit)
     names = select_vars(template, var_names, filter_vars)
     if not names:
         raise ValueError("no variables selected from the approximation")
     tsel = select_coords(template[names], coords)
-    cmap = _normalise_centers(centers, names)
-    scaled = norm in ("scaled", "scaled_max")
+    cmap = normalise_centers(centers, names)
 
     def why_not(name):
         if method == "samples":
@@ -691,78 +766,96 @@ def compute(data, *, var_names=None, filter_vars=None, coords=None, group="poste
         raise ValueError(
             "an exact (analytic) local mass is impossible for " + "; ".join(reasons[n] for n in bad)
             + "; use method='auto' (quasi-Monte Carlo through the transform, or the approximation's draws)")
-    curves_vars, index_vars, tiers, extra = {}, {}, {}, {}
-    for name in monotone:
-        curves_vars[name], index_vars[name] = monotone[name]
-        tiers[name] = "analytic"
-    if monotone:
-        extra["monotone_deterministics"] = ",".join(monotone)
+    return _Plan(names, tsel, cmap, monotone, reasons, via_qmc, joint_via_model, qmc_reasons, fallback)
+
+
+def _exact_and_qmc(fit, plan, *, joint, norm, scaled, radii, n_radii, ci_prob, model, n_points, n_randomizations,
+                   seed):
+    """Every variable the approximation gives without draws: monotone, QMC through the model, joint QMC, exact.
+
+    A variable whose QMC through the model meets non-finite values moves to
+    ``plan.fallback`` (the draws are the last resort), with the reason.
+    """
+    parts = _Parts()
+    for name in plan.monotone:
+        parts.add(name, *plan.monotone[name], "analytic")
+    if plan.monotone:
+        parts.extra["monotone_deterministics"] = ",".join(plan.monotone)
     if fit.omitted:
-        extra["omitted"] = "; ".join(f"{k}: {v}" for k, v in fit.omitted.items())
-    qmc_errors = {}
-    for name in list(via_qmc):
+        parts.extra["omitted"] = "; ".join(f"{k}: {v}" for k, v in fit.omitted.items())
+    qmc = dict(radii=radii, n_radii=n_radii, ci_prob=ci_prob, model=model, n_points=n_points,
+               n_randomizations=n_randomizations, seed=seed)
+    for name in list(plan.via_qmc):
         try:
-            cur, ind = _qmc_vector_variable(fit, name, tsel[name], cmap[name], radii=radii, n_radii=n_radii,
-                                            scaled=scaled, ci_prob=ci_prob, model=model, n_points=n_points,
-                                            n_randomizations=n_randomizations, seed=seed)
+            cur, ind = _qmc_vector_variable(fit, name, plan.tsel[name], plan.cmap[name], scaled=scaled, **qmc)
         except ValueError as err:  # non-finite values through the graph: the draws are the last resort
             if "non-finite values" not in str(err):
                 raise
-            via_qmc.remove(name)
-            fallback.append(name)
-            qmc_errors[name] = str(err)
-            reasons[name] = f"{reasons[name]}; QMC through the model failed: {err}"
+            plan.via_qmc.remove(name)
+            plan.fallback.append(name)
+            parts.qmc_errors[name] = str(err)
+            plan.reasons[name] = f"{plan.reasons[name]}; QMC through the model failed: {err}"
             continue
-        curves_vars[name], index_vars[name] = cur, ind
-        tiers[name] = "qmc"
-    if via_qmc:
-        extra.update(n_points=int(n_points), n_randomizations=int(n_randomizations),
-                     qmc_reason="; ".join(reasons[n] for n in via_qmc))
-    if joint and joint_via_model:
-        jname, cur, ind, extra = _qmc_joint_through_model(
-            fit, names, tsel, cmap, radii=radii, n_radii=n_radii, norm=norm, ci_prob=ci_prob, model=model,
-            n_points=n_points, n_randomizations=n_randomizations, seed=seed)
-        extra["qmc_reason"] = "; ".join(dict.fromkeys(qmc_reasons))
-        curves_vars[jname], index_vars[jname] = cur, ind
-        tiers[jname] = "qmc"
-    elif joint and not fallback:
-        jname, cur, ind, extra = _qmc_joint(fit, names, tsel, cmap, radii=radii, n_radii=n_radii, norm=norm,
-                                            ci_prob=ci_prob, model=model, n_points=n_points,
-                                            n_randomizations=n_randomizations, seed=seed)
-        curves_vars[jname], index_vars[jname] = cur, ind
-        tiers[jname] = "qmc"
+        parts.add(name, cur, ind, "qmc")
+    if plan.via_qmc:
+        parts.extra.update(n_points=int(n_points), n_randomizations=int(n_randomizations),
+                           qmc_reason="; ".join(plan.reasons[n] for n in plan.via_qmc))
+    if joint and plan.joint_via_model:
+        jname, cur, ind, parts.extra = _qmc_joint_through_model(fit, plan.names, plan.tsel, plan.cmap, norm=norm,
+                                                                **qmc)
+        parts.extra["qmc_reason"] = "; ".join(dict.fromkeys(plan.qmc_reasons))
+        parts.add(jname, cur, ind, "qmc")
+        parts.joint_name = jname
+    elif joint and not plan.fallback:
+        jname, cur, ind, parts.extra = _qmc_joint(fit, plan.names, plan.tsel, plan.cmap, norm=norm, **qmc)
+        parts.add(jname, cur, ind, "qmc")
     elif not joint:
-        for name in names:
-            if name in fallback or name in via_qmc or name in monotone:
+        for name in plan.names:
+            if name in plan.fallback or name in plan.via_qmc or name in plan.monotone:
                 continue
-            cur, ind = _exact_variable(fit, name, tsel[name], cmap[name], radii=radii, n_radii=n_radii,
+            cur, ind = _exact_variable(fit, name, plan.tsel[name], plan.cmap[name], radii=radii, n_radii=n_radii,
                                        scaled=scaled, model=model)
-            curves_vars[name], index_vars[name] = cur, ind
-            tiers[name] = "analytic"
-    n_chains_used = n_draws_used = 0
-    if fallback:
-        draws = fit.sample(n_draws=n_draws, n_chains=n_chains, seed=seed)
-        fb_centers = _restrict(centers, fallback)
-        if isinstance(fb_centers, Mapping):
-            fb_centers = {k: v for k, v in fb_centers.items()}
-        try:
-            c2, i2 = samples_compute(draws, var_names=fallback, coords=coords, centers=fb_centers,
-                                     radii=_restrict(radii, fallback + ["+".join(fallback)]), n_radii=n_radii,
-                                     norm=norm, joint=joint, method="samples", model=model if model is not None
-                                     else fit.model, ci_prob=ci_prob, min_ess=min_ess, window=window,
-                                     nan_policy=nan_policy, progressbar=progressbar, independent=True)
-        except ValueError as err:
-            if qmc_errors:  # the last resort failed too: say why QMC could not, then why the draws cannot
-                raise ValueError("; ".join(qmc_errors.values()) + f"; its draws cannot either: {err}") from None
-            raise
-        for k in c2.data_vars:
-            curves_vars[k] = c2[k]
-            index_vars[k] = i2[k]
-            tiers[k] = "samples-of-approximation"
-        for key in ("center_values", "joint_vars"):
-            if key in c2.attrs:
-                extra[key] = c2.attrs[key]
-        n_chains_used, n_draws_used = int(draws.sizes["chain"]), int(draws.sizes["draw"])
+            parts.add(name, cur, ind, "analytic")
+    return parts
+
+
+def _from_draws(fit, plan, parts, *, coords, centers, radii, n_radii, norm, joint, model, ci_prob, min_ess, window,
+                nan_policy, progressbar, n_draws, n_chains, seed):
+    """The ``plan.fallback`` variables from the approximation's own draws (the samples tier, independent draws).
+
+    Returns
+    -------
+    (int, int)
+        The numbers of chains and draws per chain used (0, 0 without a fallback).
+    """
+    if not plan.fallback:
+        return 0, 0
+    fallback = plan.fallback
+    draws = fit.sample(n_draws=n_draws, n_chains=n_chains, seed=seed)
+    fb_centers = _restrict(centers, fallback)
+    if isinstance(fb_centers, Mapping):
+        fb_centers = {k: v for k, v in fb_centers.items()}
+    try:
+        c2, i2 = samples_compute(draws, var_names=fallback, coords=coords, centers=fb_centers,
+                                 radii=_restrict(radii, fallback + ["+".join(fallback)]), n_radii=n_radii,
+                                 norm=norm, joint=joint, model=model if model is not None
+                                 else fit.model, ci_prob=ci_prob, min_ess=min_ess, window=window,
+                                 nan_policy=nan_policy, progressbar=progressbar, independent=True)
+    except ValueError as err:
+        if parts.qmc_errors:  # the last resort failed too: say why QMC could not, then why the draws cannot
+            raise ValueError("; ".join(parts.qmc_errors.values()) + f"; its draws cannot either: {err}") from None
+        raise
+    for k in c2.data_vars:
+        parts.add(k, c2[k], i2[k], "samples-of-approximation")
+    for key in ("center_values", "joint_vars"):
+        if key in c2.attrs:
+            parts.extra[key] = c2.attrs[key]
+    return int(draws.sizes["chain"]), int(draws.sizes["draw"])
+
+
+def _attrs(fit, plan, parts, n_used, *, radii, n_radii, norm, joint, ci_prob):
+    """The results' attributes: the least exact tier used, each variable's, the grid rule and why draws were used."""
+    tiers = parts.tiers
     tier = max(tiers.values(), key=TIER_ORDER.index)
     if any(t == "samples-of-approximation" for t in tiers.values()) and not joint:
         grid_rule = ("explicit" if radii is not None else
@@ -774,20 +867,25 @@ def compute(data, *, var_names=None, filter_vars=None, coords=None, group="poste
     else:
         grid_rule = ("explicit" if radii is not None else
                      f"auto: {int(n_radii)} log-spaced radii from 1e-3 to 1 constrained sd of the approximation")
-    attrs = base_attrs(
+    curve_fitted = plan.via_qmc + ([parts.joint_name] if parts.joint_name is not None else [])
+    return base_attrs(
         tier=tier, norm=norm, ci_prob=ci_prob, grid_rule=grid_rule,
-        source_group=f"{fit.kind} approximation", joint=joint, n_chains=n_chains_used, n_draws=n_draws_used,
-        index_method=_index_method(tiers, via_qmc + ([jname] if joint and joint_via_model else [])),
+        source_group=f"{fit.kind} approximation", joint=joint, n_chains=n_used[0], n_draws=n_used[1],
+        index_method=_index_method(tiers, curve_fitted),
         approximation=fit.kind,
         variable_tiers=",".join(f"{k}:{v}" for k, v in tiers.items()),
-        fallback_reason="; ".join(dict.fromkeys(reasons[n] for n in fallback)) if fallback else "",
-        **extra,
+        fallback_reason="; ".join(dict.fromkeys(plan.reasons[n] for n in plan.fallback)) if plan.fallback else "",
+        **parts.extra,
     )
-    curves = merge_curves(curves_vars)
-    index = xr.merge([v.rename(k).to_dataset() for k, v in index_vars.items()], join="outer",
+
+
+def _assemble(parts, attrs):
+    """The ``local_mass`` and ``local_mass_index`` datasets, variables in the order they were computed."""
+    curves = merge_curves(parts.curves)
+    index = xr.merge([v.rename(k).to_dataset() for k, v in parts.index.items()], join="outer",
                      compat="no_conflicts")
     index = index.assign_coords(index_stat=list(INDEX_STATS))
-    order = [n for n in list(curves_vars) if n in curves.data_vars]
+    order = [n for n in list(parts.curves) if n in curves.data_vars]
     curves = curves[order]
     index = index[order]
     curves.attrs = dict(attrs)
@@ -797,8 +895,5 @@ def compute(data, *, var_names=None, filter_vars=None, coords=None, group="poste
 
 def approximation_of(obj, model=None):
     """The :class:`~pymc_localmass.adapters.approx.GaussianApproximation` behind ``obj`` (or None)."""
-    if isinstance(obj, GaussianApproximation):
-        return obj
-    if is_approximation(obj):
-        return from_approximation(obj, model=model)
-    return None
+    source = convert(obj, model=model)
+    return source.approximation if source.kind == "approximation" else None

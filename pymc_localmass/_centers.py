@@ -1,0 +1,87 @@
+"""Centres: the accepted forms of ``centers`` and their one normal form, shared by every tier."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping
+
+import numpy as np
+import xarray as xr
+
+from .errors import InvalidInputError, InvalidTypeError, UnknownNameError
+
+#: the keywords a centre may be given as
+CENTER_KEYWORDS = ("mean", "median", "mode", "boundary", "map")
+
+
+def center_label(spec):
+    """The label of one centre along dim ``center``: the keyword, the number (``%g``) or ``"array"``."""
+    if isinstance(spec, str):
+        return spec
+    if isinstance(spec, numbers.Number):
+        return f"{float(spec):g}"
+    return "array"
+
+
+def normalise_centers(centers, var_names):
+    """``{var: [(label, spec), ...]}`` from the many accepted forms of ``centers``.
+
+    Every tier reads its centres from this one form: for each selected
+    variable, the labelled centre specifications (a keyword, a number, an
+    array or a DataArray) in the order asked, repeated labels made unique.
+
+    Parameters
+    ----------
+    centers : str, number, array, list, tuple or mapping
+        As ``local_mass(centers=...)``.
+    var_names : list of str
+        The selected variables (a mapping may name only these).
+
+    Returns
+    -------
+    dict of str to list of (str, object)
+
+    Examples
+    --------
+    >>> normalise_centers({"tau": [0.0, "mean"]}, ["tau", "mu"])
+    {'tau': [('0', 0.0), ('mean', 'mean')], 'mu': [('mean', 'mean')]}
+    """
+
+    def several(spec):
+        if isinstance(spec, Mapping):
+            return [(str(k), v) for k, v in spec.items()]
+        if isinstance(spec, (list, tuple)):
+            out = []
+            for item in spec:
+                out.extend(several(item))
+            return out
+        if isinstance(spec, str) and spec not in CENTER_KEYWORDS:
+            raise InvalidInputError(f"unknown centre keyword {spec!r}; expected a number, an array or one of "
+                                    f"{CENTER_KEYWORDS}")
+        if not isinstance(spec, (str, numbers.Number, np.ndarray, xr.DataArray)):
+            raise InvalidTypeError(f"centers: cannot use {type(spec).__name__} as a centre")
+        return [(center_label(spec), spec)]
+
+    if isinstance(centers, Mapping):
+        unknown = [k for k in centers if k not in var_names]
+        if unknown:
+            raise UnknownNameError(
+                f"centers given for unknown or unselected variable(s) {unknown}; selected: {var_names} "
+                "(a mapping of centres is keyed by variable; label several centres with a nested "
+                "mapping, e.g. {'tau': {'zero': 0.0, 'mean': 'mean'}})"
+            )
+        out = {v: several(centers.get(v, "mean")) for v in var_names}
+    else:
+        specs = several(centers)
+        out = {v: specs for v in var_names}
+    for v, specs in out.items():
+        labels = [lab for lab, _ in specs]
+        if len(set(labels)) != len(labels):
+            # disambiguate repeated labels such as two arrays
+            seen = {}
+            fixed = []
+            for lab, spec in specs:
+                seen[lab] = seen.get(lab, 0) + 1
+                fixed.append((lab if seen[lab] == 1 else f"{lab}{seen[lab]}", spec))
+            out[v] = fixed
+    return out

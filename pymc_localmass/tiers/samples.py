@@ -1,0 +1,433 @@
+"""The samples tier: local masses and Mass Indices from draws, through ``xarray.apply_ufunc``.
+
+The numpy core (:mod:`pymc_localmass.core.curves`, via
+:func:`pymc_localmass.core.rescale.rescaled_local_mass_curves`) is mapped
+over the elements of each variable for each centre; dask-backed data flows
+through, one chunk of elements at a time, or is streamed chunk by chunk of
+draws (:mod:`pymc_localmass._streaming`). A joint ball stacks the selected
+variables' elements into one distance per draw first.
+
+This is the tier of :mod:`pymc_localmass.tiers` named ``"samples"``; its
+:func:`compute` follows the tiers' interface.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping
+
+import numpy as np
+import xarray as xr
+
+from .. import _validate
+from .._centers import normalise_centers
+
+from .._progress import Progress
+from .._radii import grid_rule, radii_for
+from .._streaming import compute as dask_compute
+from .._streaming import stream_dask
+from ..adapters import SAMPLE_DIMS, select_coords, select_vars
+from ..adapters.source import convert
+from ..adapters.pymc import map_point
+from ..core.curves import CURVE_STATS, INDEX_STATS, MIN_DRAWS_PER_CHAIN, ConstantError, NonFiniteError
+from ..core.distances import joint_distances
+from ..core.index import window_sizes
+from ..core.lattice import lattice, nearest_lattice_gap, safe_std
+from ..core.rescale import rescaled_local_mass_curves
+from ..errors import InvalidInputError, UnknownNameError
+from ..results import base_attrs, joint_center_label, merge_curves
+
+_PROGRESS_THRESHOLD = 5e7  # element-draws above which a progress bar is shown by default
+
+
+def _center_values(da, spec, var, *, model=None, map_cache=None):
+    """Centre of each element as a DataArray over the element dims, or a keyword for the core.
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        The variable's draws, dims ``(chain, draw, *element dims)`` in any order.
+    spec : str, number, array or DataArray
+        One centre as :func:`pymc_localmass._centers.normalise_centers` gives it.
+    var : str
+        The variable's name (for errors).
+    model : pymc.Model, optional
+        For ``"map"``.
+    map_cache : dict, optional
+        Where the model's MAP point is kept between variables.
+
+    Returns
+    -------
+    str, float or xarray.DataArray
+    """
+    el_dims = [d for d in da.dims if d not in SAMPLE_DIMS]
+    template_shape = tuple(da.sizes[d] for d in el_dims)
+    if isinstance(spec, str):
+        if spec in ("mean", "median", "mode"):
+            return spec
+        if spec == "boundary":
+            lo = float(da.min())
+            hi = float(da.max())
+            if lo >= 0:
+                return 0.0
+            if hi <= 0:
+                return 0.0
+            raise InvalidInputError(
+                f"centre 'boundary' for variable {var!r}: its draws take both signs, so no support "
+                "boundary can be inferred; pass the boundary as a number"
+            )
+        if spec == "map":
+            if model is None:
+                raise InvalidInputError(f"centre 'map' for variable {var!r} needs model=<pymc.Model>")
+            if "point" not in map_cache:
+                map_cache["point"] = map_point(model)
+            if var not in map_cache["point"]:
+                raise UnknownNameError(f"centre 'map' for variable {var!r}: not a free variable of the model "
+                                       f"(no MAP value); its free variables: {sorted(map_cache['point'])}")
+            val = np.asarray(map_cache["point"][var], float)
+            if val.shape != template_shape:
+                raise InvalidInputError(
+                    f"centre 'map' for variable {var!r}: the model's MAP has shape {val.shape}, the draws' "
+                    f"elements {template_shape} (dims {el_dims}); pass the model that produced these draws")
+            return xr.DataArray(val, dims=el_dims)
+    if isinstance(spec, numbers.Number):
+        if not np.isfinite(spec):
+            raise InvalidInputError(f"centre for variable {var!r} must be finite, got {spec}")
+        return float(spec)
+    if isinstance(spec, xr.DataArray):
+        extra = [d for d in spec.dims if d not in el_dims]
+        if extra:
+            raise ValueError(f"centre for variable {var!r} has dims {extra} that the variable lacks ({el_dims})")
+        # matched by label where both carry coordinates (any order, a superset of the selected ones)
+        for d in spec.dims:
+            if d in spec.coords and d in da.coords:
+                want = da[d].values
+                missing = [v for v in want.tolist() if v not in set(spec[d].values.tolist())]
+                if missing:
+                    raise KeyError(f"centre for variable {var!r} has no value for {d}={missing}")
+                spec = spec.sel({d: want})
+            elif spec.sizes[d] != da.sizes[d]:
+                raise ValueError(f"centre for variable {var!r} has {spec.sizes[d]} values along {d!r}, "
+                                 f"the variable {da.sizes[d]}")
+        if not np.isfinite(spec.values).all():
+            raise ValueError(f"centre for variable {var!r} contains NaN or inf")
+        return spec.astype(float)
+    arr = np.asarray(spec, dtype=float)
+    try:
+        arr = np.broadcast_to(arr, template_shape)
+    except ValueError:
+        raise InvalidInputError(
+            f"centre for variable {var!r} has shape {np.shape(spec)}, expected {template_shape} "
+            f"(the variable's element dims {el_dims}) or a shape that broadcasts to it"
+        ) from None
+    if not np.isfinite(arr).all():
+        raise ValueError(f"centre for variable {var!r} contains NaN or inf")
+    return xr.DataArray(arr, dims=el_dims, coords={d: da[d] for d in el_dims if d in da.coords})
+
+
+def _check_sample_dims(ds, var, independent=False):
+    """Enough chains (2, unless the draws are independent) and draws per chain for intervals."""
+    n_chain, n_draw = ds.sizes["chain"], ds.sizes["draw"]
+    if n_chain < 2 and not independent:
+        raise InvalidInputError(
+            f"variable {var!r} has a single chain; local-mass intervals of MCMC draws need at least 2 chains "
+            "(run more chains; for independent draws, e.g. an approximation's, pass independent=True)"
+        )
+    if n_draw < MIN_DRAWS_PER_CHAIN:
+        raise InvalidInputError(
+            f"variable {var!r} has only {n_draw} draws per chain; need at least {MIN_DRAWS_PER_CHAIN}"
+        )
+
+
+def _element_name(da, flat_index):
+    """``var[label, ...]`` of the element at ``flat_index`` of the element dims (for errors)."""
+    el_dims = [d for d in da.dims if d not in SAMPLE_DIMS]
+    if not el_dims:
+        return str(da.name)
+    idx = np.unravel_index(flat_index, [da.sizes[d] for d in el_dims])
+    labels = []
+    for d, i in zip(el_dims, idx):
+        labels.append(str(da[d].values[i]) if d in da.coords else str(i))
+    return f"{da.name}[{', '.join(labels)}]"
+
+
+
+def _streams(da, center):
+    """Whether a variable is streamed chunk by chunk of draws (:mod:`._streaming`)."""
+    if da.chunks is None or (isinstance(center, str) and center == "mode"):
+        return False
+    sizes = dict(zip(da.dims, da.chunks))
+    return any(len(sizes[d]) > 1 for d in SAMPLE_DIMS)
+
+
+def _as_element_array(value, el_dims):
+    """A per-element value as a numpy array in ``el_dims`` order (a keyword, number or None as is)."""
+    if value is None or isinstance(value, (str, float, int)):
+        return value
+    return np.asarray(value.transpose(*el_dims).values, float)
+
+
+def _apply_streamed(da, center, *, scale, r_max, core_kwargs, progressbar):
+    """The core over a dask-backed variable chunked along its draws, without gathering them."""
+    el_dims = [d for d in da.dims if d not in SAMPLE_DIMS]
+    arr = da.transpose(*el_dims, *SAMPLE_DIMS).data
+    kwargs = {k: v for k, v in core_kwargs.items() if k not in ("progress", "center")}
+    curves, index = stream_dask(arr, center=_as_element_array(center, el_dims),
+                                scale=_as_element_array(scale, el_dims), r_max=_as_element_array(r_max, el_dims),
+                                progressbar=progressbar, **kwargs)
+    coords = {k: v for k, v in da.coords.items() if set(v.dims) <= set(el_dims)}
+    return (xr.DataArray(curves, dims=[*el_dims, "radius", "local_stat"], coords=coords),
+            xr.DataArray(index, dims=[*el_dims, "index_stat"], coords=coords))
+
+
+def _apply_core(da, center, *, var, scaled, radii, n_radii, ci_prob, min_ess, window, nan_policy,
+                progress, r_max=None, scale=None, divergent=None, independent=False):
+    """apply_ufunc over the elements of one variable (or a joint distance) for one centre."""
+    R = n_radii if radii is None else len(radii)
+    kwargs = dict(scaled=scaled, radii=radii, n_radii=R, ci_prob=ci_prob, min_ess=min_ess,
+                  window=window, nan_policy=nan_policy, progress=progress, divergent=divergent,
+                  independent=independent)
+    if isinstance(center, str):
+        kwargs["center"] = center
+        args = [da]
+        core_dims = [list(SAMPLE_DIMS)]
+
+        def func(x):
+            return rescaled_local_mass_curves(x, **kwargs)
+    elif center is None:  # joint distances
+        args = [da, scale]
+        core_dims = [list(SAMPLE_DIMS), []]
+
+        def func(x, s):
+            return rescaled_local_mass_curves(x, s, r_max=r_max, **kwargs)
+    else:
+        args = [da, xr.DataArray(center) if not isinstance(center, xr.DataArray) else center]
+        core_dims = [list(SAMPLE_DIMS), []]
+
+        def func(x, c):
+            return rescaled_local_mass_curves(x, center=c, **kwargs)
+
+    dask_progress = False
+    if da.chunks is not None:
+        # a tqdm bar in the task graph would not pickle (dask.distributed): dask's own bar instead
+        dask_progress = bool(getattr(progress, "enabled", False))
+        kwargs["progress"] = None
+        if not _streams(da, center):
+            args[0] = da.chunk({"chain": -1, "draw": -1})
+    try:
+        if _streams(da, center):
+            return _apply_streamed(da, center, scale=scale, r_max=r_max, core_kwargs=kwargs,
+                                   progressbar=dask_progress)
+        curves, index = xr.apply_ufunc(
+            func,
+            *args,
+            input_core_dims=core_dims,
+            output_core_dims=[["radius", "local_stat"], ["index_stat"]],
+            dask="parallelized",
+            output_dtypes=[float, float],
+            dask_gufunc_kwargs={"output_sizes": {"radius": R, "local_stat": len(CURVE_STATS),
+                                                 "index_stat": len(INDEX_STATS)}},
+        )
+        if curves.chunks is not None:
+            curves, index = dask_compute([curves, index], dask_progress)
+    except NonFiniteError as err:
+        advice = ("that is with nan_policy='omit' (the non-finite draws left out)"
+                  if nan_policy == "omit" else "pass nan_policy='omit' to leave them out")
+        raise InvalidInputError(
+            f"variable {var!r} has non-finite draws (NaN or inf) at {_element_name(da, err.element)}: {err}; "
+            f"{advice}"
+        ) from None
+    except ConstantError as err:
+        raise InvalidInputError(
+            f"variable {var!r} is constant (zero variance) at {_element_name(da, err.element)}; "
+            "a local mass needs draws that vary"
+        ) from None
+    except ValueError as err:
+        raise InvalidInputError(f"variable {var!r}: {err}") from None
+    return curves, index
+
+
+def _joint_inputs(ds, var_names, centers, norm, model, map_cache):
+    """Stack the selected variables' elements into one coordinate axis."""
+    parts, cparts, sd_parts = [], [], []
+    labels = []
+    for var in var_names:
+        da = ds[var]
+        el_dims = [d for d in da.dims if d not in SAMPLE_DIMS]
+        flat = da.stack(__coord__=el_dims) if el_dims else da.expand_dims(__coord__=[0])
+        flat = flat.drop_vars([c for c in flat.coords if c not in SAMPLE_DIMS])
+        flat = flat.transpose(*SAMPLE_DIMS, "__coord__")
+        specs = centers[var]
+        if len(specs) != 1:
+            raise ValueError(f"joint=True takes one centre per variable; {var!r} has {len(specs)}")
+        label, spec = specs[0]
+        labels.append(f"{var}={label}")
+        c = _center_values(da, spec, var, model=model, map_cache=map_cache)
+        if isinstance(c, str):
+            c = {"mean": da.mean(SAMPLE_DIMS), "median": da.median(SAMPLE_DIMS)}.get(c)
+            if c is None:
+                raise ValueError("centre 'mode' is not available for joint balls; pass numbers or 'mean'")
+        c = xr.DataArray(np.broadcast_to(np.asarray(c, float), [da.sizes[d] for d in el_dims])
+                         .reshape(-1), dims="__coord__")
+        parts.append(flat.assign_coords(__coord__=np.arange(flat.sizes["__coord__"])))
+        cparts.append(c)
+        sd_parts.append(xr.apply_ufunc(safe_std, flat.stack(__s__=SAMPLE_DIMS), input_core_dims=[["__s__"]],
+                                       dask="parallelized", output_dtypes=[float]))
+    X = xr.concat(parts, dim="__coord__", coords="minimal", compat="override")
+    C = xr.concat(cparts, dim="__coord__")
+    sd = xr.concat(sd_parts, dim="__coord__")
+    if (sd <= 0).any():
+        raise InvalidInputError("joint ball: a coordinate has zero variance")
+    Xc = X.chunk({"__coord__": -1}) if X.chunks is not None else X
+    dist = xr.apply_ufunc(
+        lambda x, c, s: joint_distances(np.moveaxis(x, -1, 0), c, norm=norm, sd=s),
+        Xc, C.drop_vars(list(C.coords)), sd.drop_vars(list(sd.coords)),
+        input_core_dims=[["__coord__"], ["__coord__"], ["__coord__"]],
+        dask="parallelized", output_dtypes=[float],
+    )
+    d = X.sizes["__coord__"]
+    sdv = sd.values
+    if norm == "euclidean":
+        top = float(sdv.max())  # sqrt(sum sd^2) without overflow or underflow
+        scale = top * float(np.sqrt(((sdv / top) ** 2).sum()))
+    elif norm == "max":
+        scale = float(sdv.max())
+    elif norm == "scaled":
+        scale = float(np.sqrt(d))
+    else:
+        scale = 1.0
+    center_vec = np.concatenate([np.asarray(c.values).reshape(-1) for c in cparts])
+    return dist, scale, joint_center_label(labels), center_vec, _lattice_jump(X, center_vec, sdv, norm)
+
+
+def _lattice_jump(X, centre, sd, norm):
+    """Smallest radius at which a lattice coordinate's next lattice point enters the ball.
+
+    There the joint mass jumps (a discrete coordinate's next value), which no
+    smooth local model of log m(r) spans; None without integer coordinates.
+    """
+    vals = np.asarray(X.transpose("__coord__", *SAMPLE_DIMS).values)
+    spacing, offset = lattice(vals.reshape(vals.shape[0], -1), integer=vals.dtype.kind in "iub")
+    integer = np.isfinite(spacing)
+    if not integer.any():
+        return None
+    jump = nearest_lattice_gap(centre[integer], spacing[integer], offset[integer])
+    if norm in ("scaled", "scaled_max"):
+        jump = jump / sd[integer]
+    return float(np.min(jump))
+
+
+def _one_variable(da, var, specs, *, radii, scaled, model, map_cache, common):
+    """Curves and index of one variable's elements at each of its centres (dims ``(*dims, center, ...)``)."""
+    r = radii_for(radii, var)
+    cur_list, idx_list = [], []
+    for label, spec in specs:
+        c = _center_values(da, spec, var, model=model, map_cache=map_cache)
+        cur, idx = _apply_core(da, c, var=var, scaled=scaled, radii=r, **common)
+        cur_list.append(cur.expand_dims(center=[label]))
+        idx_list.append(idx.expand_dims(center=[label]))
+    el_dims = [d for d in da.dims if d not in SAMPLE_DIMS]
+    return (xr.concat(cur_list, "center").transpose(*el_dims, "center", "radius", "local_stat"),
+            xr.concat(idx_list, "center").transpose(*el_dims, "center", "index_stat"))
+
+
+def _joint_ball(ds, names, cmap, curves_vars, index_vars, extra_attrs, *, radii, norm, model, map_cache, nan_policy,
+                window, common):
+    """The joint ball over all selected variables (into ``curves_vars``, ``index_vars`` and ``extra_attrs``).
+
+    With a discrete (lattice) coordinate and no ``window`` given, the index
+    is fitted on the draws below its first lattice jump.
+    """
+    name = "+".join(names)
+    if any(ds[v].isnull().any() for v in names) and nan_policy == "raise":
+        bad = [v for v in names if ds[v].isnull().any()]
+        raise ValueError(f"variable(s) {bad} have non-finite draws; pass nan_policy='omit'")
+    dist, scale, label, cvec, jump = _joint_inputs(ds, names, cmap, norm, model, map_cache)
+    r = radii_for(radii, name if isinstance(radii, Mapping) else None)
+    jcommon = dict(common)
+    if jump is not None and window is None:
+        # the index is fitted below the first lattice jump of a discrete coordinate
+        n_total = int(dist.sizes["chain"] * dist.sizes["draw"])
+        k_cap = int((dist < jump).sum())
+        sizes = [k for k in window_sizes(n_total) if k <= k_cap]
+        jcommon["window"] = sizes or [max(k_cap, 5)]
+        extra_attrs["index_window_cap"] = jump
+    cur, idx = _apply_core(dist, None, var=name, scaled=False, radii=r, scale=scale, r_max=scale, **jcommon)
+    curves_vars[name] = cur.expand_dims(center=[label]).transpose("center", "radius", "local_stat")
+    index_vars[name] = idx.expand_dims(center=[label]).transpose("center", "index_stat")
+    extra_attrs["center_values"] = ",".join(f"{v:.6g}" for v in cvec)
+    extra_attrs["joint_vars"] = ",".join(names)
+
+
+def compute(data, *, var_names=None, filter_vars=None, coords=None, group="posterior", centers="mean",
+            radii=None, n_radii=25, norm="euclidean", joint=False, model=None, ci_prob=None, min_ess=10.0,
+            window=None, nan_policy="raise", progressbar=None, independent=None):
+    """Local mass curves and Mass Index from draws (the tiers' interface, tier ``"samples"``).
+
+    Parameters
+    ----------
+    data : Source, or DataTree, InferenceData, Dataset or dict of arrays
+        The draws (:class:`~pymc_localmass.adapters.source.Source` of kind
+        "draws", or an input :func:`~pymc_localmass.adapters.source.convert`
+        takes, converted here with ``group``, ``model`` and ``independent``).
+    var_names, filter_vars, coords, group, centers, radii, n_radii, norm, joint, model, ci_prob, min_ess, \
+window, nan_policy, progressbar, independent
+        As :func:`pymc_localmass.local_mass` (already checked at the entrance).
+
+    Returns
+    -------
+    curves, index : xarray.Dataset
+        The ``local_mass`` and ``local_mass_index`` groups, ``attrs["tier"] == "samples"``.
+    """
+    ci_prob = _validate.check_ci_prob(ci_prob)
+    _validate.check_nan_policy(nan_policy)
+    if int(n_radii) < 2:
+        raise ValueError(f"n_radii must be at least 2, got {n_radii}")
+    source = convert(data, group=group, model=model, independent=independent)
+    group = source.group
+    ds = source.draws
+    independent = source.independent
+    names = select_vars(ds, var_names, filter_vars)
+    if not names:
+        raise ValueError(f"no variables selected from group {group!r}")
+    _validate.check_draws(ds, names, group)
+    _validate.check_mapping_keys(radii, names + (["+".join(names)] if joint else []), "radii")
+    ds = select_coords(ds[names], coords)
+    for var in names:
+        _check_sample_dims(ds, var, independent)
+    cmap = normalise_centers(centers, names)
+    map_cache = {}
+    n_chain, n_draw = ds.sizes["chain"], ds.sizes["draw"]
+    total = sum(int(np.prod([ds[v].sizes[d] for d in ds[v].dims if d not in SAMPLE_DIMS], dtype=int))
+                * len(cmap[v]) for v in names)
+    show = progressbar if progressbar is not None else total * n_chain * n_draw > _PROGRESS_THRESHOLD
+    progress = Progress(total if not joint else 1, bool(show), "local mass", "element")
+    curves_vars, index_vars = {}, {}
+    scaled = norm in ("scaled", "scaled_max")
+    common = dict(n_radii=int(n_radii), ci_prob=ci_prob, min_ess=min_ess, window=window,
+                  nan_policy=nan_policy, progress=progress, independent=independent,
+                  divergent=source.divergent)
+    extra_attrs = {"independent": int(independent)}
+    try:
+        if joint:
+            _joint_ball(ds, names, cmap, curves_vars, index_vars, extra_attrs, radii=radii, norm=norm, model=model,
+                        map_cache=map_cache, nan_policy=nan_policy, window=window, common=common)
+        else:
+            for var in names:
+                curves_vars[var], index_vars[var] = _one_variable(ds[var], var, cmap[var], radii=radii,
+                                                                  scaled=scaled, model=model, map_cache=map_cache,
+                                                                  common=common)
+    finally:
+        progress.close()
+    attrs = base_attrs(tier="samples", norm=norm, ci_prob=ci_prob,
+                       grid_rule=grid_rule(radii, names, joint, n_radii, min_ess),
+                       source_group=group if isinstance(group, str) else "posterior",
+                       joint=joint, n_chains=n_chain, n_draws=n_draw, index_method="local-likelihood",
+                       **extra_attrs)
+    curves = merge_curves(curves_vars)
+    index = xr.merge([v.rename(k).to_dataset() for k, v in index_vars.items()], join="outer",
+                     compat="no_conflicts")
+    index = index.assign_coords(index_stat=list(INDEX_STATS))
+    curves.attrs = dict(attrs)
+    index.attrs = dict(attrs)
+    return curves, index
