@@ -34,8 +34,11 @@ METHODS = ("auto", "samples", "analytic", "model")
 
 
 def _compute(data, *, group="posterior", model=None, sample_dims=SAMPLE_DIMS, independent=None, **kwargs):
-    """``(curves, index)`` of the input (a :class:`~pymc_localmass.adapters.source.Source`, or anything
-    :func:`~pymc_localmass.adapters.source.convert` takes, converted here) for one group or several."""
+    """``(curves, index)`` of the input for one group or several.
+
+    The input is a :class:`~pymc_localmass.adapters.source.Source`, or anything
+    :func:`~pymc_localmass.adapters.source.convert` takes, converted here.
+    """
     source = convert(data, group=group, model=model, sample_dims=sample_dims, independent=independent)
     kwargs.update(model=model, sample_dims=source.sample_dims, independent=source.independent_given)
     if isinstance(group, str):
@@ -362,9 +365,11 @@ def mass_index(data: DataLike, *, var_names: VarNames = None, filter_vars: Filte
 
 
 def _curve_scale(da, radius):
-    """Unit of radius for the log term of a curve's index: the tier's own
-    (``attrs["index_scale"]``, one per element) when it fits the curve's
-    elements, else the largest radius."""
+    """Unit of radius for the log term of a curve's index.
+
+    The tier's own (``attrs["index_scale"]``, one per element) when it fits
+    the curve's elements, else the largest radius.
+    """
     shape = radius.shape[:-1]  # (*element dims, center)
     given = da.attrs.get("index_scale")
     if given is not None:
@@ -446,7 +451,8 @@ def _index_from_curves(curves, ci_prob=None):
 @public(renamed={"idata": "data"})
 def add_local_mass(data: DataLike, *, inplace: bool = False, merge: bool = True, var_names: VarNames = None,
                    filter_vars: FilterVars = None, coords: Coords = None, group: Group = "posterior",
-                   sample_dims: SampleDims = SAMPLE_DIMS, centers: CentersLike = "mean", radii: RadiiLike = None, n_radii: int = 25,
+                   sample_dims: SampleDims = SAMPLE_DIMS, centers: CentersLike = "mean", radii: RadiiLike = None,
+                   n_radii: int = 25,
                    norm: Norm = "euclidean", joint: bool = False, method: Method = "auto", model: Any = None,
                    ci_prob: float | None = None, min_ess: float = 10.0, window: int | Sequence[int] | None = None,
                    nan_policy: Literal["raise", "omit"] = "raise", progressbar: bool | None = None,

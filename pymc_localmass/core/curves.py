@@ -252,7 +252,8 @@ def _element_buffers(E, W):
     keep = {"master": np.empty((E, N_MASTER_CELLS)), "medges": np.empty((E, N_MASTER_CELLS)),
             "unit": np.empty(E), "bnd": np.zeros(E, bool), "nearest": np.full(E, np.nan),
             "div_near": np.zeros(E), "cv": np.full(E, np.nan)}
-    extra = {"infl": np.empty((E, W)), "infl_shape": np.empty((E, W)), "chain_z": np.zeros(E), "rhat": np.full(E, np.nan),
+    extra = {"infl": np.empty((E, W)), "infl_shape": np.empty((E, W)), "chain_z": np.zeros(E),
+             "rhat": np.full(E, np.nan),
              "q0": np.zeros(E), "atom": np.zeros(E), "atom_lower": np.zeros(E), "atom_upper": np.zeros(E),
              "gap": np.zeros(E, bool), "has_atom": np.zeros(E, bool)}
     return keep, extra
@@ -417,7 +418,8 @@ def _window_flat(mb, g_sub, n_win, slot, d, all_finite):
 
 
 def _score_sums(flat, d, logd, ns, slot, C, n_b, n_win, inside=None):
-    """Per (element, chain, batch) and index window: count, sum of log r and of log^2 r of the positive distances inside.
+    """Per (element, chain, batch) and index window: count, sum of log r and of log^2 r of the positive
+    distances inside.
 
     ``flat`` is :func:`_window_flat`'s slot of each draw (with the batch
     offsets added). Returns shape (ns, 3, n_win, C, n_b): the sums the power

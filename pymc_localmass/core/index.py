@@ -83,7 +83,6 @@ def window_edges(counts, edges, k_targets):
 
 def _aggregate(counts, edges, g, n_cells=N_CELLS):
     """Cells of one window: master cells 0..g merged into at most ``n_cells`` cells."""
-    E = counts.shape[0]
     B = n_cells
     cum = np.cumsum(counts, axis=1)
     step = np.maximum(1, np.ceil((g + 1) / B)).astype(np.int64)
@@ -334,7 +333,8 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
     unit``), ``edge`` (the draws start abruptly at a positive distance:
     :func:`_edge_test`), ``unresolved`` (``n_near < REACH_ESS``, an edge, or
     a centre with draws on both sides and ``n_close < REACH_ESS``: a thin
-    tail; then ``a`` is NaN in ``[0, inf]``, ``b`` NaN in ``[-inf, inf]``) and ``log_ambiguous`` (the log-term fit widened ``a``'s
+    tail; then ``a`` is NaN in ``[0, inf]``, ``b`` NaN in ``[-inf, inf]``) and ``log_ambiguous`` (the log-term
+    fit widened ``a``'s
     interval by more than ``LOG_AMBIGUOUS_WIDEN``).
     """
     ctx = _index_context(master, edges, k_targets, scale, boundary=boundary, inflation=inflation,
@@ -989,7 +989,8 @@ def fit_index_curve(radius, mass, mass_lower, mass_upper, resolved, scale, *, ci
     res = flat(resolved).astype(bool) & (m > 0)
     sc = np.broadcast_to(np.asarray(scale, float), shape).reshape(-1)
     z = stats.norm.ppf(0.5 + ci_prob / 2)
-    out = {key: np.full(r.shape[0], np.nan) for key in ("a", "a_lower", "a_upper", "b", "b_lower", "b_upper", "n_window", "window")}
+    keys = ("a", "a_lower", "a_upper", "b", "b_lower", "b_upper", "n_window", "window")
+    out = {key: np.full(r.shape[0], np.nan) for key in keys}
     for e in range(r.shape[0]):
         keep = np.flatnonzero(res[e])
         if keep.size < 3:

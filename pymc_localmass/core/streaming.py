@@ -223,7 +223,6 @@ def _partial(x, chains, draws, p):
     any_zero = bool((dd == 0).any())
     all_finite = bool(np.isfinite(dd).all())
     mb, _ = _master_bins(dd, logd, p["e0"], p["top"], any_zero, all_finite)
-    c_blk, n_blk = x.shape[1], x.shape[2]
     ch = np.arange(lay["C"])[chains]
     dr = np.arange(lay["N"])[draws]
     if name == "cells":
