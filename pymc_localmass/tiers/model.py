@@ -961,11 +961,8 @@ def _logp_of_block(dens, cols, base=None):
     return logp
 
 
-def _anchored(ds_full, flat, bad, dens, model, names, cols, cvec, sds, scales, qnorm, r_user, norm, ci_prob,
-              nan_policy, coords, centers, group, anchor, full, n_draws, m_pow, n_randomizations, rng, name,
-              progressbar=None):
-    """log m(r) anchored on the samples tier: m_samples(r_a) * E[I(r) / I(r_a) | inside B(r_a)]."""
-    dist_all = joint_distances(np.moveaxis(flat[..., cols], -1, 0), cvec, norm=norm, sd=sds)
+def _anchor_candidates(dist_all, bad, anchor, name):
+    """The candidate anchor radii: as given, else the 10%, 25% and 50% quantiles of the draws' distances."""
     if anchor is None:
         qs = np.quantile(dist_all[~bad], [0.1, 0.25, 0.5])
         cand = np.unique(qs[qs > 0])
@@ -973,6 +970,11 @@ def _anchored(ds_full, flat, bad, dens, model, names, cols, cvec, sds, scales, q
         cand = np.unique(np.atleast_1d(np.asarray(anchor, float)))
     if cand.size == 0 or np.any(~(cand > 0)):
         raise ValueError(f"joint ball {name!r}: no usable anchor radius (draws at the centre, or anchor <= 0)")
+    return cand
+
+
+def _anchor_masses(ds_full, names, coords, centers, cand, norm, model, ci_prob, nan_policy):
+    """The samples tier's joint masses at the candidate radii and the standard errors of their logs."""
     samp, _ = samples_compute(ds_full[names], var_names=names, coords=coords, centers=centers, radii=cand,
                               norm=norm, joint=True, model=model, ci_prob=ci_prob,
                               nan_policy=nan_policy)
@@ -982,38 +984,48 @@ def _anchored(ds_full, flat, bad, dens, model, names, cols, cvec, sds, scales, q
     z = stats.norm.ppf(0.5 + ci_prob / 2)
     with np.errstate(divide="ignore"):
         a_se = (np.log(np.maximum(a_hi, 1e-300)) - np.log(np.maximum(a_lo, 1e-300))) / (2 * z)
-    R = r_user.size
-    all_r = np.concatenate([r_user, cand])
-    if full:  # no rest: one QMC run with independent scramblings
-        res = qmc_ball_log_integral(_logp_of_block(dens, cols), cvec, all_r, norm=qnorm, scales=scales, m=m_pow,
-                                    n_randomizations=n_randomizations, seed=rng)
-        logI = res.log_integral_reps  # (K, R + A): scramblings
-        din = None
-    else:  # each thinned draw inside the largest candidate fixes the rest of the model
-        chains, n_draw = flat.shape[:2]
-        idx = _thin_index(chains, n_draw, n_draws or 4 * N_DRAWS_PAIR)
-        rows = flat[:, idx, :].reshape(-1, dens.ndim)
-        dsub = dist_all[:, idx].reshape(-1)
-        inside = np.flatnonzero(~bad[:, idx].reshape(-1) & (dsub <= cand.max()))
-        if inside.size < 10:
-            raise ValueError(
-                f"joint ball {name!r}: only {inside.size} thinned draws inside the anchor ball; "
-                "pass more draws (n_draws) or a larger anchor"
-            )
-        m_sub = max(8, m_pow - 2)
-        logI = np.empty((inside.size, all_r.size))
-        # one QMC integral per draw: long for big blocks, so a bar by default past ~30 s of work
-        show = progressbar if progressbar is not None else inside.size * all_r.size * 2 ** m_sub > 5e7
-        bar = Progress(inside.size, bool(show), f"local mass (qmc, {name})", "draw", lazy=False)
-        try:
-            for row_i, i in enumerate(inside):
-                logI[row_i] = qmc_ball_log_integral(_logp_of_block(dens, cols, rows[i].copy()), cvec, all_r,
-                                                    norm=qnorm, scales=scales, m=m_sub, n_randomizations=2,
-                                                    seed=rng).log_integral
-                bar.update(1)
-        finally:
-            bar.close()
-        din = dsub[inside]
+    return a_mass, a_se
+
+
+def _block_integrals(flat, bad, dist_all, dens, cols, cvec, all_r, cand, qnorm, scales, n_draws, m_pow, rng,
+                     name, progressbar):
+    """Log integrals of the block's density over the balls, given each thinned draw inside the largest anchor.
+
+    Each such draw fixes the rest of the model. Returns the log integrals
+    ``(draws, radii)`` and those draws' distances to the centre.
+    """
+    chains, n_draw = flat.shape[:2]
+    idx = _thin_index(chains, n_draw, n_draws or 4 * N_DRAWS_PAIR)
+    rows = flat[:, idx, :].reshape(-1, dens.ndim)
+    dsub = dist_all[:, idx].reshape(-1)
+    inside = np.flatnonzero(~bad[:, idx].reshape(-1) & (dsub <= cand.max()))
+    if inside.size < 10:
+        raise ValueError(
+            f"joint ball {name!r}: only {inside.size} thinned draws inside the anchor ball; "
+            "pass more draws (n_draws) or a larger anchor"
+        )
+    m_sub = max(8, m_pow - 2)
+    logI = np.empty((inside.size, all_r.size))
+    # one QMC integral per draw: long for big blocks, so a bar by default past ~30 s of work
+    show = progressbar if progressbar is not None else inside.size * all_r.size * 2 ** m_sub > 5e7
+    bar = Progress(inside.size, bool(show), f"local mass (qmc, {name})", "draw", lazy=False)
+    try:
+        for row_i, i in enumerate(inside):
+            logI[row_i] = qmc_ball_log_integral(_logp_of_block(dens, cols, rows[i].copy()), cvec, all_r,
+                                                norm=qnorm, scales=scales, m=m_sub, n_randomizations=2,
+                                                seed=rng).log_integral
+            bar.update(1)
+    finally:
+        bar.close()
+    return logI, dsub[inside]
+
+
+def _best_anchor(logI, din, cand, a_mass, a_se, R):
+    """The anchor radius whose ratios give the smallest median total error, or None if none is resolved.
+
+    Returns ``(score, anchor index, anchor radius, log ratios, relative
+    errors, replicates used, ratios per replicate)``.
+    """
     best = None
     for a_i, ra in enumerate(cand):
         ja = R + a_i
@@ -1036,6 +1048,27 @@ def _anchored(ds_full, flat, bad, dens, model, names, cols, cvec, sds, scales, q
         score = float(np.nanmedian(tot))
         if best is None or score < best[0]:
             best = (score, a_i, ra, lr, rel, int(use.sum()), rr)
+    return best
+
+
+def _anchored(ds_full, flat, bad, dens, model, names, cols, cvec, sds, scales, qnorm, r_user, norm, ci_prob,
+              nan_policy, coords, centers, group, anchor, full, n_draws, m_pow, n_randomizations, rng, name,
+              progressbar=None):
+    """log m(r) anchored on the samples tier: m_samples(r_a) * E[I(r) / I(r_a) | inside B(r_a)]."""
+    dist_all = joint_distances(np.moveaxis(flat[..., cols], -1, 0), cvec, norm=norm, sd=sds)
+    cand = _anchor_candidates(dist_all, bad, anchor, name)
+    a_mass, a_se = _anchor_masses(ds_full, names, coords, centers, cand, norm, model, ci_prob, nan_policy)
+    R = r_user.size
+    all_r = np.concatenate([r_user, cand])
+    if full:  # no rest: one QMC run with independent scramblings
+        res = qmc_ball_log_integral(_logp_of_block(dens, cols), cvec, all_r, norm=qnorm, scales=scales, m=m_pow,
+                                    n_randomizations=n_randomizations, seed=rng)
+        logI = res.log_integral_reps  # (K, R + A): scramblings
+        din = None
+    else:  # each thinned draw inside the largest candidate fixes the rest of the model
+        logI, din = _block_integrals(flat, bad, dist_all, dens, cols, cvec, all_r, cand, qnorm, scales, n_draws,
+                                     m_pow, rng, name, progressbar)
+    best = _best_anchor(logI, din, cand, a_mass, a_se, R)
     if best is None:
         raise ValueError(f"joint ball {name!r}: the draws do not resolve any anchor radius")
     _, a_i, ra, lr, rel, n_used, rr = best
