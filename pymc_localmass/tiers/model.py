@@ -1083,6 +1083,76 @@ def _anchored(ds_full, flat, bad, dens, model, names, cols, cvec, sds, scales, q
 
 
 # ----------------------------------------------------------------------------- public
+def _check_model_args(model, norm, ci_prob, nan_policy, n_radii, group):
+    """The checked ``ci_prob``, after checking the model tier's other arguments (ValueError, TypeError)."""
+    if model is None:
+        raise ValueError("method='model' needs model=<pymc.Model>")
+    if norm not in ("euclidean", "max", "scaled", "scaled_max"):
+        raise ValueError(f"norm must be one of ('euclidean', 'max', 'scaled', 'scaled_max'), got {norm!r}")
+    ci_prob = check_ci_prob(ci_prob)
+    check_nan_policy(nan_policy)
+    if int(n_radii) < 2:
+        raise ValueError(f"n_radii must be at least 2, got {n_radii}")
+    if not isinstance(group, str):
+        raise TypeError(f"group must be a string, got {group!r}")
+    return ci_prob
+
+
+def _grid_rule(radii, n_radii, joint):
+    """The ``grid_rule`` attribute: explicit radii, or the automatic grid of joint balls or scalar elements."""
+    return "explicit" if radii is not None else (
+        f"auto: {int(n_radii)} log-spaced radii from 1e-3 to 1 RMS posterior sd" if joint else
+        f"auto: {int(n_radii)} log-spaced radii from {GRID_TOP * 10**-GRID_DECADES:g} to {GRID_TOP:g} "
+        "robust scale (IQR/1.349)")
+
+
+def _joint_datasets(name, label, curve, idx_row):
+    """The curves and index datasets of one joint ball (one centre)."""
+    curves = xr.Dataset({name: (("center", "radius", "local_stat"), curve[None])},
+                        coords={"center": [label], "radius": np.arange(curve.shape[0]),
+                                "local_stat": list(CURVE_STATS)})
+    index = xr.Dataset({name: (("center", "index_stat"), idx_row[None])},
+                       coords={"center": [label], "index_stat": list(INDEX_STATS)})
+    curves[name].attrs["index_scale"] = float(idx_row[INDEX_STATS.index("scale")])
+    return curves, index
+
+
+def _scalar_datasets(results, names, ds_sel, cmap):
+    """The curves and index datasets of the scalar elements, from :func:`_compute_scalar`'s results."""
+    curve_vars, index_vars = {}, {}
+    for var in names:
+        sel = ds_sel[var]
+        el_dims = [d for d in sel.dims if d not in SAMPLE_DIMS]
+        el_shape = [sel.sizes[d] for d in el_dims]
+        labels = [lab for lab, _ in cmap[var]]
+        n_el = int(np.prod(el_shape, dtype=int))
+        R = next(iter(results[(var, 0, labels[0])][0].shape[:1]))
+        cur = np.full((n_el, len(labels), R, len(CURVE_STATS)), np.nan)
+        ind = np.full((n_el, len(labels), len(INDEX_STATS)), np.nan)
+        scales = np.empty(n_el)
+        for e in range(n_el):
+            for c_i, lab in enumerate(labels):
+                block, row, scale, _ = results[(var, e, lab)]
+                cur[e, c_i] = block
+                ind[e, c_i] = row
+                scales[e] = scale
+        el_coords = {d: sel[d].values for d in el_dims if d in sel.coords}
+        curve_vars[var] = xr.DataArray(
+            cur.reshape(el_shape + [len(labels), R, len(CURVE_STATS)]),
+            dims=el_dims + ["center", "radius", "local_stat"],
+            coords={**el_coords, "center": labels}, attrs={"index_scale": scales if n_el > 1 else float(scales[0])})
+        index_vars[var] = xr.DataArray(
+            ind.reshape(el_shape + [len(labels), len(INDEX_STATS)]),
+            dims=el_dims + ["center", "index_stat"], coords={**el_coords, "center": labels})
+    curves = merge_curves(curve_vars, combine_attrs="drop")
+    for k, v in curve_vars.items():
+        curves[k].attrs = dict(v.attrs)
+    index = xr.merge([v.rename(k).to_dataset() for k, v in index_vars.items()], join="outer",
+                     compat="no_conflicts")
+    index = index.assign_coords(index_stat=list(INDEX_STATS))
+    return curves, index
+
+
 def model_local_mass(data, model, *, var_names=None, filter_vars=None, coords=None, group="posterior",
                      centers="mean", radii=None, n_radii=25, norm="euclidean", joint=False, ci_prob=None,
                      min_ess=10.0, nan_policy="raise", progressbar=None, n_draws=None, pair="auto",
@@ -1151,16 +1221,7 @@ nan_policy, progressbar
     """
     from ..adapters.model_density import ModelLogDensity
 
-    if model is None:
-        raise ValueError("method='model' needs model=<pymc.Model>")
-    if norm not in ("euclidean", "max", "scaled", "scaled_max"):
-        raise ValueError(f"norm must be one of ('euclidean', 'max', 'scaled', 'scaled_max'), got {norm!r}")
-    ci_prob = check_ci_prob(ci_prob)
-    check_nan_policy(nan_policy)
-    if int(n_radii) < 2:
-        raise ValueError(f"n_radii must be at least 2, got {n_radii}")
-    if not isinstance(group, str):
-        raise TypeError(f"group must be a string, got {group!r}")
+    ci_prob = _check_model_args(model, norm, ci_prob, nan_policy, n_radii, group)
     ds_full, src = _load(convert(data, group=group, model=model), group, model, seed)
     dens = ModelLogDensity(model, prior=(group == "prior"))
     _check_model_matches(ds_full, dens, group)
@@ -1173,57 +1234,18 @@ nan_policy, progressbar
     ds_sel = select_coords(ds_full[names], coords)
     cmap = normalise_centers(centers, names)
     _check_center_arrays(cmap, ds_sel)
-    grid_rule = "explicit" if radii is not None else (
-        f"auto: {int(n_radii)} log-spaced radii from 1e-3 to 1 RMS posterior sd" if joint else
-        f"auto: {int(n_radii)} log-spaced radii from {GRID_TOP * 10**-GRID_DECADES:g} to {GRID_TOP:g} "
-        "robust scale (IQR/1.349)")
-    common = dict(norm=norm, ci_prob=ci_prob, grid_rule=grid_rule, source_group=src, joint=joint,
-                  n_chains=int(ds_full.sizes["chain"]), n_draws=int(ds_full.sizes["draw"]))
+    common = dict(norm=norm, ci_prob=ci_prob, grid_rule=_grid_rule(radii, n_radii, joint), source_group=src,
+                  joint=joint, n_chains=int(ds_full.sizes["chain"]), n_draws=int(ds_full.sizes["draw"]))
     if joint:
         name, label, curve, idx_row, extra = _compute_joint(
             ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, norm, ci_prob, min_ess, group,
             coords, centers, nan_policy, qmc_points, n_randomizations, anchor, n_draws, seed, progressbar)
-        curves = xr.Dataset({name: (("center", "radius", "local_stat"), curve[None])},
-                            coords={"center": [label], "radius": np.arange(curve.shape[0]),
-                                    "local_stat": list(CURVE_STATS)})
-        index = xr.Dataset({name: (("center", "index_stat"), idx_row[None])},
-                           coords={"center": [label], "index_stat": list(INDEX_STATS)})
+        curves, index = _joint_datasets(name, label, curve, idx_row)
         attrs = base_attrs(tier="qmc", index_method="curve-slope-fit", **common, **extra)
-        curves[name].attrs["index_scale"] = float(idx_row[INDEX_STATS.index("scale")])
     else:
         results, extra = _compute_scalar(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, norm, ci_prob,
                                          min_ess, n_draws, pair, group, nan_policy, progressbar, seed)
-        curve_vars, index_vars = {}, {}
-        for var in names:
-            sel = ds_sel[var]
-            el_dims = [d for d in sel.dims if d not in SAMPLE_DIMS]
-            el_shape = [sel.sizes[d] for d in el_dims]
-            labels = [lab for lab, _ in cmap[var]]
-            n_el = int(np.prod(el_shape, dtype=int))
-            R = next(iter(results[(var, 0, labels[0])][0].shape[:1]))
-            cur = np.full((n_el, len(labels), R, len(CURVE_STATS)), np.nan)
-            ind = np.full((n_el, len(labels), len(INDEX_STATS)), np.nan)
-            scales = np.empty(n_el)
-            for e in range(n_el):
-                for c_i, lab in enumerate(labels):
-                    block, row, scale, _ = results[(var, e, lab)]
-                    cur[e, c_i] = block
-                    ind[e, c_i] = row
-                    scales[e] = scale
-            el_coords = {d: sel[d].values for d in el_dims if d in sel.coords}
-            curve_vars[var] = xr.DataArray(
-                cur.reshape(el_shape + [len(labels), R, len(CURVE_STATS)]),
-                dims=el_dims + ["center", "radius", "local_stat"],
-                coords={**el_coords, "center": labels}, attrs={"index_scale": scales if n_el > 1 else float(scales[0])})
-            index_vars[var] = xr.DataArray(
-                ind.reshape(el_shape + [len(labels), len(INDEX_STATS)]),
-                dims=el_dims + ["center", "index_stat"], coords={**el_coords, "center": labels})
-        curves = merge_curves(curve_vars, combine_attrs="drop")
-        for k, v in curve_vars.items():
-            curves[k].attrs = dict(v.attrs)
-        index = xr.merge([v.rename(k).to_dataset() for k, v in index_vars.items()], join="outer",
-                         compat="no_conflicts")
-        index = index.assign_coords(index_stat=list(INDEX_STATS))
+        curves, index = _scalar_datasets(results, names, ds_sel, cmap)
         extra["thinned_draws"] = int(n_draws) if n_draws is not None else -1
         attrs = base_attrs(tier="model", index_method="curve-slope-fit (unit: robust posterior scale)",
                            **common, **extra)
