@@ -39,10 +39,10 @@ import xarray as xr
 
 from . import __version__
 from ._api import CentersLike, Coords, FilterVars, RadiiLike, VarNames, public
-from ._compat import get_group, is_datatree, is_inferencedata
+from ._compat import get_group
 from ._validate import check_ci_prob
-from .adapters import SAMPLE_DIMS, select_coords, select_vars, to_dataset
-from .adapters.approx import from_approximation, is_approximation
+from .adapters import SAMPLE_DIMS, select_coords, select_vars
+from .adapters.source import convert
 from .results import stored_centers
 from .core.localkl import (Ball, Box, Tail, Where, local_kl_knn, local_kl_mc, local_kl_qmc, local_kl_quad, phi,
                            phi_interval_y)
@@ -58,22 +58,28 @@ COMPARE_VARS = ("mass", "mass_lower", "mass_upper", "ratio", "ratio_lower", "rat
 
 # ----------------------------------------------------------------------------- fits
 class _Fit:
-    """One entry of ``fits``: posterior draws or an approximation, read once."""
+    """One entry of ``fits``: posterior draws or an approximation, read once.
+
+    The entry is converted at the edge (:func:`~pymc_localmass.adapters.source.convert`);
+    its draws or its approximation are read here, so that a fit that cannot
+    be read fails when ``fits`` is opened, its message naming the fit.
+    """
 
     def __init__(self, name, obj, *, group, model):
         self.name = name
         self.obj = obj
         self.group = group
+        self.source = convert(obj, group=group, model=model)
         self.approx = None
         self.draws = None
-        if is_approximation(obj):
+        if self.source.kind == "approximation":
             try:
-                self.approx = from_approximation(obj, model=model, group=group)
+                self.approx = self.source.approximation
             except (TypeError, NotImplementedError) as err:
                 raise ValueError(f"fit {name!r}: {err}") from None
         else:
             try:
-                self.draws = to_dataset(obj, group)
+                self.draws = self.source.draws
             except (TypeError, KeyError, ValueError) as err:
                 raise type(err)(f"fit {name!r}: {err}") from None
 
@@ -120,7 +126,7 @@ class _Fit:
             from .tiers.analytic import compute
 
             return compute(self.approx, **kw)
-        return _compute(self.obj, method="samples", group=self.group, **kw)
+        return _compute(self.source, method="samples", group=self.group, **kw)
 
 
 def _names_given(var_names):
@@ -301,7 +307,7 @@ def _log_evidence_of(fit):
         for key in ("log_evidence", "log_marginal_likelihood"):
             if key in attrs:
                 return float(attrs[key]), float(attrs.get("log_evidence_se", 0.0))
-    if is_datatree(obj) or is_inferencedata(obj):
+    if fit.source.container:
         try:
             ss = get_group(obj, "sample_stats")
         except KeyError:
@@ -386,7 +392,7 @@ def _open_fits(fits, *, reference, norm, ci_prob, group, model, seed):
             raise ValueError("reference='model' needs model=<pymc.Model>")
         reference = REFERENCE_NAME
     elif reference is None:
-        reference = next((k for k in fit_names if not is_approximation(objs[k])), fit_names[0])
+        reference = next((k for k in fit_names if convert(objs[k]).kind != "approximation"), fit_names[0])
     if reference not in objs and not model_ref:
         raise KeyError(f"reference {reference!r} is not one of the fits {fit_names}")
     order = [reference] + [k for k in fit_names if k != reference]
@@ -969,8 +975,8 @@ def _transformed_logpdf(fit, var_name, coords):
     return logpdf, sampler
 
 
-def _draws_matrix(data, var_name, coords, group="posterior"):
-    ds = to_dataset(data, group) if not isinstance(data, xr.Dataset) else data
+def _draws_matrix(ds, var_name, coords):
+    """The draws of ``var_name`` (elements ``coords``) in ``ds``, one row per draw."""
     if var_name not in ds.data_vars:
         raise KeyError(f"variable {var_name!r} not found; available: {list(ds.data_vars)}")
     da = select_coords(ds[[var_name]], coords)[var_name]
@@ -993,7 +999,8 @@ def _operand(obj, label, *, var_name, coords, group, log_density, atoms, model):
             return obj.rvs(size=n, random_state=np.random.default_rng(seed))
 
         return _Operand(logpdf, None, sampler, atoms, label)
-    if callable(obj) and not is_approximation(obj):
+    src = convert(obj, group=group, model=model)
+    if callable(obj) and src.kind != "approximation":
         def logpdf(x, obj=obj):
             x = np.asarray(x, dtype=float)
             vals = np.array([float(obj(xi if xi.size > 1 else float(xi[0]))) for xi in x.reshape(x.shape[0], -1)])
@@ -1003,10 +1010,10 @@ def _operand(obj, label, *, var_name, coords, group, log_density, atoms, model):
                 return np.log(vals)
 
         return _Operand(logpdf, None, None, atoms, label)
-    if is_approximation(obj):
+    if src.kind == "approximation":
         if var_name is None:
             raise ValueError(f"{label} is an approximation: pass var_name= (and coords= for one element)")
-        fit = from_approximation(obj, model=model, group=group)
+        fit = src.approximation
         lp, sampler = _transformed_logpdf(fit, var_name, coords)
         if lp is None:
             ds = fit.sample(n_draws=1000, n_chains=4, seed=0)
@@ -1017,7 +1024,8 @@ def _operand(obj, label, *, var_name, coords, group, log_density, atoms, model):
         return _Operand(None, arr.reshape(arr.shape[0], -1), None, atoms, label)
     if var_name is None:
         raise ValueError(f"{label}: pass var_name= to take draws of one variable from a container")
-    return _Operand(None, _draws_matrix(obj, var_name, coords, group), None, atoms, label)
+    draws = obj if isinstance(obj, xr.Dataset) else src.draws
+    return _Operand(None, _draws_matrix(draws, var_name, coords), None, atoms, label)
 
 
 def _operand_dim(side, seed):

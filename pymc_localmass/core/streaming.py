@@ -152,70 +152,131 @@ def partial(x, chains, draws, p):
     return _concat(parts, starts)
 
 
-def _partial(x, chains, draws, p):
+def _partial_center(x, chains, draws, p):
+    """Pass "center": finite counts, sums, extremes and sign per element, and the first draws (``head``)."""
     lay = p["lay"]
     e = x.shape[0]
-    name = p["pass"]
-    if name == "center":
-        fin = np.isfinite(x)
-        xf = np.where(fin, x, 0.0)
-        out = {"n_fin": fin.sum(axis=(1, 2)), "sum": xf.sum(axis=(1, 2)),
-               "sum_small": (xf * _SMALL).sum(axis=(1, 2)),
-               "min": np.where(fin, x, np.inf).min(axis=(1, 2)),
-               "max": np.where(fin, x, -np.inf).max(axis=(1, 2)),
-               "neg": (np.where(fin, x, 0.0) < 0).any(axis=(1, 2)),
-               "valid_batches": _full_chains(_batch_sums(fin.astype(float), lay, draws), lay, chains)}
-        # the first draws in the flat (chain, draw) order, for the lattice pre-check
-        N = lay["N"]
-        ch = np.arange(lay["C"])[chains]
-        dr = np.arange(N)[draws]
-        pos = ch[:, None] * N + dr[None, :]
-        take = pos < HEAD
-        head = np.full((e, HEAD), np.nan)
-        if take.any():
-            head[:, pos[take]] = np.where(fin, x, np.nan)[:, take]
-        out["head"] = (head, np.isin(np.arange(HEAD), pos[take]))
-        return out
-    if name == "median_hist":
-        xs = x / p["f"][:, None, None] if p["rescale"] else x
-        b = _median_cell(xs, p)
-        G = MEDIAN_CELLS
-        flat = (np.arange(e)[:, None, None] * (G + 1) + b).ravel()
-        return {"hist": np.bincount(flat, minlength=e * (G + 1)).reshape(e, G + 1)[:, :G]}
-    if name == "median_gather":
-        xs = x / p["f"][:, None, None] if p["rescale"] else x
-        b = _median_cell(xs, p)
+    fin = np.isfinite(x)
+    xf = np.where(fin, x, 0.0)
+    out = {"n_fin": fin.sum(axis=(1, 2)), "sum": xf.sum(axis=(1, 2)),
+           "sum_small": (xf * _SMALL).sum(axis=(1, 2)),
+           "min": np.where(fin, x, np.inf).min(axis=(1, 2)),
+           "max": np.where(fin, x, -np.inf).max(axis=(1, 2)),
+           "neg": (np.where(fin, x, 0.0) < 0).any(axis=(1, 2)),
+           "valid_batches": _full_chains(_batch_sums(fin.astype(float), lay, draws), lay, chains)}
+    # the first draws in the flat (chain, draw) order, for the lattice pre-check
+    N = lay["N"]
+    ch = np.arange(lay["C"])[chains]
+    dr = np.arange(N)[draws]
+    pos = ch[:, None] * N + dr[None, :]
+    take = pos < HEAD
+    head = np.full((e, HEAD), np.nan)
+    if take.any():
+        head[:, pos[take]] = np.where(fin, x, np.nan)[:, take]
+    out["head"] = (head, np.isin(np.arange(HEAD), pos[take]))
+    return out
+
+
+def _partial_median(x, p, gather):
+    """Passes "median_hist" (histogram of the draws' cells) and "median_gather" (the draws in the median's cells)."""
+    e = x.shape[0]
+    xs = x / p["f"][:, None, None] if p["rescale"] else x
+    b = _median_cell(xs, p)
+    if gather:
         sel = (b >= p["cells"][:, :1, None]) & (b <= p["cells"][:, 1:, None])
         return {"gather": [xs[i][sel[i]] for i in range(e)]}
+    G = MEDIAN_CELLS
+    flat = (np.arange(e)[:, None, None] * (G + 1) + b).ravel()
+    return {"hist": np.bincount(flat, minlength=e * (G + 1)).reshape(e, G + 1)[:, :G]}
+
+
+def _partial_scale(x, chains, draws, p):
+    """Pass "scale": moments, distance extremes, ties at the centre, the smallest distances and lattice values."""
+    lay = p["lay"]
+    e = x.shape[0]
+    xs = x / p["f"][:, None, None] if p["rescale"] else x
+    fin = np.isfinite(xs)
+    n = fin.sum(axis=(1, 2)).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(fin, xs, 0.0).sum(axis=(1, 2)) / n
+        dev = np.where(fin, xs - mean[:, None, None], 0.0)
+    m2 = np.einsum("ecn,ecn->e", dev, dev)
+    out = {"chan": (n, np.where(n > 0, mean, 0.0), m2)}
+    if p["cv"] is not None:
+        sd_ = xs - p["cv"][:, None, None]
+        out["dmin"] = np.where(fin, sd_, np.inf).min(axis=(1, 2))
+        out["dmax"] = np.where(fin, sd_, -np.inf).max(axis=(1, 2))
+    d = _distances(x, dict(p, sd=None))
+    zero = d == 0
+    out["ties"] = zero.sum(axis=(1, 2))
+    out["tie_batches"] = _full_chains(_batch_sums(zero.astype(float), lay, draws), lay, chains)
+    pos = np.where(zero, np.inf, d).reshape(e, -1)
+    out["e0"] = pos.min(axis=1) if pos.shape[1] else np.full(e, np.inf)
+    out["top"] = np.where(np.isfinite(d), d, -np.inf).max(axis=(1, 2))
+    k = p["k_lo"]
+    if pos.shape[1] > k:
+        pos = np.partition(pos, k - 1, axis=1)[:, :k]
+    elif pos.shape[1] < k:
+        pos = np.concatenate([pos, np.full((e, k - pos.shape[1]), np.inf)], axis=1)
+    out["topk"] = np.sort(pos, axis=1)
+    cand = np.flatnonzero(p["lattice_candidates"])
+    out["uniques"] = {int(i): np.unique(xs[i][fin[i]]) for i in cand}
+    return out
+
+
+def _partial_cells(dd, logd, mb, ch, dr, chains, p):
+    """Pass "cells": counts in the master cells and in each (chain, batch, radius) cell of the grid."""
+    lay = p["lay"]
+    e = dd.shape[0]
+    G = N_MASTER_CELLS
+    mc = np.bincount((np.arange(e)[:, None] * (G + 1) + mb).ravel(), minlength=e * (G + 1))
+    R = lay["R"]
+    bins = _explicit_bins(dd, p["grid"]) if lay["explicit"] else _grid_bins(dd, logd, p["grid"])
+    base = _batch_base(lay, R, chains=ch, draws=dr)
+    size = lay["C"] * lay["n_b"] * (R + 1)
+    counts = np.bincount((np.arange(e)[:, None] * size + base[None, :] + bins).ravel(),
+                         minlength=e * size).reshape(e, lay["C"], lay["n_b"], R + 1)
+    return {"master": mc.reshape(e, G + 1)[:, :G], "grid_counts": counts[..., :R].astype(np.int32)}
+
+
+def _partial_windows(dd, logd, mb, ch, dr, chains, draws, all_finite, p):
+    """Pass "windows": counts in the windows' radii per (chain, batch), score sums and divergences near the centre."""
+    lay = p["lay"]
+    e = dd.shape[0]
+    g_sub = p["g_sub"]
+    n_win = g_sub.shape[1]
+    slot = lay["C"] * lay["n_b"] * (n_win + 1)
+    flat = _window_flat(mb, g_sub, n_win, slot, dd, all_finite)
+    flat += _batch_base(lay, n_win, chains=ch, draws=dr)
+    cw = np.bincount(flat.ravel(), minlength=e * slot).reshape(e, lay["C"], lay["n_b"], n_win + 1)
+    out = {"window_counts": cw[..., :n_win].astype(np.int32), "div_near": np.zeros(e)}
+    if not lay["independent"]:
+        out["pos_w"] = _score_sums(flat, dd, logd, e, slot, lay["C"], lay["n_b"], n_win,
+                                   inside=mb <= g_sub.max(axis=1)[:, None])
+    div = p.get("divergent")
+    if div is not None:
+        dv = np.asarray(div, bool)[chains, draws].reshape(-1)
+        if dv.any():
+            near = (mb[:, dv] <= g_sub[:, :1]) | (dd[:, dv] == 0)
+            out["div_near"] = near.sum(axis=1).astype(float)
+    return out
+
+
+def _partial(x, chains, draws, p):
+    """One pass's statistics of one slice of elements (float draws ``(e, c, n)``): see :func:`partial`.
+
+    The passes that bin distances ("cells", "windows") share the distances
+    and their master cells.
+    """
+    name = p["pass"]
+    if name == "center":
+        return _partial_center(x, chains, draws, p)
+    if name in ("median_hist", "median_gather"):
+        return _partial_median(x, p, gather=name == "median_gather")
     if name == "scale":
-        xs = x / p["f"][:, None, None] if p["rescale"] else x
-        fin = np.isfinite(xs)
-        n = fin.sum(axis=(1, 2)).astype(float)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(fin, xs, 0.0).sum(axis=(1, 2)) / n
-            dev = np.where(fin, xs - mean[:, None, None], 0.0)
-        m2 = np.einsum("ecn,ecn->e", dev, dev)
-        out = {"chan": (n, np.where(n > 0, mean, 0.0), m2)}
-        if p["cv"] is not None:
-            sd_ = xs - p["cv"][:, None, None]
-            out["dmin"] = np.where(fin, sd_, np.inf).min(axis=(1, 2))
-            out["dmax"] = np.where(fin, sd_, -np.inf).max(axis=(1, 2))
-        d = _distances(x, dict(p, sd=None))
-        zero = d == 0
-        out["ties"] = zero.sum(axis=(1, 2))
-        out["tie_batches"] = _full_chains(_batch_sums(zero.astype(float), lay, draws), lay, chains)
-        pos = np.where(zero, np.inf, d).reshape(e, -1)
-        out["e0"] = pos.min(axis=1) if pos.shape[1] else np.full(e, np.inf)
-        out["top"] = np.where(np.isfinite(d), d, -np.inf).max(axis=(1, 2))
-        k = p["k_lo"]
-        if pos.shape[1] > k:
-            pos = np.partition(pos, k - 1, axis=1)[:, :k]
-        elif pos.shape[1] < k:
-            pos = np.concatenate([pos, np.full((e, k - pos.shape[1]), np.inf)], axis=1)
-        out["topk"] = np.sort(pos, axis=1)
-        cand = np.flatnonzero(p["lattice_candidates"])
-        out["uniques"] = {int(i): np.unique(xs[i][fin[i]]) for i in cand}
-        return out
+        return _partial_scale(x, chains, draws, p)
+    lay = p["lay"]
+    e = x.shape[0]
     d = _distances(x, p)
     dd = d.reshape(e, -1)
     with np.errstate(divide="ignore"):
@@ -226,33 +287,9 @@ def _partial(x, chains, draws, p):
     ch = np.arange(lay["C"])[chains]
     dr = np.arange(lay["N"])[draws]
     if name == "cells":
-        G = N_MASTER_CELLS
-        mc = np.bincount((np.arange(e)[:, None] * (G + 1) + mb).ravel(), minlength=e * (G + 1))
-        R = lay["R"]
-        bins = _explicit_bins(dd, p["grid"]) if lay["explicit"] else _grid_bins(dd, logd, p["grid"])
-        base = _batch_base(lay, R, chains=ch, draws=dr)
-        size = lay["C"] * lay["n_b"] * (R + 1)
-        counts = np.bincount((np.arange(e)[:, None] * size + base[None, :] + bins).ravel(),
-                             minlength=e * size).reshape(e, lay["C"], lay["n_b"], R + 1)
-        return {"master": mc.reshape(e, G + 1)[:, :G], "grid_counts": counts[..., :R].astype(np.int32)}
+        return _partial_cells(dd, logd, mb, ch, dr, chains, p)
     if name == "windows":
-        g_sub = p["g_sub"]
-        n_win = g_sub.shape[1]
-        slot = lay["C"] * lay["n_b"] * (n_win + 1)
-        flat = _window_flat(mb, g_sub, n_win, slot, dd, all_finite)
-        flat += _batch_base(lay, n_win, chains=ch, draws=dr)
-        cw = np.bincount(flat.ravel(), minlength=e * slot).reshape(e, lay["C"], lay["n_b"], n_win + 1)
-        out = {"window_counts": cw[..., :n_win].astype(np.int32), "div_near": np.zeros(e)}
-        if not lay["independent"]:
-            out["pos_w"] = _score_sums(flat, dd, logd, e, slot, lay["C"], lay["n_b"], n_win,
-                                       inside=mb <= g_sub.max(axis=1)[:, None])
-        div = p.get("divergent")
-        if div is not None:
-            dv = np.asarray(div, bool)[chains, draws].reshape(-1)
-            if dv.any():
-                near = (mb[:, dv] <= g_sub[:, :1]) | (dd[:, dv] == 0)
-                out["div_near"] = near.sum(axis=1).astype(float)
-        return out
+        return _partial_windows(dd, logd, mb, ch, dr, chains, draws, all_finite, p)
     raise ValueError(f"unknown pass {name!r}")  # pragma: no cover
 
 

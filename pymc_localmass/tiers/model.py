@@ -599,19 +599,17 @@ def _scalar_element(dens, draws, col, center, radii, lower, upper, scale, partne
     return st
 
 
-def _compute_scalar(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, norm, ci_prob, min_ess,
-                    n_draws, pair, group, nan_policy, progressbar, seed):
-    from ..adapters.model_density import scale_partners  # PyTensor: imported when a model is used
+def _scalar_plan(ds_full, ds_sel, names, cmap, partners, n_draws):
+    """The work of :func:`_compute_scalar`: one item per element and centre, and the draws each variable uses.
 
-    chains, n_draw = ds_full.sizes["chain"], ds_full.sizes["draw"]
-    flat, bad = _flat_draws(ds_full, dens, nan_policy, group)
-    partners = scale_partners(model, dens.variables) if pair == "auto" else dict(pair or {})
-    for v, p in partners.items():
-        if p not in dens.variables:
-            raise ValueError(f"pair partner {p!r} of {v!r} is not a free variable of the model")
-    scaled = norm in ("scaled", "scaled_max")
-    map_cache = {}
-    # work plan: (var, element position, centre label, centre spec)
+    Returns
+    -------
+    plan : list of tuple
+        ``(var, element index, element position, centre label, centre spec)``.
+    n_per : dict
+        Thinned draws per variable (more for a variable integrated with a
+        scale partner).
+    """
     plan = []
     for var in names:
         positions, _ = _element_positions(ds_full, ds_sel, var)
@@ -621,6 +619,133 @@ def _compute_scalar(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, n
     n_per = {}
     for var in names:
         n_per[var] = n_draws if n_draws is not None else (N_DRAWS_PAIR if var in partners else N_DRAWS_1D)
+    return plan, n_per
+
+
+def _thinned_rows(flat, bad, n_target, ndim):
+    """``n_target`` draws thinned evenly per chain, dropping non-finite draws position-wise in every chain.
+
+    Returns the rows ``(n, ndim)`` and the ``(chain, draw)`` shape they came from.
+    """
+    chains, n_draw = flat.shape[:2]
+    idx = _thin_index(chains, n_draw, n_target)
+    rows = flat[:, idx, :]
+    ok = ~bad[:, idx]
+    if not ok.all():  # omit: drop draws position-wise in every chain alike
+        good_pos = np.all(ok, axis=0)
+        rows = rows[:, good_pos, :]
+    chain_shape = rows.shape[:2]
+    return rows.reshape(-1, ndim), chain_shape
+
+
+def _check_scalar_center(dens, rows, col, center, all_el, var, el_name):
+    """The element's bounds at the draws ``rows``, after checking that ``center`` lies in its support.
+
+    Raises ValueError for a centre outside the support (for every draw or
+    for some), or, without bounding transforms, where the model's density is
+    zero given every draw tried.
+    """
+    lower, upper = dens.bounds(rows)
+    lo_c, hi_c = lower[:, col], upper[:, col]
+    if np.all((center < lo_c) | (center > hi_c)):
+        raise ValueError(
+            f"centre {center:g} of {el_name} lies outside its support "
+            f"[{np.min(lo_c):g}, {np.max(hi_c):g}]; the model tier needs a centre in the support "
+            "(its boundary is allowed)"
+        )
+    if np.any((center < lo_c) | (center > hi_c)):
+        raise ValueError(
+            f"centre {center:g} of {el_name} lies outside the support for some draws (the bounds of "
+            f"{var!r} depend on other variables); use method='samples' for such a centre"
+        )
+    if not (np.any(np.isfinite(lo_c)) or np.any(np.isfinite(hi_c))) and (
+            center < np.min(all_el) or center > np.max(all_el)):
+        # no transform gave bounds: ask the density itself, beyond the draws' range
+        probe = rows[:64].copy()
+        probe[:, col] = center
+        if not np.any(np.isfinite(dens.logp(probe))):
+            raise ValueError(
+                f"centre {center:g} of {el_name} lies outside its support: the model's density is zero "
+                f"there given every draw tried (the variable has no bounding transform); the draws lie "
+                f"in [{np.min(all_el):g}, {np.max(all_el):g}]"
+            )
+    return lo_c, hi_c
+
+
+def _scalar_radii(radii, var, center, scale, scaled, n_radii):
+    """The radii reported for one element: as given, else the automatic grid below ``GRID_TOP * scale``.
+
+    The grid is in units of the posterior sd under a scaled norm, and starts
+    above the float resolution at the centre.
+    """
+    r_user = radii_for(radii, var)
+    if r_user is not None:
+        return r_user
+    r_rel = GRID_TOP * np.geomspace(10.0 ** (-GRID_DECADES), 1.0, int(n_radii)) * (1.0 if scaled else scale)
+    floor_r = 2e4 * np.finfo(float).eps * max(abs(center), 1e-300)
+    if r_rel[0] <= floor_r:
+        r_rel = np.geomspace(floor_r * 10, max(r_rel[-1], floor_r * 1e3), int(n_radii))
+    return r_rel
+
+
+def _scale_partner(dens, partners, var, pos, rows, flat, bad):
+    """``(partner, pair_scale)`` for :func:`_scalar_element`: the scale partner's column and bounds, or None."""
+    if var not in partners:
+        return None, 1.0
+    pvar = partners[var]
+    pinfo = dens.variables[pvar]
+    pcol = (dens.column(pvar, np.unravel_index(pos, pinfo.shape)) if pinfo.size > 1
+            else dens.slice(pvar).start)
+    plo, phi = dens.bounds(rows[:1])
+    partner = (pcol, float(plo[0, pcol]), float(phi[0, pcol]))
+    return partner, _robust_scale(flat[..., pcol][~bad])
+
+
+def _warn_heavy(st, el_name, label, r_report):
+    """Warn when the element's per-draw conditional masses are heavy-tailed or carried by few draws."""
+    if np.any(st["heavy"]):
+        big = float(r_report[np.flatnonzero(st["heavy"])[-1]])
+        why = (f"heavy-tailed (tail index {np.nanmax(st['tail_k']):.2f} > 0.7)"
+               if np.any(st["tail_k"] > 0.7) else "carried by fewer than 20 draws")
+        warnings.warn(
+            f"{el_name} at centre {label!r}: the per-draw conditional masses are {why}, so their "
+            f"mean is unreliable; radii up to {big:.3g} are flagged unresolved (the draws that would "
+            "carry the mass there, such as a funnel's neck, are too rare). A local-scale parent that "
+            "could be integrated with the element was not found; use the samples tier's radii, or a "
+            "non-centred model.", RuntimeWarning, stacklevel=4)
+
+
+def _warn_no_index(st, el_name, label, r_report, idx_row):
+    """Warn when a curve was asked for (three radii or more) but its Mass Index could not be fitted."""
+    if np.isnan(idx_row[INDEX_STATS.index("a")]) and r_report.size >= 3:  # a curve was asked for
+        n_res = int(np.sum(st["resolved"] > 0.5))
+        pos_m = st["mass"][(st["resolved"] > 0.5) & (st["mass"] > 0)]
+        hint = (f"; the largest radius holds mass {pos_m[-1]:.3g} only: pass larger radii"
+                if pos_m.size and pos_m[-1] < 1e-6 else "; pass more radii where the mass is resolved")
+        why = (f"{n_res} of {r_report.size} radii are resolved, and the slope fit needs three or more"
+               if n_res < 3 else "the slope fit failed on the resolved radii")
+        warnings.warn(f"{el_name} at centre {label!r}: no Mass Index (a, b are NaN): {why}{hint}",
+                      RuntimeWarning, stacklevel=4)
+
+
+def _compute_scalar(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, norm, ci_prob, min_ess,
+                    n_draws, pair, group, nan_policy, progressbar, seed):
+    """Each element's ball masses from the model's density, conditional on the other coordinates' draws.
+
+    Returns ``{(var, element index, centre label): (curve block, index row,
+    scale, statistics)}`` and the tier's extra attributes (pairs, largest
+    tail index, pair truncation).
+    """
+    from ..adapters.model_density import scale_partners  # PyTensor: imported when a model is used
+
+    flat, bad = _flat_draws(ds_full, dens, nan_policy, group)
+    partners = scale_partners(model, dens.variables) if pair == "auto" else dict(pair or {})
+    for v, p in partners.items():
+        if p not in dens.variables:
+            raise ValueError(f"pair partner {p!r} of {v!r} is not a free variable of the model")
+    scaled = norm in ("scaled", "scaled_max")
+    map_cache = {}
+    plan, n_per = _scalar_plan(ds_full, ds_sel, names, cmap, partners, n_draws)
     total = sum(n_per[v] + N_CHECK_DRAWS for v, *_ in plan)
     est_evals = sum(n_per[v] * (150 if v in partners else 1) * 2000 for v, *_ in plan)
     show = progressbar if progressbar is not None else est_evals > _PROGRESS_EVALS
@@ -630,99 +755,29 @@ def _compute_scalar(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, n
              "max_tail_index": np.nan, "pair_truncation": 0.0}
     try:
         for var, e, pos, label, spec in plan:
-            col = dens.column(var, np.unravel_index(pos, dens.variables[var].shape)) \
-                if dens.variables[var].shape else dens.column(var)
-            # thinned draws (per chain, evenly), leaving out rows with non-finite values
-            keep_rows = np.arange(n_draw)
-            idx = _thin_index(chains, n_draw, n_per[var])
-            rows = flat[:, idx, :]
-            ok = ~bad[:, idx]
-            if not ok.all():  # omit: drop draws position-wise in every chain alike
-                good_pos = np.all(ok, axis=0)
-                rows = rows[:, good_pos, :]
-                idx = idx[good_pos]
-            chain_shape = rows.shape[:2]
-            rows = rows.reshape(-1, dens.ndim)
-            del keep_rows
+            shape = dens.variables[var].shape
+            col = dens.column(var, np.unravel_index(pos, shape)) if shape else dens.column(var)
+            rows, chain_shape = _thinned_rows(flat, bad, n_per[var], dens.ndim)
             all_el = flat[..., col][~bad]
-            el_name = f"{var}[{', '.join(str(i) for i in np.unravel_index(pos, dens.variables[var].shape))}]" \
-                if dens.variables[var].shape else var
+            el_name = f"{var}[{', '.join(str(i) for i in np.unravel_index(pos, shape))}]" if shape else var
             center = _center_for(spec, label, all_el, var, el_name, model, map_cache, dens, pos)
-            lower, upper = dens.bounds(rows)
-            lo_c, hi_c = lower[:, col], upper[:, col]
-            if np.all((center < lo_c) | (center > hi_c)):
-                raise ValueError(
-                    f"centre {center:g} of {el_name} lies outside its support "
-                    f"[{np.min(lo_c):g}, {np.max(hi_c):g}]; the model tier needs a centre in the support "
-                    "(its boundary is allowed)"
-                )
-            if np.any((center < lo_c) | (center > hi_c)):
-                raise ValueError(
-                    f"centre {center:g} of {el_name} lies outside the support for some draws (the bounds of "
-                    f"{var!r} depend on other variables); use method='samples' for such a centre"
-                )
-            if not (np.any(np.isfinite(lo_c)) or np.any(np.isfinite(hi_c))) and (
-                    center < np.min(all_el) or center > np.max(all_el)):
-                # no transform gave bounds: ask the density itself, beyond the draws' range
-                probe = rows[:64].copy()
-                probe[:, col] = center
-                if not np.any(np.isfinite(dens.logp(probe))):
-                    raise ValueError(
-                        f"centre {center:g} of {el_name} lies outside its support: the model's density is zero "
-                        f"there given every draw tried (the variable has no bounding transform); the draws lie "
-                        f"in [{np.min(all_el):g}, {np.max(all_el):g}]"
-                    )
+            lo_c, hi_c = _check_scalar_center(dens, rows, col, center, all_el, var, el_name)
             scale = _robust_scale(all_el)
             unit = float(np.std(all_el, ddof=1)) if scaled else 1.0
             if scaled and not unit > 0:
                 raise ValueError(f"{el_name} has zero variance; the scaled norm needs a posterior sd")
-            r_user = radii_for(radii, var)
-            if r_user is None:
-                top = scale
-                r_rel = GRID_TOP * np.geomspace(10.0 ** (-GRID_DECADES), 1.0, int(n_radii)) * (1.0 if scaled else top)
-                floor_r = 2e4 * np.finfo(float).eps * max(abs(center), 1e-300)
-                if r_rel[0] <= floor_r:
-                    r_rel = np.geomspace(floor_r * 10, max(r_rel[-1], floor_r * 1e3), int(n_radii))
-                r_report = r_rel
-            else:
-                r_report = r_user
+            r_report = _scalar_radii(radii, var, center, scale, scaled, n_radii)
             r_abs = r_report * unit
             _precision(center, r_abs, f"variable {var!r}, element {el_name}, centre {label!r}")
-            partner = None
-            pair_scale = 1.0
-            if var in partners:
-                pvar = partners[var]
-                pinfo = dens.variables[pvar]
-                pcol = (dens.column(pvar, np.unravel_index(pos, pinfo.shape)) if pinfo.size > 1
-                        else dens.slice(pvar).start)
-                plo, phi = dens.bounds(rows[:1])
-                partner = (pcol, float(plo[0, pcol]), float(phi[0, pcol]))
-                pair_scale = _robust_scale(flat[..., pcol][~bad])
+            partner, pair_scale = _scale_partner(dens, partners, var, pos, rows, flat, bad)
             st = _scalar_element(dens, rows, col, center, r_abs, lo_c, hi_c, scale * unit if scaled else scale,
                                  partner, pair_scale, chain_shape, ci_prob, min_ess, bar)
-            if np.any(st["heavy"]):
-                big = float(r_report[np.flatnonzero(st["heavy"])[-1]])
-                why = (f"heavy-tailed (tail index {np.nanmax(st['tail_k']):.2f} > 0.7)"
-                       if np.any(st["tail_k"] > 0.7) else "carried by fewer than 20 draws")
-                warnings.warn(
-                    f"{el_name} at centre {label!r}: the per-draw conditional masses are {why}, so their "
-                    f"mean is unreliable; radii up to {big:.3g} are flagged unresolved (the draws that would "
-                    "carry the mass there, such as a funnel's neck, are too rare). A local-scale parent that "
-                    "could be integrated with the element was not found; use the samples tier's radii, or a "
-                    "non-centred model.", RuntimeWarning, stacklevel=3)
+            _warn_heavy(st, el_name, label, r_report)
             extra["max_tail_index"] = float(np.nanmax([extra["max_tail_index"], np.nanmax(st["tail_k"])])) \
                 if np.any(np.isfinite(st["tail_k"])) else extra["max_tail_index"]
             extra["pair_truncation"] = max(extra["pair_truncation"], st["truncation"])
             idx_row = _index_stats(r_report, st, 1.0 if scaled else scale, ci_prob, center, draws=st["draws"])
-            if np.isnan(idx_row[INDEX_STATS.index("a")]) and r_report.size >= 3:  # a curve was asked for
-                n_res = int(np.sum(st["resolved"] > 0.5))
-                pos_m = st["mass"][(st["resolved"] > 0.5) & (st["mass"] > 0)]
-                hint = (f"; the largest radius holds mass {pos_m[-1]:.3g} only: pass larger radii"
-                        if pos_m.size and pos_m[-1] < 1e-6 else "; pass more radii where the mass is resolved")
-                why = (f"{n_res} of {r_report.size} radii are resolved, and the slope fit needs three or more"
-                       if n_res < 3 else "the slope fit failed on the resolved radii")
-                warnings.warn(f"{el_name} at centre {label!r}: no Mass Index (a, b are NaN): {why}{hint}",
-                              RuntimeWarning, stacklevel=3)
+            _warn_no_index(st, el_name, label, r_report, idx_row)
             results[(var, e, label)] = (_curve_block(r_report, st), idx_row, scale, st)
     finally:
         bar.close()
@@ -730,10 +785,8 @@ def _compute_scalar(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, n
 
 
 # ----------------------------------------------------------------------------- joint balls
-def _compute_joint(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, norm, ci_prob, min_ess,
-                   group, coords, centers, nan_policy, qmc_points, n_randomizations, anchor, n_draws,
-                   seed, progressbar):
-    flat, bad = _flat_draws(ds_full, dens, nan_policy, group)
+def _joint_centers(ds_full, ds_sel, names, dens, model, cmap, flat, bad):
+    """The block's columns, centre coordinates, posterior sds and centre labels (one centre per variable)."""
     cols, cvec, sds, labels = [], [], [], []
     map_cache = {}
     for var in names:
@@ -752,12 +805,11 @@ def _compute_joint(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, no
                 raise ValueError("centre 'mode' is not available for joint balls; pass numbers or 'mean'")
             cvec.append(_center_for(spec, label, el, var, var, model, map_cache, dens, int(pos)))
             sds.append(float(np.std(el, ddof=1)))
-    cols = np.asarray(cols)
-    cvec = np.asarray(cvec)
-    sds = np.asarray(sds)
-    d = cols.size
-    if np.any(~(sds > 0)):
-        raise ValueError("joint ball: a coordinate has zero variance")
+    return np.asarray(cols), np.asarray(cvec), np.asarray(sds), labels
+
+
+def _joint_norm(norm, sds):
+    """``(qnorm, scales, unit)``: the QMC norm, the per-coordinate scales and the radii's unit for ``norm``."""
     qnorm = "max" if norm in ("max", "scaled_max") else "euclidean"
     scales = sds if norm in ("scaled", "scaled_max") else None
     if norm == "euclidean":
@@ -765,18 +817,16 @@ def _compute_joint(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, no
     elif norm == "max":
         unit = float(sds.max())
     else:
-        unit = float(np.sqrt(d))
-    name = "+".join(names)
-    r_user = radii_for(radii, name if isinstance(radii, Mapping) else None) if radii is not None else None
-    if r_user is None:
-        r_user = np.geomspace(1e-3, 1.0, int(n_radii)) * unit
-    # every coordinate must resolve the smallest ball around its own centre value
-    # (a scaled norm stretches coordinate j by its sd)
-    for j in range(d):
-        _precision(cvec[j:j + 1], r_user * (1.0 if scales is None else float(scales[j])),
-                   f"joint ball {name!r}, coordinate {j}")
-    # the centre must lie in the support (up to its boundary), whatever the other
-    # coordinates' draws (bounds may depend on them)
+        unit = float(np.sqrt(sds.size))
+    return qnorm, scales, unit
+
+
+def _check_joint_center(dens, flat, bad, cols, cvec, name):
+    """Raise ValueError when the centre lies outside the support, whatever the other coordinates' draws.
+
+    Its boundary is allowed; bounds may depend on other variables (checked
+    at up to about 400 draws).
+    """
     rows_all = flat[~bad]
     lo_all, hi_all = dens.bounds(rows_all[:: max(1, rows_all.shape[0] // 400)])
     lo_b, hi_b = lo_all[:, cols], hi_all[:, cols]
@@ -789,11 +839,75 @@ def _compute_joint(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, no
             f"[{np.min(lo_b[:, j]):g}, {np.max(hi_b[:, j]):g}]"
             + ("" if every else " for some draws (its bounds depend on other variables)")
         )
+
+
+def _is_full_block(dens, cols):
+    """Whether the block holds every free coordinate of a model without discrete variables."""
     free_cont = [dens.column(n, idx) if dens.variables[n].shape else dens.column(n)
                  for n in dens.names
                  for idx in (np.ndindex(*dens.variables[n].shape) if dens.variables[n].shape else [()])]
     has_discrete = any(dens.variables[n].discrete for n in dens.names)
-    full = set(cols.tolist()) == set(free_cont) and not has_discrete
+    return set(cols.tolist()) == set(free_cont) and not has_discrete
+
+
+def _joint_stats(log_m, log_se, slope_reps, r_user, ci_prob, min_ess, anchor_log_se):
+    """The curve statistics of a joint ball from its log masses, their standard errors and replicates.
+
+    Slopes are central differences in log radius; their errors come from the
+    replicates (scramblings or draws) when there are several, else from the
+    log masses' errors less the anchor's shared part.
+    """
+    z = stats.norm.ppf(0.5 + ci_prob / 2)
+    mass = np.exp(log_m)
+    lo = np.exp(log_m - z * log_se)
+    hi = np.minimum(np.exp(log_m + z * log_se), 1.0)
+    R = r_user.size
+    j_in = np.clip(np.arange(R) - 1, 0, R - 1)
+    j_out = np.clip(np.arange(R) + 1, 0, R - 1)
+    dlr = np.log(r_user[j_out]) - np.log(r_user[j_in])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = (log_m[j_out] - log_m[j_in]) / dlr
+        if slope_reps is not None and slope_reps.shape[0] > 1:
+            dd = slope_reps[:, j_out] - slope_reps[:, j_in]
+            se_s = np.std(dd, axis=0, ddof=1) / math.sqrt(dd.shape[0]) / dlr
+        else:
+            se_s = np.sqrt(log_se[j_out] ** 2 + log_se[j_in] ** 2 - 2 * anchor_log_se ** 2) / dlr
+        s_lo, s_hi = slope - z * se_s, slope + z * se_s
+        undefined = ~(dlr > 0)
+        slope, s_lo, s_hi = (np.where(undefined, np.nan, v) for v in (slope, s_lo, s_hi))
+        ess_in = np.where(log_se > 0, (1 - mass) / log_se**2, 1e15)
+    resolved = np.isfinite(log_m) & (log_se < 0.5) & (ess_in >= min_ess)
+    return {"mass": mass, "mass_lower": lo, "mass_upper": hi, "slope": slope, "slope_lower": s_lo,
+            "slope_upper": s_hi, "ess": np.minimum(ess_in, 1e15), "resolved": resolved.astype(float)}
+
+
+def _compute_joint(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, norm, ci_prob, min_ess,
+                   group, coords, centers, nan_policy, qmc_points, n_randomizations, anchor, n_draws,
+                   seed, progressbar):
+    """The mass of joint balls over the variables ``names`` from the model's density (tier "qmc").
+
+    A full block of a proper prior is integrated exactly (normalised);
+    otherwise the QMC integrals are anchored on the samples tier (see
+    :func:`_anchored`). Returns the block's name, centre label, curve block,
+    index row and attributes.
+    """
+    flat, bad = _flat_draws(ds_full, dens, nan_policy, group)
+    cols, cvec, sds, labels = _joint_centers(ds_full, ds_sel, names, dens, model, cmap, flat, bad)
+    d = cols.size
+    if np.any(~(sds > 0)):
+        raise ValueError("joint ball: a coordinate has zero variance")
+    qnorm, scales, unit = _joint_norm(norm, sds)
+    name = "+".join(names)
+    r_user = radii_for(radii, name if isinstance(radii, Mapping) else None) if radii is not None else None
+    if r_user is None:
+        r_user = np.geomspace(1e-3, 1.0, int(n_radii)) * unit
+    # every coordinate must resolve the smallest ball around its own centre value
+    # (a scaled norm stretches coordinate j by its sd)
+    for j in range(d):
+        _precision(cvec[j:j + 1], r_user * (1.0 if scales is None else float(scales[j])),
+                   f"joint ball {name!r}, coordinate {j}")
+    _check_joint_center(dens, flat, bad, cols, cvec, name)
+    full = _is_full_block(dens, cols)
     rng = np.random.default_rng(seed)
     m_pow = int(round(math.log2(qmc_points)))
     attrs = {"qmc_points": int(2**m_pow), "n_randomizations": int(n_randomizations), "block_dim": int(d)}
@@ -816,28 +930,7 @@ def _compute_joint(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, no
     finally:
         bar.update(1)
         bar.close()
-    z = stats.norm.ppf(0.5 + ci_prob / 2)
-    mass = np.exp(log_m)
-    lo = np.exp(log_m - z * log_se)
-    hi = np.minimum(np.exp(log_m + z * log_se), 1.0)
-    R = r_user.size
-    j_in = np.clip(np.arange(R) - 1, 0, R - 1)
-    j_out = np.clip(np.arange(R) + 1, 0, R - 1)
-    dlr = np.log(r_user[j_out]) - np.log(r_user[j_in])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        slope = (log_m[j_out] - log_m[j_in]) / dlr
-        if slope_reps is not None and slope_reps.shape[0] > 1:
-            dd = slope_reps[:, j_out] - slope_reps[:, j_in]
-            se_s = np.std(dd, axis=0, ddof=1) / math.sqrt(dd.shape[0]) / dlr
-        else:
-            se_s = np.sqrt(log_se[j_out] ** 2 + log_se[j_in] ** 2 - 2 * attrs.get("anchor_log_se", 0.0) ** 2) / dlr
-        s_lo, s_hi = slope - z * se_s, slope + z * se_s
-        undefined = ~(dlr > 0)
-        slope, s_lo, s_hi = (np.where(undefined, np.nan, v) for v in (slope, s_lo, s_hi))
-        ess_in = np.where(log_se > 0, (1 - mass) / log_se**2, 1e15)
-    resolved = np.isfinite(log_m) & (log_se < 0.5) & (ess_in >= min_ess)
-    st = {"mass": mass, "mass_lower": lo, "mass_upper": hi, "slope": slope, "slope_lower": s_lo,
-          "slope_upper": s_hi, "ess": np.minimum(ess_in, 1e15), "resolved": resolved.astype(float)}
+    st = _joint_stats(log_m, log_se, slope_reps, r_user, ci_prob, min_ess, attrs.get("anchor_log_se", 0.0))
     curve = _curve_block(r_user, st)
     idx_row = _index_stats(r_user, st, unit, ci_prob, np.nan)
     label = joint_center_label([f"{v}={lab}" for v, lab in zip(names, labels)])
@@ -868,11 +961,8 @@ def _logp_of_block(dens, cols, base=None):
     return logp
 
 
-def _anchored(ds_full, flat, bad, dens, model, names, cols, cvec, sds, scales, qnorm, r_user, norm, ci_prob,
-              nan_policy, coords, centers, group, anchor, full, n_draws, m_pow, n_randomizations, rng, name,
-              progressbar=None):
-    """log m(r) anchored on the samples tier: m_samples(r_a) * E[I(r) / I(r_a) | inside B(r_a)]."""
-    dist_all = joint_distances(np.moveaxis(flat[..., cols], -1, 0), cvec, norm=norm, sd=sds)
+def _anchor_candidates(dist_all, bad, anchor, name):
+    """The candidate anchor radii: as given, else the 10%, 25% and 50% quantiles of the draws' distances."""
     if anchor is None:
         qs = np.quantile(dist_all[~bad], [0.1, 0.25, 0.5])
         cand = np.unique(qs[qs > 0])
@@ -880,6 +970,11 @@ def _anchored(ds_full, flat, bad, dens, model, names, cols, cvec, sds, scales, q
         cand = np.unique(np.atleast_1d(np.asarray(anchor, float)))
     if cand.size == 0 or np.any(~(cand > 0)):
         raise ValueError(f"joint ball {name!r}: no usable anchor radius (draws at the centre, or anchor <= 0)")
+    return cand
+
+
+def _anchor_masses(ds_full, names, coords, centers, cand, norm, model, ci_prob, nan_policy):
+    """The samples tier's joint masses at the candidate radii and the standard errors of their logs."""
     samp, _ = samples_compute(ds_full[names], var_names=names, coords=coords, centers=centers, radii=cand,
                               norm=norm, joint=True, model=model, ci_prob=ci_prob,
                               nan_policy=nan_policy)
@@ -889,38 +984,48 @@ def _anchored(ds_full, flat, bad, dens, model, names, cols, cvec, sds, scales, q
     z = stats.norm.ppf(0.5 + ci_prob / 2)
     with np.errstate(divide="ignore"):
         a_se = (np.log(np.maximum(a_hi, 1e-300)) - np.log(np.maximum(a_lo, 1e-300))) / (2 * z)
-    R = r_user.size
-    all_r = np.concatenate([r_user, cand])
-    if full:  # no rest: one QMC run with independent scramblings
-        res = qmc_ball_log_integral(_logp_of_block(dens, cols), cvec, all_r, norm=qnorm, scales=scales, m=m_pow,
-                                    n_randomizations=n_randomizations, seed=rng)
-        logI = res.log_integral_reps  # (K, R + A): scramblings
-        din = None
-    else:  # each thinned draw inside the largest candidate fixes the rest of the model
-        chains, n_draw = flat.shape[:2]
-        idx = _thin_index(chains, n_draw, n_draws or 4 * N_DRAWS_PAIR)
-        rows = flat[:, idx, :].reshape(-1, dens.ndim)
-        dsub = dist_all[:, idx].reshape(-1)
-        inside = np.flatnonzero(~bad[:, idx].reshape(-1) & (dsub <= cand.max()))
-        if inside.size < 10:
-            raise ValueError(
-                f"joint ball {name!r}: only {inside.size} thinned draws inside the anchor ball; "
-                "pass more draws (n_draws) or a larger anchor"
-            )
-        m_sub = max(8, m_pow - 2)
-        logI = np.empty((inside.size, all_r.size))
-        # one QMC integral per draw: long for big blocks, so a bar by default past ~30 s of work
-        show = progressbar if progressbar is not None else inside.size * all_r.size * 2 ** m_sub > 5e7
-        bar = Progress(inside.size, bool(show), f"local mass (qmc, {name})", "draw", lazy=False)
-        try:
-            for row_i, i in enumerate(inside):
-                logI[row_i] = qmc_ball_log_integral(_logp_of_block(dens, cols, rows[i].copy()), cvec, all_r,
-                                                    norm=qnorm, scales=scales, m=m_sub, n_randomizations=2,
-                                                    seed=rng).log_integral
-                bar.update(1)
-        finally:
-            bar.close()
-        din = dsub[inside]
+    return a_mass, a_se
+
+
+def _block_integrals(flat, bad, dist_all, dens, cols, cvec, all_r, cand, qnorm, scales, n_draws, m_pow, rng,
+                     name, progressbar):
+    """Log integrals of the block's density over the balls, given each thinned draw inside the largest anchor.
+
+    Each such draw fixes the rest of the model. Returns the log integrals
+    ``(draws, radii)`` and those draws' distances to the centre.
+    """
+    chains, n_draw = flat.shape[:2]
+    idx = _thin_index(chains, n_draw, n_draws or 4 * N_DRAWS_PAIR)
+    rows = flat[:, idx, :].reshape(-1, dens.ndim)
+    dsub = dist_all[:, idx].reshape(-1)
+    inside = np.flatnonzero(~bad[:, idx].reshape(-1) & (dsub <= cand.max()))
+    if inside.size < 10:
+        raise ValueError(
+            f"joint ball {name!r}: only {inside.size} thinned draws inside the anchor ball; "
+            "pass more draws (n_draws) or a larger anchor"
+        )
+    m_sub = max(8, m_pow - 2)
+    logI = np.empty((inside.size, all_r.size))
+    # one QMC integral per draw: long for big blocks, so a bar by default past ~30 s of work
+    show = progressbar if progressbar is not None else inside.size * all_r.size * 2 ** m_sub > 5e7
+    bar = Progress(inside.size, bool(show), f"local mass (qmc, {name})", "draw", lazy=False)
+    try:
+        for row_i, i in enumerate(inside):
+            logI[row_i] = qmc_ball_log_integral(_logp_of_block(dens, cols, rows[i].copy()), cvec, all_r,
+                                                norm=qnorm, scales=scales, m=m_sub, n_randomizations=2,
+                                                seed=rng).log_integral
+            bar.update(1)
+    finally:
+        bar.close()
+    return logI, dsub[inside]
+
+
+def _best_anchor(logI, din, cand, a_mass, a_se, R):
+    """The anchor radius whose ratios give the smallest median total error, or None if none is resolved.
+
+    Returns ``(score, anchor index, anchor radius, log ratios, relative
+    errors, replicates used, ratios per replicate)``.
+    """
     best = None
     for a_i, ra in enumerate(cand):
         ja = R + a_i
@@ -943,6 +1048,27 @@ def _anchored(ds_full, flat, bad, dens, model, names, cols, cvec, sds, scales, q
         score = float(np.nanmedian(tot))
         if best is None or score < best[0]:
             best = (score, a_i, ra, lr, rel, int(use.sum()), rr)
+    return best
+
+
+def _anchored(ds_full, flat, bad, dens, model, names, cols, cvec, sds, scales, qnorm, r_user, norm, ci_prob,
+              nan_policy, coords, centers, group, anchor, full, n_draws, m_pow, n_randomizations, rng, name,
+              progressbar=None):
+    """log m(r) anchored on the samples tier: m_samples(r_a) * E[I(r) / I(r_a) | inside B(r_a)]."""
+    dist_all = joint_distances(np.moveaxis(flat[..., cols], -1, 0), cvec, norm=norm, sd=sds)
+    cand = _anchor_candidates(dist_all, bad, anchor, name)
+    a_mass, a_se = _anchor_masses(ds_full, names, coords, centers, cand, norm, model, ci_prob, nan_policy)
+    R = r_user.size
+    all_r = np.concatenate([r_user, cand])
+    if full:  # no rest: one QMC run with independent scramblings
+        res = qmc_ball_log_integral(_logp_of_block(dens, cols), cvec, all_r, norm=qnorm, scales=scales, m=m_pow,
+                                    n_randomizations=n_randomizations, seed=rng)
+        logI = res.log_integral_reps  # (K, R + A): scramblings
+        din = None
+    else:  # each thinned draw inside the largest candidate fixes the rest of the model
+        logI, din = _block_integrals(flat, bad, dist_all, dens, cols, cvec, all_r, cand, qnorm, scales, n_draws,
+                                     m_pow, rng, name, progressbar)
+    best = _best_anchor(logI, din, cand, a_mass, a_se, R)
     if best is None:
         raise ValueError(f"joint ball {name!r}: the draws do not resolve any anchor radius")
     _, a_i, ra, lr, rel, n_used, rr = best
@@ -957,6 +1083,76 @@ def _anchored(ds_full, flat, bad, dens, model, names, cols, cvec, sds, scales, q
 
 
 # ----------------------------------------------------------------------------- public
+def _check_model_args(model, norm, ci_prob, nan_policy, n_radii, group):
+    """The checked ``ci_prob``, after checking the model tier's other arguments (ValueError, TypeError)."""
+    if model is None:
+        raise ValueError("method='model' needs model=<pymc.Model>")
+    if norm not in ("euclidean", "max", "scaled", "scaled_max"):
+        raise ValueError(f"norm must be one of ('euclidean', 'max', 'scaled', 'scaled_max'), got {norm!r}")
+    ci_prob = check_ci_prob(ci_prob)
+    check_nan_policy(nan_policy)
+    if int(n_radii) < 2:
+        raise ValueError(f"n_radii must be at least 2, got {n_radii}")
+    if not isinstance(group, str):
+        raise TypeError(f"group must be a string, got {group!r}")
+    return ci_prob
+
+
+def _grid_rule(radii, n_radii, joint):
+    """The ``grid_rule`` attribute: explicit radii, or the automatic grid of joint balls or scalar elements."""
+    return "explicit" if radii is not None else (
+        f"auto: {int(n_radii)} log-spaced radii from 1e-3 to 1 RMS posterior sd" if joint else
+        f"auto: {int(n_radii)} log-spaced radii from {GRID_TOP * 10**-GRID_DECADES:g} to {GRID_TOP:g} "
+        "robust scale (IQR/1.349)")
+
+
+def _joint_datasets(name, label, curve, idx_row):
+    """The curves and index datasets of one joint ball (one centre)."""
+    curves = xr.Dataset({name: (("center", "radius", "local_stat"), curve[None])},
+                        coords={"center": [label], "radius": np.arange(curve.shape[0]),
+                                "local_stat": list(CURVE_STATS)})
+    index = xr.Dataset({name: (("center", "index_stat"), idx_row[None])},
+                       coords={"center": [label], "index_stat": list(INDEX_STATS)})
+    curves[name].attrs["index_scale"] = float(idx_row[INDEX_STATS.index("scale")])
+    return curves, index
+
+
+def _scalar_datasets(results, names, ds_sel, cmap):
+    """The curves and index datasets of the scalar elements, from :func:`_compute_scalar`'s results."""
+    curve_vars, index_vars = {}, {}
+    for var in names:
+        sel = ds_sel[var]
+        el_dims = [d for d in sel.dims if d not in SAMPLE_DIMS]
+        el_shape = [sel.sizes[d] for d in el_dims]
+        labels = [lab for lab, _ in cmap[var]]
+        n_el = int(np.prod(el_shape, dtype=int))
+        R = next(iter(results[(var, 0, labels[0])][0].shape[:1]))
+        cur = np.full((n_el, len(labels), R, len(CURVE_STATS)), np.nan)
+        ind = np.full((n_el, len(labels), len(INDEX_STATS)), np.nan)
+        scales = np.empty(n_el)
+        for e in range(n_el):
+            for c_i, lab in enumerate(labels):
+                block, row, scale, _ = results[(var, e, lab)]
+                cur[e, c_i] = block
+                ind[e, c_i] = row
+                scales[e] = scale
+        el_coords = {d: sel[d].values for d in el_dims if d in sel.coords}
+        curve_vars[var] = xr.DataArray(
+            cur.reshape(el_shape + [len(labels), R, len(CURVE_STATS)]),
+            dims=el_dims + ["center", "radius", "local_stat"],
+            coords={**el_coords, "center": labels}, attrs={"index_scale": scales if n_el > 1 else float(scales[0])})
+        index_vars[var] = xr.DataArray(
+            ind.reshape(el_shape + [len(labels), len(INDEX_STATS)]),
+            dims=el_dims + ["center", "index_stat"], coords={**el_coords, "center": labels})
+    curves = merge_curves(curve_vars, combine_attrs="drop")
+    for k, v in curve_vars.items():
+        curves[k].attrs = dict(v.attrs)
+    index = xr.merge([v.rename(k).to_dataset() for k, v in index_vars.items()], join="outer",
+                     compat="no_conflicts")
+    index = index.assign_coords(index_stat=list(INDEX_STATS))
+    return curves, index
+
+
 def model_local_mass(data, model, *, var_names=None, filter_vars=None, coords=None, group="posterior",
                      centers="mean", radii=None, n_radii=25, norm="euclidean", joint=False, ci_prob=None,
                      min_ess=10.0, nan_policy="raise", progressbar=None, n_draws=None, pair="auto",
@@ -1025,16 +1221,7 @@ nan_policy, progressbar
     """
     from ..adapters.model_density import ModelLogDensity
 
-    if model is None:
-        raise ValueError("method='model' needs model=<pymc.Model>")
-    if norm not in ("euclidean", "max", "scaled", "scaled_max"):
-        raise ValueError(f"norm must be one of ('euclidean', 'max', 'scaled', 'scaled_max'), got {norm!r}")
-    ci_prob = check_ci_prob(ci_prob)
-    check_nan_policy(nan_policy)
-    if int(n_radii) < 2:
-        raise ValueError(f"n_radii must be at least 2, got {n_radii}")
-    if not isinstance(group, str):
-        raise TypeError(f"group must be a string, got {group!r}")
+    ci_prob = _check_model_args(model, norm, ci_prob, nan_policy, n_radii, group)
     ds_full, src = _load(convert(data, group=group, model=model), group, model, seed)
     dens = ModelLogDensity(model, prior=(group == "prior"))
     _check_model_matches(ds_full, dens, group)
@@ -1047,57 +1234,18 @@ nan_policy, progressbar
     ds_sel = select_coords(ds_full[names], coords)
     cmap = normalise_centers(centers, names)
     _check_center_arrays(cmap, ds_sel)
-    grid_rule = "explicit" if radii is not None else (
-        f"auto: {int(n_radii)} log-spaced radii from 1e-3 to 1 RMS posterior sd" if joint else
-        f"auto: {int(n_radii)} log-spaced radii from {GRID_TOP * 10**-GRID_DECADES:g} to {GRID_TOP:g} "
-        "robust scale (IQR/1.349)")
-    common = dict(norm=norm, ci_prob=ci_prob, grid_rule=grid_rule, source_group=src, joint=joint,
-                  n_chains=int(ds_full.sizes["chain"]), n_draws=int(ds_full.sizes["draw"]))
+    common = dict(norm=norm, ci_prob=ci_prob, grid_rule=_grid_rule(radii, n_radii, joint), source_group=src,
+                  joint=joint, n_chains=int(ds_full.sizes["chain"]), n_draws=int(ds_full.sizes["draw"]))
     if joint:
         name, label, curve, idx_row, extra = _compute_joint(
             ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, norm, ci_prob, min_ess, group,
             coords, centers, nan_policy, qmc_points, n_randomizations, anchor, n_draws, seed, progressbar)
-        curves = xr.Dataset({name: (("center", "radius", "local_stat"), curve[None])},
-                            coords={"center": [label], "radius": np.arange(curve.shape[0]),
-                                    "local_stat": list(CURVE_STATS)})
-        index = xr.Dataset({name: (("center", "index_stat"), idx_row[None])},
-                           coords={"center": [label], "index_stat": list(INDEX_STATS)})
+        curves, index = _joint_datasets(name, label, curve, idx_row)
         attrs = base_attrs(tier="qmc", index_method="curve-slope-fit", **common, **extra)
-        curves[name].attrs["index_scale"] = float(idx_row[INDEX_STATS.index("scale")])
     else:
         results, extra = _compute_scalar(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, norm, ci_prob,
                                          min_ess, n_draws, pair, group, nan_policy, progressbar, seed)
-        curve_vars, index_vars = {}, {}
-        for var in names:
-            sel = ds_sel[var]
-            el_dims = [d for d in sel.dims if d not in SAMPLE_DIMS]
-            el_shape = [sel.sizes[d] for d in el_dims]
-            labels = [lab for lab, _ in cmap[var]]
-            n_el = int(np.prod(el_shape, dtype=int))
-            R = next(iter(results[(var, 0, labels[0])][0].shape[:1]))
-            cur = np.full((n_el, len(labels), R, len(CURVE_STATS)), np.nan)
-            ind = np.full((n_el, len(labels), len(INDEX_STATS)), np.nan)
-            scales = np.empty(n_el)
-            for e in range(n_el):
-                for c_i, lab in enumerate(labels):
-                    block, row, scale, _ = results[(var, e, lab)]
-                    cur[e, c_i] = block
-                    ind[e, c_i] = row
-                    scales[e] = scale
-            el_coords = {d: sel[d].values for d in el_dims if d in sel.coords}
-            curve_vars[var] = xr.DataArray(
-                cur.reshape(el_shape + [len(labels), R, len(CURVE_STATS)]),
-                dims=el_dims + ["center", "radius", "local_stat"],
-                coords={**el_coords, "center": labels}, attrs={"index_scale": scales if n_el > 1 else float(scales[0])})
-            index_vars[var] = xr.DataArray(
-                ind.reshape(el_shape + [len(labels), len(INDEX_STATS)]),
-                dims=el_dims + ["center", "index_stat"], coords={**el_coords, "center": labels})
-        curves = merge_curves(curve_vars, combine_attrs="drop")
-        for k, v in curve_vars.items():
-            curves[k].attrs = dict(v.attrs)
-        index = xr.merge([v.rename(k).to_dataset() for k, v in index_vars.items()], join="outer",
-                         compat="no_conflicts")
-        index = index.assign_coords(index_stat=list(INDEX_STATS))
+        curves, index = _scalar_datasets(results, names, ds_sel, cmap)
         extra["thinned_draws"] = int(n_draws) if n_draws is not None else -1
         attrs = base_attrs(tier="model", index_method="curve-slope-fit (unit: robust posterior scale)",
                            **common, **extra)
