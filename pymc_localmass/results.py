@@ -334,8 +334,15 @@ def status_note(row, name="the variable", center="the centre"):
         n_near, sc, near = get("n_near"), get("scale"), get("nearest")
         if not np.isfinite(n_near):
             return f"too few resolved radii near {at} for a slope; " + STATUS_ADVICE[word]
+        if not np.isfinite(get("r_resolved")):
+            return (f"no ball around {at} holds min_ess effective draws: the draws resolve no radius; "
+                    + STATUS_ADVICE[word])
         from .core.index import REACH_ESS
 
+        if n_near < REACH_ESS and not np.isfinite(near):  # an index fitted from a curve of draws
+            return (f"the curve holds at most {n_near:.0f} effective draws within one sd of {at} (its smallest "
+                    f"resolved radius is {_g(get('r_resolved'))}): too few to tell how the mass decays near it; "
+                    + STATUS_ADVICE[word])
         if n_near < REACH_ESS:
             return (f"no draw within {_g(near / sc)} sd of {at} ({n_near:.0f} effective draws within one sd); "
                     f"the draws say nothing below r = {_g(get('r_resolved'))}; " + STATUS_ADVICE[word])

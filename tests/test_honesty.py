@@ -211,3 +211,64 @@ def test_noncentred_hierarchy_is_ok_and_holds_the_truth():
     assert row["a_lower"] <= 1.0 <= row["a_upper"]
     res = plm.check(idata, model=model, var_names=["sigma_a"], centers={"sigma_a": 0.0}, warn=False)
     assert res.ok
+
+
+# ----------------------------------------------------------------------------- outside findings (2026-12-05)
+def test_nothing_resolved_is_unresolved():
+    # min_ess above every ball's effective draws: no radius is resolved (r_resolved = inf),
+    # so no index is claimed, and the note says why
+    row = _row(np.random.default_rng(0).normal(size=(4, 1000)), 0.0, min_ess=1e9)
+    assert np.isposinf(row["r_resolved"])
+    assert _word(row) == "unresolved"
+    assert np.isnan(row["a"]) and row["a_lower"] == 0 and np.isposinf(row["a_upper"])
+    assert "resolve no radius" in status_note(row, "x", "0")
+
+
+def _metropolis(rng, n, step):
+    """Random-walk Metropolis on N(0, 1): rejected proposals repeat the current draw."""
+    out, cur = np.empty(n), 0.0
+    for t in range(n):
+        prop = cur + step * rng.standard_normal()
+        if np.log(rng.random()) < 0.5 * (cur * cur - prop * prop):
+            cur = prop
+        out[t] = cur
+    return out
+
+
+@pytest.mark.parametrize("center", ["median", "mode"])
+def test_repeated_draws_of_one_visit_are_no_atom(center):
+    # a wide step rejects often: the median or mode centre is a repeated draw, but
+    # its ties come from one run (one effective draw); N(0, 1) has no atom, a = 1
+    hits = 0
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        x = np.stack([_metropolis(rng, 2000, 8.0) for _ in range(4)])
+        row = _row(x, center)
+        hits += _word(row) == "atom"
+        assert row["atom"] == 0.0
+    assert hits == 0
+
+
+def test_an_atom_visited_again_and_again_stays_an_atom():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((4, 1000))
+    x[rng.random((4, 1000)) < 0.05] = 0.0  # 5% at 0, visited throughout every chain
+    row = _row(x, 0.0)
+    assert _word(row) == "atom"
+    assert row["atom_lower"] <= np.mean(x == 0) <= row["atom_upper"]
+
+
+def test_index_from_curves_of_a_far_center_is_unresolved(normal_draws):
+    # the curve path (mass_index of local_mass's curves) has no draws to test for a
+    # gap, but it knows how many effective draws its balls hold within one sd
+    curves = plm.local_mass({"x": normal_draws}, centers={"x": [10.0]})
+    idx = plm.mass_index(curves)["x"].sel(center="10").to_series().to_dict()
+    assert _word(idx) == "unresolved"
+    assert np.isnan(idx["a"]) and idx["a_lower"] == 0 and np.isposinf(idx["a_upper"])
+    assert idx["n_near"] < 20 and idx["r_resolved"] > 5
+    assert "within one sd" in status_note(idx, "x", "10")
+    # at the mean the curve reaches the centre: an index with an interval holding a = 1
+    curves = plm.local_mass({"x": normal_draws}, centers={"x": ["mean"]})
+    idx = plm.mass_index(curves)["x"].sel(center="mean").to_series().to_dict()
+    assert _word(idx) in ("ok", "log-ambiguous")
+    assert idx["a_lower"] <= 1.0 <= idx["a_upper"] and idx["n_near"] > 1000

@@ -819,6 +819,15 @@ def _atom_pieces(s, lay, *, ci_prob, independent):
     """The atom at the centre (exact ties; a single tie may be the centre itself), its interval and flags."""
     ties, n_valid, valid_sizes, sizes = s["ties"], s["n_valid"], s["valid_sizes"], lay["sizes"]
     has_atom = ties >= 2
+    if not independent:
+        # a chain that rejects its proposals repeats a draw: ties in one run of
+        # consecutive batches may be one visit (one effective draw, e.g. Metropolis
+        # at a median or mode centre), not an atom; a continuous law is never
+        # visited twice at the same point, so an atom needs ties in two runs
+        for i, sums in s["atom_sums"].items():
+            hit = np.asarray(sums) > 0
+            runs = int(hit[:, 0].sum() + (hit[:, 1:] & ~hit[:, :-1]).sum())
+            has_atom[i] = runs >= 2
     atom = np.where(has_atom, ties / n_valid, 0.0)
     atom_ess = np.full(ties.shape[0], float(lay["n_total"]))
     for i, sums in ({} if independent else s["atom_sums"]).items():

@@ -130,13 +130,17 @@ def _profile_log_unit(master, edges, g, R, scale, boundary, infl, ll_r, b_level)
         terms = ["a", "b", *curv_terms] if curv_terms is INTERIOR_TERMS else ["a", "b", "c1", "c2"]
         for off in (0.0, *LOG_UNIT_OFFSETS):
             th, cov, ll = fit_binned(c[grp], e[grp], R[grp], scale[grp] * np.exp(off), terms)
-            good = (np.isfinite(ll) & (cov[:, 1, 1] > 0) & np.isfinite(cov[:, 0, 0]) & (th[:, 0] > 0)
+            # (a at or near 0 is allowed: m = (log 1/r)^b with b < 0 has a = 0; a
+            # below 0 by more than its noise is no ball mass)
+            with np.errstate(invalid="ignore"):
+                near_zero = th[:, 0] > -3.0 * np.sqrt(np.maximum(cov[:, 0, 0], 0))
+            good = (np.isfinite(ll) & (cov[:, 1, 1] > 0) & np.isfinite(cov[:, 0, 0]) & near_zero
                     & ~(ll <= out["ll"][grp]))
             i = grp[good]
             out["ll"][i] = ll[good]
             out["b"][i] = th[good, 1]
             out["sb"][i] = np.sqrt(cov[good, 1, 1] * infl[i])
-            out["af"][i] = th[good, 0]
+            out["af"][i] = np.maximum(th[good, 0], 0.0)
             out["sf"][i] = np.sqrt(np.maximum(cov[good, 0, 0], 0) * infl[i])
     done = np.isfinite(out["ll"])
     with np.errstate(invalid="ignore"):
@@ -275,6 +279,45 @@ def _reach(master, edges, n_w, infl, unit, min_ess):
         w = np.argmin(np.abs(np.log(np.maximum(n_w, 1.0) / np.maximum(inside, 1.0)[:, None])), axis=1)
         out.append(inside / np.take_along_axis(infl, w[:, None], axis=1)[:, 0])
     return tuple(out)
+
+
+def curve_reach(radius, ess_inside, resolved, unit):
+    """How far a mass curve built from draws reaches: effective draws within ``unit``, smallest resolved radius.
+
+    The curve's counterpart of the draws' ``n_near`` and ``r_resolved``
+    (:func:`_reach`): ``n_near`` is the ESS inside the largest radius at
+    most ``unit`` or, when every radius is larger, inside the smallest one
+    (an upper bound on the draws within ``unit``); NaN where the curve
+    carries no ESS (exact curves, no draws).
+
+    Parameters
+    ----------
+    radius, ess_inside : ndarray (..., R)
+    resolved : ndarray (..., R) of bool
+    unit : ndarray (...)
+
+    Returns
+    -------
+    n_near, r_resolved : ndarray (...)
+
+    Examples
+    --------
+    >>> r = np.array([[7.0, 10.0, 20.0]])
+    >>> n, rr = curve_reach(r, np.array([[9.0, 300.0, 3000.0]]), np.ones((1, 3), bool), np.array([1.0]))
+    >>> float(n[0]), float(rr[0])   # a far centre: no radius within one unit, 9 draws at the smallest
+    (9.0, 7.0)
+    """
+    radius, ess = np.asarray(radius, float), np.asarray(ess_inside, float)
+    unit = np.asarray(unit, float)[..., None]
+    known = np.isfinite(ess) & np.isfinite(radius)
+    within = known & (radius <= unit)
+    n_within = np.where(within, ess, -np.inf).max(axis=-1)
+    smallest = np.argmin(np.where(known, radius, np.inf), axis=-1)[..., None]
+    n_smallest = np.take_along_axis(ess, smallest, axis=-1)[..., 0]
+    n_near = np.where(within.any(axis=-1), n_within, np.where(known.any(axis=-1), n_smallest, np.nan))
+    res = np.asarray(resolved, bool) & np.isfinite(radius)
+    r_resolved = np.where(res.any(axis=-1), np.where(res, radius, np.inf).min(axis=-1), np.inf)
+    return n_near, r_resolved
 
 
 def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation=None, shape_inflation=None,
@@ -644,7 +687,8 @@ def _index_result(ctx, est, reach, *, a, a_lo, a_hi, log_amb, steep, is_inf, win
     log_amb = log_amb & ~steep
     no_b = steep | ~np.isfinite(sb)
     thin_tail = ~ctx["boundary"] & (reach["n_close"] < REACH_ESS)
-    unresolved = (reach["n_near"] < REACH_ESS) | reach["edge"] | thin_tail
+    # (no radius holds min_ess effective draws: nothing is resolved at all)
+    unresolved = (reach["n_near"] < REACH_ESS) | reach["edge"] | thin_tail | ~np.isfinite(reach["r_resolved"])
     a = np.where(is_inf, np.inf, a)
     return {
         "a": np.where(unresolved, np.nan, a),

@@ -327,8 +327,22 @@ def _one_variable(da, var, specs, *, radii, scaled, model, map_cache, common):
         cur_list.append(cur.expand_dims(center=[label]))
         idx_list.append(idx.expand_dims(center=[label]))
     el_dims = [d for d in da.dims if d not in SAMPLE_DIMS]
-    return (xr.concat(cur_list, "center").transpose(*el_dims, "center", "radius", "local_stat"),
-            xr.concat(idx_list, "center").transpose(*el_dims, "center", "index_stat"))
+    curves = xr.concat(cur_list, "center").transpose(*el_dims, "center", "radius", "local_stat")
+    index = xr.concat(idx_list, "center").transpose(*el_dims, "center", "index_stat")
+    _unit_attr(curves, index)
+    return curves, index
+
+
+def _unit_attr(curves, index):
+    """Record the index's unit (the draws' sd, per element) on the curves, for an index fitted from them later.
+
+    ``attrs["index_scale"]``: one value per element, as the model tier
+    writes it; :func:`~pymc_localmass.mass_index` on these curves reads how
+    far the draws reach in this unit.
+    """
+    unit = np.asarray(index.isel(index_stat=INDEX_STATS.index("scale"), center=0).values, float).reshape(-1)
+    if unit.size and np.all(np.isfinite(unit) & (unit > 0)):
+        curves.attrs["index_scale"] = float(unit[0]) if unit.size == 1 else unit
 
 
 def _joint_ball(ds, names, cmap, curves_vars, index_vars, extra_attrs, *, radii, norm, model, map_cache, nan_policy,
@@ -355,6 +369,7 @@ def _joint_ball(ds, names, cmap, curves_vars, index_vars, extra_attrs, *, radii,
     cur, idx = _apply_core(dist, None, var=name, scaled=False, radii=r, scale=scale, r_max=scale, **jcommon)
     curves_vars[name] = cur.expand_dims(center=[label]).transpose("center", "radius", "local_stat")
     index_vars[name] = idx.expand_dims(center=[label]).transpose("center", "index_stat")
+    _unit_attr(curves_vars[name], index_vars[name])
     extra_attrs["center_values"] = ",".join(f"{v:.6g}" for v in cvec)
     extra_attrs["joint_vars"] = ",".join(names)
 
