@@ -584,6 +584,11 @@ def _merge_with_existing(old, curves, index):
                 if any(not bool(ds[v].sel(center=c).isnull().all()) for v in ds.data_vars)]
         ds = ds.sel(center=used)
         ds.attrs = dict(new.attrs)
+        # the earlier results may come from a file: its encodings (a '<U1' centre label
+        # dtype, chunking) would cut or reshape the merged values when written again
+        ds = ds.copy(deep=False)  # (new variable objects: the user's container keeps its own)
+        for var in ds.variables.values():
+            var.encoding = {}
         merged.append(ds)
     return merged[0], merged[1]
 

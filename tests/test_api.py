@@ -391,3 +391,26 @@ def test_labelled_center_matched_by_label(rng):
         plm.mass_index(data, centers={"theta": xr.DataArray([1.0, 2.0], dims="school", coords={"school": ["A", "Z"]})})
     with pytest.raises(ValueError, match="has 3 values along 'school', the variable 4"):
         plm.mass_index(data, centers={"theta": xr.DataArray([1.0, 2.0, 3.0], dims="school")})
+
+
+def test_center_labels_survive_merge_after_a_netcdf_round_trip(tmp_path):
+    # an earlier file's centre coordinate is stored as '<U1' ("0"); the merged
+    # results must not inherit that encoding and cut "mean" to "m" when written again
+    import arviz as az
+
+    from pymc_localmass._compat import MODERN, get_group
+
+    rng = np.random.default_rng(0)
+    post = {"tau": np.abs(rng.normal(size=(2, 500))), "theta": rng.normal(size=(2, 500, 2))}
+    idata = az.from_dict({"posterior": post}) if MODERN else az.from_dict(posterior=post)
+    out = plm.add_local_mass(idata, var_names=["tau"], centers={"tau": 0.0})
+    out.to_netcdf(tmp_path / "a.nc")
+    back = az.from_netcdf(tmp_path / "a.nc")
+    enc_before = dict(get_group(back, "local_mass")["center"].encoding)
+    out2 = plm.add_local_mass(back, var_names=["theta"], centers={"theta": "mean"})
+    assert dict(get_group(back, "local_mass")["center"].encoding) == enc_before  # the input is untouched
+    out2.to_netcdf(tmp_path / "b.nc")
+    back2 = az.from_netcdf(tmp_path / "b.nc")
+    for group in ("local_mass", "local_mass_index"):
+        assert sorted(get_group(back2, group)["center"].values.tolist()) == ["0", "mean"]
+    assert plm.summary(back2).index.tolist() == [("tau", "0"), ("theta[0]", "mean"), ("theta[1]", "mean")]
