@@ -272,3 +272,34 @@ def test_index_from_curves_of_a_far_center_is_unresolved(normal_draws):
     idx = plm.mass_index(curves)["x"].sel(center="mean").to_series().to_dict()
     assert _word(idx) in ("ok", "log-ambiguous")
     assert idx["a_lower"] <= 1.0 <= idx["a_upper"] and idx["n_near"] > 1000
+
+
+def test_one_divergence_near_a_far_center_is_no_sampler_finding(normal_draws):
+    # 13 divergences spread over the draws; one falls among the nearest to x = 30
+    # (about 0.65 are expected there): the row is unresolved, not a sampler warning
+    x = normal_draws
+    order = np.argsort(np.abs(x - 30.0).ravel())
+    div = np.zeros(x.size, bool)
+    div[order[0]] = True
+    div[np.random.default_rng(2).choice(order[2000:], 12, replace=False)] = True
+    row = _row(x, 30.0, divergent=div.reshape(x.shape))
+    assert row["divergent_near"] >= 1
+    assert _word(row) == "unresolved"
+    # many divergences near the unreached centre still lean towards it
+    many = np.zeros(x.size, bool)
+    many[order[:30]] = True
+    many[np.random.default_rng(3).choice(order[2000:], 10, replace=False)] = True
+    assert _word(_row(x, 30.0, divergent=many.reshape(x.shape))) == "sampler"
+
+
+def test_lattice_with_divergences_at_their_share_stays_a_lattice():
+    # from a NUTS run (outside testing): k = floor(2 theta), 2 chains x 500 draws, 58
+    # divergences, 18 of them at the nearest value 0 that holds 308 of the 1000 draws
+    # (no excess): the row is the lattice's exact reading, not a sampler warning
+    from pathlib import Path
+
+    data = np.load(Path(__file__).parent / "data" / "lattice_divergences.npz")
+    k, div = data["k"], data["div"]
+    assert div.sum() == 58
+    assert _word(_row(k, "mean")) == "lattice"
+    assert _word(_row(k, "mean", divergent=div)) == "lattice"
