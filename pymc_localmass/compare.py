@@ -147,9 +147,12 @@ def constant_variables(ds, names):
         da = ds[n]
         if not np.issubdtype(da.dtype, np.number):
             continue
-        spread = (da.max(SAMPLE_DIMS) - da.min(SAMPLE_DIMS)).values
-        if np.any(np.asarray(spread) == 0):
+        flat = np.asarray((da.max(SAMPLE_DIMS) - da.min(SAMPLE_DIMS)).values).reshape(-1) == 0
+        if flat.all():
             out[n] = "constant in the draws (nothing to measure)"
+        elif flat.any():
+            out[n] = (f"{int(flat.sum())} of its {flat.size} elements are constant in the draws (nothing to "
+                      "measure there; summary and add_local_mass measure the others)")
     return out
 
 

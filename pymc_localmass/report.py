@@ -347,9 +347,12 @@ def report(fits: Mapping[str, Any], path: str | os.PathLike[str], *, reference: 
                   model=model, group=group)
     findings = []
     if ref_is_draws:
+        shown = [str(v) for v in dict.fromkeys(cmp["variable"].values)]
+        if isinstance(centers, Mapping):  # the comparison may leave variables out (constant draws): so does check
+            centers = {k: v for k, v in centers.items() if k in shown}
         chk = check(objs[reference], approximations=others, prior=prior, factor=factor,
                     centers=centers if not isinstance(centers, str) else None,
-                    var_names=[str(v) for v in dict.fromkeys(cmp["variable"].values)], coords=coords,
+                    var_names=shown, coords=coords,
                     ci_prob=ci_prob, model=model, group=group, reference_name=reference, warn=False, comparison=cmp)
         findings = chk.findings
     return _page(cmp, findings, path, reference=reference, reference_label=reference, ref_is_draws=ref_is_draws,

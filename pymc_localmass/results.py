@@ -332,6 +332,8 @@ def status_note(row, name="the variable", center="the centre"):
                 + STATUS_ADVICE[word])
     if word == "unresolved":
         n_near, sc, near = get("n_near"), get("scale"), get("nearest")
+        if sc == 0:  # a constant element
+            return f"{name} is constant in the draws, {_g(near)} from {at}: no mass nearer, nothing to fit"
         if not np.isfinite(n_near):
             return f"too few resolved radii near {at} for a slope; " + STATUS_ADVICE[word]
         if not np.isfinite(get("r_resolved")):

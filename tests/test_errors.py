@@ -119,14 +119,32 @@ def test_unknown_center_keyword_and_variable(container):
 
 
 def test_constant_variable(rng):
+    from pymc_localmass.core.curves import INDEX_STATS, STATUS_WORDS
+
     data = {"c": np.full((4, 100), 3.0), "x": rng.normal(size=(4, 100))}
+    # asked for by name: a specific error
     with pytest.raises(ValueError, match="variable 'c' is constant"):
-        plm.local_mass(data)
-    # one constant element among several is named
+        plm.local_mass(data, var_names=["c"])
+    # by default (e.g. a constant Deterministic beside the parameters): left out, with a warning
+    with pytest.warns(UserWarning, match=r"left out variable\(s\) \['c'\]: constant"):
+        out = plm.local_mass(data)
+    assert list(out.data_vars) == ["x"]
+    with pytest.raises(ValueError, match="variable 'c' is constant"):  # nothing else to measure
+        plm.local_mass({"c": data["c"]})
+    # one constant element among several: a point mass, answered exactly; the others as usual
     y = rng.normal(size=(4, 100, 3))
     y[..., 1] = 0.5
-    with pytest.raises(ValueError, match=r"constant \(zero variance\) at y\[1\]"):
-        plm.local_mass({"y": y})
+    idx = plm.mass_index({"y": y}, centers={"y": {"mean": "mean", "zero": 0.0}})["y"]
+    row = dict(zip(INDEX_STATS, idx.sel(y_dim_0=1, center="mean").values))
+    assert STATUS_WORDS[int(row["status"])] == "atom" and row["atom"] == row["atom_lower"] == 1.0
+    assert row["a"] == row["a_upper"] == 0.0 and row["center_value"] == 0.5
+    row = dict(zip(INDEX_STATS, idx.sel(y_dim_0=1, center="zero").values))
+    assert STATUS_WORDS[int(row["status"])] == "unresolved" and row["nearest"] == 0.5 and row["atom"] == 0.0
+    assert np.isnan(row["a"]) and row["a_lower"] == 0.0 and np.isposinf(row["a_upper"])
+    alone = plm.mass_index({"y": y[..., [0, 2]]}, centers={"y": {"mean": "mean", "zero": 0.0}})["y"]
+    np.testing.assert_array_equal(idx.sel(y_dim_0=[0, 2]).values, alone.values)  # the others are unchanged
+    curves = plm.local_mass({"y": y})["y"]
+    assert curves.sel(y_dim_0=1).isnull().all() and curves.sel(y_dim_0=0).notnull().all()
 
 
 def test_single_chain_and_few_draws(rng):

@@ -234,6 +234,40 @@ def local_mass_curves(x, scale=None, *, center=None, scaled=False, radii=None, n
     return curves.reshape(lead + (R, len(CURVE_STATS))), index.reshape(lead + (len(INDEX_STATS),))
 
 
+def constant_rows(value, center, *, n_divergent=0.0):
+    """Index rows (E, len(INDEX_STATS)) of elements whose draws never vary: a point mass at ``value``.
+
+    At a centre equal to the value: an atom of weight 1, index (0, 0). At
+    any other centre: no mass nearer than ``|center - value|``, and nothing
+    to fit: "unresolved", ``a`` NaN in ``[0, inf]``. ``scale`` is 0 (the
+    draws' sd).
+
+    Examples
+    --------
+    >>> rows = constant_rows(np.array([3.0, 3.0]), np.array([3.0, 1.0]))
+    >>> [STATUS_WORDS[int(s)] for s in rows[:, INDEX_STATS.index("status")]]
+    ['atom', 'unresolved']
+    """
+    value, center = np.broadcast_arrays(np.asarray(value, float), np.asarray(center, float))
+    value, center = value.reshape(-1), center.reshape(-1)
+    at = center == value
+    rows = np.full((value.size, len(INDEX_STATS)), np.nan)
+    col = INDEX_STATS.index
+    for key, on, off in (("a", 0.0, np.nan), ("a_lower", 0.0, 0.0), ("a_upper", 0.0, np.inf), ("b", 0.0, np.nan),
+                         ("b_lower", 0.0, -np.inf), ("b_upper", 0.0, np.inf), ("atom", 1.0, 0.0),
+                         ("atom_lower", 1.0, 0.0), ("atom_upper", 1.0, 0.0), ("n_near", np.nan, 0.0),
+                         ("r_resolved", np.nan, np.inf)):
+        rows[:, col(key)] = np.where(at, on, off)
+    rows[:, col("center_value")] = center
+    rows[:, col("scale")] = 0.0
+    rows[:, col("nearest")] = np.abs(center - value)
+    rows[:, col("chain_z")] = 0.0
+    rows[:, col("n_divergent")] = n_divergent
+    rows[:, col("divergent_near")] = 0.0
+    rows[:, col("status")] = np.where(at, STATUS_WORDS.index("atom"), STATUS_WORDS.index("unresolved"))
+    return rows
+
+
 def _element_buffers(E, W):
     """Per-element arrays the chunks fill, for :func:`_finish_index`.
 
@@ -896,7 +930,7 @@ def _chain_agreement(in_0, p0, valid_sizes, lay, *, independent):
         # the classical R-hat of the ball indicator (between- over within-chain variance)
         n_bar = n_c.mean(axis=-1) if n_c.ndim > 1 else np.full(e_n, n_c.mean())
         w_var = (p_c * (1 - p_c)).mean(axis=1) * n_bar / np.maximum(n_bar - 1, 1)
-        b_var = p_c.var(axis=1, ddof=1)
+        b_var = p_c.var(axis=1, ddof=1) if C > 1 else np.zeros(e_n)  # (one chain: no R-hat, below)
         rh = np.sqrt(((n_bar - 1) / n_bar * w_var + b_var) / w_var)
         rhat = np.where(w_var > 0, rh, np.nan)
     if C < 2 or independent:  # no chains to compare (independent draws: their order carries nothing)

@@ -14,6 +14,7 @@ This is the tier of :mod:`pymc_localmass.tiers` named ``"samples"``; its
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -29,7 +30,8 @@ from .._streaming import stream_dask
 from ..adapters import SAMPLE_DIMS, select_coords, select_vars
 from ..adapters.source import convert
 from ..adapters.pymc import map_point
-from ..core.curves import CURVE_STATS, INDEX_STATS, MIN_DRAWS_PER_CHAIN, ConstantError, NonFiniteError
+from ..core.curves import (CURVE_STATS, INDEX_STATS, MIN_DRAWS_PER_CHAIN, ConstantError, NonFiniteError,
+                           constant_rows)
 from ..core.distances import joint_distances
 from ..core.index import window_sizes
 from ..core.lattice import lattice, nearest_lattice_gap, safe_std
@@ -238,7 +240,7 @@ def _apply_core(da, center, *, var, scaled, radii, n_radii, ci_prob, min_ess, wi
             f"{advice}"
         ) from None
     except ConstantError as err:
-        raise InvalidInputError(
+        raise _ConstantElements(
             f"variable {var!r} is constant (zero variance) at {_element_name(da, err.element)}; "
             "a local mass needs draws that vary"
         ) from None
@@ -323,7 +325,7 @@ def _one_variable(da, var, specs, *, radii, scaled, model, map_cache, common):
     cur_list, idx_list = [], []
     for label, spec in specs:
         c = _center_values(da, spec, var, model=model, map_cache=map_cache)
-        cur, idx = _apply_core(da, c, var=var, scaled=scaled, radii=r, **common)
+        cur, idx = _apply_with_constants(da, c, var=var, scaled=scaled, radii=r, **common)
         cur_list.append(cur.expand_dims(center=[label]))
         idx_list.append(idx.expand_dims(center=[label]))
     el_dims = [d for d in da.dims if d not in SAMPLE_DIMS]
@@ -331,6 +333,64 @@ def _one_variable(da, var, specs, *, radii, scaled, model, map_cache, common):
     index = xr.concat(idx_list, "center").transpose(*el_dims, "center", "index_stat")
     _unit_attr(curves, index)
     return curves, index
+
+
+class _ConstantElements(InvalidInputError):
+    """An element of the variable never varies (the core cannot measure it)."""
+
+
+class ConstantVariableError(InvalidInputError):
+    """Every element of a variable is constant in the draws: nothing to measure."""
+
+
+def _apply_with_constants(da, center, *, var, radii, **kw):
+    """:func:`_apply_core`, with the elements that never vary answered exactly.
+
+    A constant element (a Deterministic of data only, a pinned entry) is a
+    point mass at its value ``v``: at a centre equal to ``v`` (its mean,
+    median and mode) an atom of weight 1 with index (0, 0); at any other
+    centre no mass nearer than ``|c - v|``, an unresolved row. Its curve is
+    left empty (NaN): the draws give it no radii. The other elements are
+    computed as usual. Raises :class:`ConstantVariableError` when every
+    element is constant.
+    """
+    try:
+        return _apply_core(da, center, var=var, radii=radii, **kw)
+    except _ConstantElements as err:
+        const = (da.max(SAMPLE_DIMS) == da.min(SAMPLE_DIMS))
+        el_dims = [d for d in da.dims if d not in SAMPLE_DIMS]
+        if bool(const.all()) or not el_dims or np.ndim(radii) > 1:
+            raise ConstantVariableError(str(err)) from None
+    stacked = da.stack(__el__=el_dims)
+    keep = ~const.stack(__el__=el_dims).values
+    sub = stacked.isel(__el__=np.flatnonzero(keep))
+    sub_center = center
+    if isinstance(center, xr.DataArray) and set(el_dims) <= set(center.dims):
+        sub_center = center.stack(__el__=el_dims).isel(__el__=np.flatnonzero(keep))
+    cur, idx = _apply_core(sub, sub_center, var=var, radii=radii, **kw)
+    cur = cur.transpose("__el__", "radius", "local_stat")
+    idx = idx.transpose("__el__", "index_stat")
+    E = keep.size
+    cur_np = np.full((E,) + cur.shape[1:], np.nan)
+    cur_np[keep] = cur.values
+    idx_np = np.full((E, len(INDEX_STATS)), np.nan)
+    idx_np[keep] = idx.values
+    value = stacked.max(SAMPLE_DIMS).values[~keep]
+    if isinstance(center, str):
+        cval = value
+    else:
+        cv = center.stack(__el__=el_dims) if isinstance(center, xr.DataArray) and set(el_dims) <= set(
+            center.dims) else center
+        cval = np.broadcast_to(np.asarray(getattr(cv, "values", cv), float), keep.shape)[~keep]
+    idx_np[~keep] = constant_rows(value, cval, n_divergent=_n_divergent(kw.get("divergent")))
+    coords = {"__el__": stacked["__el__"]}
+    cur_da = xr.DataArray(cur_np, dims=("__el__", "radius", "local_stat"), coords=coords).unstack("__el__")
+    idx_da = xr.DataArray(idx_np, dims=("__el__", "index_stat"), coords=coords).unstack("__el__")
+    return (cur_da.transpose(*el_dims, "radius", "local_stat"), idx_da.transpose(*el_dims, "index_stat"))
+
+
+def _n_divergent(divergent):
+    return 0.0 if divergent is None else float(np.count_nonzero(divergent))
 
 
 def _unit_attr(curves, index):
@@ -428,10 +488,23 @@ window, nan_policy, progressbar, independent
             _joint_ball(ds, names, cmap, curves_vars, index_vars, extra_attrs, radii=radii, norm=norm, model=model,
                         map_cache=map_cache, nan_policy=nan_policy, window=window, common=common)
         else:
+            skipped, first = [], None
             for var in names:
-                curves_vars[var], index_vars[var] = _one_variable(ds[var], var, cmap[var], radii=radii,
-                                                                  scaled=scaled, model=model, map_cache=map_cache,
-                                                                  common=common)
+                try:
+                    curves_vars[var], index_vars[var] = _one_variable(
+                        ds[var], var, cmap[var], radii=radii, scaled=scaled, model=model, map_cache=map_cache,
+                        common=common)
+                except ConstantVariableError as err:
+                    if var_names is not None:  # asked for by name: say so
+                        raise
+                    skipped.append(var)
+                    first = first or err
+            if skipped and not curves_vars:
+                others = f" (so is every other variable: {skipped})" if len(skipped) > 1 else ""
+                raise ConstantVariableError(f"{first}{others}")
+            if skipped:
+                warnings.warn(f"left out variable(s) {skipped}: constant in the draws (nothing to measure; "
+                              "e.g. a Deterministic of data only)", UserWarning, stacklevel=4)
     finally:
         progress.close()
     attrs = base_attrs(tier="samples", norm=norm, ci_prob=ci_prob,
