@@ -94,3 +94,21 @@ def test_bad_sample_dims(draws):
 
 def test_the_default_is_chain_and_draw(draws):
     _same(plm.local_mass(draws, sample_dims=("chain", "draw"), **KW), plm.local_mass(draws, **KW))
+
+
+def test_draws_stacked_by_az_extract():
+    # az.extract stacks chain and draw into one 'sample' dim with a MultiIndex: the
+    # stacked draws are read with sample_dims=("sample",), independent=True, and the
+    # default call says how
+    import arviz as az
+
+    rng = np.random.default_rng(0)
+    post = {"tau": np.abs(rng.normal(size=(2, 500)))}
+    idata = az.from_dict({"posterior": post}) if MODERN else az.from_dict(posterior=post)
+    ex = az.extract(idata)
+    with pytest.raises(InvalidInputError, match=r"sample_dims=\('sample',\), independent=True"):
+        plm.mass_index(ex, centers={"tau": 0.0})
+    got = plm.mass_index(ex, centers={"tau": 0.0}, sample_dims=("sample",), independent=True)["tau"]
+    flat = {"tau": post["tau"].reshape(1, -1)}
+    want = plm.mass_index(flat, centers={"tau": 0.0}, independent=True)["tau"]
+    np.testing.assert_array_equal(got.values, want.values)

@@ -80,7 +80,9 @@ def to_dataset(data, group="posterior", sample_dims=SAMPLE_DIMS):
     ds = rename_sample_dims(ds, sample_dims, group)
     for dim in SAMPLE_DIMS:
         if dim not in ds.dims:
-            raise InvalidInputError(f"group {group!r} has no {dim!r} dimension (dims: {list(ds.dims)})")
+            hint = ("; name the dims of the draws with sample_dims=, e.g. sample_dims=('sample',), "
+                    "independent=True for draws stacked by az.extract" if ds.dims else "")
+            raise InvalidInputError(f"group {group!r} has no {dim!r} dimension (dims: {list(ds.dims)}){hint}")
     taken = [d for d in RESULT_DIMS if d in ds.dims]
     if taken:
         raise InvalidInputError(
@@ -169,6 +171,13 @@ def rename_sample_dims(ds, sample_dims, group="posterior"):
         raise InvalidInputError(
             f"sample_dims {sample_dims}: the draws also have dim(s) {clash}, the names the sample dims are given "
             "internally; rename those first")
+    # a stacked sample index (az.extract: a MultiIndex over chain and draw) and coordinates
+    # already named like the internal dims would clash with the renamed dims: dropped
+    stale = [s for s in sample_dims if s in ds.coords]
+    stale += [lvl for s in sample_dims if s in ds.indexes for lvl in (getattr(ds.indexes[s], "names", None) or [])
+              if lvl in ds.coords]
+    stale += [c for c in SAMPLE_DIMS if c in ds.coords and c not in ds.dims]
+    ds = ds.drop_vars(list(dict.fromkeys(stale)), errors="ignore")
     ds = ds.rename({s: t for s, t in zip(sample_dims, target) if s != t})
     if len(sample_dims) == 1:
         ds = ds.expand_dims({SAMPLE_DIMS[0]: 1}).transpose(SAMPLE_DIMS[0], ...)
