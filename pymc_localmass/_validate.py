@@ -63,16 +63,20 @@ def check_ci_prob(ci_prob):
     >>> check_ci_prob(0.9)
     0.9
     """
-    ci = default_ci_prob() if ci_prob is None else float(ci_prob)
+    if ci_prob is None:
+        return default_ci_prob()
+    if isinstance(ci_prob, (str, bytes, bool, np.bool_)) or not isinstance(ci_prob, numbers.Real):
+        raise InvalidTypeError(f"ci_prob must be a number in (0, 1), got {type(ci_prob).__name__} {ci_prob!r}")
+    ci = float(ci_prob)
     if not 0 < ci < 1:
-        raise ValueError(f"ci_prob must be in (0, 1), got {ci}")
+        raise InvalidInputError(f"ci_prob must be in (0, 1), got {ci}")
     return ci
 
 
 def check_nan_policy(nan_policy):
     """``nan_policy`` is ``"raise"`` or ``"omit"``."""
     if nan_policy not in ("raise", "omit"):
-        raise ValueError(f"nan_policy must be 'raise' or 'omit', got {nan_policy!r}")
+        raise InvalidInputError(f"nan_policy must be 'raise' or 'omit', got {nan_policy!r}")
 
 
 def check_model(model, argument="model"):

@@ -1015,7 +1015,7 @@ def _operand(obj, label, *, var_name, coords, group, log_density, atoms, model):
         return _Operand(logpdf, None, None, atoms, label)
     if src.kind == "approximation":
         if var_name is None:
-            raise ValueError(f"{label} is an approximation: pass var_name= (and coords= for one element)")
+            raise ValueError(f"{label} is an approximation: pass var_names= (one variable; coords= for one element)")
         fit = src.approximation
         lp, sampler = _transformed_logpdf(fit, var_name, coords)
         if lp is None:
@@ -1026,7 +1026,7 @@ def _operand(obj, label, *, var_name, coords, group, log_density, atoms, model):
         arr = np.asarray(obj, dtype=float)
         return _Operand(None, arr.reshape(arr.shape[0], -1), None, atoms, label)
     if var_name is None:
-        raise ValueError(f"{label}: pass var_name= to take draws of one variable from a container")
+        raise ValueError(f"{label}: pass var_names= to take draws of one variable from a container")
     draws = obj if isinstance(obj, xr.Dataset) else src.draws
     return _Operand(None, _draws_matrix(draws, var_name, coords), None, atoms, label)
 

@@ -27,6 +27,7 @@ from .adapters.source import convert, is_results  # noqa: F401 (is_results: for 
 from .core.curves import INDEX_STATS, STATUS_WORDS, no_draws_value
 from .core.distances import NORMS
 from .core.index import REACH_ESS, curve_reach, fit_index_curve
+from .errors import InvalidInputError
 from .results import CURVE_GROUP, attach, read, stored_centers, validate
 
 #: the estimator tiers ``local_mass(method=...)`` names (``"auto"`` picks one from the input)
@@ -145,9 +146,9 @@ def _compute_one(data, *, var_names=None, filter_vars=None, coords=None, group="
         source = source.for_group(group)
     _validate.check_arguments(n_radii=n_radii, min_ess=min_ess, model=model, centers=centers, radii=radii)
     if norm not in NORMS:
-        raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+        raise InvalidInputError(f"norm must be one of {NORMS}, got {norm!r}")
     if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        raise InvalidInputError(f"method must be one of {METHODS}, got {method!r}")
     tier = method
     extra = {}
     if source.kind == "approximation":

@@ -163,6 +163,15 @@ def test_bad_arguments(container):
         plm.local_mass(container, nan_policy="ignore")
     with pytest.raises(ValueError, match="method must be one of"):
         plm.local_mass(container, method="magic")
+    # the package's own errors (still ValueError / TypeError), and no string taken for a number
+    from pymc_localmass.errors import InvalidInputError, InvalidTypeError
+
+    for kw in (dict(norm="l3"), dict(ci_prob=1.5), dict(nan_policy="ignore"), dict(method="magic")):
+        with pytest.raises(InvalidInputError):
+            plm.local_mass(container, **kw)
+    for bad in ("0.9", True):
+        with pytest.raises(InvalidTypeError, match="ci_prob must be a number"):
+            plm.local_mass(container, ci_prob=bad)
     with pytest.raises(ValueError, match="filter_vars"):
         plm.local_mass(container, var_names="t", filter_vars="glob")
     with pytest.raises(KeyError, match="unknown dimension"):
