@@ -40,6 +40,7 @@ import xarray as xr
 from . import __version__
 from ._api import CentersLike, Coords, FilterVars, RadiiLike, VarNames, public
 from ._compat import get_group
+from .errors import _UnmeasurableError
 from ._validate import check_ci_prob
 from .adapters import SAMPLE_DIMS, select_coords, select_vars
 from .adapters.source import convert
@@ -480,7 +481,11 @@ def _evaluate_fits(F, order, ref, fl, names, *, fit_names, centers, radii, coord
         kw = dict(common, centers=center_map, radii=shared)
         if f.approx is not None:
             kw.update(n_draws=n_draws, seed=seed, model=model)
-        c, i = f.compute(ci_prob=ci, **kw)
+        try:
+            c, i = f.compute(ci_prob=ci, **kw)
+        except _UnmeasurableError as err:
+            err.fit = k
+            raise
         tier = c.attrs.get("tier", "samples")
         c2 = c if tier in EXACT_TIERS else f.compute(ci_prob=ci2, **kw)[0]
         per_fit[k] = (c, i, c2, tier)
@@ -771,9 +776,24 @@ def compare(fits: Mapping[str, Any], *, reference: str | None = None, var_names:
         fits, reference=reference, norm=norm, ci_prob=ci_prob, group=group, model=model, seed=seed)
     names, left_out, centers, radii, fl = _select_variables(F, order, ref, model_ref, var_names=var_names,
                                                             filter_vars=filter_vars, centers=centers, radii=radii)
-    per_fit, center_map, radii_rule = _evaluate_fits(
-        F, order, ref, fl, names, fit_names=fit_names, centers=centers, radii=radii, coords=coords, norm=norm,
-        n_radii=n_radii, ci=ci, n_draws=n_draws, seed=seed, model=model)
+    while True:
+        try:
+            per_fit, center_map, radii_rule = _evaluate_fits(
+                F, order, ref, fl, names, fit_names=fit_names, centers=centers, radii=radii, coords=coords,
+                norm=norm, n_radii=n_radii, ci=ci, n_draws=n_draws, seed=seed, model=model)
+            break
+        except _UnmeasurableError as err:
+            # an approximation that cannot give a variable (non-finite through its transform and
+            # in its draws, e.g. a collapsed Laplace fit): the variable is left out, saying why
+            drop = [n for n in err.variables if n in names]
+            if not drop or len(drop) == len(names) or _names_given(var_names):
+                raise
+            for n in drop:
+                left_out[n] = f"{err.fit!r}: non-finite values in its transform and its draws (overflow)"
+            names = [n for n in names if n not in drop]
+            centers = {k_: v for k_, v in centers.items() if k_ not in drop} if isinstance(centers, Mapping) \
+                else centers
+            radii = {k_: v for k_, v in radii.items() if k_ not in drop} if isinstance(radii, Mapping) else radii
     rr = _reference_rows(per_fit, reference, names, center_map)
     K, K_src, logz, logz_se = _kl_bounds(F, order, objs, fit_names, ref, reference, kl_bound=kl_bound,
                                          log_evidence=log_evidence, elbo_draws=elbo_draws, seed=seed, ci=ci)

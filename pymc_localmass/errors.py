@@ -40,6 +40,19 @@ class SchemaError(InvalidInputError):
         super().__init__(f"{kind}: {len(self.violations)} schema violation(s):\n{lines}")
 
 
+class _UnmeasurableError(InvalidInputError):
+    """Variables an approximation cannot give (non-finite values through its transform and in its draws).
+
+    Internal: :func:`~pymc_localmass.compare` leaves ``variables`` out for
+    every fit and says why (``fit`` names the approximation once known).
+    """
+
+    def __init__(self, message, variables, fit=None):
+        super().__init__(message)
+        self.variables = list(variables)
+        self.fit = fit
+
+
 class InvalidTypeError(LocalMassError, TypeError):
     """A value of the wrong kind; the message names the argument and what is accepted."""
 

@@ -160,3 +160,34 @@ def test_deterministics_of_pymc_extras_fits():
         warnings.simplefilter("ignore")
         res = plm.check(ref, approximations={"Laplace": fits["Laplace"]}, model=m, warn=False)
     assert {"s2", "theta", "mu", "s"} == set(res.comparison["variable"].values)
+
+
+def test_collapsed_laplace_fit_is_reported_not_a_crash():
+    # eight schools, non-centred: the Laplace fit's log tau has a huge variance (tau collapses
+    # towards 0, the mass spreads over the whole float range). summary and check must report
+    # it: tau holds about half its mass at any small radius; theta = mu + tau * theta_t
+    # overflows in the fit's transform and its draws, so check leaves it out, saying why
+    y = np.array([28.0, 8, -3, 7, -1, 1, 18, 12])
+    s = np.array([15.0, 10, 16, 11, 9, 11, 10, 18])
+    with pm.Model(coords={"school": list("ABCDEFGH")}) as m:
+        mu = pm.Normal("mu", 0, 5)
+        tau = pm.HalfCauchy("tau", 5)
+        th = pm.Normal("theta_t", 0, 1, dims="school")
+        pm.Deterministic("theta", mu + tau * th, dims="school")
+        pm.Normal("obs", mu + tau * th, s, observed=y, dims="school")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            idata = pm.sample(300, tune=300, chains=2, cores=1, random_seed=7, progressbar=False,
+                              target_accept=0.95, compute_convergence_checks=False)
+            lap = pmx.fit(method="laplace", progressbar=False, random_seed=1)
+    post = lap.posterior if hasattr(lap, "posterior") else lap["posterior"]
+    assert float(np.var(np.log(post["tau"].values[np.isfinite(np.log(post["tau"].values))]))) > 1e3  # collapsed
+    with pytest.warns(UserWarning, match="sd is not finite"):
+        curves = plm.local_mass(lap, var_names=["tau"], centers={"tau": 0.0}, model=m)
+    mass = curves["tau"].sel(local_stat="mass").values.ravel()
+    assert np.all(np.isfinite(mass)) and np.all((mass > 0.45) & (mass < 0.55))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = plm.check(idata, approximations={"Laplace": lap}, model=m, warn=False)
+    assert "theta" in res.left_out and "non-finite" in res.left_out["theta"]
+    assert any(f.kind == "approximation" and f.variable == "tau" for f in res.findings)

@@ -245,8 +245,9 @@ class GaussianApproximation:
         hi_ = None if hi is None else np.asarray(hi)[..., None]
         with np.errstate(over="ignore"):
             x = _forward_transform(tname, y, lo_, hi_)
-        m1 = np.sum(x * _GH_WEIGHTS, axis=-1)
-        var = np.sum((x - m1[..., None]) ** 2 * _GH_WEIGHTS, axis=-1)
+        with np.errstate(over="ignore", invalid="ignore"):  # (an overflowing fit: inf or NaN moments, said later)
+            m1 = np.sum(x * _GH_WEIGHTS, axis=-1)
+            var = np.sum((x - m1[..., None]) ** 2 * _GH_WEIGHTS, axis=-1)
         return m1, np.sqrt(np.maximum(var, 0.0))
 
     def constrained_median(self, name):

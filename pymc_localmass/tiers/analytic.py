@@ -31,6 +31,7 @@ exact masses and ``n_points * n_randomizations`` for QMC ones.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -50,6 +51,7 @@ from ..core.distances import NORMS, center_values
 from ..core.gaussian import (gaussian_ball_mass, gaussian_joint_ball_mass, gaussian_mass_index, gaussian_qmc_sample,
                              randomized_qmc_mass, transform_support)
 from ..core.index import fit_index_curve
+from ..errors import _UnmeasurableError
 from ..results import base_attrs, joint_center_label, merge_curves
 from .samples import compute as samples_compute
 
@@ -150,6 +152,14 @@ def _exact_variable(fit, name, da_idx, specs, *, radii, n_radii, scaled, model):
     mu = mu_all.reshape(-1)[flat]
     sd = sd_all.reshape(-1)[flat]
     csd = fit.constrained_moments(name)[1].reshape(-1)[flat]
+    wild = ~(np.isfinite(csd) & (csd > 0))
+    if wild.any():
+        # the approximation spreads over the whole float range (e.g. a Laplace fit whose log
+        # scale has variance 1e7): no finite sd to measure radii in; they are in units of 1
+        warnings.warn(f"{name}: the approximation's sd is not finite at {int(wild.sum())} element(s) (its mass "
+                      "spreads over the whole floating-point range): radii there are in units of 1",
+                      UserWarning, stacklevel=2)
+        csd = np.where(wild, 1.0, csd)
     lower = None if v.lower is None else np.broadcast_to(v.lower, v.shape).reshape(-1)[flat]
     upper = None if v.upper is None else np.broadcast_to(v.upper, v.shape).reshape(-1)[flat]
     r = radii_for(radii, name)
@@ -843,7 +853,8 @@ def _from_draws(fit, plan, parts, *, coords, centers, radii, n_radii, norm, join
                                  nan_policy=nan_policy, progressbar=progressbar, independent=True)
     except ValueError as err:
         if parts.qmc_errors:  # the last resort failed too: say why QMC could not, then why the draws cannot
-            raise ValueError("; ".join(parts.qmc_errors.values()) + f"; its draws cannot either: {err}") from None
+            raise _UnmeasurableError("; ".join(parts.qmc_errors.values()) + f"; its draws cannot either: {err}",
+                                     list(parts.qmc_errors)) from None
         raise
     for k in c2.data_vars:
         parts.add(k, c2[k], i2[k], "samples-of-approximation")
