@@ -335,7 +335,8 @@ def status_note(row, name="the variable", center="the centre"):
         if sc == 0:  # a constant element
             return f"{name} is constant in the draws, {_g(near)} from {at}: no mass nearer, nothing to fit"
         if not np.isfinite(n_near):
-            return f"too few resolved radii near {at} for a slope; " + STATUS_ADVICE[word]
+            return (f"too few resolved radii near {at} for a slope (the curve's masses there are not resolved); "
+                    "radii= reaching further from it may resolve some")
         if not np.isfinite(get("r_resolved")):
             return (f"no ball around {at} holds min_ess effective draws: the draws resolve no radius; "
                     + STATUS_ADVICE[word])

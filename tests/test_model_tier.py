@@ -536,3 +536,20 @@ def test_funnel_scale_at_zero_is_unresolved_not_zero():
     assert np.all(hi[~ok] > 0)
     idx = plm.mass_index(res)["tau"].sel(center="0")
     assert not np.isposinf(float(idx.sel(index_stat="a")))  # zeros it could not see are not "no mass"
+
+
+def test_model_tier_row_without_resolved_radii_allows_every_value():
+    # (outside testing: tau of the centred eight schools at 0, every radius unresolved) the
+    # row is "unresolved" with a in [0, inf] and b in [-inf, inf], as docs/schema.md says
+    from pymc_localmass.core.curves import INDEX_STATS, STATUS_WORDS
+    from pymc_localmass.results import status_note
+    from pymc_localmass.tiers.model import _index_stats
+
+    r = np.geomspace(1e-3, 0.3, 12)
+    st = {"mass": np.zeros(12), "mass_lower": np.zeros(12), "mass_upper": np.full(12, 0.05),
+          "resolved": np.zeros(12), "slope": np.full(12, np.nan)}
+    row = dict(zip(INDEX_STATS, _index_stats(r, st, 1.0, 0.94, 0.0)))
+    assert STATUS_WORDS[int(row["status"])] == "unresolved"
+    assert np.isnan(row["a"]) and row["a_lower"] == 0.0 and np.isposinf(row["a_upper"])
+    assert np.isneginf(row["b_lower"]) and np.isposinf(row["b_upper"])
+    assert "method='model'" not in status_note(row, "tau", "0")

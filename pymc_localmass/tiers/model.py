@@ -537,7 +537,9 @@ def _index_stats(radii, st, scale, ci_prob, center_value, draws=None):
             out.update(a=np.inf, a_lower=np.inf, a_upper=np.inf, b=np.nan, b_lower=-np.inf, b_upper=np.inf)
     out.update(atom=0.0, atom_lower=0.0, atom_upper=0.0, center_value=center_value, scale=scale)
     if not np.isfinite(out["a"]) and not np.isposinf(out["a"]):
-        out["status"] = float(STATUS_WORDS.index("unresolved"))  # too few resolved radii for a slope
+        # too few resolved radii for a slope: every value the evidence allows
+        out.update(status=float(STATUS_WORDS.index("unresolved")), a=np.nan, a_lower=0.0, a_upper=np.inf,
+                   b=np.nan, b_lower=-np.inf, b_upper=np.inf)
     return np.array([out[k] for k in INDEX_STATS], float)
 
 
