@@ -324,8 +324,8 @@ def status_note(row, name="the variable", center="the centre"):
         return (f"an atom at {at}: {_g(get('atom'))} [{_g(get('atom_lower'))}, {_g(get('atom_upper'))}] of the "
                 "draws equal it exactly; the index of an atom is (0, 0)")
     if word == "lattice":
-        return (f"the draws are whole numbers and {at} is not one of them: no mass within {_g(get('nearest'))}, "
-                "a = inf")
+        return (f"the draws take discrete values (a lattice) and {at} is not one of them: no mass within "
+                f"{_g(get('nearest'))}, a = inf")
     if word == "log-ambiguous":
         return (f"the draws cannot separate a log factor from the power at {at}: a is in "
                 f"[{_g(get('a_lower'))}, {_g(get('a_upper'))}] for b in [{_g(get('b_lower'))}, {_g(get('b_upper'))}]; "

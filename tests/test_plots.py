@@ -569,3 +569,20 @@ def test_group_overlay_takes_the_variables_every_group_has(rng):
         stored = plm.add_local_mass(both, var_names="mu", centers={"mu": 0.0})
         out = plot_local_mass(stored, group=["posterior", "prior"], **_kw())
         assert _n_panels(out) == 1 and len(_artists(out, "mass", "mu", {"center": "0"})) == 2
+
+
+def test_atom_on_a_lattice_is_drawn_at_its_weight():
+    # Poisson draws at 3: the atom (22% of the draws) is the mass of every ball smaller than the
+    # lattice gap, where the curve cannot start; its (0, 0) line is drawn at the weight, on the axis
+    rng = np.random.default_rng(0)
+    post = {"k": rng.poisson(3.0, size=(2, 500))}
+    data = az.from_dict({"posterior": post}) if MODERN else az.from_dict(posterior=post)
+    out = plm.add_local_mass(data, centers={"k": 3.0})
+    atom = float(plm.summary(out)["atom"].iloc[0])
+    assert atom == pytest.approx((post["k"] == 3).mean())
+    res = plot_local_mass(out, **_kw())
+    (fit,) = _artists(res, "fit", "k", {"center": "3"})
+    fx, fy = _xy(fit)
+    np.testing.assert_allclose(fy, atom)
+    ax = fit.axes
+    assert ax.get_ylim()[0] < atom and fx.max() <= 1.0 + 1e-9  # up to the lattice gap, on the axis

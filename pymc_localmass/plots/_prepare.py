@@ -841,6 +841,13 @@ def _set_limits(x, istat, d):
     x.x_lo = _nan_reduce(np.nanmin, np.where(rok, r, np.nan), red) / 1.15
     x.x_hi = _nan_reduce(np.nanmax, np.where(rok, r, np.nan), red) * 1.15
     y_lo = _nan_reduce(np.nanmin, np.where(pos, m, np.nan), red) / 2.5
+    # an atom's weight is the mass of every ball smaller than the nearest other draw: on the axis
+    # (on a lattice the curve starts at the lattice gap, above the atom)
+    atom = istat("atom")
+    atom_lvl = _nan_reduce(np.nanmin, np.where(np.isfinite(atom) & (atom > 0), atom, np.nan)[..., None], red)
+    y_lo = np.fmin(y_lo, atom_lvl / 2.5)
+    has_atom = np.isfinite(atom_lvl)
+    x.x_lo = np.where(has_atom, x.x_lo / 3.0, x.x_lo)
     top = _nan_reduce(np.nanmax, np.where(pos & np.isfinite(x.mhi), np.fmax(x.mhi, m), np.nan), red)
     y_hi = np.minimum(np.fmax(top * 1.6, y_lo * 20), 1.05)  # a probability axis ends just above 1
     x.y_lo = np.where(np.isfinite(y_lo), y_lo, 1e-3)
@@ -885,9 +892,18 @@ def _fit_lines(x, istat):
     b, blo, bhi = istat("b"), istat("b_lower"), istat("b_upper")
     scale, window = istat("scale"), istat("window")
     fit = np.full(x.P + (x.O, N_FIT_POINTS, 2), np.nan)
+    atom = istat("atom")
     for ix in np.ndindex(*(x.P + (x.O,))):
         ai, sc, win = x.a[ix], scale[ix], window[ix]
         if not np.isfinite(ai):
+            continue
+        if ai == 0 and np.isfinite(atom[ix]) and atom[ix] > 0:
+            # an atom, index (0, 0): its weight, up to the smallest radius of the curve
+            ok = np.flatnonzero(x.rok[ix])
+            x_end = x.r[ix][ok[0]] if ok.size else x.x_hi[ix[:-1]]
+            if x_end > x.x_lo[ix[:-1]]:
+                xs = np.geomspace(x.x_lo[ix[:-1]], x_end, N_FIT_POINTS)
+                fit[ix] = np.stack([xs, np.full(N_FIT_POINTS, atom[ix])], axis=-1)
             continue
         use_b = bool(np.isfinite(b[ix]) and np.isfinite(blo[ix]) and np.isfinite(bhi[ix])
                      and (blo[ix] > 0 or bhi[ix] < 0) and np.isfinite(sc))
