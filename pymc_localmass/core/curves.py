@@ -855,20 +855,17 @@ def _atom_pieces(s, lay, *, ci_prob, independent):
     """The atom at the centre (exact ties; a single tie may be the centre itself), its interval and flags."""
     ties, n_valid, valid_sizes, sizes = s["ties"], s["n_valid"], s["valid_sizes"], lay["sizes"]
     has_atom = ties >= 2
-    if not independent:
+    atom_ess = np.full(ties.shape[0], float(lay["n_total"]))
+    for i, sums in ({} if independent else s["atom_sums"]).items():
         # a chain that rejects its proposals repeats a draw: ties in one run of
         # consecutive batches may be one visit (one effective draw, e.g. Metropolis
         # at a median or mode centre), not an atom; a continuous law is never
         # visited twice at the same point, so an atom needs ties in two runs
-        for i, sums in s["atom_sums"].items():
-            hit = np.asarray(sums) > 0
-            runs = int(hit[:, 0].sum() + (hit[:, 1:] & ~hit[:, :-1]).sum())
-            has_atom[i] = runs >= 2
-    atom = np.where(has_atom, ties / n_valid, 0.0)
-    atom_ess = np.full(ties.shape[0], float(lay["n_total"]))
-    for i, sums in ({} if independent else s["atom_sums"]).items():
+        hit = np.asarray(sums) > 0
+        has_atom[i] = int(hit[:, 0].sum() + (hit[:, 1:] & ~hit[:, :-1]).sum()) >= 2
         atom_ess[i] = batch_means_ess(sums[None].astype(float),
                                       sizes if valid_sizes is None else valid_sizes[i][None])[0]
+    atom = np.where(has_atom, ties / n_valid, 0.0)
     a_n = t_adjusted_n(atom, atom_ess, ci_prob)
     a_lo_atom, a_hi_atom = beta_interval(atom, a_n, ci_prob)
     return {"atom": atom, "atom_lower": np.where(has_atom, a_lo_atom, 0.0),
@@ -1000,13 +997,13 @@ def _finish_index(p, lay, *, ci_prob, min_ess, threads=1):
     sampler = p["chain_z"] > CHAIN_Z
     if n_div:
         div_near, q0 = p["div_near"], p["q0"]
-        crowd = stats.binom.sf(div_near - 1, n_div, np.clip(q0, 1e-12, 1.0)) < DIVERGENT_LEVEL
-        crowd &= div_near >= 3
+        # P(at least div_near of the n_div divergences near the centre | its share of draws q0)
+        p_near = stats.binom.sf(div_near - 1, n_div, np.clip(q0, 1e-12, 1.0))
+        crowd = (p_near < DIVERGENT_LEVEL) & (div_near >= 3)
         # the draws do not reach the centre and the divergences lean towards it: more
         # of them near it than its share of draws makes likely (one of 13 where 0.65
         # are expected is no lean); not a lattice or an atom, whose reading is exact
-        p_lean = stats.binom.sf(div_near - 1, n_div, np.clip(q0, 1e-12, 1.0))
-        lean = plain & fit["unresolved"] & (div_near > q0 * n_div) & (div_near >= 1) & (p_lean < LEAN_LEVEL)
+        lean = plain & fit["unresolved"] & (div_near > q0 * n_div) & (div_near >= 1) & (p_near < LEAN_LEVEL)
         sampler |= crowd | lean
     status[sampler] = STATUS_WORDS.index("sampler")
     index[:, col("status")] = status
