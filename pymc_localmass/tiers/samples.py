@@ -323,9 +323,10 @@ def _one_variable(da, var, specs, *, radii, scaled, model, map_cache, common):
     """Curves and index of one variable's elements at each of its centres (dims ``(*dims, center, ...)``)."""
     r = radii_for(radii, var)
     cur_list, idx_list = [], []
+    const = None  # the constant elements, once the first centre finds some (then reused)
     for label, spec in specs:
         c = _center_values(da, spec, var, model=model, map_cache=map_cache)
-        cur, idx = _apply_with_constants(da, c, var=var, scaled=scaled, radii=r, **common)
+        cur, idx, const = _apply_with_constants(da, c, const, var=var, scaled=scaled, radii=r, **common)
         cur_list.append(cur.expand_dims(center=[label]))
         idx_list.append(idx.expand_dims(center=[label]))
     el_dims = [d for d in da.dims if d not in SAMPLE_DIMS]
@@ -343,7 +344,7 @@ class ConstantVariableError(InvalidInputError):
     """Every element of a variable is constant in the draws: nothing to measure."""
 
 
-def _apply_with_constants(da, center, *, var, radii, **kw):
+def _apply_with_constants(da, center, const, *, var, radii, **kw):
     """:func:`_apply_core`, with the elements that never vary answered exactly.
 
     A constant element (a Deterministic of data only, a pinned entry) is a
@@ -353,14 +354,19 @@ def _apply_with_constants(da, center, *, var, radii, **kw):
     left empty (NaN): the draws give it no radii. The other elements are
     computed as usual. Raises :class:`ConstantVariableError` when every
     element is constant.
+
+    ``const`` is the mask of constant elements when an earlier centre found
+    it (None before: the core finds out, at no cost when none is constant).
+    Returns the curves, the index and that mask.
     """
-    try:
-        return _apply_core(da, center, var=var, radii=radii, **kw)
-    except _ConstantElements as err:
-        const = (da.max(SAMPLE_DIMS) == da.min(SAMPLE_DIMS))
-        el_dims = [d for d in da.dims if d not in SAMPLE_DIMS]
-        if bool(const.all()) or not el_dims or np.ndim(radii) > 1:
-            raise ConstantVariableError(str(err)) from None
+    el_dims = [d for d in da.dims if d not in SAMPLE_DIMS]
+    if const is None:
+        try:
+            return (*_apply_core(da, center, var=var, radii=radii, **kw), None)
+        except _ConstantElements as err:
+            const = (da.max(SAMPLE_DIMS) == da.min(SAMPLE_DIMS))
+            if bool(const.all()) or not el_dims or np.ndim(radii) > 1:
+                raise ConstantVariableError(str(err)) from None
     stacked = da.stack(__el__=el_dims)
     keep = ~const.stack(__el__=el_dims).values
     sub = stacked.isel(__el__=np.flatnonzero(keep))
@@ -386,7 +392,7 @@ def _apply_with_constants(da, center, *, var, radii, **kw):
     coords = {"__el__": stacked["__el__"]}
     cur_da = xr.DataArray(cur_np, dims=("__el__", "radius", "local_stat"), coords=coords).unstack("__el__")
     idx_da = xr.DataArray(idx_np, dims=("__el__", "index_stat"), coords=coords).unstack("__el__")
-    return (cur_da.transpose(*el_dims, "radius", "local_stat"), idx_da.transpose(*el_dims, "index_stat"))
+    return cur_da.transpose(*el_dims, "radius", "local_stat"), idx_da.transpose(*el_dims, "index_stat"), const
 
 
 def _n_divergent(divergent):
