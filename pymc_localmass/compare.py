@@ -152,8 +152,9 @@ def constant_variables(ds, names):
         if flat.all():
             out[n] = "constant in the draws (nothing to measure)"
         elif flat.any():
-            out[n] = (f"{int(flat.sum())} of its {flat.size} elements are constant in the draws (nothing to "
-                      "measure there; summary and add_local_mass measure the others)")
+            k = int(flat.sum())
+            out[n] = (f"{k} of its {flat.size} elements {'is' if k == 1 else 'are'} constant in the draws "
+                      "(nothing to measure there; summary and add_local_mass measure the others)")
     return out
 
 
