@@ -6,7 +6,9 @@ relative imports are resolved. The rules:
 
 1. ``pymc_localmass/core/**`` is numpy/scipy only: no xarray, arviz, arviz-*
    (arviz_base, arviz_stats, arviz_plots), pymc or pytensor, and nothing of
-   the package outside ``core`` (nothing below knows what is above).
+   the package outside ``core`` (nothing below knows what is above). The one
+   exception is the optional compiled kernel ``core/_compiled.py`` (numba),
+   which only it imports and which is loaded on first use, not on import.
 2. ``plots/`` and ``report.py`` import no PyMC (pymc, pytensor).
 3. ``plots/``, ``report.py`` and ``check.py`` read results and call the public
    estimators; they do not reach into ``adapters`` (the one edge where input
@@ -102,6 +104,26 @@ def test_core_is_numpy_and_scipy_only(path):
                  if _top(m) in NUMERIC_ONLY_FORBIDDEN or _top(m).startswith("arviz_")
                  or (_top(m) == "pymc_localmass" and not (m + ".").startswith("pymc_localmass.core.")))
     assert not bad, f"{_module_name(path)} imports {bad} (core is numpy/scipy only)"
+
+
+@pytest.mark.parametrize("path", _sources("core"), ids=lambda p: p.name)
+def test_numba_only_in_the_compiled_kernel(path):
+    uses = [line for m, line in imports_of(path) if _top(m) == "numba"]
+    assert bool(uses) == (path.name == "_compiled.py"), f"{_module_name(path)} imports numba at {uses}"
+
+
+def test_compiled_kernel_not_loaded_on_import():
+    """Importing the package (and its core) does not load the kernel, nor so numba: it loads on first use.
+
+    (ArviZ 0.2x imports numba itself where it is installed; the check is on our module.)
+    """
+    import subprocess
+    import sys
+
+    code = ("import sys, pymc_localmass, pymc_localmass.core.curves; "
+            "print('pymc_localmass.core._compiled' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 @pytest.mark.parametrize("path", _sources("plots") + [PKG / "report.py"], ids=lambda p: _module_name(p))

@@ -183,5 +183,5 @@ def test_metadata_classifiers_urls_extras(dist):
     requires = meta.get_all("Requires-Dist")
     core = sorted(re.split(r"[<>=;\[ ]", r)[0] for r in requires if "extra ==" not in r)
     assert core == ["arviz", "numpy", "pandas", "scipy", "xarray"]  # pymc and tqdm are extras
-    assert {"pymc", "progress", "plots", "all"} <= set(meta.get_all("Provides-Extra"))
+    assert {"pymc", "progress", "plots", "fast", "all"} <= set(meta.get_all("Provides-Extra"))
     assert meta["Description-Content-Type"] == "text/markdown"

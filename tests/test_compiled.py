@@ -1,0 +1,119 @@
+"""The compiled (numba) binned fit against the numpy path it replaces.
+
+Both run the same Fisher scoring and stop when the Newton decrement is at
+most 1e-10: the log likelihood is then within about 1e-10 of its maximum and
+each parameter within about sqrt(2e-10) = 1.4e-5 standard errors of the
+optimum. Two runs that reach the optimum by paths that differ in rounding
+therefore agree to 1e-4 standard errors (the tolerance below), and the
+statuses, which compare estimates and likelihoods with thresholds of order
+one standard error, agree on every row.
+"""
+
+import numpy as np
+import pytest
+
+from pymc_localmass.core import binned
+from pymc_localmass.core.binned import bin_window, fit_binned, use_compiled
+from pymc_localmass.core.curves import INDEX_STATS, local_mass_curves
+
+numba = pytest.importorskip("numba")
+
+
+@pytest.fixture
+def numpy_path():
+    """Run a block on the numpy path, and restore the setting after."""
+    before = binned._KERNEL["switch"]
+    yield lambda flag: use_compiled(flag)
+    use_compiled(before)
+
+
+def _distances(rng, E=60, n=4001):
+    """Sorted distances of three kinds: m(r) = r^2 (uniform in a disc), |N(0, 1)|, and a far centre."""
+    r = np.empty((E, n))
+    r[: E // 3] = rng.random((E // 3, n)) ** 0.5
+    r[E // 3: 2 * E // 3] = np.abs(rng.standard_normal((E // 3, n)))
+    r[2 * E // 3:] = np.abs(3.0 + rng.standard_normal((E - 2 * E // 3, n)))
+    return np.sort(r, axis=1)
+
+
+@pytest.mark.parametrize("terms", [["a"], ["a", "b"], ["a", "c1", "c2"], ["a", "b", "c1"], ["a", "lam"]])
+def test_compiled_fit_matches_numpy(rng, numpy_path, terms):
+    counts, edges, R = bin_window(_distances(rng), 1500)
+    scale = np.full(counts.shape[0], 3.0)
+    numpy_path(False)
+    th0, cov0, ll0 = fit_binned(counts, edges, R, scale, terms)
+    numpy_path(True)
+    assert binned._compiled_fit() is not None
+    th1, cov1, ll1 = fit_binned(counts, edges, R, scale, terms)
+    assert th1.shape == th0.shape and cov1.shape == cov0.shape and ll1.shape == ll0.shape
+    np.testing.assert_array_equal(np.isnan(th0), np.isnan(th1))
+    np.testing.assert_array_equal(np.isfinite(cov0), np.isfinite(cov1))
+    se = np.sqrt(np.diagonal(cov0, axis1=1, axis2=2))
+    fine = np.isfinite(se)
+    assert fine.sum() > 0.8 * se.size  # the comparison covers most rows
+    np.testing.assert_array_less(np.abs(th1 - th0)[fine], 1e-4 * se[fine])
+    np.testing.assert_allclose(ll1, ll0, rtol=0, atol=1e-8 * np.abs(ll0).max())
+    np.testing.assert_allclose(cov1[np.isfinite(cov0)], cov0[np.isfinite(cov0)], rtol=1e-4)
+
+
+def test_compiled_fit_given_features_and_start(rng, numpy_path):
+    """The edge test's call: features given, a start given, rows that cannot start (-inf) stay NaN."""
+    counts, edges, R = bin_window(_distances(rng, E=30), 800)
+    X = np.log(edges / R[:, None])[..., None]  # the power law, given as a feature
+    theta0 = np.ones((30, 1))
+    theta0[:5] = -1.0  # M(r) = (r / R)^-1 falls outward: negative cell probabilities, no start
+    out = []
+    for flag in (False, True):
+        numpy_path(flag)
+        out.append(fit_binned(counts, edges, R, np.ones(30), ["gamma"], theta0=theta0, features=X))
+    (th0, cov0, ll0), (th1, cov1, ll1) = out
+    assert np.isnan(th0[:5]).all() and np.isnan(th1[:5]).all()
+    assert np.isneginf(ll1[:5]).all() and np.isinf(cov1[:5]).all()
+    se = np.sqrt(cov0[5:, 0, 0])
+    np.testing.assert_array_less(np.abs(th1[5:, 0] - th0[5:, 0]), 1e-4 * se)
+    # the start is not changed in place
+    assert (theta0[:5] == -1.0).all() and (theta0[5:] == 1.0).all()
+
+
+def test_compiled_fit_recovers_power_law(rng, numpy_path):
+    """m(r) = r^2 exactly: a is 2 within its interval (the kernel on its own, not only against numpy)."""
+    numpy_path(True)
+    r = np.sort(rng.random((20, 20001)) ** 0.5, axis=1)
+    counts, edges, R = bin_window(r, 10000)
+    th, cov, _ = fit_binned(counts, edges, R, np.ones(20), ["a"])
+    z = (th[:, 0] - 2.0) / np.sqrt(cov[:, 0, 0])
+    assert np.all(np.abs(z) < 4.5)  # 20 rows: |z| < 4.5 fails with probability 1e-4 in all
+    assert 0.2 < np.std(z) < 2.0
+
+
+def test_index_rows_match_numpy(rng, numpy_path):
+    """The whole index (every window, test and status) on the numpy and the compiled paths."""
+    x = np.stack([rng.standard_normal((4, 1000)), np.abs(rng.standard_normal((4, 1000))),
+                  rng.gamma(0.5, size=(4, 1000)), rng.standard_t(2, size=(4, 1000)),
+                  rng.random((4, 1000)), np.concatenate([rng.normal(-3, 1, (4, 500)),
+                                                         rng.normal(3, 1, (4, 500))], axis=1)])
+    runs = []
+    for flag in (False, True):
+        numpy_path(flag)
+        runs.append(local_mass_curves(x, center=np.zeros(6), threads=1))
+    (c0, i0), (c1, i1) = runs
+    np.testing.assert_array_equal(c0, c1)  # the curves do not use the fit
+    col = INDEX_STATS.index
+    np.testing.assert_array_equal(i1[:, col("status")], i0[:, col("status")])
+    np.testing.assert_array_equal(i1[:, col("window")], i0[:, col("window")])
+    for name in ("a", "a_lower", "a_upper"):
+        v0, v1 = i0[:, col(name)], i1[:, col(name)]
+        np.testing.assert_array_equal(np.isfinite(v0), np.isfinite(v1))
+        width = (i0[:, col("a_upper")] - i0[:, col("a_lower")])[np.isfinite(v0)]
+        np.testing.assert_array_less(np.abs(v1 - v0)[np.isfinite(v0)], 1e-3 * width + 1e-12)
+
+
+def test_switch_follows_environment(monkeypatch, numpy_path):
+    monkeypatch.setenv("PYMC_LOCALMASS_NUMBA", "0")
+    numpy_path(None)
+    assert binned._compiled_fit() is None
+    monkeypatch.setenv("PYMC_LOCALMASS_NUMBA", "1")
+    numpy_path(None)
+    assert binned._compiled_fit() is not None
+    numpy_path(False)
+    assert binned._compiled_fit() is None and use_compiled(True) is False
