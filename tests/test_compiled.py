@@ -1,4 +1,6 @@
-"""The compiled (numba) binned fit against the numpy path it replaces.
+"""The compiled (numba) kernels against the numpy paths they replace.
+
+The binned fit (core/binned.py):
 
 Both run the same Fisher scoring and stop when the Newton decrement is at
 most 1e-10: the log likelihood is then within about 1e-10 of its maximum and
@@ -7,14 +9,23 @@ optimum. Two runs that reach the optimum by paths that differ in rounding
 therefore agree to 1e-4 standard errors (the tolerance below), and the
 statuses, which compare estimates and likelihoods with thresholds of order
 one standard error, agree on every row.
+
+The ESS of batch means (core/ess.py): the numpy path computes the
+autocovariances by FFT in float32, the kernel sums them directly in float64;
+both feed the same Geyer sequence, so the ESS agrees to float32 rounding
+(relative 1e-6 in the autocovariances; 1e-4 is allowed for its propagation
+through the sequence), except where a pair sum lies within that rounding of
+zero and the sequence stops one pair earlier or later in one of the paths.
 """
 
 import numpy as np
 import pytest
 
-from pymc_localmass.core import binned
-from pymc_localmass.core.binned import bin_window, fit_binned, use_compiled
-from pymc_localmass.core.curves import INDEX_STATS, local_mass_curves
+from pymc_localmass.core import _accel
+from pymc_localmass.core._accel import kernel, use_compiled
+from pymc_localmass.core.binned import bin_window, fit_binned
+from pymc_localmass.core.curves import CURVE_STATS, INDEX_STATS, local_mass_curves
+from pymc_localmass.core.ess import batch_means_ess
 
 numba = pytest.importorskip("numba")
 
@@ -22,7 +33,7 @@ numba = pytest.importorskip("numba")
 @pytest.fixture
 def numpy_path():
     """Run a block on the numpy path, and restore the setting after."""
-    before = binned._KERNEL["switch"]
+    before = _accel._STATE["switch"]
     yield lambda flag: use_compiled(flag)
     use_compiled(before)
 
@@ -43,7 +54,7 @@ def test_compiled_fit_matches_numpy(rng, numpy_path, terms):
     numpy_path(False)
     th0, cov0, ll0 = fit_binned(counts, edges, R, scale, terms)
     numpy_path(True)
-    assert binned._compiled_fit() is not None
+    assert kernel("_fit_rows") is not None
     th1, cov1, ll1 = fit_binned(counts, edges, R, scale, terms)
     assert th1.shape == th0.shape and cov1.shape == cov0.shape and ll1.shape == ll0.shape
     np.testing.assert_array_equal(np.isnan(th0), np.isnan(th1))
@@ -97,7 +108,11 @@ def test_index_rows_match_numpy(rng, numpy_path):
         numpy_path(flag)
         runs.append(local_mass_curves(x, center=np.zeros(6), threads=1))
     (c0, i0), (c1, i1) = runs
-    np.testing.assert_array_equal(c0, c1)  # the curves do not use the fit
+    cc = CURVE_STATS.index
+    for name in ("radius", "mass", "slope", "resolved"):  # no ESS in these
+        np.testing.assert_array_equal(c1[..., cc(name)], c0[..., cc(name)])
+    for name in ("ess", "mass_lower", "mass_upper", "slope_lower", "slope_upper"):
+        np.testing.assert_allclose(c1[..., cc(name)], c0[..., cc(name)], rtol=1e-4, atol=1e-12)
     col = INDEX_STATS.index
     np.testing.assert_array_equal(i1[:, col("status")], i0[:, col("status")])
     np.testing.assert_array_equal(i1[:, col("window")], i0[:, col("window")])
@@ -108,12 +123,61 @@ def test_index_rows_match_numpy(rng, numpy_path):
         np.testing.assert_array_less(np.abs(v1 - v0)[np.isfinite(v0)], 1e-3 * width + 1e-12)
 
 
+def _ar1_batch_sums(rng, phi, lead, n=2000, n_b=128):
+    """Per-batch sums of indicators 1{z < threshold} of AR(1) chains (4 chains), thresholds over lead[-1]."""
+    z = np.empty(lead + (4, n))
+    z[..., 0] = rng.standard_normal(lead + (4,))
+    noise = rng.standard_normal(lead + (4, n)) * np.sqrt(1 - phi**2)
+    for t in range(1, n):
+        z[..., t] = phi * z[..., t - 1] + noise[..., t]
+    thr = np.linspace(-2.0, 2.0, lead[-1]).reshape((1,) * (len(lead) - 1) + (lead[-1], 1, 1))
+    batch = (np.arange(n) * n_b) // n
+    sums = np.add.reduceat((z < thr).astype(float), np.searchsorted(batch, np.arange(n_b)), axis=-1)
+    return sums, np.bincount(batch, minlength=n_b).astype(float)
+
+
+@pytest.mark.parametrize("phi", [0.0, 0.9, 0.99])
+def test_compiled_ess_matches_fft(rng, numpy_path, phi):
+    sums, sizes = _ar1_batch_sums(rng, phi, (8, 12))
+    numpy_path(False)
+    e0 = batch_means_ess(sums, sizes)
+    numpy_path(True)
+    assert kernel("_geyer_rows") is not None
+    e1 = batch_means_ess(sums, sizes)
+    assert e1.shape == e0.shape == (8, 12)
+    np.testing.assert_allclose(e1, e0, rtol=1e-4)
+    # per-element sizes (left-out draws), an empty batch, a constant series
+    sizes2 = np.broadcast_to(sizes, sums.shape).copy()
+    sizes2[0, 0, 1, 5] = 0.0
+    sums2 = sums.copy()
+    sums2[0, 0, 1, 5] = 0.0
+    sums2[1, 1] = sizes  # every draw inside: no variance, the number of draws
+    out = []
+    for flag in (False, True):
+        numpy_path(flag)
+        out.append(batch_means_ess(sums2, sizes2))
+    np.testing.assert_allclose(out[1], out[0], rtol=1e-4)
+    assert out[1][1, 1] == sizes.sum() * 4
+
+
+def test_compiled_ess_reads_autocorrelation(rng, numpy_path):
+    """The kernel on its own: independent draws give about n, AR(1) at 0.9 about n (1 - 0.9) / (1 + 0.9) or more."""
+    numpy_path(True)
+    s0, sizes = _ar1_batch_sums(rng, 0.0, (1, 40))
+    s9, _ = _ar1_batch_sums(rng, 0.9, (1, 40))
+    n = 4 * 2000
+    e0, e9 = batch_means_ess(s0, sizes)[0], batch_means_ess(s9, sizes)[0]
+    assert 0.7 * n < np.median(e0) <= n
+    # an indicator of an AR(1) chain mixes at least as fast as the chain itself
+    assert n * 0.1 / 1.9 * 0.7 < np.median(e9) < 0.5 * n
+
+
 def test_switch_follows_environment(monkeypatch, numpy_path):
     monkeypatch.setenv("PYMC_LOCALMASS_NUMBA", "0")
     numpy_path(None)
-    assert binned._compiled_fit() is None
+    assert kernel("_fit_rows") is None
     monkeypatch.setenv("PYMC_LOCALMASS_NUMBA", "1")
     numpy_path(None)
-    assert binned._compiled_fit() is not None
+    assert kernel("_fit_rows") is not None
     numpy_path(False)
-    assert binned._compiled_fit() is None and use_compiled(True) is False
+    assert kernel("_fit_rows") is None and use_compiled(True) is False

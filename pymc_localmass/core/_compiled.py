@@ -1,14 +1,20 @@
-"""Optional compiled kernel for :func:`.binned.fit_binned` (numba).
+"""Optional compiled kernels (numba): the binned fit of :func:`.binned.fit_binned`
+and the autocorrelation sums of :func:`.ess.batch_means_ess`.
 
 The binned fit is a few dozen cells and at most a handful of parameters per
 element; vectorised over elements with numpy, its Fisher-scoring tail (a few
 slowly converging rows) is bound by Python overhead, not arithmetic. The same
 algorithm run row by row in compiled code removes that overhead.
 
+The ESS of batch means needs each series' autocovariances only up to the
+lag where Geyer's initial positive sequence ends (a few lags for batch
+means): computed lag by lag, in float64, they cost a fraction of the FFT of
+the whole series.
+
 numba is not a dependency: it comes with PyMC (pytensor needs it). This module
-imports it, and :mod:`.binned` imports this module only when the fit first
+imports it, and :mod:`._accel` loads this module only when a kernel first
 runs; where numba is missing, or ``PYMC_LOCALMASS_NUMBA=0`` is set (or
-:func:`.binned.use_compiled` says so), the numpy path runs. Both give the same
+:func:`._accel.use_compiled` says so), the numpy paths run. Both give the same
 numbers up to rounding (tests/test_compiled.py). The kernel is compiled on
 first use (a few seconds, cached on disk where the package directory or
 numba's user cache is writable) and releases the GIL, so the index fit's
@@ -215,3 +221,68 @@ def _fit_rows(X, counts, theta0, max_iter, tol):
             for q in range(P):
                 th[q] = np.nan
     return theta, cov, ll
+
+
+# ----------------------------------------------------------------------------- ESS of batch means
+@_jit
+def _lag_acov(cen, k):
+    """Mean over chains of the lag-k autocovariance (divided by the series length)."""
+    m, s = cen.shape
+    acc = 0.0
+    for j in range(m):
+        part = 0.0
+        for t in range(s - k):
+            part += cen[j, t] * cen[j, t + k]
+        acc += part
+    return acc / (s * m)
+
+
+@_jit
+def _geyer_rows(y):
+    """Split-chain initial-monotone-sequence tau and var_plus of each series group.
+
+    ``y`` (G, m, s): m split chains of s batch means per group. The same
+    estimator as the FFT path of :func:`.ess.batch_means_ess`, with each
+    autocovariance summed directly, only up to the lag where the sequence of
+    pair sums first stops being positive.
+    """
+    G, m, s = y.shape
+    tau = np.empty(G)
+    var_plus = np.empty(G)
+    cen = np.empty((m, s))
+    means = np.empty(m)
+    floor = 1.0 / np.log10(float(max(m * s, 10)))
+    for g in range(G):
+        for j in range(m):
+            acc = 0.0
+            for t in range(s):
+                acc += y[g, j, t]
+            mu = acc / s
+            means[j] = mu
+            for t in range(s):
+                cen[j, t] = y[g, j, t] - mu
+        grand = 0.0
+        for j in range(m):
+            grand += means[j]
+        grand /= m
+        b = 0.0
+        for j in range(m):
+            b += (means[j] - grand) ** 2
+        b /= m - 1
+        w = _lag_acov(cen, 0) * s / (s - 1)  # mean within-chain variance
+        vp = (s - 1) / s * w + b
+        var_plus[g] = vp
+        total = 0.0
+        if vp > 0:
+            low = np.inf
+            for i in range(s // 2):
+                r0 = 1.0 if i == 0 else 1.0 - (w - _lag_acov(cen, 2 * i)) / vp
+                r1 = 1.0 - (w - _lag_acov(cen, 2 * i + 1)) / vp
+                pair = r0 + r1
+                if not pair > 0:
+                    break
+                if pair < low:
+                    low = pair
+                total += low
+        tau[g] = max(-1.0 + 2.0 * total, floor)
+    return tau, var_plus

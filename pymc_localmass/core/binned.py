@@ -9,55 +9,11 @@ no longer grows with the number of draws in the window, so wide windows
 (up to half of the draws) are cheap.
 """
 
-import os
-
 import numpy as np
 
+from ._accel import kernel
+
 N_CELLS = 40
-
-# the compiled kernel (core/_compiled.py): None = not looked up yet, False = numpy path
-_KERNEL = {"switch": None, "fit": None}
-
-
-def use_compiled(flag=None):
-    """Switch the compiled (numba) binned fit on or off for this process.
-
-    Parameters
-    ----------
-    flag : bool or None
-        True: use it where numba imports; False: the numpy path; None: the
-        default (on, unless the environment sets ``PYMC_LOCALMASS_NUMBA=0``).
-
-    Returns
-    -------
-    bool
-        Whether the compiled fit was in use before the call.
-
-    Examples
-    --------
-    >>> before = use_compiled(False)   # the numpy path
-    >>> _ = use_compiled(before)       # back as it was
-    """
-    previous = _compiled_fit() is not None
-    _KERNEL["switch"] = flag
-    _KERNEL["fit"] = None
-    return previous
-
-
-def _compiled_fit():
-    """The compiled row-by-row fit, or None (switched off, or numba missing)."""
-    if _KERNEL["fit"] is None:
-        switch = _KERNEL["switch"]
-        if switch is None:
-            switch = os.environ.get("PYMC_LOCALMASS_NUMBA", "1").strip().lower() not in ("0", "false", "no", "off")
-        fit = False
-        if switch:
-            try:
-                from ._compiled import _fit_rows as fit
-            except ImportError:  # pragma: no cover - numba comes with PyMC
-                fit = False
-        _KERNEL["fit"] = fit
-    return _KERNEL["fit"] or None
 
 
 def _edge_features(edges, R, scale, terms):
@@ -191,7 +147,7 @@ def fit_binned(counts, edges, R, scale, terms, theta0=None, max_iter=80, tol=1e-
         mid = np.concatenate([edges[:, :1] * 0.5, np.sqrt(edges[:, 1:] * edges[:, :-1])], axis=1)
         s = (counts * np.log(R[:, None] / mid)).sum(axis=1)
         theta0[:, 0] = np.where(s > 0, N / np.maximum(s, 1e-300), 1.0)
-    compiled = _compiled_fit()
+    compiled = kernel("_fit_rows")
     if compiled is not None:  # the same steps row by row, compiled (core/_compiled.py)
         return compiled(np.ascontiguousarray(X, dtype=float), np.ascontiguousarray(counts, dtype=float),
                         np.ascontiguousarray(theta0, dtype=float), int(max_iter), float(tol))

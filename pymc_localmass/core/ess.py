@@ -12,6 +12,8 @@ over the draws (a histogram of the draws' radius bins per batch).
 import numpy as np
 from scipy import fft as sp_fft
 
+from ._accel import kernel
+
 
 def _next_pow2(n):
     return 1 << int(np.ceil(np.log2(max(n, 1))))
@@ -53,17 +55,21 @@ def batch_means_ess(sums, sizes, draw_var=None):
     """
     sums = np.asarray(sums, dtype=float)
     sizes = np.asarray(sizes, dtype=float)
+    compiled = kernel("_geyer_rows")
+    # the FFT path works in float32 (ample, and twice as fast); the compiled
+    # path sums the autocovariances directly, in float64
+    dtype = np.float64 if compiled is not None else np.float32
     if sizes.ndim == 1:
         n_total = sizes.sum() * sums.shape[-2]
         mean_all = sums.sum(axis=(-1, -2)) / n_total
-        y = (sums * (1.0 / sizes)).astype(np.float32)
+        y = (sums * (1.0 / sizes)).astype(dtype, copy=False)
         filled = 1.0
     else:
         sizes = np.broadcast_to(sizes, np.broadcast_shapes(sizes.shape, sums.shape))
         n_total = sizes.sum(axis=(-1, -2))
         with np.errstate(invalid="ignore", divide="ignore"):
             mean_all = sums.sum(axis=(-1, -2)) / n_total
-            y = np.where(sizes > 0, sums / sizes, mean_all[..., None, None]).astype(np.float32)
+            y = np.where(sizes > 0, sums / sizes, mean_all[..., None, None]).astype(dtype, copy=False)
         filled = (sizes > 0).mean(axis=(-1, -2))
     n_b = y.shape[-1]
     half = n_b // 2
@@ -73,6 +79,30 @@ def batch_means_ess(sums, sizes, draw_var=None):
     if n_b % 2:
         y = np.concatenate([y[..., :half], y[..., n_b - half:]], axis=-1)
     y = y.reshape(y.shape[:-2] + (2 * y.shape[-2], half))
+    m, s = y.shape[-2], y.shape[-1]
+    n_series = m * s
+    if compiled is not None:
+        lead = y.shape[:-2]
+        tau, var_plus = compiled(np.ascontiguousarray(y).reshape((-1, m, s)))
+        tau, var_plus = tau.reshape(lead), var_plus.reshape(lead)
+    else:
+        tau, var_plus = _geyer_fft(y)
+    ess_y = n_series / tau
+    p = mean_all
+    v_draw = p * (1 - p) if draw_var is None else np.asarray(draw_var, float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ess = v_draw * ess_y / var_plus
+    # an empty batch, given the mean, lowers the series' variance (and so
+    # raises ess_y / var_plus) by about the fraction of batches filled, and the
+    # draws are that fraction of the series: twice the factor
+    ess = ess * filled**2
+    ok = np.isfinite(ess) & (var_plus > 0)
+    ess = np.where(ok, ess, n_total)
+    return np.clip(ess, 1.0, n_total)
+
+
+def _geyer_fft(y):
+    """tau and var_plus of the series ``y`` (..., m split chains, s), autocovariances by FFT (float32)."""
     m, s = y.shape[-2], y.shape[-1]
     chain_mean = y.mean(axis=-1, keepdims=True)
     b_over_n = chain_mean[..., 0].astype(float).var(axis=-1, ddof=1)
@@ -99,20 +129,8 @@ def batch_means_ess(sums, sizes, draw_var=None):
     pairs = np.minimum.accumulate(np.where(positive, pairs, np.inf), axis=-1)
     pairs = np.where(positive, pairs, 0.0)
     tau = -1.0 + 2.0 * pairs.sum(axis=-1)
-    n_series = m * s
-    tau = np.maximum(tau, 1.0 / np.log10(max(n_series, 10)))
-    ess_y = n_series / tau
-    p = mean_all
-    v_draw = p * (1 - p) if draw_var is None else np.asarray(draw_var, float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ess = v_draw * ess_y / var_plus
-    # an empty batch, given the mean, lowers the series' variance (and so
-    # raises ess_y / var_plus) by about the fraction of batches filled, and the
-    # draws are that fraction of the series: twice the factor
-    ess = ess * filled**2
-    ok = np.isfinite(ess) & (var_plus > 0)
-    ess = np.where(ok, ess, n_total)
-    return np.clip(ess, 1.0, n_total)
+    tau = np.maximum(tau, 1.0 / np.log10(max(m * s, 10)))
+    return tau, var_plus
 
 
 def indicator_ess(indicator):
