@@ -181,3 +181,77 @@ def test_switch_follows_environment(monkeypatch, numpy_path):
     assert kernel("_fit_rows") is not None
     numpy_path(False)
     assert kernel("_fit_rows") is None and use_compiled(True) is False
+
+
+def _both(numpy_path, func):
+    out = []
+    for flag in (False, True):
+        numpy_path(flag)
+        out.append(func())
+    return out
+
+
+def test_compiled_fit_guards(rng, numpy_path):
+    """Rows the fit cannot use come out as the numpy path leaves them: NaN counts, singular information."""
+    counts, edges, R = bin_window(_distances(rng, E=12), 600)
+    counts[0, 3] = np.nan  # a NaN count: no likelihood
+    X = np.log(edges / R[:, None])[..., None]
+    X2 = np.concatenate([X, X], axis=-1)  # duplicated feature: singular information
+    for feats, start in ((X, np.ones((12, 1))), (X2, np.full((12, 2), 0.5))):
+        (th0, cov0, ll0), (th1, cov1, ll1) = _both(
+            numpy_path, lambda: fit_binned(counts, edges, R, np.ones(12), ["g"] * feats.shape[-1],
+                                           theta0=start, features=feats))
+        np.testing.assert_array_equal(np.isnan(th1), np.isnan(th0))
+        np.testing.assert_array_equal(np.isfinite(cov1), np.isfinite(cov0))
+        np.testing.assert_array_equal(np.isfinite(ll1), np.isfinite(ll0))
+        assert np.isnan(th1[0]).all()
+        # the sum of the duplicated pair is what the data fix (each half only by the ridge)
+        np.testing.assert_allclose(th1[1:].sum(axis=1), th0[1:].sum(axis=1), rtol=1e-6)
+    # max_iter is honoured: one Fisher step from a far start is not the optimum
+    far = np.full((12, 1), 8.0)
+    (a0, _, _), (a1, _, _) = _both(numpy_path, lambda: fit_binned(counts, edges, R, np.ones(12), ["g"],
+                                                                   theta0=far, features=X, max_iter=1))
+    np.testing.assert_allclose(a1[1:], a0[1:], rtol=1e-9)
+    (b1, _, _) = fit_binned(counts, edges, R, np.ones(12), ["g"], theta0=far, features=X)
+    assert np.all(np.abs(b1[1:] - a1[1:]) > 1e-3)
+
+
+def test_compiled_fit_checks_shapes(rng, numpy_path):
+    counts, edges, R = bin_window(_distances(rng, E=12), 600)
+    numpy_path(True)
+    with pytest.raises(ValueError, match="do not match"):
+        fit_binned(counts, edges, R, np.ones(12), ["a"], theta0=np.ones((7, 1)))
+    with pytest.raises(ValueError, match="do not match"):
+        fit_binned(counts[:, :30], edges, R, np.ones(12), ["a"], theta0=np.ones((12, 1)),
+                   features=np.log(edges / R[:, None])[..., None])
+    # read-only inputs: the same answer (and no new signature for them)
+    ro = counts.copy()
+    ro.flags.writeable = False
+    np.testing.assert_array_equal(fit_binned(ro, edges, R, np.ones(12), ["a"])[0],
+                                  fit_binned(counts, edges, R, np.ones(12), ["a"])[0])
+    assert len(kernel("_fit_rows").signatures) == 1
+
+
+def test_compiled_ess_guards(rng, numpy_path):
+    """Negative autocorrelation (the tau floor), 2-D input, no series, a constant series."""
+    alt = np.tile([3.0, 7.0], 64)[None, :].repeat(4, axis=0)  # alternating batch sums: tau at its floor
+    alt = alt + rng.integers(0, 2, size=alt.shape)
+    sizes = np.full(128, 10.0)
+    e0, e1 = _both(numpy_path, lambda: batch_means_ess(alt, sizes))
+    assert np.shape(e1) == () and e1 == pytest.approx(e0, rel=1e-4)
+    assert e1 == 4 * 128 * 10  # capped at the number of draws (a floor of tau makes it larger)
+    z0, z1 = _both(numpy_path, lambda: batch_means_ess(np.zeros((0, 3, 4, 128)), sizes))
+    assert z1.shape == z0.shape == (0, 3)
+    c0, c1 = _both(numpy_path, lambda: batch_means_ess(np.full((2, 4, 128), 5.0), sizes))
+    np.testing.assert_array_equal(c1, c0)
+    np.testing.assert_array_equal(c1, 4 * 128 * 10)
+
+
+def test_switching_off_does_not_load_numba():
+    import subprocess
+    import sys
+
+    code = ("import sys; from pymc_localmass.core._accel import use_compiled, kernel; use_compiled(False); "
+            "kernel('_fit_rows'); print('pymc_localmass.core._compiled' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -7,6 +7,7 @@ numpy paths run. This module does not import numba; :func:`kernel` loads
 """
 
 import os
+import warnings
 
 _STATE = {"switch": None, "module": None}
 
@@ -22,16 +23,16 @@ def use_compiled(flag=None):
 
     Returns
     -------
-    bool
-        Whether the compiled kernels were in use before the call.
+    bool or None
+        The setting before the call (switching off does not load numba).
 
     Examples
     --------
     >>> before = use_compiled(False)   # the numpy paths
     >>> _ = use_compiled(before)       # back as it was
     """
-    previous = _module() is not None
-    _STATE["switch"] = flag
+    previous = _STATE["switch"]
+    _STATE["switch"] = None if flag is None else bool(flag)
     _STATE["module"] = None
     return previous
 
@@ -46,6 +47,10 @@ def _module():
             try:
                 from . import _compiled as module
             except ImportError:  # pragma: no cover - numba comes with PyMC
+                module = False
+            except Exception as err:  # pragma: no cover - a broken numba install: the numpy paths
+                warnings.warn(f"numba did not load ({err!r}); pymc_localmass uses its numpy paths",
+                              RuntimeWarning, stacklevel=3)
                 module = False
         _STATE["module"] = module
     return _STATE["module"] or None

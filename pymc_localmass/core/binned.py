@@ -149,8 +149,13 @@ def fit_binned(counts, edges, R, scale, terms, theta0=None, max_iter=80, tol=1e-
         theta0[:, 0] = np.where(s > 0, N / np.maximum(s, 1e-300), 1.0)
     compiled = kernel("_fit_rows")
     if compiled is not None:  # the same steps row by row, compiled (core/_compiled.py)
-        return compiled(np.ascontiguousarray(X, dtype=float), np.ascontiguousarray(counts, dtype=float),
-                        np.ascontiguousarray(theta0, dtype=float), int(max_iter), float(tol))
+        # (the kernel does not check bounds: the shapes are checked here, as numpy would)
+        if counts.shape != X.shape[:2] or np.shape(theta0) != (E, X.shape[2]):
+            raise ValueError(f"fit_binned: counts {counts.shape}, features {X.shape} and start "
+                             f"{np.shape(theta0)} do not match (E, B), (E, B, P), (E, P)")
+        # one signature: C-contiguous, writable float64 (a read-only array would compile another)
+        arrays = [np.require(a, dtype=float, requirements=["C", "W"]) for a in (X, counts, theta0)]
+        return compiled(*arrays, int(max_iter), float(tol))
     theta = np.array(theta0, dtype=float)
     zero, has = counts == 0, counts > 0
     ll, p, dp = _loglik(theta, X, counts, zero, has)

@@ -15,6 +15,10 @@ from scipy import fft as sp_fft
 from ._accel import kernel
 
 
+#: half chains of at most this many batches take the compiled direct sums (where numba imports)
+MAX_DIRECT_BATCHES = 256
+
+
 def _next_pow2(n):
     return 1 << int(np.ceil(np.log2(max(n, 1))))
 
@@ -55,7 +59,9 @@ def batch_means_ess(sums, sizes, draw_var=None):
     """
     sums = np.asarray(sums, dtype=float)
     sizes = np.asarray(sizes, dtype=float)
-    compiled = kernel("_geyer_rows")
+    # the direct sums cost chains x batches x lags: the FFT wins for long series
+    # that stay correlated (the package's calls have at most 64 batches per half chain)
+    compiled = kernel("_geyer_rows") if sums.shape[-1] <= 2 * MAX_DIRECT_BATCHES else None
     # the FFT path works in float32 (ample, and twice as fast); the compiled
     # path sums the autocovariances directly, in float64
     dtype = np.float64 if compiled is not None else np.float32
@@ -83,7 +89,7 @@ def batch_means_ess(sums, sizes, draw_var=None):
     n_series = m * s
     if compiled is not None:
         lead = y.shape[:-2]
-        tau, var_plus = compiled(np.ascontiguousarray(y).reshape((-1, m, s)))
+        tau, var_plus = compiled(np.require(y, dtype=float, requirements=["C", "W"]).reshape((-1, m, s)))
         tau, var_plus = tau.reshape(lead), var_plus.reshape(lead)
     else:
         tau, var_plus = _geyer_fft(y)
