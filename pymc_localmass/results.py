@@ -133,6 +133,10 @@ def validate(ds: xr.Dataset, kind: str = CURVE_GROUP) -> xr.Dataset:
     return ds
 
 
+#: stats added after results were first written: results without them are still valid
+#: (``resolution``: not recorded, read as 0)
+OPTIONAL_STATS = ("resolution",)
+
 #: tolerance of the order checks (rounding of stored floats)
 _TOL = 1e-9
 
@@ -143,7 +147,7 @@ def _structure_problems(ds, kind, stat_dim, labels, extra_dims):
     if stat_dim not in ds.dims:
         return [f"missing dimension {stat_dim!r}"], []
     have = [str(v) for v in ds[stat_dim].values]
-    missing = [lab for lab in labels if lab not in have]
+    missing = [lab for lab in labels if lab not in have and lab not in OPTIONAL_STATS]
     if missing:
         problems.append(f"{stat_dim} lacks labels {missing}")
     repeated = sorted({lab for lab in have if have.count(lab) > 1})
@@ -334,6 +338,14 @@ def status_note(row, name="the variable", center="the centre"):
         n_near, sc, near = get("n_near"), get("scale"), get("nearest")
         if sc == 0:  # a constant element
             return f"{name} is constant in the draws, {_g(near)} from {at}: no mass nearer, nothing to fit"
+        from .core.curves import PRECISION_ULPS
+
+        res = get("resolution")
+        if res > 0 and PRECISION_ULPS * res >= get("window"):
+            return (f"the draws are rounded to a grid of {_g(res)} near {at} (their floating-point type), too "
+                    f"coarse for the radii the index needs (up to {_g(get('window'))}): the index cannot be read; "
+                    "subtract the variable's location before sampling, or store its draws in a wider "
+                    "floating-point type")
         if not np.isfinite(n_near):
             return (f"too few resolved radii near {at} for a slope (the curve's masses there are not resolved); "
                     "radii= reaching further from it may resolve some")

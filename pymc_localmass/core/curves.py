@@ -16,7 +16,7 @@ from .ess import batch_means_ess
 from .index import fit_index_draws, window_edges, window_sizes
 from .distances import center_values
 from .intervals import beta_interval, t_adjusted_n
-from .lattice import is_lattice
+from .lattice import is_lattice, resolution
 
 CURVE_STATS = ("radius", "mass", "mass_lower", "mass_upper", "slope", "slope_lower",
                "slope_upper", "ess", "resolved")
@@ -24,12 +24,12 @@ INDEX_STATS = ("a", "a_lower", "a_upper", "b", "b_lower", "b_upper", "atom", "at
                "atom_upper", "center_value", "scale", "window", "n_window",
                # how far the evidence reaches (see docs/schema.md)
                "nearest", "r_resolved", "n_near", "rhat", "chain_z", "n_divergent", "divergent_near",
-               "status")
+               "resolution", "status")
 #: status words, by code (stored as the ``status`` index stat); when several apply
 #: the highest code wins
 STATUS_WORDS = ("ok", "atom", "lattice", "log-ambiguous", "unresolved", "sampler")
 #: index stats of tiers without draws (exact, QMC, model): no draws-based evidence
-NO_DRAWS_DEFAULTS = {"status": 0.0, "n_divergent": 0.0, "divergent_near": 0.0}
+NO_DRAWS_DEFAULTS = {"status": 0.0, "n_divergent": 0.0, "divergent_near": 0.0, "resolution": 0.0}
 
 
 def no_draws_value(label):
@@ -42,6 +42,13 @@ def no_draws_value(label):
 CHAIN_Z = 4.0
 #: batches per chain for the within-chain variance behind ``chain_z``
 CHAIN_BATCHES = 8
+#: ties at the centre are an atom only beyond what rounding the draws to their
+#: floating-point grid produces (a Poisson upper tail at this level)
+ROUNDING_TIES_LEVEL = 1e-3
+#: the index window must span more than this many units in the last place of the
+#: draws' own floating-point type at the centre (finer, the rounding grid shapes
+#: the distances the index is read from)
+PRECISION_ULPS = 64
 #: divergent transitions crowd near the centre at this one-sided binomial level
 DIVERGENT_LEVEL = 1e-3
 #: an unresolved row's divergences lean towards the centre at this one-sided binomial level
@@ -287,7 +294,7 @@ def _element_buffers(E, W):
     """
     keep = {"master": np.empty((E, N_MASTER_CELLS)), "medges": np.empty((E, N_MASTER_CELLS)),
             "unit": np.empty(E), "bnd": np.zeros(E, bool), "nearest": np.full(E, np.nan),
-            "div_near": np.zeros(E), "cv": np.full(E, np.nan)}
+            "div_near": np.zeros(E), "cv": np.full(E, np.nan), "ulp": np.zeros(E)}
     extra = {"infl": np.empty((E, W)), "infl_shape": np.empty((E, W)), "chain_z": np.zeros(E),
              "rhat": np.full(E, np.nan),
              "q0": np.zeros(E), "atom": np.zeros(E), "atom_lower": np.zeros(E), "atom_upper": np.zeros(E),
@@ -386,7 +393,7 @@ def _layout(shape, dtype, *, independent, nan_policy, radii, n_radii, window, mi
         div_flat = np.flatnonzero(dv.astype(bool).reshape(-1))
     return {"lead": lead, "E": E, "C": C, "N": N, "n_total": n_total, "R": R, "k_list": k_list,
             "k_lo": int(max(1, min(min_ess, n_total - 1))), "n_b": n_b, "batch_of": batch_of, "sizes": sizes,
-            "integer": np.dtype(dtype).kind in "iub", "explicit": radii is not None,
+            "integer": np.dtype(dtype).kind in "iub", "dtype": np.dtype(dtype), "explicit": radii is not None,
             "div_flat": div_flat, "n_div": 0 if div_flat is None else int(div_flat.size),
             "independent": bool(independent)}
 
@@ -520,9 +527,9 @@ def _shape_inflation(pos_w, r_w, n_valid, sizes, fallback):
     return np.where(fine, n_valid[:, None] / np.maximum(e_z, 1.0), fallback)
 
 
-def _lattice_flags(xs, integer, extremes=None):
-    """Whether each row of draws lies on a resolved lattice (see core.lattice)."""
-    return is_lattice(xs, integer=integer, extremes=extremes)
+def _lattice_flags(xs, integer, extremes=None, dtype=None):
+    """Whether each row of draws lies on a resolved lattice (see core.lattice); ``dtype``: the draws' own."""
+    return is_lattice(xs, integer=integer, extremes=extremes, dtype=dtype)
 
 
 def _summary_statistics(xb, g0, lay, opts, *, scaled, nan_policy, progress=None):
@@ -557,7 +564,7 @@ def _summary_buffers(lay, e_n):
            "medges": np.empty((e_n, G)), "ties": np.zeros(e_n, np.int64), "n_valid": np.empty(e_n),
            "valid_sizes": None, "cv": np.full(e_n, np.nan), "unit": np.empty(e_n), "bnd": np.zeros(e_n, bool),
            "disc": np.zeros(e_n, bool), "nearest": np.full(e_n, np.nan), "div_near": np.zeros(e_n),
-           "atom_sums": {}}
+           "ulp": np.zeros(e_n), "atom_sums": {}}
     if not lay["independent"]:  # the power law's score per window (its ESS sets the index's variance)
         out["pos_w"] = np.empty((e_n, 3, n_win, C, n_b))
         out["r_w"] = np.empty((e_n, n_win))
@@ -655,6 +662,8 @@ def _center_distances(out, xs, total, cv, s0, e_lo, all_finite, lay, opts, *, sc
     if not (sd > 0).all():
         raise ConstantError("zero variance (constant draws)", int(np.argmax(~(sd > 0))) + e_lo)
     out["cv"][s0:s1] = cv
+    # the draws' rounding grid at the centre (in the distances' unit)
+    out["ulp"][s0:s1] = resolution(cv, lay["dtype"]) / (sd if scaled else 1.0)
     # the draws' extremes, once: x - c rounds monotonically in x, so
     # min(x) - c and max(x) - c are the extremes of d, exactly
     need = all_finite and (bnd_all is None or disc_all is None)
@@ -670,7 +679,7 @@ def _center_distances(out, xs, total, cv, s0, e_lo, all_finite, lay, opts, *, sc
     else:
         out["bnd"][s0:s1] = bnd_all[e_lo:e_hi]
     if disc_all is None:  # draws on a resolved lattice (scale-free; see core.lattice)
-        out["disc"][s0:s1] = _lattice_flags(xs, integer, ext)
+        out["disc"][s0:s1] = _lattice_flags(xs, integer, ext, lay["dtype"])
     else:
         out["disc"][s0:s1] = disc_all[e_lo:e_hi]
     np.abs(d, out=d)
@@ -865,12 +874,36 @@ def _atom_pieces(s, lay, *, ci_prob, independent):
         has_atom[i] = int(hit[:, 0].sum() + (hit[:, 1:] & ~hit[:, :-1]).sum()) >= 2
         atom_ess[i] = batch_means_ess(sums[None].astype(float),
                                       sizes if valid_sizes is None else valid_sizes[i][None])[0]
+    ulp = s.get("ulp")
+    if ulp is not None and has_atom.any() and np.any(ulp[has_atom] > 0):
+        # draws within half a unit in the last place of the centre round to it:
+        # ties a continuous law gives at its density near the centre are no atom
+        lam = _rounding_ties(s["master"], s["medges"], ulp)
+        by_rounding = (lam > 0) & (stats.poisson.sf(ties - 1, np.where(lam > 0, lam, 1.0)) >= ROUNDING_TIES_LEVEL)
+        has_atom &= ~by_rounding
     atom = np.where(has_atom, ties / n_valid, 0.0)
     a_n = t_adjusted_n(atom, atom_ess, ci_prob)
     a_lo_atom, a_hi_atom = beta_interval(atom, a_n, ci_prob)
     return {"atom": atom, "atom_lower": np.where(has_atom, a_lo_atom, 0.0),
             "atom_upper": np.where(has_atom, a_hi_atom, beta_interval(0.0, atom_ess, ci_prob)[1]),
             "has_atom": has_atom, "gap": s["disc"] & ~has_atom}  # discrete draws, centre not a support point
+
+
+def _rounding_ties(master, medges, ulp, k=10):
+    """Expected ties at the centre from rounding to a grid of spacing ``ulp``, at the density near it.
+
+    The positive distances' density near the centre is read from the
+    nearest master cells holding at least ``k`` of them: ``c`` distances
+    within ``r`` give ``c / r`` per unit of distance, and the distances below
+    ``ulp / 2`` round to 0: ``c ulp / (2 r)`` expected ties.
+    """
+    cum = np.cumsum(master, axis=1)
+    j = np.minimum((cum < k).sum(axis=1), master.shape[1] - 1)
+    rows = np.arange(master.shape[0])
+    c, r = cum[rows, j], medges[rows, j]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lam = c * ulp / (2.0 * r)
+    return np.where(np.isfinite(lam) & (c > 0), lam, 0.0)
 
 
 def _window_pieces(s, lay, *, independent):
@@ -987,12 +1020,22 @@ def _finish_index(p, lay, *, ci_prob, min_ess, threads=1):
     index[:, col("chain_z")] = p["chain_z"]
     index[:, col("n_divergent")] = n_div
     index[:, col("divergent_near")] = p["div_near"]
+    ulp = p.get("ulp")
+    index[:, col("resolution")] = 0.0 if ulp is None else ulp
     status = np.zeros(E)
     status[atom_flag_all] = STATUS_WORDS.index("atom")
     status[gap_all] = STATUS_WORDS.index("lattice")
     plain = ~(atom_flag_all | gap_all)
     status[plain & fit["log_ambiguous"]] = STATUS_WORDS.index("log-ambiguous")
     status[plain & fit["unresolved"]] = STATUS_WORDS.index("unresolved")
+    if ulp is not None:
+        # the draws' rounding grid is coarse at the window's scale: the distances are
+        # multiples of it, and the index cannot be read (1e15 + N(0, 1) in float64)
+        coarse = plain & (PRECISION_ULPS * ulp >= fit["window"]) & (ulp > 0)
+        index[coarse, 0] = np.nan
+        index[coarse, 1], index[coarse, 2] = 0.0, np.inf
+        index[coarse, 3], index[coarse, 4], index[coarse, 5] = np.nan, -np.inf, np.inf
+        status[coarse] = STATUS_WORDS.index("unresolved")
     # (lattice and atom rows keep their exact reading, a = inf or a = 0, written above)
     sampler = p["chain_z"] > CHAIN_Z
     if n_div:

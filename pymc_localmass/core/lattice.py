@@ -19,6 +19,25 @@ SPAN_FACTOR = 4
 POSITION_TOL = 1e-6
 #: draws looked at first: a row whose first draws are no lattice is rejected cheaply
 HEAD = 64
+#: a lattice's spacing must exceed this many units in the last place of the draws'
+#: own floating-point type (float32 draws near 5000 sit 4.9e-4 apart: rounding, not a lattice)
+DTYPE_ULPS = 64
+
+
+def dtype_spacing(values, dtype):
+    """Units in the last place of ``values`` in the floating-point ``dtype`` the draws came in (0 if none).
+
+    Examples
+    --------
+    >>> float(dtype_spacing(5000.0, np.float32)), float(dtype_spacing(5000.0, None))
+    (0.00048828125, 0.0)
+    """
+    v = np.abs(np.asarray(values, dtype=float))
+    if dtype is None or np.dtype(dtype).kind != "f" or np.dtype(dtype).itemsize >= 8:
+        return np.zeros(v.shape) if v.ndim else 0.0  # float64 (or integer) draws: the float64 checks apply
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.spacing(v.astype(dtype)).astype(float)
+    return out if v.ndim else float(out)
 
 
 def _gcd(diffs, floor):
@@ -36,13 +55,34 @@ def _gcd(diffs, floor):
     return g
 
 
-def _row_lattice(v, floor):
-    """(spacing, offset) of a lattice of spacing >= ``floor`` holding values ``v``, else (nan, nan)."""
+def resolution(values, dtype):
+    """The rounding grid of the draws near ``values``: units in the last place in their ``dtype`` (0 for integers).
+
+    Examples
+    --------
+    >>> float(resolution(1e15, np.float64)), float(resolution(5000.0, np.float32)), float(resolution(3.0, np.int64))
+    (0.125, 0.00048828125, 0.0)
+    """
+    v = np.abs(np.asarray(values, dtype=float))
+    if dtype is None or np.dtype(dtype).kind != "f":
+        return np.zeros(v.shape) if v.ndim else 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.spacing(v.astype(dtype)).astype(float)
+    return out if v.ndim else float(out)
+
+
+def _row_lattice(v, floor, dtype=None):
+    """(spacing, offset) of a lattice of spacing >= ``floor`` holding values ``v``, else (nan, nan).
+
+    ``dtype``: the floating-point type the draws came in, when narrower than
+    float64 (its rounding grid is no lattice).
+    """
     u = np.unique(v)
     if u.size < 2:
         return np.nan, np.nan
     h = _gcd(np.unique(np.diff(u)), floor)
-    if not h >= floor or not h > 1e6 * float(np.spacing(np.max(np.abs(u)))):
+    big = np.max(np.abs(u))
+    if not h >= floor or not h > 1e6 * float(np.spacing(big)) or not h > DTYPE_ULPS * dtype_spacing(big, dtype):
         return np.nan, np.nan
     pos = (u - u[0]) / h
     if float(np.max(np.abs(pos - np.round(pos)))) > POSITION_TOL:
@@ -50,7 +90,7 @@ def _row_lattice(v, floor):
     return h, float(u[0])
 
 
-def lattice(x, integer=False, extremes=None):
+def lattice(x, integer=False, extremes=None, dtype=None):
     """Spacing and offset of the lattice each row's finite values lie on.
 
     A row is on a lattice when its values are whole multiples of one spacing
@@ -67,6 +107,10 @@ def lattice(x, integer=False, extremes=None):
     extremes : (ndarray, ndarray), optional
         Each row's minimum and maximum, when the caller has them and every
         value is finite (saves passes over the draws).
+    dtype : numpy dtype, optional
+        The floating-point type the draws came in, when ``x`` is a float64
+        copy of narrower floats: a spacing of a few units in the last place
+        of that type is its rounding, not a lattice. Default: ``x``'s own.
 
     Returns
     -------
@@ -81,6 +125,8 @@ def lattice(x, integer=False, extremes=None):
     >>> h.round(1).tolist()[:2], bool(np.isnan(h[2]))
     ([1.0, 31.6], True)
     """
+    x = np.asarray(x)
+    dtype = x.dtype if dtype is None else dtype
     x = np.asarray(x, dtype=float)
     lead = x.shape[:-1]
     flat = x.reshape(-1, x.shape[-1])
@@ -105,7 +151,7 @@ def lattice(x, integer=False, extremes=None):
         cand = cand[_head_may_be_lattice(flat[cand, :HEAD], floor[cand])]
     for i in cand:
         row = flat[i] if fin is None else flat[i][fin[i]]
-        h[i], o[i] = _row_lattice(row, floor[i])
+        h[i], o[i] = _row_lattice(row, floor[i], dtype)
     return h.reshape(lead), o.reshape(lead)
 
 
@@ -132,15 +178,18 @@ def _head_may_be_lattice(head, floor):
     return alive
 
 
-def is_lattice(x, integer=False, extremes=None):
+def is_lattice(x, integer=False, extremes=None, dtype=None):
     """Whether each row's finite values lie on a resolved lattice (see :func:`lattice`).
 
     Examples
     --------
     >>> is_lattice(np.array([[0.0, 2.0, 5.0, 1.0], [0.1, 0.35, 0.2, 0.9]])).tolist()
     [True, False]
+    >>> rng = np.random.default_rng(0)
+    >>> is_lattice(np.stack([5000 + rng.normal(size=2000), rng.poisson(3.0, 2000)]).astype(np.float32)).tolist()
+    [False, True]
     """
-    return np.isfinite(lattice(x, integer=integer, extremes=extremes)[0])
+    return np.isfinite(lattice(x, integer=integer, extremes=extremes, dtype=dtype)[0])
 
 
 def nearest_lattice_gap(center, spacing, offset):

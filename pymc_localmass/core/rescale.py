@@ -20,7 +20,7 @@ from .lattice import pow2_scale
 SAFE_RANGE = (2.0**-200, 2.0**200)
 #: labels of the results that are lengths (multiplied back); every other label is scale-free
 LENGTH_CURVE_STATS = ("radius",)
-LENGTH_INDEX_STATS = ("center_value", "scale", "window", "nearest", "r_resolved")
+LENGTH_INDEX_STATS = ("center_value", "scale", "window", "nearest", "r_resolved", "resolution")
 
 
 def _largest_magnitude(x):

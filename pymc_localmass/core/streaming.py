@@ -48,7 +48,7 @@ from .curves import (CURVE_STATS, INDEX_STATS, MIN_DRAWS_PER_CHAIN, N_MASTER_CEL
                      _explicit_bins, _finish_index, _grid_bins, _layout, _master_bins, _master_range,
                      _score_sums, _window_flat)
 from .index import window_edges
-from .lattice import HEAD, _head_may_be_lattice, _row_lattice, pow2_scale
+from .lattice import HEAD, _head_may_be_lattice, _row_lattice, pow2_scale, resolution
 from .rescale import LENGTH_CURVE_STATS, LENGTH_INDEX_STATS, SAFE_RANGE
 
 #: histogram cells per element for the streamed median (pass ``median_hist``)
@@ -511,7 +511,7 @@ class StreamPlan:
             disc = opts["disc"].copy()
         elif st["cv"] is not None:
             for i, u in res["uniques"].items():
-                disc[i] = np.isfinite(_row_lattice(u, st["floor"][i])[0])
+                disc[i] = np.isfinite(_row_lattice(u, st["floor"][i], lay["dtype"])[0])
         scaled = self.scaled and st["cv"] is not None
         st["sd_scaled"] = sd if scaled else None
         st["unit"] = np.ones(E) if self.scaled else sd
@@ -522,6 +522,8 @@ class StreamPlan:
         st["nearest"] = np.where(np.isfinite(e0), e0, np.nan)
         st["e0"], st["top"] = _master_range(e0, top)
         st["ties"], st["bnd"], st["disc"] = res["ties"], bnd, disc
+        st["ulp"] = (np.zeros(E) if st["cv"] is None else
+                     resolution(st["cv"], lay["dtype"]) / (sd if scaled else 1.0))
         st["tie_batches"] = res["tie_batches"]
         if lay["explicit"]:
             st["grid"] = opts["radii"] / st["f"][:, None]
@@ -560,7 +562,7 @@ class StreamPlan:
         return {"grid": st["grid"], "inside": st["inside"], "inside_w": st["inside_w"], "master": st["master"],
                 "medges": st["medges"], "ties": st["ties"], "n_valid": st["n_valid"],
                 "valid_sizes": st["valid_sizes"], "cv": cv, "unit": st["unit"], "bnd": st["bnd"],
-                "disc": st["disc"], "nearest": st["nearest"], "div_near": st["div_near"],
+                "disc": st["disc"], "nearest": st["nearest"], "div_near": st["div_near"], "ulp": st["ulp"],
                 "atom_sums": {int(i): st["tie_batches"][i] for i in np.flatnonzero(st["ties"] >= 2)},
                 "pos_w": st["pos_w"], "r_w": st["r_w"]}
 

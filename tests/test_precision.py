@@ -1,0 +1,100 @@
+"""Draws whose floating-point grid is coarse near the centre: rounding is not a lattice, nor an atom.
+
+float32 draws near 5000 are multiples of 2**-11 = 4.9e-4 apart (ties are
+common: 4,000 N(5000, 1) draws take about 3,100 values); float64 draws near
+1e15 are multiples of 0.125. Before these checks the first read as a lattice
+(a = inf: "no mass within 0.00024") and the second as an atom of weight 0.05
+at the mean. The exact answers: a = 1 (a density in one dimension); the
+second's index cannot be read at all from draws rounded to 0.125 with sd 1.
+"""
+
+import numpy as np
+import pytest
+
+import pymc_localmass as plm
+from pymc_localmass.core.curves import INDEX_STATS, local_mass_curves
+from pymc_localmass.core.lattice import is_lattice, resolution
+from pymc_localmass.core.rescale import rescaled_local_mass_curves
+from pymc_localmass.core.streaming import stream_local_mass_curves
+
+col = INDEX_STATS.index
+
+
+@pytest.fixture
+def f32(rng):
+    return (5000.0 + rng.standard_normal((4, 1000))).astype(np.float32)
+
+
+def test_resolution_of_the_draws_own_type():
+    assert resolution(5000.0, np.float32) == 2.0**-11
+    assert resolution(1e15, np.float64) == 0.125
+    assert resolution(3.0, np.int64) == 0.0
+    assert resolution(np.array([1.0, 1e15]), np.float64).tolist() == [2.0**-52, 0.125]
+
+
+def test_float32_rounding_is_no_lattice_but_float32_counts_are(rng, f32):
+    assert np.unique(f32).size < 0.9 * f32.size  # ties by rounding
+    k = rng.poisson(3.0, size=(4, 1000)).astype(np.float32)
+    assert is_lattice(np.stack([f32.ravel(), k.ravel()])).tolist() == [False, True]
+    # the same values as a float64 copy are a lattice unless told the draws' type
+    assert is_lattice(f32.astype(float).ravel()[None], dtype=np.float32).tolist() == [False]
+
+
+def test_float32_draws_read_as_a_density(f32):
+    _, idx = local_mass_curves(f32, center="mean")
+    assert idx[col("status")] == 0  # ok
+    assert idx[col("a_lower")] <= 1.0 <= idx[col("a_upper")]
+    assert idx[col("resolution")] == 2.0**-11
+
+
+def test_rounding_ties_at_a_draw_are_no_atom(f32):
+    vals, counts = np.unique(f32, return_counts=True)
+    near = np.abs(vals - 5000.0) < 0.2
+    center = float(vals[near][np.argmax(counts[near])])  # a value several draws share by rounding
+    assert counts[near].max() >= 2
+    _, idx = local_mass_curves(f32, center=center)
+    assert idx[col("atom")] == 0.0 and idx[col("status")] != 1
+    # before: float64 rules on float32 draws call them an atom
+    _, idx64 = local_mass_curves(f32.astype(float), center=center)
+    assert idx64[col("atom")] > 0 and idx64[col("status")] == 1
+
+
+def test_a_real_atom_in_float32_stays_an_atom(rng):
+    x = np.where(rng.random((4, 1000)) < 0.05, 5000.0, 5000.0 + rng.standard_normal((4, 1000))).astype(np.float32)
+    _, idx = local_mass_curves(x, center=5000.0)
+    assert idx[col("status")] == 1
+    assert idx[col("atom_lower")] <= 0.05 <= idx[col("atom_upper")]
+
+
+def test_coarse_float64_grid_is_unresolved_with_its_note(rng):
+    x = 1e15 + rng.standard_normal((4, 1000))
+    _, idx = rescaled_local_mass_curves(x, center="mean")
+    assert idx[col("status")] == 4  # unresolved
+    assert np.isnan(idx[col("a")]) and idx[col("a_lower")] == 0 and idx[col("a_upper")] == np.inf
+    assert idx[col("atom")] == 0.0  # the mean's 5% ties are rounding
+    assert idx[col("resolution")] == 0.125  # in the draws' unit, through the rescaling
+    s = plm.summary({"big": x})
+    assert s["status"].iloc[0] == "unresolved"
+    assert "rounded to a grid of 0.12" in s["note"].iloc[0]
+
+
+def test_streamed_passes_agree(rng, f32):
+    x = np.stack([f32.astype(np.float32), (5000 + rng.standard_normal((4, 1000))).astype(np.float32)])
+    for center in ("mean", 5000.0):
+        a = rescaled_local_mass_curves(x, center=center)
+        b = stream_local_mass_curves(x, center=center, draw_chunk=300)
+        np.testing.assert_array_equal(a[1][..., col("status")], b[1][..., col("status")])
+        np.testing.assert_array_equal(a[1][..., col("resolution")], b[1][..., col("resolution")])
+        np.testing.assert_allclose(b[1], a[1], rtol=1e-5, equal_nan=True)
+    big = 1e15 + rng.standard_normal((2, 4, 500))
+    a, b = rescaled_local_mass_curves(big, center="mean"), stream_local_mass_curves(big, center="mean", draw_chunk=128)
+    np.testing.assert_array_equal(a[1][..., col("status")], b[1][..., col("status")])
+    assert (b[1][..., col("status")] == 4).all()
+
+
+def test_results_written_before_the_resolution_stat_still_validate(f32):
+    from pymc_localmass.results import validate
+
+    idx = plm.mass_index({"x": f32.astype(float)})
+    old = idx.drop_sel(index_stat="resolution")
+    assert validate(old, "local_mass_index") is old
