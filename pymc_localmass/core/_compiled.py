@@ -46,18 +46,15 @@ def _cells_row(theta, X, p, dp):
     """Cell probabilities p (B,) and their derivatives dp (B, P) of one row (written in place)."""
     B, P = X.shape
     prev_m = 0.0
-    prev_mx = np.zeros(P)
     for b in range(B):
         s = 0.0
         for q in range(P):
             s += X[b, q] * theta[q]
         m = np.exp(s)
         p[b] = m - prev_m
+        for q in range(P):  # the previous cell's M X, recomputed (the same product): no buffer per call
+            dp[b, q] = m * X[b, q] - (prev_m * X[b - 1, q] if b > 0 else 0.0)
         prev_m = m
-        for q in range(P):
-            mx = m * X[b, q]
-            dp[b, q] = mx - prev_mx[q]
-            prev_mx[q] = mx
 
 
 @_jit

@@ -24,22 +24,6 @@ HEAD = 64
 DTYPE_ULPS = 64
 
 
-def dtype_spacing(values, dtype):
-    """Units in the last place of ``values`` in the floating-point ``dtype`` the draws came in (0 if none).
-
-    Examples
-    --------
-    >>> float(dtype_spacing(5000.0, np.float32)), float(dtype_spacing(5000.0, None))
-    (0.00048828125, 0.0)
-    """
-    v = np.abs(np.asarray(values, dtype=float))
-    if dtype is None or np.dtype(dtype).kind != "f" or np.dtype(dtype).itemsize >= 8:
-        return np.zeros(v.shape) if v.ndim else 0.0  # float64 (or integer) draws: the float64 checks apply
-    with np.errstate(over="ignore", invalid="ignore"):
-        out = np.spacing(v.astype(dtype)).astype(float)
-    return out if v.ndim else float(out)
-
-
 def _gcd(diffs, floor):
     """Approximate greatest common divisor of positive spacings, or 0 once it falls below ``floor``."""
     g = 0.0
@@ -82,7 +66,8 @@ def _row_lattice(v, floor, dtype=None):
         return np.nan, np.nan
     h = _gcd(np.unique(np.diff(u)), floor)
     big = np.max(np.abs(u))
-    if not h >= floor or not h > 1e6 * float(np.spacing(big)) or not h > DTYPE_ULPS * dtype_spacing(big, dtype):
+    # (float64 draws: the float64 spacing, 1e6 times; narrower floats: their own, DTYPE_ULPS times)
+    if not h >= floor or not h > 1e6 * float(np.spacing(big)) or not h > DTYPE_ULPS * resolution(big, dtype):
         return np.nan, np.nan
     pos = (u - u[0]) / h
     if float(np.max(np.abs(pos - np.round(pos)))) > POSITION_TOL:
