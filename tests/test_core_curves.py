@@ -182,3 +182,24 @@ def test_omitted_block_of_autocorrelated_draws_gives_the_ess_of_the_rest(rng):
     # the two see the same draws in different batches: the ratio scatters by ~10% around 1
     assert 0.85 < ratios.mean() < 1.15
     assert np.all((ratios > 0.6) & (ratios < 1.5))
+
+
+@pytest.mark.parametrize("omit", [False, True])
+def test_threads_and_chunks_do_not_change_the_numbers(rng, omit):
+    # chunks of elements run side by side, reuse each thread's buffers chunk after
+    # chunk, and the index fits run in slices: none of it may change a number
+    x = rng.standard_normal((70, 4, 300))
+    x[5, 1, :40] = 0.0  # ties at the centre (an atom) in one element
+    kw = {"center": 0.0}
+    if omit:
+        x[9, 2, 17] = np.nan
+        kw["nan_policy"] = "omit"
+    one = local_mass_curves(x, threads=1, **kw)
+    # tiny chunks: every thread reuses its buffers many times, the last chunk is partial
+    for threads, chunk_bytes in ((2, 64 * 2**20), (2, 3 * 1200 * 8), (3, 1200 * 8)):
+        other = local_mass_curves(x, threads=threads, chunk_bytes=chunk_bytes, **kw)
+        for a, b in zip(one, other):
+            if omit:  # (per-batch sizes of the left-out draws: a matrix product, rounding may differ)
+                np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+            else:
+                np.testing.assert_array_equal(a, b)

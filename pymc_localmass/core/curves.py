@@ -7,6 +7,7 @@ a resolved flag, the atom at the centre and the Mass Index.
 """
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -97,19 +98,25 @@ def radius_grid(r_lo, r_hi, n_radii):
 
 
 N_MASTER_CELLS = 800
+#: the index fits run in slices side by side from this many elements on
+MIN_FIT_SLICE = 64
 CACHE_BYTES = 2**20  # phase-1 work is done on sub-chunks of about this size (in cache)
 
 
-def _contiguous_copy(src, block=512):
+def _contiguous_copy(src, block=512, out=None):
     """C-contiguous float64 copy of a 2-D view, cache-blocked along the draws.
 
     The draws of an element are far apart in the usual (chain, draw, element)
     layout; copying a few hundred draws at a time keeps both sides in cache,
     which makes the transposition several times faster than one big copy.
+    ``out``: an optional C-contiguous float64 array of ``src``'s shape to copy into.
     """
     if src.flags.c_contiguous and src.dtype == np.float64:
-        return np.array(src)
-    out = np.empty(src.shape, dtype=np.float64)
+        if out is None:
+            return np.array(src)
+        np.copyto(out, src)
+        return out
+    out = np.empty(src.shape, dtype=np.float64) if out is None else out
     for j in range(0, src.shape[1], block):
         out[:, j:j + block] = src[:, j:j + block]
     return out
@@ -326,14 +333,24 @@ def _chunked_passes(x_all, lay, opts, *, scaled, nan_policy, ci_prob, min_ess, i
     E, R = lay["E"], lay["R"]
     curves = np.empty((E, R, len(CURVE_STATS)))
     keep, extra = _element_buffers(E, len(lay["k_list"]))
-    # big chunks: one contiguous (transposing) copy of at most ~chunk_bytes
-    big = max(1, min(E, int(chunk_bytes // max(1, lay["n_total"] * 8)), 64))
+    n_threads = max(1, threads if threads is not None else (os.cpu_count() or 1))
+    # big chunks: one contiguous (transposing) copy of at most ~chunk_bytes,
+    # and at least one chunk for every thread
+    big = max(1, min(E, int(chunk_bytes // max(1, lay["n_total"] * 8)), 64, -(-E // n_threads)))
+
+    # each thread's chunk-sized arrays, allocated once and reused chunk after chunk:
+    # fresh large arrays cost page faults and, in threads side by side, TLB shootdowns
+    local = threading.local()
 
     def _chunk(start):
         stop = min(E, start + big)
-        xb = _contiguous_copy(x_all[start:stop])
+        if not hasattr(local, "x"):
+            local.x = np.empty((big, lay["n_total"]))
+            local.reuse = _summary_buffers(lay, big, big_only=True)
+        n = stop - start
+        xb = _contiguous_copy(x_all[start:stop], out=local.x[:n])
         summ = _summary_statistics(xb, start, lay, opts, scaled=scaled, nan_policy=nan_policy,
-                                   progress=progress)
+                                   progress=progress, reuse={k: v[:n] for k, v in local.reuse.items()})
         block, ext = _curve_statistics(summ, lay, ci_prob=ci_prob, min_ess=min_ess, independent=independent)
         curves[start:stop] = block
         for key, arr in keep.items():
@@ -342,7 +359,6 @@ def _chunked_passes(x_all, lay, opts, *, scaled, nan_policy, ci_prob, min_ess, i
             arr[start:stop] = ext[key]
 
     starts = list(range(0, E, big))
-    n_threads = max(1, threads if threads is not None else (os.cpu_count() or 1))
     if min(len(starts), n_threads) > 1:
         # numpy releases the GIL in the heavy passes: chunks run side by side
         with ThreadPoolExecutor(min(len(starts), n_threads)) as pool:
@@ -532,7 +548,7 @@ def _lattice_flags(xs, integer, extremes=None, dtype=None):
     return is_lattice(xs, integer=integer, extremes=extremes, dtype=dtype)
 
 
-def _summary_statistics(xb, g0, lay, opts, *, scaled, nan_policy, progress=None):
+def _summary_statistics(xb, g0, lay, opts, *, scaled, nan_policy, progress=None, reuse=None):
     """Sufficient statistics of a chunk of elements (all their draws), for :func:`_curve_statistics`.
 
     ``xb`` (e, chain * draw) holds the draws of elements ``g0 .. g0 + e``.
@@ -541,10 +557,14 @@ def _summary_statistics(xb, g0, lay, opts, *, scaled, nan_policy, progress=None)
     master cells of the positive distances (counts and edges), per-batch
     counts inside each radius of the curve's grid and inside each index
     window, per-batch ties, and divergent transitions near the centre.
-    :mod:`.streaming` builds the same dict from chunks of draws.
+    :mod:`.streaming` builds the same dict from chunks of draws. ``reuse``:
+    optional arrays for the large entries (``_summary_buffers(..., big_only=True)``
+    of ``e`` rows), every element of which is written here.
     """
     e_n = xb.shape[0]
     out = _summary_buffers(lay, e_n)
+    if reuse is not None:
+        out.update(reuse)
     sub = max(1, int(CACHE_BYTES // (lay["n_total"] * 8)))
     # in-cache passes over each sub-chunk's draws -> compact summaries
     for s0 in range(0, e_n, sub):
@@ -555,18 +575,25 @@ def _summary_statistics(xb, g0, lay, opts, *, scaled, nan_policy, progress=None)
     return out
 
 
-def _summary_buffers(lay, e_n):
-    """The empty dict of :func:`_summary_statistics` for ``e_n`` elements."""
+def _summary_buffers(lay, e_n, big_only=False):
+    """The empty dict of :func:`_summary_statistics` for ``e_n`` elements.
+
+    ``big_only``: only its large per-batch and master-cell entries (which the
+    passes overwrite in full).
+    """
     C, R, n_b, G = lay["C"], lay["R"], lay["n_b"], N_MASTER_CELLS
     n_win = len(lay["k_list"])
-    out = {"grid": np.empty((e_n, R)), "inside": np.empty((e_n, R, C, n_b)),
-           "inside_w": np.empty((e_n, n_win, C, n_b)), "master": np.empty((e_n, G)),
-           "medges": np.empty((e_n, G)), "ties": np.zeros(e_n, np.int64), "n_valid": np.empty(e_n),
+    big = {"inside": np.empty((e_n, R, C, n_b)), "inside_w": np.empty((e_n, n_win, C, n_b)),
+           "master": np.empty((e_n, G)), "medges": np.empty((e_n, G))}
+    if not lay["independent"]:  # the power law's score per window (its ESS sets the index's variance)
+        big["pos_w"] = np.empty((e_n, 3, n_win, C, n_b))
+    if big_only:
+        return big
+    out = {"grid": np.empty((e_n, R)), **big, "ties": np.zeros(e_n, np.int64), "n_valid": np.empty(e_n),
            "valid_sizes": None, "cv": np.full(e_n, np.nan), "unit": np.empty(e_n), "bnd": np.zeros(e_n, bool),
            "disc": np.zeros(e_n, bool), "nearest": np.full(e_n, np.nan), "div_near": np.zeros(e_n),
            "ulp": np.zeros(e_n), "atom_sums": {}}
-    if not lay["independent"]:  # the power law's score per window (its ESS sets the index's variance)
-        out["pos_w"] = np.empty((e_n, 3, n_win, C, n_b))
+    if not lay["independent"]:
         out["r_w"] = np.empty((e_n, n_win))
     return out
 
@@ -982,7 +1009,7 @@ def _finish_index(p, lay, *, ci_prob, min_ess, threads=1):
     # the index: vectorised fits over the elements' binned nearest distances,
     # in as many slices as threads (numpy releases the GIL in the heavy parts;
     # each element's fit is independent of the slicing)
-    n_fit = max(1, min(threads if E >= 256 else 1, E))
+    n_fit = max(1, min(threads if E >= MIN_FIT_SLICE else 1, E))
     cuts = np.linspace(0, E, n_fit + 1).astype(int)
 
     def _fit(lo, hi):

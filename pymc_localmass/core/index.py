@@ -81,10 +81,13 @@ def window_edges(counts, edges, k_targets):
     return out
 
 
-def _aggregate(counts, edges, g, n_cells=N_CELLS):
-    """Cells of one window: master cells 0..g merged into at most ``n_cells`` cells."""
+def _aggregate(counts, edges, g, n_cells=N_CELLS, cum=None):
+    """Cells of one window: master cells 0..g merged into at most ``n_cells`` cells.
+
+    ``cum``: ``np.cumsum(counts, axis=1)``, when the caller has it.
+    """
     B = n_cells
-    cum = np.cumsum(counts, axis=1)
+    cum = np.cumsum(counts, axis=1) if cum is None else cum
     step = np.maximum(1, np.ceil((g + 1) / B)).astype(np.int64)
     # cell upper-edge indices: g, g - step, g - 2 step, ... (B of them, clipped at 0)
     idx = g[:, None] - step[:, None] * np.arange(B - 1, -1, -1)[None, :]
@@ -108,7 +111,7 @@ HULL_Z = float(stats.norm.ppf(0.95))
 LOG_UNIT_OFFSETS = (1.0, 2.0, 4.0)
 
 
-def _profile_log_unit(master, edges, g, R, scale, boundary, infl, ll_r, b_level):
+def _profile_log_unit(master, edges, g, R, scale, boundary, infl, ll_r, b_level, cum=None):
     """Refit the log term at one window per element with the unit offset profiled.
 
     Returns per element ``b, sb, af, sf`` (b and a of the best fit with the log
@@ -119,7 +122,7 @@ def _profile_log_unit(master, edges, g, R, scale, boundary, infl, ll_r, b_level)
     """
     E = master.shape[0]
     out = {k: np.full(E, np.nan) for k in ("b", "sb", "af", "sf", "ll")}
-    c, e, _ = _aggregate(master, edges, g)
+    c, e, _ = _aggregate(master, edges, g, cum=cum)
     for curv_terms in (BOUNDARY_TERMS, INTERIOR_TERMS):
         grp = np.flatnonzero(boundary == (curv_terms is BOUNDARY_TERMS))
         grp = grp[np.isfinite(ll_r[grp]) & (np.log(scale[grp] / R[grp]) > 0.25)]
@@ -150,16 +153,17 @@ def _profile_log_unit(master, edges, g, R, scale, boundary, infl, ll_r, b_level)
     return out
 
 
-def _lambda_test(master, edges, g, R, scale):
+def _lambda_test(master, edges, g, R, scale, cum=None):
     """One-sided likelihood-ratio test of ``lambda > 0`` in ``log m = a log(r/R) + lambda (1 - R/r)``.
 
     Returns ``(lr, a, ll)`` per row of ``master``, on the window closing at master
     edge ``g``: the likelihood-ratio statistic (0 where the fit has
     ``lambda <= 0``), not yet divided by the autocorrelation inflation, the
     ``a`` of the fit with ``lambda`` (nan where it was not fitted) and the
-    largest log likelihood of the two fits (for :func:`_edge_test`).
+    largest log likelihood of the two fits (for :func:`_edge_test`). ``cum``:
+    the cumulative master counts, when the caller has them.
     """
-    c, e, _ = _aggregate(master, edges, g)
+    c, e, _ = _aggregate(master, edges, g, cum=cum)
     th0, _, ll0 = fit_binned(c, e, R, scale, ["a"])
     start = np.column_stack([th0[:, 0], np.zeros(len(R))])
     # score test at lam = 0: where the likelihood falls as lam grows, its
@@ -226,7 +230,7 @@ LOG_AMBIGUOUS_WIDEN = 1.5
 LOG_LEAN = 0.5
 
 
-def _edge_test(master, edges, g, R, nearest, ll_smooth, infl):
+def _edge_test(master, edges, g, R, nearest, ll_smooth, infl, cum=None):
     """Do the nearest draws start abruptly at a positive distance (a hard edge)?
 
     On the window closing at master edge ``g``, the model
@@ -241,15 +245,18 @@ def _edge_test(master, edges, g, R, nearest, ll_smooth, infl):
     autocorrelation inflation ``infl``) and the edge's position.
     """
     E = master.shape[0]
-    c, e, _ = _aggregate(master, edges, g)
+    c, e, _ = _aggregate(master, edges, g, cum=cum)
     best = np.full(E, -np.inf)
     gam = np.full(E, np.nan)
     pos = np.full(E, np.nan)
+    start = np.ones((E, 1))
     for f in EDGE_FRACTIONS:
         sh = f * nearest
         with np.errstate(divide="ignore", invalid="ignore"):
             X = np.log(np.maximum(e - sh[:, None], 1e-300 * R[:, None]) / (R - sh)[:, None])[..., None]
-        th, _, ll = fit_binned(c, e, R, np.ones(E), ["gamma"], theta0=np.ones((E, 1)), features=X)
+        th, _, ll = fit_binned(c, e, R, np.ones(E), ["gamma"], theta0=start, features=X)
+        # the next edge's fit starts at this one's estimate (the maximum moves little)
+        start = np.where(np.isfinite(th) & (th > 0), th, 1.0)
         take = np.isfinite(ll) & (ll > best) & np.isfinite(th[:, 0])
         best = np.where(take, ll, best)
         gam = np.where(take, th[:, 0], gam)
@@ -419,7 +426,7 @@ def _index_context(master, edges, k_targets, scale, *, boundary, inflation, shap
     z = stats.norm.ppf(0.5 + ci_prob / 2)
     g_all = window_edges(master, edges, k_targets)
     return {"master": master, "edges": edges, "g_all": g_all, "R_w": np.take_along_axis(edges, g_all, axis=1),
-            "n_w": np.take_along_axis(np.cumsum(master, axis=1), g_all, axis=1), "scale": scale,
+            "n_w": np.take_along_axis(cum, g_all, axis=1), "cum": cum, "scale": scale,
             "boundary": boundary, "infl": infl, "infl_s": infl_s, "z": z}
 
 
@@ -441,7 +448,7 @@ def _window_fits(ctx, *, b_level, inf_level):
             "inf_wide": np.zeros(E, bool)}  # the widest window calls for decay faster than any power
     i_inf = W - 1
     for w in range(W):
-        c, e, first = _aggregate(master, edges, g_all[:, w])
+        c, e, first = _aggregate(master, edges, g_all[:, w], cum=ctx["cum"])
         R = R_w[:, w]
         ok = n_w[:, w] >= 5
         for curv_terms in (BOUNDARY_TERMS, INTERIOR_TERMS):
@@ -451,7 +458,8 @@ def _window_fits(ctx, *, b_level, inf_level):
             _fit_window_group(fits, ctx, w, grp, c[grp], e[grp], R[grp], curv_terms, b_level)
         if w == i_inf:
             grp = np.flatnonzero(ok)
-            lr, a1, _ = _lambda_test(master[grp], edges[grp], g_all[grp, w], R[grp], scale[grp])
+            lr, a1, _ = _lambda_test(master[grp], edges[grp], g_all[grp, w], R[grp], scale[grp],
+                                     cum=ctx["cum"][grp])
             fits["inf_wide"][grp] = (a1 <= 0) & (lr / infl[grp, w] > stats.chi2.ppf(inf_level, 1))
     return fits
 
@@ -543,7 +551,7 @@ def _chosen_estimates(ctx, fits, chosen, b_level):
     E = a.shape[0]
     refit = _profile_log_unit(ctx["master"], ctx["edges"], ctx["g_all"][np.arange(E), chosen],
                               _pick(ctx["R_w"], chosen), ctx["scale"], ctx["boundary"],
-                              _pick(ctx["infl_s"], chosen), _pick(fits["ll"], chosen), b_level)
+                              _pick(ctx["infl_s"], chosen), _pick(fits["ll"], chosen), b_level, cum=ctx["cum"])
     for key, arr in (("b", b), ("sb", sb), ("af", af), ("sf", sf)):
         np.copyto(arr, refit[key], where=refit["done"])
     use = refit["done"] & refit["use"]
@@ -610,7 +618,7 @@ def _log_term_hull(ctx, est):
         lean = hull & (n_w[:, 0] >= 5) & (b > LOG_LEAN * sb) & np.isfinite(af) & (sf > 0)
     ga = np.flatnonzero(lean)
     if ga.size:
-        c0, e0_, _ = _aggregate(master[ga], edges[ga], g_all[ga, 0])
+        c0, e0_, _ = _aggregate(master[ga], edges[ga], g_all[ga, 0], cum=ctx["cum"][ga])
         th0, cov0, _ = fit_binned(c0, e0_, R_w[ga, 0], scale[ga], ["a"])
         v0 = np.maximum(cov0[:, 0, 0], 0) * ctx["infl_s"][ga, 0]
         # (only where it lies inside the hull: a failed or wild narrow fit keeps the power law)
@@ -640,7 +648,7 @@ def _steep_lower_end(ctx, a, a_lo, chosen, is_inf, inf_open):
     steep = is_inf | inf_open
     gi = np.flatnonzero(steep & (n_w[:, 0] >= 5))
     if gi.size:
-        c0, e0, _ = _aggregate(master[gi], edges[gi], g_all[gi, 0])
+        c0, e0, _ = _aggregate(master[gi], edges[gi], g_all[gi, 0], cum=ctx["cum"][gi])
         th_n, cov_n, _ = fit_binned(c0, e0, R_w[gi, 0], scale[gi], ["a"])
         near_lo = th_n[:, 0] - ctx["z"] * np.sqrt(np.maximum(cov_n[:, 0, 0], 0) * ctx["infl_s"][gi, 0])
         a_lo[gi] = np.where(np.isfinite(near_lo), near_lo, 0.0)
@@ -673,10 +681,11 @@ def _evidence_reach(ctx, ll_w, nearest, min_ess):
         gi = np.flatnonzero((n_w[:, w] >= 5) & (nearest > 0) & ~edge)
         if gi.size == 0:
             continue
-        _, _, ll_lam = _lambda_test(master[gi], edges[gi], g_all[gi, w], R_w[gi, w], scale[gi])
+        cum = ctx["cum"][gi]
+        _, _, ll_lam = _lambda_test(master[gi], edges[gi], g_all[gi, w], R_w[gi, w], scale[gi], cum=cum)
         ll_smooth = np.fmax(ll_lam, ll_w[gi, w])
         edge[gi], _, edge_pos[gi] = _edge_test(master[gi], edges[gi], g_all[gi, w], R_w[gi, w], nearest[gi],
-                                               ll_smooth, ctx["infl_s"][gi, w])
+                                               ll_smooth, ctx["infl_s"][gi, w], cum=cum)
     return {"nearest": nearest, "r_resolved": r_res, "n_near": n_near, "n_close": n_close, "edge": edge,
             "edge_position": edge_pos}
 
