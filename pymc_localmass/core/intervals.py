@@ -65,7 +65,7 @@ def t_adjusted_n(p_hat, n_eff, ci_prob):
     n_eff = np.asarray(n_eff, dtype=float)
     q = 0.5 + ci_prob / 2
     df = np.maximum(np.minimum(p_hat, 1 - p_hat) * n_eff, 1.0)
-    from scipy import stats
-
-    factor = (stats.norm.ppf(q) / stats.t.ppf(q, df)) ** 2
+    # (scipy.stats' norm.ppf and t.ppf compute exactly these, after checks df >= 1 and
+    # 0 < q < 1 pass here anyway; called per chunk, their checks cost more than the values)
+    factor = (special.ndtri(q) / special.stdtrit(df, q)) ** 2
     return n_eff * factor
