@@ -562,9 +562,7 @@ def _summary_statistics(xb, g0, lay, opts, *, scaled, nan_policy, progress=None,
     of ``e`` rows), every element of which is written here.
     """
     e_n = xb.shape[0]
-    out = _summary_buffers(lay, e_n)
-    if reuse is not None:
-        out.update(reuse)
+    out = _summary_buffers(lay, e_n, reuse=reuse)
     sub = max(1, int(CACHE_BYTES // (lay["n_total"] * 8)))
     # in-cache passes over each sub-chunk's draws -> compact summaries
     for s0 in range(0, e_n, sub):
@@ -575,18 +573,21 @@ def _summary_statistics(xb, g0, lay, opts, *, scaled, nan_policy, progress=None,
     return out
 
 
-def _summary_buffers(lay, e_n, big_only=False):
+def _summary_buffers(lay, e_n, big_only=False, reuse=None):
     """The empty dict of :func:`_summary_statistics` for ``e_n`` elements.
 
     ``big_only``: only its large per-batch and master-cell entries (which the
-    passes overwrite in full).
+    passes overwrite in full); ``reuse``: such entries, given rather than allocated.
     """
     C, R, n_b, G = lay["C"], lay["R"], lay["n_b"], N_MASTER_CELLS
     n_win = len(lay["k_list"])
-    big = {"inside": np.empty((e_n, R, C, n_b)), "inside_w": np.empty((e_n, n_win, C, n_b)),
-           "master": np.empty((e_n, G)), "medges": np.empty((e_n, G))}
-    if not lay["independent"]:  # the power law's score per window (its ESS sets the index's variance)
-        big["pos_w"] = np.empty((e_n, 3, n_win, C, n_b))
+    if reuse is not None:
+        big = dict(reuse)
+    else:
+        big = {"inside": np.empty((e_n, R, C, n_b)), "inside_w": np.empty((e_n, n_win, C, n_b)),
+               "master": np.empty((e_n, G)), "medges": np.empty((e_n, G))}
+        if not lay["independent"]:  # the power law's score per window (its ESS sets the index's variance)
+            big["pos_w"] = np.empty((e_n, 3, n_win, C, n_b))
     if big_only:
         return big
     out = {"grid": np.empty((e_n, R)), **big, "ties": np.zeros(e_n, np.int64), "n_valid": np.empty(e_n),
