@@ -100,7 +100,12 @@ def radius_grid(r_lo, r_hi, n_radii):
 N_MASTER_CELLS = 800
 #: the index fits run in slices side by side from this many elements on
 MIN_FIT_SLICE = 64
-CACHE_BYTES = 2**20  # phase-1 work is done on sub-chunks of about this size (in cache)
+#: phase-1 work is done on sub-chunks of about this many bytes of draws, and of at
+#: most SUB_ROWS elements (benchmarks/speed.py on 2 cores: 2 MiB was 7-13% faster
+#: than 1 MiB at 4 x 5,000 x 1,000 and 4 x 10,000 x 2,000, 3-4 MiB slower; more
+#: than 32 rows of short chains was slower at 4 x 1,000 x 100)
+CACHE_BYTES = 2**21
+SUB_ROWS = 32
 
 
 def _contiguous_copy(src, block=512, out=None):
@@ -563,7 +568,7 @@ def _summary_statistics(xb, g0, lay, opts, *, scaled, nan_policy, progress=None,
     """
     e_n = xb.shape[0]
     out = _summary_buffers(lay, e_n, reuse=reuse)
-    sub = max(1, int(CACHE_BYTES // (lay["n_total"] * 8)))
+    sub = max(1, min(SUB_ROWS, int(CACHE_BYTES // (lay["n_total"] * 8))))
     # in-cache passes over each sub-chunk's draws -> compact summaries
     for s0 in range(0, e_n, sub):
         s1 = min(e_n, s0 + sub)
