@@ -267,17 +267,17 @@ def _edge_test(master, edges, g, R, nearest, ll_smooth, infl, cum=None):
     return edge, np.where(np.isfinite(lr), lr, 0.0), pos
 
 
-def _reach(master, edges, n_w, infl, unit, min_ess):
+def _reach(cum, edges, n_w, infl, unit, min_ess):
     """Smallest resolved radius and effective draws within ``unit`` of the centre.
 
-    ``r_resolved`` is the radius holding ``min_ess`` effective draws (the
-    ``min_ess * n / ESS``-th nearest distance, the ESS of the narrowest
-    window's ball indicator); ``n_near`` the number of draws within ``unit``
-    divided by the inflation of the window closest to that radius.
+    ``cum`` holds the master cells' cumulative counts. ``r_resolved`` is the
+    radius holding ``min_ess`` effective draws (the ``min_ess * n / ESS``-th
+    nearest distance, the ESS of the narrowest window's ball indicator);
+    ``n_near`` the number of draws within ``unit`` divided by the inflation of
+    the window closest to that radius.
     """
-    cum = np.cumsum(master, axis=1)
     k_res = min_ess * infl[:, 0]
-    j = np.minimum((cum < k_res[:, None]).sum(axis=1), master.shape[1] - 1)
+    j = np.minimum((cum < k_res[:, None]).sum(axis=1), cum.shape[1] - 1)
     r_res = np.take_along_axis(edges, j[:, None], axis=1)[:, 0]
     r_res = np.where(cum[:, -1] >= k_res, r_res, np.inf)
     out = [r_res]
@@ -672,7 +672,7 @@ def _evidence_reach(ctx, ll_w, nearest, min_ess):
     if nearest is None:
         nearest = edges[:, 0] ** 2 / np.maximum(edges[:, 1], edges[:, 0])
     nearest = np.asarray(nearest, float) * np.ones(E)
-    r_res, n_near, n_close = _reach(master, edges, n_w, ctx["infl"], scale, min_ess)
+    r_res, n_near, n_close = _reach(ctx["cum"], edges, n_w, ctx["infl"], scale, min_ess)
     edge = np.zeros(E, bool)
     edge_pos = np.full(E, np.nan)
     # on the windows up to EDGE_WINDOWS (the edge shows best a little away from it,
