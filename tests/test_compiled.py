@@ -255,3 +255,58 @@ def test_switching_off_does_not_load_numba():
             "kernel('_fit_rows'); print('pymc_localmass.core._compiled' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def _fused_cases(rng):
+    """Posteriors that take every branch of the fused per-batch pass (see curves._fused_layout)."""
+    x = rng.standard_normal((9, 4, 700))
+    atom = x.copy()
+    atom[2, :, :90] = 0.0  # ties at the centre (an atom) in one element
+    ar = np.empty((6, 3, 1000))  # three chains, strongly autocorrelated (the score's ESS matters)
+    ar[..., 0] = rng.standard_normal((6, 3))
+    for t in range(1, 1000):
+        ar[..., t] = 0.95 * ar[..., t - 1] + np.sqrt(1 - 0.95**2) * rng.standard_normal((6, 3))
+    return {
+        "mean": (x, {"center": "mean"}),
+        "atom": (atom, {"center": 0.0}),
+        "far centre": (x, {"center": 6.0}),
+        "ar, 3 chains": (ar, {"center": "median"}),
+        "short chains": (x[:, :, :97], {"center": "mean"}),  # 96 batches of about one draw
+        "many chains": (rng.standard_normal((4, 40, 150)), {"center": "mean"}),  # pairwise sums over 4,000 cells
+        "lattice": (rng.poisson(2.0, (4, 4, 700)).astype(float), {"center": "mean"}),
+        "radii": (x, {"center": "mean", "radii": np.geomspace(0.02, 1.0, 7)}),
+        "joint": (np.abs(x), {"center": None}),
+        "divergences": (np.abs(x), {"center": 0.0, "divergent": rng.random((4, 700)) < 0.03}),
+    }
+
+
+@pytest.mark.parametrize("case", ["mean", "atom", "far centre", "ar, 3 chains", "short chains", "many chains",
+                                  "lattice", "radii", "joint", "divergences"])
+def test_fused_batch_pass_matches_per_batch_arrays(rng, monkeypatch, case):
+    """The compiled per-batch pass gives the numpy per-batch arrays' numbers, bit for bit.
+
+    It replays the same additions in the same order (bincount's running sums,
+    the cumulative windows, numpy's pairwise sums over chain x batch, the
+    same Geyer kernel), so equality is exact, not a tolerance.
+    """
+    from pymc_localmass.core import curves
+
+    x, kw = _fused_cases(rng)[case]
+    assert kernel("_batch_pass_rows") is not None
+    seen = []
+    real = curves._fused_layout
+    monkeypatch.setattr(curves, "_fused_layout", lambda lay, pol: seen.append(real(lay, pol)) or seen[-1])
+    fused = local_mass_curves(x, threads=2, **kw)
+    assert seen and seen[-1]["fused"]  # the fused path ran
+    monkeypatch.setattr(curves, "_fused_layout", lambda lay, pol: lay)  # the per-batch arrays, in numpy
+    plain = local_mass_curves(x, threads=2, **kw)
+    for a, b in zip(fused, plain):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_pairwise_sum_is_numpys(rng):
+    from pymc_localmass.core import _compiled
+
+    for n in [1, 7, 8, 9, 127, 128, 129, 256, 300, 512, 1000, 4096, 5001]:
+        a = rng.standard_normal(n + 3) * 10.0 ** rng.uniform(-6, 6, n + 3)
+        assert _compiled._pairwise_sum(a, 3, n) == a[3:].sum()

@@ -25,12 +25,18 @@ import numba
 import numpy as np
 
 
-def _jit(func):
-    """Compiled on first call, cached on disk where a cache location is writable; releases the GIL."""
+def _jit(func=None, *, numpy_errors=False):
+    """Compiled on first call, cached on disk where a cache location is writable; releases the GIL.
+
+    ``numpy_errors``: a division by zero gives inf or nan, as in numpy, rather than raising.
+    """
+    if func is None:
+        return lambda f: _jit(f, numpy_errors=numpy_errors)
+    opts = {"nogil": True, "error_model": "numpy" if numpy_errors else "python"}
     try:
-        return numba.njit(cache=True, nogil=True)(func)
+        return numba.njit(cache=True, **opts)(func)
     except RuntimeError:  # pragma: no cover - no writable cache location
-        return numba.njit(cache=False, nogil=True)(func)
+        return numba.njit(cache=False, **opts)(func)
 
 
 # ----------------------------------------------------------------------------- the kernel
@@ -235,6 +241,43 @@ def _lag_acov(cen, k):
 
 
 @_jit
+def _geyer_one(yg, cen, means, floor):
+    """tau and var_plus of one series group ``yg`` (m split chains, s); ``cen``, ``means``: scratch."""
+    m, s = yg.shape
+    for j in range(m):
+        acc = 0.0
+        for t in range(s):
+            acc += yg[j, t]
+        mu = acc / s
+        means[j] = mu
+        for t in range(s):
+            cen[j, t] = yg[j, t] - mu
+    grand = 0.0
+    for j in range(m):
+        grand += means[j]
+    grand /= m
+    b = 0.0
+    for j in range(m):
+        b += (means[j] - grand) ** 2
+    b /= m - 1
+    w = _lag_acov(cen, 0) * s / (s - 1)  # mean within-chain variance
+    vp = (s - 1) / s * w + b
+    total = 0.0
+    if vp > 0:
+        low = np.inf
+        for i in range(s // 2):
+            r0 = 1.0 if i == 0 else 1.0 - (w - _lag_acov(cen, 2 * i)) / vp
+            r1 = 1.0 - (w - _lag_acov(cen, 2 * i + 1)) / vp
+            pair = r0 + r1
+            if not pair > 0:
+                break
+            if pair < low:
+                low = pair
+            total += low
+    return max(-1.0 + 2.0 * total, floor), vp
+
+
+@_jit
 def _geyer_rows(y):
     """Split-chain initial-monotone-sequence tau and var_plus of each series group.
 
@@ -250,36 +293,232 @@ def _geyer_rows(y):
     means = np.empty(m)
     floor = 1.0 / np.log10(float(max(m * s, 10)))
     for g in range(G):
-        for j in range(m):
-            acc = 0.0
-            for t in range(s):
-                acc += y[g, j, t]
-            mu = acc / s
-            means[j] = mu
-            for t in range(s):
-                cen[j, t] = y[g, j, t] - mu
-        grand = 0.0
-        for j in range(m):
-            grand += means[j]
-        grand /= m
-        b = 0.0
-        for j in range(m):
-            b += (means[j] - grand) ** 2
-        b /= m - 1
-        w = _lag_acov(cen, 0) * s / (s - 1)  # mean within-chain variance
-        vp = (s - 1) / s * w + b
-        var_plus[g] = vp
-        total = 0.0
-        if vp > 0:
-            low = np.inf
-            for i in range(s // 2):
-                r0 = 1.0 if i == 0 else 1.0 - (w - _lag_acov(cen, 2 * i)) / vp
-                r1 = 1.0 - (w - _lag_acov(cen, 2 * i + 1)) / vp
-                pair = r0 + r1
-                if not pair > 0:
-                    break
-                if pair < low:
-                    low = pair
-                total += low
-        tau[g] = max(-1.0 + 2.0 * total, floor)
+        tau[g], var_plus[g] = _geyer_one(y[g], cen, means, floor)
     return tau, var_plus
+
+
+# ----------------------------------------------------------------------------- per-batch counts and their ESS
+# The in-memory curve pass (core/curves.py, ``fused``): each element's draws are
+# counted per (chain, batch) into its radius cells and index windows, made
+# cumulative, and reduced to the ESS of every ball's indicator and of the power
+# law's score at once, row by row. The per-batch arrays of one element live
+# only in this kernel's scratch (the numpy path holds them for a whole chunk of
+# elements), and the same float operations, in the same order, as
+# ``np.bincount`` + ``_cumsum_windows`` + :func:`.ess.batch_means_ess` +
+# ``_shape_inflation`` give the same numbers, bit for bit (tests/test_compiled.py).
+
+
+@_jit
+def _pairwise_leaf(a, lo, n):
+    """numpy's pairwise sum of a block of at most 128: eight running sums, then the rest in order."""
+    if n < 8:
+        res = 0.0
+        for i in range(n):
+            res += a[lo + i]
+        return res
+    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    i = 8
+    while i < n - n % 8:
+        r0 += a[lo + i]
+        r1 += a[lo + i + 1]
+        r2 += a[lo + i + 2]
+        r3 += a[lo + i + 3]
+        r4 += a[lo + i + 4]
+        r5 += a[lo + i + 5]
+        r6 += a[lo + i + 6]
+        r7 += a[lo + i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[lo + i]
+        i += 1
+    return res
+
+
+@_jit
+def _pairwise_sum(a, lo, n):
+    """numpy's pairwise summation of ``a[lo:lo + n]`` (the order ``np.sum`` uses on a contiguous block).
+
+    Blocks above 128 split in two (the first half a multiple of 8) and add
+    their sums. The tree is walked with an explicit stack: numba's on-disk
+    cache does not load recursive functions safely.
+    """
+    if n <= 128:
+        return _pairwise_leaf(a, lo, n)
+    s_lo = np.empty(64, np.int64)
+    s_n = np.empty(64, np.int64)
+    s_stage = np.zeros(64, np.int64)
+    s_left = np.empty(64)
+    top = 0
+    s_lo[0], s_n[0] = lo, n
+    ret = 0.0
+    while top >= 0:
+        m = s_n[top]
+        if m <= 128:  # a leaf: its sum goes back to its parent
+            ret = _pairwise_leaf(a, s_lo[top], m)
+            top -= 1
+            continue
+        n2 = m // 2
+        n2 -= n2 % 8
+        if s_stage[top] == 0:  # the left half first
+            s_stage[top] = 1
+            top += 1
+            s_lo[top], s_n[top], s_stage[top] = s_lo[top - 1], n2, 0
+        elif s_stage[top] == 1:  # the left half's sum is back: the right half
+            s_left[top] = ret
+            s_stage[top] = 2
+            top += 1
+            s_lo[top], s_n[top], s_stage[top] = s_lo[top - 1] + n2, m - n2, 0
+        else:  # both halves back
+            ret = s_left[top] + ret
+            top -= 1
+    return ret
+
+
+@_jit(numpy_errors=True)
+def _batch_ess(sums, inv_sizes, n_total, v_draw, y, cen, means):
+    """:func:`.ess.batch_means_ess` of one series' batch sums ``sums`` (C * n_b, chain-major), 1-D sizes.
+
+    ``v_draw``: the variance of one draw; ``y`` (2 C, n_b / 2), ``cen`` (the
+    same shape) and ``means`` (2 C,): scratch.
+    """
+    m, half = y.shape
+    n_b = 2 * half
+    for c in range(m // 2):
+        for b in range(half):
+            y[2 * c, b] = sums[c * n_b + b] * inv_sizes[b]
+            y[2 * c + 1, b] = sums[c * n_b + half + b] * inv_sizes[half + b]
+    tau, var_plus = _geyer_one(y, cen, means, 1.0 / np.log10(float(max(m * half, 10))))
+    ess_y = (m * half) / tau
+    ess = v_draw * ess_y / var_plus
+    ess = ess * 1.0
+    if not (np.isfinite(ess) and var_plus > 0):
+        ess = n_total
+    return min(max(ess, 1.0), n_total)
+
+
+@_jit(numpy_errors=True)
+def _batch_pass_rows(bins, mb, G, g_sub, logd, logR, cb, sizes, n_valid,
+                     tot, ess, tot_w, e_w, e_z, z_fine, in_0):
+    """Per-batch counts of each row's draws and the ESS they give (see the section's comment).
+
+    bins (ns, n): radius cell of each draw (``R``: outside every radius);
+    mb (ns, n): master cell (``G``: a tie at the centre); g_sub (ns, W):
+    each index window's closing master cell; logd (ns, n); logR (ns, W): the
+    log of each window's radius; cb (n,): chain * n_b + batch of each draw;
+    sizes (n_b,): draws per batch; n_valid (ns,). Written: tot, ess (ns, R):
+    draws inside each radius and their indicator's ESS; tot_w, e_w (ns, W):
+    the same per window; e_z, z_fine (ns, W): the ESS of the power law's score
+    and where it is defined; in_0 (ns, C, n_b): per-batch counts in the
+    narrowest window.
+    """
+    ns, n = bins.shape
+    R = tot.shape[1]
+    W = g_sub.shape[1]
+    C, n_b = in_0.shape[1], in_0.shape[2]
+    CB = C * n_b
+    inv_sizes = 1.0 / sizes
+    s_tot = 0.0
+    for b in range(n_b):
+        s_tot += sizes[b]
+    n_total = s_tot * C
+    cnt = np.zeros((CB, R + 1), np.int64)
+    cw = np.zeros((CB, W + 1), np.int64)
+    pc = np.zeros((CB, W + 1), np.int64)
+    p1 = np.zeros((CB, W + 1))
+    p2 = np.zeros((CB, W + 1))
+    run = np.empty(CB)
+    r1 = np.empty(CB)
+    r2 = np.empty(CB)
+    sl = np.empty(CB)
+    sl2 = np.empty(CB)
+    zs = np.empty(CB)
+    zq = np.empty(CB)
+    y = np.empty((2 * C, n_b // 2))
+    cen = np.empty((2 * C, n_b // 2))
+    means = np.empty(2 * C)
+    table = np.empty(G + 1, np.int64)
+    for i in range(ns):
+        cnt[:, :] = 0
+        cw[:, :] = 0
+        pc[:, :] = 0
+        p1[:, :] = 0.0
+        p2[:, :] = 0.0
+        g_max = g_sub[i, 0]
+        for w in range(W):
+            if g_sub[i, w] > g_max:
+                g_max = g_sub[i, w]
+        # windows a draw in master cell g is outside of (a tie at the centre: none)
+        for g in range(G + 1):
+            k = 0
+            for w in range(W):
+                if g > g_sub[i, w]:
+                    k += 1
+            table[g] = k
+        table[G] = 0
+        for t in range(n):
+            j = cb[t]
+            cnt[j, bins[i, t]] += 1
+            m = mb[i, t]
+            wk = table[m]
+            cw[j, wk] += 1
+            if m <= g_max:  # a positive distance inside the widest window: the score's sums
+                lw = logd[i, t]
+                pc[j, wk] += 1
+                p1[j, wk] += lw
+                p2[j, wk] += lw * lw
+        # the curve: cumulative over the radii, the ESS of each ball's indicator
+        for j in range(CB):
+            run[j] = 0.0
+        for r in range(R):
+            s = 0.0
+            for j in range(CB):
+                run[j] += cnt[j, r]
+                s += run[j]
+            tot[i, r] = s
+            p = s / n_total
+            ess[i, r] = _batch_ess(run, inv_sizes, n_total, p * (1 - p), y, cen, means)
+        # the index windows: the same for each ball, and the power law's score
+        for j in range(CB):
+            run[j] = 0.0
+        for w in range(W):
+            s = 0.0
+            for j in range(CB):
+                run[j] += cw[j, w]
+                s += run[j]
+            tot_w[i, w] = s
+            if w == 0:
+                for c in range(C):
+                    for b in range(n_b):
+                        in_0[i, c, b] = run[c * n_b + b]
+            p = s / n_total
+            e_w[i, w] = _batch_ess(run, inv_sizes, n_total, p * (1 - p), y, cen, means)
+        for j in range(CB):
+            run[j] = 0.0
+            r1[j] = 0.0
+            r2[j] = 0.0
+        for w in range(W):
+            lr = logR[i, w]
+            npos_sum = 0.0
+            for j in range(CB):
+                if w == 0:
+                    run[j] = float(pc[j, 0])
+                    r1[j] = p1[j, 0]
+                    r2[j] = p2[j, 0]
+                else:
+                    run[j] = run[j] + float(pc[j, w])
+                    r1[j] = r1[j] + p1[j, w]
+                    r2[j] = r2[j] + p2[j, w]
+                npos_sum += run[j]
+                sl[j] = run[j] * lr - r1[j]
+                sl2[j] = run[j] * (lr * lr) - (2 * lr) * r1[j] + r2[j]
+            a = npos_sum / _pairwise_sum(sl, 0, CB)
+            for j in range(CB):
+                zs[j] = run[j] - a * sl[j]
+                zq[j] = run[j] - (2 * a) * sl[j] + (a * a) * sl2[j]
+            zm = _pairwise_sum(zs, 0, CB) / n_valid[i]
+            v = _pairwise_sum(zq, 0, CB) / n_valid[i] - zm * zm
+            fine = np.isfinite(a) and a > 0 and np.isfinite(v) and v > 0
+            z_fine[i, w] = fine
+            e_z[i, w] = _batch_ess(zs, inv_sizes, n_total, v, y, cen, means) if fine else n_total

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from scipy import stats
 
+from ._accel import kernel
 from .ess import batch_means_ess
 from .index import fit_index_draws, window_edges, window_sizes
 from .distances import center_values
@@ -336,6 +337,7 @@ def _chunked_passes(x_all, lay, opts, *, scaled, nan_policy, ci_prob, min_ess, i
         Chunks run side by side.
     """
     E, R = lay["E"], lay["R"]
+    lay = _fused_layout(lay, nan_policy)
     curves = np.empty((E, R, len(CURVE_STATS)))
     keep, extra = _element_buffers(E, len(lay["k_list"]))
     n_threads = max(1, threads if threads is not None else (os.cpu_count() or 1))
@@ -376,6 +378,21 @@ def _chunked_passes(x_all, lay, opts, *, scaled, nan_policy, ci_prob, min_ess, i
 
 
 # ----------------------------------------------------------------------------- the pieces
+def _fused_layout(lay, nan_policy):
+    """``lay`` with ``fused`` set where the compiled per-batch pass applies (see ``_batch_pass_rows``).
+
+    It applies to MCMC draws (not ``independent``) that must all be finite
+    (``nan_policy="raise"``), where numba loads. Elsewhere, and in the
+    streamed passes, the per-batch arrays are kept for whole chunks (the numpy
+    path); both give the same numbers.
+    """
+    if lay["independent"] or nan_policy != "raise" or kernel("_batch_pass_rows") is None:
+        return lay
+    C, n_b = lay["C"], lay["n_b"]
+    cb = (np.arange(C, dtype=np.int64)[:, None] * n_b + lay["batch_of"][None, :].astype(np.int64)).reshape(-1)
+    return {**lay, "fused": True, "cb": cb, "sizes_f": lay["sizes"].astype(float)}
+
+
 def _layout(shape, dtype, *, independent, nan_policy, radii, n_radii, window, min_ess, divergent):
     """Constants of one call that depend only on shapes and options (checked here)."""
     if len(shape) < 2:
@@ -416,7 +433,7 @@ def _layout(shape, dtype, *, independent, nan_policy, radii, n_radii, window, mi
             "k_lo": int(max(1, min(min_ess, n_total - 1))), "n_b": n_b, "batch_of": batch_of, "sizes": sizes,
             "integer": np.dtype(dtype).kind in "iub", "dtype": np.dtype(dtype), "explicit": radii is not None,
             "div_flat": div_flat, "n_div": 0 if div_flat is None else int(div_flat.size),
-            "independent": bool(independent)}
+            "independent": bool(independent), "fused": False}
 
 
 def _element_options(lay, *, center, scale, r_max, boundary, discrete, radii):
@@ -588,6 +605,11 @@ def _summary_buffers(lay, e_n, big_only=False, reuse=None):
     n_win = len(lay["k_list"])
     if reuse is not None:
         big = dict(reuse)
+    elif lay["fused"]:  # the per-batch counts reduced row by row (_batch_pass_rows): what they give
+        big = {"master": np.empty((e_n, G)), "medges": np.empty((e_n, G)),
+               "tot": np.empty((e_n, R)), "ess": np.empty((e_n, R)), "tot_w": np.empty((e_n, n_win)),
+               "e_w": np.empty((e_n, n_win)), "e_z": np.empty((e_n, n_win)),
+               "z_fine": np.empty((e_n, n_win), bool), "in_0": np.empty((e_n, C, n_b))}
     else:
         big = {"inside": np.empty((e_n, R, C, n_b)), "inside_w": np.empty((e_n, n_win, C, n_b)),
                "master": np.empty((e_n, G)), "medges": np.empty((e_n, G))}
@@ -622,8 +644,8 @@ def _summarize_rows(out, xs, s0, g0, lay, opts, *, scaled, nan_policy):
     out["unit"][s0:s1] = 1.0 if scaled else sd
     if not all_finite:
         d = np.where(np.isfinite(d), d, np.inf)
-    pos, tz, logd, me, top = _master_and_windows(out, d, top, s0, all_finite, lay)
-    _grid_counts(out, d, logd, pos, me, top, tz, s0, e_lo, lay, opts)
+    pos, tz, logd, me, top, mb, g_sub = _master_and_windows(out, d, top, s0, all_finite, lay)
+    _grid_counts(out, d, logd, pos, me, top, tz, s0, e_lo, lay, opts, mb, g_sub)
 
 
 def _count_finite(out, xs, s0, e_lo, all_finite, lay, nan_policy):
@@ -742,8 +764,10 @@ def _master_and_windows(out, d, top, s0, all_finite, lay):
     """Ties at the centre, nearest distance, master cells and index windows of rows ``s0`` on of ``out``.
 
     Returns the positive distances (``inf`` at ties), the tie counts, the
-    log distances, the master cells' edges and the farthest distance (as
-    the master grid's top).
+    log distances, the master cells' edges, the farthest distance (as the
+    master grid's top), each draw's master cell and each window's closing cell.
+    (On the ``fused`` path the per-batch window counts are left to
+    :func:`_grid_counts`.)
     """
     C, n_b, k_list, div_flat = lay["C"], lay["n_b"], lay["k_list"], lay["div_flat"]
     G, n_win = N_MASTER_CELLS, len(k_list)
@@ -770,6 +794,13 @@ def _master_and_windows(out, d, top, s0, all_finite, lay):
     out["master"][s0:s1] = mc.reshape(ns, G + 1)[:, :G]
     out["medges"][s0:s1] = me
     g_sub = window_edges(out["master"][s0:s1], me, k_list)
+    if not lay["independent"]:
+        out["r_w"][s0:s1] = np.take_along_axis(me, g_sub, axis=1)
+    if div_flat is not None and div_flat.size:
+        near_d = (mb[:, div_flat] <= g_sub[:, :1]) | (d[:, div_flat] == 0)
+        out["div_near"][s0:s1] = near_d.sum(axis=1)
+    if lay["fused"]:
+        return pos, tz, logd, me, top, mb, g_sub
     slot = C * n_b * (n_win + 1)
     flat = _window_flat(mb, g_sub, n_win, slot, d, all_finite)
     flat += _batch_base(lay, n_win)
@@ -778,15 +809,16 @@ def _master_and_windows(out, d, top, s0, all_finite, lay):
     if not lay["independent"]:
         out["pos_w"][s0:s1] = _score_sums(flat, d, logd, ns, slot, C, n_b, n_win,
                                           inside=mb <= g_sub.max(axis=1)[:, None])
-        out["r_w"][s0:s1] = np.take_along_axis(me, g_sub, axis=1)
-    if div_flat is not None and div_flat.size:
-        near_d = (mb[:, div_flat] <= g_sub[:, :1]) | (d[:, div_flat] == 0)
-        out["div_near"][s0:s1] = near_d.sum(axis=1)
-    return pos, tz, logd, me, top
+    return pos, tz, logd, me, top, mb, g_sub
 
 
-def _grid_counts(out, d, logd, pos, me, top, tz, s0, e_lo, lay, opts):
-    """The curve's grid of rows ``s0`` on of ``out``, per-batch counts inside each radius, per-batch ties."""
+def _grid_counts(out, d, logd, pos, me, top, tz, s0, e_lo, lay, opts, mb, g_sub):
+    """The curve's grid of rows ``s0`` on of ``out``, per-batch counts inside each radius, per-batch ties.
+
+    On the ``fused`` path, the per-batch counts of the radii and the index
+    windows are reduced row by row (``_batch_pass_rows``) to what the curves
+    and the index need of them.
+    """
     C, N, R, n_b, batch_of, k_lo = (lay[k] for k in ("C", "N", "R", "n_b", "batch_of", "k_lo"))
     G = N_MASTER_CELLS
     ns = d.shape[0]
@@ -807,11 +839,19 @@ def _grid_counts(out, d, logd, pos, me, top, tz, s0, e_lo, lay, opts):
         gr = _auto_grid(r_lo, top_r, R)
         bins = _grid_bins(d, logd, gr)
     out["grid"][s0:s1] = gr
-    size = C * n_b * (R + 1)
-    bins += _batch_base(lay, R)
-    bins += (np.arange(ns) * size)[:, None]
-    counts = np.bincount(bins.ravel(), minlength=ns * size).reshape(ns, C, n_b, R + 1)
-    _cumsum_windows(counts, out["inside"][s0:s1])
+    if lay["fused"]:
+        with np.errstate(divide="ignore"):
+            log_rw = np.log(out["r_w"][s0:s1])
+        kernel("_batch_pass_rows")(
+            bins, mb, G, g_sub.astype(np.int64), logd, log_rw, lay["cb"], lay["sizes_f"],
+            out["n_valid"][s0:s1], *(out[k][s0:s1] for k in ("tot", "ess", "tot_w", "e_w", "e_z", "z_fine",
+                                                             "in_0")))
+    else:
+        size = C * n_b * (R + 1)
+        bins += _batch_base(lay, R)
+        bins += (np.arange(ns) * size)[:, None]
+        counts = np.bincount(bins.ravel(), minlength=ns * size).reshape(ns, C, n_b, R + 1)
+        _cumsum_windows(counts, out["inside"][s0:s1])
     for i in np.flatnonzero(tz >= 2).tolist():
         # per-batch tie counts (float: a boolean matmul gives 0/1 per batch, not counts)
         out["atom_sums"][s0 + i] = (d[i] == 0).reshape(C, N).astype(float) @ (
@@ -851,19 +891,23 @@ def _batch_sizes(s, lay):
 
 def _curve_block(s, lay, *, ci_prob, min_ess, independent):
     """The curves (e, R, len(CURVE_STATS)): mass, its interval, slopes, ESS inside, resolved."""
-    inside, grid, n_valid = s["inside"], s["grid"], s["n_valid"]
-    mass = inside.sum(axis=(-1, -2)) / n_valid[:, None]
-    # left-out draws are neither inside nor outside: the ESS is of the finite draws' indicator
-    if independent:  # independent draws: the ESS of any indicator is the number of draws
-        ess = np.broadcast_to(n_valid[:, None].astype(float), inside.shape[:2])
+    grid, n_valid = s["grid"], s["n_valid"]
+    if "tot" in s:  # reduced row by row already (the fused path)
+        mass, ess = s["tot"] / n_valid[:, None], s["ess"]
     else:
-        ess = batch_means_ess(inside, _batch_sizes(s, lay))
+        inside = s["inside"]
+        mass = inside.sum(axis=(-1, -2)) / n_valid[:, None]
+        # left-out draws are neither inside nor outside: the ESS is of the finite draws' indicator
+        if independent:  # independent draws: the ESS of any indicator is the number of draws
+            ess = np.broadcast_to(n_valid[:, None].astype(float), inside.shape[:2])
+        else:
+            ess = batch_means_ess(inside, _batch_sizes(s, lay))
     n_adj = t_adjusted_n(mass, ess, ci_prob)
     lo, hi = beta_interval(mass, n_adj, ci_prob)
     slope, s_lo, s_hi = _finite_slopes(mass, grid, n_adj, ci_prob)
     ess_inside = mass * ess
     resolved = (ess_inside >= min_ess) & (mass * n_valid[:, None] >= min_ess)
-    block = np.empty((inside.shape[0], lay["R"], len(CURVE_STATS)))
+    block = np.empty((mass.shape[0], lay["R"], len(CURVE_STATS)))
     for i, val in enumerate((grid, mass, lo, hi, slope, s_lo, s_hi, ess_inside, resolved)):
         block[..., i] = val
     return block
@@ -945,15 +989,24 @@ def _window_pieces(s, lay, *, independent):
     The autocorrelation inflation ``n / ESS`` of each window's ball
     indicator (``infl``) and of the power law's score (``infl_shape``).
     """
-    inside_w, n_valid = s["inside_w"], s["n_valid"]
-    m_w = inside_w.sum(axis=(-1, -2)) / n_valid[:, None]
-    e_w = (np.broadcast_to(n_valid[:, None].astype(float), inside_w.shape[:2]) if independent else
-           batch_means_ess(inside_w, _batch_sizes(s, lay)))
+    n_valid = s["n_valid"]
+    fused = "tot_w" in s  # reduced row by row already
+    if fused:
+        m_w, e_w, in_0 = s["tot_w"] / n_valid[:, None], s["e_w"], s["in_0"]
+    else:
+        inside_w = s["inside_w"]
+        m_w, in_0 = inside_w.sum(axis=(-1, -2)) / n_valid[:, None], inside_w[:, 0]
+        e_w = (np.broadcast_to(n_valid[:, None].astype(float), inside_w.shape[:2]) if independent else
+               batch_means_ess(inside_w, _batch_sizes(s, lay)))
     ext = {"infl": np.where((m_w > 0) & (m_w < 1), n_valid[:, None] / np.maximum(e_w, 1.0), 1.0)}
-    ext["infl_shape"] = (np.ones_like(ext["infl"]) if independent else
-                         _shape_inflation(s["pos_w"], s["r_w"], n_valid, _batch_sizes(s, lay), ext["infl"]))
+    if independent:
+        ext["infl_shape"] = np.ones_like(ext["infl"])
+    elif fused:
+        ext["infl_shape"] = np.where(s["z_fine"], n_valid[:, None] / np.maximum(s["e_z"], 1.0), ext["infl"])
+    else:
+        ext["infl_shape"] = _shape_inflation(s["pos_w"], s["r_w"], n_valid, _batch_sizes(s, lay), ext["infl"])
     ext["q0"] = m_w[:, 0]
-    ext["chain_z"], ext["rhat"] = _chain_agreement(inside_w[:, 0], m_w[:, 0], s["valid_sizes"], lay,
+    ext["chain_z"], ext["rhat"] = _chain_agreement(in_0, m_w[:, 0], s["valid_sizes"], lay,
                                                    independent=independent)
     return ext
 
