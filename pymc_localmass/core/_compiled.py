@@ -398,22 +398,82 @@ def _batch_ess(sums, inv_sizes, n_total, v_draw, y, cen, means):
     return min(max(ess, 1.0), n_total)
 
 
+@_jit
+def _master_cell(lg, dv, le0, inv_dm, G, special):
+    """The master cell of one distance ``dv`` (log ``lg``), as ``curves._master_bins`` computes it.
+
+    ``G`` for a tie at the centre or a left-out draw (``special``: there may be such).
+    """
+    if special and (dv == 0 or not np.isfinite(dv)):
+        return G
+    tt = (lg - le0) * inv_dm
+    if special and not np.isfinite(tt):
+        tt = -1.0
+    if tt < -1.0:  # np.clip(t, -1, G - 1), then truncation as astype(int64)
+        tt = -1.0
+    elif tt > G - 1:
+        tt = float(G - 1)
+    return int(tt)
+
+
+@_jit
+def _master_counts_rows(logd, d, le0, inv_dm, G, special, master):
+    """Draws per master cell of each row (the first ``G`` cells; ties at the centre are not counted).
+
+    The counts of ``curves._master_bins``' cells, without their (ns, n) array;
+    ``master`` (ns, G) float64 is written.
+    """
+    ns, n = logd.shape
+    for i in range(ns):
+        for g in range(G):
+            master[i, g] = 0.0
+        for t in range(n):
+            m = _master_cell(logd[i, t], d[i, t], le0[i], inv_dm[i], G, special)
+            if m < G:
+                master[i, m] += 1.0
+
+
+@_jit
+def _grid_cell(lg, dv, lo, inv_step, g0, g_top, R):
+    """The automatic grid's cell of one distance, as ``curves._grid_bins`` computes it."""
+    tt = (lg - lo) * inv_step
+    if tt != tt:  # (NaN: numpy's cast gives the minimum integer, clipped to 0 below)
+        b = 0
+    else:
+        if tt < -1.0:
+            tt = -1.0
+        elif tt > R:
+            tt = float(R)
+        b = int(np.ceil(tt))
+        if b < 0:
+            b = 0
+    if dv == g0:
+        b = 0
+    if dv == g_top:
+        b = R - 1
+    return b
+
+
 @_jit(numpy_errors=True)
-def _batch_pass_rows(bins, mb, G, g_sub, logd, logR, cb, sizes, n_valid,
-                     tot, ess, tot_w, e_w, e_z, z_fine, in_0):
+def _batch_pass_rows(auto, bins, lo, inv_step, g0, g_top, d, logd, le0, inv_dm, G, special, g_sub, logR, cb,
+                     sizes, n_valid, tot, ess, tot_w, e_w, e_z, z_fine, in_0):
     """Per-batch counts of each row's draws and the ESS they give (see the section's comment).
 
-    bins (ns, n): radius cell of each draw (``R``: outside every radius);
-    mb (ns, n): master cell (``G``: a tie at the centre); g_sub (ns, W):
-    each index window's closing master cell; logd (ns, n); logR (ns, W): the
-    log of each window's radius; cb (n,): chain * n_b + batch of each draw;
-    sizes (n_b,): draws per batch; n_valid (ns,). Written: tot, ess (ns, R):
-    draws inside each radius and their indicator's ESS; tot_w, e_w (ns, W):
-    the same per window; e_z, z_fine (ns, W): the ESS of the power law's score
-    and where it is defined; in_0 (ns, C, n_b): per-batch counts in the
-    narrowest window.
+    Each draw's radius cell: on the automatic grid (``auto``), from its log
+    distance and the grid's ``lo``, ``inv_step``, first and last radius
+    ``g0``, ``g_top`` (ns,) (``curves._grid_bins``); otherwise given in
+    ``bins`` (ns, n) (``R``: outside every radius). Its master cell from
+    ``d``, ``logd`` (ns, n) and the master grid's ``le0``, ``inv_dm`` (ns,)
+    (``G``: a tie at the centre; ``special``: there may be ties or left-out
+    draws). g_sub (ns, W): each index window's closing master cell; logR (ns,
+    W): the log of each window's radius; cb (n,): chain * n_b + batch of each
+    draw; sizes (n_b,): draws per batch; n_valid (ns,). Written: tot, ess
+    (ns, R): draws inside each radius and their indicator's ESS; tot_w, e_w
+    (ns, W): the same per window; e_z, z_fine (ns, W): the ESS of the power
+    law's score and where it is defined; in_0 (ns, C, n_b): per-batch counts
+    in the narrowest window.
     """
-    ns, n = bins.shape
+    ns, n = logd.shape
     R = tot.shape[1]
     W = g_sub.shape[1]
     C, n_b = in_0.shape[1], in_0.shape[2]
@@ -459,15 +519,18 @@ def _batch_pass_rows(bins, mb, G, g_sub, logd, logR, cb, sizes, n_valid,
         table[G] = 0
         for t in range(n):
             j = cb[t]
-            cnt[j, bins[i, t]] += 1
-            m = mb[i, t]
+            lg = logd[i, t]
+            if auto:
+                cnt[j, _grid_cell(lg, d[i, t], lo[i], inv_step[i], g0[i], g_top[i], R)] += 1
+            else:
+                cnt[j, bins[i, t]] += 1
+            m = _master_cell(lg, d[i, t], le0[i], inv_dm[i], G, special)
             wk = table[m]
             cw[j, wk] += 1
             if m <= g_max:  # a positive distance inside the widest window: the score's sums
-                lw = logd[i, t]
                 pc[j, wk] += 1
-                p1[j, wk] += lw
-                p2[j, wk] += lw * lw
+                p1[j, wk] += lg
+                p2[j, wk] += lg * lg
         # the curve: cumulative over the radii, the ESS of each ball's indicator
         for j in range(CB):
             run[j] = 0.0

@@ -103,10 +103,11 @@ N_MASTER_CELLS = 800
 MIN_FIT_SLICE = 64
 #: phase-1 work is done on sub-chunks of about this many bytes of draws, and of at
 #: most SUB_ROWS elements (benchmarks/speed.py on 2 cores: 2 MiB was 7-13% faster
-#: than 1 MiB at 4 x 5,000 x 1,000 and 4 x 10,000 x 2,000, 3-4 MiB slower; more
-#: than 32 rows of short chains was slower at 4 x 1,000 x 100)
+#: than 1 MiB at 4 x 5,000 x 1,000 and 4 x 10,000 x 2,000, 3-4 MiB slower; with the
+#: fused per-batch pass, 16 rows of short chains were faster than 32 or 8 at
+#: 4 x 1,000 x 100, and kept its peak memory below 2x the posterior: 1.9x, against 3.0x)
 CACHE_BYTES = 2**21
-SUB_ROWS = 32
+SUB_ROWS = 16
 
 
 def _contiguous_copy(src, block=512, out=None):
@@ -145,10 +146,9 @@ def _grid_bins(d, logd, grid):
     radius could land in the neighbouring bin.
     """
     s, R = grid.shape
-    lo = np.log(grid[:, 0])
-    step = (np.log(grid[:, -1]) - lo) / max(R - 1, 1)
+    lo, inv_step = _grid_scale(grid)
     t = logd - lo[:, None]
-    t *= (1.0 / np.where(step > 0, step, 1.0))[:, None]
+    t *= inv_step[:, None]
     np.clip(t, -1.0, R, out=t)
     np.ceil(t, out=t)
     b = t.astype(np.int64)
@@ -157,6 +157,14 @@ def _grid_bins(d, logd, grid):
         b[i][d[i] == grid[i, 0]] = 0
         b[i][d[i] == grid[i, -1]] = R - 1
     return b
+
+
+def _grid_scale(grid):
+    """The automatic grid's log first radius and inverse log step, per row (see :func:`_grid_bins`)."""
+    R = grid.shape[1]
+    lo = np.log(grid[:, 0])
+    step = (np.log(grid[:, -1]) - lo) / max(R - 1, 1)
+    return lo, 1.0 / np.where(step > 0, step, 1.0)
 
 
 def _explicit_bins(d, grid):
@@ -341,27 +349,31 @@ def _chunked_passes(x_all, lay, opts, *, scaled, nan_policy, ci_prob, min_ess, i
     curves = np.empty((E, R, len(CURVE_STATS)))
     keep, extra = _element_buffers(E, len(lay["k_list"]))
     n_threads = max(1, threads if threads is not None else (os.cpu_count() or 1))
-    # big chunks: one contiguous (transposing) copy of at most ~chunk_bytes,
-    # and at least one chunk for every thread
+    # big chunks: at most ~chunk_bytes of draws, and at least one chunk for every thread
     big = max(1, min(E, int(chunk_bytes // max(1, lay["n_total"] * 8)), 64, -(-E // n_threads)))
 
     # each thread's chunk-sized arrays, allocated once and reused chunk after chunk:
     # fresh large arrays cost page faults and, in threads side by side, TLB shootdowns
     local = threading.local()
 
+    # (the master cells are written in place into the index's arrays)
+    direct = ("master", "medges")
+
     def _chunk(start):
         stop = min(E, start + big)
-        if not hasattr(local, "x"):
-            local.x = np.empty((big, lay["n_total"]))
-            local.reuse = _summary_buffers(lay, big, big_only=True)
+        if not hasattr(local, "reuse"):
+            local.reuse = _summary_buffers(lay, big, big_only=True, skip=direct)
+            local.x = np.empty((_sub_rows(lay["n_total"]), lay["n_total"]))
         n = stop - start
-        xb = _contiguous_copy(x_all[start:stop], out=local.x[:n])
-        summ = _summary_statistics(xb, start, lay, opts, scaled=scaled, nan_policy=nan_policy,
-                                   progress=progress, reuse={k: v[:n] for k, v in local.reuse.items()})
+        reuse = {k: v[:n] for k, v in local.reuse.items()}
+        reuse.update({k: keep[k][start:stop] for k in direct})
+        summ = _summary_statistics(x_all[start:stop], start, lay, opts, scaled=scaled, nan_policy=nan_policy,
+                                   progress=progress, reuse=reuse, sub_buffer=local.x)
         block, ext = _curve_statistics(summ, lay, ci_prob=ci_prob, min_ess=min_ess, independent=independent)
         curves[start:stop] = block
         for key, arr in keep.items():
-            arr[start:stop] = summ[key]
+            if key not in direct:
+                arr[start:stop] = summ[key]
         for key, arr in extra.items():
             arr[start:stop] = ext[key]
 
@@ -467,8 +479,7 @@ def _batch_base(lay, n_cells, chains=None, draws=None):
 def _master_bins(d, logd, e0, top, any_zero, all_finite):
     """Master cell of each distance (G for a tie at the centre or a left-out draw), and the cell edges."""
     G = N_MASTER_CELLS
-    # master grid of positive distances: geometric cells [e0 e^(j dm), e0 e^((j+1) dm))
-    dm = np.log(top / e0) / (G - 0.5)
+    dm, me = _master_edges(e0, top)
     t = logd - np.log(e0)[:, None]
     t *= (1.0 / dm)[:, None]
     if any_zero or not all_finite:
@@ -477,8 +488,14 @@ def _master_bins(d, logd, e0, top, any_zero, all_finite):
     mb = t.astype(np.int64)  # truncation = floor for t >= 0; -0.x -> 0
     if any_zero or not all_finite:
         mb[(d == 0) | ~np.isfinite(d)] = G  # not a positive finite distance
-    me = e0[:, None] * np.exp(dm[:, None] * np.arange(1, G + 1)[None, :])
     return mb, me
+
+
+def _master_edges(e0, top):
+    """The master grid of positive distances: geometric cells [e0 e^(j dm), e0 e^((j+1) dm)); dm and upper edges."""
+    G = N_MASTER_CELLS
+    dm = np.log(top / e0) / (G - 0.5)
+    return dm, e0[:, None] * np.exp(dm[:, None] * np.arange(1, G + 1)[None, :])
 
 
 def _window_flat(mb, g_sub, n_win, slot, d, all_finite):
@@ -570,7 +587,12 @@ def _lattice_flags(xs, integer, extremes=None, dtype=None):
     return is_lattice(xs, integer=integer, extremes=extremes, dtype=dtype)
 
 
-def _summary_statistics(xb, g0, lay, opts, *, scaled, nan_policy, progress=None, reuse=None):
+def _sub_rows(n_total):
+    """Elements per in-cache sub-chunk: about ``CACHE_BYTES`` of draws, at most ``SUB_ROWS``."""
+    return max(1, min(SUB_ROWS, int(CACHE_BYTES // (n_total * 8))))
+
+
+def _summary_statistics(xb, g0, lay, opts, *, scaled, nan_policy, progress=None, reuse=None, sub_buffer=None):
     """Sufficient statistics of a chunk of elements (all their draws), for :func:`_curve_statistics`.
 
     ``xb`` (e, chain * draw) holds the draws of elements ``g0 .. g0 + e``.
@@ -582,24 +604,36 @@ def _summary_statistics(xb, g0, lay, opts, *, scaled, nan_policy, progress=None,
     :mod:`.streaming` builds the same dict from chunks of draws. ``reuse``:
     optional arrays for the large entries (``_summary_buffers(..., big_only=True)``
     of ``e`` rows), every element of which is written here.
+
+    ``xb`` may be a strided view (the draws of an element far apart, as in
+    the usual (chain, draw, element) layout): each sub-chunk is copied into
+    C-contiguous float64 rows just before its passes read it, while it is
+    in cache (into ``sub_buffer``, (at least :func:`_sub_rows`, chain *
+    draw), where given). Contiguous float64 rows are read in place.
     """
     e_n = xb.shape[0]
     out = _summary_buffers(lay, e_n, reuse=reuse)
-    sub = max(1, min(SUB_ROWS, int(CACHE_BYTES // (lay["n_total"] * 8))))
+    sub = _sub_rows(lay["n_total"])
+    in_place = xb.dtype == np.float64 and xb.strides[1] == 8
     # in-cache passes over each sub-chunk's draws -> compact summaries
     for s0 in range(0, e_n, sub):
         s1 = min(e_n, s0 + sub)
-        _summarize_rows(out, xb[s0:s1], s0, g0, lay, opts, scaled=scaled, nan_policy=nan_policy)
+        if in_place:
+            xs = xb[s0:s1]
+        else:
+            xs = _contiguous_copy(xb[s0:s1], out=None if sub_buffer is None else sub_buffer[:s1 - s0])
+        _summarize_rows(out, xs, s0, g0, lay, opts, scaled=scaled, nan_policy=nan_policy)
         if progress is not None:
             progress(s1 - s0)
     return out
 
 
-def _summary_buffers(lay, e_n, big_only=False, reuse=None):
+def _summary_buffers(lay, e_n, big_only=False, reuse=None, skip=()):
     """The empty dict of :func:`_summary_statistics` for ``e_n`` elements.
 
     ``big_only``: only its large per-batch and master-cell entries (which the
-    passes overwrite in full); ``reuse``: such entries, given rather than allocated.
+    passes overwrite in full); ``reuse``: such entries, given rather than
+    allocated; ``skip``: large entries left out (to be given in ``reuse``).
     """
     C, R, n_b, G = lay["C"], lay["R"], lay["n_b"], N_MASTER_CELLS
     n_win = len(lay["k_list"])
@@ -615,6 +649,7 @@ def _summary_buffers(lay, e_n, big_only=False, reuse=None):
                "master": np.empty((e_n, G)), "medges": np.empty((e_n, G))}
         if not lay["independent"]:  # the power law's score per window (its ESS sets the index's variance)
             big["pos_w"] = np.empty((e_n, 3, n_win, C, n_b))
+    big = {k: v for k, v in big.items() if k not in skip}
     if big_only:
         return big
     out = {"grid": np.empty((e_n, R)), **big, "ties": np.zeros(e_n, np.int64), "n_valid": np.empty(e_n),
@@ -644,8 +679,8 @@ def _summarize_rows(out, xs, s0, g0, lay, opts, *, scaled, nan_policy):
     out["unit"][s0:s1] = 1.0 if scaled else sd
     if not all_finite:
         d = np.where(np.isfinite(d), d, np.inf)
-    pos, tz, logd, me, top, mb, g_sub = _master_and_windows(out, d, top, s0, all_finite, lay)
-    _grid_counts(out, d, logd, pos, me, top, tz, s0, e_lo, lay, opts, mb, g_sub)
+    pos, tz, logd, me, top, cells, g_sub = _master_and_windows(out, d, top, s0, all_finite, lay)
+    _grid_counts(out, d, logd, pos, me, top, tz, s0, e_lo, lay, opts, cells, g_sub)
 
 
 def _count_finite(out, xs, s0, e_lo, all_finite, lay, nan_policy):
@@ -765,9 +800,10 @@ def _master_and_windows(out, d, top, s0, all_finite, lay):
 
     Returns the positive distances (``inf`` at ties), the tie counts, the
     log distances, the master cells' edges, the farthest distance (as the
-    master grid's top), each draw's master cell and each window's closing cell.
-    (On the ``fused`` path the per-batch window counts are left to
-    :func:`_grid_counts`.)
+    master grid's top), the draws' master cells (``cells``: their array
+    ``mb``, or on the ``fused`` path what the kernel computes them from) and
+    each window's closing cell. (On the ``fused`` path the per-batch window
+    counts are left to :func:`_grid_counts`.)
     """
     C, n_b, k_list, div_flat = lay["C"], lay["n_b"], lay["k_list"], lay["div_flat"]
     G, n_win = N_MASTER_CELLS, len(k_list)
@@ -789,18 +825,27 @@ def _master_and_windows(out, d, top, s0, all_finite, lay):
     e0, top = _master_range(e0, top)
     with np.errstate(divide="ignore"):
         logd = np.log(d)
-    mb, me = _master_bins(d, logd, e0, top, any_zero, all_finite)
-    mc = np.bincount((np.arange(ns)[:, None] * (G + 1) + mb).ravel(), minlength=ns * (G + 1))
-    out["master"][s0:s1] = mc.reshape(ns, G + 1)[:, :G]
+    special = any_zero or not all_finite
+    if lay["fused"]:  # the cells' counts in a compiled pass, without each draw's cell
+        dm, me = _master_edges(e0, top)
+        cells = {"le0": np.log(e0), "inv_dm": 1.0 / dm, "special": special}
+        kernel("_master_counts_rows")(logd, d, cells["le0"], cells["inv_dm"], G, special, out["master"][s0:s1])
+    else:
+        mb, me = _master_bins(d, logd, e0, top, any_zero, all_finite)
+        cells = {"mb": mb}
+        mc = np.bincount((np.arange(ns)[:, None] * (G + 1) + mb).ravel(), minlength=ns * (G + 1))
+        out["master"][s0:s1] = mc.reshape(ns, G + 1)[:, :G]
     out["medges"][s0:s1] = me
     g_sub = window_edges(out["master"][s0:s1], me, k_list)
     if not lay["independent"]:
         out["r_w"][s0:s1] = np.take_along_axis(me, g_sub, axis=1)
     if div_flat is not None and div_flat.size:
-        near_d = (mb[:, div_flat] <= g_sub[:, :1]) | (d[:, div_flat] == 0)
+        mb_div = (cells["mb"][:, div_flat] if "mb" in cells else
+                  _master_bins(d[:, div_flat], logd[:, div_flat], e0, top, any_zero, all_finite)[0])
+        near_d = (mb_div <= g_sub[:, :1]) | (d[:, div_flat] == 0)
         out["div_near"][s0:s1] = near_d.sum(axis=1)
     if lay["fused"]:
-        return pos, tz, logd, me, top, mb, g_sub
+        return pos, tz, logd, me, top, cells, g_sub
     slot = C * n_b * (n_win + 1)
     flat = _window_flat(mb, g_sub, n_win, slot, d, all_finite)
     flat += _batch_base(lay, n_win)
@@ -809,10 +854,10 @@ def _master_and_windows(out, d, top, s0, all_finite, lay):
     if not lay["independent"]:
         out["pos_w"][s0:s1] = _score_sums(flat, d, logd, ns, slot, C, n_b, n_win,
                                           inside=mb <= g_sub.max(axis=1)[:, None])
-    return pos, tz, logd, me, top, mb, g_sub
+    return pos, tz, logd, me, top, cells, g_sub
 
 
-def _grid_counts(out, d, logd, pos, me, top, tz, s0, e_lo, lay, opts, mb, g_sub):
+def _grid_counts(out, d, logd, pos, me, top, tz, s0, e_lo, lay, opts, cells, g_sub):
     """The curve's grid of rows ``s0`` on of ``out``, per-batch counts inside each radius, per-batch ties.
 
     On the ``fused`` path, the per-batch counts of the radii and the index
@@ -824,6 +869,7 @@ def _grid_counts(out, d, logd, pos, me, top, tz, s0, e_lo, lay, opts, mb, g_sub)
     ns = d.shape[0]
     s1, e_hi = s0 + ns, e_lo + ns
     # grid: from the k_lo-th nearest positive distance to about one sd
+    fused = lay["fused"]
     if lay["explicit"]:
         gr = opts["radii"][e_lo:e_hi]
         bins = _explicit_bins(d, gr)
@@ -837,15 +883,19 @@ def _grid_counts(out, d, logd, pos, me, top, tz, s0, e_lo, lay, opts, mb, g_sub)
             r_lo[i] = cand[min(k_lo, cand.size) - 1] if cand.size else top[i]
         top_r = out["unit"][s0:s1] if opts["rmax"] is None else opts["rmax"][e_lo:e_hi]
         gr = _auto_grid(r_lo, top_r, R)
-        bins = _grid_bins(d, logd, gr)
+        # (on the fused path the kernel computes each draw's grid cell as _grid_bins does)
+        bins = None if fused else _grid_bins(d, logd, gr)
     out["grid"][s0:s1] = gr
-    if lay["fused"]:
+    if fused:
         with np.errstate(divide="ignore"):
             log_rw = np.log(out["r_w"][s0:s1])
+        auto = bins is None
+        lo, inv_step = _grid_scale(gr) if auto else (np.zeros(ns), np.zeros(ns))
         kernel("_batch_pass_rows")(
-            bins, mb, G, g_sub.astype(np.int64), logd, log_rw, lay["cb"], lay["sizes_f"],
-            out["n_valid"][s0:s1], *(out[k][s0:s1] for k in ("tot", "ess", "tot_w", "e_w", "e_z", "z_fine",
-                                                             "in_0")))
+            auto, np.zeros((0, 0), np.int64) if auto else bins, lo, inv_step, np.ascontiguousarray(gr[:, 0]),
+            np.ascontiguousarray(gr[:, -1]), d, logd, cells["le0"], cells["inv_dm"], G, cells["special"],
+            g_sub.astype(np.int64), log_rw, lay["cb"], lay["sizes_f"], out["n_valid"][s0:s1],
+            *(out[k][s0:s1] for k in ("tot", "ess", "tot_w", "e_w", "e_z", "z_fine", "in_0")))
     else:
         size = C * n_b * (R + 1)
         bins += _batch_base(lay, R)
