@@ -277,11 +277,15 @@ def _fused_cases(rng):
         "radii": (x, {"center": "mean", "radii": np.geomspace(0.02, 1.0, 7)}),
         "joint": (np.abs(x), {"center": None}),
         "divergences": (np.abs(x), {"center": 0.0, "divergent": rng.random((4, 700)) < 0.03}),
+        # the usual (chain, draw, element) layout: each sub-chunk is copied from a strided view
+        "strided, scaled": (np.moveaxis(np.ascontiguousarray(np.moveaxis(x, 0, -1)), -1, 0),
+                            {"center": "mean", "scaled": True}),
+        "float32": (x.astype(np.float32), {"center": "mean"}),
     }
 
 
 @pytest.mark.parametrize("case", ["mean", "atom", "far centre", "ar, 3 chains", "short chains", "many chains",
-                                  "lattice", "radii", "joint", "divergences"])
+                                  "lattice", "radii", "joint", "divergences", "strided, scaled", "float32"])
 def test_fused_batch_pass_matches_per_batch_arrays(rng, monkeypatch, case):
     """The compiled per-batch pass gives the numpy per-batch arrays' numbers, bit for bit.
 
