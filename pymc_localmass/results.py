@@ -182,12 +182,26 @@ def _count(mask, what, name):
     return [f"variable {name!r}: {what} ({n} value{'s' if n != 1 else ''})"] if n else []
 
 
-def _curve_problems(name, da):
-    """Violations of the curve invariants of one ``local_mass`` variable."""
-    da = da.transpose(..., "radius", "local_stat")
+def _stat_reader(da, stat_dim, last_but_one=None):
+    """``stat(label)``: one stat's values of ``da`` as float, read by position (``stat_dim`` is last).
+
+    ``last_but_one``: a dimension moved just before the stat dimension first.
+    (Positions rather than ``.sel``: validation runs on every results write.)
+    """
+    values = np.asarray(da.values)
+    if last_but_one is not None:
+        values = np.moveaxis(values, da.dims.index(last_but_one), -2)
+    position = {str(lab): i for i, lab in enumerate(da[stat_dim].values)}
 
     def stat(lab):
-        return np.asarray(da.sel(local_stat=lab).values, float)
+        return np.asarray(values[..., position[lab]], float)
+
+    return stat
+
+
+def _curve_problems(name, da):
+    """Violations of the curve invariants of one ``local_mass`` variable."""
+    stat = _stat_reader(da, "local_stat", last_but_one="radius")
 
     r, m, lo, hi, res = (stat(k) for k in ("radius", "mass", "mass_lower", "mass_upper", "resolved"))
     out = []
@@ -211,8 +225,7 @@ def _curve_problems(name, da):
 
 def _index_problems(name, da):
     """Violations of the interval order of one ``local_mass_index`` variable."""
-    def stat(lab):
-        return np.asarray(da.sel(index_stat=lab).values, float)
+    stat = _stat_reader(da, "index_stat")
 
     out = []
     with np.errstate(invalid="ignore"):

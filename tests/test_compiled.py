@@ -270,6 +270,7 @@ def _fused_cases(rng):
         "mean": (x, {"center": "mean"}),
         "atom": (atom, {"center": 0.0}),
         "far centre": (x, {"center": 6.0}),
+        "one tie": (x, {"center": x[:, 1, 7]}),  # the centre is a draw: one distance 0, no atom
         "ar, 3 chains": (ar, {"center": "median"}),
         "short chains": (x[:, :, :97], {"center": "mean"}),  # 96 batches of about one draw
         "many chains": (rng.standard_normal((4, 40, 150)), {"center": "mean"}),  # pairwise sums over 4,000 cells
@@ -284,7 +285,7 @@ def _fused_cases(rng):
     }
 
 
-@pytest.mark.parametrize("case", ["mean", "atom", "far centre", "ar, 3 chains", "short chains", "many chains",
+@pytest.mark.parametrize("case", ["mean", "atom", "far centre", "one tie", "ar, 3 chains", "short chains", "many chains",
                                   "lattice", "radii", "joint", "divergences", "strided, scaled", "float32"])
 def test_fused_batch_pass_matches_per_batch_arrays(rng, monkeypatch, case):
     """The compiled per-batch pass gives the numpy per-batch arrays' numbers, bit for bit.
