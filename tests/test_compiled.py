@@ -285,8 +285,9 @@ def _fused_cases(rng):
     }
 
 
-@pytest.mark.parametrize("case", ["mean", "atom", "far centre", "one tie", "ar, 3 chains", "short chains", "many chains",
-                                  "lattice", "radii", "joint", "divergences", "strided, scaled", "float32"])
+@pytest.mark.parametrize("case", ["mean", "atom", "far centre", "one tie", "ar, 3 chains", "short chains",
+                                  "many chains", "lattice", "radii", "joint", "divergences", "strided, scaled",
+                                  "float32"])
 def test_fused_batch_pass_matches_per_batch_arrays(rng, monkeypatch, case):
     """The compiled per-batch pass gives the numpy per-batch arrays' numbers, bit for bit.
 
