@@ -455,6 +455,25 @@ def _grid_cell(lg, dv, lo, inv_step, g0, g_top, R):
 
 
 @_jit(numpy_errors=True)
+def _cumulative_ess(counts, tot_row, ess_row, run, inv_sizes, n_total, y, cen, means):
+    """Balls of the first k + 1 cells of ``counts`` (C * n_b, K + 1), for k < K: draws inside and their ESS.
+
+    ``tot_row``, ``ess_row`` (K,) are written; ``run`` (C * n_b,) and the rest: as in :func:`_batch_ess`.
+    """
+    CB = counts.shape[0]
+    for j in range(CB):
+        run[j] = 0.0
+    for k in range(tot_row.shape[0]):
+        s = 0.0
+        for j in range(CB):
+            run[j] += counts[j, k]
+            s += run[j]
+        tot_row[k] = s
+        p = s / n_total
+        ess_row[k] = _batch_ess(run, inv_sizes, n_total, p * (1 - p), y, cen, means)
+
+
+@_jit(numpy_errors=True)
 def _batch_pass_rows(auto, bins, lo, inv_step, g0, g_top, d, logd, le0, inv_dm, G, special, g_sub, logR, cb,
                      sizes, n_valid, tot, ess, tot_w, e_w, e_z, z_fine, in_0):
     """Per-batch counts of each row's draws and the ESS they give (see the section's comment).
@@ -531,32 +550,13 @@ def _batch_pass_rows(auto, bins, lo, inv_step, g0, g_top, d, logd, le0, inv_dm, 
                 pc[j, wk] += 1
                 p1[j, wk] += lg
                 p2[j, wk] += lg * lg
-        # the curve: cumulative over the radii, the ESS of each ball's indicator
-        for j in range(CB):
-            run[j] = 0.0
-        for r in range(R):
-            s = 0.0
-            for j in range(CB):
-                run[j] += cnt[j, r]
-                s += run[j]
-            tot[i, r] = s
-            p = s / n_total
-            ess[i, r] = _batch_ess(run, inv_sizes, n_total, p * (1 - p), y, cen, means)
+        # the curve: cumulative over the radii, the ESS of each ball's indicator;
         # the index windows: the same for each ball, and the power law's score
-        for j in range(CB):
-            run[j] = 0.0
-        for w in range(W):
-            s = 0.0
-            for j in range(CB):
-                run[j] += cw[j, w]
-                s += run[j]
-            tot_w[i, w] = s
-            if w == 0:
-                for c in range(C):
-                    for b in range(n_b):
-                        in_0[i, c, b] = run[c * n_b + b]
-            p = s / n_total
-            e_w[i, w] = _batch_ess(run, inv_sizes, n_total, p * (1 - p), y, cen, means)
+        _cumulative_ess(cnt, tot[i], ess[i], run, inv_sizes, n_total, y, cen, means)
+        _cumulative_ess(cw, tot_w[i], e_w[i], run, inv_sizes, n_total, y, cen, means)
+        for c in range(C):  # the narrowest window's per-batch counts
+            for b in range(n_b):
+                in_0[i, c, b] = cw[c * n_b + b, 0]
         for j in range(CB):
             run[j] = 0.0
             r1[j] = 0.0
