@@ -249,3 +249,12 @@ def test_lingering_chains_widen_the_index_interval():
                 .sel(index_stat=["a_lower", "a_upper"]).values)[0])
     assert np.isfinite(width(x))
     assert width(x) > 1.5 * width(shuffled)
+
+
+@pytest.mark.parametrize("df", [1, 2, 3, 5])
+def test_chi2_thresholds_are_scipys(df):
+    # the index's likelihood-ratio thresholds skip scipy's distribution wrapper: the same numbers
+    from pymc_localmass.core.index import _chi2_ppf
+
+    for q in (0.5, 0.7, 0.9, 0.95, 0.998, 0.999, 0.9999):
+        assert _chi2_ppf(q, df) == stats.chi2.ppf(q, df)
