@@ -43,8 +43,15 @@ def merge_curves(variables, combine_attrs="override"):
     """
     parts = [v.rename(k).assign_coords(radius=np.arange(v.sizes["radius"]), local_stat=list(CURVE_STATS))
              .to_dataset() for k, v in variables.items()]
+    if len(parts) == 1 and combine_attrs == "override":
+        return parts[0]  # one variable: nothing to align or pad (tests/test_api.py: what merging it gives)
+    return _merge_parts(parts, list(variables), combine_attrs)
+
+
+def _merge_parts(parts, names, combine_attrs):
+    """:func:`merge_curves` of several variables' datasets: aligned, padded with NaN, ``resolved`` 0 there."""
     ds = xr.merge(parts, join="outer", compat="no_conflicts", combine_attrs=combine_attrs)
-    for k in variables:
+    for k in names:
         da = ds[k]
         pad = da.sel(local_stat="radius").isnull() & ~da.sel(local_stat="mass").isnull().all("radius")
         if bool(pad.any()):

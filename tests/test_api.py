@@ -414,3 +414,36 @@ def test_center_labels_survive_merge_after_a_netcdf_round_trip(tmp_path):
     for group in ("local_mass", "local_mass_index"):
         assert sorted(get_group(back2, group)["center"].values.tolist()) == ["0", "mean"]
     assert plm.summary(back2).index.tolist() == [("tau", "0"), ("theta[0]", "mean"), ("theta[1]", "mean")]
+
+
+def test_one_variable_curves_are_what_merging_them_gives(rng, monkeypatch):
+    # merge_curves returns a single variable's dataset as it is, and one centre's results are
+    # not concatenated: the same as the general merge and concatenation
+    from pymc_localmass import results
+    from pymc_localmass.tiers import samples
+
+    seen = []
+
+    def both(variables, combine_attrs="override"):
+        fast = results.merge_curves(variables, combine_attrs)
+        parts = [v.rename(k).assign_coords(radius=np.arange(v.sizes["radius"]), local_stat=list(CURVE_STATS))
+                 .to_dataset() for k, v in variables.items()]
+        xr.testing.assert_identical(fast, results._merge_parts(parts, list(variables), combine_attrs))
+        seen.append(len(variables))
+        return fast
+
+    def stack(parts):
+        fast = real_stack(parts)
+        xr.testing.assert_identical(fast, xr.concat(parts, "center"))
+        return fast
+
+    real_stack = samples._stack_centers
+    monkeypatch.setattr(samples, "merge_curves", both)
+    monkeypatch.setattr(samples, "_stack_centers", stack)
+    ds = xr.Dataset({"x": (("chain", "draw", "e"), rng.standard_normal((4, 300, 3))),
+                     "s": (("chain", "draw"), rng.standard_normal((4, 300)))})
+    plm.local_mass(ds, var_names=["x"])
+    plm.local_mass(ds, var_names=["s"], centers={"s": {"zero": 0.0, "one": 1.0}})
+    plm.local_mass(ds, var_names=["x"], radii=[0.1, 0.2, 0.5])
+    plm.local_mass(ds)
+    assert seen == [1, 1, 1, 2]

@@ -330,10 +330,15 @@ def _one_variable(da, var, specs, *, radii, scaled, model, map_cache, common):
         cur_list.append(cur.expand_dims(center=[label]))
         idx_list.append(idx.expand_dims(center=[label]))
     el_dims = [d for d in da.dims if d not in SAMPLE_DIMS]
-    curves = xr.concat(cur_list, "center").transpose(*el_dims, "center", "radius", "local_stat")
-    index = xr.concat(idx_list, "center").transpose(*el_dims, "center", "index_stat")
+    curves = _stack_centers(cur_list).transpose(*el_dims, "center", "radius", "local_stat")
+    index = _stack_centers(idx_list).transpose(*el_dims, "center", "index_stat")
     _unit_attr(curves, index)
     return curves, index
+
+
+def _stack_centers(parts):
+    """The centres' results along ``center`` (one centre: itself, what concatenating it gives)."""
+    return parts[0] if len(parts) == 1 else xr.concat(parts, "center")
 
 
 class _ConstantElements(InvalidInputError):
