@@ -1,5 +1,6 @@
-"""Optional compiled kernels (numba): the binned fit of :func:`.binned.fit_binned`
-and the autocorrelation sums of :func:`.ess.batch_means_ess`.
+"""Optional compiled kernels (numba): the binned fit of :func:`.binned.fit_binned`,
+the autocorrelation sums of :func:`.ess.batch_means_ess`, and the fused
+per-batch pass of the in-memory curves (``_batch_pass_rows``, see its section).
 
 The binned fit is a few dozen cells and at most a handful of parameters per
 element; vectorised over elements with numpy, its Fisher-scoring tail (a few
@@ -15,7 +16,7 @@ numba is not a dependency: it comes with PyMC (pytensor needs it). This module
 imports it, and :mod:`._accel` loads this module only when a kernel first
 runs; where numba is missing, or ``PYMC_LOCALMASS_NUMBA=0`` is set (or
 :func:`._accel.use_compiled` says so), the numpy paths run. Both give the same
-numbers up to rounding (tests/test_compiled.py). The kernel is compiled on
+numbers up to rounding (the fused pass: to the last bit; tests/test_compiled.py). The kernel is compiled on
 first use (a few seconds, cached on disk where the package directory or
 numba's user cache is writable) and releases the GIL, so the index fit's
 slices run side by side in threads.
