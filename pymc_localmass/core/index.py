@@ -71,7 +71,6 @@ def master_counts(near, e0, R_max, n_cells=N_MASTER):
     return counts.astype(float), edges
 
 
-
 def _chi2_ppf(q, df):
     """``scipy.stats.chi2.ppf(q, df)`` for 0 < q < 1 (the same expression, without its argument checks).
 
@@ -79,6 +78,7 @@ def _chi2_ppf(q, df):
     distribution wrapper costs 0.2 ms a call, more than the fits it guards.
     """
     return 2 * special.gammaincinv(df / 2, q)
+
 
 def window_edges(counts, edges, k_targets):
     """Index of the master edge at which each window closes (>= k_target draws inside)."""
