@@ -242,6 +242,24 @@ def _lag_acov(cen, k):
 
 
 @_jit
+def _lag_acov_pair(cen, k):
+    """``_lag_acov`` at lags k and k + 1 in one pass (each summed in the same order as alone)."""
+    m, s = cen.shape
+    acc_a = 0.0
+    acc_b = 0.0
+    for j in range(m):
+        part_a = 0.0
+        part_b = 0.0
+        for t in range(s - k - 1):
+            part_a += cen[j, t] * cen[j, t + k]
+            part_b += cen[j, t] * cen[j, t + k + 1]
+        part_a += cen[j, s - k - 1] * cen[j, s - 1]
+        acc_a += part_a
+        acc_b += part_b
+    return acc_a / (s * m), acc_b / (s * m)
+
+
+@_jit
 def _geyer_one(yg, cen, means, floor):
     """tau and var_plus of one series group ``yg`` (m split chains, s); ``cen``, ``means``: scratch."""
     m, s = yg.shape
@@ -267,8 +285,13 @@ def _geyer_one(yg, cen, means, floor):
     if vp > 0:
         low = np.inf
         for i in range(s // 2):
-            r0 = 1.0 if i == 0 else 1.0 - (w - _lag_acov(cen, 2 * i)) / vp
-            r1 = 1.0 - (w - _lag_acov(cen, 2 * i + 1)) / vp
+            if i == 0:
+                r0 = 1.0
+                r1 = 1.0 - (w - _lag_acov(cen, 1)) / vp
+            else:  # (the two lags of a pair in one pass over the series)
+                acov_0, acov_1 = _lag_acov_pair(cen, 2 * i)
+                r0 = 1.0 - (w - acov_0) / vp
+                r1 = 1.0 - (w - acov_1) / vp
             pair = r0 + r1
             if not pair > 0:
                 break
