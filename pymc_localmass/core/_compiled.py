@@ -424,7 +424,7 @@ def _batch_ess(sums, inv_sizes, n_total, v_draw, y, cen, means):
 
 @_jit
 def _master_cell(lg, dv, le0, inv_dm, G, special):
-    """The master cell of one distance ``dv`` (log ``lg``), as ``curves._master_bins`` computes it.
+    """The master cell of one distance ``dv`` (log ``lg``), as ``curves._master_cells`` computes it.
 
     ``G`` for a tie at the centre or a left-out draw (``special``: there may be such).
     """
@@ -444,7 +444,7 @@ def _master_cell(lg, dv, le0, inv_dm, G, special):
 def _master_counts_rows(logd, d, le0, inv_dm, G, special, master):
     """Draws per master cell of each row (the first ``G`` cells; ties at the centre are not counted).
 
-    The counts of ``curves._master_bins``' cells, without their (ns, n) array;
+    The counts of ``curves._master_cells``' cells, without their (ns, n) array;
     ``master`` (ns, G) float64 is written.
     """
     ns, n = logd.shape

@@ -400,8 +400,8 @@ def _fused_layout(lay, nan_policy):
     """
     if lay["independent"] or nan_policy != "raise" or kernel("_batch_pass_rows") is None:
         return lay
-    C, n_b = lay["C"], lay["n_b"]
-    cb = (np.arange(C, dtype=np.int64)[:, None] * n_b + lay["batch_of"][None, :].astype(np.int64)).reshape(-1)
+    # each draw's (chain, batch) slot: the offsets of _batch_base with one cell per batch
+    cb = _batch_base(lay, 0).astype(np.int64)
     return {**lay, "fused": True, "cb": cb, "sizes_f": lay["sizes"].astype(float)}
 
 
@@ -478,24 +478,37 @@ def _batch_base(lay, n_cells, chains=None, draws=None):
 
 def _master_bins(d, logd, e0, top, any_zero, all_finite):
     """Master cell of each distance (G for a tie at the centre or a left-out draw), and the cell edges."""
+    scale, me = _master_grid(e0, top)
+    return _master_cells(d, logd, scale, any_zero or not all_finite), me
+
+
+def _master_grid(e0, top):
+    """The master grid of positive distances: geometric cells [e0 e^(j dm), e0 e^((j+1) dm)).
+
+    Returns ``(log e0, 1 / dm)`` (what a distance's cell is computed from,
+    :func:`_master_cells` and the fused pass) and the cells' upper edges (e, G).
+    """
     G = N_MASTER_CELLS
-    dm, me = _master_edges(e0, top)
-    t = logd - np.log(e0)[:, None]
-    t *= (1.0 / dm)[:, None]
-    if any_zero or not all_finite:
+    dm = np.log(top / e0) / (G - 0.5)
+    return (np.log(e0), 1.0 / dm), e0[:, None] * np.exp(dm[:, None] * np.arange(1, G + 1)[None, :])
+
+
+def _master_cells(d, logd, scale, special):
+    """Master cell of each distance from the grid's ``scale`` = ``(log e0, 1 / dm)`` (:func:`_master_grid`).
+
+    ``special``: there may be ties at the centre or left-out draws (cell G).
+    """
+    G = N_MASTER_CELLS
+    le0, inv_dm = scale
+    t = logd - le0[:, None]
+    t *= inv_dm[:, None]
+    if special:
         t = np.where(np.isfinite(t), t, -1.0)
     np.clip(t, -1.0, G - 1, out=t)
     mb = t.astype(np.int64)  # truncation = floor for t >= 0; -0.x -> 0
-    if any_zero or not all_finite:
+    if special:
         mb[(d == 0) | ~np.isfinite(d)] = G  # not a positive finite distance
-    return mb, me
-
-
-def _master_edges(e0, top):
-    """The master grid of positive distances: geometric cells [e0 e^(j dm), e0 e^((j+1) dm)); dm and upper edges."""
-    G = N_MASTER_CELLS
-    dm = np.log(top / e0) / (G - 0.5)
-    return dm, e0[:, None] * np.exp(dm[:, None] * np.arange(1, G + 1)[None, :])
+    return mb
 
 
 def _window_flat(mb, g_sub, n_win, slot, d, all_finite):
@@ -826,13 +839,12 @@ def _master_and_windows(out, d, top, s0, all_finite, lay):
     with np.errstate(divide="ignore"):
         logd = np.log(d)
     special = any_zero or not all_finite
+    scale, me = _master_grid(e0, top)
+    cells = {"le0": scale[0], "inv_dm": scale[1], "special": special}
     if lay["fused"]:  # the cells' counts in a compiled pass, without each draw's cell
-        dm, me = _master_edges(e0, top)
-        cells = {"le0": np.log(e0), "inv_dm": 1.0 / dm, "special": special}
-        kernel("_master_counts_rows")(logd, d, cells["le0"], cells["inv_dm"], G, special, out["master"][s0:s1])
+        kernel("_master_counts_rows")(logd, d, scale[0], scale[1], G, special, out["master"][s0:s1])
     else:
-        mb, me = _master_bins(d, logd, e0, top, any_zero, all_finite)
-        cells = {"mb": mb}
+        cells["mb"] = mb = _master_cells(d, logd, scale, special)
         mc = np.bincount((np.arange(ns)[:, None] * (G + 1) + mb).ravel(), minlength=ns * (G + 1))
         out["master"][s0:s1] = mc.reshape(ns, G + 1)[:, :G]
     out["medges"][s0:s1] = me
@@ -841,7 +853,7 @@ def _master_and_windows(out, d, top, s0, all_finite, lay):
         out["r_w"][s0:s1] = np.take_along_axis(me, g_sub, axis=1)
     if div_flat is not None and div_flat.size:
         mb_div = (cells["mb"][:, div_flat] if "mb" in cells else
-                  _master_bins(d[:, div_flat], logd[:, div_flat], e0, top, any_zero, all_finite)[0])
+                  _master_cells(d[:, div_flat], logd[:, div_flat], scale, special))
         near_d = (mb_div <= g_sub[:, :1]) | (d[:, div_flat] == 0)
         out["div_near"][s0:s1] = near_d.sum(axis=1)
     if lay["fused"]:
