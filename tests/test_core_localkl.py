@@ -394,3 +394,61 @@ def test_interval_from_draws_stays_at_or_above_zero():
         # an estimate below 0 (noise around 0) still gets an interval of its own width above 0
         half = 0.5 * (res.details["kl_se"] * 2 * stats.norm.ppf(0.97))
         assert res.kl_upper >= half * (1 - 1e-12)
+
+
+def test_knn_infinite_draws_are_mass_beyond_the_float_range():
+    # a collapsed fit's transform overflows: some draws are +-inf. They count in n and m and
+    # in the masses of A, are nobody's neighbour, and so give exactly what draws at a huge finite
+    # value give (never a neighbour of a point in A, outside A); this raised "draws must be finite"
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=3000)
+    y = rng.normal(0.2, 1.0, size=3000)
+    y_inf, y_big = y.copy(), y.copy()
+    y_inf[::7], y_big[::7] = np.inf, 1e300
+    y_inf[3::11], y_big[3::11] = -np.inf, -1e300
+    for region in (Box(-1.0, 1.0), Ball(0.5, 0.3)):
+        for a, b in ((x, y_inf), (y_inf, x)):
+            res = local_kl_knn(a, b, region)
+            ref = local_kl_knn(a, np.where(np.isinf(b), np.sign(b) * 1e300, b) if b is y_inf else b,
+                               region) if a is x else local_kl_knn(y_big, x, region)
+            assert res.kl == ref.kl and res.kl_lower == ref.kl_lower and res.kl_upper == ref.kl_upper
+            assert np.isfinite(res.kl) and res.kl_lower <= res.kl <= res.kl_upper
+    res = local_kl_knn(x, y_inf, Box(-1.0, 1.0))
+    assert res.details["n_nu_infinite"] == int(np.isinf(y_inf).sum()) and res.details["n_mu_infinite"] == 0
+    # the masses of A count the infinite draws in the total
+    assert res.nu_mass == pytest.approx(np.mean((y_inf >= -1) & (y_inf <= 1)))
+    # NaN is not a value: refused, naming the side
+    with pytest.raises(ValueError, match="y \\(the second distribution\\) contain NaN"):
+        local_kl_knn(x, np.where(np.arange(3000) == 4, np.nan, y), Box(-1.0, 1.0))
+
+
+def test_knn_infinite_draws_of_mu_inside_the_region_allow_every_value():
+    # mu's draws at infinity inside a tail: their density ratio is unknown, so the estimate is
+    # NaN and its interval [phi(mu(A), nu(A)), inf], said in a warning (not a confident number)
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=3000)
+    x[::50] = np.inf  # 60 draws at +inf, 60 at -inf: 2% each, so atoms (>= 10 repeats, >= 1%)
+    x[1::50] = -np.inf
+    with pytest.warns(RuntimeWarning, match="beyond the range"):
+        res = local_kl_knn(x, rng.normal(size=3000), Tail(0.0, 2.0))
+    # repeated infinite values are atoms nu lacks: KL_A = inf, with the mass term as the lower end
+    assert res.details["atoms"] == {(np.inf,): pytest.approx(0.02), (-np.inf,): pytest.approx(0.02)}
+    assert np.isposinf(res.kl) and np.isposinf(res.kl_upper) and res.kl_lower == pytest.approx(res.mass_term)
+    x2 = rng.normal(size=3000)
+    x2[:3] = [np.inf, -np.inf, np.inf]  # too few to be an atom
+    with pytest.warns(RuntimeWarning, match="3 of the first distribution's draws in the region are infinite"):
+        res2 = local_kl_knn(x2, rng.normal(size=3000), Tail(0.0, 2.0))
+    assert np.isnan(res2.kl) and np.isposinf(res2.kl_upper) and res2.kl_lower == pytest.approx(res2.mass_term)
+
+
+def test_knn_one_dimension_reaches_the_whole_float_range():
+    # distances in one dimension are |x - y| (the squared norm under- and overflowed: draws at
+    # 1e-300 were "ties" and draws at 1e200 had no finite neighbour, which raised)
+    rng = np.random.default_rng(7)
+    base = rng.normal(size=2000)
+    for scale in (1e-300, 1e200):
+        x, y = base * scale, rng.normal(size=2000) * scale
+        res = local_kl_knn(x, y, Box(-scale, scale))
+        ref = local_kl_knn(base, y / scale, Box(-1.0, 1.0))
+        # scale-free estimator: the same number up to rounding of the scaled draws
+        assert res.kl == pytest.approx(ref.kl, rel=1e-9, abs=1e-12)

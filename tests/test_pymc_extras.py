@@ -191,3 +191,14 @@ def test_collapsed_laplace_fit_is_reported_not_a_crash():
         res = plm.check(idata, approximations={"Laplace": lap}, model=m, warn=False)
     assert "theta" in res.left_out and "non-finite" in res.left_out["theta"]
     assert any(f.kind == "approximation" and f.variable == "tau" for f in res.findings)
+    # local_kl against the collapsed fit (its draws of tau reach 0 and inf in float) is a reading,
+    # not an error: forward finite; reverse infinite (the fit's underflowed draws are an atom at 0
+    # NUTS lacks), with the mass term as its lower end
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kl = plm.local_kl(idata, lap, (0.0, 0.5), var_names="tau", model=m)
+    fwd, rev = kl.sel(direction="forward"), kl.sel(direction="reverse")
+    assert np.isfinite(float(fwd["kl"])) and float(fwd["kl_lower"]) <= float(fwd["kl"]) <= float(fwd["kl_upper"])
+    assert float(fwd["mass_term"]) > 0.1  # NUTS holds ~0.1 in (0, 0.5), the fit ~0.5
+    assert float(rev["nu_mass"]) < 0.3 < float(rev["mu_mass"])  # the fit holds far more mass near 0
+    assert np.isposinf(float(rev["kl"])) and float(rev["kl_lower"]) == pytest.approx(float(rev["mass_term"]))

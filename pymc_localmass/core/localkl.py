@@ -410,7 +410,10 @@ class Ball:
 
     def _dist(self, x):
         diff = _as_points(x, self.dim) - self.center
-        return np.sqrt(np.sum(diff * diff, axis=1)) if self.norm == "euclidean" else np.max(np.abs(diff), axis=1)
+        if self.norm != "euclidean":
+            return np.max(np.abs(diff), axis=1)
+        with np.errstate(over="ignore"):  # (beyond 1e154 the square is inf: the point is far, as it is)
+            return np.sqrt(np.sum(diff * diff, axis=1))
 
     def contains(self, x):
         return self._dist(x) <= self.radius
@@ -823,7 +826,9 @@ def _kth_positive_distance(tree, pts, k, exclude_self):
     extra = 1 if exclude_self else 0
     kk = min(n_tree, k + extra + 8)
     while True:
-        dist, _ = tree.query(pts, k=kk)
+        # (in one dimension the max norm is |x - y| itself: the Euclidean norm's square
+        # would underflow below 1e-154 and overflow above 1e154, as a collapsed fit's draws reach)
+        dist, _ = tree.query(pts, k=kk, p=np.inf if pts.shape[1] == 1 else 2)
         dist = dist.reshape(pts.shape[0], -1)
         pos = dist > 0
         n_pos = np.sum(pos & np.isfinite(dist), axis=1)
@@ -847,9 +852,21 @@ def _wkv_terms(x, y, k):
     """
     n, d = x.shape
     m = y.shape[0]
-    rho, t1 = _kth_positive_distance(cKDTree(x), x, k, exclude_self=True)
-    nu, t2 = _kth_positive_distance(cKDTree(y), x, k, exclude_self=False)
-    return d * (np.log(nu) - np.log(rho)) + math.log(m / (n - 1)), t1 + t2
+    # infinite draws (a transform that overflowed: mass beyond the float range) count
+    # in n and m but are nobody's neighbour; their own terms are NaN (see local_kl_knn)
+    fx = np.all(np.isfinite(x), axis=1)
+    fy = np.all(np.isfinite(y), axis=1)
+    terms = np.full(n, np.nan)
+    if not fx.any():
+        return terms, 0
+    xf, yf = x[fx], y[fy]
+    if yf.shape[0] < k:
+        raise ValueError(f"too few finite draws of the second distribution for the kNN estimator "
+                         f"({yf.shape[0]} of {m}; k = {k})")
+    rho, t1 = _kth_positive_distance(cKDTree(xf), xf, k, exclude_self=True)
+    nu, t2 = _kth_positive_distance(cKDTree(yf), xf, k, exclude_self=False)
+    terms[fx] = d * (np.log(nu) - np.log(rho)) + math.log(m / (n - 1))
+    return terms, t1 + t2
 
 
 def _unmatched_atoms(x, y, region, min_count=10, min_fraction=0.01):
@@ -921,6 +938,14 @@ def local_kl_knn(x, y, region=None, *, k=5, n_batches=10, ci_prob=0.94):
     holds draws of ``mu`` but none of ``nu`` is not flagged as infinite: the
     neighbours outside ``A`` still give a finite density-ratio estimate.
 
+    Infinite draws (a transform that overflowed, as a collapsed Laplace
+    fit's ``exp`` of a huge log scale gives) are mass beyond the float range:
+    they count in ``n`` and ``m`` and in the masses of ``A``, but are
+    nobody's neighbour (``details["n_mu_infinite"]``, ``"n_nu_infinite"``).
+    Where draws of ``mu`` at infinity lie in ``A`` (a tail), their density
+    ratio is unknown: ``kl`` is NaN with interval ``[phi(mu(A), nu(A)), inf]``
+    and a RuntimeWarning. NaN draws raise.
+
     Examples
     --------
     >>> rng = np.random.default_rng(0)
@@ -948,6 +973,17 @@ def local_kl_knn(x, y, region=None, *, k=5, n_batches=10, ci_prob=0.94):
     by = np.array_split(np.arange(y.shape[0]), n_batches)
     batch = np.array([_knn_estimate(x[i], y[j], region, k)[0] for i, j in zip(bx, by)])
     kl, shape, se, bias, lo, hi = _knn_interval(batch, kl, shape, mu_A, nu_A, ci_prob)
+    beyond_float = _infinite_in_region(x, region)
+    if beyond_float and not atoms:
+        # draws of mu at infinity inside A (an overflowed transform, a Tail region): their
+        # density ratio is unknown, so the draws allow every value from the mass term up
+        warnings.warn(
+            f"local_kl from draws: {beyond_float} of the first distribution's draws in the region are "
+            "infinite (beyond the float range, as an overflowing transform gives); the nearest-neighbour "
+            "estimator cannot weigh them: the estimate is NaN and its interval [phi(mu(A), nu(A)), inf]",
+            RuntimeWarning, stacklevel=2)
+        kl, shape, hi = math.nan, math.nan, math.inf
+        lo = float(phi(mu_A, nu_A))
     if atoms:
         # an atom of mu (exact ties in A) at a point where nu has no draw: dmu/dnu is infinite on
         # a set of positive mu-mass, so KL_A(mu || nu) = inf (the regularised form is finite)
@@ -956,7 +992,9 @@ def local_kl_knn(x, y, region=None, *, k=5, n_batches=10, ci_prob=0.94):
     n_in_x = int(x.shape[0] if region is None else region.contains(x).sum())
     n_in_y = int(y.shape[0] if region is None else region.contains(y).sum())
     details = {"n_mu_in": n_in_x, "n_nu_in": n_in_y, "ties": ties, "kl_se": se, "bias_allowance": bias,
-               "batch_kl": batch, "k": k, "uncovered_fraction": uncovered, "atoms": atoms}
+               "batch_kl": batch, "k": k, "uncovered_fraction": uncovered, "atoms": atoms,
+               "n_mu_infinite": int((~np.isfinite(x).all(axis=1)).sum()),
+               "n_nu_infinite": int((~np.isfinite(y).all(axis=1)).sum())}
     return LocalKL(kl, shape, float(phi(mu_A, nu_A)), float(mu_A), float(nu_A), 0.0, lo, hi, "knn", details)
 
 
@@ -968,8 +1006,10 @@ def _knn_draws(x, y, *, k, n_batches):
     y = y.reshape(-1, 1) if y.ndim == 1 else y
     if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1]:
         raise ValueError("`x` and `y` must be (n, d) and (m, d) with the same d")
-    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
-        raise ValueError("draws must be finite")
+    for side, arr in (("x (the first distribution)", x), ("y (the second distribution)", y)):
+        if np.isnan(arr).any():
+            raise ValueError(f"draws of {side} contain NaN ({int(np.isnan(arr).any(axis=1).sum())} of "
+                             f"{arr.shape[0]}); infinite draws (an overflowed transform) are allowed, NaN is not")
     if n_batches < 2:
         raise ValueError("`n_batches` must be >= 2")
     smallest = min(x.shape[0], y.shape[0]) // n_batches
@@ -979,6 +1019,15 @@ def _knn_draws(x, y, *, k, n_batches):
     return x, y
 
 
+def _infinite_in_region(x, region):
+    """How many of the draws ``x`` are infinite (in some coordinate) and lie in ``region``."""
+    inf = ~np.all(np.isfinite(x), axis=1)
+    if not inf.any():
+        return 0
+    inx = inf if region is None else inf & region.contains(np.where(np.isnan(x), 0.0, x))
+    return int(inx.sum())
+
+
 def _uncovered_fraction(x, y, region):
     """The fraction of ``mu``'s draws in ``A`` that lie beyond the range of ``nu``'s draws.
 
@@ -986,7 +1035,10 @@ def _uncovered_fraction(x, y, region):
     draws), so ``log(dmu/dnu)`` is underestimated, often badly.
     """
     inx_all = np.ones(x.shape[0], bool) if region is None else region.contains(x)
-    beyond = np.any((x < y.min(axis=0)) | (x > y.max(axis=0)), axis=1) & inx_all
+    yf = y[np.all(np.isfinite(y), axis=1)]  # (infinite draws show no density anywhere)
+    if yf.shape[0] == 0:
+        return 1.0 if inx_all.any() else 0.0
+    beyond = np.any((x < yf.min(axis=0)) | (x > yf.max(axis=0)), axis=1) & inx_all
     return float(beyond.sum() / max(int(inx_all.sum()), 1))
 
 
@@ -998,7 +1050,7 @@ def _knn_estimate(xb, yb, region, k):
     mterm = float(phi(mu_A, nu_A))
     if inx.sum() == 0:
         return mterm, 0.0, mu_A, nu_A, 0
-    if xb.shape[0] <= k or yb.shape[0] < k:
+    if np.isfinite(xb).all(axis=1).sum() <= k or np.isfinite(yb).all(axis=1).sum() < k:
         return math.nan, math.nan, mu_A, nu_A, 0
     terms, ties = _wkv_terms(xb, yb, k)
     kl = float(np.sum(terms[inx]) / xb.shape[0]) - mu_A + nu_A
