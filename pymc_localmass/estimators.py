@@ -26,7 +26,7 @@ from .adapters import SAMPLE_DIMS, select_coords, select_vars
 from .adapters.source import convert, is_results  # noqa: F401 (is_results: for summary)
 from .core.curves import INDEX_STATS, STATUS_WORDS, no_draws_value
 from .core.distances import NORMS
-from .core.index import REACH_ESS, curve_reach, fit_index_curve
+from .core.index import REACH_ESS, curve_reach, curve_steepens, fit_index_curve
 from .errors import InvalidInputError
 from .results import CURVE_GROUP, attach, read, stored_centers, validate
 
@@ -421,13 +421,16 @@ def _curve_atoms(values, mass, lo, hi, resolved):
         values[..., I[key]] = np.where(none, val, values[..., I[key]])
 
 
-def _curve_reach(values, radius, ess_inside, resolved, mass_upper, scale):
+def _curve_reach(values, radius, ess_inside, resolved, mass_upper, scale, steep=None):
     """No index claimed where a curve from draws does not reach the centre (in place).
 
     The curve's ``n_near`` (ESS within one unit of the centre) and
     ``r_resolved`` (:func:`~.core.index.curve_reach`) are written; where
     fewer than ``REACH_ESS`` effective draws lie within a unit (a far centre:
-    every radius of the curve is many units wide), the row is "unresolved"
+    every radius of the curve is many units wide), or where the curve
+    steepens without bound towards its smallest resolved radius (``steep``,
+    :func:`~.core.index.curve_steepens`: the draws stop short of the centre,
+    a gap), the row is "unresolved"
     with the interval ``[0, inf]`` for ``a``, ``b`` unidentified, and no atom
     claimed (its upper bound is the smallest ball's mass). Curves without an
     ESS (exact tiers) are left as they are.
@@ -438,12 +441,20 @@ def _curve_reach(values, radius, ess_inside, resolved, mass_upper, scale):
     values[..., I["n_near"]] = np.where(draws, n_near, values[..., I["n_near"]])
     values[..., I["r_resolved"]] = np.where(draws, r_res, values[..., I["r_resolved"]])
     far = draws & (n_near < REACH_ESS)
+    if steep is not None:
+        far |= draws & steep & np.isfinite(values[..., I["a"]])
     first = np.argmin(np.where(np.isfinite(radius), radius, np.inf), axis=-1)[..., None]
     top = np.take_along_axis(np.asarray(mass_upper, float), first, axis=-1)[..., 0]
     for key, val in (("a", np.nan), ("a_lower", 0.0), ("a_upper", np.inf), ("b", np.nan), ("b_lower", -np.inf),
                      ("b_upper", np.inf), ("atom", 0.0), ("atom_lower", 0.0), ("atom_upper", top)):
         values[..., I[key]] = np.where(far, val, values[..., I[key]])
     values[..., I["status"]] = np.where(far, float(STATUS_WORDS.index("unresolved")), values[..., I["status"]])
+
+
+def _variable_tier(attrs, name):
+    """The tier that computed variable ``name`` (``attrs["variable_tiers"]`` where given, else ``attrs["tier"]``)."""
+    per = dict(item.split(":", 1) for item in str(attrs.get("variable_tiers", "")).split(",") if ":" in item)
+    return str(per.get(name, attrs.get("tier", "samples")))
 
 
 def _index_from_curves(curves, ci_prob=None):
@@ -467,7 +478,13 @@ def _index_from_curves(curves, ci_prob=None):
             np.isnan(values[..., INDEX_STATS.index("a")]), float(STATUS_WORDS.index("unresolved")), 0.0)
         values[..., INDEX_STATS.index("scale")] = scale
         _curve_atoms(values, stat("mass"), stat("mass_lower"), stat("mass_upper"), stat("resolved") > 0.5)
-        _curve_reach(values, radius, stat("ess"), stat("resolved") > 0.5, stat("mass_upper"), scale)
+        # (curves counted from draws only: the model tier's near-exact curves carry an
+        # importance ESS, but no gap to find, and their precision would test the slope model)
+        steep = None
+        if _variable_tier(curves.attrs, name).startswith("samples"):
+            steep, _ = curve_steepens(radius, stat("mass"), stat("mass_lower"), stat("mass_upper"),
+                                      stat("resolved") > 0.5, scale, ci_prob=ci)
+        _curve_reach(values, radius, stat("ess"), stat("resolved") > 0.5, stat("mass_upper"), scale, steep=steep)
         out[name] = xr.DataArray(values, dims=rest.dims + ("index_stat",),
                                  coords={**{k: v for k, v in rest.coords.items()}, "index_stat": list(INDEX_STATS)})
     ds = xr.Dataset(out)

@@ -381,6 +381,10 @@ def status_note(row, name="the variable", center="the centre"):
         if n_near < REACH_ESS:
             return (f"no draw within {_g(near / sc)} sd of {at} ({n_near:.0f} effective draws within one sd); "
                     f"the draws say nothing below r = {_g(get('r_resolved'))}; " + STATUS_ADVICE[word])
+        if not np.isfinite(near):  # an index fitted from a curve of draws that steepens without bound
+            return (f"the curve steepens without bound towards its smallest resolved radius "
+                    f"{_g(get('r_resolved'))} around {at}: the draws stop short of it (a gap) or the mass "
+                    "decays faster than any power there; no finite index is supported; " + STATUS_ADVICE[word])
         if near < 0.5 * get("r_resolved"):
             return (f"{at} lies in a thin tail: too few effective draws within a quarter sd of it to tell the "
                     f"local index from the tail's slope; the draws say nothing below r = {_g(get('r_resolved'))}; "

@@ -303,3 +303,45 @@ def test_lattice_with_divergences_at_their_share_stays_a_lattice():
     assert div.sum() == 58
     assert _word(_row(k, "mean")) == "lattice"
     assert _word(_row(k, "mean", divergent=div)) == "lattice"
+
+
+@pytest.mark.parametrize("gap", [0.05, 0.2])
+def test_index_from_curves_of_draws_with_a_gap_is_unresolved(gap):
+    # N(0, 1) draws with nothing within `gap` of 0: the curve path read a = 1.03 [0.65, 1.4]
+    # ("ok") at a 0.05 gap and a = 40 [0, 1040] at 0.2 (its slopes rise as the radius shrinks
+    # to the smallest resolved one); the draws path says unresolved (an edge). Now both do
+    rng = np.random.default_rng(1)
+    z = rng.standard_normal((4, 4000))
+    z = np.where(np.abs(z) < gap, np.sign(z) * gap + z, z)
+    for idx in (plm.mass_index(plm.local_mass({"x": z}, centers={"x": [0.0]})), plm.mass_index({"x": z},
+                                                                                              centers={"x": [0.0]})):
+        row = idx["x"].sel(center="0").to_series().to_dict()
+        assert _word(row) == "unresolved"
+        assert np.isnan(row["a"]) and row["a_lower"] == 0 and np.isposinf(row["a_upper"])
+        assert row["r_resolved"] >= gap
+    note = status_note(plm.mass_index(plm.local_mass({"x": z}, centers={"x": [0.0]}))["x"]
+                       .sel(center="0").to_series().to_dict(), "x", "0")
+    assert "steepens without bound" in note and "nan" not in note
+
+
+@pytest.mark.parametrize("case", ["normal@0", "normal@1", "halfnormal@0", "gamma8@0", "uniform@0.01",
+                                  "cauchy@0", "ar0.9@0"])
+def test_index_from_curves_of_smooth_draws_does_not_steepen(case):
+    # the steepening test keeps its level on smooth densities (interior, boundary, steep power,
+    # heavy tail, autocorrelated draws): lambda's z stays below the 0.999 quantile
+    from pymc_localmass.core.index import curve_steepens
+
+    rng = np.random.default_rng(11)
+    z = rng.standard_normal((4, 4000))
+    x, c = {"normal@0": (z, 0.0), "normal@1": (z, 1.0), "halfnormal@0": (np.abs(z), 0.0),
+            "gamma8@0": (rng.gamma(8.0, size=(4, 4000)), 0.0), "uniform@0.01": (rng.random((4, 4000)), 0.01),
+            "cauchy@0": (rng.standard_cauchy((4, 4000)), 0.0), "ar0.9@0": (None, 0.0)}[case]
+    if x is None:
+        x = np.zeros((4, 4000))
+        for t in range(1, 4000):
+            x[:, t] = 0.9 * x[:, t - 1] + np.sqrt(0.19) * z[:, t]
+    cur = plm.local_mass({"x": x}, centers={"x": [c]})["x"].isel(center=0)
+    g = lambda s: cur.sel(local_stat=s).values  # noqa: E731
+    steep, zz = curve_steepens(g("radius"), g("mass"), g("mass_lower"), g("mass_upper"), g("resolved") > 0.5,
+                               float(np.std(x)))
+    assert not steep and np.isfinite(zz) and zz < 2.5

@@ -1015,6 +1015,89 @@ def _widen_by_inner_half(out, rmid, s, sig, scale, quantile, fit_b, b_level):
             out[f"{key}_upper"] = out[key] + float(np.hypot(hi - out[key], shift))
 
 
+def curve_steepens(radius, mass, mass_lower, mass_upper, resolved, scale, *, ci_prob=0.94, level=EDGE_LEVEL):
+    """Does a mass curve from draws steepen without bound towards its smallest resolved radius?
+
+    The curve's counterpart of the draws' edge and ``lambda`` tests
+    (:func:`_edge_test`, :func:`_lambda_test`): the finite-radius slopes
+    ``s_j`` (as :func:`fit_index_curve` forms them, with its variances) are
+    fitted by ``s = a + c r / scale - b / L + lambda r_1 / r`` (``r_1`` the
+    smallest slope radius, ``L = 1 + log(u / r)`` with ``u`` the larger of
+    ``scale`` and twice the largest radius), the slope of
+    ``m = C r^a L^b exp(c r / scale - lambda r_1 / r)`` (the log term where
+    ``L`` spans more than a factor 2);
+    ``lambda > 0`` at one-sided ``level`` says that the mass collapses faster
+    than any power as the radius shrinks to the smallest resolved one: the
+    draws stop short of the centre (a gap) or decay faster than any power
+    there, and no finite index is supported by the curve. A power law with
+    curvature and a log factor (a smooth density at an interior or boundary
+    centre, a horseshoe's spike) has ``lambda = 0``.
+
+    Parameters
+    ----------
+    radius, mass, mass_lower, mass_upper : ndarray (..., R)
+    resolved : ndarray (..., R) of bool
+    scale : ndarray (...)
+    ci_prob : float
+        Level of the mass intervals (their width gives the slopes' variances).
+    level : float
+
+    Returns
+    -------
+    steep : ndarray (...) of bool
+    z : ndarray (...)
+        ``lambda`` over its standard error (NaN with fewer than five slopes).
+
+    Examples
+    --------
+    >>> r = np.geomspace(0.01, 1.0, 20)
+    >>> gap = np.clip(r - 0.009, 0, None) / 0.991          # no mass within 0.009
+    >>> steep, z = curve_steepens(r, gap, gap * 0.95, gap * 1.05, gap > 0, 1.0)
+    >>> bool(steep)
+    True
+    >>> steep, z = curve_steepens(r, r, r * 0.95, r * 1.05, np.ones(20, bool), 1.0)   # m = r
+    >>> bool(steep)
+    False
+    """
+    radius = np.asarray(radius, float)
+    shape = radius.shape[:-1]
+    R = radius.shape[-1]
+    flat = lambda x: np.broadcast_to(np.asarray(x), shape + (R,)).reshape(-1, R)  # noqa: E731
+    r, m, lo, hi = flat(radius), flat(mass), flat(mass_lower), flat(mass_upper)
+    res = flat(resolved).astype(bool) & (m > 0)
+    sc = np.broadcast_to(np.asarray(scale, float), shape).reshape(-1)
+    zq = special.ndtri(0.5 + ci_prob / 2)
+    crit = special.ndtri(level)
+    z_out = np.full(r.shape[0], np.nan)
+    for e in range(r.shape[0]):
+        keep = np.flatnonzero(res[e])
+        if keep.size < 6:
+            continue
+        rr, mm = r[e, keep], m[e, keep]
+        with np.errstate(divide="ignore"):
+            se = (np.log(np.maximum(hi[e, keep], 1e-300)) - np.log(np.maximum(lo[e, keep], 1e-300))) / (2 * zq)
+        se = np.maximum(se, 1e-12)
+        dlr = np.diff(np.log(rr))
+        s = np.diff(np.log(mm)) / dlr
+        var_s = np.maximum(se[:-1] ** 2 - se[1:] ** 2, 0.25 * se[:-1] ** 2) / dlr**2
+        rmid = np.sqrt(rr[1:] * rr[:-1])
+        unit = sc[e] if np.isfinite(sc[e]) and sc[e] > 0 else rmid.max()
+        # null: a power law with curvature and a log factor (m = C r^a (log(u / r))^b e^(c r)),
+        # whose slopes move with r and 1 / log(1 / r); lambda's r_1 / r rises far faster
+        # (where log(1 / r) spans a wide range, as fit_slopes profiles its offset; over a
+        # narrow one 1 / L and r_1 / r are nearly collinear and the log term would take the rise)
+        L = np.log(max(unit, 2.0 * rmid.max()) / rmid) + 1.0
+        cols = [rmid / unit] + ([-1.0 / L] if L.max() > 2 * L.min() else []) + [rmid.min() / rmid]
+        J = np.column_stack([np.ones_like(s)] + cols)
+        w = 1.0 / var_s
+        coef, ssr = _weighted_ls(s, w, cols)
+        cov, _ = _sandwich(J, ssr, s, w, np.diag(var_s))
+        if cov[-1, -1] > 0:
+            z_out[e] = coef[-1] / np.sqrt(cov[-1, -1])
+    steep = np.isfinite(z_out) & (z_out > crit)
+    return steep.reshape(shape), z_out.reshape(shape)
+
+
 def fit_index_curve(radius, mass, mass_lower, mass_upper, resolved, scale, *, ci_prob=0.94,
                     fit_b=True):
     """Mass Index from a mass curve (any tier), by weighted least squares on slopes.
