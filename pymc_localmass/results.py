@@ -315,8 +315,21 @@ def _g(x):
 
 
 def status_word(row):
-    """The status word of an index row (a mapping of ``index_stat`` labels to values)."""
+    """The status word of an index row (a mapping of ``index_stat`` labels to values).
+
+    ``status`` may be the stored code or the word itself (a row of :func:`summary`).
+
+    Examples
+    --------
+    >>> status_word({"status": 4.0}), status_word({"status": "sampler"})
+    ('unresolved', 'sampler')
+    """
     code = row.get("status", np.nan)
+    if isinstance(code, str):
+        if code not in STATUS_WORDS:
+            raise ValueError(f"unknown status {code!r}; one of {list(STATUS_WORDS)}")
+        return code
+    code = float(code)
     if not np.isfinite(code):
         return "ok"
     return STATUS_WORDS[int(code)] if 0 <= int(code) < len(STATUS_WORDS) else "ok"

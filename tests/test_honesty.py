@@ -303,6 +303,12 @@ def test_lattice_with_divergences_at_their_share_stays_a_lattice():
     assert div.sum() == 58
     assert _word(_row(k, "mean")) == "lattice"
     assert _word(_row(k, "mean", divergent=div)) == "lattice"
+    # divergences crowding at the nearest value (all 58 there: far beyond its share) are
+    # recorded, but the lattice's reading is exact whatever the sampler did: still a lattice
+    crowd = div | (k == k.flat[np.argmin(np.abs(k - k.mean()).ravel())])
+    row = _row(k, "mean", divergent=crowd)
+    assert row["divergent_near"] >= 0.5 * crowd.sum() and _word(row) == "lattice"
+    assert np.isposinf(row["a"])
 
 
 @pytest.mark.parametrize("gap", [0.05, 0.2])
