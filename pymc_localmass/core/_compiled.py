@@ -44,7 +44,7 @@ def _jit(func=None, *, numpy_errors=False):
 # Plain loops over one row at a time, the same steps as the numpy path in
 # binned.fit_binned: Fisher scoring, a ridge of 1e-10, backtracking by halving
 # (30 halvings at most) until the log likelihood does not fall by more than
-# 1e-12, stop when the Newton decrement is at most ``tol``; at the end the
+# 1e-12, stop (before the step) when the Newton decrement is at most ``tol``; at the end the
 # inverse Fisher information (ridge 1e-12) where it is finite and positive definite.
 
 
@@ -81,11 +81,11 @@ def _loglik_row(theta, X, counts, p, dp):
 
 
 @_jit
-def _lu_solve(A, rhs, out):
-    """Solve A out = rhs by LU with partial pivoting (A is copied); returns det(A)."""
+def _lu_solve(A, rhs, out, a, x):
+    """Solve A out = rhs by LU with partial pivoting (in the scratch ``a`` (P, P), ``x`` (P,)); returns det(A)."""
     P = A.shape[0]
-    a = A.copy()
-    x = rhs.copy()
+    a[:, :] = A
+    x[:] = rhs
     det = 1.0
     for k in range(P):
         piv = k
@@ -120,15 +120,23 @@ def _lu_solve(A, rhs, out):
 
 
 @_jit
-def _information(N, p, dp, ridge, info):
+def _reciprocal(p, inv):
+    """``1 / p`` where ``p > 0``, else 0 (a cell without probability adds nothing)."""
+    for b in range(p.shape[0]):
+        inv[b] = 1.0 / p[b] if p[b] > 0 else 0.0
+
+
+@_jit
+def _information(N, inv, dp, ridge, info):
+    """Fisher information ``N sum_b dp_q dp_s / p`` (symmetric: the upper triangle, mirrored)."""
     B, P = dp.shape
     for q in range(P):
-        for s in range(P):
+        for s in range(q, P):
             acc = 0.0
             for b in range(B):
-                if p[b] > 0:
-                    acc += dp[b, q] * dp[b, s] / p[b]
+                acc += dp[b, q] * dp[b, s] * inv[b]
             info[q, s] = N * acc + (ridge if q == s else 0.0)
+            info[s, q] = info[q, s]
 
 
 @_jit
@@ -141,10 +149,15 @@ def _fit_rows(X, counts, theta0, max_iter, tol):
     dp = np.empty((B, P))
     cp = np.empty(B)
     cdp = np.empty((B, P))
+    inv = np.empty(B)
     grad = np.empty(P)
     step = np.empty(P)
     cand = np.empty(P)
     info = np.empty((P, P))
+    lu_a = np.empty((P, P))
+    lu_x = np.empty(P)
+    unit = np.empty(P)
+    col = np.empty(P)
     for e in range(E):
         th = theta[e]
         Xe = X[e]
@@ -158,15 +171,15 @@ def _fit_rows(X, counts, theta0, max_iter, tol):
             if not active:
                 break
             fine = True
+            _reciprocal(p, inv)
             for q in range(P):
                 g = 0.0
                 for b in range(B):
-                    if p[b] > 0:
-                        g += ce[b] * dp[b, q] / p[b]
+                    g += ce[b] * inv[b] * dp[b, q]
                 grad[q] = g
                 if not np.isfinite(g):
                     fine = False
-            _information(N, p, dp, 1e-10, info)
+            _information(N, inv, dp, 1e-10, info)
             for q in range(P):
                 for s in range(P):
                     if not np.isfinite(info[q, s]):
@@ -174,13 +187,15 @@ def _fit_rows(X, counts, theta0, max_iter, tol):
             for q in range(P):
                 step[q] = 0.0
             if fine:
-                det = _lu_solve(info, grad, step)
+                det = _lu_solve(info, grad, step, lu_a, lu_x)
                 if not det > 0:
                     for q in range(P):
                         step[q] = 0.0
             dec = 0.0
             for q in range(P):
                 dec += grad[q] * step[q]
+            if not dec > tol:  # converged: the last (tiny) step is not taken
+                break
             t = 1.0
             accepted = False
             for _bt in range(30):
@@ -191,15 +206,17 @@ def _fit_rows(X, counts, theta0, max_iter, tol):
                     for q in range(P):
                         th[q] = cand[q]
                     cur = cll
-                    p[:] = cp
-                    dp[:, :] = cdp
+                    # the candidate's cells become the current ones (the buffers trade places)
+                    p, cp = cp, p
+                    dp, cdp = cdp, dp
                     accepted = True
                     break
                 t *= 0.5
-            active = (dec > tol) and accepted
+            active = accepted
         ll[e] = cur
         # the inverse Fisher information at the estimate
-        _information(N, p, dp, 0.0, info)
+        _reciprocal(p, inv)
+        _information(N, inv, dp, 0.0, info)
         good = np.isfinite(cur)
         for q in range(P):
             for s in range(P):
@@ -208,13 +225,11 @@ def _fit_rows(X, counts, theta0, max_iter, tol):
         if good:
             for q in range(P):
                 info[q, q] += 1e-12
-            unit = np.zeros(P)
-            col = np.empty(P)
             det = 1.0
             for s in range(P):
                 unit[:] = 0.0
                 unit[s] = 1.0
-                det = _lu_solve(info, unit, col)
+                det = _lu_solve(info, unit, col, lu_a, lu_x)
                 if not det > 0:
                     break
                 for q in range(P):

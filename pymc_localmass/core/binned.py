@@ -183,10 +183,15 @@ def fit_binned(counts, edges, R, scale, terms, theta0=None, max_iter=80, tol=1e-
             if fine.any():
                 step[fine] = np.linalg.solve(info[fine], grad[fine][..., None])[..., 0]
         dec = (grad * step).sum(axis=1)
+        # converged rows (Newton decrement at most tol) stop before the step: it is tiny
+        # (about sqrt(tol) standard errors) and its trial would cost a likelihood evaluation
+        go = dec > tol
         t = np.ones(ia.size)
-        todo = np.ones(ia.size, bool)
+        todo = go.copy()
         new_theta = theta[ia].copy()
         for _bt in range(30):
+            if not todo.any():
+                break
             sub = np.flatnonzero(todo)
             cand = theta[ia[sub]] + t[sub, None] * step[sub]
             rows = ia[sub]
@@ -204,7 +209,7 @@ def fit_binned(counts, edges, R, scale, terms, theta0=None, max_iter=80, tol=1e-
             if not todo.any():
                 break
         theta[ia] = new_theta
-        active[ia] = (dec > tol) & ~todo
+        active[ia] = go & ~todo
     safe = np.where(p > 0, p, np.inf)
     with np.errstate(over="ignore", invalid="ignore"):
         info = N[:, None, None] * np.einsum("eb,ebp,ebq->epq", 1.0 / safe, dp, dp)
