@@ -1015,6 +1015,23 @@ def _widen_by_inner_half(out, rmid, s, sig, scale, quantile, fit_b, b_level):
             out[f"{key}_upper"] = out[key] + float(np.hypot(hi - out[key], shift))
 
 
+def _curve_slopes(rr, mm, lo, hi, z):
+    """Finite-radius slopes of a curve's resolved radii: midpoints, slopes and their variances.
+
+    The standard error of each log mass is read off its interval (``z`` its
+    normal quantile); increments of nested balls are nearly independent,
+    with the variance of a log-ratio about ``se_inner^2 - se_outer^2``
+    (conditional binomial), at least a quarter of the inner one's.
+    """
+    with np.errstate(divide="ignore"):
+        se = (np.log(np.maximum(hi, 1e-300)) - np.log(np.maximum(lo, 1e-300))) / (2 * z)
+    se = np.maximum(se, 1e-12)
+    dlr = np.diff(np.log(rr))
+    s = np.diff(np.log(mm)) / dlr
+    var_s = np.maximum(se[:-1] ** 2 - se[1:] ** 2, 0.25 * se[:-1] ** 2) / dlr**2
+    return np.sqrt(rr[1:] * rr[:-1]), s, var_s
+
+
 def curve_steepens(radius, mass, mass_lower, mass_upper, resolved, scale, *, ci_prob=0.94, level=EDGE_LEVEL):
     """Does a mass curve from draws steepen without bound towards its smallest resolved radius?
 
@@ -1073,14 +1090,7 @@ def curve_steepens(radius, mass, mass_lower, mass_upper, resolved, scale, *, ci_
         keep = np.flatnonzero(res[e])
         if keep.size < 6:
             continue
-        rr, mm = r[e, keep], m[e, keep]
-        with np.errstate(divide="ignore"):
-            se = (np.log(np.maximum(hi[e, keep], 1e-300)) - np.log(np.maximum(lo[e, keep], 1e-300))) / (2 * zq)
-        se = np.maximum(se, 1e-12)
-        dlr = np.diff(np.log(rr))
-        s = np.diff(np.log(mm)) / dlr
-        var_s = np.maximum(se[:-1] ** 2 - se[1:] ** 2, 0.25 * se[:-1] ** 2) / dlr**2
-        rmid = np.sqrt(rr[1:] * rr[:-1])
+        rmid, s, var_s = _curve_slopes(r[e, keep], m[e, keep], lo[e, keep], hi[e, keep], zq)
         unit = sc[e] if np.isfinite(sc[e]) and sc[e] > 0 else rmid.max()
         # null: a power law with curvature and a log factor (m = C r^a (log(u / r))^b e^(c r)),
         # whose slopes move with r and 1 / log(1 / r); lambda's r_1 / r rises far faster
@@ -1140,15 +1150,8 @@ def fit_index_curve(radius, mass, mass_lower, mass_upper, resolved, scale, *, ci
         keep = np.flatnonzero(res[e])
         if keep.size < 3:
             continue
-        rr, mm = r[e, keep], m[e, keep]
-        with np.errstate(divide="ignore"):
-            se = (np.log(np.maximum(hi[e, keep], 1e-300)) - np.log(np.maximum(lo[e, keep], 1e-300))) / (2 * z)
-        se = np.maximum(se, 1e-12)
-        dlr = np.diff(np.log(rr))
-        s = np.diff(np.log(mm)) / dlr
-        # increments of nested balls: var of log-ratio ~ se_inner^2 - se_outer^2 (conditional binomial)
-        var_s = np.maximum(se[:-1] ** 2 - se[1:] ** 2, 0.25 * se[:-1] ** 2) / dlr**2
-        rmid = np.sqrt(rr[1:] * rr[:-1])
+        rr = r[e, keep]
+        rmid, s, var_s = _curve_slopes(rr, m[e, keep], lo[e, keep], hi[e, keep], z)
         fit = fit_slopes(rmid, s, var_s, sc[e], z, fit_b=fit_b)
         for key in ("a", "a_lower", "a_upper", "b", "b_lower", "b_upper"):
             out[key][e] = fit[key]
