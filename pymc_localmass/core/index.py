@@ -1015,6 +1015,18 @@ def _widen_by_inner_half(out, rmid, s, sig, scale, quantile, fit_b, b_level):
             out[f"{key}_upper"] = out[key] + float(np.hypot(hi - out[key], shift))
 
 
+def _flat_curves(radius, mass, mass_lower, mass_upper, resolved, scale):
+    """Curves (..., R) as rows (n, R): ``shape`` (the leading dims), ``r, m, lo, hi``,
+    ``res`` (resolved with positive mass) and ``scale`` (n,)."""
+    radius = np.asarray(radius, float)
+    shape = radius.shape[:-1]
+    R = radius.shape[-1]
+    flat = lambda x: np.broadcast_to(np.asarray(x), shape + (R,)).reshape(-1, R)  # noqa: E731
+    r, m, lo, hi = flat(radius), flat(mass), flat(mass_lower), flat(mass_upper)
+    res = flat(resolved).astype(bool) & (m > 0)
+    return shape, r, m, lo, hi, res, np.broadcast_to(np.asarray(scale, float), shape).reshape(-1)
+
+
 def _curve_slopes(rr, mm, lo, hi, z):
     """Finite-radius slopes of a curve's resolved radii: midpoints, slopes and their variances.
 
@@ -1076,13 +1088,7 @@ def curve_steepens(radius, mass, mass_lower, mass_upper, resolved, scale, *, ci_
     >>> bool(steep)
     False
     """
-    radius = np.asarray(radius, float)
-    shape = radius.shape[:-1]
-    R = radius.shape[-1]
-    flat = lambda x: np.broadcast_to(np.asarray(x), shape + (R,)).reshape(-1, R)  # noqa: E731
-    r, m, lo, hi = flat(radius), flat(mass), flat(mass_lower), flat(mass_upper)
-    res = flat(resolved).astype(bool) & (m > 0)
-    sc = np.broadcast_to(np.asarray(scale, float), shape).reshape(-1)
+    shape, r, m, lo, hi, res, sc = _flat_curves(radius, mass, mass_lower, mass_upper, resolved, scale)
     zq = special.ndtri(0.5 + ci_prob / 2)
     crit = special.ndtri(level)
     z_out = np.full(r.shape[0], np.nan)
@@ -1136,13 +1142,7 @@ def fit_index_curve(radius, mass, mass_lower, mass_upper, resolved, scale, *, ci
     >>> bool(abs(res["b"] - 1) < 0.2 and abs(res["a"] - 1) < 0.05)
     True
     """
-    radius = np.asarray(radius, float)
-    shape = radius.shape[:-1]
-    R = radius.shape[-1]
-    flat = lambda x: np.broadcast_to(np.asarray(x), shape + (R,)).reshape(-1, R)  # noqa: E731
-    r, m, lo, hi = flat(radius), flat(mass), flat(mass_lower), flat(mass_upper)
-    res = flat(resolved).astype(bool) & (m > 0)
-    sc = np.broadcast_to(np.asarray(scale, float), shape).reshape(-1)
+    shape, r, m, lo, hi, res, sc = _flat_curves(radius, mass, mass_lower, mass_upper, resolved, scale)
     z = special.ndtri(0.5 + ci_prob / 2)
     keys = ("a", "a_lower", "a_upper", "b", "b_lower", "b_upper", "n_window", "window")
     out = {key: np.full(r.shape[0], np.nan) for key in keys}
