@@ -383,6 +383,24 @@ def _curve_scale(da, radius):
         return np.nanmax(radius, axis=-1)
 
 
+def _curve_element_flag(da, key, shape):
+    """A per-element flag on the curves (``attrs[key]``: one per element, or one) as rows of ``shape``.
+
+    None where the curves carry none, or one that does not fit their elements
+    (curves selected after they were computed).
+    """
+    given = da.attrs.get(key)
+    if given is None:
+        return None
+    given = np.asarray(given).reshape(-1).astype(bool)
+    n_el = int(np.prod(shape[:-1], dtype=int))
+    if given.size == 1:
+        return np.broadcast_to(given[0], shape).copy()
+    if given.size != n_el:
+        return None
+    return np.broadcast_to(given.reshape(shape[:-1] + (1,)), shape).copy()
+
+
 #: a log index whose interval is wider than this is not identified by the curve
 B_UNIDENTIFIED = 50.0
 
@@ -391,24 +409,29 @@ def _curve_atoms(values, mass, lo, hi, resolved):
     """Atom and index conventions for an index fitted on curves (in place).
 
     A curve that stays flat down to its smallest resolved radius (``a``'s
-    interval reaches 0 and ``a < 0.5``) shows an atom: its weight is the
-    mass at the smallest resolved radius, with that interval (an upper
-    bound's worth of continuous mass included), and the index is (0, 0).
-    Otherwise the atom is 0. ``a`` is never below 0, and a ``b`` interval
-    wider than ``B_UNIDENTIFIED`` is reported as unidentified ([-inf, inf]).
+    interval reaches 0 and ``a < 0.5``) reads as an atom, status "atom": its
+    weight is the mass at the smallest resolved radius, with the interval
+    ``[0, upper end of that mass]`` (a curve cannot tell an atom from
+    continuous mass of an index too small to tell from 0: that mass is
+    included in the weight, and the atom may be all of it or none), and the
+    index is 0 within ``[0, a_upper]`` of the fit. Otherwise the atom is 0.
+    ``a`` is never below 0, and a ``b`` interval wider than
+    ``B_UNIDENTIFIED`` is reported as unidentified ([-inf, inf]).
     """
     I = {lab: i for i, lab in enumerate(INDEX_STATS)}  # noqa: E741
     a = values[..., I["a"]]
     flat = np.isfinite(a) & (a < 0.5) & (values[..., I["a_lower"]] <= 0.0)
     first = np.argmax(resolved, axis=-1)[..., None]
     pick = lambda arr: np.take_along_axis(np.asarray(arr, float), first, axis=-1)[..., 0]  # noqa: E731
-    w, wl, wh = pick(mass), pick(lo), pick(hi)
+    w, wh = pick(mass), pick(hi)
     values[..., I["atom"]] = np.where(flat, w, 0.0)
-    values[..., I["atom_lower"]] = np.where(flat, wl, 0.0)
+    values[..., I["atom_lower"]] = 0.0
     values[..., I["atom_upper"]] = np.where(flat, wh, 0.0)
-    for key in ("a", "a_lower", "a_upper", "b"):
+    for key in ("a", "a_lower", "b"):
         values[..., I[key]] = np.where(flat, 0.0, values[..., I[key]])
+    values[..., I["a_upper"]] = np.where(flat, np.maximum(values[..., I["a_upper"]], 0.0), values[..., I["a_upper"]])
     values[..., I["a"]] = np.maximum(values[..., I["a"]], 0.0)
+    values[..., I["status"]] = np.where(flat, float(STATUS_WORDS.index("atom")), values[..., I["status"]])
     wide = ~flat & ((values[..., I["b_upper"]] - values[..., I["b_lower"]]) > B_UNIDENTIFIED)
     values[..., I["b"]] = np.where(wide, 0.0, values[..., I["b"]])
     values[..., I["b_lower"]] = np.where(wide | flat, -np.inf, values[..., I["b_lower"]])
@@ -419,6 +442,35 @@ def _curve_atoms(values, mass, lo, hi, resolved):
     for key, val in (("a", np.inf), ("a_lower", np.inf), ("a_upper", np.inf), ("b", np.nan),
                      ("b_lower", -np.inf), ("b_upper", np.inf)):
         values[..., I[key]] = np.where(none, val, values[..., I[key]])
+
+
+def _curve_lattice(values, radius, mass, mass_upper, on):
+    """The index of a curve whose draws lie on a lattice (in place; ``on`` per row).
+
+    Discrete draws make the curve a staircase: its slopes say nothing about
+    a power of the radius. Where some radius holds no draw at all, nothing
+    of the variable lies that close to the centre (it is not a support
+    point): ``a = inf``, status "lattice", as the draws read it. Otherwise
+    the smallest radius holds support points, and the curve cannot tell
+    whether the centre is one of them: ``a`` is 0 (an atom) or inf, reported
+    NaN in ``[0, inf]``, the atom within ``[0, upper end of the mass at the
+    smallest radius]``, status "lattice"; the index of the draws
+    (``mass_index`` on the draws) tells which.
+    """
+    if not np.any(on):
+        return
+    I = {lab: i for i, lab in enumerate(INDEX_STATS)}  # noqa: E741
+    has_r = np.isfinite(radius)
+    empty = np.any(has_r & (np.asarray(mass, float) == 0.0), axis=-1)
+    first = np.argmin(np.where(has_r, radius, np.inf), axis=-1)[..., None]
+    top = np.take_along_axis(np.asarray(mass_upper, float), first, axis=-1)[..., 0]
+    gap, open_ = on & empty, on & ~empty
+    for key, g, o in (("a", np.inf, np.nan), ("a_lower", np.inf, 0.0), ("a_upper", np.inf, np.inf),
+                      ("b", 0.0, np.nan), ("b_lower", -np.inf, -np.inf), ("b_upper", np.inf, np.inf),
+                      ("atom", 0.0, 0.0), ("atom_lower", 0.0, 0.0)):
+        values[..., I[key]] = np.where(gap, g, np.where(open_, o, values[..., I[key]]))
+    values[..., I["atom_upper"]] = np.where(gap, 0.0, np.where(open_, top, values[..., I["atom_upper"]]))
+    values[..., I["status"]] = np.where(on, float(STATUS_WORDS.index("lattice")), values[..., I["status"]])
 
 
 def _curve_reach(values, radius, ess_inside, resolved, mass_upper, scale, steep=None):
@@ -485,6 +537,9 @@ def _index_from_curves(curves, ci_prob=None):
             steep, _ = curve_steepens(radius, stat("mass"), stat("mass_lower"), stat("mass_upper"),
                                       stat("resolved") > 0.5, scale, ci_prob=ci)
         _curve_reach(values, radius, stat("ess"), stat("resolved") > 0.5, stat("mass_upper"), scale, steep=steep)
+        lat = _curve_element_flag(da, "lattice", radius.shape[:-1])
+        if lat is not None:
+            _curve_lattice(values, radius, stat("mass"), stat("mass_upper"), lat)
         out[name] = xr.DataArray(values, dims=rest.dims + ("index_stat",),
                                  coords={**{k: v for k, v in rest.coords.items()}, "index_stat": list(INDEX_STATS)})
     ds = xr.Dataset(out)

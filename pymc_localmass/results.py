@@ -357,9 +357,20 @@ def status_note(row, name="the variable", center="the centre"):
     at = f"{name} = {center}"
     if word == "ok":
         return ""
+    if word == "atom" and not np.isfinite(get("nearest")):  # an index fitted from a curve
+        return (f"the curve stays flat down to its smallest resolved radius around {at}: an atom of weight up "
+                f"to {_g(get('atom_upper'))}, or continuous mass of an index below {_g(get('a_upper'))} (a curve "
+                "cannot tell them apart; exact ties in the draws can: mass_index on the draws)")
     if word == "atom":
         return (f"an atom at {at}: {_g(get('atom'))} [{_g(get('atom_lower'))}, {_g(get('atom_upper'))}] of the "
                 "draws equal it exactly; the index of an atom is (0, 0)")
+    if word == "lattice" and not np.isfinite(get("nearest")):  # an index fitted from a curve
+        if not np.isnan(get("a")):
+            return (f"the draws take discrete values (a lattice) and the curve's smallest balls around {at} hold "
+                    "none of them: it is not a support point, a = inf")
+        return (f"the draws take discrete values (a lattice): the curve is a staircase whose slopes are no index, "
+                f"and its smallest ball holds support points; it cannot tell whether {at} is one (an atom of "
+                f"weight up to {_g(get('atom_upper'))}, a = 0) or not (a = inf): mass_index on the draws tells which")
     if word == "lattice":
         return (f"the draws take discrete values (a lattice) and {at} is not one of them: no mass within "
                 f"{_g(get('nearest'))}, a = inf")

@@ -7,7 +7,7 @@ import xarray as xr
 import pymc_localmass as plm
 from conftest import make_container
 from pymc_localmass._compat import MODERN, container_groups, default_ci_prob, get_group
-from pymc_localmass.core.curves import CURVE_STATS, INDEX_STATS
+from pymc_localmass.core.curves import CURVE_STATS, INDEX_STATS, STATUS_WORDS
 
 REQUIRED_LOCAL = ["radius", "mass", "mass_lower", "mass_upper", "slope", "ess", "resolved"]
 REQUIRED_INDEX = ["a", "a_lower", "a_upper", "b", "b_lower", "b_upper", "atom", "atom_lower", "atom_upper",
@@ -288,6 +288,12 @@ def test_index_of_curves_atoms_and_no_mass(rng):
     zi = idx["z"].sel(center="0")
     assert zi.sel(index_stat="atom_lower") <= 0.3 <= zi.sel(index_stat="atom_upper")
     assert float(zi.sel(index_stat="a")) == 0.0 and float(zi.sel(index_stat="b")) == 0.0
+    # the row says atom, and its intervals hold what a flat curve allows: no atom at all
+    # (continuous mass of a small index) up to all of the smallest ball's mass
+    assert float(zi.sel(index_stat="status")) == STATUS_WORDS.index("atom")
+    assert float(zi.sel(index_stat="atom_lower")) == 0.0 and float(zi.sel(index_stat="a_upper")) > 0.0
+    row = plm.summary(idx).loc[("z", "0")]
+    assert row["status"] == "atom" and "curve" in row["note"]
     xi = idx["x"].sel(center="0")
     assert float(xi.sel(index_stat="atom")) == 0.0
     assert xi.sel(index_stat="a_lower") <= 1.0 <= xi.sel(index_stat="a_upper")
@@ -299,6 +305,36 @@ def test_index_of_curves_atoms_and_no_mass(rng):
     none["x"].loc[{"local_stat": ["mass", "mass_lower", "mass_upper"]}] = 0.0
     ni = plm.mass_index(none)["x"].sel(center="0")
     assert np.isposinf(float(ni.sel(index_stat="a"))) and np.isposinf(float(ni.sel(index_stat="a_lower")))
+
+
+def test_index_of_curves_of_discrete_draws_is_no_slope(rng, tmp_path):
+    # Poisson(3) draws: each curve is a staircase (flat between support points), whose
+    # slopes fitted as a power read a ~ 0.5-0.7 "ok" before the curves carried the flag
+    k = rng.poisson(3.0, size=(4, 1000)).astype(float)
+    x = np.maximum(rng.normal(size=(4, 1000)), 0.0)  # an atom at 0 of continuous draws: no lattice
+    data = {"k": k, "x": x}
+    curves = plm.local_mass(data, centers={"k": ["mean", 3.0], "x": [0.0]})
+    assert curves["k"].attrs["lattice"] == 1 and "lattice" not in curves["x"].attrs
+    summ = plm.summary(plm.mass_index(curves))
+    for c in ("mean", "3"):  # the smallest ball holds support points: atom (a = 0) or not (a = inf)
+        row = summ.loc[("k", c)]
+        assert row["status"] == "lattice" and np.isnan(row["a"])
+        assert (row["a_lower"], row["a_upper"]) == (0.0, np.inf) and row["atom_lower"] == 0.0
+        assert row["atom_upper"] >= float((k == 3.0).mean())  # the atom at 3 within its interval
+        assert "cannot tell" in row["note"]
+    assert summ.loc[("x", "0"), "status"] == "atom"  # (the flat curve of a continuous law's atom)
+    # radii below the gap from the mean to the nearest support point: no draw there, a = inf
+    gap = float(np.min(np.abs(np.unique(k) - k.mean())))
+    near = plm.local_mass(data, var_names="k", centers="mean", radii=np.geomspace(gap / 8, 4.0, 12))
+    row = plm.summary(plm.mass_index(near)).loc[("k", "mean")]
+    assert row["status"] == "lattice" and np.isposinf(row["a"]) and row["atom_upper"] == 0.0
+    assert "not a support point" in row["note"]
+    # the flag survives netCDF with the curves (an index fitted from stored curves later)
+    path = tmp_path / "k.nc"
+    plm.local_mass(data, var_names="k", centers=3.0).to_netcdf(path)
+    with xr.open_dataset(path) as back:
+        again = plm.summary(plm.mass_index(back.load()))
+    assert again.loc[("k", "3"), "status"] == "lattice"
 
 
 def test_joint_ball_with_a_discrete_coordinate_fits_below_its_first_jump(rng):

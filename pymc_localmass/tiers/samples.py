@@ -30,7 +30,7 @@ from .._streaming import stream_dask
 from ..adapters import SAMPLE_DIMS, select_coords, select_vars
 from ..adapters.source import convert
 from ..adapters.pymc import map_point
-from ..core.curves import (CURVE_STATS, INDEX_STATS, MIN_DRAWS_PER_CHAIN, ConstantError, NonFiniteError,
+from ..core.curves import (CURVE_STATS, INDEX_STATS, STATUS_WORDS, MIN_DRAWS_PER_CHAIN, ConstantError, NonFiniteError,
                            constant_rows)
 from ..core.distances import joint_distances
 from ..core.index import window_sizes
@@ -333,6 +333,7 @@ def _one_variable(da, var, specs, *, radii, scaled, model, map_cache, common):
     curves = _stack_centers(cur_list).transpose(*el_dims, "center", "radius", "local_stat")
     index = _stack_centers(idx_list).transpose(*el_dims, "center", "index_stat")
     _unit_attr(curves, index)
+    _lattice_attr(curves, index, da)
     return curves, index
 
 
@@ -414,6 +415,31 @@ def _unit_attr(curves, index):
     unit = np.asarray(index.isel(index_stat=INDEX_STATS.index("scale"), center=0).values, float).reshape(-1)
     if unit.size and np.all(np.isfinite(unit) & (unit > 0)):
         curves.attrs["index_scale"] = float(unit[0]) if unit.size == 1 else unit
+
+
+def _lattice_attr(curves, index, da):
+    """Record which elements' draws lie on a lattice on their curves, for an index fitted from them later.
+
+    ``attrs["lattice"]``: one 1/0 per element (in the curves' element order),
+    written only where some element is a lattice. A curve of discrete draws
+    is a staircase whose slopes are no index; :func:`~pymc_localmass.mass_index`
+    on these curves reads the flag. An element whose row is "lattice" at some
+    centre is one; one read as an atom everywhere (a centre on its support,
+    or an atom of continuous draws) is checked on its draws.
+    """
+    status = np.asarray(index.isel(index_stat=INDEX_STATS.index("status")).values, float)
+    status = status.reshape(-1, status.shape[-1])  # (element, center)
+    flag = np.any(status == STATUS_WORDS.index("lattice"), axis=-1)
+    check = np.flatnonzero(~flag & np.any(status == STATUS_WORDS.index("atom"), axis=-1))
+    if check.size:
+        el_dims = [d for d in da.dims if d not in SAMPLE_DIMS]
+        rows = da.stack(__s__=SAMPLE_DIMS)
+        rows = rows.stack(__el__=el_dims) if el_dims else rows.expand_dims(__el__=[0])
+        vals = np.asarray(rows.transpose("__el__", "__s__").isel(__el__=check).values)
+        spacing, _ = lattice(vals, integer=vals.dtype.kind in "iub")
+        flag[check] = np.isfinite(spacing)
+    if flag.any():
+        curves.attrs["lattice"] = flag.astype(np.int8) if flag.size > 1 else int(flag[0])
 
 
 def _joint_ball(ds, names, cmap, curves_vars, index_vars, extra_attrs, *, radii, norm, model, map_cache, nan_policy,
