@@ -23,11 +23,17 @@ FORMATS = ("wide", "long")
 def _round_sig(x, digits):
     """``x`` rounded to ``digits`` significant digits (inf, NaN and 0 unchanged)."""
     x = np.asarray(x, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         mag = np.floor(np.log10(np.abs(x)))
         scale = np.where(np.isfinite(mag), 10.0 ** (digits - 1 - mag), 1.0)
         out = np.round(x * scale) / scale
-    return np.where(np.isfinite(x) & (x != 0), out, x)
+    keep = np.isfinite(x) & (x != 0)
+    # (tiny and huge values, 1e-310 or 1e306: the power overflows; round them by their text)
+    odd = keep & ~np.isfinite(out)
+    if np.any(odd):
+        out = np.array(out, copy=True)
+        out[odd] = [float(f"{v:.{digits}g}") for v in x[odd]]
+    return np.where(keep, out, x)
 
 
 #: counts, shown whole and never rounded

@@ -144,6 +144,14 @@ def test_summary_round_to_and_fmt():
     # other columns (e.g. a status word) pass through the rounding
     auto["status"] = "ok"
     assert "ok" in repr(auto)
+    # subnormal and huge figures (a resolution of 1e-310) round without an overflow or a NaN
+    from pymc_localmass.summary import _round_sig
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = _round_sig(np.array([5e-324, 1.23456e-310, 1.23456e306, -1.23456, 0.0, np.inf, np.nan]), 3)
+    np.testing.assert_array_equal(got[:5], [5e-324, 1.23e-310, 1.23e306, -1.23, 0.0])
+    assert np.isposinf(got[5]) and np.isnan(got[6])
 
 
 def test_finding_sentence_and_what_to_do():
