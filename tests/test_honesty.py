@@ -160,8 +160,8 @@ def test_check_warns_on_unresolved_center(normal_draws):
     assert any(isinstance(w.message, plm.LocalMassWarning) and "x near 8" in str(w.message) for w in rec)
 
 
-def _hierarchical(centred):
-    """12 groups x 10 observations, true group sd 0.05: the centred model's funnel."""
+def _hierarchical(centred, seed=3):
+    """12 groups x 10 observations, true group sd 0.05: the centred model's funnel (NUTS seed ``seed``)."""
     import pymc as pm
 
     rng = np.random.default_rng(11)
@@ -179,16 +179,19 @@ def _hierarchical(centred):
         pm.Normal("y", a[g], 1, observed=y)
     with m, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        idata = pm.sample(500, tune=500, chains=2, cores=1, random_seed=3, progressbar=False,
+        idata = pm.sample(500, tune=500, chains=2, cores=1, random_seed=seed, progressbar=False,
                           compute_convergence_checks=False)
     return m, idata
 
 
 @pytest.mark.slow
-def test_centred_hierarchy_is_a_sampler_finding_not_a_clean_index():
+@pytest.mark.parametrize("seed", [3, 1])
+def test_centred_hierarchy_is_a_sampler_finding_not_a_clean_index(seed):
     # NUTS on the centred model diverges in the funnel's neck and never reaches sigma_a
-    # near 0 properly: no clean a = inf, and check() warns about sigma_a by default
-    model, idata = _hierarchical(centred=True)
+    # near 0 properly: no clean a = inf, and check() warns about sigma_a by default. (Seed 1's
+    # nearest draw is 0.31 sd from 0, seed 3's 0.15: the default centres used to include 0
+    # only within a quarter sd, so seed 1, like 10 of 12 seeds, had no finding at all.)
+    model, idata = _hierarchical(centred=True, seed=seed)
     df = plm.summary(idata, var_names=["sigma_a"], centers={"sigma_a": 0.0})
     row = df.loc[("sigma_a", "0")]
     assert row["status"] in ("sampler", "unresolved")
