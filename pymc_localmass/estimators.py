@@ -519,8 +519,11 @@ def _index_from_curves(curves, ci_prob=None):
 
         radius = stat("radius")
         scale = _curve_scale(da, radius)
+        # (curves of draws reach the sd, where a smooth density's curvature biases a plain fit:
+        # the slope of N(0, 1) at its mean is 1 - r^2 / 3; model-tier curves reach far below it)
+        draws = _variable_tier(curves.attrs, name).startswith("samples")
         fit = fit_index_curve(radius, stat("mass"), stat("mass_lower"), stat("mass_upper"),
-                              stat("resolved") > 0.5, scale, ci_prob=ci)
+                              stat("resolved") > 0.5, scale, ci_prob=ci, curvature=draws)
         rest = da.isel(radius=0, local_stat=0, drop=True)
         values = np.full(rest.shape + (len(INDEX_STATS),), np.nan)
         for i, lab in enumerate(INDEX_STATS):
@@ -533,7 +536,7 @@ def _index_from_curves(curves, ci_prob=None):
         # (curves counted from draws only: the model tier's near-exact curves carry an
         # importance ESS, but no gap to find, and their precision would test the slope model)
         steep = None
-        if _variable_tier(curves.attrs, name).startswith("samples"):
+        if draws:
             steep, _ = curve_steepens(radius, stat("mass"), stat("mass_lower"), stat("mass_upper"),
                                       stat("resolved") > 0.5, scale, ci_prob=ci)
         _curve_reach(values, radius, stat("ess"), stat("resolved") > 0.5, stat("mass_upper"), scale, steep=steep)

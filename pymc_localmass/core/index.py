@@ -786,7 +786,7 @@ WINDOW_AGREE_REL = 0.01
 
 
 def fit_slopes(radius, slope, cov, scale, quantile, *, fit_b=True, b_level=0.999, sensitivity=True,
-               lepski=2.5, _in_window=False, _unit=None, _l0=None, _a_model=None):
+               lepski=2.5, curvature=False, _in_window=False, _unit=None, _l0=None, _a_model=None):
     """Index (a, b) by weighted least squares on finite-radius slopes.
 
     The slopes ``s_j`` at the radii ``radius`` (geometric midpoints of
@@ -840,6 +840,12 @@ def fit_slopes(radius, slope, cov, scale, quantile, *, fit_b=True, b_level=0.999
         Widen the intervals by the inner-half refit (see above).
     lepski : float or None, default 2.5
         Agreement threshold of the window choice; None fits all the slopes.
+    curvature : bool, default False
+        Add ``c1 r + c2 r^2`` to the model (five slopes or more): the
+        curvature of a smooth density over radii up to its sd (a curve of
+        draws), linear at a boundary or a sloped density, quadratic at an
+        interior centre. Without it, near-exact curves at radii far below
+        the sd (model tier) are fitted as before.
 
     Returns
     -------
@@ -863,16 +869,16 @@ def fit_slopes(radius, slope, cov, scale, quantile, *, fit_b=True, b_level=0.999
     sig = np.diag(sig) if sig.ndim == 1 else sig
     if lepski is not None and s.size >= 8:
         return _slopes_by_window(rmid, s, sig, scale, quantile, fit_b=fit_b, b_level=b_level,
-                                 sensitivity=sensitivity, lepski=lepski)
+                                 sensitivity=sensitivity, lepski=lepski, curvature=curvature)
     out = _slopes_fit(rmid, s, sig, scale, quantile, fit_b=fit_b, b_level=b_level, in_window=_in_window,
-                      unit=_unit, l0=_l0, a_model=_a_model)
+                      unit=_unit, l0=_l0, a_model=_a_model, curvature=curvature)
     if sensitivity:
-        _widen_by_inner_half(out, rmid, s, sig, scale, quantile, fit_b, b_level)
+        _widen_by_inner_half(out, rmid, s, sig, scale, quantile, fit_b, b_level, curvature)
     out["a_lower"] = max(out["a_lower"], 0.0)
     return out
 
 
-def _slopes_by_window(rmid, s, sig, scale, quantile, *, fit_b, b_level, sensitivity, lepski):
+def _slopes_by_window(rmid, s, sig, scale, quantile, *, fit_b, b_level, sensitivity, lepski, curvature=False):
     """:func:`fit_slopes` on nested windows of the innermost slopes, the widest that agrees kept (Lepski).
 
     Parameters
@@ -881,7 +887,7 @@ def _slopes_by_window(rmid, s, sig, scale, quantile, *, fit_b, b_level, sensitiv
         Radii and slopes.
     sig : ndarray (S, S)
         Covariance of the slopes.
-    scale, quantile, fit_b, b_level, sensitivity, lepski
+    scale, quantile, fit_b, b_level, sensitivity, lepski, curvature
         As in :func:`fit_slopes`.
 
     Returns
@@ -895,7 +901,8 @@ def _slopes_by_window(rmid, s, sig, scale, quantile, *, fit_b, b_level, sensitiv
     for n in sizes:
         sub = order[:n]
         fits.append(fit_slopes(rmid[sub], s[sub], sig[np.ix_(sub, sub)], scale, quantile, fit_b=fit_b,
-                               b_level=b_level, sensitivity=False, lepski=None, _in_window=True))
+                               b_level=b_level, sensitivity=False, lepski=None, curvature=curvature,
+                               _in_window=True))
     se = [max(f["a_upper"] - f["a"], f["a"] - f["a_lower"]) / quantile for f in fits]
     chosen = 0
     for w_ in range(1, len(sizes)):
@@ -912,7 +919,8 @@ def _slopes_by_window(rmid, s, sig, scale, quantile, *, fit_b, b_level, sensitiv
     if sensitivity:
         # from the window fit's own interval (its a_lower was cut at 0 after the fit, as below)
         out["a_lower"] = out.pop("_a_lower_raw")
-        _widen_by_inner_half(out, rmid[sub], s[sub], sig[np.ix_(sub, sub)], scale, quantile, fit_b, b_level)
+        _widen_by_inner_half(out, rmid[sub], s[sub], sig[np.ix_(sub, sub)], scale, quantile, fit_b, b_level,
+                             curvature)
     out.pop("_a_lower_raw", None)
     out["a_lower"] = max(out["a_lower"], 0.0)
     return out
@@ -934,7 +942,7 @@ def _sandwich(J, ssr, s, w, sig):
     return M @ (JtW @ sig @ JtW.T) @ M * max(1.0, ssr / dof), max(1.0, ssr / dof)
 
 
-def _slopes_fit(rmid, s, sig, scale, quantile, *, fit_b, b_level, in_window, unit, l0, a_model):
+def _slopes_fit(rmid, s, sig, scale, quantile, *, fit_b, b_level, in_window, unit, l0, a_model, curvature=False):
     """One fit of :func:`fit_slopes` on all the slopes given (no window choice, no sensitivity).
 
     ``unit``, ``l0`` and ``a_model`` fix the log's unit, its offset and the
@@ -944,6 +952,9 @@ def _slopes_fit(rmid, s, sig, scale, quantile, *, fit_b, b_level, in_window, uni
     """
     w = 1.0 / np.diag(sig)
     wide = s.size >= 5
+    # curvature of a smooth density over the radii (fit_slopes' curvature=): r and r^2, in the unit of
+    # the largest radius (the same model in any unit; the sd of heavy tails would make the columns tiny)
+    curv = [rmid / rmid.max(), (rmid / rmid.max()) ** 2] if curvature and wide else []
     unit = unit if unit is not None else (max(scale, 2.0 * rmid.max()) if wide else scale)
     L = np.log(unit / rmid)
     use_b = fit_b and bool(np.all(L > 0.25)) and s.size >= 3
@@ -951,18 +962,19 @@ def _slopes_fit(rmid, s, sig, scale, quantile, *, fit_b, b_level, in_window, uni
     # leaves it, and hence a, loosely determined, which the standard errors carry);
     # a sensitivity refit keeps its parent's
     use_l0 = use_b and l0 is None and wide and (L.max() > 2 * L.min() or in_window)
-    coef_r, ssr_r = _weighted_ls(s, w, [])
-    cov_r, _ = _sandwich(np.ones((s.size, 1)), ssr_r, s, w, sig)
+    coef_r, ssr_r = _weighted_ls(s, w, curv)
+    cov_r, _ = _sandwich(np.column_stack([np.ones_like(s)] + curv), ssr_r, s, w, sig)
     a, sa = float(coef_r[0]), float(np.sqrt(max(cov_r[0, 0], 0.0)))
     a_lo, a_hi = a - quantile * sa, a + quantile * sa
     out = {"b": 0.0, "b_lower": -np.inf, "b_upper": np.inf, "l0": 0.0, "unit": float(unit), "a_model": "power"}
     if use_b:
         l0 = 0.0 if l0 is None else float(l0)
         if use_l0:
-            l0 = _profile_slope_offset(s, w, L)
-        coef, ssr = _weighted_ls(s, w, [-1.0 / (L + l0)])
+            l0 = _profile_slope_offset(s, w, L, curv)
+        coef, ssr = _weighted_ls(s, w, [-1.0 / (L + l0)] + curv)
         u = L + l0
-        J = np.column_stack([np.ones_like(s), -1.0 / u] + ([coef[1] / u**2] if use_l0 else []))  # d s / d(a, b, L0)
+        # d s / d(a, b, curvature terms, L0)
+        J = np.column_stack([np.ones_like(s), -1.0 / u] + curv + ([coef[1] / u**2] if use_l0 else []))
         cov_f, disp = _sandwich(J, ssr, s, w, sig)
         af, sf = float(coef[0]), float(np.sqrt(max(cov_f[0, 0], 0.0)))
         b, sb = float(coef[1]), float(np.sqrt(max(cov_f[1, 1], 0.0)))
@@ -981,13 +993,13 @@ def _slopes_fit(rmid, s, sig, scale, quantile, *, fit_b, b_level, in_window, uni
     return out
 
 
-def _profile_slope_offset(s, w, L):
-    """The offset ``L0`` of the log's unit that fits the slopes best.
+def _profile_slope_offset(s, w, L, curv=()):
+    """The offset ``L0`` of the log's unit that fits the slopes best (beside the columns ``curv``).
 
     A coarse grid (denser near 0), then refined between the best point's neighbours.
     """
     def best(grid):
-        ssr_g = [_weighted_ls(s, w, [-1.0 / (L + g)])[1] for g in grid]
+        ssr_g = [_weighted_ls(s, w, [-1.0 / (L + g)] + list(curv))[1] for g in grid]
         k = int(np.argmin(ssr_g))
         return grid, k
 
@@ -997,13 +1009,13 @@ def _profile_slope_offset(s, w, L):
     return float(grid[k])
 
 
-def _widen_by_inner_half(out, rmid, s, sig, scale, quantile, fit_b, b_level):
+def _widen_by_inner_half(out, rmid, s, sig, scale, quantile, fit_b, b_level, curvature=False):
     """Add the inner-half refits' change of a and b to their intervals (in place; five slopes or more)."""
     if s.size < 5:
         return
     inner = np.argsort(rmid)[: s.size // 2 + 1]
     args = (rmid[inner], s[inner], sig[np.ix_(inner, inner)], scale, quantile)
-    kw = dict(fit_b=fit_b, b_level=b_level, sensitivity=False, lepski=None, _in_window=True)
+    kw = dict(fit_b=fit_b, b_level=b_level, sensitivity=False, lepski=None, curvature=curvature, _in_window=True)
     halves = (fit_slopes(*args, **kw, _unit=out["unit"], _l0=out["l0"], _a_model=out["a_model"]),
               fit_slopes(*args, **kw))
     for key in ("a", "b"):
@@ -1114,8 +1126,14 @@ def curve_steepens(radius, mass, mass_lower, mass_upper, resolved, scale, *, ci_
     return steep.reshape(shape), z_out.reshape(shape)
 
 
+#: an index fitted from a curve of draws reads the balls holding at most this share of the mass
+LOCAL_MASS = 0.5
+#: ... and at least this many of its smallest resolved radii
+LOCAL_MIN_RADII = 8
+
+
 def fit_index_curve(radius, mass, mass_lower, mass_upper, resolved, scale, *, ci_prob=0.94,
-                    fit_b=True):
+                    fit_b=True, curvature=False):
     """Mass Index from a mass curve (any tier), by weighted least squares on slopes.
 
     Consecutive log-mass increments of nested balls are nearly independent,
@@ -1129,6 +1147,11 @@ def fit_index_curve(radius, mass, mass_lower, mass_upper, resolved, scale, *, ci
     scale : ndarray (...)
     ci_prob : float
     fit_b : bool
+    curvature : bool
+        Model the curvature of a smooth density (see :func:`fit_slopes`) on
+        the balls holding at most ``LOCAL_MASS`` of the mass (at least
+        ``LOCAL_MIN_RADII`` radii): for curves of draws, whose radii reach the
+        sd, where heavy tails' balls hold nearly all of it.
 
     Returns
     -------
@@ -1148,11 +1171,16 @@ def fit_index_curve(radius, mass, mass_lower, mass_upper, resolved, scale, *, ci
     out = {key: np.full(r.shape[0], np.nan) for key in keys}
     for e in range(r.shape[0]):
         keep = np.flatnonzero(res[e])
+        if curvature and keep.size > LOCAL_MIN_RADII:
+            # (curves of draws: the balls holding at most half the mass, at least LOCAL_MIN_RADII of
+            # them; beyond, the mass saturates, as Cauchy draws' balls up to their sd do)
+            local = keep[m[e, keep] <= LOCAL_MASS]
+            keep = local if local.size >= LOCAL_MIN_RADII else keep[:LOCAL_MIN_RADII]
         if keep.size < 3:
             continue
         rr = r[e, keep]
         rmid, s, var_s = _curve_slopes(rr, m[e, keep], lo[e, keep], hi[e, keep], z)
-        fit = fit_slopes(rmid, s, var_s, sc[e], z, fit_b=fit_b)
+        fit = fit_slopes(rmid, s, var_s, sc[e], z, fit_b=fit_b, curvature=curvature)
         for key in ("a", "a_lower", "a_upper", "b", "b_lower", "b_upper"):
             out[key][e] = fit[key]
         out["n_window"][e] = fit["n_used"] + 1  # radii of the slopes used (the innermost)
