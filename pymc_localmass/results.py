@@ -318,11 +318,13 @@ def status_word(row):
     """The status word of an index row (a mapping of ``index_stat`` labels to values).
 
     ``status`` may be the stored code or the word itself (a row of :func:`summary`).
+    A row without one (NaN: a centre not requested for this variable, whose
+    row of a Dataset is all NaN) says nothing: "unresolved".
 
     Examples
     --------
-    >>> status_word({"status": 4.0}), status_word({"status": "sampler"})
-    ('unresolved', 'sampler')
+    >>> status_word({"status": 4.0}), status_word({"status": "sampler"}), status_word({"status": float("nan")})
+    ('unresolved', 'sampler', 'unresolved')
     """
     code = row.get("status", np.nan)
     if isinstance(code, str):
@@ -331,7 +333,7 @@ def status_word(row):
         return code
     code = float(code)
     if not np.isfinite(code):
-        return "ok"
+        return "unresolved"
     return STATUS_WORDS[int(code)] if 0 <= int(code) < len(STATUS_WORDS) else "ok"
 
 
@@ -355,6 +357,9 @@ def status_note(row, name="the variable", center="the centre"):
     word = status_word(row)
     get = lambda k: float(row.get(k, np.nan))  # noqa: E731
     at = f"{name} = {center}"
+    code = row.get("status", np.nan)
+    if not isinstance(code, str) and not np.isfinite(float(code)):
+        return f"no index was computed at {at} (a centre not requested for this variable)"
     if word == "ok":
         return ""
     if word == "atom" and not np.isfinite(get("nearest")):  # an index fitted from a curve

@@ -310,6 +310,18 @@ def test_index_of_curves_atoms_and_no_mass(rng):
     assert np.isposinf(float(ni.sel(index_stat="a"))) and np.isposinf(float(ni.sel(index_stat="a_lower")))
 
 
+def test_rows_of_centres_not_requested_say_nothing(rng):
+    # centres per variable: the Dataset pads the other variables' rows with NaN, which
+    # summary() leaves out and whose status word is no "ok"
+    idx = plm.mass_index({"mu": rng.normal(size=(4, 500)), "tau": np.abs(rng.normal(size=(4, 500)))},
+                         centers={"mu": [0.0], "tau": ["mean"]})
+    pad = dict(zip(idx.index_stat.values, idx["mu"].sel(center="mean").values))
+    assert np.all(np.isnan(list(pad.values())))
+    assert plm.results.status_word(pad) == "unresolved"
+    assert "not requested" in plm.results.status_note(pad, "mu", "mean")
+    assert list(plm.summary(idx).index) == [("mu", "0"), ("tau", "mean")]
+
+
 def test_index_of_curves_of_discrete_draws_is_no_slope(rng, tmp_path):
     # Poisson(3) draws: each curve is a staircase (flat between support points), whose
     # slopes fitted as a power read a ~ 0.5-0.7 "ok" before the curves carried the flag
