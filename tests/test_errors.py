@@ -147,6 +147,26 @@ def test_constant_variable(rng):
     assert curves.sel(y_dim_0=1).isnull().all() and curves.sel(y_dim_0=0).notnull().all()
 
 
+@pytest.mark.parametrize("value", [0.1, 0.3, -0.084359])
+def test_constant_whose_mean_rounds_off_its_value(rng, value):
+    # 4000 copies of 0.1 sum to a mean 1.4e-17 above 0.1 (a pm.Deterministic of pm.Data): the
+    # draws still never vary. It read "unresolved" with advice about rounding grids, while
+    # -0.084359 (whose mean rounds exactly) was constant; now every value is
+    from pymc_localmass.core.curves import INDEX_STATS, STATUS_WORDS
+
+    c = np.full((4, 1000), value)
+    with pytest.raises(ValueError, match="variable 'c' is constant"):
+        plm.local_mass({"c": c}, var_names=["c"])
+    with pytest.warns(UserWarning, match=r"left out variable\(s\) \['c'\]: constant"):
+        plm.local_mass({"c": c, "x": rng.normal(size=(4, 1000))})
+    y = np.stack([c, rng.normal(size=(4, 1000))], axis=-1)
+    row = dict(zip(INDEX_STATS, plm.mass_index({"y": y})["y"].sel(y_dim_0=0, center="mean").values))
+    assert STATUS_WORDS[int(row["status"])] == "atom" and row["atom"] == 1.0
+    # 1e15 + N(0, 1): an sd of 8 units in the last place is variation, not rounding of a constant
+    big = plm.mass_index({"x": 1e15 + rng.normal(size=(4, 1000))})["x"].sel(center="mean")
+    assert STATUS_WORDS[int(big.sel(index_stat="status"))] != "atom"
+
+
 def test_single_chain_and_few_draws(rng):
     with pytest.raises(ValueError, match="single chain"):
         plm.local_mass({"x": rng.normal(size=(1, 1000))})

@@ -762,6 +762,13 @@ def _center_distances(out, xs, total, cv, s0, e_lo, all_finite, lay, opts, *, sc
             sd = np.nanstd(xs, axis=1, ddof=1)
     else:
         sd = scale_all[e_lo:e_hi]
+    if scale_all is None:
+        # constant draws whose mean rounds 1 ulp off their value (0.1 repeated): d is that ulp
+        # everywhere and sd a rounding residue; such rows tie exactly (max == min)
+        tiny = np.flatnonzero((sd > 0) & (sd <= 4 * resolution(np.abs(cv) + sd, np.float64)))
+        if tiny.size:
+            rows = xs[tiny]
+            sd[tiny[np.nanmax(rows, axis=1) == np.nanmin(rows, axis=1)]] = 0.0
     if not (sd > 0).all():
         raise ConstantError("zero variance (constant draws)", int(np.argmax(~(sd > 0))) + e_lo)
     out["cv"][s0:s1] = cv
