@@ -415,8 +415,10 @@ def status_note(row, name="the variable", center="the centre"):
                     f"{_g(get('r_resolved'))} around {at}: the draws stop short of it (a gap) or the mass "
                     "decays faster than any power there; no finite index is supported; " + STATUS_ADVICE[word])
         if near < 0.5 * get("r_resolved"):
-            return (f"{at} lies in a thin tail: too few effective draws within a quarter sd of it to tell the "
-                    f"local index from the tail's slope; the draws say nothing below r = {_g(get('r_resolved'))}; "
+            return (f"{at} lies where the density changes fast (a thin tail, or a trough between modes): too "
+                    "few effective draws lie within a quarter sd of it, or the slope of its mass rises steeply "
+                    "across every window the draws resolve, so the local index cannot be told from the "
+                    f"surrounding slope; the draws say nothing below r = {_g(get('r_resolved'))}; "
                     + STATUS_ADVICE[word])
         return (f"the draws stop abruptly {_g(near)} from {at} (none nearer, many just beyond): either the "
                 "posterior has no mass there or the sampler did not reach it; " + STATUS_ADVICE[word])
