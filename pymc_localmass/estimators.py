@@ -193,8 +193,9 @@ _PARAMS_DOC = """
         chain, which needs independent draws (``independent=True``). For a
         dict of arrays the leading axes are the sample dims, one per name.
     centers : str, number, array, list or mapping, default "mean"
-        ``"mean"``, ``"median"``, ``"mode"``, ``"boundary"`` (0 for a
-        one-signed variable), ``"map"`` (needs ``model``), a number, an array
+        ``"mean"``, ``"median"``, ``"mode"``, ``"boundary"`` (with ``model``
+        the support's lower end, else its upper, from the model's transform;
+        otherwise 0 for a one-signed variable), ``"map"`` (needs ``model``), a number, an array
         of per-element values, a list/tuple of any of these (several centres
         along dim ``center``), or a mapping ``{var: spec}`` where ``spec`` may
         itself be a mapping ``{label: value}``. Variables missing from a

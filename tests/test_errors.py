@@ -147,6 +147,27 @@ def test_constant_variable(rng):
     assert curves.sel(y_dim_0=1).isnull().all() and curves.sel(y_dim_0=0).notnull().all()
 
 
+def test_boundary_centre_from_the_model(rng):
+    # centers="boundary" with model=: the support's end from the model's transform (the
+    # Uniform(2, 5)'s 2, whose draws the sign rule cannot place), and a specific error for
+    # a variable the model leaves unbounded (it used to say "its draws take both signs")
+    pm = pytest.importorskip("pymc")
+    with pm.Model() as m:
+        pm.Normal("mu", 0, 1)
+        pm.HalfNormal("sd", 1)
+        pm.Uniform("p", 2, 5)
+    draws = {"sd": np.abs(rng.normal(size=(4, 500))), "p": rng.uniform(2, 5, size=(4, 500)),
+             "mu": rng.normal(size=(4, 500))}
+    idx = plm.mass_index(draws, var_names=["sd", "p"], centers="boundary", model=m)
+    assert float(idx["p"].sel(center="boundary", index_stat="center_value")) == 2.0
+    assert float(idx["sd"].sel(center="boundary", index_stat="center_value")) == 0.0
+    with pytest.raises(ValueError, match="'mu': its support in the model is unbounded"):
+        plm.mass_index(draws, centers="boundary", model=m)
+    # without the model, the sign rule: one-signed draws put the boundary at 0
+    plain = plm.mass_index(draws, var_names=["p"], centers="boundary")
+    assert float(plain["p"].sel(center="boundary", index_stat="center_value")) == 0.0
+
+
 @pytest.mark.parametrize("value", [0.1, 0.3, -0.084359])
 def test_constant_whose_mean_rounds_off_its_value(rng, value):
     # 4000 copies of 0.1 sum to a mean 1.4e-17 above 0.1 (a pm.Deterministic of pm.Data): the

@@ -54,9 +54,12 @@ def _center_values(da, spec, var, *, model=None, map_cache=None):
     var : str
         The variable's name (for errors).
     model : pymc.Model, optional
-        For ``"map"``.
+        For ``"map"``, and for ``"boundary"``: the support's lower end (else
+        its upper end) as the model's transform gives it; without a model,
+        or for a variable that is not one of its free variables, 0 when
+        the draws have one sign.
     map_cache : dict, optional
-        Where the model's MAP point is kept between variables.
+        Where the model's MAP point (and its supports) are kept between variables.
 
     Returns
     -------
@@ -68,6 +71,21 @@ def _center_values(da, spec, var, *, model=None, map_cache=None):
         if spec in ("mean", "median", "mode"):
             return spec
         if spec == "boundary":
+            if model is not None:  # the model's transforms give the supports of its free variables
+                if "supports" not in map_cache:
+                    from ..adapters.describe import _model_supports
+
+                    map_cache["supports"] = {sup.name: sup for sup in _model_supports(model)}
+                sup = map_cache["supports"].get(var)
+                if sup is not None:
+                    end = sup.lower if sup.lower is not None else sup.upper
+                    if end is not None and np.unique(end).size == 1:
+                        return float(np.unique(end)[0])
+                elif var in {rv.name for rv in model.free_RVs}:
+                    raise InvalidInputError(
+                        f"centre 'boundary' for variable {var!r}: its support in the model is unbounded (no "
+                        "transform to a half-line or interval), so it has no support boundary; leave it out or "
+                        "pass a centre as a number")
             lo = float(da.min())
             hi = float(da.max())
             if lo >= 0:
