@@ -36,5 +36,10 @@ def test_demo_writes_results(tmp_path, capsys):
     assert "ADVI: analytic" in html and "data:image/png;base64," in html
     # the posterior group was written untouched
     xr.testing.assert_allclose(get_group(back, "posterior")["tau"].load(), get_group(idata, "posterior")["tau"])
-    assert np.isfinite(index["theta"].sel(center="mean", index_stat="a").values).all()
+    # 2 x 300 draws: most schools read at their mean; a row whose draws cannot support a reading
+    # says unresolved (the legacy run's Phillips Exeter: its narrowest window of 60 draws bends
+    # up, where without that guard it read log-ambiguous 0.58 [0, 0.98], excluding the true 1)
+    a = index["theta"].sel(center="mean", index_stat="a").values
+    status = index["theta"].sel(center="mean", index_stat="status").values
+    assert np.isfinite(a).sum() >= 6 and np.all(np.isfinite(a) | (status == 4))
     assert np.isnan(index["theta"].sel(center="0").values).all()  # centre not asked for theta
