@@ -26,7 +26,7 @@ from .adapters import SAMPLE_DIMS, select_coords, select_vars
 from .adapters.source import convert, is_results  # noqa: F401 (is_results: for summary)
 from .core.curves import INDEX_STATS, STATUS_WORDS, no_draws_value
 from .core.distances import NORMS
-from .core.index import REACH_ESS, curve_reach, curve_steepens, fit_index_curve
+from .core.index import BEND_LIMIT, REACH_ESS, curve_reach, curve_steepens, fit_index_curve
 from .errors import InvalidInputError
 from .results import CURVE_GROUP, attach, read, stored_centers, validate
 
@@ -402,6 +402,10 @@ def _curve_element_flag(da, key, shape):
     return np.broadcast_to(given.reshape(shape[:-1] + (1,)), shape).copy()
 
 
+#: a curve reads as an atom only where its smallest ball's mass interval spans at most this
+#: factor (about 30 effective draws)
+FLAT_PRECISION = 2.0
+
 #: a log index whose interval is wider than this is not identified by the curve
 B_UNIDENTIFIED = 50.0
 
@@ -410,7 +414,8 @@ def _curve_atoms(values, mass, lo, hi, resolved):
     """Atom and index conventions for an index fitted on curves (in place).
 
     A curve that stays flat down to its smallest resolved radius (``a``'s
-    interval reaches 0 and ``a < 0.5``) reads as an atom, status "atom": its
+    interval reaches 0 and ``a < 0.5``, that ball's mass known within a factor
+    ``FLAT_PRECISION``) reads as an atom, status "atom": its
     weight is the mass at the smallest resolved radius, with the interval
     ``[0, upper end of that mass]`` (a curve cannot tell an atom from
     continuous mass of an index too small to tell from 0: that mass is
@@ -423,6 +428,12 @@ def _curve_atoms(values, mass, lo, hi, resolved):
     a = values[..., I["a"]]
     flat = np.isfinite(a) & (a < 0.5) & (values[..., I["a_lower"]] <= 0.0)
     first = np.argmax(resolved, axis=-1)[..., None]
+    # ... and the smallest ball's mass known within a factor FLAT_PRECISION: a dozen draws (a
+    # trough between modes, 10 to 14 over three radii) are as flat as an atom within their noise
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spread = (np.take_along_axis(np.asarray(hi, float), first, axis=-1)
+                  / np.take_along_axis(np.asarray(lo, float), first, axis=-1))[..., 0]
+    flat &= spread <= FLAT_PRECISION
     pick = lambda arr: np.take_along_axis(np.asarray(arr, float), first, axis=-1)[..., 0]  # noqa: E731
     w, wh = pick(mass), pick(hi)
     values[..., I["atom"]] = np.where(flat, w, 0.0)
@@ -540,6 +551,12 @@ def _index_from_curves(curves, ci_prob=None):
         if draws:
             steep, _ = curve_steepens(radius, stat("mass"), stat("mass_lower"), stat("mass_upper"),
                                       stat("resolved") > 0.5, scale, ci_prob=ci)
+            # the slope rises across the radii by more than BEND_LIMIT of a (its lower end): the
+            # radii are not local (a trough between modes, a thin tail), as the draws' index reads it
+            # (not an atom's curve: flat, then rising as the continuous mass comes in)
+            with np.errstate(invalid="ignore"):
+                bent = fit["rise_lower"] > BEND_LIMIT * np.maximum(np.abs(fit["a"]), 0.5)
+            steep = steep | (bent & (values[..., INDEX_STATS.index("status")] != STATUS_WORDS.index("atom")))
         _curve_reach(values, radius, stat("ess"), stat("resolved") > 0.5, stat("mass_upper"), scale, steep=steep)
         lat = _curve_element_flag(da, "lattice", radius.shape[:-1])
         if lat is not None:

@@ -410,10 +410,11 @@ def status_note(row, name="the variable", center="the centre"):
         if n_near < REACH_ESS:
             return (f"no draw within {_g(near / sc)} sd of {at} ({n_near:.0f} effective draws within one sd); "
                     f"the draws say nothing below r = {_g(get('r_resolved'))}; " + STATUS_ADVICE[word])
-        if not np.isfinite(near):  # an index fitted from a curve of draws that steepens without bound
-            return (f"the curve steepens without bound towards its smallest resolved radius "
-                    f"{_g(get('r_resolved'))} around {at}: the draws stop short of it (a gap) or the mass "
-                    "decays faster than any power there; no finite index is supported; " + STATUS_ADVICE[word])
+        if not np.isfinite(near):  # an index fitted from a curve of draws whose slope moves fast
+            return (f"the slope of the curve around {at} moves fast: it steepens without bound towards its "
+                    f"smallest resolved radius {_g(get('r_resolved'))} (the draws stop short of the centre, a "
+                    "gap, or the mass decays faster than any power), or it rises steeply across the radii (a "
+                    "trough between modes, a thin tail); no finite index is supported; " + STATUS_ADVICE[word])
         if near < 0.5 * get("r_resolved"):
             return (f"{at} lies where the density changes fast (a thin tail, or a trough between modes): too "
                     "few effective draws lie within a quarter sd of it, or the slope of its mass rises steeply "

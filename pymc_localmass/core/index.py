@@ -992,7 +992,12 @@ def _slopes_fit(rmid, s, sig, scale, quantile, *, fit_b, b_level, in_window, uni
     cov_r, _ = _sandwich(np.column_stack([np.ones_like(s)] + curv), ssr_r, s, w, sig)
     a, sa = float(coef_r[0]), float(np.sqrt(max(cov_r[0, 0], 0.0)))
     a_lo, a_hi = a - quantile * sa, a + quantile * sa
-    out = {"b": 0.0, "b_lower": -np.inf, "b_upper": np.inf, "l0": 0.0, "unit": float(unit), "a_model": "power"}
+    out = {"b": 0.0, "b_lower": -np.inf, "b_upper": np.inf, "l0": 0.0, "unit": float(unit), "a_model": "power",
+           "rise_lower": np.nan}
+    if curv:  # the power law's slope rise from r = 0 to the largest radius (c1 + c2), its lower end
+        rise = float(coef_r[1] + coef_r[2])
+        v_rise = float(cov_r[1, 1] + cov_r[2, 2] + 2 * cov_r[1, 2])
+        out["rise_lower"] = rise - quantile * np.sqrt(max(v_rise, 0.0))
     if use_b:
         l0 = 0.0 if l0 is None else float(l0)
         if use_l0:
@@ -1193,7 +1198,7 @@ def fit_index_curve(radius, mass, mass_lower, mass_upper, resolved, scale, *, ci
     """
     shape, r, m, lo, hi, res, sc = _flat_curves(radius, mass, mass_lower, mass_upper, resolved, scale)
     z = special.ndtri(0.5 + ci_prob / 2)
-    keys = ("a", "a_lower", "a_upper", "b", "b_lower", "b_upper", "n_window", "window")
+    keys = ("a", "a_lower", "a_upper", "b", "b_lower", "b_upper", "n_window", "window", "rise_lower")
     out = {key: np.full(r.shape[0], np.nan) for key in keys}
     for e in range(r.shape[0]):
         keep = np.flatnonzero(res[e])
@@ -1210,5 +1215,6 @@ def fit_index_curve(radius, mass, mass_lower, mass_upper, resolved, scale, *, ci
         for key in ("a", "a_lower", "a_upper", "b", "b_lower", "b_upper"):
             out[key][e] = fit[key]
         out["n_window"][e] = fit["n_used"] + 1  # radii of the slopes used (the innermost)
+        out["rise_lower"][e] = fit.get("rise_lower", np.nan)
         out["window"][e] = rr[fit["n_used"]]
     return {key: val.reshape(shape) for key, val in out.items()}
