@@ -372,32 +372,28 @@ def _curve_scale(da, radius):
     The tier's own (``attrs["index_scale"]``, one per element) when it fits
     the curve's elements, else the largest radius.
     """
-    shape = radius.shape[:-1]  # (*element dims, center)
-    given = da.attrs.get("index_scale")
-    if given is not None:
-        given = np.asarray(given, float).reshape(-1)
-        n_el = int(np.prod(shape[:-1], dtype=int))
-        if given.size in (1, n_el) and np.all(given > 0):
-            return np.broadcast_to(given.reshape(shape[:-1] + (1,)) if given.size == n_el else given[0], shape).copy()
+    given = _curve_element_attr(da, "index_scale", radius.shape[:-1], float)
+    if given is not None and np.all(given > 0):
+        return given
     with np.errstate(all="ignore"), warnings.catch_warnings():  # all-NaN rows: centres not asked for
         warnings.simplefilter("ignore", RuntimeWarning)
         return np.nanmax(radius, axis=-1)
 
 
-def _curve_element_flag(da, key, shape):
-    """A per-element flag on the curves (``attrs[key]``: one per element, or one) as rows of ``shape``.
+def _curve_element_attr(da, key, shape, dtype):
+    """A per-element attribute of the curves (``attrs[key]``: one per element, or one) as rows of ``shape``.
 
-    None where the curves carry none, or one that does not fit their elements
-    (curves selected after they were computed).
+    ``shape`` is ``(*element dims, center)``. None where the curves carry
+    none, or one that does not fit their elements (curves selected after
+    they were computed).
     """
     given = da.attrs.get(key)
     if given is None:
         return None
-    given = np.asarray(given).reshape(-1).astype(bool)
-    n_el = int(np.prod(shape[:-1], dtype=int))
+    given = np.asarray(given).astype(dtype).reshape(-1)
     if given.size == 1:
-        return np.broadcast_to(given[0], shape).copy()
-    if given.size != n_el:
+        return np.full(shape, given[0], dtype=dtype)
+    if given.size != int(np.prod(shape[:-1], dtype=int)):
         return None
     return np.broadcast_to(given.reshape(shape[:-1] + (1,)), shape).copy()
 
@@ -428,14 +424,12 @@ def _curve_atoms(values, mass, lo, hi, resolved):
     a = values[..., I["a"]]
     flat = np.isfinite(a) & (a < 0.5) & (values[..., I["a_lower"]] <= 0.0)
     first = np.argmax(resolved, axis=-1)[..., None]
+    pick = lambda arr: np.take_along_axis(np.asarray(arr, float), first, axis=-1)[..., 0]  # noqa: E731
+    w, wh = pick(mass), pick(hi)
     # ... and the smallest ball's mass known within a factor FLAT_PRECISION: a dozen draws (a
     # trough between modes, 10 to 14 over three radii) are as flat as an atom within their noise
     with np.errstate(divide="ignore", invalid="ignore"):
-        spread = (np.take_along_axis(np.asarray(hi, float), first, axis=-1)
-                  / np.take_along_axis(np.asarray(lo, float), first, axis=-1))[..., 0]
-    flat &= spread <= FLAT_PRECISION
-    pick = lambda arr: np.take_along_axis(np.asarray(arr, float), first, axis=-1)[..., 0]  # noqa: E731
-    w, wh = pick(mass), pick(hi)
+        flat &= wh / pick(lo) <= FLAT_PRECISION
     values[..., I["atom"]] = np.where(flat, w, 0.0)
     values[..., I["atom_lower"]] = 0.0
     values[..., I["atom_upper"]] = np.where(flat, wh, 0.0)
@@ -558,7 +552,7 @@ def _index_from_curves(curves, ci_prob=None):
                 bent = fit["rise_lower"] > BEND_LIMIT * np.maximum(np.abs(fit["a"]), 0.5)
             steep = steep | (bent & (values[..., INDEX_STATS.index("status")] != STATUS_WORDS.index("atom")))
         _curve_reach(values, radius, stat("ess"), stat("resolved") > 0.5, stat("mass_upper"), scale, steep=steep)
-        lat = _curve_element_flag(da, "lattice", radius.shape[:-1])
+        lat = _curve_element_attr(da, "lattice", radius.shape[:-1], bool)
         if lat is not None:
             _curve_lattice(values, radius, stat("mass"), stat("mass_upper"), lat)
         out[name] = xr.DataArray(values, dims=rest.dims + ("index_stat",),

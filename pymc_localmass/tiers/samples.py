@@ -76,12 +76,13 @@ def _center_values(da, spec, var, *, model=None, map_cache=None):
                     from ..adapters.describe import _model_supports
 
                     map_cache["supports"] = {sup.name: sup for sup in _model_supports(model)}
+                    map_cache["free"] = {rv.name for rv in model.free_RVs}
                 sup = map_cache["supports"].get(var)
                 if sup is not None:
                     end = sup.lower if sup.lower is not None else sup.upper
                     if end is not None and np.unique(end).size == 1:
                         return float(np.unique(end)[0])
-                elif var in {rv.name for rv in model.free_RVs}:
+                elif var in map_cache["free"]:
                     raise InvalidInputError(
                         f"centre 'boundary' for variable {var!r}: its support in the model is unbounded (no "
                         "transform to a half-line or interval), so it has no support boundary; leave it out or "
