@@ -555,6 +555,9 @@ def _index_from_curves(curves, ci_prob=None):
         lat = _curve_element_attr(da, "lattice", radius.shape[:-1], bool)
         if lat is not None:
             _curve_lattice(values, radius, stat("mass"), stat("mass_upper"), lat)
+        # an empty curve (a centre not requested for this variable, or a constant element: no radii)
+        # gives no row, all NaN, as the draws' index pads it (summary leaves it out)
+        values[np.all(np.isnan(radius), axis=-1)] = np.nan
         out[name] = xr.DataArray(values, dims=rest.dims + ("index_stat",),
                                  coords={**{k: v for k, v in rest.coords.items()}, "index_stat": list(INDEX_STATS)})
     ds = xr.Dataset(out)

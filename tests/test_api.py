@@ -320,6 +320,13 @@ def test_rows_of_centres_not_requested_say_nothing(rng):
     assert plm.results.status_word(pad) == "unresolved"
     assert "not requested" in plm.results.status_note(pad, "mu", "mean")
     assert list(plm.summary(idx).index) == [("mu", "0"), ("tau", "mean")]
+    # the index of the curves pads them alike: no row for a centre not requested (an empty curve
+    # read "unresolved", or "lattice" with "an atom of weight up to nan" for discrete draws)
+    data = {"mu": rng.normal(size=(4, 500)), "k": rng.poisson(3.0, size=(4, 500)).astype(float)}
+    curves = plm.local_mass(data, centers={"mu": [0.0], "k": ["mean"]})
+    summ = plm.summary(plm.mass_index(curves))
+    assert list(summ.index) == [("mu", "0"), ("k", "mean")]
+    assert not summ["note"].str.contains("nan").any()
 
 
 def test_index_of_curves_of_discrete_draws_is_no_slope(rng, tmp_path):
