@@ -29,6 +29,8 @@ def _edge_features(edges, R, scale, terms):
             cols.append(t - 1.0)
         elif term == "c2":
             cols.append(t**2 - 1.0)
+        elif term == "c4":
+            cols.append(t**4 - 1.0)
         elif term == "lam":
             cols.append(1.0 - 1.0 / t)
         else:  # pragma: no cover

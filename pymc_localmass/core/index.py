@@ -400,6 +400,7 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
                          shape_inflation=shape_inflation, ci_prob=ci_prob)
     fits = _window_fits(ctx, b_level=b_level, inf_level=inf_level)
     chosen = _lepski_choice(fits["a"], fits["se"], lepski)
+    chosen, curved = _local_window(ctx, fits, chosen)
     est = _chosen_estimates(ctx, fits, chosen, b_level)
     with np.errstate(invalid="ignore", divide="ignore"):
         bend = _pick(fits["bend"], chosen) / np.abs(_pick(fits["a"], chosen))
@@ -409,7 +410,7 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
     a, a_lo, window, n_window, steep = _steep_lower_end(ctx, a, a_lo, chosen, is_inf, inf_open)
     reach = _evidence_reach(ctx, fits["ll"], nearest, min_ess)
     return _index_result(ctx, est, reach, a=a, a_lo=a_lo, a_hi=a_hi, log_amb=log_amb, steep=steep,
-                         is_inf=is_inf, window=window, n_window=n_window, bent=bend > BEND_LIMIT)
+                         is_inf=is_inf, window=window, n_window=n_window, bent=(bend > BEND_LIMIT) | curved)
 
 
 def _index_context(master, edges, k_targets, scale, *, boundary, inflation, shape_inflation, ci_prob):
@@ -528,6 +529,57 @@ def _fit_window_group(fits, ctx, w, grp, cg, eg, Rg, curv_terms, b_level):
 #: trough between modes 2.5-3 sd apart or 2.5 sd out in a normal's tail, "ok" rows that read a
 #: about 2 where it is 1 fall from 16-47% of replicates to 4-20%
 BEND_LIMIT = 0.5
+
+
+#: level of the likelihood-ratio test of a quartic term (slope a + 2 c t^2 + 4 d t^4) against
+#: the interior power law with its quadratic term, on the chosen window: where it calls for
+#: the quartic, the slope's change across the window is not the local curvature of a smooth
+#: density (a trough between modes, a centre far out in a tail: the slope rises like
+#: cosh, from a at the centre to the shoulder's), and the window steps in; where even the
+#: narrowest fitted window calls for it, the draws do not reach the radii where the local
+#: index shows (unresolved, like a thin tail). Over 200 replicates each (4 x 1000 draws), "ok"
+#: rows excluding a = 1 at a trough between modes 3 sd from it fall from 14% to 3% (2.5 sd:
+#: 9.5% to 2%); regular interior cases (normal at its mean and 1.5 sd out, Cauchy, t3, a
+#: sqrt-singular density, AR(0.9)) keep every reading (2 x 300 draws: normal 1.5 sd out
+#: unresolved in 4.5%, was 2.5%)
+CURVE_LEVEL = 0.95
+
+
+def _local_window(ctx, fits, chosen):
+    """Step each interior centre's chosen window in until its quadratic curvature describes it.
+
+    At the chosen window (and, stepping in, at each narrower one) the power law
+    with the interior curvature term is tested against the same with a quartic
+    term (:data:`CURVE_LEVEL`, the likelihood ratio divided by the window's
+    inflation). Boundary centres and windows without a fit are left as they are.
+
+    Returns ``(chosen, curved)``: the window to read, and ``curved`` (E,) where
+    even the narrowest fitted window calls for the quartic term.
+    """
+    E = chosen.size
+    curved = np.zeros(E, bool)
+    chosen = chosen.copy()
+    todo = np.flatnonzero(~ctx["boundary"] & np.isfinite(_pick(fits["ll"], chosen)))
+    crit = _chi2_ppf(CURVE_LEVEL, 1)
+    first_ok = np.argmax(np.isfinite(fits["ll"]), axis=1)
+    while todo.size:
+        w = chosen[todo]
+        g = ctx["g_all"][todo, w]
+        R = ctx["R_w"][todo, w]
+        c, e, _ = _aggregate(ctx["master"][todo], ctx["edges"][todo], g, cum=ctx["cum"][todo])
+        th4, _, ll4 = fit_binned(c, e, R, ctx["scale"][todo], ["a", "c2", "c4"])
+        with np.errstate(invalid="ignore"):
+            lr = 2 * (ll4 - fits["ll"][todo, w]) / ctx["infl_s"][todo, w]
+            # (only where the quartic puts the slope at the centre below the window's a:
+            # a falling slope that flattens, the mode of a normal, reads a little low, not high)
+            bad = np.isfinite(lr) & (lr > crit) & (th4[:, 0] < fits["a"][todo, w])
+        last = w <= first_ok[todo]
+        curved[todo[bad & last]] = True
+        step = bad & ~last
+        chosen[todo[step]] -= 1
+        todo = todo[step]
+        todo = todo[np.isfinite(fits["ll"][todo, chosen[todo]])]
+    return chosen, curved
 
 
 def _lepski_choice(a_w, se_w, lepski):
