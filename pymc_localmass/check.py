@@ -36,7 +36,7 @@ import xarray as xr
 from ._api import CentersLike, Coords, DataLike, RadiiLike, VarNames, public
 from ._compat import default_ci_prob
 from .estimators import describe_fit
-from .results import STATUS_ADVICE, status_note, status_word, stored_centers
+from .results import STATUS_ADVICE, joint_dim, status_note, status_word, stored_centers
 
 __all__ = ["LocalMassWarning", "Finding", "CheckResult", "check", "default_centers"]
 
@@ -826,7 +826,7 @@ def _status_finding(run, rw, irow, n, lab, sel, c, cv, r):
     word = rw["status"]
     if word not in ("unresolved", "sampler", "log-ambiguous"):
         return None
-    note = status_note(irow, lab, _center_text(c, cv))
+    note = status_note(irow, lab, _center_text(c, cv), dim=joint_dim(run.index.attrs))
     mt = None
     if run.model is not None:
         r_top = irow.get("r_resolved", np.nan)

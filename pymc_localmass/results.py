@@ -337,7 +337,20 @@ def status_word(row):
     return STATUS_WORDS[int(code)] if 0 <= int(code) < len(STATUS_WORDS) else "ok"
 
 
-def status_note(row, name="the variable", center="the centre"):
+def joint_dim(attrs):
+    """Coordinates of the joint ball of results with these attributes (1 when not joint).
+
+    Examples
+    --------
+    >>> joint_dim({"joint": 1, "center_values": "0,0,0"}), joint_dim({"joint": 0})
+    (3, 1)
+    """
+    if not int(attrs.get("joint", 0) or 0):
+        return 1
+    return max(1, len(str(attrs.get("center_values", "")).split(",")))
+
+
+def status_note(row, name="the variable", center="the centre", dim=1):
     """One plain line saying what an index row's evidence supports (empty when "ok").
 
     Parameters
@@ -346,6 +359,8 @@ def status_note(row, name="the variable", center="the centre"):
         ``index_stat`` label -> value of one row (e.g. a row of :func:`summary`).
     name, center : str
         How to call the variable and the centre in the sentence.
+    dim : int, default 1
+        Coordinates of the ball (a joint ball's, from the results' ``center_values``).
 
     Examples
     --------
@@ -415,6 +430,12 @@ def status_note(row, name="the variable", center="the centre"):
                     f"smallest resolved radius {_g(get('r_resolved'))} (the draws stop short of the centre, a "
                     "gap, or the mass decays faster than any power), or it rises steeply across the radii (a "
                     "trough between modes, a thin tail); no finite index is supported; " + STATUS_ADVICE[word])
+        if dim > 1:  # a joint ball: the thin-tail and edge tests cannot tell why
+            return (f"the joint ball around {at} spans {dim} coordinates, and its draws do not reach radii "
+                    f"small enough for an index: the nearest is {_g(near)} away and few lie within a quarter "
+                    f"of the unit {_g(sc)} (in {dim} dimensions even a mode's neighbourhood holds few draws; a "
+                    "thin tail, a trough or a hard edge look the same); a joint index needs more draws, fewer "
+                    "coordinates, or the model's density; " + STATUS_ADVICE[word])
         if near < 0.5 * get("r_resolved"):
             return (f"{at} lies where the density changes fast (a thin tail, or a trough between modes): too "
                     "few effective draws lie within a quarter sd of it, or the slope of its mass rises steeply "

@@ -11,7 +11,7 @@ import pandas as pd
 from ._api import (CentersLike, Coords, DataLike, FilterVars, Group, Method, Norm, RadiiLike, SampleDims, VarNames,
                    given, public)
 from ._compat import is_datatree, is_inferencedata
-from .results import element_labels, read, status_note, status_word, stored_centers
+from .results import element_labels, joint_dim, read, status_note, status_word, stored_centers
 
 
 #: significant digits of the default display (``round_to="auto"``): estimates, interval ends
@@ -256,5 +256,6 @@ def _rows(index):
     # what each row's evidence supports: a word, and one plain line when it is not "ok"
     records = df.to_dict("records")
     df["status"] = [status_word(r) for r in records]
-    df["note"] = [status_note(r, name=k[0], center=k[1]) for r, k in zip(records, keys)]
+    dim = joint_dim(index.attrs)
+    df["note"] = [status_note(r, name=k[0], center=k[1], dim=dim) for r, k in zip(records, keys)]
     return df

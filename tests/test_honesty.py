@@ -402,3 +402,18 @@ def test_trough_between_modes_is_not_a_confident_index():
         assert np.mean(r["status"] == STATUS_WORDS.index("unresolved")) <= 0.05
         ok = r["status"] == STATUS_WORDS.index("ok")
         assert np.mean(ok & ((r["a_upper"] < 1.0) | (r["a_lower"] > 1.0))) <= 0.2
+
+
+def test_joint_ball_in_many_dimensions_says_why_it_is_unresolved():
+    # at the mode of N(0, I_5), 4000 draws put the nearest 0.2-0.5 from it and few within a
+    # quarter of the unit (sqrt(5)): the row is unresolved (the index is not claimed), but the
+    # one-dimensional notes said "thin tail or trough" or "the draws stop abruptly", neither true
+    rng = np.random.default_rng(5)
+    ds = {"x": rng.normal(size=(4, 1000, 5))}
+    row = plm.summary(ds, centers={"x": 0.0}, joint=True).iloc[0]
+    assert row["status"] == "unresolved"
+    assert "5 coordinates" in row["note"] and "abruptly" not in row["note"]
+    assert "thin tail, a trough or a hard edge look the same" in row["note"]
+    # a one-dimensional row keeps its own note
+    one = plm.summary({"x": rng.normal(size=(4, 1000))}, centers={"x": 3.2}).iloc[0]
+    assert one["status"] == "unresolved" and "coordinates" not in one["note"]
