@@ -430,7 +430,7 @@ def status_note(row, name="the variable", center="the centre", dim=1):
                     f"smallest resolved radius {_g(get('r_resolved'))} (the draws stop short of the centre, a "
                     "gap, or the mass decays faster than any power), or it rises steeply across the radii (a "
                     "trough between modes, a thin tail); no finite index is supported; " + STATUS_ADVICE[word])
-        if dim > 1:  # a joint ball: the thin-tail and edge tests cannot tell why
+        if dim >= 4:  # a joint ball in many coordinates: the thin-tail and edge tests cannot tell why
             return (f"the joint ball around {at} spans {dim} coordinates, and its draws do not reach radii "
                     f"small enough for an index: the nearest is {_g(near)} away and few lie within a quarter "
                     f"of the unit {_g(sc)} (in {dim} dimensions even a mode's neighbourhood holds few draws; a "

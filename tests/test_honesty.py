@@ -417,3 +417,31 @@ def test_joint_ball_in_many_dimensions_says_why_it_is_unresolved():
     # a one-dimensional row keeps its own note
     one = plm.summary({"x": rng.normal(size=(4, 1000))}, centers={"x": 3.2}).iloc[0]
     assert one["status"] == "unresolved" and "coordinates" not in one["note"]
+
+
+def test_joint_ball_with_unequal_scales_is_not_a_confident_index():
+    # N(0, diag(1, 4, 9, 16, 25)) at its mean: the index is 5 only below the smallest principal
+    # scale; above it the narrow directions are filled and the slope falls towards the wide
+    # ones'. The unit was sqrt(sum of variances) = 7.4, whose quarter reaches far past sd 1, and
+    # 15 of 20 replicates read "ok" near 3.9 with an interval excluding 5; the unit is now the
+    # principal one, sqrt(5 lambda_min), and the windows stop below it
+    bad = 0
+    for seed in range(8):
+        x = np.random.default_rng(seed).normal(size=(4, 1000, 5)) * np.arange(1, 6)
+        for norm in ("euclidean", "max"):
+            row = plm.summary({"b": x}, joint=True, norm=norm).iloc[0]
+            bad += row["status"] == "ok" and not (row["a_lower"] <= 5 <= row["a_upper"])
+    assert bad <= 1
+    # strongly correlated coordinates under the scaled norm (the correlation matrix's smallest
+    # eigenvalue, 0.1): a = inf "ok" in 13 of 20 replicates before
+    cov = np.full((5, 5), 0.9) + 0.1 * np.eye(5)
+    x = np.random.default_rng(3).multivariate_normal(np.zeros(5), cov, size=(4, 1000))
+    row = plm.summary({"b": x}, joint=True, norm="scaled").iloc[0]
+    assert not (row["status"] == "ok" and np.isinf(row["a"]))
+    # two coordinates with sds 1 and 5 still read a = 2 (the windows stop below the unit)
+    ok = 0
+    for seed in range(8):
+        x = np.random.default_rng(seed).normal(size=(4, 1000, 2)) * np.array([1.0, 5.0])
+        row = plm.summary({"b": x}, joint=True).iloc[0]
+        ok += row["status"] in ("ok", "log-ambiguous") and row["a_lower"] <= 2 <= row["a_upper"]
+    assert ok >= 6

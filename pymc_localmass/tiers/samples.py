@@ -318,7 +318,49 @@ def _joint_inputs(ds, var_names, centers, norm, model, map_cache):
     else:
         scale = 1.0
     center_vec = np.concatenate([np.asarray(c.values).reshape(-1) for c in cparts])
-    return dist, scale, joint_center_label(labels), center_vec, _lattice_jump(X, center_vec, sdv, norm)
+    unit = _principal_unit(X, sdv, norm, scale)
+    return dist, scale, unit, joint_center_label(labels), center_vec, _lattice_jump(X, center_vec, sdv, norm)
+
+
+#: above this many coordinates the joint ball's unit uses the smallest sd, not the covariance's spectrum
+PRINCIPAL_MAX_DIM = 200
+#: the principal unit replaces the joint ball's scale where it is below this share of it
+ANISOTROPY = 0.8
+
+
+def _principal_unit(X, sdv, norm, scale):
+    """The index's unit of a joint ball: its ``scale`` for an isotropic posterior, less along a narrow direction.
+
+    A ball's mass grows like ``r^d`` only below the posterior's smallest
+    principal scale; above it the narrow directions are filled and the slope
+    falls towards the number of wide ones. The unit the index reads its reach
+    in (``INTERIOR_REACH``, ``REACH_ESS``) and its log term is therefore
+    ``sqrt(d' lambda_min)`` for the euclidean norms and ``sqrt(lambda_min)``
+    for the max norms, with ``lambda_min`` the smallest eigenvalue of the
+    coordinates' covariance (the correlation matrix for the scaled norms) among
+    the ``d'`` that are not degenerate (a simplex's sum-to-one direction is):
+    the unit ``scale`` of an isotropic posterior. N(0, diag(1, 4, 9, 16, 25))
+    at its mean read a = 3.9 [3.4, 4.4] "ok" (truth 5) in 15 of 20 replicates.
+    Above :data:`PRINCIPAL_MAX_DIM` coordinates the smallest variance stands in for
+    ``lambda_min`` (an upper bound: correlations are not seen).
+    """
+    d = sdv.size
+    if d < 2:
+        return scale
+    scaled = norm in ("scaled", "scaled_max")
+    if d > PRINCIPAL_MAX_DIM:
+        lam, d_eff = (1.0 if scaled else float(np.min(sdv)) ** 2), d
+    else:
+        Y = np.asarray(X.transpose(*SAMPLE_DIMS, "__coord__").values, float).reshape(-1, d)
+        Y = Y[np.all(np.isfinite(Y), axis=1)]
+        Y = (Y - Y.mean(axis=0)) / (sdv if scaled else 1.0)
+        ev = np.linalg.svd(Y, compute_uv=False) ** 2 / max(Y.shape[0] - 1, 1)
+        keep = ev > 1e-10 * ev.max()
+        lam, d_eff = float(ev[keep].min()), int(keep.sum())
+    unit = float(np.sqrt(d_eff * lam)) if norm in ("euclidean", "scaled") else float(np.sqrt(lam))
+    # (an isotropic posterior's smallest sample eigenvalue is low by about (1 - sqrt(d / n))^2, more
+    # under autocorrelation: the unit changes only where the directions' scales truly differ)
+    return unit if unit < ANISOTROPY * scale else scale
 
 
 def _lattice_jump(X, centre, sd, norm):
@@ -472,17 +514,19 @@ def _joint_ball(ds, names, cmap, curves_vars, index_vars, extra_attrs, *, radii,
     if any(ds[v].isnull().any() for v in names) and nan_policy == "raise":
         bad = [v for v in names if ds[v].isnull().any()]
         raise ValueError(f"variable(s) {bad} have non-finite draws; pass nan_policy='omit'")
-    dist, scale, label, cvec, jump = _joint_inputs(ds, names, cmap, norm, model, map_cache)
+    dist, scale, unit, label, cvec, jump = _joint_inputs(ds, names, cmap, norm, model, map_cache)
     r = radii_for(radii, name if isinstance(radii, Mapping) else None)
     jcommon = dict(common)
-    if jump is not None and window is None:
-        # the index is fitted below the first lattice jump of a discrete coordinate
+    # the index is fitted below the first lattice jump of a discrete coordinate, and below the
+    # principal unit (where a narrow direction fills, the slope falls towards the wide ones')
+    cap = min(jump if jump is not None else np.inf, unit if unit < scale else np.inf)
+    if np.isfinite(cap) and window is None:
         n_total = int(dist.sizes["chain"] * dist.sizes["draw"])
-        k_cap = int((dist < jump).sum())
+        k_cap = int((dist < cap).sum())
         sizes = [k for k in window_sizes(n_total) if k <= k_cap]
         jcommon["window"] = sizes or [max(k_cap, 5)]
-        extra_attrs["index_window_cap"] = jump
-    cur, idx = _apply_core(dist, None, var=name, scaled=False, radii=r, scale=scale, r_max=scale, **jcommon)
+        extra_attrs["index_window_cap"] = cap
+    cur, idx = _apply_core(dist, None, var=name, scaled=False, radii=r, scale=unit, r_max=scale, **jcommon)
     curves_vars[name] = cur.expand_dims(center=[label]).transpose("center", "radius", "local_stat")
     index_vars[name] = idx.expand_dims(center=[label]).transpose("center", "index_stat")
     _unit_attr(curves_vars[name], index_vars[name])
