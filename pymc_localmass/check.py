@@ -580,9 +580,35 @@ def _result(findings, rows, cmp, left_out, *, warn, stacklevel):
     if not table.empty:
         table.index = pd.MultiIndex.from_tuples(table.index, names=["model", "region"])
     if warn:
-        for f in findings:
-            warnings.warn(LocalMassWarning(f.text), stacklevel=stacklevel)
+        for text in _warning_lines(findings):
+            warnings.warn(LocalMassWarning(text), stacklevel=stacklevel)
     return CheckResult(findings, table, cmp, left_out)
+
+
+#: findings of one kind on more elements of one variable than this are one warning, not one each
+MAX_WARNINGS_PER_VARIABLE = 3
+
+
+def _warning_lines(findings):
+    """One warning line per finding, but one line for many elements of a variable with the same finding.
+
+    A stuck chain in a model with 35 latent states found "sampler" at every state: 35
+    near-identical warnings. Beyond :data:`MAX_WARNINGS_PER_VARIABLE` the first element's
+    line stands for the rest, naming how many and which (``CheckResult.findings`` has each).
+    """
+    groups = {}
+    for f in findings:
+        groups.setdefault((f.kind, f.variable.split("[", 1)[0], f.model), []).append(f)
+    lines = []
+    for (_, base, _), fs in groups.items():
+        if len(fs) <= MAX_WARNINGS_PER_VARIABLE:
+            lines.extend(f.text for f in fs)
+            continue
+        others = [f.variable for f in fs[1:]]
+        shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
+        lines.append(f"{fs[0].text} [the same finding ({fs[0].kind}) on {len(others)} more elements of {base}: "
+                     f"{shown}; CheckResult.findings lists each]")
+    return lines
 
 
 @public(renamed={"idata": "data"}, positional=("approximations", "prior", "factor"))

@@ -445,3 +445,19 @@ def test_joint_ball_with_unequal_scales_is_not_a_confident_index():
         row = plm.summary({"b": x}, joint=True).iloc[0]
         ok += row["status"] in ("ok", "log-ambiguous") and row["a_lower"] <= 2 <= row["a_upper"]
     assert ok >= 6
+
+
+def test_check_warns_once_for_many_elements_with_the_same_finding():
+    # a variable of 12 elements, every one far from the mass at the requested centre: 12
+    # "unresolved" findings, but one warning line that names how many more (CheckResult.findings
+    # keeps each); a variable with 2 such elements keeps one line each
+    rng = np.random.default_rng(0)
+    data = {"h": rng.normal(size=(4, 500, 12)), "g": rng.normal(size=(4, 500, 2))}
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        res = plm.check(data, centers={"h": 9.0, "g": 9.0})
+    lines = [str(w.message) for w in rec if isinstance(w.message, plm.LocalMassWarning)]
+    assert sum(f.variable.startswith("h[") for f in res.findings) == 12
+    h_lines = [s for s in lines if "h[" in s and "g[" not in s]
+    assert len(h_lines) == 1 and "11 more elements of h" in h_lines[0]
+    assert sum(s.startswith("g[") for s in lines) == 2

@@ -400,7 +400,7 @@ def test_bad_model_not_matching_the_posterior(small):
     wrong = dict(post, mu=np.zeros((2, 30, 3)))
     with pytest.raises(ValueError, match="variable 'mu' has shape"):
         plm.local_mass(make_container(posterior=wrong), method="model", model=model, var_names=["mu"])
-    with pytest.raises(ValueError, match="'extra' is not a free variable"):
+    with pytest.raises(plm.errors.InvalidInputError, match="'extra' is not a free variable"):
         plm.local_mass(make_container(posterior=dict(post, extra=post["mu"])), method="model", model=model,
                        var_names=["extra"])
     with pytest.raises(ValueError, match="needs model="):
@@ -415,7 +415,7 @@ def test_bad_model_not_matching_the_posterior(small):
 
 def test_bad_discrete_variable(small):
     model, post = small
-    with pytest.raises(ValueError, match="variable 'k' is discrete"):
+    with pytest.raises(plm.errors.InvalidInputError, match="variable 'k' is discrete"):
         plm.local_mass(make_container(posterior=post), method="model", model=model, var_names=["k"])
 
 

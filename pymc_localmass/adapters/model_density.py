@@ -36,6 +36,8 @@ from pymc.logprob.utils import CheckParameterValue
 from pymc.model.transform.conditioning import remove_value_transforms
 from pymc.pytensorf import compile as _pm_compile
 
+from ..errors import InvalidInputError
+
 __all__ = [
     "ModelLogDensity",
     "VariableInfo",
@@ -231,7 +233,7 @@ class ModelLogDensity:
         self.variables = model_variables(model)
         self.names = tuple(self.variables)
         if not self.names:
-            raise ValueError("the model has no free random variables")
+            raise InvalidInputError("the model has no free random variables")
         self._slices = {}
         self.columns = []
         start = 0
@@ -360,12 +362,13 @@ class ModelLogDensity:
             arr = np.asarray(values[name], dtype=float)
             nd = len(info.shape)
             if nd and tuple(arr.shape[arr.ndim - nd :]) != info.shape:
-                raise ValueError(f"variable {name!r}: trailing shape {arr.shape[arr.ndim - nd:]} != {info.shape}")
+                raise InvalidInputError(
+                    f"variable {name!r}: trailing shape {arr.shape[arr.ndim - nd:]} != {info.shape}")
             b = arr.shape[: arr.ndim - nd]
             if batch is None:
                 batch = b
             elif b != batch:
-                raise ValueError(f"variable {name!r} has batch shape {b}, expected {batch}")
+                raise InvalidInputError(f"variable {name!r} has batch shape {b}, expected {batch}")
             parts.append(arr.reshape(*b, info.size))
         return np.concatenate(parts, axis=-1)
 
@@ -378,7 +381,7 @@ class ModelLogDensity:
 
     def _check_points(self, points):
         if points.ndim < 1 or points.shape[-1] != self.ndim:
-            raise ValueError(
+            raise InvalidInputError(
                 f"points must have shape (..., {self.ndim}) (columns {self.columns[:4]}...), got {points.shape}"
             )
 

@@ -95,6 +95,7 @@ from ..core.curves import CURVE_STATS, INDEX_STATS, STATUS_WORDS, no_draws_value
 from ..core.distances import center_values, joint_distances
 from ..core.ess import series_ess
 from ..core.index import fit_index_curve, fit_slopes
+from ..errors import InvalidInputError
 from ..core.quadrature import check_radii_precision, conditional_ball_mass, qmc_ball_log_integral
 from ..results import base_attrs, joint_center_label, merge_curves
 from .samples import compute as samples_compute
@@ -178,7 +179,7 @@ class _PairCollapsed:
         elif np.isfinite(self.hi):
             self.kind = "upper"
         else:  # pragma: no cover - excluded by scale_partners
-            raise ValueError("a local-scale partner needs a finite bound")
+            raise InvalidInputError("a local-scale partner needs a finite bound")
         self.log_floor = math.log(max(t_floor, 1e-300))
         self.log_scale = math.log(max(scale, 1e-300))
         self.upper_margin = float(upper_margin)
@@ -268,14 +269,14 @@ def _load(source, group, model, seed):
 def _check_model_matches(ds, dens, group):
     missing = [n for n in dens.names if n not in ds.data_vars]
     if missing:
-        raise ValueError(
+        raise InvalidInputError(
             f"the model does not match group {group!r}: its free variable(s) {missing} have no draws there "
             f"(the group has {list(ds.data_vars)}); the model tier needs draws of every free variable"
         )
     for n in dens.names:
         shape = tuple(s for d, s in ds[n].sizes.items() if d not in SAMPLE_DIMS)
         if shape != tuple(dens.variables[n].shape):
-            raise ValueError(
+            raise InvalidInputError(
                 f"the model does not match group {group!r}: variable {n!r} has shape {shape} in the draws "
                 f"but {tuple(dens.variables[n].shape)} in the model"
             )
@@ -294,24 +295,24 @@ def _select(ds, dens, var_names, filter_vars, group):
         names = select_vars(ds, var_names, filter_vars)
     for n in names:
         if n not in dens.variables:
-            raise ValueError(
+            raise InvalidInputError(
                 f"variable {n!r} is not a free variable of the model (free variables: {list(dens.names)}); "
                 "the model tier integrates the model's density over free variables only "
                 "(use method='samples' for deterministics)"
             )
         info = dens.variables[n]
         if info.discrete:
-            raise ValueError(
+            raise InvalidInputError(
                 f"variable {n!r} is discrete; the model tier integrates densities of continuous variables "
                 "(use method='samples' for discrete variables: their atoms are exact ties)"
             )
         if not info.box_support:
-            raise ValueError(
+            raise InvalidInputError(
                 f"variable {n!r} has a constrained support ({info.transform}) where an element cannot move alone; "
                 "use joint=True over the variable or method='samples'"
             )
     if not names:
-        raise ValueError(f"no continuous free variables selected from group {group!r}")
+        raise InvalidInputError(f"no continuous free variables selected from group {group!r}")
     return names
 
 
@@ -325,7 +326,7 @@ def _flat_draws(ds, dens, nan_policy, group):
     bad = ~np.all(np.isfinite(arr), axis=-1)
     if bad.any():
         if nan_policy == "raise":
-            raise ValueError(
+            raise InvalidInputError(
                 f"group {group!r} has {int(bad.sum())} draw(s) with NaN or inf in a free variable; "
                 "pass nan_policy='omit' to leave them out"
             )
@@ -335,7 +336,7 @@ def _flat_draws(ds, dens, nan_policy, group):
     if outside.any():
         first = np.flatnonzero(~bad.reshape(-1))[int(np.argmax(outside))]
         chain, draw = np.unravel_index(first, bad.shape)
-        raise ValueError(
+        raise InvalidInputError(
             f"the model does not match group {group!r}: {int(outside.sum())} of {lp.size} draw(s) lie outside "
             f"the model's support (log density -inf; first at chain {chain}, draw {draw}); pass the model "
             "these draws came from"
@@ -367,7 +368,7 @@ def _center_for(spec, label, draws_el, var, el_name, model, map_cache, dens, fla
             lo, hi = float(np.min(draws_el)), float(np.max(draws_el))
             if lo >= 0 or hi <= 0:
                 return 0.0
-            raise ValueError(
+            raise InvalidInputError(
                 f"centre 'boundary' for variable {var!r}: its draws take both signs, so no support "
                 "boundary can be inferred; pass the boundary as a number"
             )
@@ -375,10 +376,10 @@ def _center_for(spec, label, draws_el, var, el_name, model, map_cache, dens, fla
             if "point" not in map_cache:
                 map_cache["point"] = map_point(model)
             return float(np.asarray(map_cache["point"][var]).reshape(-1)[flat_pos])
-        raise ValueError(f"unknown centre keyword {spec!r}")
+        raise InvalidInputError(f"unknown centre keyword {spec!r}")
     if isinstance(spec, numbers.Number):
         if not np.isfinite(spec):
-            raise ValueError(f"centre for variable {var!r} must be finite, got {spec}")
+            raise InvalidInputError(f"centre for variable {var!r} must be finite, got {spec}")
         return float(spec)
     if isinstance(spec, xr.DataArray):
         spec = spec.values
@@ -396,12 +397,12 @@ def _check_center_arrays(cmap, ds_sel):
             if isinstance(spec, (np.ndarray, list, tuple, xr.DataArray)) and not isinstance(spec, str):
                 arr = np.asarray(spec.values if isinstance(spec, xr.DataArray) else spec, float)
                 if arr.size not in (1, size):
-                    raise ValueError(
+                    raise InvalidInputError(
                         f"centre for variable {var!r} has shape {arr.shape}, expected {shape} "
                         "(the variable's element dims) or a scalar"
                     )
                 if not np.all(np.isfinite(arr)):
-                    raise ValueError(f"centre for variable {var!r} contains NaN or inf")
+                    raise InvalidInputError(f"centre for variable {var!r} contains NaN or inf")
 
 
 # ----------------------------------------------------------------------------- curve statistics
@@ -555,7 +556,7 @@ def _precision(center, radii, where):
     try:
         check_radii_precision(center, radii)
     except ValueError as err:
-        raise ValueError(f"{where}: {err}") from None
+        raise InvalidInputError(f"{where}: {err}") from None
 
 
 # ----------------------------------------------------------------------------- scalar elements
@@ -650,13 +651,13 @@ def _check_scalar_center(dens, rows, col, center, all_el, var, el_name):
     lower, upper = dens.bounds(rows)
     lo_c, hi_c = lower[:, col], upper[:, col]
     if np.all((center < lo_c) | (center > hi_c)):
-        raise ValueError(
+        raise InvalidInputError(
             f"centre {center:g} of {el_name} lies outside its support "
             f"[{np.min(lo_c):g}, {np.max(hi_c):g}]; the model tier needs a centre in the support "
             "(its boundary is allowed)"
         )
     if np.any((center < lo_c) | (center > hi_c)):
-        raise ValueError(
+        raise InvalidInputError(
             f"centre {center:g} of {el_name} lies outside the support for some draws (the bounds of "
             f"{var!r} depend on other variables); use method='samples' for such a centre"
         )
@@ -666,7 +667,7 @@ def _check_scalar_center(dens, rows, col, center, all_el, var, el_name):
         probe = rows[:64].copy()
         probe[:, col] = center
         if not np.any(np.isfinite(dens.logp(probe))):
-            raise ValueError(
+            raise InvalidInputError(
                 f"centre {center:g} of {el_name} lies outside its support: the model's density is zero "
                 f"there given every draw tried (the variable has no bounding transform); the draws lie "
                 f"in [{np.min(all_el):g}, {np.max(all_el):g}]"
@@ -744,7 +745,7 @@ def _compute_scalar(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, n
     partners = scale_partners(model, dens.variables) if pair == "auto" else dict(pair or {})
     for v, p in partners.items():
         if p not in dens.variables:
-            raise ValueError(f"pair partner {p!r} of {v!r} is not a free variable of the model")
+            raise InvalidInputError(f"pair partner {p!r} of {v!r} is not a free variable of the model")
     scaled = norm in ("scaled", "scaled_max")
     map_cache = {}
     plan, n_per = _scalar_plan(ds_full, ds_sel, names, cmap, partners, n_draws)
@@ -767,7 +768,7 @@ def _compute_scalar(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, n
             scale = _robust_scale(all_el)
             unit = float(np.std(all_el, ddof=1)) if scaled else 1.0
             if scaled and not unit > 0:
-                raise ValueError(f"{el_name} has zero variance; the scaled norm needs a posterior sd")
+                raise InvalidInputError(f"{el_name} has zero variance; the scaled norm needs a posterior sd")
             r_report = _scalar_radii(radii, var, center, scale, scaled, n_radii)
             r_abs = r_report * unit
             _precision(center, r_abs, f"variable {var!r}, element {el_name}, centre {label!r}")
@@ -795,7 +796,7 @@ def _joint_centers(ds_full, ds_sel, names, dens, model, cmap, flat, bad):
         positions, _ = _element_positions(ds_full, ds_sel, var)
         specs = cmap[var]
         if len(specs) != 1:
-            raise ValueError(f"joint=True takes one centre per variable; {var!r} has {len(specs)}")
+            raise InvalidInputError(f"joint=True takes one centre per variable; {var!r} has {len(specs)}")
         label, spec = specs[0]
         labels.append(label)
         info = dens.variables[var]
@@ -804,7 +805,7 @@ def _joint_centers(ds_full, ds_sel, names, dens, model, cmap, flat, bad):
             cols.append(col)
             el = flat[..., col][~bad]
             if isinstance(spec, str) and spec == "mode":
-                raise ValueError("centre 'mode' is not available for joint balls; pass numbers or 'mean'")
+                raise InvalidInputError("centre 'mode' is not available for joint balls; pass numbers or 'mean'")
             cvec.append(_center_for(spec, label, el, var, var, model, map_cache, dens, int(pos)))
             sds.append(float(np.std(el, ddof=1)))
     return np.asarray(cols), np.asarray(cvec), np.asarray(sds), labels
@@ -836,7 +837,7 @@ def _check_joint_center(dens, flat, bad, cols, cvec, name):
     if out_some.any():
         j = int(np.argmax(out_some.any(axis=0)))
         every = bool(out_some[:, j].all())
-        raise ValueError(
+        raise InvalidInputError(
             f"joint ball {name!r}: centre coordinate {j} ({cvec[j]:g}) lies outside its support "
             f"[{np.min(lo_b[:, j]):g}, {np.max(hi_b[:, j]):g}]"
             + ("" if every else " for some draws (its bounds depend on other variables)")
@@ -897,7 +898,7 @@ def _compute_joint(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, no
     cols, cvec, sds, labels = _joint_centers(ds_full, ds_sel, names, dens, model, cmap, flat, bad)
     d = cols.size
     if np.any(~(sds > 0)):
-        raise ValueError("joint ball: a coordinate has zero variance")
+        raise InvalidInputError("joint ball: a coordinate has zero variance")
     qnorm, scales, unit = _joint_norm(norm, sds)
     name = "+".join(names)
     r_user = radii_for(radii, name if isinstance(radii, Mapping) else None) if radii is not None else None
@@ -971,7 +972,7 @@ def _anchor_candidates(dist_all, bad, anchor, name):
     else:
         cand = np.unique(np.atleast_1d(np.asarray(anchor, float)))
     if cand.size == 0 or np.any(~(cand > 0)):
-        raise ValueError(f"joint ball {name!r}: no usable anchor radius (draws at the centre, or anchor <= 0)")
+        raise InvalidInputError(f"joint ball {name!r}: no usable anchor radius (draws at the centre, or anchor <= 0)")
     return cand
 
 
@@ -1002,7 +1003,7 @@ def _block_integrals(flat, bad, dist_all, dens, cols, cvec, all_r, cand, qnorm, 
     dsub = dist_all[:, idx].reshape(-1)
     inside = np.flatnonzero(~bad[:, idx].reshape(-1) & (dsub <= cand.max()))
     if inside.size < 10:
-        raise ValueError(
+        raise InvalidInputError(
             f"joint ball {name!r}: only {inside.size} thinned draws inside the anchor ball; "
             "pass more draws (n_draws) or a larger anchor"
         )
@@ -1072,7 +1073,7 @@ def _anchored(ds_full, flat, bad, dens, model, names, cols, cvec, sds, scales, q
                                      m_pow, rng, name, progressbar)
     best = _best_anchor(logI, din, cand, a_mass, a_se, R)
     if best is None:
-        raise ValueError(f"joint ball {name!r}: the draws do not resolve any anchor radius")
+        raise InvalidInputError(f"joint ball {name!r}: the draws do not resolve any anchor radius")
     _, a_i, ra, lr, rel, n_used, rr = best
     log_m = np.minimum(lr[:R] + math.log(a_mass[a_i]), 0.0)
     log_se = np.sqrt(rel[:R] ** 2 + a_se[a_i] ** 2)
@@ -1088,13 +1089,13 @@ def _anchored(ds_full, flat, bad, dens, model, names, cols, cvec, sds, scales, q
 def _check_model_args(model, norm, ci_prob, nan_policy, n_radii, group):
     """The checked ``ci_prob``, after checking the model tier's other arguments (ValueError, TypeError)."""
     if model is None:
-        raise ValueError("method='model' needs model=<pymc.Model>")
+        raise InvalidInputError("method='model' needs model=<pymc.Model>")
     if norm not in ("euclidean", "max", "scaled", "scaled_max"):
-        raise ValueError(f"norm must be one of ('euclidean', 'max', 'scaled', 'scaled_max'), got {norm!r}")
+        raise InvalidInputError(f"norm must be one of ('euclidean', 'max', 'scaled', 'scaled_max'), got {norm!r}")
     ci_prob = check_ci_prob(ci_prob)
     check_nan_policy(nan_policy)
     if int(n_radii) < 2:
-        raise ValueError(f"n_radii must be at least 2, got {n_radii}")
+        raise InvalidInputError(f"n_radii must be at least 2, got {n_radii}")
     if not isinstance(group, str):
         raise TypeError(f"group must be a string, got {group!r}")
     return ci_prob
@@ -1228,7 +1229,7 @@ nan_policy, progressbar
     dens = ModelLogDensity(model, prior=(group == "prior"))
     _check_model_matches(ds_full, dens, group)
     if ds_full.sizes["chain"] < 2:
-        raise ValueError(
+        raise InvalidInputError(
             f"group {group!r} has a single chain; the model tier's intervals need at least 2 chains "
             "(for independent draws, reshape them to (chain, draw))"
         )

@@ -348,16 +348,18 @@ def _principal_unit(X, sdv, norm, scale):
     if d < 2:
         return scale
     scaled = norm in ("scaled", "scaled_max")
+    # (in units of the largest sd, so that draws of any magnitude keep their eigenvalues)
+    top = 1.0 if scaled else float(np.max(sdv))
     if d > PRINCIPAL_MAX_DIM:
-        lam, d_eff = (1.0 if scaled else float(np.min(sdv)) ** 2), d
+        lam, d_eff = (1.0 if scaled else float(np.min(sdv) / top) ** 2), d
     else:
         Y = np.asarray(X.transpose(*SAMPLE_DIMS, "__coord__").values, float).reshape(-1, d)
         Y = Y[np.all(np.isfinite(Y), axis=1)]
-        Y = (Y - Y.mean(axis=0)) / (sdv if scaled else 1.0)
+        Y = (Y - Y.mean(axis=0)) / (sdv if scaled else top)
         ev = np.linalg.svd(Y, compute_uv=False) ** 2 / max(Y.shape[0] - 1, 1)
         keep = ev > 1e-10 * ev.max()
         lam, d_eff = float(ev[keep].min()), int(keep.sum())
-    unit = float(np.sqrt(d_eff * lam)) if norm in ("euclidean", "scaled") else float(np.sqrt(lam))
+    unit = top * float(np.sqrt(d_eff * lam) if norm in ("euclidean", "scaled") else np.sqrt(lam))
     # (an isotropic posterior's smallest sample eigenvalue is low by about (1 - sqrt(d / n))^2, more
     # under autocorrelation: the unit changes only where the directions' scales truly differ)
     return unit if unit < ANISOTROPY * scale else scale
