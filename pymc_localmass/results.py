@@ -430,12 +430,13 @@ def status_note(row, name="the variable", center="the centre", dim=1):
                     f"smallest resolved radius {_g(get('r_resolved'))} (the draws stop short of the centre, a "
                     "gap, or the mass decays faster than any power), or it rises steeply across the radii (a "
                     "trough between modes, a thin tail); no finite index is supported; " + STATUS_ADVICE[word])
-        if dim >= 4:  # a joint ball in many coordinates: the thin-tail and edge tests cannot tell why
+        if dim > 1:  # a joint ball: the one-dimensional thin-tail and edge readings do not carry over
+            sparse = f"in {dim} dimensions even a mode's neighbourhood holds few draws; " if dim >= 4 else ""
             return (f"the joint ball around {at} spans {dim} coordinates, and its draws do not reach radii "
                     f"small enough for an index: the nearest is {_g(near)} away and few lie within a quarter "
-                    f"of the unit {_g(sc)} (in {dim} dimensions even a mode's neighbourhood holds few draws; a "
-                    "thin tail, a trough or a hard edge look the same); a joint index needs more draws, fewer "
-                    "coordinates, or the model's density; " + STATUS_ADVICE[word])
+                    f"of the unit {_g(sc)} ({sparse}a thin tail, a trough, a narrow direction or a hard edge "
+                    "look the same from distances alone); a joint index needs more draws, fewer coordinates, or "
+                    "the model's density; " + STATUS_ADVICE[word])
         if near < 0.5 * get("r_resolved"):
             return (f"{at} lies where the density changes fast (a thin tail, or a trough between modes): too "
                     "few effective draws lie within a quarter sd of it, or the slope of its mass rises steeply "

@@ -413,7 +413,7 @@ def test_joint_ball_in_many_dimensions_says_why_it_is_unresolved():
     row = plm.summary(ds, centers={"x": 0.0}, joint=True).iloc[0]
     assert row["status"] == "unresolved"
     assert "5 coordinates" in row["note"] and "abruptly" not in row["note"]
-    assert "thin tail, a trough or a hard edge look the same" in row["note"]
+    assert "even a mode's neighbourhood holds few draws" in row["note"]
     # a one-dimensional row keeps its own note
     one = plm.summary({"x": rng.normal(size=(4, 1000))}, centers={"x": 3.2}).iloc[0]
     assert one["status"] == "unresolved" and "coordinates" not in one["note"]

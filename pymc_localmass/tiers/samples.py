@@ -318,8 +318,8 @@ def _joint_inputs(ds, var_names, centers, norm, model, map_cache):
     else:
         scale = 1.0
     center_vec = np.concatenate([np.asarray(c.values).reshape(-1) for c in cparts])
-    unit = _principal_unit(X, sdv, norm, scale)
-    return dist, scale, unit, joint_center_label(labels), center_vec, _lattice_jump(X, center_vec, sdv, norm)
+    unit, top = _principal_unit(X, sdv, norm, scale)
+    return dist, scale, unit, top, joint_center_label(labels), center_vec, _lattice_jump(X, center_vec, sdv, norm)
 
 
 #: above this many coordinates the joint ball's unit uses the smallest sd, not the covariance's spectrum
@@ -329,40 +329,47 @@ ANISOTROPY = 0.8
 
 
 def _principal_unit(X, sdv, norm, scale):
-    """The index's unit of a joint ball: its ``scale`` for an isotropic posterior, less along a narrow direction.
+    """The index's unit and its windows' top for a joint ball: ``(scale, inf)`` for an isotropic posterior.
 
     A ball's mass grows like ``r^d`` only below the posterior's smallest
     principal scale; above it the narrow directions are filled and the slope
-    falls towards the number of wide ones. The unit the index reads its reach
-    in (``INTERIOR_REACH``, ``REACH_ESS``) and its log term is therefore
-    ``sqrt(d' lambda_min)`` for the euclidean norms and ``sqrt(lambda_min)``
-    for the max norms, with ``lambda_min`` the smallest eigenvalue of the
-    coordinates' covariance (the correlation matrix for the scaled norms) among
-    the ``d'`` that are not degenerate (a simplex's sum-to-one direction is):
-    the unit ``scale`` of an isotropic posterior. N(0, diag(1, 4, 9, 16, 25))
-    at its mean read a = 3.9 [3.4, 4.4] "ok" (truth 5) in 15 of 20 replicates.
-    Above :data:`PRINCIPAL_MAX_DIM` coordinates the smallest variance stands in for
-    ``lambda_min`` (an upper bound: correlations are not seen).
+    falls towards the number of wide ones. With ``lambda`` the eigenvalues of
+    the coordinates' covariance (the correlation matrix for the scaled norms)
+    that are not degenerate (a simplex's sum-to-one direction is), ``d'`` of
+    them, the windows stop at ``sqrt(d' lambda_min)`` (``sqrt(lambda_min)`` for
+    the max norms), and the unit is the isotropic one of the same volume,
+    ``sqrt(d')`` times the geometric mean of ``sqrt(lambda)``: a quarter of it
+    holds the same share of the draws near a mode as a quarter of an isotropic
+    posterior's unit (:data:`~pymc_localmass.core.index.INTERIOR_REACH`).
+    N(0, diag(1, 4, 9, 16, 25)) at its mean read a = 3.9 [3.4, 4.4] "ok" (truth
+    5) in 15 of 20 replicates with the RMS unit and no top. Only where the
+    posterior is anisotropic (the top below :data:`ANISOTROPY` of ``scale``:
+    the smallest sample eigenvalue is low by about ``(1 - sqrt(d / n))^2``
+    even when all are equal) does either change. Above
+    :data:`PRINCIPAL_MAX_DIM` coordinates the sds stand in for the spectrum
+    (correlations are not seen).
     """
     d = sdv.size
     if d < 2:
-        return scale
+        return scale, np.inf
     scaled = norm in ("scaled", "scaled_max")
     # (in units of the largest sd, so that draws of any magnitude keep their eigenvalues)
     top = 1.0 if scaled else float(np.max(sdv))
     if d > PRINCIPAL_MAX_DIM:
-        lam, d_eff = (1.0 if scaled else float(np.min(sdv) / top) ** 2), d
+        ev = np.ones(d) if scaled else (sdv / top) ** 2
     else:
         Y = np.asarray(X.transpose(*SAMPLE_DIMS, "__coord__").values, float).reshape(-1, d)
         Y = Y[np.all(np.isfinite(Y), axis=1)]
         Y = (Y - Y.mean(axis=0)) / (sdv if scaled else top)
         ev = np.linalg.svd(Y, compute_uv=False) ** 2 / max(Y.shape[0] - 1, 1)
-        keep = ev > 1e-10 * ev.max()
-        lam, d_eff = float(ev[keep].min()), int(keep.sum())
-    unit = top * float(np.sqrt(d_eff * lam) if norm in ("euclidean", "scaled") else np.sqrt(lam))
-    # (an isotropic posterior's smallest sample eigenvalue is low by about (1 - sqrt(d / n))^2, more
-    # under autocorrelation: the unit changes only where the directions' scales truly differ)
-    return unit if unit < ANISOTROPY * scale else scale
+        ev = ev[ev > 1e-10 * ev.max()]
+    euclid = norm in ("euclidean", "scaled")
+    width = np.sqrt(ev.size) if euclid else 1.0
+    cap = top * width * float(np.sqrt(ev.min()))
+    if cap >= ANISOTROPY * scale:
+        return scale, np.inf
+    unit = top * width * float(np.exp(0.5 * np.mean(np.log(ev))))
+    return min(unit, scale), cap
 
 
 def _lattice_jump(X, centre, sd, norm):
@@ -516,12 +523,14 @@ def _joint_ball(ds, names, cmap, curves_vars, index_vars, extra_attrs, *, radii,
     if any(ds[v].isnull().any() for v in names) and nan_policy == "raise":
         bad = [v for v in names if ds[v].isnull().any()]
         raise ValueError(f"variable(s) {bad} have non-finite draws; pass nan_policy='omit'")
-    dist, scale, unit, label, cvec, jump = _joint_inputs(ds, names, cmap, norm, model, map_cache)
+    dist, scale, unit, top, label, cvec, jump = _joint_inputs(ds, names, cmap, norm, model, map_cache)
     r = radii_for(radii, name if isinstance(radii, Mapping) else None)
     jcommon = dict(common)
     # the index is fitted below the first lattice jump of a discrete coordinate, and below the
-    # principal unit (where a narrow direction fills, the slope falls towards the wide ones')
-    cap = min(jump if jump is not None else np.inf, unit if unit < scale else np.inf)
+    # principal scale (where a narrow direction fills, the slope falls towards the wide ones'):
+    # without that top, sds (1, 5) read "ok" excluding a = 2 in 7 of 30 replicates (1, 2, 4: 10 of
+    # 30); with it none, though intervals widen where the narrow direction fills inside the windows
+    cap = min(jump if jump is not None else np.inf, top)
     if np.isfinite(cap) and window is None:
         n_total = int(dist.sizes["chain"] * dist.sizes["draw"])
         k_cap = int((dist < cap).sum())
