@@ -300,8 +300,8 @@ def element_labels(da, drop=("center", "local_stat", "index_stat", "radius")):
 STATUS_ADVICE = {
     "unresolved": "check(idata, model=model) or local_mass(..., method='model') integrate the model's "
                   "density below the draws",
-    "sampler": "try a non-centred parameterisation or a higher target_accept, and confirm with "
-               "check(idata, model=model)",
+    "sampler": "if the model is centred, try a non-centred parameterisation; otherwise a higher "
+               "target_accept or more tuning; confirm with check(idata, model=model)",
     "log-ambiguous": "local_mass(..., method='model') resolves smaller radii and separates b from a",
 }
 
@@ -453,8 +453,10 @@ def status_note(row, name="the variable", center="the centre", dim=1):
     from .core.curves import CHAIN_Z
 
     if get("chain_z") > CHAIN_Z:
+        # (R-hat is NaN where some chain has no draw in the ball: nothing to print then)
+        rhat = f" (R-hat of the ball indicator {get('rhat'):.3f})" if np.isfinite(get("rhat")) else ""
         parts.append(f"one chain's share of draws near {at} differs from the others' by {get('chain_z'):.1f} "
-                     f"standard errors (R-hat of the ball indicator {get('rhat'):.3f})")
+                     f"standard errors{rhat}")
     if not np.isfinite(get("a")):
         parts.append(f"the draws do not reach {at} ({_g(get('n_near'))} effective draws within one sd, "
                      f"none nearer than {_g(get('nearest'))})")

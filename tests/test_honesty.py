@@ -461,3 +461,15 @@ def test_check_warns_once_for_many_elements_with_the_same_finding():
     h_lines = [s for s in lines if "h[" in s and "g[" not in s]
     assert len(h_lines) == 1 and "11 more elements of h" in h_lines[0]
     assert sum(s.startswith("g[") for s in lines) == 2
+
+
+def test_sampler_note_leaves_out_an_undefined_rhat():
+    # a chain with no draw in the ball leaves the ball indicator's R-hat undefined: the note
+    # printed "R-hat of the ball indicator nan"
+    from pymc_localmass.results import status_note
+
+    row = {"status": "sampler", "chain_z": 31.6, "rhat": float("nan"), "a": 1.0, "n_divergent": 0.0,
+           "divergent_near": 0.0}
+    note = status_note(row, "h[2]", "0")
+    assert "differs from the others' by 31.6 standard errors" in note and "nan" not in note
+    assert "R-hat of the ball indicator 1.200" in status_note({**row, "rhat": 1.2}, "h[2]", "0")
