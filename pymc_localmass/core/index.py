@@ -459,8 +459,7 @@ def _window_fits(ctx, *, b_level, inf_level):
             "af": np.full((E, W), np.nan), "sf": np.full((E, W), np.nan),  # a of the model with the log term, its se
             "ll": np.full((E, W), np.nan),  # log likelihood of the power-law fit
             "bend": np.full((E, W), np.nan),  # the slope's rise across the window, 2 c, its lower end (interior)
-            "inf_wide": np.zeros(E, bool),  # the widest window calls for decay faster than any power
-            "a12": np.full((E, W), np.nan), "s12": np.full((E, W), np.nan)}
+            "inf_wide": np.zeros(E, bool)}  # the widest window calls for decay faster than any power
     i_inf = W - 1
     for w in range(W):
         c, e, first = _aggregate(master, edges, g_all[:, w], cum=ctx["cum"])
@@ -496,12 +495,6 @@ def _fit_window_group(fits, ctx, w, grp, cg, eg, Rg, curv_terms, b_level):
         sc = np.sqrt(np.maximum(cov_r[:, 1, 1], 0) * infl_s[grp, w])
         fits["bend"][grp, w] = 2.0 * (th_r[:, 1] - ctx["z"] * sc)
     va = np.maximum(cov_r[:, 0, 0], 0) * infl_s[grp, w]
-    if curv_terms is BOUNDARY_TERMS:  # both curvature orders: the hull (_boundary_order_hull)
-        th_q, cov_q, _ = fit_binned(cg, eg, Rg, sg, ["a", "c1", "c2"],
-                                    theta0=np.column_stack([th_r, np.zeros(len(grp))]))
-        fine_q = np.isfinite(th_q[:, 0]) & np.isfinite(cov_q[:, 0, 0])
-        fits["a12"][grp[fine_q], w] = th_q[fine_q, 0]
-        fits["s12"][grp[fine_q], w] = np.sqrt(np.maximum(cov_q[fine_q, 0, 0], 0) * infl_s[grp[fine_q], w])
     can_b = np.log(sg / Rg) > 0.25
     if can_b.any():
         gb = np.flatnonzero(can_b)
@@ -733,11 +726,19 @@ def _boundary_order_hull(ctx, fits, chosen, a_lo, a_hi):
     power law's): 1-3% of replicates then exclude the truth at either size,
     for intervals 25-35% wider.
     """
-    a12, s12 = _pick(fits["a12"], chosen), _pick(fits["s12"], chosen)
-    h = ctx["boundary"] & np.isfinite(a12) & np.isfinite(s12)
+    a_lo, a_hi = a_lo.copy(), a_hi.copy()
+    gi = np.flatnonzero(ctx["boundary"] & np.isfinite(_pick(fits["ll"], chosen)))
+    if gi.size == 0:
+        return a_lo, a_hi
+    w = chosen[gi]
+    c, e, _ = _aggregate(ctx["master"][gi], ctx["edges"][gi], ctx["g_all"][gi, w], cum=ctx["cum"][gi])
+    th, cov, _ = fit_binned(c, e, ctx["R_w"][gi, w], ctx["scale"][gi], ["a", "c1", "c2"])
+    s12 = np.sqrt(np.maximum(cov[:, 0, 0], 0) * ctx["infl_s"][gi, w])
+    h = np.isfinite(th[:, 0]) & np.isfinite(s12)
     z = ctx["z"]
-    return (np.where(h, np.minimum(a_lo, a12 - z * s12), a_lo),
-            np.where(h, np.maximum(a_hi, a12 + z * s12), a_hi))
+    a_lo[gi[h]] = np.minimum(a_lo[gi[h]], th[h, 0] - z * s12[h])
+    a_hi[gi[h]] = np.maximum(a_hi[gi[h]], th[h, 0] + z * s12[h])
+    return a_lo, a_hi
 
 
 def _steep_lower_end(ctx, a, a_lo, chosen, is_inf, inf_open):
