@@ -473,3 +473,18 @@ def test_sampler_note_leaves_out_an_undefined_rhat():
     note = status_note(row, "h[2]", "0")
     assert "differs from the others' by 31.6 standard errors" in note and "nan" not in note
     assert "R-hat of the ball indicator 1.200" in status_note({**row, "rhat": 1.2}, "h[2]", "0")
+
+
+def test_joint_ball_over_many_coordinates_uses_the_sds_for_its_scales():
+    # above PRINCIPAL_MAX_DIM coordinates the spectrum is not computed: the sds stand in for it
+    # (correlations unseen). 250 coordinates of sd 1 and 3: computed, and unresolved (no
+    # confident index where 4,000 draws cannot reach a 250-dimensional ball's small radii)
+    from pymc_localmass.tiers import samples
+
+    assert samples.PRINCIPAL_MAX_DIM < 250
+    x = np.random.default_rng(2).normal(size=(4, 1000, 250)) * np.where(np.arange(250) % 2, 1.0, 3.0)
+    ds = plm.mass_index({"b": x}, joint=True)
+    row = ds["b"].isel(center=0)
+    assert STATUS_WORDS[int(row.sel(index_stat="status"))] == "unresolved"
+    assert np.isfinite(float(row.sel(index_stat="scale")))
+    assert float(ds.attrs["index_window_cap"]) < float(row.sel(index_stat="scale"))

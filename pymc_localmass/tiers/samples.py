@@ -324,7 +324,8 @@ def _joint_inputs(ds, var_names, centers, norm, model, map_cache):
 
 #: above this many coordinates the joint ball's unit uses the smallest sd, not the covariance's spectrum
 PRINCIPAL_MAX_DIM = 200
-#: the principal unit replaces the joint ball's scale where it is below this share of it
+#: a joint ball is anisotropic (its windows stop at the smallest principal scale, its unit is the
+#: volume-equivalent one) where that scale is below this share of the RMS unit
 ANISOTROPY = 0.8
 
 
