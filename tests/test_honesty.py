@@ -185,8 +185,11 @@ def _hierarchical(centred, seed=3):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [3, 1])
+@pytest.mark.parametrize("seed", [3, 1, 5])
 def test_centred_hierarchy_is_a_sampler_finding_not_a_clean_index(seed):
+    # (seed 5: the draws thin out towards 0 without an edge, a = inf [6.2, inf] read "ok"; 2 of its
+    # 11 divergences lie among the nearest 5% of the draws, and a = inf with divergences leaning
+    # towards the centre is now the sampler's reading)
     # NUTS on the centred model diverges in the funnel's neck and never reaches sigma_a
     # near 0 properly: no clean a = inf, and check() warns about sigma_a by default. (Seed 1's
     # nearest draw is 0.31 sd from 0, seed 3's 0.15: the default centres used to include 0
