@@ -231,8 +231,9 @@ def _render_approximation(f, *, variable, center_value, at, who, model, **_):
                   "(full-rank ADVI, Pathfinder) or a non-centred parameterisation, and run plm.check again.")
     elif ratio < 1:
         advice = (f"for {variable} near {_fig(center_value)} rely on {who} draws, not {model}; if you need an "
-                  "approximation there, try full-rank ADVI, Pathfinder or a non-centred parameterisation, "
-                  "and run plm.check again.")
+                  f"approximation there, try a richer family than {model}'s (full-rank over mean-field ADVI, "
+                  "Pathfinder) or, for a centred hierarchy, a non-centred parameterisation, and run plm.check "
+                  "again.")
     else:
         advice = (f"{model} puts too much mass near {at}: rely on {who} draws there, or try a richer "
                   "approximation (full-rank ADVI, Pathfinder) and run plm.check again.")
@@ -878,8 +879,20 @@ def _status_finding(run, rw, irow, n, lab, sel, c, cv, r):
     # the note ends with what to do (results.STATUS_ADVICE): the advice line says it alone
     body, _, _ = note.partition("; " + STATUS_ADVICE[word]) if word in STATUS_ADVICE else (note, "", "")
     msg = f"{lab} near {_center_text(c, cv)} [{word}]: {body}"
+    # (with model= the advice to run check(idata, model=model) was to run what just ran)
+    advice = (MODEL_TRIED_ADVICE if run.model is not None else STATUS_ADVICE).get(word, "")
     return Finding(word, lab, c, cv, figs.get("r_resolved"), None, msg, body[0].upper() + body[1:] + ".", figs,
-                   STATUS_ADVICE.get(word, ""))
+                   advice)
+
+
+#: what to do about a status finding when check() already read the model tier there
+MODEL_TRIED_ADVICE = {
+    "sampler": "if the model is centred, try a non-centred parameterisation; otherwise a higher target_accept "
+               "or more tuning",
+    "log-ambiguous": STATUS_ADVICE["log-ambiguous"],
+    "unresolved": "the model tier could not resolve it either: more draws, or local_mass(..., method='model', "
+                  "radii=...) at radii of your choosing",
+}
 
 
 def _model_verdict(word, mt, irow, rw):
