@@ -211,12 +211,22 @@ def render_finding(kind, variable, center_value, figures, *, model=None, referen
 def _render_approximation(f, *, variable, center_value, at, who, model, **_):
     """Render an ``approximation`` finding: the fit's mass and the reference's, and the ELBO bound."""
     q, p, ratio = f["mass"], f["ref_mass"], f["ratio"]
+    ru = f.get("ratio_upper", np.nan)
     if ratio < 1:
-        times = (f"{_fig(1 / ratio)} times more" if ratio > 0 else "where it has none")
+        if ratio > 0:
+            times = f"{_fig(1 / ratio)} times more"
+        elif np.isfinite(ru) and ru > 0:  # none of the fit's points there: a bound, not a zero
+            times = f"at least {_fig(1 / ru)} times more"
+        else:
+            times = "where it has none"
     else:
         times = f"{_fig(ratio)} times less"
+    # (a mass of 0 that is not exact, none of the fit's points inside: the fit's mass is below
+    # what its points resolve, not zero)
+    qu = f.get("mass_upper", np.nan)
+    puts = f"less than {_fig(qu)}" if q == 0 and np.isfinite(qu) and qu > 0 else _fig(q)
     # the radius with 3 significant digits, as the report's table and the demo print it
-    msg = (f"{model} puts {_fig(q)} of its mass within {_fmt(f['radius'])} of {at}; {who} puts "
+    msg = (f"{model} puts {puts} of its mass within {_fmt(f['radius'])} of {at}; {who} puts "
            f"{_fig(p)} [{_fig(f['ref_mass_lower'])}, {_fig(f['ref_mass_upper'])}] there ({times}). "
            "A global fit measure such as the ELBO can miss this: the mismatch costs it as little as "
            f"{_fig(f['phi_reverse'])} nats.")
@@ -470,7 +480,8 @@ def _approximation_findings(cmp, summ, rows, findings, reference_name, factor, r
             c = str(cmp["center"].values[g])
             cv = float(cmp["center_value"].values[g])
             K = float(dm["kl_bound"].values)
-            figs = {"radius": r, "mass": q, "ref_mass": p, "ref_mass_lower": pl, "ref_mass_upper": pu,
+            figs = {"radius": r, "mass": q, "mass_upper": float(dm["mass_upper"].values[g, j]),
+                    "ref_mass": p, "ref_mass_lower": pl, "ref_mass_upper": pu,
                     "ratio": ratio, "ratio_lower": rl, "ratio_upper": ru, "phi_reverse": phr,
                     "phi_forward": float(dm["phi_forward"].values[g, j]), "kl_bound": K}
             if np.isfinite(K):

@@ -262,3 +262,17 @@ def test_qmc_indicator_zero_count_gives_upper_bound():
     assert res.mass[0] == 0.0 and 0 < res.mass_upper[0] < 1e-3
     assert res.method[0] == "indicator"
     assert res.mass[1] == pytest.approx(stats.chi2.cdf(1.0, 4), rel=0.05)
+
+
+def test_qmc_mass_of_a_ball_holding_no_point_is_a_bound_not_zero():
+    # a ball no randomisation puts a point in (radius 1e-7 of N(0, 1): mass 8e-8, below what
+    # 8 x 4096 points resolve) read [0, 0], an exact zero; its interval is now the Jeffreys
+    # interval of 0 among all the points, and a well-resolved ball keeps its QMC interval
+    from pymc_localmass.core.gaussian import gaussian_qmc_sample, randomized_qmc_mass
+
+    rng = np.random.default_rng(1)
+    pts = np.stack([gaussian_qmc_sample(np.zeros(1), np.eye(1), 2**12, rng) for _ in range(8)])
+    out = randomized_qmc_mass(pts, np.zeros(1), np.array([[1e-7, 0.5]]), ci_prob=0.89)
+    assert out["mass"][0, 0] == 0 and out["mass_lower"][0, 0] == 0
+    assert 1e-5 < out["mass_upper"][0, 0] < 1e-4  # about 1.9 / (8 x 4096)
+    assert out["mass_upper"][0, 1] - out["mass_lower"][0, 1] < 1e-3  # QMC's own, far below 1 / sqrt(n)

@@ -512,3 +512,18 @@ def test_one_divergence_does_not_make_an_unresolved_centre_a_sampler_finding():
         data = make_container(posterior={"g": x}, sample_stats={"diverging": div})
         row = plm.summary(data, centers={"g": 0.0}).iloc[0]
         assert row["status"] == want, (n_near, row["status"], row["note"])
+
+
+def test_an_approximation_with_no_point_near_a_centre_is_given_a_bound():
+    # the QMC tier's mass of a ball none of its points fall in is 0 with an upper end: the
+    # finding said "puts 0 of its mass ... (where it has none)", as if exact
+    from pymc_localmass.check import render_finding
+
+    figs = dict(radius=1.4e-6, mass=0.0, mass_upper=5.6e-5, ref_mass=0.008, ref_mass_lower=0.0046,
+                ref_mass_upper=0.013, ratio=0.0, ratio_lower=0.0, ratio_upper=0.019, phi_reverse=0.008)
+    msg, _, _ = render_finding("approximation", "w[3]", 0.0, figs, model="ADVI", reference="posterior")
+    assert "less than 5.6e-05 of its mass" in msg and "at least 53 times more" in msg
+    assert "where it has none" not in msg
+    exact = dict(figs, mass_upper=0.0, ratio_upper=0.0)
+    msg, _, _ = render_finding("approximation", "w[3]", 0.0, exact, model="ADVI", reference="posterior")
+    assert "puts 0 of its mass" in msg and "where it has none" in msg

@@ -773,6 +773,11 @@ def gaussian_qmc_sample(mean, cov, n_points, rng):
     return mean + special.ndtri(_sobol(mean.size, int(n_points), rng)) @ chol.T
 
 
+#: below this many quasi-Monte Carlo points inside a ball (over all randomisations) its mass
+#: interval also holds the points' Jeffreys interval (:func:`randomized_qmc_mass`)
+QMC_FEW_POINTS = 20
+
+
 def randomized_qmc_mass(points, center, radius, ci_prob=0.94):
     """Elementwise ball masses from K independent randomisations of QMC points.
 
@@ -813,6 +818,16 @@ def randomized_qmc_mass(points, center, radius, ci_prob=0.94):
     se = frac.std(axis=0, ddof=1) / math.sqrt(K)
     tq = stats.t.ppf(0.5 + 0.5 * ci_prob, K - 1)
     lo, hi = np.clip(mass - tq * se, 0.0, 1.0), np.clip(mass + tq * se, 0.0, 1.0)
+    # few points inside the ball: the randomisations' spread says little (none inside any of
+    # them gave the interval [0, 0], "exact" zero mass for a simplex's ball of radius 1.4e-6), so
+    # the interval also holds the Jeffreys interval of the count among all K n points
+    count = frac * n
+    few = count.sum(axis=0) < QMC_FEW_POINTS
+    if few.any():
+        from .intervals import beta_interval
+
+        j_lo, j_hi = beta_interval(mass[few], np.full(int(few.sum()), float(K * n)), ci_prob)
+        lo[few], hi[few] = np.minimum(lo[few], j_lo), np.maximum(hi[few], j_hi)
     j_in = np.clip(np.arange(R) - 1, 0, R - 1)
     j_out = np.clip(np.arange(R) + 1, 0, R - 1)
     with np.errstate(divide="ignore", invalid="ignore"):
