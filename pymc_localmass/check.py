@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ._stack import user_stacklevel
 from ._api import CentersLike, Coords, DataLike, RadiiLike, VarNames, public
 from ._compat import default_ci_prob
 from .estimators import describe_fit
@@ -523,7 +524,7 @@ def _check_reference_free(approximations, model, *, factor, centers, var_names, 
     summ = compare_summary(cmp)
     _approximation_findings(cmp, summ, rows, findings, who, factor, reference_free=True)
     _model_reference_rows(cmp, summ, rows, findings, REFERENCE_NAME)
-    return _result(findings, rows, cmp, _left_out(cmp), warn=warn, stacklevel=4)
+    return _result(findings, rows, cmp, _left_out(cmp), warn=warn)
 
 
 def _check_reference_free_inputs(approximations, model):
@@ -583,17 +584,14 @@ def _left_out(cmp):
     return dict(line.split(": ", 1) for line in str(cmp.attrs.get("left_out", "")).splitlines() if ": " in line)
 
 
-def _result(findings, rows, cmp, left_out, *, warn, stacklevel):
-    """The :class:`CheckResult` of the rows and findings; warns once per finding when ``warn``.
-
-    ``stacklevel`` counts from this function (the warnings point at the caller of ``check``).
-    """
+def _result(findings, rows, cmp, left_out, *, warn):
+    """The :class:`CheckResult` of the rows and findings; warns when ``warn`` (at the user's line)."""
     table = pd.DataFrame.from_dict(rows, orient="index")
     if not table.empty:
         table.index = pd.MultiIndex.from_tuples(table.index, names=["model", "region"])
     if warn:
         for text in _warning_lines(findings):
-            warnings.warn(LocalMassWarning(text), stacklevel=stacklevel)
+            warnings.warn(LocalMassWarning(text), stacklevel=user_stacklevel())
     return CheckResult(findings, table, cmp, left_out)
 
 
@@ -749,7 +747,7 @@ def check(data: DataLike = None, *, approximations: Mapping[str, Any] | None = N
     if cmp is not None:
         left_out.update(_left_out(cmp))
         _comparison_findings(run, cmp, factor)
-    return _result(run.findings, run.rows, cmp, left_out, warn=warn, stacklevel=3)
+    return _result(run.findings, run.rows, cmp, left_out, warn=warn)
 
 
 @dataclass
@@ -952,7 +950,7 @@ def _prior_index(run, coords):
                                        group="prior", min_ess=run.min_ess)
     except ValueError as err:  # said, not swallowed: the comparison the user expects is missing
         warnings.warn(f"check(): the prior group could not be analysed, so prior and posterior "
-                      f"indices are not compared: {err}", RuntimeWarning, stacklevel=4)
+                      f"indices are not compared: {err}", RuntimeWarning, stacklevel=user_stacklevel())
         return None, pnames
     return pindex, pnames
 

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ._stack import user_stacklevel
 from . import __version__
 from ._api import CentersLike, Coords, FilterVars, RadiiLike, VarNames, public
 from ._compat import get_group
@@ -1298,7 +1299,7 @@ def _warn_infinite(dirs, results, eps):
                 f"local_kl: KL_A({first} || {second}) is infinite: {first} has mass in the region that {second} "
                 f"lacks{where}. The regularised local KL, KL_A({first} || {second} + eps {first}) with eps > 0 "
                 f"(local_kl(..., eps=1e-3)), is finite; it needs both densities (scipy distributions or "
-                f"callables, with the atom as p_atoms=/q_atoms=)", RuntimeWarning, stacklevel=3)
+                f"callables, with the atom as p_atoms=/q_atoms=)", RuntimeWarning, stacklevel=user_stacklevel())
 
 
 def _region_text(region):

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
+from ._stack import user_stacklevel
 from . import _validate, tiers
 from ._api import (CentersLike, Coords, DataLike, FilterVars, Group, Method, Norm, RadiiLike, SampleDims, VarNames,
                    given, public)
@@ -665,7 +666,7 @@ def _merge_with_existing(old, curves, index):
         warnings.warn(
             f"add_local_mass: the earlier results for {keep} differ in {', '.join(why)} from the new ones and "
             "are replaced (compute them in one call, or with the same settings, to keep both)",
-            UserWarning, stacklevel=3)
+            UserWarning, stacklevel=user_stacklevel())
         return curves, index
     merged = []
     for new, prev in ((curves, old_c), (index, old_i)):

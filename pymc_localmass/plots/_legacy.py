@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 
+from .._stack import user_stacklevel
 from ._prepare import axis_labels, panel_title
 from .axes import tidy_log_axis
 
@@ -242,7 +243,7 @@ def _axes_grid(n, which, *, kind, ax, figsize, backend_kwargs, col_wrap):
         rows = -(-n // cols)
     if ax is not None and (figsize is not None or backend_kwargs):
         warnings.warn("plot_local_mass: figsize and backend_kwargs size a new figure; with ax= they are "
-                      "ignored (size the axes' figure instead)", UserWarning, stacklevel=5)
+                      "ignored (size the axes' figure instead)", UserWarning, stacklevel=user_stacklevel())
     if ax is None:
         bk = dict(backend_kwargs or {})
         # figsize may come either way, as ArviZ 0.2x allows (the argument wins)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._stack import user_stacklevel
 from ..results import status_word
 import xarray as xr
 
@@ -155,7 +156,7 @@ def _estimate(obj, group, est_kwargs, *, reason):
         f"plot_local_mass: {reason}; computed local masses of group {group!r} on the fly with "
         "pymc_localmass.local_mass/mass_index (attach them once with plm.add_local_mass to reuse them)",
         LocalMassComputedWarning,
-        stacklevel=4,
+        stacklevel=user_stacklevel(),
     )
     kwargs = {k: v for k, v in est_kwargs.items() if v is not None}
     if _is_container(obj):
@@ -321,7 +322,7 @@ def results_like(obj, ref, *, label, group, coords, est_kwargs):
                 raise ValueError(f"fit {label!r} has no local-mass results for variable(s) {missing}")
             warnings.warn(
                 f"plot_local_mass: fit {label!r} has stored results at other radii than the reference and "
-                "no draws to recompute them; it is drawn at its own radii", UserWarning, stacklevel=3)
+                "no draws to recompute them; it is drawn at its own radii", UserWarning, stacklevel=user_stacklevel())
             return apply_coords(curves[names], coords), apply_coords(index[names], coords)
     if not (_is_container(obj) or isinstance(obj, (xr.Dataset, Mapping)) or _is_approximation(obj)):
         raise TypeError(f"fit {label!r}: cannot read draws from {type(obj).__name__}")
@@ -330,7 +331,7 @@ def results_like(obj, ref, *, label, group, coords, est_kwargs):
         f"on the fly from group {group or 'posterior'!r} with pymc_localmass.local_mass/mass_index at the "
         "reference's centres and absolute radii",
         LocalMassComputedWarning,
-        stacklevel=3,
+        stacklevel=user_stacklevel(),
     )
     base = {k: v for k, v in est_kwargs.items() if k not in ("centers", "radii", "joint", "var_names", "coords")}
     base["norm"] = ref_curves.attrs.get("norm", base.get("norm", "euclidean"))

@@ -39,6 +39,7 @@ import numpy as np
 import xarray as xr
 from scipy import stats
 
+from .._stack import user_stacklevel
 from .._centers import normalise_centers
 from .._validate import check_ci_prob
 from .._radii import radii_for
@@ -158,7 +159,7 @@ def _exact_variable(fit, name, da_idx, specs, *, radii, n_radii, scaled, model):
         # scale has variance 1e7): no finite sd to measure radii in; they are in units of 1
         warnings.warn(f"{name}: the approximation's sd is not finite at {int(wild.sum())} element(s) (its mass "
                       "spreads over the whole floating-point range): radii there are in units of 1",
-                      UserWarning, stacklevel=2)
+                      UserWarning, stacklevel=user_stacklevel())
         csd = np.where(wild, 1.0, csd)
     lower = None if v.lower is None else np.broadcast_to(v.lower, v.shape).reshape(-1)[flat]
     upper = None if v.upper is None else np.broadcast_to(v.upper, v.shape).reshape(-1)[flat]

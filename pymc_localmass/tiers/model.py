@@ -84,6 +84,7 @@ import numpy as np
 import xarray as xr
 from scipy import special, stats
 
+from .._stack import user_stacklevel
 from .._centers import normalise_centers
 from .._validate import check_ci_prob, check_nan_policy
 from .._progress import Progress
@@ -715,7 +716,7 @@ def _warn_heavy(st, el_name, label, r_report):
             f"mean is unreliable; radii up to {big:.3g} are flagged unresolved (the draws that would "
             "carry the mass there, such as a funnel's neck, are too rare). A local-scale parent that "
             "could be integrated with the element was not found; use the samples tier's radii, or a "
-            "non-centred model.", RuntimeWarning, stacklevel=4)
+            "non-centred model.", RuntimeWarning, stacklevel=user_stacklevel())
 
 
 def _warn_no_index(st, el_name, label, r_report, idx_row):
@@ -728,7 +729,7 @@ def _warn_no_index(st, el_name, label, r_report, idx_row):
         why = (f"{n_res} of {r_report.size} radii are resolved, and the slope fit needs three or more"
                if n_res < 3 else "the slope fit failed on the resolved radii")
         warnings.warn(f"{el_name} at centre {label!r}: no Mass Index (a, b are NaN): {why}{hint}",
-                      RuntimeWarning, stacklevel=4)
+                      RuntimeWarning, stacklevel=user_stacklevel())
 
 
 def _compute_scalar(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, norm, ci_prob, min_ess,

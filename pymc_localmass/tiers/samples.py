@@ -20,6 +20,7 @@ from collections.abc import Mapping
 import numpy as np
 import xarray as xr
 
+from .._stack import user_stacklevel
 from .. import _validate
 from .._centers import normalise_centers
 
@@ -616,7 +617,7 @@ window, nan_policy, progressbar, independent
                 raise ConstantVariableError(f"{first}{others}")
             if skipped:
                 warnings.warn(f"left out variable(s) {skipped}: constant in the draws (nothing to measure; "
-                              "e.g. a Deterministic of data only)", UserWarning, stacklevel=4)
+                              "e.g. a Deterministic of data only)", UserWarning, stacklevel=user_stacklevel())
     finally:
         progress.close()
     attrs = base_attrs(tier="samples", norm=norm, ci_prob=ci_prob,
