@@ -1203,13 +1203,14 @@ def _finish_index(p, lay, *, ci_prob, min_ess, threads=1):
         # are expected is no lean); not a lattice or an atom, whose reading is exact
         # (at least two: one divergence near an unresolved default centre, 1 of 1 in a run, made an
         # unbounded Deterministic whose draws happen to be positive a "sampler" finding at 0)
-        lean = plain & fit["unresolved"] & (div_near > q0 * n_div) & (div_near >= 2) & (p_near < LEAN_LEVEL)
+        leans = (div_near > q0 * n_div) & (div_near >= 2)
+        lean = plain & fit["unresolved"] & leans & (p_near < LEAN_LEVEL)
         # a = inf (the draws thin out faster than any power towards the centre) is what a
         # sampler that cannot enter a funnel's neck shows: with divergences among the nearest
         # draws, more than their share, the reading is the sampler's as much as the posterior's
         # (the centred hierarchy's scale at 0, NUTS seed 5: a = inf [6.2, inf] "ok", 2 of 11
         # divergences among the nearest 5% of the draws, 6 of 11 among the nearest 10%)
-        inf_lean = plain & np.isposinf(fit["a"]) & ~fit["unresolved"] & (div_near > q0 * n_div) & (div_near >= 2)
+        inf_lean = plain & np.isposinf(fit["a"]) & ~fit["unresolved"] & leans
         sampler |= crowd | lean | inf_lean
     # a lattice row's reading (no mass within the gap to the nearest support point, a = inf)
     # holds whatever the sampler did: divergences crowding near it (k = floor(2 mu) of the

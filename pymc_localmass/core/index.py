@@ -568,9 +568,7 @@ def _local_window(ctx, fits, chosen):
     first_ok = np.argmax(np.isfinite(fits["ll"]), axis=1)
     while todo.size:
         w = chosen[todo]
-        g = ctx["g_all"][todo, w]
-        R = ctx["R_w"][todo, w]
-        c, e, _ = _aggregate(ctx["master"][todo], ctx["edges"][todo], g, cum=ctx["cum"][todo])
+        c, e, R = _window_cells(ctx, todo, w)
         th4, cov4, ll4 = fit_binned(c, e, R, ctx["scale"][todo], ["a", "c2", "c4"])
         quartic[todo, 0] = th4[:, 0]
         quartic[todo, 1] = np.sqrt(np.maximum(cov4[:, 0, 0], 0) * ctx["infl_s"][todo, w])
@@ -584,9 +582,15 @@ def _local_window(ctx, fits, chosen):
         step = bad & ~last
         chosen[todo[step]] -= 1
         todo = todo[step]
-        todo = todo[np.isfinite(fits["ll"][todo, chosen[todo]])]
         quartic[todo] = np.nan  # (stepped in: fitted again at the narrower window, or not at all)
+        todo = todo[np.isfinite(fits["ll"][todo, chosen[todo]])]
     return chosen, curved, quartic
+
+
+def _window_cells(ctx, rows, w):
+    """Cells, their edges and the radius of window ``w`` (per row, or one for all) of elements ``rows``."""
+    c, e, _ = _aggregate(ctx["master"][rows], ctx["edges"][rows], ctx["g_all"][rows, w], cum=ctx["cum"][rows])
+    return c, e, ctx["R_w"][rows, w]
 
 
 def _lepski_choice(a_w, se_w, lepski):
@@ -667,7 +671,7 @@ def _log_term_hull(ctx, est):
 
     Returns ``a, a_lower, a_upper`` and the ``log_ambiguous`` flag.
     """
-    master, edges, g_all, R_w, n_w, scale = (ctx[k] for k in ("master", "edges", "g_all", "R_w", "n_w", "scale"))
+    n_w, scale = ctx["n_w"], ctx["scale"]
     z = ctx["z"]
     a, se, b, sb, af, sf, use = (est[k] for k in ("a", "se", "b", "sb", "af", "sf", "use"))
     a_lo, a_hi = a - z * se, a + z * se
@@ -705,8 +709,8 @@ def _log_term_hull(ctx, est):
         lean = hull & (n_w[:, 0] >= 5) & (b > LOG_LEAN * sb) & np.isfinite(af) & (sf > 0)
     ga = np.flatnonzero(lean)
     if ga.size:
-        c0, e0_, _ = _aggregate(master[ga], edges[ga], g_all[ga, 0], cum=ctx["cum"][ga])
-        th0, cov0, _ = fit_binned(c0, e0_, R_w[ga, 0], scale[ga], ["a"])
+        c0, e0_, R0 = _window_cells(ctx, ga, 0)
+        th0, cov0, _ = fit_binned(c0, e0_, R0, scale[ga], ["a"])
         v0 = np.maximum(cov0[:, 0, 0], 0) * ctx["infl_s"][ga, 0]
         # (only where it lies inside the hull: a failed or wild narrow fit keeps the power law)
         ok0 = (np.isfinite(th0[:, 0]) & (v0 > 0) & (th0[:, 0] > np.maximum(h_lo[ga], 0.0))
@@ -745,8 +749,8 @@ def _curvature_order_hull(ctx, fits, chosen, a_lo, a_hi, quartic):
     gi = np.flatnonzero(ctx["boundary"] & np.isfinite(_pick(fits["ll"], chosen)))
     if gi.size:
         w = chosen[gi]
-        c, e, _ = _aggregate(ctx["master"][gi], ctx["edges"][gi], ctx["g_all"][gi, w], cum=ctx["cum"][gi])
-        th, cov, _ = fit_binned(c, e, ctx["R_w"][gi, w], ctx["scale"][gi], ["a", "c1", "c2"])
+        c, e, R = _window_cells(ctx, gi, w)
+        th, cov, _ = fit_binned(c, e, R, ctx["scale"][gi], ["a", "c1", "c2"])
         a2 = np.full((a_lo.size, 2), np.nan)
         a2[gi, 0] = th[:, 0]
         a2[gi, 1] = np.sqrt(np.maximum(cov[:, 0, 0], 0) * ctx["infl_s"][gi, w])
@@ -762,7 +766,7 @@ def _steep_lower_end(ctx, a, a_lo, chosen, is_inf, inf_open):
 
     Returns ``a, a_lower, window, n_window`` and the ``steep`` flag.
     """
-    master, edges, g_all, R_w, n_w, scale = (ctx[k] for k in ("master", "edges", "g_all", "R_w", "n_w", "scale"))
+    R_w, n_w, scale = ctx["R_w"], ctx["n_w"], ctx["scale"]
     E = a.shape[0]
     # a = inf is a statement about the resolved radii (the draws cannot tell
     # decay faster than any power from a steep power law below them): its
@@ -775,8 +779,8 @@ def _steep_lower_end(ctx, a, a_lo, chosen, is_inf, inf_open):
     steep = is_inf | inf_open
     gi = np.flatnonzero(steep & (n_w[:, 0] >= 5))
     if gi.size:
-        c0, e0, _ = _aggregate(master[gi], edges[gi], g_all[gi, 0], cum=ctx["cum"][gi])
-        th_n, cov_n, _ = fit_binned(c0, e0, R_w[gi, 0], scale[gi], ["a"])
+        c0, e0, R0 = _window_cells(ctx, gi, 0)
+        th_n, cov_n, _ = fit_binned(c0, e0, R0, scale[gi], ["a"])
         near_lo = th_n[:, 0] - ctx["z"] * np.sqrt(np.maximum(cov_n[:, 0, 0], 0) * ctx["infl_s"][gi, 0])
         a_lo[gi] = np.where(np.isfinite(near_lo), near_lo, 0.0)
         near_ok = inf_open[gi] & np.isfinite(th_n[:, 0])

@@ -319,8 +319,9 @@ def _joint_inputs(ds, var_names, centers, norm, model, map_cache):
     else:
         scale = 1.0
     center_vec = np.concatenate([np.asarray(c.values).reshape(-1) for c in cparts])
-    unit, top = _principal_unit(X, sdv, norm, scale)
-    return dist, scale, unit, top, joint_center_label(labels), center_vec, _lattice_jump(X, center_vec, sdv, norm)
+    vals = np.asarray(X.transpose("__coord__", *SAMPLE_DIMS).values)  # (coordinate, chain, draw), read once
+    unit, top = _principal_unit(vals, sdv, norm, scale)
+    return dist, scale, unit, top, joint_center_label(labels), center_vec, _lattice_jump(vals, center_vec, sdv, norm)
 
 
 #: above this many coordinates the joint ball's unit uses the smallest sd, not the covariance's spectrum
@@ -330,7 +331,7 @@ PRINCIPAL_MAX_DIM = 200
 ANISOTROPY = 0.8
 
 
-def _principal_unit(X, sdv, norm, scale):
+def _principal_unit(vals, sdv, norm, scale):
     """The index's unit and its windows' top for a joint ball: ``(scale, inf)`` for an isotropic posterior.
 
     A ball's mass grows like ``r^d`` only below the posterior's smallest
@@ -356,31 +357,30 @@ def _principal_unit(X, sdv, norm, scale):
         return scale, np.inf
     scaled = norm in ("scaled", "scaled_max")
     # (in units of the largest sd, so that draws of any magnitude keep their eigenvalues)
-    top = 1.0 if scaled else float(np.max(sdv))
+    sd_max = 1.0 if scaled else float(np.max(sdv))
     if d > PRINCIPAL_MAX_DIM:
-        ev = np.ones(d) if scaled else (sdv / top) ** 2
+        ev = np.ones(d) if scaled else (sdv / sd_max) ** 2
     else:
-        Y = np.asarray(X.transpose(*SAMPLE_DIMS, "__coord__").values, float).reshape(-1, d)
+        Y = np.asarray(vals, float).reshape(d, -1).T
         Y = Y[np.all(np.isfinite(Y), axis=1)]
-        Y = (Y - Y.mean(axis=0)) / (sdv if scaled else top)
+        Y = (Y - Y.mean(axis=0)) / (sdv if scaled else sd_max)
         ev = np.linalg.svd(Y, compute_uv=False) ** 2 / max(Y.shape[0] - 1, 1)
         ev = ev[ev > 1e-10 * ev.max()]
     euclid = norm in ("euclidean", "scaled")
     width = np.sqrt(ev.size) if euclid else 1.0
-    cap = top * width * float(np.sqrt(ev.min()))
-    if cap >= ANISOTROPY * scale:
+    top = sd_max * width * float(np.sqrt(ev.min()))
+    if top >= ANISOTROPY * scale:
         return scale, np.inf
-    unit = top * width * float(np.exp(0.5 * np.mean(np.log(ev))))
-    return min(unit, scale), cap
+    unit = sd_max * width * float(np.exp(0.5 * np.mean(np.log(ev))))
+    return min(unit, scale), top
 
 
-def _lattice_jump(X, centre, sd, norm):
+def _lattice_jump(vals, centre, sd, norm):
     """Smallest radius at which a lattice coordinate's next lattice point enters the ball.
 
     There the joint mass jumps (a discrete coordinate's next value), which no
     smooth local model of log m(r) spans; None without integer coordinates.
     """
-    vals = np.asarray(X.transpose("__coord__", *SAMPLE_DIMS).values)
     spacing, offset = lattice(vals.reshape(vals.shape[0], -1), integer=vals.dtype.kind in "iub")
     integer = np.isfinite(spacing)
     if not integer.any():
