@@ -457,7 +457,11 @@ def status_note(row, name="the variable", center="the centre", dim=1):
         rhat = f" (R-hat of the ball indicator {get('rhat'):.3f})" if np.isfinite(get("rhat")) else ""
         parts.append(f"one chain's share of draws near {at} differs from the others' by {get('chain_z'):.1f} "
                      f"standard errors{rhat}")
-    if not np.isfinite(get("a")):
+    from .core.index import REACH_ESS
+
+    if not np.isfinite(get("a")) and not get("n_near") >= REACH_ESS:
         parts.append(f"the draws do not reach {at} ({_g(get('n_near'))} effective draws within one sd, "
                      f"none nearer than {_g(get('nearest'))})")
+    elif not np.isfinite(get("a")):  # the draws are there, but no index is read from them
+        parts.append(f"no index is read at {at}: its nearest draws do not show a local slope")
     return "; ".join(parts) + f": the sampler may not reach {at}; " + STATUS_ADVICE["sampler"]
