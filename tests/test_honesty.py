@@ -541,26 +541,6 @@ def test_warnings_point_at_the_users_line():
     assert rec and {w.filename for w in rec} == {__file__}
 
 
-def test_divergences_in_a_tail_do_not_make_a_far_centre_a_sampler_finding():
-    # divergences among a variable's largest draws lean towards any centre far above them: the
-    # centred eight schools' mu = 100 (25 sds out) read "sampler" on 12 of 65 divergences. Beyond
-    # LEAN_REACH sds the row stays unresolved; the same divergences at a centre within reach lean
-    from conftest import make_container
-    from pymc_localmass.core.curves import LEAN_REACH
-
-    rng = np.random.default_rng(8)
-    x = rng.normal(size=(4, 500))
-    div = np.zeros((4, 500), bool)
-    order = np.argsort(x, axis=None)
-    div.flat[order[-12:]] = True  # the 12 largest draws
-    div.flat[order[1000:1008]] = True  # 8 more in the bulk
-    data = make_container(posterior={"x": x}, sample_stats={"diverging": div})
-    far = plm.summary(data, centers={"x": 100.0}).iloc[0]
-    assert far["status"] == "unresolved" and 100.0 - x.max() > LEAN_REACH * x.std()
-    near = plm.summary(data, centers={"x": float(x.max()) + 1.5}).iloc[0]
-    assert near["status"] == "sampler"
-
-
 def test_sampler_note_does_not_say_the_draws_miss_a_centre_they_reach():
     # a sampler row without an index, but with 758 effective draws within one sd: the note said
     # "the draws do not reach scaled[0] = mean (1e+03 effective draws within one sd, ...)"

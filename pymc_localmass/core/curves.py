@@ -55,11 +55,6 @@ PRECISION_ULPS = 64
 DIVERGENT_LEVEL = 1e-3
 #: an unresolved row's divergences lean towards the centre at this one-sided binomial level
 LEAN_LEVEL = 0.1
-#: divergences near a centre make it a sampler finding only where its nearest draw is within this
-#: many units (sds): farther out they crowd towards it as the variable's tail does (the centred eight
-#: schools' mu = 100, 25 sds out, read "sampler" on 12 of 65 divergences among its largest draws);
-#: such a centre is unresolved
-LEAN_REACH = 4.0
 
 MIN_DRAWS_PER_CHAIN = 20
 
@@ -1216,8 +1211,7 @@ def _finish_index(p, lay, *, ci_prob, min_ess, threads=1):
         # (the centred hierarchy's scale at 0, NUTS seed 5: a = inf [6.2, inf] "ok", 2 of 11
         # divergences among the nearest 5% of the draws, 6 of 11 among the nearest 10%)
         inf_lean = plain & np.isposinf(fit["a"]) & ~fit["unresolved"] & leans
-        # (a centre beyond LEAN_REACH sds of its nearest draw: the divergences there are the tail's)
-        sampler |= (crowd | lean | inf_lean) & (p["nearest"] <= LEAN_REACH * p["unit"])
+        sampler |= crowd | lean | inf_lean
     # a lattice row's reading (no mass within the gap to the nearest support point, a = inf)
     # holds whatever the sampler did: divergences crowding near it (k = floor(2 mu) of the
     # centred eight schools, 9 of 45 at the value holding 5% of the draws) stay in
