@@ -99,8 +99,10 @@ def radius_grid(r_lo, r_hi, n_radii):
 
 
 N_MASTER_CELLS = 800
-#: the index fits run in slices side by side from this many elements on
-MIN_FIT_SLICE = 64
+#: the index fits run in slices side by side, each of at least this many elements (below,
+#: their fixed Python cost outweighs the second core: benchmarks/speed.py's 4 x 1,000 x 100
+#: on 2 cores took 22 ms in one slice, 25 ms in two; 300 elements 66 ms in one, 43 ms in two)
+MIN_FIT_SLICE = 80
 #: phase-1 work is done on sub-chunks of about this many bytes of draws, and of at
 #: most SUB_ROWS elements (benchmarks/speed.py on 2 cores: 2 MiB was 7-13% faster
 #: than 1 MiB at 4 x 5,000 x 1,000 and 4 x 10,000 x 2,000, 3-4 MiB slower; with the
@@ -1137,7 +1139,7 @@ def _finish_index(p, lay, *, ci_prob, min_ess, threads=1):
     # the index: vectorised fits over the elements' binned nearest distances,
     # in as many slices as threads (numpy releases the GIL in the heavy parts;
     # each element's fit is independent of the slicing)
-    n_fit = max(1, min(threads if E >= MIN_FIT_SLICE else 1, E))
+    n_fit = max(1, min(threads, E // MIN_FIT_SLICE))
     cuts = np.linspace(0, E, n_fit + 1).astype(int)
 
     def _fit(lo, hi):
