@@ -41,7 +41,7 @@ from ._stack import user_stacklevel
 from . import __version__
 from ._api import CentersLike, Coords, FilterVars, RadiiLike, VarNames, public
 from ._compat import get_group
-from .errors import _UnmeasurableError
+from .errors import InvalidInputError, _UnmeasurableError
 from ._validate import check_ci_prob
 from .adapters import SAMPLE_DIMS, select_coords, select_vars
 from .adapters.source import convert
@@ -190,9 +190,10 @@ def shared_variables(fits, names, *, strict=False):
         if not why:
             kept.append(n)
         elif strict:
-            raise ValueError(f"fits have different variables: variable {n!r}, which you named, cannot be compared: "
-                             + "; ".join(why) + f" (the reference {fits[0].name!r} has it); leave it out of "
-                             "var_names, or pass var_names=None to compare the variables all fits share")
+            raise InvalidInputError(
+                f"fits have different variables: variable {n!r}, which you named, cannot be compared: "
+                + "; ".join(why) + f" (the reference {fits[0].name!r} has it); leave it out of var_names, or pass "
+                "var_names=None to compare the variables all fits share")
         else:
             left_out[n] = "; ".join(why)
     return kept, left_out
@@ -204,7 +205,7 @@ def _check_same_variables(fits, names):
         have = set(f.variables())
         missing = [n for n in names if n not in have]
         if missing:
-            raise ValueError(f"fits have different variables: {f.name!r} lacks {missing} "
+            raise InvalidInputError(f"fits have different variables: {f.name!r} lacks {missing} "
                              f"(the reference {ref.name!r} has them)")
     for n in names:
         d0 = ref.dims(n)
@@ -212,7 +213,8 @@ def _check_same_variables(fits, names):
         for f in fits[1:]:
             d = f.dims(n)
             if d != d0:
-                raise ValueError(f"fits have different dims for {n!r}: {d0} in {ref.name!r}, {d} in {f.name!r}")
+                raise InvalidInputError(f"fits have different dims for {n!r}: {d0} in {ref.name!r}, {d} in "
+                                        f"{f.name!r}{_graph_hint(f, n)}")
             c = f.coords(n)
             for dim in d0:
                 a, b = np.asarray(c0[dim]), np.asarray(c[dim])
@@ -220,8 +222,20 @@ def _check_same_variables(fits, names):
                     def show(x):
                         return f"{x.size} values {x.tolist()[:4]}{'...' if x.size > 4 else ''}"
 
-                    raise ValueError(f"fits have different coordinates for {n!r} along {dim!r}: "
-                                     f"{show(a)} in {ref.name!r}, {show(b)} in {f.name!r}")
+                    raise InvalidInputError(f"fits have different coordinates for {n!r} along {dim!r}: "
+                                            f"{show(a)} in {ref.name!r}, {show(b)} in {f.name!r}"
+                                            f"{_graph_hint(f, n)}")
+
+
+def _graph_hint(f, name):
+    """A hint for a Deterministic an approximation computes through the model (its current data)."""
+    var = f.approx.variables.get(name) if f.approx is not None else None
+    if var is None or not var.deterministic:
+        return ""
+    data = f" ({', '.join(var.data)})" if var.data else ""
+    return (f"; {f.name!r} computes {name!r} through the model with the model's current data{data}: if "
+            "pm.set_data changed them since the reference was fitted, compare with the fitting data in the "
+            f"model, or leave {name!r} out of var_names")
 
 
 def _check_supports(fits, names):
@@ -407,7 +421,57 @@ def _open_fits(fits, *, reference, norm, ci_prob, group, model, seed):
         F[reference] = ModelReference(objs, model, group=group, seed=seed)
         F = {k: F[k] for k in order}
     ref = F[reference]
+    if not model_ref:
+        _drop_stale_deterministics(F, ref)
     return ci, fit_names, objs, model_ref, reference, order, F, ref
+
+
+def _reference_data(ref):
+    """The reference's ``constant_data`` group (name -> array) when its container has one, else {}."""
+    from ._compat import container_groups
+
+    try:
+        if "constant_data" not in container_groups(ref.obj):
+            return {}
+        ds = get_group(ref.obj, "constant_data")
+    except (TypeError, AttributeError, KeyError, ValueError):  # plain arrays, a Dataset: no groups
+        return {}
+    return {str(k): np.asarray(v.values) for k, v in ds.data_vars.items()}
+
+
+def _drop_stale_deterministics(F, ref):
+    """Leave out an approximation's Deterministics computed with data that changed since the reference ran.
+
+    An approximation's Deterministics are computed through the model's graph with the
+    model's *current* ``pm.Data``; after ``pm.set_data`` (new data for predictions) they
+    are no longer the quantities the reference's draws hold. Where the reference keeps
+    the data it was fitted with (an InferenceData's ``constant_data``), a Deterministic
+    whose data differ in shape or value is left out of that fit, with the reason
+    (``shared_variables`` then leaves it out of the comparison, or names it in the
+    error when the user asked for it). The approximation object is ours (read from the
+    user's fit), not the user's.
+    """
+    then = _reference_data(ref)
+    if not then:
+        return
+    for f in F.values():
+        if f is ref or f.approx is None or getattr(f.approx, "model", None) is None:
+            continue
+        changed = []
+        for dv in getattr(f.approx.model, "data_vars", None) or []:
+            if dv.name not in then:
+                continue
+            now, old = np.asarray(dv.get_value()), then[dv.name]
+            if now.shape != old.shape or not np.array_equal(now, old, equal_nan=now.dtype.kind == "f"):
+                changed.append(dv.name)
+        for name, var in list(f.approx.variables.items()):
+            hit = [d for d in var.data if d in changed]
+            if var.deterministic and hit:
+                del f.approx.variables[name]
+                f.approx.omitted[name] = (
+                    f"a Deterministic computed through the model with its current data, and the data "
+                    f"{hit} differ from those {ref.name!r} was fitted with (pm.set_data since?); compare "
+                    "with the fitting data in the model")
 
 
 def _select_variables(F, order, ref, model_ref, *, var_names, filter_vars, centers, radii):

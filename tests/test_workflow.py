@@ -91,6 +91,46 @@ def test_compare_uses_the_shared_variables(det_fit):
     assert res.left_out == {"extra": "'ADVI' lacks it (not a variable of that fit)"}
 
 
+def test_set_data_after_fitting_leaves_graph_deterministics_out():
+    """pm.set_data after the fits (new data for predictions): an approximation's Deterministics are
+    computed through the model with its *current* data, no longer the reference's quantities. Before,
+    check() compared them anyway (a silent mismatch when the shape stayed; a plain ValueError about
+    coordinates when it shrank)."""
+    from pymc_localmass.errors import InvalidInputError
+
+    rng = np.random.default_rng(1)
+    xo = rng.normal(size=20)
+    with pm.Model(coords={"obs": range(20)}) as model:
+        x = pm.Data("x", xo, dims="obs")
+        a, b = pm.Normal("a", 0, 5), pm.Normal("b", 0, 5)
+        mu = pm.Deterministic("mu", a + b * x, dims="obs")
+        pm.Normal("y", mu, 1.0, observed=1 + 2 * xo + rng.normal(size=20), shape=x.shape)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            idata = pm.sample(300, tune=300, chains=2, progressbar=False, random_seed=1,
+                              compute_convergence_checks=False)
+            approx = pm.fit(3000, progressbar=False, random_seed=1)
+    assert "x" in get_group(idata, "constant_data")
+    fits = {"NUTS": idata, "ADVI": approx}
+    with model:
+        pm.set_data({"x": xo + 5.0})  # the same shape, other values
+    res = plm.check(idata, approximations={"ADVI": approx}, model=model, warn=False)
+    assert set(res.left_out) == {"mu"} and "['x'] differ" in res.left_out["mu"]
+    assert "mu" not in set(res.comparison["variable"].values)
+    assert {"a", "b"} <= set(res.comparison["variable"].values)
+    with pytest.raises(InvalidInputError, match="variable 'mu', which you named.*pm.set_data"):
+        plm.compare(fits, var_names=["mu"], model=model)
+    with model:
+        pm.set_data({"x": xo[:10]}, coords={"obs": range(10)})  # a shorter dimension
+    with pytest.raises(InvalidInputError, match="different coordinates for 'mu'.*current data \\(x\\)"):
+        # a reference without the data it was fitted with (its posterior group alone)
+        plm.compare({"NUTS": get_group(idata, "posterior"), "ADVI": approx}, model=model)
+    with model:
+        pm.set_data({"x": xo}, coords={"obs": range(20)})  # the fitting data again: compared
+    cmp = plm.compare(fits, model=model, centers="mean")
+    assert "mu" in set(cmp["variable"].values) and not cmp.attrs.get("left_out")
+
+
 # ----------------------------------------------------------------------------- 3. independent draws
 def test_independent_draws_work_with_one_chain(det_fit):
     _, approx = det_fit

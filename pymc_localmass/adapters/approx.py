@@ -98,6 +98,9 @@ class ApproxVariable:
         For a scalar Deterministic of one scalar free variable: that
         variable's name (its mass is then exact through the monotone map,
         when the map is monotone).
+    data : tuple of str
+        For a Deterministic: the model's ``pm.Data`` it is computed with (it
+        changes when ``pm.set_data`` does).
     """
 
     name: str
@@ -113,6 +116,7 @@ class ApproxVariable:
     reason: str = ""
     deterministic: bool = False
     source: str | None = None
+    data: tuple = ()
 
     @property
     def size(self):
@@ -704,6 +708,7 @@ def _add_deterministics(fit):
     fit_values = {by_value[k] for k in free}
     other_values = set(model.value_vars) - fit_values
     graphs = model.replace_rvs_by_values(dets)
+    data_vars = set(getattr(model, "data_vars", None) or [])
     shapes = {}
     unknown = [d for d, g in zip(dets, graphs) if any(s is None for s in g.type.shape)]
     if unknown:
@@ -729,10 +734,12 @@ def _add_deterministics(fit):
             if pv.size == 1:
                 source = pv.name
         dims, coords = _dims_coords(model, d.name, shape)
+        data = tuple(sorted({a.name for a in ancestors([g]) if a in data_vars and a.name}))
         fit.variables[d.name] = ApproxVariable(
             name=d.name, value_name=d.name, shape=shape, dims=dims, coords=coords, index=slice(0, 0),
             transform=None, transform_class="Deterministic",
-            reason="Deterministic: computed through the model's graph", deterministic=True, source=source)
+            reason="Deterministic: computed through the model's graph", deterministic=True, source=source,
+            data=data)
 
 
 def _base_label(label):
