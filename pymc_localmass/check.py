@@ -395,6 +395,25 @@ def default_centers(data, var_names=None, *, approximations=None, model=None, gr
     return out
 
 
+def _merge_centers(centers, data, names, *, approximations, model, group):
+    """The centres check() evaluates, and the variables whose centres the user requested.
+
+    ``centers=None``: :func:`default_centers` everywhere, none requested. A mapping names
+    the centres of some variables: those are requested, and the others keep their
+    default centres (before, they fell back to the mean alone and lost the boundary
+    centre, e.g. a scale's 0, where the findings are). Anything else (one centre for every
+    variable) is requested everywhere.
+    """
+    if centers is None:
+        return default_centers(data, names, approximations=approximations, model=model, group=group), frozenset()
+    if not isinstance(centers, Mapping):
+        return centers, frozenset(names)
+    rest = [n for n in names if n not in centers]
+    merged = default_centers(data, rest, approximations=approximations, model=model, group=group) if rest else {}
+    merged.update(centers)
+    return merged, frozenset(n for n in names if n in centers)
+
+
 def _reference_results(data, names, centers, *, coords, radii, ci_prob, group, min_ess):
     from .estimators import _compute
 
@@ -509,11 +528,11 @@ def _check_reference_free(approximations, model, *, factor, centers, var_names, 
     from .reference_free import REFERENCE_NAME
 
     _check_reference_free_inputs(approximations, model)
-    if centers is None:
+    if centers is None or isinstance(centers, Mapping):
         first = describe_fit(next(iter(approximations.values())), model=model, group=group, n_draws=250)
-        draws = first.draws
         names = var_names if var_names is not None else list(first.var_names)
-        centers = default_centers(draws, names, approximations=approximations, model=model)
+        centers, _ = _merge_centers(centers, first.draws, names, approximations=approximations, model=model,
+                                    group="posterior")
     cmp = comparison
     if cmp is None:
         cmp = compare(dict(approximations), reference=REFERENCE_NAME, var_names=var_names, coords=coords,
@@ -653,7 +672,8 @@ def check(data: DataLike = None, *, approximations: Mapping[str, Any] | None = N
     centers : optional
         As in :func:`pymc_localmass.local_mass`; default :func:`default_centers`.
         Centres given here are "requested": one the draws cannot resolve is
-        a finding.
+        a finding. A mapping that names some variables leaves the others
+        their default centres.
     var_names, coords, radii, ci_prob, min_ess
         As in :func:`pymc_localmass.local_mass`.
     min_index_shift : float, default 0.5
@@ -727,9 +747,8 @@ def check(data: DataLike = None, *, approximations: Mapping[str, Any] | None = N
     approximations = dict(approximations or {})
     if reference_name in approximations:
         raise ValueError(f"an approximation is named {reference_name!r} like the reference; rename it")
-    requested = centers is not None
-    if centers is None:
-        centers = default_centers(idata, names, approximations=approximations, model=model, group=group)
+    centers, requested = _merge_centers(centers, idata, names, approximations=approximations, model=model,
+                                        group=group)
     curves, index = _reference_results(idata, names, centers, coords=coords, radii=radii, ci_prob=ci, group=group,
                                        min_ess=min_ess)
     run = _Run(idata, facts.draws, names, curves, index, _regions(curves, index, names), model=model, group=group,
@@ -769,7 +788,7 @@ class _Run:
     ci: float = 0.89
     min_ess: float = 10.0
     reference_name: str = "posterior"
-    requested: bool = False
+    requested: frozenset = frozenset()
     rows: dict = field(default_factory=dict)
     findings: list = field(default_factory=list)
 
@@ -813,7 +832,7 @@ def _reference_findings(run):
         if found is not None:
             run.findings.append(found)
             flags.append(found.kind)
-        if run.requested and not res.any() and "unresolved" not in flags and "sampler" not in flags:
+        if n in run.requested and not res.any() and "unresolved" not in flags and "sampler" not in flags:
             figs = {"max_radius": float(r[-1]), "min_ess": float(run.min_ess)}
             msg, reading, advice = render_finding("unresolved", lab, cv, figs, center_label=c)
             run.findings.append(Finding("unresolved", lab, c, cv, None, None, msg, reading, figs, advice))
@@ -881,7 +900,7 @@ def _status_finding(run, rw, irow, n, lab, sel, c, cv, r):
         raise_it = True
         if run.model is not None:
             note += "; the model tier could not resolve it either (e.g. a funnel's neck, or a discrete variable)"
-    if word == "unresolved" and not run.requested:
+    if word == "unresolved" and n not in run.requested:
         raise_it = False
     if not raise_it:
         return None

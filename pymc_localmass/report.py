@@ -339,19 +339,24 @@ def report(fits: Mapping[str, Any], path: str | os.PathLike[str], *, reference: 
     reference = _pick_reference(objs, reference)
     others = {k: v for k, v in objs.items() if k != reference}
     ref_is_draws = not _is_approximation(objs[reference])
-    if centers is None:
-        centers = _default_report_centers(objs[reference], others, ref_is_draws, var_names=var_names, model=model,
-                                          group=group)
+    given = centers
+    if centers is None or isinstance(centers, Mapping) and ref_is_draws:
+        # default centres, and for variables a mapping does not name (check() does the same)
+        defaults = _default_report_centers(objs[reference], others, ref_is_draws, var_names=var_names, model=model,
+                                           group=group)
+        centers = defaults if centers is None else {**{k: v for k, v in defaults.items() if k not in centers},
+                                                    **centers}
     cmp = compare({reference: objs[reference], **others}, reference=reference, var_names=var_names, coords=coords,
                   centers=centers, radii=radii, kl_bound=kl_bound, log_evidence=log_evidence, ci_prob=ci_prob,
                   model=model, group=group)
     findings = []
     if ref_is_draws:
         shown = [str(v) for v in dict.fromkeys(cmp["variable"].values)]
-        if isinstance(centers, Mapping):  # the comparison may leave variables out (constant draws): so does check
-            centers = {k: v for k, v in centers.items() if k in shown}
+        if isinstance(given, Mapping):  # the comparison may leave variables out (constant draws): so does check
+            given = {k: v for k, v in given.items() if k in shown}
+        # (the centres the user gave: check() adds the same defaults, and treats only these as requested)
         chk = check(objs[reference], approximations=others, prior=prior, factor=factor,
-                    centers=centers if not isinstance(centers, str) else None,
+                    centers=given if not isinstance(given, str) else None,
                     var_names=shown, coords=coords,
                     ci_prob=ci_prob, model=model, group=group, reference_name=reference, warn=False, comparison=cmp)
         findings = chk.findings

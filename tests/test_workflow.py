@@ -131,6 +131,22 @@ def test_set_data_after_fitting_leaves_graph_deterministics_out():
     assert "mu" in set(cmp["variable"].values) and not cmp.attrs.get("left_out")
 
 
+def test_centers_for_some_variables_keep_the_defaults_of_the_others(tmp_path):
+    """check(centers={"mu": ...}) named mu's centres only; tau fell back to its mean and lost the
+    default centre at its boundary 0, where a scale's findings are."""
+    rng = np.random.default_rng(0)
+    data = {"tau": np.abs(rng.normal(size=(4, 1000))), "mu": rng.normal(5, 1, size=(4, 1000))}
+    res = plm.check(data, centers={"mu": 5.0}, warn=False)
+    assert set(res.table.index.get_level_values("region")) == {"tau @ 0", "tau @ mean", "mu @ 5"}
+    # a named centre the draws cannot resolve is a finding (requested); the defaults are not requested
+    res = plm.check(data, centers={"mu": 50.0}, warn=False)
+    assert [(f.kind, f.variable) for f in res.findings] == [("unresolved", "mu")]
+    # the report compares the same regions
+    html = tmp_path / "r.html"
+    plm.report({"A": data, "B": {k: v[:, ::-1] for k, v in data.items()}}, html, centers={"mu": 5.0})
+    assert "tau @ 0" in html.read_text()
+
+
 # ----------------------------------------------------------------------------- 3. independent draws
 def test_independent_draws_work_with_one_chain(det_fit):
     _, approx = det_fit
