@@ -236,7 +236,13 @@ def _render_approximation(f, *, variable, center_value, at, who, model, **_):
     if K is not None and np.isfinite(K) and "ref_compatible_lower" in f:
         reading += (f" A global KL of {_fig(K)} nats allows any reference mass in "
                     f"[{_fig(f['ref_compatible_lower'])}, {_fig(f['ref_compatible_upper'])}] here.")
-    if f.get("reference_free"):
+    if f.get("reference_doubt"):
+        # the reference's own draws are in doubt here (a sampler finding at the same region):
+        # "rely on the posterior draws" would send the user to them
+        advice = (f"{who}'s own draws are not reliable near {at} either (its {f['reference_doubt']} finding): "
+                  "neither fit can be trusted there yet; fix the sampler first (for a centred hierarchy, a "
+                  f"non-centred parameterisation), then compare {model} again with plm.check.")
+    elif f.get("reference_free"):
         advice = (f"{model} misrepresents the posterior near {at} (estimated from the model by importance "
                   "sampling); confirm with a reference fit (pm.sample) there, or try a richer approximation "
                   "(full-rank ADVI, Pathfinder) or a non-centred parameterisation, and run plm.check again.")
@@ -462,11 +468,14 @@ def _model_tier_index(idata, model, var, sel, center, r_top, group, ci):
     return out if np.isfinite(out["a_lower"]) and not np.isnan(out["a"]) else None
 
 
-def _approximation_findings(cmp, summ, rows, findings, reference_name, factor, reference_free=False):
+def _approximation_findings(cmp, summ, rows, findings, reference_name, factor, reference_free=False,
+                            doubtful=None):
     """Rows and ``approximation`` findings of a comparison.
 
     A finding: a ratio beyond ``factor`` whose interval excludes it, at the smallest such radius the
-    reference resolves.
+    reference resolves. ``doubtful``: (element label, centre label) -> the kind of the reference's
+    own finding there ("sampler", "unresolved"); such a finding's advice does not send the user
+    to the reference's draws.
     """
 
     def row(model_name, region):
@@ -509,6 +518,8 @@ def _approximation_findings(cmp, summ, rows, findings, reference_name, factor, r
                             ref_compatible_upper=float(dm["ref_compatible_upper"].values[g, j]))
             if reference_free:
                 figs["reference_free"] = True
+            if doubtful and (lab, c) in doubtful:
+                figs["reference_doubt"] = doubtful[(lab, c)]
             msg, reading, advice = render_finding("approximation", lab, cv, figs, model=mname,
                                                   reference=reference_name, factor=factor, center_label=c)
             findings.append(Finding("approximation", lab, c, cv, r, mname, msg, reading, figs, advice))
@@ -1031,4 +1042,6 @@ def _comparison_findings(run, cmp, factor):
             run.rows[key].update({"radius": float(got["radius"]), "mass": float(got["mass"]),
                                   "mass_lower": float(got["mass_lower"]), "mass_upper": float(got["mass_upper"]),
                                   "resolved": bool(got["resolved"])})
-    _approximation_findings(cmp, summ, run.rows, run.findings, run.reference_name, factor)
+    doubtful = {(f.variable, f.center): f.kind for f in run.findings
+                if f.model is None and f.kind in ("sampler", "unresolved")}
+    _approximation_findings(cmp, summ, run.rows, run.findings, run.reference_name, factor, doubtful=doubtful)

@@ -514,6 +514,31 @@ def test_one_divergence_does_not_make_an_unresolved_centre_a_sampler_finding():
         assert row["status"] == want, (n_near, row["status"], row["note"])
 
 
+def test_approximation_advice_does_not_send_the_user_to_doubtful_draws():
+    # the centred hierarchy under ADVI: check() found the posterior's draws unreliable near tau = 0
+    # (divergences crowd there) and, for ADVI's miss at the same region, advised "rely on the
+    # posterior draws, not ADVI"
+    from conftest import make_container
+
+    rng = np.random.default_rng(3)
+    tau = np.abs(rng.normal(size=(4, 1000)))
+    div = np.zeros((4, 1000), bool)
+    div.flat[np.argsort(tau, axis=None)[:12]] = True  # the draws nearest 0
+    ref = make_container(posterior={"tau": tau}, sample_stats={"diverging": div})
+    approx = {"tau": rng.lognormal(0.3, 0.25, size=(4, 1000))}  # almost no mass near 0
+    # (factor 3: with none of the approximation's 4000 draws inside, its mass's upper end is loose
+    # at ArviZ 0.x's ci_prob 0.94)
+    res = plm.check(ref, approximations={"ADVI": approx}, warn=False, factor=3.0)
+    kinds = {(f.kind, f.center): f for f in res.findings}
+    assert ("sampler", "0") in kinds and ("approximation", "0") in kinds
+    advice = kinds[("approximation", "0")].advice
+    assert "rely on" not in advice and "not reliable near tau = 0" in advice
+    # where the reference is sound (its mean), the usual advice
+    clean = plm.check({"tau": tau}, approximations={"ADVI": approx}, warn=False, factor=3.0)
+    miss = [f for f in clean.findings if f.kind == "approximation" and f.center == "0"]
+    assert miss and "rely on the posterior draws" in miss[0].advice
+
+
 def test_an_approximation_with_no_point_near_a_centre_is_given_a_bound():
     # the QMC tier's mass of a ball none of its points fall in is 0 with an upper end: the
     # finding said "puts 0 of its mass ... (where it has none)", as if exact
