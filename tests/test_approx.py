@@ -175,6 +175,48 @@ def test_vector_transform_by_qmc_through_the_models_transform(advi):
     assert "method='samples'" in drawn.attrs["fallback_reason"]
 
 
+def test_vector_transform_index_is_exact_where_the_transform_is_known(advi, fullrank):
+    # a Gaussian pushed through stick-breaking: each element's density is smooth and positive
+    # inside (0, 1), so a = 1 exactly at any interior centre, and a ball at an end of (0, 1)
+    # (reached only as the unconstrained value runs off) decays faster than any power: a = inf.
+    # The fit on the QMC curve read a = NaN with status "ok" at 0 (no point near it) and
+    # 4.2 [3.8, 4.6] "ok" at 0.002 (its radii reach the edge)
+    from pymc_localmass.core.curves import STATUS_WORDS
+
+    for fit in (advi, fullrank):
+        res = plm.mass_index(fit, var_names=["d"], centers={"d": ["mean", 0.002, 0.0, 1.0]})
+        assert res.attrs["index_method"] == "exact (transformed Gaussian)"
+        a = res["d"].sel(index_stat="a")
+        np.testing.assert_array_equal(a.sel(center="mean").values, 1.0)
+        np.testing.assert_array_equal(a.sel(center="0.002").values, 1.0)
+        assert np.isposinf(a.sel(center="0").values).all() and np.isposinf(a.sel(center="1").values).all()
+        for stat in ("a_lower", "a_upper"):
+            np.testing.assert_array_equal(res["d"].sel(index_stat=stat, center="0.002").values, 1.0)
+        status = res["d"].sel(index_stat="status").values.astype(int)
+        assert {STATUS_WORDS[k] for k in status.ravel()} == {"ok"}
+    # the simplex's support: its "boundary" centre is 0
+    bnd = plm.mass_index(advi, var_names=["d"], centers={"d": "boundary"})["d"]
+    np.testing.assert_array_equal(bnd.sel(index_stat="center_value").values, 0.0)
+
+
+def test_qmc_curve_fit_without_a_slope_is_unresolved():
+    # where the index is fitted on the QMC curve (a transform not known to be smooth), a curve
+    # with no resolved slope is unresolved with [0, inf], never a = NaN with status "ok"
+    from pymc_localmass.core.curves import INDEX_STATS, STATUS_WORDS
+    from pymc_localmass.tiers.analytic import _qmc_curve_and_index
+
+    rng = np.random.default_rng(0)
+    pts = rng.normal(size=(8, 512, 2))
+    radii = np.broadcast_to(np.geomspace(1e-3, 1.0, 12), (2, 12))
+    centre = np.array([0.0, 30.0])  # the second: no point within 25
+    _, index = _qmc_curve_and_index(pts, centre, radii, radii, np.ones(2), centre, 0.89)
+    col = INDEX_STATS.index
+    assert STATUS_WORDS[int(index[1, col("status")])] == "unresolved"
+    assert np.isnan(index[1, col("a")]) and index[1, col("a_lower")] == 0 and np.isposinf(index[1, col("a_upper")])
+    assert STATUS_WORDS[int(index[0, col("status")])] == "ok"
+    assert index[0, col("a_lower")] < 1 < index[0, col("a_upper")]
+
+
 def test_joint_ball_with_a_simplex_by_qmc_through_the_models_transform(advi):
     # a joint ball over s and the simplex d: Sobol points of the whole Gaussian through
     # the model's transforms, distances in the constrained space (tier qmc, not draws)

@@ -130,9 +130,12 @@ class ApproxVariable:
     def support(self):
         """Open support ``(low, high)`` of each element, arrays of ``shape``.
 
-        Unknown (unsupported transform): ``(-inf, inf)``.
+        Unknown (unsupported transform): ``(-inf, inf)``; a simplex's elements
+        (a vector transform): ``(0, 1)``.
         """
         if self.transform is None:
+            if self.transform_class == "SimplexTransform":  # stick-breaking: each element in (0, 1)
+                return np.zeros(self.shape), np.ones(self.shape)
             return np.full(self.shape, -np.inf), np.full(self.shape, np.inf)
         lo, hi = transform_support(self.transform, self.lower, self.upper)
         return (np.broadcast_to(lo, self.shape).astype(float), np.broadcast_to(hi, self.shape).astype(float))
