@@ -176,6 +176,14 @@ def test_one_chain_of_mcmc_stays_an_error():
                               compute_convergence_checks=False)
     with pytest.raises(ValueError, match="single chain; local-mass intervals of MCMC draws need at least 2"):
         plm.local_mass(idata)
+    # the posterior group on its own (a DataTree node, idata.posterior): no sample_stats beside it
+    # to show it is MCMC, which read as independent draws (one chain of NUTS, rhat NaN, "ok")
+    from pymc_localmass._compat import MODERN
+
+    node = idata.posterior if MODERN else get_group(idata, "posterior")
+    with pytest.raises(ValueError, match="single chain; local-mass intervals of MCMC draws need at least 2"):
+        plm.local_mass(node)
+    assert plm.local_mass(node, independent=True).attrs["independent"] == 1
 
 
 # ----------------------------------------------------------------------------- 4. tables, sentences

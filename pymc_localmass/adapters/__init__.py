@@ -103,7 +103,9 @@ def independent_draws(data, group, ds=None, sample_dims=SAMPLE_DIMS):
     container's single-chain group without sampler statistics (an empty or
     absent ``sample_stats``) written by PyMC, which is what ``approx.sample()``
     returns. ``pm.sample`` always writes sampler statistics, so one chain of
-    MCMC stays an error.
+    MCMC stays an error. A group on its own (a DataTree node such as
+    ``idata.posterior``, or a Dataset) cannot show whether sampler statistics
+    came with it: its single chain is MCMC unless its attrs say otherwise.
     """
     if isinstance(group, str) and group in INDEPENDENT_GROUPS:
         return True
@@ -113,7 +115,10 @@ def independent_draws(data, group, ds=None, sample_dims=SAMPLE_DIMS):
         return True
     if (is_datatree(data) or is_inferencedata(data)) and ds is not None and ds.sizes.get("chain", 0) == 1 \
             and str(attrs.get("inference_library", "")).lower() == "pymc":
-        if "sample_stats" not in container_groups(data):
+        groups = container_groups(data)
+        if group not in groups:  # the group itself (idata.posterior), not a container holding it
+            return False
+        if "sample_stats" not in groups:
             return True
         stats = get_group(data, "sample_stats")
         return not any(set(sample_dims) <= set(stats[v].dims) for v in stats.data_vars)
