@@ -36,7 +36,7 @@ import xarray as xr
 from ._stack import user_stacklevel
 from ._api import CentersLike, Coords, DataLike, RadiiLike, VarNames, public
 from ._compat import default_ci_prob
-from .estimators import describe_fit
+from .estimators import changed_model_data, describe_fit
 from .results import STATUS_ADVICE, joint_dim, status_note, status_word, stored_centers
 
 __all__ = ["LocalMassWarning", "Finding", "CheckResult", "check", "default_centers"]
@@ -401,6 +401,23 @@ def default_centers(data, var_names=None, *, approximations=None, model=None, gr
     return out
 
 
+def _model_for_the_tier(model, data):
+    """``model``, or None (with a warning) when its data changed since ``data`` was fitted.
+
+    The model tier integrates the model's density with its current data: after ``pm.set_data``
+    that is another posterior than the draws' (or PyTensor fails on the new shapes), so check()
+    does not use it there. The model's transforms (for default centres) do not depend on data.
+    """
+    changed = changed_model_data(model, data)
+    if not changed:
+        return model
+    warnings.warn(LocalMassWarning(
+        f"model=: the model's data {changed} differ from those the draws were fitted with (their constant_data; "
+        "pm.set_data since?), so its density is not the draws' posterior: check() does not use the model tier "
+        "(restore the fitting data to use it)"), stacklevel=user_stacklevel())
+    return None
+
+
 def _merge_centers(centers, data, names, *, approximations, model, group):
     """The centres check() evaluates, and the variables whose centres the user requested.
 
@@ -762,8 +779,9 @@ def check(data: DataLike = None, *, approximations: Mapping[str, Any] | None = N
                                         group=group)
     curves, index = _reference_results(idata, names, centers, coords=coords, radii=radii, ci_prob=ci, group=group,
                                        min_ess=min_ess)
-    run = _Run(idata, facts.draws, names, curves, index, _regions(curves, index, names), model=model, group=group,
-               ci=ci, min_ess=min_ess, reference_name=reference_name, requested=requested)
+    run = _Run(idata, facts.draws, names, curves, index, _regions(curves, index, names),
+               model=_model_for_the_tier(model, idata), group=group, ci=ci, min_ess=min_ess,
+               reference_name=reference_name, requested=requested)
     _reference_findings(run)
     if prior and "prior" in facts.groups:
         _prior_findings(run, coords=coords, min_index_shift=min_index_shift)

@@ -426,19 +426,6 @@ def _open_fits(fits, *, reference, norm, ci_prob, group, model, seed):
     return ci, fit_names, objs, model_ref, reference, order, F, ref
 
 
-def _reference_data(ref):
-    """The reference's ``constant_data`` group (name -> array) when its container has one, else {}."""
-    from ._compat import container_groups
-
-    try:
-        if "constant_data" not in container_groups(ref.obj):
-            return {}
-        ds = get_group(ref.obj, "constant_data")
-    except (TypeError, AttributeError, KeyError, ValueError):  # plain arrays, a Dataset: no groups
-        return {}
-    return {str(k): np.asarray(v.values) for k, v in ds.data_vars.items()}
-
-
 def _drop_stale_deterministics(F, ref):
     """Leave out an approximation's Deterministics computed with data that changed since the reference ran.
 
@@ -451,19 +438,15 @@ def _drop_stale_deterministics(F, ref):
     error when the user asked for it). The approximation object is ours (read from the
     user's fit), not the user's.
     """
-    then = _reference_data(ref)
+    from .adapters.pymc import changed_data, fitting_data
+
+    then = fitting_data(ref.obj)
     if not then:
         return
     for f in F.values():
         if f is ref or f.approx is None or getattr(f.approx, "model", None) is None:
             continue
-        changed = []
-        for dv in getattr(f.approx.model, "data_vars", None) or []:
-            if dv.name not in then:
-                continue
-            now, old = np.asarray(dv.get_value()), then[dv.name]
-            if now.shape != old.shape or not np.array_equal(now, old, equal_nan=now.dtype.kind == "f"):
-                changed.append(dv.name)
+        changed = changed_data(f.approx.model, then)
         for name, var in list(f.approx.variables.items()):
             hit = [d for d in var.data if d in changed]
             if var.deterministic and hit:

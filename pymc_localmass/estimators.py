@@ -699,3 +699,17 @@ def describe_fit(obj, **kwargs):
     from .adapters.describe import describe
 
     return describe(obj, **kwargs)
+
+
+def changed_model_data(model, data):
+    """The model's ``pm.Data`` that differ from those ``data``'s draws were fitted with (its ``constant_data``).
+
+    For :func:`~pymc_localmass.check.check`, which reads fits through this module: after
+    ``pm.set_data`` the model's density is another posterior than the draws'. Empty
+    without a model, without PyMC data, or when ``data`` keeps no record of them.
+    """
+    if model is None:
+        return []
+    from .adapters.pymc import changed_data, fitting_data
+
+    return changed_data(model, fitting_data(data))

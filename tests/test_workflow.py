@@ -91,13 +91,9 @@ def test_compare_uses_the_shared_variables(det_fit):
     assert res.left_out == {"extra": "'ADVI' lacks it (not a variable of that fit)"}
 
 
-def test_set_data_after_fitting_leaves_graph_deterministics_out():
-    """pm.set_data after the fits (new data for predictions): an approximation's Deterministics are
-    computed through the model with its *current* data, no longer the reference's quantities. Before,
-    check() compared them anyway (a silent mismatch when the shape stayed; a plain ValueError about
-    coordinates when it shrank)."""
-    from pymc_localmass.errors import InvalidInputError
-
+@pytest.fixture
+def data_fit():
+    """A regression on pm.Data with a Deterministic of it: NUTS and mean-field ADVI on the same data."""
     rng = np.random.default_rng(1)
     xo = rng.normal(size=20)
     with pm.Model(coords={"obs": range(20)}) as model:
@@ -110,6 +106,17 @@ def test_set_data_after_fitting_leaves_graph_deterministics_out():
             idata = pm.sample(300, tune=300, chains=2, progressbar=False, random_seed=1,
                               compute_convergence_checks=False)
             approx = pm.fit(3000, progressbar=False, random_seed=1)
+    return model, idata, approx, xo
+
+
+def test_set_data_after_fitting_leaves_graph_deterministics_out(data_fit):
+    """pm.set_data after the fits (new data for predictions): an approximation's Deterministics are
+    computed through the model with its *current* data, no longer the reference's quantities. Before,
+    check() compared them anyway (a silent mismatch when the shape stayed; a plain ValueError about
+    coordinates when it shrank)."""
+    from pymc_localmass.errors import InvalidInputError
+
+    model, idata, approx, xo = data_fit
     assert "x" in get_group(idata, "constant_data")
     fits = {"NUTS": idata, "ADVI": approx}
     with model:
@@ -129,6 +136,34 @@ def test_set_data_after_fitting_leaves_graph_deterministics_out():
         pm.set_data({"x": xo}, coords={"obs": range(20)})  # the fitting data again: compared
     cmp = plm.compare(fits, model=model, centers="mean")
     assert "mu" in set(cmp["variable"].values) and not cmp.attrs.get("left_out")
+
+
+def test_set_data_after_fitting_stops_the_models_density(data_fit):
+    """After pm.set_data the model's density is another posterior than the draws': the model tier and
+    centre "map" raised PyTensor's shape errors from deep inside (or, with the same shape, would
+    integrate the wrong posterior); check(model=) now leaves its model tier out with a warning, and
+    the reference-free check names the model's data."""
+    from pymc_localmass.check import LocalMassWarning
+    from pymc_localmass.errors import InvalidInputError
+
+    model, idata, approx, xo = data_fit
+    with model:
+        pm.set_data({"x": xo + 1.0})  # same shape: silently another posterior before
+    with pytest.raises(InvalidInputError, match="the model tier uses the model's density.*\\['x'\\] differ"):
+        plm.mass_index(idata, model=model, method="model", var_names=["a"], centers={"a": 0.5})
+    with pytest.raises(InvalidInputError, match="centre 'map'.*\\['x'\\] differ"):
+        plm.summary(idata, model=model, var_names=["a"], centers="map")
+    with pytest.warns(LocalMassWarning, match="does not use the model tier"):
+        res = plm.check(idata, model=model, var_names=["a", "b"])
+    assert "a" in set(res.table["variable"])
+    with model:
+        pm.set_data({"x": xo[:10]}, coords={"obs": range(10)})  # a shorter dimension
+    with pytest.raises(InvalidInputError, match="log density cannot be evaluated with its current data"):
+        plm.check(approximations={"ADVI": approx}, model=model, var_names=["a"])
+    with model:
+        pm.set_data({"x": xo}, coords={"obs": range(20)})  # the fitting data: the model is used again
+    assert np.isfinite(float(plm.mass_index(idata, model=model, method="model", var_names=["a"],
+                                            centers={"a": 0.5})["a"].sel(index_stat="a").squeeze()))
 
 
 def test_centers_for_some_variables_keep_the_defaults_of_the_others(tmp_path):

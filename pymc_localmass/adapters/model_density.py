@@ -415,7 +415,14 @@ class ModelLogDensity:
         out = np.empty(flat.shape[0])
         for s in range(0, flat.shape[0], self.chunk_size):
             block = flat[s : s + self.chunk_size]
-            out[s : s + block.shape[0]] = np.asarray(self._logp_fn(*self._split(block)), dtype=float)
+            try:
+                val = self._logp_fn(*self._split(block))
+            except (ValueError, AssertionError) as err:  # PyTensor's shape checks, deep inside
+                raise InvalidInputError(
+                    f"the model's log density cannot be evaluated with its current data ({type(err).__name__}: "
+                    f"{str(err).splitlines()[0][:200]}); if pm.set_data changed the data since the fit, restore "
+                    "the fitting data") from err
+            out[s : s + block.shape[0]] = np.asarray(val, dtype=float)
         out[np.isnan(out)] = -np.inf
         return out.reshape(batch)
 

@@ -15,6 +15,66 @@ import xarray as xr
 from . import SAMPLE_DIMS, to_dataset
 
 
+def fitting_data(data):
+    """The data a container's draws were fitted with (its ``constant_data`` group): name -> array, {} if none.
+
+    Plain arrays, Datasets and approximations keep no such record: {}.
+    """
+    from .._compat import container_groups, get_group
+    from .source import Source
+
+    if isinstance(data, Source):  # (converted at the edge: its raw input)
+        data = data.raw
+    try:
+        if "constant_data" not in container_groups(data):
+            return {}
+        ds = get_group(data, "constant_data")
+    except (TypeError, AttributeError, KeyError, ValueError):
+        return {}
+    return {str(k): np.asarray(v.values) for k, v in ds.data_vars.items()}
+
+
+def changed_data(model, then):
+    """The model's ``pm.Data`` whose current value differs (in shape or value) from ``then`` (name -> array).
+
+    ``then``: :func:`fitting_data` of the fitted container. Data it does not record are not compared.
+
+    Examples
+    --------
+    >>> import pymc as pm
+    >>> with pm.Model() as model:
+    ...     x = pm.Data("x", np.arange(3.0))
+    >>> changed_data(model, {"x": np.arange(3.0)}), changed_data(model, {"x": np.arange(4.0)})
+    ([], ['x'])
+    """
+    out = []
+    for dv in getattr(model, "data_vars", None) or []:
+        if dv.name not in then:
+            continue
+        now, old = np.asarray(dv.get_value()), np.asarray(then[dv.name])
+        if now.shape != old.shape or not np.array_equal(now, old, equal_nan=now.dtype.kind == "f"):
+            out.append(dv.name)
+    return out
+
+
+def check_model_data(model, data, what):
+    """Raise :class:`~pymc_localmass.errors.InvalidInputError` when the model's data changed since ``data`` was fitted.
+
+    ``what`` names the use of the model's density (e.g. ``"the model tier"``). After
+    ``pm.set_data`` (new data for predictions) the model's density is another posterior
+    than the one the draws come from: its masses, or its MAP, would be of that one (or
+    PyTensor fails on the new shapes deep inside).
+    """
+    changed = changed_data(model, fitting_data(data)) if model is not None else []
+    if changed:
+        from ..errors import InvalidInputError
+
+        raise InvalidInputError(
+            f"{what} uses the model's density with its current data, and the data {changed} differ from those "
+            "the draws were fitted with (their constant_data; pm.set_data since?): restore the fitting data "
+            "(pm.set_data with the original values) to use the model, or leave model= out")
+
+
 def map_point(model):
     """The model's maximum a posteriori point, ``{free variable name: value}`` (``pm.find_MAP``).
 

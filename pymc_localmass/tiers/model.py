@@ -90,7 +90,7 @@ from .._validate import check_ci_prob, check_nan_policy
 from .._progress import Progress
 from .._radii import radii_for
 from ..adapters import SAMPLE_DIMS, select_coords, select_vars
-from ..adapters.pymc import map_point, prior_draws
+from ..adapters.pymc import check_model_data, map_point, prior_draws
 from ..adapters.source import convert
 from ..core.curves import CURVE_STATS, INDEX_STATS, STATUS_WORDS, no_draws_value
 from ..core.distances import center_values, joint_distances
@@ -1226,6 +1226,7 @@ nan_policy, progressbar
     from ..adapters.model_density import ModelLogDensity
 
     ci_prob = _check_model_args(model, norm, ci_prob, nan_policy, n_radii, group)
+    check_model_data(model, data, "the model tier")
     ds_full, src = _load(convert(data, group=group, model=model), group, model, seed)
     dens = ModelLogDensity(model, prior=(group == "prior"))
     _check_model_matches(ds_full, dens, group)

@@ -30,7 +30,7 @@ from .._streaming import compute as dask_compute
 from .._streaming import stream_dask
 from ..adapters import SAMPLE_DIMS, select_coords, select_vars
 from ..adapters.source import convert
-from ..adapters.pymc import map_point
+from ..adapters.pymc import check_model_data, map_point
 from ..core.curves import (CURVE_STATS, INDEX_STATS, STATUS_WORDS, MIN_DRAWS_PER_CHAIN, ConstantError, NonFiniteError,
                            constant_rows)
 from ..core.distances import joint_distances
@@ -102,6 +102,7 @@ def _center_values(da, spec, var, *, model=None, map_cache=None):
             if model is None:
                 raise InvalidInputError(f"centre 'map' for variable {var!r} needs model=<pymc.Model>")
             if "point" not in map_cache:
+                check_model_data(model, map_cache.get("data"), "centre 'map'")
                 map_cache["point"] = map_point(model)
             if var not in map_cache["point"]:
                 raise UnknownNameError(f"centre 'map' for variable {var!r}: not a free variable of the model "
@@ -584,7 +585,7 @@ window, nan_policy, progressbar, independent
     for var in names:
         _check_sample_dims(ds, var, independent)
     cmap = normalise_centers(centers, names)
-    map_cache = {}
+    map_cache = {"data": source.raw}  # (the fitted container: centre "map" checks the model's data against it)
     n_chain, n_draw = ds.sizes["chain"], ds.sizes["draw"]
     total = sum(int(np.prod([ds[v].sizes[d] for d in ds[v].dims if d not in SAMPLE_DIMS], dtype=int))
                 * len(cmap[v]) for v in names)
