@@ -151,6 +151,14 @@ class _Proposal:
         self.defensive = bool(defensive)
         self.y = y
         self.x = np.column_stack([_forward(s[0], y[:, j], s[1], s[2]) for j, s in enumerate(self.specs)])
+        over = ~np.isfinite(self.x[~self.wide]).all(axis=0) if (~self.wide).any() else np.zeros(mean.size, bool)
+        if over.any():
+            cols = sorted({dens.columns[j][0] for j in np.flatnonzero(over)})
+            raise InvalidInputError(
+                f"approximation {name!r}: its own draws of {cols} overflow to non-finite values (its "
+                "mass spreads over the whole floating-point range there: a degenerate fit, e.g. a Laplace fit "
+                "whose optimum runs to a support's edge, such as a scale's 0); the model's posterior cannot "
+                "be estimated from it: use another approximation or a reference fit (pm.sample)")
         self.logjac = np.column_stack([_logjac(s[0], y[:, j], s[1], s[2]) for j, s in enumerate(self.specs)])
         self.log_q = self._log_mix(y, np.ones(mean.size, bool)) + self.logjac.sum(axis=1)
         with np.errstate(invalid="ignore", over="ignore"):

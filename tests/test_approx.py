@@ -342,6 +342,42 @@ def test_laplace_layout_without_and_with_model(advi, model):
     assert with_model.variables["s"].transform == "log"
 
 
+def test_degenerate_laplace_fit_is_named():
+    # a Laplace fit whose optimum runs to a scale's 0 (pymc-extras, non-centred hierarchy): the log
+    # scale's variance was 1.3e6, its constrained mean and draws overflow; check() and compare()
+    # raised "`center` must be finite" and "draws contain NaN or infinite values" from the core
+    import arviz as az
+
+    from pymc_localmass.errors import InvalidInputError
+
+    with pm.Model() as m:
+        pm.Normal("mu", 0.0, 5.0)
+        pm.HalfCauchy("tau", 5.0)
+        pm.Normal("y", 0.0, 1.0, observed=Y)
+    labels = ["mu", "tau_log__"]
+    fit_ds = xr.Dataset({"mean_vector": (("rows",), np.array([0.5, -3.0])),
+                         "covariance_matrix": (("rows", "columns"), np.diag([1.0, 1.3e6]))},
+                        coords={"rows": labels, "columns": labels})
+    rng = np.random.default_rng(0)
+    post = {"mu": rng.normal(size=(1, 200)), "tau": np.exp(rng.normal(-3, 5, size=(1, 200)))}
+    if MODERN:
+        lap = az.from_dict({"posterior": post})
+        lap["fit"] = xr.DataTree(dataset=fit_ds)
+    else:
+        lap = az.from_dict(posterior=post)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            lap.add_groups({"fit": fit_ds})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(InvalidInputError, match="centre 'mean' for variable 'tau'.*not finite.*degenerate"):
+            plm.summary(lap, model=m)
+        with pytest.raises(InvalidInputError, match="'LA': its own draws of \\['tau'\\] overflow.*degenerate"):
+            plm.check(approximations={"LA": lap}, model=m)
+        ok = plm.summary(lap, model=m, var_names=["mu"])  # the other variable is read as usual
+    assert list(ok["status"]) == ["ok"] and float(ok["a"].iloc[0]) == 1.0
+
+
 def test_laplace_layout_with_a_simplex(advi, model):
     # every row, the simplex's K - 1 = 2 unconstrained ones included, as pymc-extras labels them
     fit = from_approximation(advi)

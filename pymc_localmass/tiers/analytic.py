@@ -55,7 +55,7 @@ from ..core.distances import NORMS, center_values
 from ..core.gaussian import (gaussian_ball_mass, gaussian_joint_ball_mass, gaussian_mass_index, gaussian_qmc_sample,
                              randomized_qmc_mass, transform_support)
 from ..core.index import BEND_LIMIT, curve_steepens, fit_index_curve
-from ..errors import _UnmeasurableError
+from ..errors import InvalidInputError, _UnmeasurableError
 from ..results import base_attrs, joint_center_label, merge_curves
 from .samples import compute as samples_compute
 
@@ -91,7 +91,14 @@ def _center_array(fit, name, spec, label, idx, el_shape, el_dims, el_coords, mod
 
     if isinstance(spec, str):
         if spec == "mean":
-            return pick(fit.constrained_moments(name)[0])
+            mean = pick(fit.constrained_moments(name)[0])
+            if not np.all(np.isfinite(mean)):
+                raise InvalidInputError(
+                    f"centre 'mean' for variable {name!r}: the approximation's mean is not finite at "
+                    f"{int((~np.isfinite(mean)).sum())} element(s) (its mass spreads over the whole "
+                    "floating-point range: a degenerate fit, e.g. a Laplace fit whose optimum runs to a "
+                    "support's edge, such as a scale's 0); pass the centre as a number, or centre 'median'")
+            return mean
         if spec == "median":
             return pick(fit.constrained_median(name))
         if spec == "mode":
