@@ -37,7 +37,8 @@ from ._stack import user_stacklevel
 from ._api import CentersLike, Coords, DataLike, RadiiLike, VarNames, public
 from ._compat import default_ci_prob
 from .estimators import changed_model_data, describe_fit
-from .results import STATUS_ADVICE, joint_dim, status_note, status_word, stored_centers
+from .results import (SAMPLER_CHAINS_ADVICE, STATUS_ADVICE, joint_dim, sampler_advice, status_note, status_word,
+                      stored_centers)
 
 __all__ = ["LocalMassWarning", "Finding", "CheckResult", "check", "default_centers"]
 
@@ -934,10 +935,14 @@ def _status_finding(run, rw, irow, n, lab, sel, c, cv, r):
     if not raise_it:
         return None
     # the note ends with what to do (results.STATUS_ADVICE): the advice line says it alone
-    body, _, _ = note.partition("; " + STATUS_ADVICE[word]) if word in STATUS_ADVICE else (note, "", "")
+    said = sampler_advice(irow) if word == "sampler" else STATUS_ADVICE.get(word)
+    body, _, _ = note.partition("; " + said) if said else (note, "", "")
     msg = f"{lab} near {_center_text(c, cv)} [{word}]: {body}"
     # (with model= the advice to run check(idata, model=model) was to run what just ran)
-    advice = (MODEL_TRIED_ADVICE if run.model is not None else STATUS_ADVICE).get(word, "")
+    if said is SAMPLER_CHAINS_ADVICE:
+        advice = said if run.model is None else said.partition("; confirm with")[0]
+    else:
+        advice = (MODEL_TRIED_ADVICE if run.model is not None else STATUS_ADVICE).get(word, "")
     return Finding(word, lab, c, cv, figs.get("r_resolved"), None, msg, body[0].upper() + body[1:] + ".", figs,
                    advice)
 

@@ -305,6 +305,32 @@ STATUS_ADVICE = {
     "log-ambiguous": "local_mass(..., method='model') resolves smaller radii and separates b from a",
 }
 
+#: what to do about a "sampler" row whose chains disagree near the centre with no divergences there
+#: (a mixture's label switching read "try a non-centred parameterisation")
+SAMPLER_CHAINS_ADVICE = ("several modes (a mixture's components switching labels: order them, e.g. an ordered "
+                         "transform on their means) or chains stuck apart: run more or longer chains and look at "
+                         "their traces; confirm with check(idata, model=model)")
+
+
+def sampler_advice(row):
+    """What to do about a "sampler" row: its divergences', or its disagreeing chains' advice.
+
+    Chains that disagree in a run without any divergence point at several modes (a
+    mixture's label switching) or stuck chains; with divergences in the run (a centred
+    funnel, whose chains also disagree near its neck) the sampler advice stands.
+
+    Examples
+    --------
+    >>> sampler_advice({"chain_z": 6.0, "n_divergent": 0.0, "divergent_near": 0.0})[:14]
+    'several modes '
+    """
+    from .core.curves import CHAIN_Z
+
+    get = lambda k: float(row.get(k, np.nan))  # noqa: E731
+    if not get("n_divergent") > 0 and get("chain_z") > CHAIN_Z:
+        return SAMPLER_CHAINS_ADVICE
+    return STATUS_ADVICE["sampler"]
+
 
 def _g(x):
     """A figure in two significant digits."""
@@ -464,4 +490,7 @@ def status_note(row, name="the variable", center="the centre", dim=1):
                      f"none nearer than {_g(get('nearest'))})")
     elif not np.isfinite(get("a")):  # the draws are there, but no index is read from them
         parts.append(f"no index is read at {at}: its nearest draws do not show a local slope")
-    return "; ".join(parts) + f": the sampler may not reach {at}; " + STATUS_ADVICE["sampler"]
+    advice = sampler_advice(row)
+    if advice is SAMPLER_CHAINS_ADVICE:
+        return "; ".join(parts) + f": the chains do not agree near {at}; " + advice
+    return "; ".join(parts) + f": the sampler may not reach {at}; " + advice

@@ -539,6 +539,31 @@ def test_approximation_advice_does_not_send_the_user_to_doubtful_draws():
     assert miss and "rely on the posterior draws" in miss[0].advice
 
 
+def test_disagreeing_chains_are_not_advised_a_non_centred_model():
+    # a mixture's label switching (outside check: PyMC NormalMixture, 4 chains): one chain's
+    # share of draws near the centre differs, with no divergence anywhere; the sampler advice
+    # read "try a non-centred parameterisation" (still given where the run has divergences: the
+    # centred funnel's chains disagree near its neck too, test above)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4, 1000))
+    x[3] = rng.normal(2.5, 1.0, 1000)  # one chain in another mode
+    row = plm.summary({"m": x}, centers={"m": 0.0}).iloc[0]
+    assert row["status"] == "sampler" and row["chain_z"] > 3
+    assert "chains do not agree" in row["note"] and "several modes" in row["note"]
+    assert "non-centred" not in row["note"]
+    res = plm.check({"m": x}, centers={"m": 0.0}, warn=False)
+    assert [f.kind for f in res.findings] == ["sampler"]
+    assert res.findings[0].advice.startswith("several modes") and "non-centred" not in res.findings[0].advice
+    # divergences crowding near the centre keep the sampler advice
+    div = np.zeros((4, 1000), bool)
+    div.flat[np.argsort(np.abs(x).ravel())[:12]] = True
+    from conftest import make_container
+
+    res = plm.check(make_container(posterior={"m": x}, sample_stats={"diverging": div}), centers={"m": 0.0},
+                    warn=False)
+    assert "non-centred" in res.findings[0].advice
+
+
 def test_an_approximation_with_no_point_near_a_centre_is_given_a_bound():
     # the QMC tier's mass of a ball none of its points fall in is 0 with an upper end: the
     # finding said "puts 0 of its mass ... (where it has none)", as if exact

@@ -146,7 +146,8 @@ def test_horseshoe_posterior_one_observation(horseshoe):
 
 def test_unpaired_horseshoe_is_flagged_heavy_tailed(horseshoe):
     model, idata = horseshoe
-    with pytest.warns(RuntimeWarning, match="heavy-tailed"):
+    # (said in words: "tail index 113.19 > 0.7" alone meant nothing to a user)
+    with pytest.warns(RuntimeWarning, match="heavy-tailed \\(a (handful of|few) draws carry .*Hill tail index"):
         res, _ = model_local_mass(idata, model, var_names=["beta"], centers=0.0, radii=[1e-6, 1e-3], pair=None)
     assert np.all(_stat(res, "beta", "resolved") == 0)
 

@@ -709,8 +709,12 @@ def _warn_heavy(st, el_name, label, r_report):
     """Warn when the element's per-draw conditional masses are heavy-tailed or carried by few draws."""
     if np.any(st["heavy"]):
         big = float(r_report[np.flatnonzero(st["heavy"])[-1]])
-        why = (f"heavy-tailed (tail index {np.nanmax(st['tail_k']):.2f} > 0.7)"
-               if np.any(st["tail_k"] > 0.7) else "carried by fewer than 20 draws")
+        k = float(np.nanmax(st["tail_k"]))
+        # (the Hill index itself means little to a user: above about 5, a handful of draws carry the mean)
+        share = ("a handful of draws carry nearly all of it" if k > 5 else
+                 "a few draws carry much of it")
+        why = (f"heavy-tailed ({share}: Hill tail index {k:.2g}, where above 0.7 their mean has no reliable "
+               "error)" if np.any(st["tail_k"] > 0.7) else "carried by fewer than 20 draws")
         warnings.warn(
             f"{el_name} at centre {label!r}: the per-draw conditional masses are {why}, so their "
             f"mean is unreliable; radii up to {big:.3g} are flagged unresolved (the draws that would "
