@@ -237,7 +237,13 @@ def _render_approximation(f, *, variable, center_value, at, who, model, **_):
     if K is not None and np.isfinite(K) and "ref_compatible_lower" in f:
         reading += (f" A global KL of {_fig(K)} nats allows any reference mass in "
                     f"[{_fig(f['ref_compatible_lower'])}, {_fig(f['ref_compatible_upper'])}] here.")
-    if f.get("reference_doubt"):
+    if f.get("reference_doubt") == "unresolved":
+        # the reference's draws do not reach the centre: "rely on the posterior draws" would send
+        # the user to draws that say nothing there
+        advice = (f"{who}'s draws do not reach {at} either (its unresolved finding), so neither fit can be "
+                  "judged there yet: read the model's density there (plm.check(..., model=model)) or draw "
+                  f"more, then compare {model} again.")
+    elif f.get("reference_doubt"):
         # the reference's own draws are in doubt here (a sampler finding at the same region):
         # "rely on the posterior draws" would send the user to them
         advice = (f"{who}'s own draws are not reliable near {at} either (its {f['reference_doubt']} finding): "

@@ -533,6 +533,12 @@ def test_approximation_advice_does_not_send_the_user_to_doubtful_draws():
     assert ("sampler", "0") in kinds and ("approximation", "0") in kinds
     advice = kinds[("approximation", "0")].advice
     assert "rely on" not in advice and "not reliable near tau = 0" in advice
+    # where the reference's draws do not reach the centre: no sampler advice either
+    from pymc_localmass.check import render_finding
+
+    figs = dict(kinds[("approximation", "0")].figures, reference_doubt="unresolved")
+    _, _, adv = render_finding("approximation", "tau", 0.0, figs, model="ADVI")
+    assert "do not reach tau = 0" in adv and "rely on" not in adv and "sampler" not in adv
     # where the reference is sound (its mean), the usual advice
     clean = plm.check({"tau": tau}, approximations={"ADVI": approx}, warn=False, factor=3.0)
     miss = [f for f in clean.findings if f.kind == "approximation" and f.center == "0"]
