@@ -199,9 +199,10 @@ def test_vector_transform_index_is_exact_where_the_transform_is_known(advi, full
     np.testing.assert_array_equal(bnd.sel(index_stat="center_value").values, 0.0)
 
 
-def test_qmc_curve_fit_without_a_slope_is_unresolved():
-    # where the index is fitted on the QMC curve (a transform not known to be smooth), a curve
-    # with no resolved slope is unresolved with [0, inf], never a = NaN with status "ok"
+def test_qmc_index_where_the_points_do_not_reach_is_unresolved():
+    # where the index is not exact (a transform not known to be smooth), it is read from the QMC
+    # points as draws: a centre they do not reach is unresolved with [0, inf], never a = NaN with
+    # status "ok" (a slope fit on the curve gave that)
     from pymc_localmass.core.curves import INDEX_STATS, STATUS_WORDS
     from pymc_localmass.tiers.analytic import _qmc_curve_and_index
 
@@ -217,13 +218,48 @@ def test_qmc_curve_fit_without_a_slope_is_unresolved():
     assert index[0, col("a_lower")] < 1 < index[0, col("a_upper")]
 
 
+def test_lkj_cholesky_under_full_rank_advi():
+    # LKJCholeskyCov (a transform the QMC tier does not know): full-rank ADVI's Cholesky diagonals
+    # and L_stds are log-normal, a = inf at 0; a slope fit on the QMC curve read 4.1 [3.7, 4.6]
+    # "ok" (outside check). The correlation matrix's unit diagonal never varies: an atom (it read
+    # -0.14 [0, 0.04] "ok")
+    from pymc_localmass.core.curves import STATUS_WORDS
+
+    rng = np.random.default_rng(2)
+    y = rng.multivariate_normal([0, 0, 0], [[1, 0.5, 0], [0.5, 1, 0], [0, 0, 1]], 50)
+    with pm.Model():
+        chol, _, _ = pm.LKJCholeskyCov("L", n=3, eta=2.0, sd_dist=pm.Exponential.dist(1.0), compute_corr=True)
+        pm.MvNormal("y", mu=np.zeros(3), chol=chol, observed=y)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            # (converged: its log-sds are 0.4-0.5; at 4000 iterations, 0.8 and more, the points at 0 read
+            # like any draws of a log-normal there: "ok" with a finite interval, a known limit of the
+            # draws' reading of decay that is faster than any power only log-quadratically)
+            fr = pm.fit(10000, method="fullrank_advi", random_seed=1, progressbar=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = plm.mass_index(fr, var_names=["L_stds", "L_corr"], centers={"L_stds": 0.0, "L_corr": "mean"})
+    assert res.attrs["tier"] == "qmc"
+    st = res["L_stds"].sel(center="0")
+    for k in range(3):
+        row = {s: float(st.sel(index_stat=s).isel(L_stds_dim_0=k)) for s in ("a", "a_lower", "a_upper", "status")}
+        word = STATUS_WORDS[int(row["status"])]
+        assert word == "unresolved" or (np.isposinf(row["a_upper"]) and row["a_lower"] > 2), row
+    corr = res["L_corr"].sel(center="mean")
+    diag = np.array([[int(corr.sel(index_stat="status").values[i, i])] for i in range(3)]).ravel()
+    assert [STATUS_WORDS[k] for k in diag] == ["atom"] * 3
+    off = corr.sel(index_stat="a").values[0, 1], corr.sel(index_stat="a_lower").values[0, 1], \
+        corr.sel(index_stat="a_upper").values[0, 1]
+    assert off[1] <= 1.0 <= off[2]  # an off-diagonal's smooth density at its mean
+
+
 def test_joint_ball_with_a_simplex_by_qmc_through_the_models_transform(advi):
     # a joint ball over s and the simplex d: Sobol points of the whole Gaussian through
     # the model's transforms, distances in the constrained space (tier qmc, not draws)
     joint = plm.local_mass(advi, var_names=["s", "d"], joint=True, centers={"s": 0.6, "d": "mean"})
     assert joint.attrs["tier"] == "qmc" and joint.attrs["fallback_reason"] == ""
     assert "SimplexTransform" in joint.attrs["qmc_reason"]
-    assert joint.attrs["index_method"] == "curve fit (slopes of the QMC curve)"
+    assert joint.attrs["index_method"] == "local likelihood on the QMC points (as independent draws)"
     plm.validate(joint)
     q = joint["s+d"].isel(center=0)
     r = q.sel(local_stat="radius").values

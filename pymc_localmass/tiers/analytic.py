@@ -18,8 +18,9 @@ variables are integrated by the same QMC, the points pushed through the
 model's own transforms (elementwise balls and joint balls alike;
 ``qmc_reason`` says why). The elementwise index is then exact where the
 transform is known (simplex, ordered, zero-sum: ``a = 1`` inside the
-support, ``inf`` at its ends), otherwise fitted on the curve, ``unresolved``
-where the curve gives no slope or its slopes rise towards the centre. Approximations that
+support, ``inf`` at its ends); otherwise, and for joint balls, it is the
+samples tier's local likelihood on the QMC points read as independent draws
+(with its rules for centres the points do not reach). Approximations that
 are not Gaussian (Pathfinder), and vector transforms without a model to
 invert them, fall back to independent draws of the approximation through
 the samples tier (``tier="samples-of-approximation"``); the attributes
@@ -50,11 +51,11 @@ from ..adapters import SAMPLE_DIMS, select_coords, select_vars
 from ..adapters.approx import _GH_NODES, _GH_WEIGHTS
 from ..adapters.source import convert
 from ..adapters.pymc import map_point
-from ..core.curves import CURVE_STATS, INDEX_STATS, STATUS_WORDS, no_draws_value
+from ..core.curves import CURVE_STATS, INDEX_STATS, STATUS_WORDS, constant_rows, local_mass_curves, no_draws_value
 from ..core.distances import NORMS, center_values
 from ..core.gaussian import (gaussian_ball_mass, gaussian_joint_ball_mass, gaussian_mass_index, gaussian_qmc_sample,
                              randomized_qmc_mass, transform_support)
-from ..core.index import BEND_LIMIT, curve_steepens, fit_index_curve
+from ..core.index import fit_index_curve
 from ..errors import InvalidInputError, _UnmeasurableError
 from ..results import base_attrs, joint_center_label, merge_curves
 from .samples import compute as samples_compute
@@ -222,8 +223,9 @@ def _qmc_vector_variable(fit, name, da_idx, specs, *, radii, n_radii, scaled, ci
     Randomised Sobol points of the whole unconstrained Gaussian are pushed
     through the model's own transforms (one vectorised graph), and each
     element's ball masses are the points' fractions inside, with a Student t
-    interval over the randomisations (tier ``qmc``). The index is fitted on
-    the curve (the constrained law has no closed form).
+    interval over the randomisations (tier ``qmc``). The index: exact for a known
+    transform (:func:`_exact_vector_rows`), else from the points as draws
+    (:func:`_qmc_curve_and_index`).
     """
     el_dims = _element_dims(da_idx)
     idx = np.asarray(da_idx.values[0, 0], dtype=int)
@@ -395,17 +397,20 @@ def _pooled_centers(pooled, spec):
     return np.array([center_values(pooled[:, e], spec) for e in range(pooled.shape[1])], dtype=float)
 
 
-def _qmc_curve_and_index(pts, centre, absolute, stored, scale, center_value, ci_prob):
-    """Curves (E, R, stat) and index (E, stat) of QMC points' balls; the index fitted on the curve.
+def _qmc_curve_and_index(pts, centre, absolute, stored, scale, center_value, ci_prob, distances=False):
+    """Curves (E, R, stat) and index (E, stat) of QMC points' balls.
 
-    The fit reads the slopes at the radii the points resolve. Where fewer than three
-    radii are resolved (no slope: the points do not reach the centre), or the slopes
-    rise as the radius shrinks (:func:`~pymc_localmass.core.index.curve_steepens`, or a
-    rise beyond ``BEND_LIMIT`` of the index: a mass that decays faster than any power,
-    as a logistic-normal's near a simplex's edge, or a curve not yet local), the row is
-    ``unresolved``: ``a`` NaN, its interval from the fit's lower end (0 without a fit) to
-    inf. (A simplex element of mean-field ADVI read ``a = NaN`` with status "ok", and
-    4.3 [3.96, 4.72] "ok" near 0, where the index is inf.)
+    The curve: each ball's fraction of the points, with a Student t interval over the
+    randomisations. The index: the samples tier's local likelihood on the pooled points,
+    read as independent draws of the approximation (:func:`~pymc_localmass.core.curves.local_mass_curves`
+    with ``independent=True``: conservative, as scrambled Sobol points vary less than
+    independent ones), so the draws' honesty rules apply: a centre the points do not reach,
+    a thin tail or a hard edge is ``unresolved``, decay faster than any power ``a = inf``.
+    (A slope fit on the curve read a log-normal Cholesky diagonal of full-rank ADVI at 0,
+    whose index is inf, as 4.1 [3.7, 4.6] "ok"; an element that never varies, a correlation
+    matrix's unit diagonal, as -0.14 [0, 0.04] "ok".) Elements that never vary (to a few
+    units in the last place) are point masses (:func:`~pymc_localmass.core.curves.constant_rows`).
+    ``distances``: ``pts`` are distances to the centre (a joint ball), not values.
     """
 
     E, R = absolute.shape
@@ -414,34 +419,33 @@ def _qmc_curve_and_index(pts, centre, absolute, stored, scale, center_value, ci_
     put = dict(res, radius=stored, ess=np.full((E, R), float(pts.shape[0] * pts.shape[1])),
                resolved=resolved.astype(float))
     curves = np.stack([np.asarray(put[lab], float) for lab in CURVE_STATS], axis=-1)
-    fitd = fit_index_curve(absolute, res["mass"], res["mass_lower"], res["mass_upper"], resolved, scale,
-                           ci_prob=ci_prob)
-    vals = dict(fitd, atom=np.zeros(E), atom_lower=np.zeros(E), atom_upper=np.zeros(E),
-                center_value=center_value, scale=scale)
-    index = np.stack([np.asarray(vals.get(lab, no_draws_value(lab)), float) * np.ones(E) for lab in INDEX_STATS],
-                      axis=-1)
-    steep, _ = curve_steepens(absolute, res["mass"], res["mass_lower"], res["mass_upper"], resolved,
-                              np.broadcast_to(scale, (E,)), ci_prob=ci_prob)
-    a = index[:, INDEX_STATS.index("a")]
-    with np.errstate(invalid="ignore"):
-        bent = np.asarray(fitd["rise_lower"]) * np.ones(E) > BEND_LIMIT * np.maximum(np.abs(a), 0.5)
-    open_ = np.isnan(a) | np.asarray(steep, bool) | bent
-    if open_.any():
-        col = INDEX_STATS.index
-        lo = index[:, col("a_lower")]
-        index[open_, col("a_lower")] = np.where(np.isfinite(lo[open_]), np.maximum(lo[open_], 0.0), 0.0)
-        index[open_, col("a")] = np.nan
-        index[open_, col("a_upper")] = np.inf
-        index[open_, col("b")] = np.nan
-        index[open_, col("b_lower")], index[open_, col("b_upper")] = -np.inf, np.inf
-        index[open_, col("status")] = STATUS_WORDS.index("unresolved")
+    flat = np.ascontiguousarray(np.moveaxis(pts.reshape(-1, E), -1, 0))  # (E, K n)
+    scale = np.broadcast_to(np.asarray(scale, float), (E,))
+    lo, hi = flat.min(axis=1), flat.max(axis=1)
+    const = hi - lo <= 4 * np.spacing(np.maximum(np.abs(lo), np.abs(hi)))
+    index = np.empty((E, len(INDEX_STATS)))
+    if const.any():
+        value = np.median(flat[const], axis=1)
+        c = np.zeros(int(const.sum())) if distances else np.asarray(centre, float)[const]
+        # (a centre within a few ulps of the value is at it: a mean of 1.0 and 1 - 1e-16)
+        c = np.where(np.abs(c - value) <= 4 * np.spacing(np.abs(value)), value, c)
+        index[const] = constant_rows(value, c)
+    vary = ~const
+    if vary.any():
+        x = flat[vary][:, None, :]
+        if distances:
+            _, idx = local_mass_curves(x, scale[vary], independent=True)
+        else:
+            _, idx = local_mass_curves(x, scale[vary], center=np.asarray(centre, float)[vary], independent=True)
+        index[vary] = idx
+    index[:, INDEX_STATS.index("center_value")] = center_value
     return curves, index
 
 
 #: vector transforms under which each element of a non-degenerate Gaussian has a smooth, positive
 #: marginal density inside its support (stick-breaking onto the simplex, the ordered map, the
 #: zero-sum basis); others (e.g. a correlation matrix's Cholesky map, with constant diagonal
-#: elements) are left to the fit on the QMC curve
+#: elements) are read from the QMC points as draws
 SMOOTH_VECTOR_TRANSFORMS = ("SimplexTransform", "Ordered", "ZeroSumTransform")
 
 
@@ -596,9 +600,10 @@ def _qmc_joint_through_model(fit, names, tsel, cmap, *, radii, n_radii, norm, ci
     through the model's own transforms (one vectorised graph for all the
     variables), their distances to the joint centre taken in the constrained
     space, and the ball masses are the fractions inside, with a Student t
-    interval over the randomisations (tier ``qmc``). The index is fitted on
-    the curve: a vector transform's image can be a lower-dimensional set
-    (the simplex), so the dimension count of ``_qmc_joint`` does not apply.
+    interval over the randomisations (tier ``qmc``). The index is read from
+    the points' distances as draws (:func:`_qmc_curve_and_index`): a vector
+    transform's image can be a lower-dimensional set (the simplex), so the
+    dimension count of ``_qmc_joint`` does not apply.
     """
     sel = {}
     for name in names:
@@ -630,7 +635,7 @@ def _qmc_joint_through_model(fit, names, tsel, cmap, *, radii, n_radii, norm, ci
     joint_name = "+".join(names)
     S, grid = _joint_grid(norm, csd, radii, n_radii, joint_name)
     curves, index = _qmc_curve_and_index(dist[..., None], np.zeros(1), grid[None, :], grid[None, :], np.array([S]),
-                                         np.full(1, np.nan), ci_prob)  # one ball: the centre axis
+                                         np.full(1, np.nan), ci_prob, distances=True)  # one ball: the centre axis
     label = joint_center_label(labels)
     cur = xr.DataArray(curves, dims=("center", "radius", "local_stat"), coords={"center": [label]})
     ind = xr.DataArray(index, dims=("center", "index_stat"), coords={"center": [label]})
@@ -640,8 +645,8 @@ def _qmc_joint_through_model(fit, names, tsel, cmap, *, radii, n_radii, norm, ci
 
 
 def _index_method(tiers, curve_fitted):
-    """How each variable's index was found: exact, fitted on a QMC curve, or from draws."""
-    how = {k: ("curve fit (slopes of the QMC curve)" if k in curve_fitted else
+    """How each variable's index was found: exact, from the QMC points as draws, or from draws."""
+    how = {k: ("local likelihood on the QMC points (as independent draws)" if k in curve_fitted else
                "local-likelihood" if t == "samples-of-approximation" else "exact (transformed Gaussian)")
            for k, t in tiers.items()}
     kinds = set(how.values())
