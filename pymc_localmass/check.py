@@ -36,6 +36,7 @@ import xarray as xr
 from ._stack import user_stacklevel
 from ._api import CentersLike, Coords, DataLike, RadiiLike, VarNames, public
 from ._compat import default_ci_prob
+from .errors import InvalidTypeError
 from .estimators import changed_model_data, describe_fit
 from .results import (SAMPLER_CHAINS_ADVICE, STATUS_ADVICE, joint_dim, sampler_advice, status_note, status_word,
                       stored_centers)
@@ -777,7 +778,7 @@ def check(data: DataLike = None, *, approximations: Mapping[str, Any] | None = N
     # the comparison: the user's names, or (default) every variable the fits share (exclusions only)
     cmp_var_names = var_names if var_names is not None else ([f"~{n}" for n in constant] or None)
     if approximations is not None and not isinstance(approximations, Mapping):
-        raise TypeError("approximations must be a mapping {name: fit}, e.g. {'ADVI': approx}; "
+        raise InvalidTypeError("approximations must be a mapping {name: fit}, e.g. {'ADVI': approx}; "
                         f"got {type(approximations).__name__}")
     approximations = dict(approximations or {})
     if reference_name in approximations:

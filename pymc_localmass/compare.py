@@ -41,7 +41,7 @@ from ._stack import user_stacklevel
 from . import __version__
 from ._api import CentersLike, Coords, FilterVars, RadiiLike, VarNames, public
 from ._compat import get_group
-from .errors import InvalidInputError, _UnmeasurableError
+from .errors import InvalidInputError, InvalidTypeError, UnknownNameError, _UnmeasurableError
 from ._validate import check_ci_prob
 from .adapters import SAMPLE_DIMS, select_coords, select_vars
 from .adapters.source import convert
@@ -394,7 +394,7 @@ def _open_fits(fits, *, reference, norm, ci_prob, group, model, seed):
     by name and the reference fit.
     """
     if not isinstance(fits, Mapping) or not fits:
-        raise TypeError("fits must be a non-empty mapping {name: fit}")
+        raise InvalidTypeError("fits must be a non-empty mapping {name: fit}")
     if norm not in ("euclidean", "max"):
         raise ValueError(
             f"compare() evaluates the same absolute balls in every fit; norm={norm!r} would measure each "
@@ -414,7 +414,7 @@ def _open_fits(fits, *, reference, norm, ci_prob, group, model, seed):
     elif reference is None:
         reference = next((k for k in fit_names if convert(objs[k]).kind != "approximation"), fit_names[0])
     if reference not in objs and not model_ref:
-        raise KeyError(f"reference {reference!r} is not one of the fits {fit_names}")
+        raise UnknownNameError(f"reference {reference!r} is not one of the fits {fit_names}")
     order = [reference] + [k for k in fit_names if k != reference]
     F = {k: _Fit(k, objs[k], group=group, model=model) for k in order if not (model_ref and k == reference)}
     if model_ref:

@@ -29,6 +29,7 @@ import numpy as np
 
 from . import __version__
 from ._api import CentersLike, Coords, RadiiLike, VarNames, public
+from .errors import InvalidTypeError, UnknownNameError
 from .estimators import describe_fit
 
 __all__ = ["report"]
@@ -327,7 +328,7 @@ def report(fits: Mapping[str, Any], path: str | os.PathLike[str], *, reference: 
     from .compare import compare
 
     if not isinstance(fits, Mapping) or not fits:
-        raise TypeError("fits must be a non-empty mapping {name: fit}")
+        raise InvalidTypeError("fits must be a non-empty mapping {name: fit}")
     objs = {str(k): v for k, v in fits.items()}
     from .reference_free import REFERENCE_NAME, is_reference_free
 
@@ -371,7 +372,7 @@ def _pick_reference(objs, reference):
     if reference is None:
         reference = next((k for k in names if not _is_approximation(objs[k])), names[0])
     if reference not in objs:
-        raise KeyError(f"reference {reference!r} is not one of the fits {names}")
+        raise UnknownNameError(f"reference {reference!r} is not one of the fits {names}")
     return reference
 
 

@@ -298,6 +298,16 @@ CASES = [
          lambda: _lm({"tau": np.abs(_x())}, centers={"tua": 0.0}),
          Raises("UnknownNameError", r"centers given for unknown or unselected variable\(s\) \['tua'\]"),
          issue=True),
+    # --- fits of compare/check/report, plot kinds
+    Case("compare-unknown-reference", "compare({'A': draws}, reference='B')",
+         lambda: __import__("pymc_localmass").compare({"A": {"x": _x()}}, reference="B"),
+         Raises("UnknownNameError", r"reference 'B' is not one of the fits \['A'\]")),
+    Case("check-approximations-list", "check(draws, approximations=[draws])",
+         lambda: __import__("pymc_localmass").check({"x": _x()}, approximations=[{"x": _x()}]),
+         Raises("InvalidTypeError", r"approximations must be a mapping \{name: fit\}.*got list")),
+    Case("plot-unknown-kind", "plot_local_mass(draws, kind='nope')",
+         lambda: __import__("pymc_localmass").plot_local_mass({"x": _x()}, kind="nope", backend="matplotlib"),
+         Raises("InvalidInputError", r"kind must be one of \('mass', 'slope', 'both'\), got 'nope'")),
     # --- model
     Case("check-model-mismatch", "check({'other': ...}, model=<model with x>)", _check_model_mismatch,
          Raises("UnknownNameError", r"model: none of the model's variables \['x'\]"), issue=True,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._stack import user_stacklevel
+from ..errors import InvalidInputError
 from ..results import status_word
 import xarray as xr
 
@@ -1108,7 +1109,7 @@ def key_kept(visuals, kind):
 
 def check_kind(kind):
     if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        raise InvalidInputError(f"kind must be one of {KINDS}, got {kind!r}")
     return kind
 
 
