@@ -864,6 +864,11 @@ def _reference_findings(run):
     """
     for n, lab, sel, c in run.regions:
         rw, irow, cv, res, r = _reference_row(run, n, lab, sel, c)
+        # an element that never varies, at its own value (a pinned entry, a correlation matrix's unit
+        # diagonal beside varying entries): every draw exactly at the centre is no finding
+        if np.isfinite(rw["atom_lower"]) and rw["atom_lower"] >= 1.0:
+            rw["flags"] = ""
+            continue
         flags = []
         found = _status_finding(run, rw, irow, n, lab, sel, c, cv, r)
         if found is not None:

@@ -152,10 +152,6 @@ def constant_variables(ds, names):
         flat = np.asarray((da.max(SAMPLE_DIMS) - da.min(SAMPLE_DIMS)).values).reshape(-1) == 0
         if flat.all():
             out[n] = "constant in the draws (nothing to measure)"
-        elif flat.any():
-            k = int(flat.sum())
-            out[n] = (f"{k} of its {flat.size} elements {'is' if k == 1 else 'are'} constant in the draws "
-                      "(nothing to measure there; summary and add_local_mass measure the others)")
     return out
 
 

@@ -182,6 +182,24 @@ def test_centers_for_some_variables_keep_the_defaults_of_the_others(tmp_path):
     assert "tau @ 0" in html.read_text()
 
 
+def test_a_variable_with_some_constant_elements_is_compared():
+    # an LKJ correlation matrix (outside check): its unit diagonal never varies, its off-diagonals do;
+    # check() left the whole variable out ("1 of its 9 elements is constant ... summary and
+    # add_local_mass measure the others"). The varying elements are compared; a pinned element at its
+    # own value is no finding (before: an atom finding per diagonal entry, had it been compared)
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(4, 1000, 3)), rng.normal(size=(4, 1000, 3))
+    x[..., 0] = y[..., 0] = 1.0
+    res = plm.check({"x": x}, approximations={"B": {"x": y}}, warn=False)
+    assert not res.left_out and not res.findings
+    regions = set(res.table.loc["B"].index)
+    assert {"x[1] @ mean", "x[2] @ mean"} <= regions
+    assert np.isfinite(res.table.loc[("B", "x[1] @ mean"), "ratio"])
+    # a variable that never varies at all is still left out, with the reason
+    res = plm.check({"x": x, "c": np.ones((4, 1000))}, warn=False)
+    assert "constant in the draws" in res.left_out["c"]
+
+
 # ----------------------------------------------------------------------------- 3. independent draws
 def test_independent_draws_work_with_one_chain(det_fit):
     _, approx = det_fit
