@@ -46,6 +46,7 @@ from ._validate import check_ci_prob
 from .adapters import SAMPLE_DIMS, select_coords, select_vars
 from .adapters.source import convert
 from .results import stored_centers
+from .core.lattice import never_varies
 from .core.localkl import (Ball, Box, Tail, Where, local_kl_knn, local_kl_mc, local_kl_qmc, local_kl_quad, phi,
                            phi_interval_y)
 
@@ -149,7 +150,8 @@ def constant_variables(ds, names):
         da = ds[n]
         if not np.issubdtype(da.dtype, np.number):
             continue
-        flat = np.asarray((da.max(SAMPLE_DIMS) - da.min(SAMPLE_DIMS)).values).reshape(-1) == 0
+        flat = never_varies(np.asarray(da.min(SAMPLE_DIMS).values), np.asarray(da.max(SAMPLE_DIMS).values),
+                            da.dtype).reshape(-1)
         if flat.all():
             out[n] = "constant in the draws (nothing to measure)"
     return out

@@ -198,6 +198,12 @@ def test_a_variable_with_some_constant_elements_is_compared():
     # a variable that never varies at all is still left out, with the reason
     res = plm.check({"x": x, "c": np.ones((4, 1000))}, warn=False)
     assert "constant in the draws" in res.left_out["c"]
+    # NUTS's unit diagonal of an LKJ correlation matrix reads 1 and 1 - 1.1e-16 (rounding): it never
+    # varies (before: "a point mass at 1: 0.48 [0.45, 0.5] of the draws are exactly there")
+    x[..., 0] = np.where(rng.random((4, 1000)) < 0.5, 1.0, 1.0 - 1.1e-16)
+    row = plm.summary({"x": x}).loc[("x[0]", "mean")]
+    assert row["status"] == "atom" and row["atom"] == 1.0 and row["atom_lower"] == 1.0
+    assert not plm.check({"x": x}, warn=False).findings
 
 
 # ----------------------------------------------------------------------------- 3. independent draws

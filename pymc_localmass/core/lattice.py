@@ -55,6 +55,25 @@ def resolution(values, dtype):
     return out if v.ndim else float(out)
 
 
+#: draws whose extremes differ by at most this many units in the last place never vary: their
+#: spread is rounding (an LKJ correlation matrix's unit diagonal reads 1 and 1 - 1.1e-16)
+CONSTANT_ULPS = 4
+
+
+def never_varies(lo, hi, dtype=np.float64):
+    """Whether draws with extremes ``lo``, ``hi`` are constant up to rounding (:data:`CONSTANT_ULPS`).
+
+    Examples
+    --------
+    >>> bool(never_varies(1.0 - 1.1e-16, 1.0)), bool(never_varies(1e15 - 2.0, 1e15 + 2.0))
+    (True, False)
+    """
+    lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+    grid = resolution(np.maximum(np.abs(lo), np.abs(hi)), dtype)
+    with np.errstate(invalid="ignore"):
+        return (hi - lo) <= CONSTANT_ULPS * grid
+
+
 def _row_lattice(v, floor, dtype=None):
     """(spacing, offset) of a lattice of spacing >= ``floor`` holding values ``v``, else (nan, nan).
 

@@ -35,7 +35,7 @@ from ..core.curves import (CURVE_STATS, INDEX_STATS, STATUS_WORDS, MIN_DRAWS_PER
                            constant_rows)
 from ..core.distances import joint_distances
 from ..core.index import window_sizes
-from ..core.lattice import lattice, nearest_lattice_gap, safe_std
+from ..core.lattice import lattice, nearest_lattice_gap, never_varies, safe_std
 from ..core.rescale import rescaled_local_mass_curves
 from ..errors import InvalidInputError, UnknownNameError
 from ..results import base_attrs, joint_center_label, merge_curves
@@ -457,7 +457,8 @@ def _apply_with_constants(da, center, const, *, var, radii, **kw):
         try:
             return (*_apply_core(da, center, var=var, radii=radii, **kw), None)
         except _ConstantElements as err:
-            const = (da.max(SAMPLE_DIMS) == da.min(SAMPLE_DIMS))
+            const = xr.apply_ufunc(never_varies, da.min(SAMPLE_DIMS), da.max(SAMPLE_DIMS),
+                                   kwargs={"dtype": da.dtype}, dask="parallelized", output_dtypes=[bool])
             if bool(const.all()) or not el_dims or np.ndim(radii) > 1:
                 raise ConstantVariableError(str(err)) from None
     stacked = da.stack(__el__=el_dims)
