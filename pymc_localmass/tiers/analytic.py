@@ -56,6 +56,7 @@ from ..core.distances import NORMS, center_values
 from ..core.gaussian import (gaussian_ball_mass, gaussian_joint_ball_mass, gaussian_mass_index, gaussian_qmc_sample,
                              randomized_qmc_mass, transform_support)
 from ..core.index import fit_index_curve
+from ..core.lattice import never_varies
 from ..errors import InvalidInputError, _UnmeasurableError
 from ..results import base_attrs, joint_center_label, merge_curves
 from .samples import compute as samples_compute
@@ -422,13 +423,13 @@ def _qmc_curve_and_index(pts, centre, absolute, stored, scale, center_value, ci_
     flat = np.ascontiguousarray(np.moveaxis(pts.reshape(-1, E), -1, 0))  # (E, K n)
     scale = np.broadcast_to(np.asarray(scale, float), (E,))
     lo, hi = flat.min(axis=1), flat.max(axis=1)
-    const = hi - lo <= 4 * np.spacing(np.maximum(np.abs(lo), np.abs(hi)))
+    const = never_varies(lo, hi)
     index = np.empty((E, len(INDEX_STATS)))
     if const.any():
         value = np.median(flat[const], axis=1)
         c = np.zeros(int(const.sum())) if distances else np.asarray(centre, float)[const]
         # (a centre within a few ulps of the value is at it: a mean of 1.0 and 1 - 1e-16)
-        c = np.where(np.abs(c - value) <= 4 * np.spacing(np.abs(value)), value, c)
+        c = np.where(never_varies(np.minimum(c, value), np.maximum(c, value)), value, c)
         index[const] = constant_rows(value, c)
     vary = ~const
     if vary.any():
@@ -473,7 +474,7 @@ def _exact_vector_rows(index, fit, name, centre, flat, csd):
     simplex element of mean-field ADVI at 0.002, inside but near its edge, read 4.2 [3.8,
     4.6] "ok" from the curve). The support's ends are reached only as the unconstrained
     value runs to infinity, so a ball's mass there decays faster than any power: ``a = inf``
-    (the log-normal's reading at 0, for a vector transform). Other rows keep the curve's fit.
+    (the log-normal's reading at 0, for a vector transform). Other rows keep the points' reading.
     """
     if not _vector_exact(fit, name):
         return
