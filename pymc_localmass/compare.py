@@ -801,10 +801,11 @@ def compare(fits: Mapping[str, Any], *, reference: str | None = None, var_names:
     Examples
     --------
     >>> import numpy as np
+    >>> import pymc_localmass as plm
     >>> rng = np.random.default_rng(0)
     >>> p = {"x": rng.normal(size=(4, 1000))}
     >>> q = {"x": rng.normal(0.0, 2.0, size=(4, 1000))}
-    >>> cmp = compare({"p": p, "q": q}, reference="p", centers=0.0, radii=[0.5])
+    >>> cmp = plm.compare({"p": p, "q": q}, reference="p", centers=0.0, radii=[0.5])
     >>> float(cmp["ratio"].sel(model="q").squeeze()) < 0.7       # q is more spread: less mass near 0
     True
 
@@ -815,7 +816,7 @@ def compare(fits: Mapping[str, Any], *, reference: str | None = None, var_names:
     ...     mu = pm.Normal("mu", 0.0, 1.0)
     ...     y = pm.Normal("y", mu, 1.0, observed=[0.5, 1.5])
     ...     approx = pm.fit(3000, progressbar=False, random_seed=1)
-    >>> cmp = compare({"ADVI": approx}, model=m, centers={"mu": 0.0}, radii=[0.5])
+    >>> cmp = plm.compare({"ADVI": approx}, model=m, centers={"mu": 0.0}, radii=[0.5])
     >>> cmp.attrs["reference"], abs(float(cmp["ref_mass"].squeeze()) - 0.3648) < 0.02   # exact: 0.3648
     ('model', True)
     """
@@ -927,10 +928,11 @@ def compare_summary(data: xr.Dataset, *, fits: str | Sequence[str] | None = None
     Examples
     --------
     >>> import numpy as np
+    >>> import pymc_localmass as plm
     >>> rng = np.random.default_rng(0)
-    >>> cmp = compare({"p": {"x": rng.normal(size=(4, 500))}, "q": {"x": rng.normal(size=(4, 500))}},
-    ...               centers=0.0, radii=[0.5, 1.0])
-    >>> compare_summary(cmp).index.names
+    >>> cmp = plm.compare({"p": {"x": rng.normal(size=(4, 500))}, "q": {"x": rng.normal(size=(4, 500))}},
+    ...                   centers=0.0, radii=[0.5, 1.0])
+    >>> plm.compare_summary(cmp).index.names
     FrozenList(['model', 'region'])
     """
     ds, models = data, fits
@@ -1227,7 +1229,9 @@ def local_kl(p: Any, q: Any, region: Any, *, var_names: str | Sequence[str] | No
     Examples
     --------
     >>> from scipy import stats
-    >>> res = local_kl(stats.norm(0, 1), stats.norm(0, 2), Ball(0.0, 0.5))
+    >>> import pymc_localmass as plm
+    >>> from pymc_localmass.compare import Ball
+    >>> res = plm.local_kl(stats.norm(0, 1), stats.norm(0, 2), Ball(0.0, 0.5))
     >>> res.attrs["tier"], bool((res["kl"] >= 0).all())
     ('quadrature', True)
     """

@@ -98,6 +98,10 @@ def _pick_regions(cmp, findings, max_panels):
     return (flagged + boundary + rest)[:max_panels]
 
 
+#: the report's mass panels show at most this factor below the reference's smallest mass
+REF_DECADES_BELOW = 1e4
+
+
 def _mass_figure(cmp, regions):
     import matplotlib
 
@@ -147,12 +151,23 @@ def _mass_figure(cmp, regions):
         ax.set_ylabel("mass m(r)", fontsize=9)
         ax.grid(True, which="major", alpha=0.3)
         vals = np.concatenate([v for v in shown if v.size]) if any(v.size for v in shown) else np.array([1.0])
-        ax.set_ylim(max(float(np.nanmin(vals)), FLOOR) / 3, 2.0)
+        low = max(float(np.nanmin(vals)), FLOOR)
+        if shown[0].size:
+            # the reference's masses set the scale: an approximation far below them (ADVI's 1e-28
+            # near tau = 0) leaves through the bottom rather than squash the reference into a sliver
+            low = max(low, float(np.nanmin(shown[0])) / REF_DECADES_BELOW)
+        ax.set_ylim(low / 3, 2.0)
     for ax in axes.ravel()[n:]:
         ax.axis("off")
-    axes.ravel()[0].legend(fontsize=7.5, loc="lower right")
+    # one legend for all panels, below them (inside the first panel it covered curves)
+    handles = {}
+    for ax in axes.ravel()[:n]:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(lab, h)
     fig.suptitle("Small-ball mass of each fit over the reference's radii (bands: intervals)", fontsize=11)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=min(4, max(1, len(handles))),
+               fontsize=8, frameon=False)
     return fig
 
 

@@ -910,11 +910,13 @@ def _fit_lines(x, istat):
         use_b = bool(np.isfinite(b[ix]) and np.isfinite(blo[ix]) and np.isfinite(bhi[ix])
                      and (blo[ix] > 0 or bhi[ix] < 0) and np.isfinite(sc))
         bi = float(b[ix]) if use_b else 0.0
-        # the law's slope a - b / log(scale/r) falls to 0 at scale e^(-b/a) when b > 0: the
-        # line stops where its slope is still a / 2 (and at scale / e, where log log ends)
+        # the law's slope a - b / log(scale/r) falls to 0 at scale e^(-b/a) when b > 0, and grows
+        # without bound towards scale when b < 0 (theta[Hotchkiss] of eight schools, b = -1.26: the
+        # line ran 4 times above the curve at r = 0.6): it stops where the log term has moved the
+        # slope by a / 2 (and at scale / e, where log log ends)
         r_cap = sc / np.e if use_b else np.inf
-        if use_b and bi > 0 and ai > 0:
-            r_cap = min(r_cap, sc * np.exp(-2.0 * bi / ai))
+        if use_b and bi != 0 and ai > 0:
+            r_cap = min(r_cap, sc * np.exp(-2.0 * abs(bi) / ai))
         rr, mm = x.r[ix], x.m[ix]
         pts = x.m_solid[ix] & ((rr <= win * (1 + 1e-9)) if np.isfinite(win) else True)
         if use_b:
