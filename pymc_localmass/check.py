@@ -256,8 +256,8 @@ def _render_approximation(f, *, variable, center_value, at, who, model, **_):
                   "(full-rank ADVI, Pathfinder) or a non-centred parameterisation, and run plm.check again.")
     elif ratio < 1:
         advice = (f"for {variable} near {_fig(center_value)} rely on {who} draws, not {model}; if you need an "
-                  f"approximation there, try a richer family than {model}'s (full-rank over mean-field ADVI, "
-                  "Pathfinder) or, for a centred hierarchy, a non-centred parameterisation, and run plm.check "
+                  f"approximation there, try a family richer than {model}'s (mean-field, then full-rank ADVI, then "
+                  "Pathfinder or a normalizing flow) or, for a centred hierarchy, a non-centred parameterisation, and run plm.check "
                   "again.")
     else:
         advice = (f"{model} puts too much mass near {at}: rely on {who} draws there, or try a richer "
