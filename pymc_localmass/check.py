@@ -257,8 +257,8 @@ def _render_approximation(f, *, variable, center_value, at, who, model, **_):
     elif ratio < 1:
         advice = (f"for {variable} near {_fig(center_value)} rely on {who} draws, not {model}; if you need an "
                   f"approximation there, try a family richer than {model}'s (mean-field, then full-rank ADVI, then "
-                  "Pathfinder or a normalizing flow) or, for a centred hierarchy, a non-centred parameterisation, and run plm.check "
-                  "again.")
+                  "Pathfinder or a normalizing flow) or, for a centred hierarchy, a non-centred parameterisation, "
+                  "and run plm.check again.")
     else:
         advice = (f"{model} puts too much mass near {at}: rely on {who} draws there, or try a richer "
                   "approximation (full-rank ADVI, Pathfinder) and run plm.check again.")
