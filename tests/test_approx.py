@@ -338,6 +338,21 @@ def test_joint_ball_crossing_a_boundary(fullrank):
     assert np.all(np.isfinite(m)) and m[0] < m[1] < 1
 
 
+def _laplace_like(post, fit_ds):
+    """A container laid out as pymc-extras' Laplace fits: ``posterior`` draws and a ``fit`` group."""
+    import arviz as az
+
+    if MODERN:
+        lap = az.from_dict({"posterior": post})
+        lap["fit"] = xr.DataTree(dataset=fit_ds)
+        return lap
+    lap = az.from_dict(posterior=post)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lap.add_groups({"fit": fit_ds})
+    return lap
+
+
 def _laplace_container(fit, posterior):
     """A pymc-extras Laplace fit in its documented layout: a ``fit`` group with the mean and covariance."""
     rows = []
@@ -349,17 +364,7 @@ def _laplace_container(fit, posterior):
                          "covariance_matrix": (("rows", "columns"), fit.cov[np.ix_(keep, keep)])},
                         coords={"rows": labels, "columns": labels})
     post = {k: posterior[k].values for k in ("mu", "s", "p")}
-    import arviz as az
-
-    if MODERN:
-        dt = az.from_dict({"posterior": post})
-        dt["fit"] = xr.DataTree(dataset=fit_ds)
-        return dt
-    idata = az.from_dict(posterior=post)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        idata.add_groups({"fit": fit_ds})
-    return idata
+    return _laplace_like(post, fit_ds)
 
 
 def test_laplace_layout_without_and_with_model(advi, model):
@@ -382,8 +387,6 @@ def test_degenerate_laplace_fit_is_named():
     # a Laplace fit whose optimum runs to a scale's 0 (pymc-extras, non-centred hierarchy): the log
     # scale's variance was 1.3e6, its constrained mean and draws overflow; check() and compare()
     # raised "`center` must be finite" and "draws contain NaN or infinite values" from the core
-    import arviz as az
-
     from pymc_localmass.errors import InvalidInputError
 
     with pm.Model() as m:
@@ -396,14 +399,7 @@ def test_degenerate_laplace_fit_is_named():
                         coords={"rows": labels, "columns": labels})
     rng = np.random.default_rng(0)
     post = {"mu": rng.normal(size=(1, 200)), "tau": np.exp(rng.normal(-3, 5, size=(1, 200)))}
-    if MODERN:
-        lap = az.from_dict({"posterior": post})
-        lap["fit"] = xr.DataTree(dataset=fit_ds)
-    else:
-        lap = az.from_dict(posterior=post)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            lap.add_groups({"fit": fit_ds})
+    lap = _laplace_like(post, fit_ds)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with pytest.raises(InvalidInputError, match="centre 'mean' for variable 'tau'.*not finite.*degenerate"):
@@ -424,16 +420,7 @@ def test_laplace_layout_with_a_simplex(advi, model):
     fit_ds = xr.Dataset({"mean_vector": (("rows",), fit.mean), "covariance_matrix": (("rows", "columns"), fit.cov)},
                         coords={"rows": labels, "columns": labels})
     post = {k: v.values for k, v in fit.sample(200, 2, seed=0).data_vars.items()}
-    import arviz as az
-
-    if MODERN:
-        lap = az.from_dict({"posterior": post})
-        lap["fit"] = xr.DataTree(dataset=fit_ds)
-    else:
-        lap = az.from_dict(posterior=post)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            lap.add_groups({"fit": fit_ds})
+    lap = _laplace_like(post, fit_ds)
     # with the model: the simplex through the model's transform, same numbers as the ADVI fit itself
     r = [0.02, 0.1]
     got = plm.local_mass(lap, model=model, var_names="d", centers={"d": 0.3}, radii=r)
