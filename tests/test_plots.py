@@ -289,7 +289,8 @@ def test_overlay_with_an_approximation_draws_its_exact_masses(fitted, results):
         pm.HalfNormal("tau", 1.0)
         advi = pm.fit(1000, progressbar=False, random_seed=3)
     curves, _ = results
-    with pytest.warns(LocalMassComputedWarning):
+    # (the warning said "from group 'posterior'" for an approximation's analytic masses)
+    with pytest.warns(LocalMassComputedWarning, match="from the approximation itself"):
         out = plot_local_mass({"NUTS": fitted, "ADVI": advi}, var_names="tau", **_kw())
     sel = {"center": "0"}
     ref_r = curves["tau"].sel(sel).sel(local_stat="radius").values

@@ -327,9 +327,11 @@ def results_like(obj, ref, *, label, group, coords, est_kwargs):
             return apply_coords(curves[names], coords), apply_coords(index[names], coords)
     if not (_is_container(obj) or isinstance(obj, (xr.Dataset, Mapping)) or _is_approximation(obj)):
         raise TypeError(f"fit {label!r}: cannot read draws from {type(obj).__name__}")
+    source = ("from the approximation itself" if _is_approximation(obj)
+              else f"from group {group or 'posterior'!r}")
     warnings.warn(
         f"plot_local_mass: {label!r} has no local_mass results at the reference radii; computing them "
-        f"on the fly from group {group or 'posterior'!r} with pymc_localmass.local_mass/mass_index at the "
+        f"on the fly {source} with pymc_localmass.local_mass/mass_index at the "
         "reference's centres and absolute radii",
         LocalMassComputedWarning,
         stacklevel=user_stacklevel(),
