@@ -202,7 +202,8 @@ def render_finding(kind, variable, center_value, figures, *, model=None, referen
     'ADVI puts 4.8e-11 of its mass within 0.07 of sigma_a = 0; NUTS puts 0.13 [0.07, 0.2] there (2.7e+09 times more). A global fit measure such as the ELBO can miss this: the mismatch costs it as little as 0.13 nats.'
     """  # noqa: E501 (a doctest's output line)
     who = "the posterior" if reference == "posterior" else reference
-    at = f"{variable} = {_fig(center_value)}" if np.isfinite(center_value) else f"{variable} at {center_label}"
+    # (a centre in 3 significant digits, as the status findings quote it: "mu = 4.53 (its mean)")
+    at = f"{variable} = {_fmt(center_value)}" if np.isfinite(center_value) else f"{variable} at {center_label}"
     if center_label in ("mean", "median", "mode") and np.isfinite(center_value):
         at += f" (its {center_label})"
     if kind not in _RENDERERS:
@@ -255,7 +256,7 @@ def _render_approximation(f, *, variable, center_value, at, who, model, **_):
                   "sampling); confirm with a reference fit (pm.sample) there, or try a richer approximation "
                   "(full-rank ADVI, Pathfinder) or a non-centred parameterisation, and run plm.check again.")
     elif ratio < 1:
-        advice = (f"for {variable} near {_fig(center_value)} rely on {who} draws, not {model}; if you need an "
+        advice = (f"for {variable} near {_fmt(center_value)} rely on {who} draws, not {model}; if you need an "
                   f"approximation there, try a family richer than {model}'s (mean-field, then full-rank ADVI, then "
                   "Pathfinder or a normalizing flow) or, for a centred hierarchy, a non-centred parameterisation, "
                   "and run plm.check again.")
@@ -267,7 +268,7 @@ def _render_approximation(f, *, variable, center_value, at, who, model, **_):
 
 def _render_atom(f, *, variable, center_value, **_):
     """Render an ``atom`` finding: the weight of the draws exactly at the centre."""
-    msg = (f"{variable} has a point mass at {_fig(center_value)}: {_fig(f['atom'])} "
+    msg = (f"{variable} has a point mass at {_fmt(center_value)}: {_fig(f['atom'])} "
            f"[{_fig(f['atom_lower'])}, {_fig(f['atom_upper'])}] of the draws are exactly there.")
     reading = msg + " Continuous approximations (ADVI, Laplace) cannot represent it."
     advice = (f"report the atom's weight for {variable} separately (its Mass Index is (0, 0)); do not judge "
@@ -277,9 +278,9 @@ def _render_atom(f, *, variable, center_value, **_):
 
 def _render_unresolved(f, *, variable, center_value, **_):
     """Render an ``unresolved`` finding: no ball holds enough effective draws."""
-    msg = (f"The draws cannot resolve {variable} near {_fig(center_value)}: no ball up to radius "
+    msg = (f"The draws cannot resolve {variable} near {_fmt(center_value)}: no ball up to radius "
            f"{_fig(f['max_radius'])} holds {f.get('min_ess', 10):g} effective draws.")
-    reading = f"The draws are too few near {variable} = {_fig(center_value)} to say how much mass is there."
+    reading = f"The draws are too few near {variable} = {_fmt(center_value)} to say how much mass is there."
     advice = ("draw more (more chains or draws), or pass model= and use method='model', which resolves far "
               "smaller radii from the model's density.")
     return msg, reading, advice
@@ -299,7 +300,7 @@ def _render_unreliable(f, *, variable, center_value, at, **_):
     msg += "."
     reading = msg + " No number is reported for this region."
     advice = (f"run a reference fit (pm.sample) and call plm.check(idata, approximations=...) to judge "
-              f"{variable} near {_fig(center_value)}.")
+              f"{variable} near {_fmt(center_value)}.")
     return msg, reading, advice
 
 
