@@ -253,17 +253,27 @@ def _render_approximation(f, *, variable, center_value, at, who, model, **_):
                   f"non-centred parameterisation), then compare {model} again with plm.check.")
     elif f.get("reference_free"):
         advice = (f"{model} misrepresents the posterior near {at} (estimated from the model by importance "
-                  "sampling); confirm with a reference fit (pm.sample) there, or try a richer approximation "
-                  "(full-rank ADVI, Pathfinder) or a non-centred parameterisation, and run plm.check again.")
+                  f"sampling); confirm with a reference fit (pm.sample) there, or try {_richer(f.get('fit_kind'))} "
+                  "or a non-centred parameterisation, and run plm.check again.")
     elif ratio < 1:
         advice = (f"for {variable} near {_fmt(center_value)} rely on {who} draws, not {model}; if you need an "
-                  f"approximation there, try a family richer than {model}'s (mean-field, then full-rank ADVI, then "
-                  "Pathfinder or a normalizing flow) or, for a centred hierarchy, a non-centred parameterisation, "
-                  "and run plm.check again.")
+                  f"approximation there, try {_richer(f.get('fit_kind'))} or, for a centred hierarchy, a "
+                  "non-centred parameterisation, and run plm.check again.")
     else:
-        advice = (f"{model} puts too much mass near {at}: rely on {who} draws there, or try a richer "
-                  "approximation (full-rank ADVI, Pathfinder) and run plm.check again.")
+        advice = (f"{model} puts too much mass near {at}: rely on {who} draws there, or try "
+                  f"{_richer(f.get('fit_kind'))} and run plm.check again.")
     return msg, reading, advice
+
+
+#: families richer than an approximation's, by its kind (the fit's family is not suggested to itself)
+RICHER = {"meanfield": "full-rank ADVI or Pathfinder", "fullrank": "multi-path Pathfinder or a normalizing flow",
+          "laplace": "full-rank ADVI or Pathfinder", "dadvi": "full-rank ADVI or Pathfinder",
+          "pathfinder": "more Pathfinder paths (num_paths) or a normalizing flow"}
+
+
+def _richer(kind):
+    """What to try instead of an approximation of family ``kind`` (None: any family)."""
+    return RICHER.get(kind, "a richer family (full-rank ADVI, Pathfinder, a normalizing flow)")
 
 
 def _render_atom(f, *, variable, center_value, **_):
@@ -495,13 +505,13 @@ def _model_tier_index(idata, model, var, sel, center, r_top, group, ci):
 
 
 def _approximation_findings(cmp, summ, rows, findings, reference_name, factor, reference_free=False,
-                            doubtful=None):
+                            doubtful=None, kinds=None):
     """Rows and ``approximation`` findings of a comparison.
 
     A finding: a ratio beyond ``factor`` whose interval excludes it, at the smallest such radius the
     reference resolves. ``doubtful``: (element label, centre label) -> the kind of the reference's
     own finding there ("sampler", "unresolved"); such a finding's advice does not send the user
-    to the reference's draws.
+    to the reference's draws. ``kinds``: fit name -> its family (the advice names richer ones).
     """
 
     def row(model_name, region):
@@ -546,6 +556,8 @@ def _approximation_findings(cmp, summ, rows, findings, reference_name, factor, r
                 figs["reference_free"] = True
             if doubtful and (lab, c) in doubtful:
                 figs["reference_doubt"] = doubtful[(lab, c)]
+            if kinds and kinds.get(mname):
+                figs["fit_kind"] = kinds[mname]
             msg, reading, advice = render_finding("approximation", lab, cv, figs, model=mname,
                                                   reference=reference_name, factor=factor, center_label=c)
             findings.append(Finding("approximation", lab, c, cv, r, mname, msg, reading, figs, advice))
@@ -578,7 +590,8 @@ def _check_reference_free(approximations, model, *, factor, centers, var_names, 
     who = "the posterior (estimated from the model)"
     findings, rows = [], {}
     summ = compare_summary(cmp)
-    _approximation_findings(cmp, summ, rows, findings, who, factor, reference_free=True)
+    _approximation_findings(cmp, summ, rows, findings, who, factor, reference_free=True,
+                            kinds=_fit_kinds(approximations))
     _model_reference_rows(cmp, summ, rows, findings, REFERENCE_NAME)
     return _result(findings, rows, cmp, _left_out(cmp), warn=warn)
 
@@ -803,7 +816,7 @@ def check(data: DataLike = None, *, approximations: Mapping[str, Any] | None = N
     left_out = {n: f"{reference_name!r}: {why}" for n, why in constant.items()}
     if cmp is not None:
         left_out.update(_left_out(cmp))
-        _comparison_findings(run, cmp, factor)
+        _comparison_findings(run, cmp, factor, kinds=_fit_kinds(approximations))
     return _result(run.findings, run.rows, cmp, left_out, warn=warn)
 
 
@@ -1061,7 +1074,12 @@ def _prior_region(run, pindex, n, lab, sel, c, min_index_shift):
     rw["flags"] = ",".join([x for x in [rw.get("flags", "")] if x] + ["prior_index"])
 
 
-def _comparison_findings(run, cmp, factor):
+def _fit_kinds(approximations):
+    """Fit name -> the approximation's family (None for draws)."""
+    return {str(k): describe_fit(v, draws=False).kind for k, v in (approximations or {}).items()}
+
+
+def _comparison_findings(run, cmp, factor, kinds=None):
     """Rows and ``approximation`` findings of the comparison with the approximations.
 
     One radius per region in the whole table: the reference's rows take the comparison's (the
@@ -1080,4 +1098,5 @@ def _comparison_findings(run, cmp, factor):
                                   "resolved": bool(got["resolved"])})
     doubtful = {(f.variable, f.center): f.kind for f in run.findings
                 if f.model is None and f.kind in ("sampler", "unresolved")}
-    _approximation_findings(cmp, summ, run.rows, run.findings, run.reference_name, factor, doubtful=doubtful)
+    _approximation_findings(cmp, summ, run.rows, run.findings, run.reference_name, factor, doubtful=doubtful,
+                            kinds=kinds)

@@ -604,6 +604,21 @@ def test_log_normal_at_zero_is_bounded_below_only():
         assert r["status"] == "ok" and r["a_lower"] <= 1.0 <= r["a_upper"] < np.inf
 
 
+def test_approximation_advice_names_a_family_richer_than_the_fits():
+    # "try a family richer than Pathfinder's (mean-field, then full-rank ADVI, then Pathfinder ...)"
+    # (outside check: Pathfinder and mean-field ADVI were told to try their own family)
+    from pymc_localmass.check import render_finding
+
+    figs = dict(radius=0.1, mass=1e-4, ref_mass=0.05, ref_mass_lower=0.03, ref_mass_upper=0.08, ratio=2e-3,
+                ratio_lower=1e-3, ratio_upper=4e-3, phi_reverse=0.04)
+    said = {k: render_finding("approximation", "mu", 4.5, dict(figs, fit_kind=k), model="Q")[2]
+            for k in ("meanfield", "fullrank", "pathfinder", "laplace", None)}
+    assert "full-rank ADVI" in said["meanfield"] and "mean-field" not in said["meanfield"]
+    assert "full-rank" not in said["fullrank"] and "normalizing flow" in said["fullrank"]
+    assert "more Pathfinder paths" in said["pathfinder"] and "ADVI" not in said["pathfinder"]
+    assert "full-rank ADVI" in said["laplace"] and "richer family" in said[None]
+
+
 def test_an_approximation_with_no_point_near_a_centre_is_given_a_bound():
     # the QMC tier's mass of a ball none of its points fall in is 0 with an upper end: the
     # finding said "puts 0 of its mass ... (where it has none)", as if exact

@@ -516,6 +516,24 @@ def _dadvi_labels(opt):
     return labels[:half] if labels[:half] == labels[half:] else None
 
 
+def approximation_kind(obj):
+    """The family of a fitted approximation: ``"meanfield"``, ``"fullrank"``, ``"laplace"``, ``"dadvi"``,
+    ``"pathfinder"``, or None (not one, or another family), without reading it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> approximation_kind({"x": np.zeros((2, 10))}) is None
+    True
+    """
+    if isinstance(obj, GaussianApproximation):
+        return obj.kind
+    cls = _pymc_approximation_class()
+    if cls is not None and isinstance(obj, cls):
+        return {"MeanField": "meanfield", "FullRank": "fullrank"}.get(type(obj).__name__)
+    return _container_kind(obj)
+
+
 def is_approximation(obj):
     """Whether ``obj`` is a fitted approximation rather than posterior draws.
 

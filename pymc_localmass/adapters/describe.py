@@ -18,7 +18,7 @@ import xarray as xr
 
 from .._compat import container_groups, is_datatree, is_inferencedata
 from . import select_vars, to_dataset
-from .approx import from_approximation, is_approximation, transform_name
+from .approx import approximation_kind, from_approximation, is_approximation, transform_name
 
 __all__ = ["Support", "FitFacts", "describe"]
 
@@ -69,6 +69,9 @@ class FitFacts:
     supports : tuple of Support
         With ``transforms=True``: the bounded variables' support ends, in
         the model's or the approximation's order (empty otherwise).
+    kind : str or None
+        An approximation's family (``"meanfield"``, ``"fullrank"``, ``"laplace"``,
+        ``"dadvi"``, ``"pathfinder"``); None otherwise.
     """
 
     is_approximation: bool
@@ -78,6 +81,7 @@ class FitFacts:
     var_names: tuple = ()
     draws: xr.Dataset | None = None
     supports: tuple = ()
+    kind: str | None = None
 
 
 def _is_model(obj):
@@ -159,4 +163,5 @@ def describe(obj: Any, *, group: str = "posterior", var_names: Any = None, model
         ds = to_dataset(obj, group)
         names = tuple(select_vars(ds, var_names))
     supports = _fit_supports(fit) if transforms and fit is not None else ()
-    return FitFacts(approx, container, False, groups, names, ds, supports)
+    return FitFacts(approx, container, False, groups, names, ds, supports,
+                    approximation_kind(obj) if approx else None)
