@@ -430,10 +430,12 @@ def _model_for_the_tier(model, data):
     changed = changed_model_data(model, data)
     if not changed:
         return model
-    warnings.warn(LocalMassWarning(
+    # (a UserWarning, not a LocalMassWarning: it is about the call, not a finding of the fit; those
+    # who turn findings into errors should not trip on it)
+    warnings.warn(
         f"model=: the model's data {changed} differ from those the draws were fitted with (their constant_data; "
         "pm.set_data since?), so its density is not the draws' posterior: check() does not use the model tier "
-        "(restore the fitting data to use it)"), stacklevel=user_stacklevel())
+        "(restore the fitting data to use it)", UserWarning, stacklevel=user_stacklevel())
     return None
 
 

@@ -195,7 +195,7 @@ _PARAMS_DOC = """
         dict of arrays the leading axes are the sample dims, one per name.
     centers : str, number, array, list or mapping, default "mean"
         ``"mean"``, ``"median"``, ``"mode"``, ``"boundary"`` (with ``model``
-        the support's lower end, else its upper, from the model's transform;
+        the support's end from the model's transform, of an interval the end nearer the draws;
         otherwise 0 for a one-signed variable), ``"map"`` (needs ``model``), a number, an array
         of per-element values, a list/tuple of any of these (several centres
         along dim ``center``), or a mapping ``{var: spec}`` where ``spec`` may

@@ -156,10 +156,13 @@ def test_boundary_centre_from_the_model(rng):
         pm.Normal("mu", 0, 1)
         pm.HalfNormal("sd", 1)
         pm.Uniform("p", 2, 5)
-    draws = {"sd": np.abs(rng.normal(size=(4, 500))), "p": rng.uniform(2, 5, size=(4, 500)),
-             "mu": rng.normal(size=(4, 500))}
-    idx = plm.mass_index(draws, var_names=["sd", "p"], centers="boundary", model=m)
+        pm.Uniform("rho", -1, 1)
+    draws = {"sd": np.abs(rng.normal(size=(4, 500))), "p": 2 + 3 * rng.beta(1, 4, size=(4, 500)),
+             "mu": rng.normal(size=(4, 500)), "rho": 1 - 0.5 * rng.beta(1, 3, size=(4, 500))}
+    idx = plm.mass_index(draws, var_names=["sd", "p", "rho"], centers="boundary", model=m)
     assert float(idx["p"].sel(center="boundary", index_stat="center_value")) == 2.0
+    # an interval's end nearer the draws (an AR(1)'s rho near 1 took -1, 50 sds away)
+    assert float(idx["rho"].sel(center="boundary", index_stat="center_value")) == 1.0
     assert float(idx["sd"].sel(center="boundary", index_stat="center_value")) == 0.0
     with pytest.raises(ValueError, match="'mu': its support in the model is unbounded"):
         plm.mass_index(draws, centers="boundary", model=m)

@@ -55,8 +55,8 @@ def _center_values(da, spec, var, *, model=None, map_cache=None):
     var : str
         The variable's name (for errors).
     model : pymc.Model, optional
-        For ``"map"``, and for ``"boundary"``: the support's lower end (else
-        its upper end) as the model's transform gives it; without a model,
+        For ``"map"``, and for ``"boundary"``: the support's end as the model's
+        transform gives it (of an interval, the end nearer the draws' median); without a model,
         or for a variable that is not one of its free variables, 0 when
         the draws have one sign.
     map_cache : dict, optional
@@ -80,9 +80,14 @@ def _center_values(da, spec, var, *, model=None, map_cache=None):
                     map_cache["free"] = {rv.name for rv in model.free_RVs}
                 sup = map_cache["supports"].get(var)
                 if sup is not None:
-                    end = sup.lower if sup.lower is not None else sup.upper
-                    if end is not None and np.unique(end).size == 1:
-                        return float(np.unique(end)[0])
+                    ends = [float(np.unique(e)[0]) for e in (sup.lower, sup.upper)
+                            if e is not None and np.unique(e).size == 1]
+                    if len(ends) == 2:  # an interval: the end nearer the draws (rho of an AR(1) in (-1, 1)
+                        # whose draws lie near 1 took -1, 50 sds away)
+                        med = float(da.median())
+                        return min(ends, key=lambda e: abs(e - med))
+                    if ends:
+                        return ends[0]
                 elif var in map_cache["free"]:
                     raise InvalidInputError(
                         f"centre 'boundary' for variable {var!r}: its support in the model is unbounded (no "
