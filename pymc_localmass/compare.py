@@ -777,7 +777,8 @@ def compare(fits: Mapping[str, Any], *, reference: str | None = None, var_names:
         Dims ``model``, ``region`` (variable element x centre) and ``radius``
         (grid position). Coordinates: ``model`` with ``tier`` and
         ``kl_bound_source``; ``region`` with ``variable``, ``element``,
-        ``center``, ``center_value``. Data: ``radius_value``, ``resolved``
+        ``center``, ``center_value``; ``region_tier`` (model, region): the tier
+        of each fit's masses there (``tier`` is the fit's least exact). Data: ``radius_value``, ``resolved``
         and ``ref_mass``/``_lower``/``_upper`` (region, radius); the
         :data:`COMPARE_VARS` (model, region, radius); ``a``, ``a_lower``,
         ``a_upper`` (model, region); ``kl_bound`` (model). ``to_dataframe()``
@@ -849,9 +850,22 @@ def compare(fits: Mapping[str, Any], *, reference: str | None = None, var_names:
         # the model's posterior is estimated, never exact: intervals as for a reference of draws
         rr["exact"] = False
     out, a_arr, tiers = _compare_arrays(per_fit, order, reference, names, center_map, rr, K)
-    return _compare_dataset(rr, out, a_arr, tiers, K, K_src, order=order, ref=ref, reference=reference,
-                            model_ref=model_ref, ci=ci, norm=norm, radii_rule=radii_rule, logz=logz,
-                            logz_se=logz_se, left_out=left_out)
+    ds = _compare_dataset(rr, out, a_arr, tiers, K, K_src, order=order, ref=ref, reference=reference,
+                          model_ref=model_ref, ci=ci, norm=norm, radii_rule=radii_rule, logz=logz,
+                          logz_se=logz_se, left_out=left_out)
+    # each region's own tier (an ADVI fit is "qmc" overall when one variable needs QMC, while its
+    # scalar variables' masses are exact: the report printed "qmc" beside "(exact)")
+    region_tier = [[_tier_of(per_fit[k], str(v)) for v in ds["variable"].values] for k in order]
+    return ds.assign_coords(region_tier=(("model", "region"), np.asarray(region_tier, dtype=str)))
+
+
+def _tier_of(fit_result, name):
+    """The tier that computed variable ``name`` of one fit's curves (its ``variable_tiers``, else its tier)."""
+    curves, tier = fit_result[0], fit_result[3]
+    if tier == "model":  # (the reference-free reference: one tier)
+        return tier
+    per = dict(item.split(":", 1) for item in str(curves.attrs.get("variable_tiers", "")).split(",") if ":" in item)
+    return str(per.get(name, tier))
 
 
 def _check_regions(fits, names, center_map, shared, coords):
@@ -985,7 +999,8 @@ def _summary_rows(ds, models, pos, res):
                     return float(da.isel(region=g))
                 return float(da)
 
-            row = {"tier": str(dm["tier"].values), "radius": float(ds["radius_value"].values[g, j])}
+            tier = str(dm["region_tier"].values[g]) if "region_tier" in dm.coords else str(dm["tier"].values)
+            row = {"tier": tier, "radius": float(ds["radius_value"].values[g, j])}
             for v in ("ref_mass", "ref_mass_lower", "ref_mass_upper", "mass", "mass_lower", "mass_upper", "ratio",
                       "ratio_lower", "ratio_upper", "phi_reverse", "phi_reverse_lower", "phi_reverse_upper",
                       "phi_forward", "kl_bound", "ref_compatible_lower", "ref_compatible_upper"):

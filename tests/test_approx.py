@@ -253,6 +253,17 @@ def test_lkj_cholesky_under_full_rank_advi():
     assert off[1] <= 1.0 <= off[2]  # an off-diagonal's smooth density at its mean
 
 
+def test_compare_names_each_regions_own_tier(advi):
+    # an ADVI fit is "qmc" overall when its simplex needs QMC, while its scalar variables' masses are
+    # exact: the report's table printed tier "qmc" beside "(exact)" on every row
+    ref = from_approximation(advi).sample(n_draws=500, n_chains=4, seed=2)
+    cmp = plm.compare({"ref": {k: ref[k].values for k in ("s", "d")}, "ADVI": advi}, centers="mean")
+    assert str(cmp["tier"].sel(model="ADVI").values) == "qmc"
+    tiers = plm.compare_summary(cmp)["tier"]
+    assert tiers[("ADVI", "s @ mean")] == "analytic" and tiers[("ADVI", "d[0] @ mean")] == "qmc"
+    assert tiers[("ref", "s @ mean")] == "samples"
+
+
 def test_joint_ball_with_a_simplex_by_qmc_through_the_models_transform(advi):
     # a joint ball over s and the simplex d: Sobol points of the whole Gaussian through
     # the model's transforms, distances in the constrained space (tier qmc, not draws)
