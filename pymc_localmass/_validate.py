@@ -208,11 +208,14 @@ def check_coords(ds, coords):
         if dim in ds.coords:
             if ds[dim].dtype.kind in "Mm":  # dates: xarray's own label matching (strings, partial dates)
                 continue
-            have = set(np.asarray(ds[dim].values).ravel().tolist())
+            labels = np.asarray(ds[dim].values).ravel().tolist()
+            have = set(labels)
             missing = [v for v in values if v not in have]
             if missing:
+                # (in the dimension's own order: sorted as strings, 0..14 read [0, 1, 10, 11, ...])
+                more = f" ... ({len(labels)} in all)" if len(labels) > 10 else ""
                 raise UnknownNameError(f"coords: dimension {dim!r} has no label(s) {missing}; its labels are "
-                                       f"{sorted(have, key=str)[:10]}")
+                                       f"{labels[:10]}{more}")
         else:
             n = ds.sizes[dim]
             bad = [v for v in values if not (isinstance(v, numbers.Integral) and -n <= int(v) < n)]

@@ -353,6 +353,11 @@ CASES = [
          lambda: _lm(xr.Dataset({"t": (("chain", "draw", "school"), _y()["y"])}, coords={"school": ["a", "b", "c"]}),
                      coords={"school": ["z"]}),
          Raises("UnknownNameError", r"dimension 'school' has no label\(s\) \['z'\]")),
+    Case("coords-unknown-integer-label", "coords={'k': [999]}, labels 0..14",
+         lambda: _lm(xr.Dataset({"t": (("chain", "draw", "k"), np.zeros((2, 100, 15)) + _x()[:2, :100, None])},
+                                coords={"k": np.arange(15)}), coords={"k": [999]}),
+         Raises("UnknownNameError", r"no label\(s\) \[999\]; its labels are \[0, 1, 2, 3, 4, 5, 6, 7, 8, 9\] "
+                                    r"\.\.\. \(15 in all\)")),
     Case("coords-unknown-dim", "coords={'school': [0]} on data without that dim",
          lambda: _lm({"x": _x()}, coords={"school": [0]}),
          Raises("UnknownNameError", r"unknown dimension\(s\) \['school'\]")),
