@@ -861,11 +861,9 @@ def compare(fits: Mapping[str, Any], *, reference: str | None = None, var_names:
 
 def _tier_of(fit_result, name):
     """The tier that computed variable ``name`` of one fit's curves (its ``variable_tiers``, else its tier)."""
-    curves, tier = fit_result[0], fit_result[3]
-    if tier == "model":  # (the reference-free reference: one tier)
-        return tier
-    per = dict(item.split(":", 1) for item in str(curves.attrs.get("variable_tiers", "")).split(",") if ":" in item)
-    return str(per.get(name, tier))
+    from .estimators import _variable_tier
+
+    return _variable_tier(fit_result[0].attrs, name)
 
 
 def _check_regions(fits, names, center_map, shared, coords):

@@ -18,7 +18,7 @@ from .ess import batch_means_ess
 from .index import fit_index_draws, window_edges, window_sizes
 from .distances import center_values
 from .intervals import beta_interval, t_adjusted_n
-from .lattice import is_lattice, never_varies, resolution
+from .lattice import is_lattice, never_varies, resolution, rounding_sd
 
 CURVE_STATS = ("radius", "mass", "mass_lower", "mass_upper", "slope", "slope_lower",
                "slope_upper", "ess", "resolved")
@@ -767,7 +767,7 @@ def _center_distances(out, xs, total, cv, s0, e_lo, all_finite, lay, opts, *, sc
     if scale_all is None:
         # constant draws whose mean rounds 1 ulp off their value (0.1 repeated): d is that ulp
         # everywhere and sd a rounding residue; such rows tie, or differ by rounding (never_varies)
-        tiny = np.flatnonzero((sd > 0) & (sd <= 4 * resolution(np.abs(cv) + sd, np.float64)))
+        tiny = np.flatnonzero(rounding_sd(sd, cv))
         if tiny.size:
             rows = xs[tiny]
             sd[tiny[never_varies(np.nanmin(rows, axis=1), np.nanmax(rows, axis=1), lay["dtype"])]] = 0.0

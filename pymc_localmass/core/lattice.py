@@ -74,6 +74,16 @@ def never_varies(lo, hi, dtype=np.float64):
         return (hi - lo) <= CONSTANT_ULPS * grid
 
 
+def rounding_sd(sd, center):
+    """Where a positive sd is a rounding residue at ``center`` (at most ``CONSTANT_ULPS`` units in the last place).
+
+    Such rows are constant when their extremes also differ by rounding only (:func:`never_varies`);
+    the cheap test on ``sd`` says which rows need their extremes.
+    """
+    sd = np.asarray(sd, float)
+    return (sd > 0) & (sd <= CONSTANT_ULPS * resolution(np.abs(center) + sd, np.float64))
+
+
 def _row_lattice(v, floor, dtype=None):
     """(spacing, offset) of a lattice of spacing >= ``floor`` holding values ``v``, else (nan, nan).
 

@@ -48,7 +48,7 @@ from .curves import (CURVE_STATS, INDEX_STATS, MIN_DRAWS_PER_CHAIN, N_MASTER_CEL
                      _explicit_bins, _finish_index, _grid_bins, _layout, _master_bins, _master_range,
                      _score_sums, _window_flat)
 from .index import window_edges
-from .lattice import HEAD, _head_may_be_lattice, _row_lattice, never_varies, pow2_scale, resolution
+from .lattice import HEAD, _head_may_be_lattice, _row_lattice, never_varies, pow2_scale, resolution, rounding_sd
 from .rescale import LENGTH_CURVE_STATS, LENGTH_INDEX_STATS, SAFE_RANGE
 
 #: histogram cells per element for the streamed median (pass ``median_hist``)
@@ -501,8 +501,7 @@ class StreamPlan:
         sd = sd_data if scale_all is None else scale_all
         if scale_all is None and st["cv"] is not None:
             # draws that differ by rounding only never vary, as in memory (curves._center_distances)
-            tiny = (sd > 0) & (sd <= 4 * resolution(np.abs(st["cv"]) + sd, np.float64))
-            sd = np.where(tiny & never_varies(st["xmin"], st["xmax"], lay["dtype"]), 0.0, sd)
+            sd = np.where(rounding_sd(sd, st["cv"]) & never_varies(st["xmin"], st["xmax"], lay["dtype"]), 0.0, sd)
         if st["cv"] is not None and not (sd > 0).all():
             raise ConstantError("zero variance (constant draws)", int(np.argmax(~(sd > 0))))
         bnd = np.zeros(E, bool)
