@@ -33,6 +33,8 @@ def _edge_features(edges, R, scale, terms):
             cols.append(t**4 - 1.0)
         elif term == "lam":
             cols.append(1.0 - 1.0 / t)
+        elif term == "lq":
+            cols.append(np.log(t) ** 2)
         else:  # pragma: no cover
             raise ValueError(term)
     return np.stack(cols, axis=-1)

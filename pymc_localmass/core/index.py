@@ -401,6 +401,7 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
     fits = _window_fits(ctx, b_level=b_level, inf_level=inf_level)
     chosen = _lepski_choice(fits["a"], fits["se"], lepski)
     chosen, curved, quartic = _local_window(ctx, fits, chosen)
+    rising = _log_rise(ctx, fits)
     est = _chosen_estimates(ctx, fits, chosen, b_level)
     with np.errstate(invalid="ignore", divide="ignore"):
         bend = _pick(fits["bend"], chosen) / np.abs(_pick(fits["a"], chosen))
@@ -411,7 +412,7 @@ def fit_index_draws(master, edges, k_targets, scale, *, boundary=None, inflation
     a, a_lo, window, n_window, steep = _steep_lower_end(ctx, a, a_lo, chosen, is_inf, inf_open)
     reach = _evidence_reach(ctx, fits["ll"], nearest, min_ess)
     return _index_result(ctx, est, reach, a=a, a_lo=a_lo, a_hi=a_hi, log_amb=log_amb, steep=steep,
-                         is_inf=is_inf, window=window, n_window=n_window, bent=(bend > BEND_LIMIT) | curved)
+                         is_inf=is_inf, window=window, n_window=n_window, bent=(bend > BEND_LIMIT) | curved | rising)
 
 
 def _index_context(master, edges, k_targets, scale, *, boundary, inflation, shape_inflation, ci_prob):
@@ -589,6 +590,48 @@ def _local_window(ctx, fits, chosen):
         quartic[todo] = np.nan  # (stepped in: fitted again at the narrower window, or not at all)
         todo = todo[np.isfinite(fits["ll"][todo, chosen[todo]])]
     return chosen, curved, quartic
+
+
+#: level of the one-sided likelihood-ratio test, at a boundary centre, of a term ``kappa log(t)^2``
+#: (``kappa < 0``, ``t = r / R``) beside the power law with linear and quadratic curvature on
+#: the widest window: the slope ``a + c1 t + 2 c2 t^2 - 2 kappa log(1/t)`` keeps rising towards
+#: the centre in ``log(1/t)``, without the limit a density analytic in ``r`` gives it. A
+#: log-normal at 0 (``a = inf``) decays only like ``exp(-log(r)^2 / 2 sigma^2)``: over the radii
+#: the draws reach its slope looks like a power's, and the draws cannot bound ``a`` from above.
+#: Where the test calls for the term, ``a_upper = inf`` (see :func:`_index_result`'s ``bent``).
+#: Over 20 replicates each (4,000 independent draws; 32,768 in brackets) "ok" rows with a
+#: finite interval at a log-normal's 0 fall from 5 (11) to 5 (5) at sigma = 0.8, 15 (20) to 7 (0)
+#: at 1.2, 18 (20) to 3 (0) at 1.6 and 19 (20) to 1 (0) at 2; over 40 replicates each of
+#: half-normal, exponential, Gamma(2), Gamma(3.5), Beta(0.5, 2), uniform, half-Cauchy,
+#: inverse-gamma and Weibull(1.5) at 0 (4 x 1000 draws) one row (half-Cauchy) turns open above
+LOG_RISE_LEVEL = 0.99
+
+
+def _log_rise(ctx, fits):
+    """Boundary centres whose slope keeps rising towards the centre in ``log(1/r)`` (:data:`LOG_RISE_LEVEL`).
+
+    On the widest fitted window the power law with linear and quadratic
+    curvature is tested against the same with ``kappa log(r / R)^2``,
+    one-sided (only ``kappa < 0``: a slope that rises towards the centre),
+    the likelihood ratio divided by the window's inflation. Returns (E,) bool.
+    """
+    ll_w = fits["ll"]
+    E, W = ll_w.shape
+    rising = np.zeros(E, bool)
+    fitted = np.isfinite(ll_w)
+    rows = np.flatnonzero(ctx["boundary"] & fitted.any(axis=1))
+    if rows.size == 0:
+        return rising
+    w = W - 1 - np.argmax(fitted[rows, ::-1], axis=1)  # the widest window with a fit
+    c, e, R = _window_cells(ctx, rows, w)
+    terms = ["a", "c1", "c2"]
+    th0, _, ll0 = fit_binned(c, e, R, ctx["scale"][rows], terms)
+    start = np.column_stack([np.where(np.isfinite(th0), th0, 0.0), np.zeros(rows.size)])
+    th, _, ll = fit_binned(c, e, R, ctx["scale"][rows], [*terms, "lq"], theta0=start)
+    with np.errstate(invalid="ignore"):
+        lr = 2 * (ll - ll0) / ctx["infl_s"][rows, w]
+        rising[rows] = np.isfinite(lr) & (lr > _chi2_ppf(2 * LOG_RISE_LEVEL - 1, 1)) & (th[:, 3] < 0)
+    return rising
 
 
 def _window_cells(ctx, rows, w):
