@@ -74,14 +74,42 @@ def normalise_centers(centers, var_names):
     else:
         specs = several(centers)
         out = {v: specs for v in var_names}
-    for v, specs in out.items():
-        labels = [lab for lab, _ in specs]
-        if len(set(labels)) != len(labels):
-            # disambiguate repeated labels such as two arrays
-            seen = {}
-            fixed = []
-            for lab, spec in specs:
-                seen[lab] = seen.get(lab, 0) + 1
-                fixed.append((lab if seen[lab] == 1 else f"{lab}{seen[lab]}", spec))
-            out[v] = fixed
+    return {v: _unique_labels(v, specs) for v, specs in out.items()}
+
+
+def _unique_labels(var, specs):
+    """Labels of one variable's centres made unique; the same centre asked twice is an error.
+
+    Numbers whose ``%g`` labels coincide but whose values differ are labelled
+    by their shortest exact form (``0.1`` and ``0.1000001``); other repeated
+    labels (two arrays) take a suffix ``#2``, ``#3`` that no number reads as.
+    """
+    def same(a, b):
+        if isinstance(a, str) or isinstance(b, str):
+            return isinstance(a, str) and isinstance(b, str) and a == b
+        if isinstance(a, numbers.Number) and isinstance(b, numbers.Number):
+            return float(a) == float(b) or (np.isnan(float(a)) and np.isnan(float(b)))
+        return False
+
+    for i, (lab_i, spec_i) in enumerate(specs):
+        for lab_j, spec_j in specs[:i]:
+            if lab_i == lab_j and same(spec_i, spec_j):
+                raise InvalidInputError(f"centers: {var!r} is given the centre {lab_i} twice; ask for each "
+                                        "centre once")
+    labels = [lab for lab, _ in specs]
+    if len(set(labels)) == len(labels):
+        return specs
+    fixed = []
+    for lab, spec in specs:
+        if labels.count(lab) > 1 and isinstance(spec, numbers.Number) and not isinstance(spec, bool):
+            lab = repr(float(spec))
+        fixed.append((lab, spec))
+    used, out = set(), []
+    for lab, spec in fixed:
+        new, k = lab, 1
+        while new in used:
+            k += 1
+            new = f"{lab}#{k}"
+        used.add(new)
+        out.append((new, spec))
     return out

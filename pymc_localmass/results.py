@@ -160,6 +160,11 @@ def _structure_problems(ds, kind, stat_dim, labels, extra_dims):
     repeated = sorted({lab for lab in have if have.count(lab) > 1})
     if repeated:
         problems.append(f"{stat_dim} repeats labels {repeated}")
+    if "center" in ds.dims:
+        centres = [str(v) for v in ds["center"].values]
+        twice = sorted({lab for lab in centres if centres.count(lab) > 1})
+        if twice:
+            problems.append(f"center repeats labels {twice}")
     for attr in REQUIRED_ATTRS:
         if attr not in ds.attrs:
             problems.append(f"missing attribute {attr!r}")
@@ -469,8 +474,10 @@ def status_note(row, name="the variable", center="the centre", dim=1):
                     "across every window the draws resolve, so the local index cannot be told from the "
                     f"surrounding slope; the draws say nothing below r = {_g(get('r_resolved'))}; "
                     + STATUS_ADVICE[word])
-        return (f"the draws stop abruptly {_g(near)} from {at} (none nearer, many just beyond): either the "
-                "posterior has no mass there or the sampler did not reach it; " + STATUS_ADVICE[word])
+        return (f"the draws stop short of {at}: none is nearer than {_g(near)}; either the posterior has no "
+                "mass there (they stop abruptly), or its density falls steeply towards it and may level off "
+                "below the draws (a thin tail at a boundary), or the sampler did not reach it; "
+                + STATUS_ADVICE[word])
     # sampler
     parts = []
     n_div, near_div = get("n_divergent"), get("divergent_near")

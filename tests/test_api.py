@@ -505,3 +505,25 @@ def test_one_variable_curves_are_what_merging_them_gives(rng, monkeypatch):
     plm.local_mass(ds, var_names=["x"], radii=[0.1, 0.2, 0.5])
     plm.local_mass(ds)
     assert seen == [1, 1, 1, 2]
+
+
+def test_numeric_centre_labels_never_collide():
+    # outside check: centres [1, 1, 12] were labelled ['1', '12', '12'] (the repeat took a
+    # suffix "2"), 0.1 and 0.1000001 both '0.1', 1e-7 and 1.00000001e-7 '1e-07' and '1e-072',
+    # and summary() returned two '12' rows with center_value NaN; validate() passed them
+    from pymc_localmass.errors import InvalidInputError, SchemaError
+
+    d = {"x": np.random.default_rng(0).normal(0, 5, (2, 500))}
+    res = plm.mass_index(d, centers=[1.0, 12.0, 0.1, 0.1000001, 1e-7, 1.00000001e-7])
+    labels = [str(v) for v in res["center"].values]
+    assert labels == ["1", "12", "0.1", "0.1000001", "1e-07", "1.00000001e-07"]
+    np.testing.assert_array_equal(res["x"].sel(index_stat="center_value").values,
+                                  [1.0, 12.0, 0.1, 0.1000001, 1e-7, 1.00000001e-7])
+    with pytest.raises(InvalidInputError, match="'x' is given the centre 1 twice"):
+        plm.mass_index(d, centers=[1.0, 1.0, 12.0])
+    # two arrays take a suffix no number reads as
+    two = plm.mass_index(d, centers=[np.array(0.0), np.array(1.0)])
+    assert [str(v) for v in two["center"].values] == ["array", "array#2"]
+    bad = res.assign_coords(center=["1", "12", "12", "0.1", "a", "b"])
+    with pytest.raises(SchemaError, match=r"center repeats labels \['12'\]"):
+        plm.validate(bad, kind="local_mass_index")

@@ -85,13 +85,16 @@ def test_funnel_center_is_not_called_faster_than_any_power(rng):
 
 
 def test_inverse_gamma_stays_infinite_with_autocorrelated_chains(rng):
-    # the persistence test has to keep the true a = inf: 97% (independent) and 99%
-    # (lag-1 autocorrelation 0.9) of 100 replicates; at least 17 of 20 each here
-    # (binomial(20, 0.97): P(<= 16) < 0.003); the rest are open above
-    for rho in (0.0, 0.9):
-        idx = _index(CASES["invgamma3_zero"], rng, reps=20, rho=rho)
-        assert np.isposinf(idx[:, I["a"]]).sum() >= 17
-        assert np.isposinf(idx[:, I["a_upper"]]).all()
+    # the persistence test has to keep the true a = inf: 97% (independent) of 100
+    # replicates; at least 17 of 20 here (binomial(20, 0.97): P(<= 16) < 0.003); the rest
+    # are open above. Under lag-1 autocorrelation 0.9 about 2.6 effective draws lie within a
+    # quarter sd of 0 (BOUNDARY_REACH_ESS): mostly unresolved, never a finite upper end
+    idx = _index(CASES["invgamma3_zero"], rng, reps=20, rho=0.0)
+    assert np.isposinf(idx[:, I["a"]]).sum() >= 17
+    assert np.isposinf(idx[:, I["a_upper"]]).all()
+    idx = _index(CASES["invgamma3_zero"], rng, reps=20, rho=0.9)
+    assert np.isposinf(idx[:, I["a_upper"]]).all()
+    assert np.all(np.isposinf(idx[:, I["a"]]) | np.isnan(idx[:, I["a"]]))
 
 
 def test_log_density_a_interval_holds_the_log_term_fit(rng):

@@ -1212,7 +1212,10 @@ def _finish_index(p, lay, *, ci_prob, min_ess, threads=1):
         # draws, more than their share, the reading is the sampler's as much as the posterior's
         # (the centred hierarchy's scale at 0, NUTS seed 5: a = inf [6.2, inf] "ok", 2 of 11
         # divergences among the nearest 5% of the draws, 6 of 11 among the nearest 10%)
-        inf_lean = plain & np.isposinf(fit["a"]) & ~fit["unresolved"] & leans
+        # (and where too few draws reach the centre for any index, BOUNDARY_REACH_ESS, the same
+        # thinning faster than any power the fit saw there)
+        thinning = (np.isposinf(fit["a"]) & ~fit["unresolved"]) | fit.get("inf_unreached", False)
+        inf_lean = plain & thinning & leans
         sampler |= crowd | lean | inf_lean
     # a lattice row's reading (no mass within the gap to the nearest support point, a = inf)
     # holds whatever the sampler did: divergences crowding near it (k = floor(2 mu) of the
