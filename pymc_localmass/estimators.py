@@ -536,8 +536,10 @@ def _index_from_curves(curves, ci_prob=None):
         for i, lab in enumerate(INDEX_STATS):
             values[..., i] = fit[lab] if lab in fit else no_draws_value(lab)
         # no slope from the curve (fewer than three resolved radii): unresolved
-        values[..., INDEX_STATS.index("status")] = np.where(
-            np.isnan(values[..., INDEX_STATS.index("a")]), float(STATUS_WORDS.index("unresolved")), 0.0)
+        no_slope = np.isnan(values[..., INDEX_STATS.index("a")])
+        values[..., INDEX_STATS.index("status")] = np.where(no_slope, float(STATUS_WORDS.index("unresolved")), 0.0)
+        for lab, val in (("a_lower", 0.0), ("a_upper", np.inf), ("b_lower", -np.inf), ("b_upper", np.inf)):
+            values[..., INDEX_STATS.index(lab)] = np.where(no_slope, val, values[..., INDEX_STATS.index(lab)])
         values[..., INDEX_STATS.index("scale")] = scale
         _curve_atoms(values, stat("mass"), stat("mass_lower"), stat("mass_upper"), stat("resolved") > 0.5)
         # (curves counted from draws only: the model tier's near-exact curves carry an

@@ -442,8 +442,9 @@ def status_note(row, name="the variable", center="the centre", dim=1):
                     "subtract the variable's location before sampling, or store its draws in a wider "
                     "floating-point type")
         if not np.isfinite(n_near):
-            return (f"too few resolved radii near {at} for a slope (the curve's masses there are not resolved); "
-                    "radii= reaching further from it may resolve some")
+            return (f"the curve around {at} gives no slope: fewer than three of its radii are resolved and hold at "
+                    "most half the mass (the index is read from small balls); radii= where the mass is resolved, "
+                    "and nearer the centre where it saturates, may give one")
         if not np.isfinite(get("r_resolved")):
             return (f"no ball around {at} holds min_ess effective draws: the draws resolve no radius; "
                     + STATUS_ADVICE[word])
@@ -453,6 +454,10 @@ def status_note(row, name="the variable", center="the centre", dim=1):
             return (f"the curve holds at most {n_near:.0f} effective draws within one sd of {at} (its smallest "
                     f"resolved radius is {_g(get('r_resolved'))}): too few to tell how the mass decays near it; "
                     + STATUS_ADVICE[word])
+        if not np.isfinite(near) and not np.isfinite(get("window")):  # a curve that gave no slope fit
+            return (f"the curve around {at} gives no slope: fewer than three of its radii are resolved and hold at "
+                    "most half the mass (the index is read from small balls); radii= where the mass is resolved, "
+                    "and nearer the centre where it saturates, may give one")
         if n_near < REACH_ESS:
             return (f"no draw within {_g(near / sc)} sd of {at} ({n_near:.0f} effective draws within one sd); "
                     f"the draws say nothing below r = {_g(get('r_resolved'))}; " + STATUS_ADVICE[word])

@@ -554,3 +554,26 @@ def test_model_tier_row_without_resolved_radii_allows_every_value():
     assert np.isnan(row["a"]) and row["a_lower"] == 0.0 and np.isposinf(row["a_upper"])
     assert np.isneginf(row["b_lower"]) and np.isposinf(row["b_upper"])
     assert "method='model'" not in status_note(row, "tau", "0")
+
+
+def test_radii_where_the_mass_saturates_give_no_index(horseshoe):
+    # outside check: a model-tier curve over radii 0.3-1.5 of N(0.2, 0.14) (masses 0.7-1)
+    # read a = 12.5 [0, 356] "ok", and a Laplace regression's an atom: the index is read from
+    # balls holding at most half the mass (LOCAL_MASS); fewer than three, and no slope
+    from pymc_localmass.core.index import fit_index_curve
+    from pymc_localmass.results import status_note
+
+    r = np.geomspace(0.3, 1.5, 12)
+    m = stats.norm.cdf((r - 0.2) / 0.14) - stats.norm.cdf((-r - 0.2) / 0.14)
+    fit = fit_index_curve(r, m, m * 0.999, np.minimum(m * 1.001, 1), np.ones(12, bool), 0.14)
+    assert np.isnan(fit["a"])
+    model, idata = horseshoe
+    radii = np.geomspace(1e3, 1e6, 8)  # beta's balls hold nearly all its (half-Cauchy scale) mass
+    with pytest.warns(RuntimeWarning, match="0 of the 8 resolved radii hold at most half the mass"):
+        out = plm.add_local_mass(idata, method="model", model=model, var_names=["beta"], centers={"beta": 0.0},
+                                 radii=radii)
+    row = plm.summary(out).loc[("beta", "0")]
+    assert row["status"] == "unresolved" and np.isnan(row["a"])
+    assert row["a_lower"] == 0 and np.isposinf(row["a_upper"])  # every value: not NaN
+    assert "fewer than three of its radii are resolved and hold at most half the mass" in row["note"]
+    assert "no slope" not in status_note({"status": 0.0}, "x", "0")

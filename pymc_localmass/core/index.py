@@ -1371,13 +1371,18 @@ def fit_index_curve(radius, mass, mass_lower, mass_upper, resolved, scale, *, ci
     out = {key: np.full(r.shape[0], np.nan) for key in keys}
     for e in range(r.shape[0]):
         keep = np.flatnonzero(res[e])
+        # the index is read from small balls: where fewer than three hold at most half the mass,
+        # the radii given reach only where the mass saturates (a model-tier curve over 0.3-1.5
+        # of N(0.2, 0.14) read a = 12.5 "ok", or an atom where the slope fell to 0); with three
+        # or more, the slope fit's window choice (fit_slopes) weighs the wider radii
+        local = keep[m[e, keep] <= LOCAL_MASS]
+        if local.size < 3:
+            continue
         if curvature and keep.size > LOCAL_MIN_RADII:
             # (curves of draws: the balls holding at most half the mass, at least LOCAL_MIN_RADII of
             # them; beyond, the mass saturates, as Cauchy draws' balls up to their sd do)
-            local = keep[m[e, keep] <= LOCAL_MASS]
             keep = local if local.size >= LOCAL_MIN_RADII else keep[:LOCAL_MIN_RADII]
-        if keep.size < 3:
-            continue
+
         rr = r[e, keep]
         rmid, s, var_s = _curve_slopes(rr, m[e, keep], lo[e, keep], hi[e, keep], z)
         fit = fit_slopes(rmid, s, var_s, sc[e], z, fit_b=fit_b, curvature=curvature)

@@ -95,7 +95,7 @@ from ..adapters.source import convert
 from ..core.curves import CURVE_STATS, INDEX_STATS, STATUS_WORDS, no_draws_value
 from ..core.distances import center_values, joint_distances
 from ..core.ess import series_ess
-from ..core.index import fit_index_curve, fit_slopes
+from ..core.index import LOCAL_MASS, fit_index_curve, fit_slopes
 from ..errors import InvalidInputError
 from ..core.quadrature import check_radii_precision, conditional_ball_mass, qmc_ball_log_integral
 from ..results import base_attrs, joint_center_label, merge_curves
@@ -527,7 +527,9 @@ def _index_stats(radii, st, scale, ci_prob, center_value, draws=None):
         return {k: float(v) for k, v in fit_index_curve(radii, mass, st["mass_lower"], st["mass_upper"], mask,
                                                          scale, ci_prob=ci_prob).items()}
 
-    out.update(fit(res))  # with the window sensitivity of core.index.fit_slopes
+    # (read from small balls: radii where the mass saturates give no index, see core.index.LOCAL_MASS)
+    if np.sum(res & (mass <= LOCAL_MASS)) >= 3:
+        out.update(fit(res))  # with the window sensitivity of core.index.fit_slopes
     # exactly zero mass at small radii with mass further out: no mass near the centre at any power
     zero = res & (mass == 0)
     if (zero.any() and np.any(res & (mass > 0))) or (res.any() and np.all(res & (mass == 0))):
@@ -727,11 +729,18 @@ def _warn_no_index(st, el_name, label, r_report, idx_row):
     """Warn when a curve was asked for (three radii or more) but its Mass Index could not be fitted."""
     if np.isnan(idx_row[INDEX_STATS.index("a")]) and r_report.size >= 3:  # a curve was asked for
         n_res = int(np.sum(st["resolved"] > 0.5))
+        n_small = int(np.sum((st["resolved"] > 0.5) & (st["mass"] <= LOCAL_MASS)))
         pos_m = st["mass"][(st["resolved"] > 0.5) & (st["mass"] > 0)]
         hint = (f"; the largest radius holds mass {pos_m[-1]:.3g} only: pass larger radii"
                 if pos_m.size and pos_m[-1] < 1e-6 else "; pass more radii where the mass is resolved")
-        why = (f"{n_res} of {r_report.size} radii are resolved, and the slope fit needs three or more"
-               if n_res < 3 else "the slope fit failed on the resolved radii")
+        if n_res < 3:
+            why = f"{n_res} of {r_report.size} radii are resolved, and the slope fit needs three or more"
+        elif n_small < 3:
+            why = (f"{n_small} of the {n_res} resolved radii hold at most half the mass (the index is read from "
+                   "small balls; beyond, the mass saturates)")
+            hint = "; pass radii nearer the centre"
+        else:
+            why = "the slope fit failed on the resolved radii"
         warnings.warn(f"{el_name} at centre {label!r}: no Mass Index (a, b are NaN): {why}{hint}",
                       RuntimeWarning, stacklevel=user_stacklevel())
 
