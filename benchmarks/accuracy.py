@@ -22,7 +22,10 @@ exact mass (rare <= 0.02, middle 0.05-0.2, bulk >= 0.35) and per autocorrelation
 autocorrelation, band) cell further than 4 points plus 4 of its own Monte Carlo
 standard errors; mean relative RMSE of ``a`` at most 0.7 x the better baseline;
 atom weight error at most 0.02; ``a = inf`` for the InverseGamma case in at
-least 90% of replicates and its interval open above in all. To add a target,
+least 90% of replicates and its interval open above in all. (Since the
+boundary reach rule, ``core.index.BOUNDARY_REACH_ESS``, "unresolved" counts
+with ``a = inf``: from AR(0.9) draws too few lie near 0 for either claim;
+the share unresolved is printed.) To add a target,
 append a (name, measured, target, ok) row to ``targets`` in :func:`main`.
 """
 
@@ -281,7 +284,12 @@ def main(argv=None):
                 line += f" atom {np.mean(r['atom']):.3f} (exact {case.atom:.3f}, mean |err| {err.mean():.4f})"
                 line += f" a=0 in {np.mean(r['a'] == 0):.0%}"
             if np.isinf(case.a):
-                inf_frac.append(np.mean(np.isposinf(r["a"])))
+                # a = inf, or no index claimed: fewer than BOUNDARY_REACH_ESS effective draws
+                # near 0 (AR(0.9): about 2.6 within a quarter sd), where the same slope is what a
+                # density positive at 0 shows above the radii it levels off at
+                unres = r["status"] == STATUS_WORDS.index("unresolved")
+                inf_frac.append(np.mean(np.isposinf(r["a"]) | unres))
+                line += f" unresolved in {np.mean(unres):.0%},"
                 inf_open.append(np.mean(np.isposinf(r["a_hi"])))
                 line += f" a=inf in {inf_frac[-1]:.0%} of replicates, interval open above in {inf_open[-1]:.0%}"
             st = r["status"][np.isfinite(r["status"])]
@@ -327,7 +335,7 @@ def main(argv=None):
         targets.append(("atom weight mean |error|, worst case", f"{max(atom_err):.4f}", "<= 0.02",
                         max(atom_err) <= 0.02))
     if inf_frac:
-        targets.append(("a = inf (InverseGamma), worst setting", f"{min(inf_frac):.0%} of replicates", ">= 95%",
+        targets.append(("a = inf or unresolved (InverseGamma), worst", f"{min(inf_frac):.0%} of replicates", ">= 95%",
                         min(inf_frac) >= 0.95))
     if a_cov_cells:
         worst_a = min(a_cov_cells, key=lambda cell: cell[2])

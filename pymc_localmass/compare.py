@@ -856,6 +856,10 @@ def compare(fits: Mapping[str, Any], *, reference: str | None = None, var_names:
     # each region's own tier (an ADVI fit is "qmc" overall when one variable needs QMC, while its
     # scalar variables' masses are exact: the report printed "qmc" beside "(exact)")
     region_tier = [[_tier_of(per_fit[k], str(v)) for v in ds["variable"].values] for k in order]
+    if model_ref:  # the model's row is importance-sampled from the approximation, never its exact masses
+        tier_of_model = dict(zip(ds["model"].values.tolist(), ds["tier"].values.tolist()))
+        region_tier = [[str(tier_of_model[k])] * len(row) if k == reference else row
+                       for k, row in zip(order, region_tier)]
     return ds.assign_coords(region_tier=(("model", "region"), np.asarray(region_tier, dtype=str)))
 
 

@@ -103,6 +103,9 @@ def test_conjugate_normal_exact_pA(conjugate):
     r = np.array([0.05, 0.5, 1.0])
     cmp = plm.compare({"ADVI": approx}, model=m, centers={"mu": 0.0}, radii={"mu": r}, ci_prob=0.94)
     assert cmp.attrs["reference"] == "model"
+    # the model's row is estimated by importance sampling, not exact (outside check: "analytic")
+    assert str(cmp["region_tier"].sel(model="model", region="mu @ 0").values) == "importance"
+    assert plm.compare_summary(cmp).loc[("model", "mu @ 0"), "tier"] == "importance"
     post = stats.norm(2 / 3, np.sqrt(1 / 3))
     exact = post.cdf(r) - post.cdf(-r)
     p = cmp["ref_mass"].sel(region="mu @ 0").values

@@ -15,7 +15,7 @@ from scipy import stats
 
 from ._accel import kernel
 from .ess import batch_means_ess
-from .index import fit_index_draws, window_edges, window_sizes
+from .index import REACH_ESS, fit_index_draws, window_edges, window_sizes
 from .distances import center_values
 from .intervals import beta_interval, t_adjusted_n
 from .lattice import is_lattice, never_varies, resolution, rounding_sd
@@ -1206,7 +1206,11 @@ def _finish_index(p, lay, *, ci_prob, min_ess, threads=1):
         # (at least two: one divergence near an unresolved default centre, 1 of 1 in a run, made an
         # unbounded Deterministic whose draws happen to be positive a "sampler" finding at 0)
         leans = (div_near > q0 * n_div) & (div_near >= 2)
-        lean = plain & fit["unresolved"] & leans & (p_near < LEAN_LEVEL)
+        # (where the draws come within one sd: a centre far beyond them, as a noise scale's 0 ten
+        # sd below its draws, has its lower tail nearest, where a non-centred model's few
+        # divergences fall too, 2 of 6; there only a crowd, above, is the sampler's)
+        reached = fit["n_near"] >= REACH_ESS
+        lean = plain & fit["unresolved"] & leans & (p_near < LEAN_LEVEL) & reached
         # a = inf (the draws thin out faster than any power towards the centre) is what a
         # sampler that cannot enter a funnel's neck shows: with divergences among the nearest
         # draws, more than their share, the reading is the sampler's as much as the posterior's

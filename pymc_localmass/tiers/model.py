@@ -722,7 +722,7 @@ def _warn_heavy(st, el_name, label, r_report):
             f"mean is unreliable; radii up to {big:.3g} are flagged unresolved (the draws that would "
             "carry the mass there, such as a funnel's neck, are too rare). A local-scale parent that "
             "could be integrated with the element was not found; use the samples tier's radii, or a "
-            "non-centred model.", RuntimeWarning, stacklevel=user_stacklevel())
+            "non-centred parameterisation if the model is centred.", RuntimeWarning, stacklevel=user_stacklevel())
 
 
 def _warn_no_index(st, el_name, label, r_report, idx_row):
