@@ -658,7 +658,8 @@ def _model_reference_rows(cmp, summ, rows, findings, reference_name):
             j = int(np.flatnonzero(below)[np.argmax(rv[below])])
         else:
             j = int(np.nanargmax(rv))
-        figs = {"checked_from": checked_from,"radius": float(cmp["radius_value"].values[g, j]), "khat_is": float(cmp["ref_khat_is"].values[g, j]),
+        figs = {"checked_from": checked_from, "radius": float(cmp["radius_value"].values[g, j]),
+                "khat_is": float(cmp["ref_khat_is"].values[g, j]),
                 "n_inside": float(cmp["ref_n_inside"].values[g, j]),
                 "khat_conditional": float(cmp["ref_khat_conditional"].values[g, j]),
                 "ess_conditional": float(cmp["ref_ess_conditional"].values[g, j]),
