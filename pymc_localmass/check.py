@@ -819,6 +819,10 @@ def check(data: DataLike = None, *, approximations: Mapping[str, Any] | None = N
     approximations = dict(approximations or {})
     if reference_name in approximations:
         raise ValueError(f"an approximation is named {reference_name!r} like the reference; rename it")
+    if model is not None and not changed_model_data(model, idata):  # (after pm.set_data: warned below)
+        from .adapters.pymc import check_model_shapes
+
+        check_model_shapes(model, facts.draws, group)
     centers, requested = _merge_centers(centers, idata, names, approximations=approximations, model=model,
                                         group=group)
     curves, index = _reference_results(idata, names, centers, coords=coords, radii=radii, ci_prob=ci, group=group,

@@ -553,3 +553,21 @@ def test_describe_fit_tells_readers_what_a_raw_fit_is(halfnormal_advi, container
     assert facts.is_container and not facts.is_approximation
     assert set(facts.groups) >= {"posterior", "prior"} and facts.var_names == ("tau", "mu")
     assert describe_fit(container, group="prior").var_names == ("tau", "mu")
+
+
+def test_check_with_a_model_of_other_shapes_raises():
+    # outside check: check(ds, model=m) with theta (8,) in the draws and (5,) in the model
+    # returned "ok: no findings", while the model tier itself raised
+    import pymc as pm
+    import xarray as xr
+
+    from pymc_localmass.errors import InvalidInputError
+
+    with pm.Model() as m5:
+        pm.Normal("theta", 0, 1, shape=5)
+        pm.HalfNormal("tau", 1)
+    rng = np.random.default_rng(0)
+    ds = xr.Dataset({"theta": (("chain", "draw", "theta_dim_0"), rng.normal(size=(4, 500, 8))),
+                     "tau": (("chain", "draw"), np.abs(rng.normal(size=(4, 500))))})
+    with pytest.raises(InvalidInputError, match=r"variable 'theta' has shape \(8,\) in the draws but \(5,\)"):
+        check(ds, model=m5)

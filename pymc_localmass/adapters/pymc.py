@@ -75,6 +75,29 @@ def check_model_data(model, data, what):
             "(pm.set_data with the original values) to use the model, or leave model= out")
 
 
+def check_model_shapes(model, draws, group="posterior"):
+    """Raise :class:`~pymc_localmass.errors.InvalidInputError` when a free variable's shape differs in ``draws``.
+
+    The model tier makes this check itself; ``check(model=)`` makes it before it
+    uses the model (for centres and the model tier), where a model of another
+    shape was silently left unused.
+    """
+    for rv in getattr(model, "free_RVs", []):
+        if rv.name not in draws:
+            continue
+        try:
+            want = tuple(int(k) for k in rv.shape.eval())
+        except Exception:  # pragma: no cover - a shape PyTensor cannot evaluate on its own
+            continue
+        got = tuple(size for dim, size in draws[rv.name].sizes.items() if dim not in SAMPLE_DIMS)
+        if got != want:
+            from ..errors import InvalidInputError
+
+            raise InvalidInputError(
+                f"model= does not match group {group!r}: variable {rv.name!r} has shape {got} in the draws but "
+                f"{want} in the model; pass the model the draws were sampled from")
+
+
 def map_point(model):
     """The model's maximum a posteriori point, ``{free variable name: value}`` (``pm.find_MAP``).
 

@@ -55,6 +55,8 @@ PRECISION_ULPS = 64
 DIVERGENT_LEVEL = 1e-3
 #: an unresolved row's divergences lean towards the centre at this one-sided binomial level
 LEAN_LEVEL = 0.1
+#: ... and where no draws come within one sd of it (a far centre)
+FAR_LEAN_LEVEL = 0.01
 
 MIN_DRAWS_PER_CHAIN = 20
 
@@ -1206,11 +1208,12 @@ def _finish_index(p, lay, *, ci_prob, min_ess, threads=1):
         # (at least two: one divergence near an unresolved default centre, 1 of 1 in a run, made an
         # unbounded Deterministic whose draws happen to be positive a "sampler" finding at 0)
         leans = (div_near > q0 * n_div) & (div_near >= 2)
-        # (where the draws come within one sd: a centre far beyond them, as a noise scale's 0 ten
-        # sd below its draws, has its lower tail nearest, where a non-centred model's few
-        # divergences fall too, 2 of 6; there only a crowd, above, is the sampler's)
-        reached = fit["n_near"] >= REACH_ESS
-        lean = plain & fit["unresolved"] & leans & (p_near < LEAN_LEVEL) & reached
+        # (a centre far beyond the draws, none within one sd, has the draws' tail nearest, where
+        # divergences from anything correlated with it fall too: a noise scale's 0, ten sd below
+        # its draws, read "sampler" for 2 of a non-centred model's 6 divergences, p = 0.03;
+        # there the lean must be stronger, FAR_LEAN_LEVEL)
+        level = np.where(fit["n_near"] >= REACH_ESS, LEAN_LEVEL, FAR_LEAN_LEVEL)
+        lean = plain & fit["unresolved"] & leans & (p_near < level)
         # a = inf (the draws thin out faster than any power towards the centre) is what a
         # sampler that cannot enter a funnel's neck shows: with divergences among the nearest
         # draws, more than their share, the reading is the sampler's as much as the posterior's
