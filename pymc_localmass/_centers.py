@@ -49,7 +49,15 @@ def normalise_centers(centers, var_names):
 
     def several(spec):
         if isinstance(spec, Mapping):
-            return [(str(k), v) for k, v in spec.items()]
+            out = []
+            for k, v in spec.items():
+                if isinstance(v, (Mapping, list, tuple)):
+                    raise InvalidTypeError(f"centers: the centre labelled {k!r} must be one centre (a keyword, a "
+                                           f"number or an array), got {type(v).__name__}")
+                out.extend((str(k), s) for _, s in several(v))
+            return out
+        if isinstance(spec, (list, tuple)) and len(spec) == 0:
+            raise InvalidInputError("centers is empty: give at least one centre (a keyword, a number or an array)")
         if isinstance(spec, (list, tuple)):
             out = []
             for item in spec:
@@ -58,7 +66,7 @@ def normalise_centers(centers, var_names):
         if isinstance(spec, str) and spec not in CENTER_KEYWORDS:
             raise InvalidInputError(f"unknown centre keyword {spec!r}; expected a number, an array or one of "
                                     f"{CENTER_KEYWORDS}")
-        if not isinstance(spec, (str, numbers.Number, np.ndarray, xr.DataArray)):
+        if isinstance(spec, bool) or not isinstance(spec, (str, numbers.Number, np.ndarray, xr.DataArray)):
             raise InvalidTypeError(f"centers: cannot use {type(spec).__name__} as a centre")
         return [(center_label(spec), spec)]
 

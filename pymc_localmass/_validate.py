@@ -226,6 +226,9 @@ def check_coords(ds, coords):
 
 def check_region(region, argument="region"):
     """A (lo, hi) region (or a list of them) has ordered, non-NaN ends."""
+    if isinstance(region, (str, bytes, int, float)) or region is None:
+        raise InvalidTypeError(f"{argument} must be a Box, Ball, Tail, Where, a (lo, hi) tuple or a list of them, "
+                               f"got {region!r}")
     pairs = []
     if isinstance(region, tuple) and len(region) == 2:
         pairs = [region]

@@ -36,8 +36,8 @@ import xarray as xr
 from ._stack import user_stacklevel
 from ._api import CentersLike, Coords, DataLike, RadiiLike, VarNames, public
 from ._compat import default_ci_prob
-from .errors import InvalidTypeError
-from .estimators import changed_model_data, describe_fit
+from .errors import InvalidInputError, InvalidTypeError
+from .estimators import changed_model_data, check_model_shapes, describe_fit
 from .results import (SAMPLER_CHAINS_ADVICE, STATUS_ADVICE, joint_dim, sampler_advice, status_note, status_word,
                       stored_centers)
 
@@ -207,7 +207,7 @@ def render_finding(kind, variable, center_value, figures, *, model=None, referen
     if center_label in ("mean", "median", "mode") and np.isfinite(center_value):
         at += f" (its {center_label})"
     if kind not in _RENDERERS:
-        raise ValueError(f"unknown finding kind {kind!r}")
+        raise InvalidInputError(f"unknown finding kind {kind!r}")
     return _RENDERERS[kind](figures, variable=variable, center_value=center_value, center_label=center_label,
                             at=at, who=who, model=model)
 
@@ -804,7 +804,7 @@ def check(data: DataLike = None, *, approximations: Mapping[str, Any] | None = N
 
     idata = data
     if not factor > 1:
-        raise ValueError(f"factor must be > 1, got {factor}")
+        raise InvalidInputError(f"factor must be > 1, got {factor}")
     ci = default_ci_prob() if ci_prob is None else float(ci_prob)
     if idata is None:
         return _check_reference_free(approximations, model, factor=factor, centers=centers, var_names=var_names,
@@ -818,10 +818,8 @@ def check(data: DataLike = None, *, approximations: Mapping[str, Any] | None = N
                         f"got {type(approximations).__name__}")
     approximations = dict(approximations or {})
     if reference_name in approximations:
-        raise ValueError(f"an approximation is named {reference_name!r} like the reference; rename it")
+        raise InvalidInputError(f"an approximation is named {reference_name!r} like the reference; rename it")
     if model is not None and not changed_model_data(model, idata):  # (after pm.set_data: warned below)
-        from .adapters.pymc import check_model_shapes
-
         check_model_shapes(model, facts.draws, group)
     centers, requested = _merge_centers(centers, idata, names, approximations=approximations, model=model,
                                         group=group)
@@ -880,7 +878,7 @@ def _reference_draws(data, group, var_names, model):
     Raises when the reference is an approximation, or does not match ``model``.
     """
     if describe_fit(data, group=group, draws=False).is_approximation:
-        raise TypeError("check() needs posterior draws as its reference; pass approximations= for fits")
+        raise InvalidTypeError("check() needs posterior draws as its reference; pass approximations= for fits")
     facts = describe_fit(data, group=group, var_names=var_names)
     names = list(facts.var_names)
     if model is not None:

@@ -79,7 +79,7 @@ class _Fit:
             try:
                 self.approx = self.source.approximation
             except (TypeError, NotImplementedError) as err:
-                raise ValueError(f"fit {name!r}: {err}") from None
+                raise InvalidInputError(f"fit {name!r}: {err}") from None
         else:
             try:
                 self.draws = self.source.draws
@@ -246,7 +246,7 @@ def _check_supports(fits, names):
                 if not (np.array_equal(lo, lo0) and np.array_equal(hi, hi0)):
                     t0 = f0.approx.variables[n].describe_transform()
                     t1 = f.approx.variables[n].describe_transform()
-                    raise ValueError(
+                    raise InvalidInputError(
                         f"fits disagree on the transform/support of {n!r}: {f0.name!r} has {t0} "
                         f"(support {np.unique(lo0).tolist()}..{np.unique(hi0).tolist()}), {f.name!r} has {t1} "
                         f"(support {np.unique(lo).tolist()}..{np.unique(hi).tolist()}); they are not fits of one model")
@@ -258,7 +258,7 @@ def _check_supports(fits, names):
                     continue
                 mn, mx = rng_
                 if np.any(mn < lo0) or np.any(mx > hi0):
-                    raise ValueError(
+                    raise InvalidInputError(
                         f"fits disagree on the support of {n!r}: draws of {f.name!r} range over "
                         f"[{np.min(mn):.4g}, {np.max(mx):.4g}] but {f0.name!r} transforms it with "
                         f"{f0.approx.variables[n].describe_transform()}; they are not fits of one model")
@@ -273,21 +273,22 @@ def _shared_radii(radii, names, fit_names):
     if isinstance(radii, Mapping):
         as_fits = [k for k in radii if k in fit_names and k not in names]
         if as_fits:
-            raise ValueError(
+            raise InvalidInputError(
                 f"mismatched radii: radii are shared by all fits (absolute radii, the same for every fit), "
                 f"got a mapping keyed by fit name(s) {as_fits}; key it by variable or pass one array")
         unknown = [k for k in radii if k not in names]
         if unknown:
-            raise KeyError(f"radii given for unknown or unselected variable(s) {unknown}; selected: {names}")
+            raise UnknownNameError(f"radii given for unknown or unselected variable(s) {unknown}; selected: {names}")
         out = {}
         for k, v in radii.items():
             if np.ndim(v) != 1:
-                raise ValueError(f"mismatched radii for {k!r}: need one 1-D array of absolute radii shared by all "
+                raise InvalidInputError(
+                    f"mismatched radii for {k!r}: need one 1-D array of absolute radii shared by all "
                                  f"elements and fits, got shape {np.shape(v)}")
             out[k] = _check_radii(v, k)
         return out
     if np.ndim(radii) != 1:
-        raise ValueError(f"mismatched radii: need one 1-D array of absolute radii shared by all fits, "
+        raise InvalidInputError(f"mismatched radii: need one 1-D array of absolute radii shared by all fits, "
                          f"got shape {np.shape(radii)}")
     r = _check_radii(radii, "all variables")
     return {n: r for n in names}
@@ -301,12 +302,12 @@ def _log_evidence_arg(value):
         value = tuple(value.tolist())
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
-            raise ValueError(f"log_evidence must be a number or (value, standard error), got {value!r}")
+            raise InvalidInputError(f"log_evidence must be a number or (value, standard error), got {value!r}")
         val, se = float(value[0]), float(value[1])
     else:
         val, se = float(value), 0.0
     if not np.isfinite(val) or not se >= 0:
-        raise ValueError(f"log_evidence must be finite with a standard error >= 0, got {value!r}")
+        raise InvalidInputError(f"log_evidence must be finite with a standard error >= 0, got {value!r}")
     return val, se
 
 
@@ -394,7 +395,7 @@ def _open_fits(fits, *, reference, norm, ci_prob, group, model, seed):
     if not isinstance(fits, Mapping) or not fits:
         raise InvalidTypeError("fits must be a non-empty mapping {name: fit}")
     if norm not in ("euclidean", "max"):
-        raise ValueError(
+        raise InvalidInputError(
             f"compare() evaluates the same absolute balls in every fit; norm={norm!r} would measure each "
             "fit's ball in its own posterior sd. Use norm='euclidean' with radii in the variables' units"
         )
@@ -407,7 +408,7 @@ def _open_fits(fits, *, reference, norm, ci_prob, group, model, seed):
     if model_ref:
         # no reference fit: the model's posterior, estimated from the approximations (importance sampling)
         if model is None:
-            raise ValueError("reference='model' needs model=<pymc.Model>")
+            raise InvalidInputError("reference='model' needs model=<pymc.Model>")
         reference = REFERENCE_NAME
     elif reference is None:
         reference = next((k for k in fit_names if convert(objs[k]).kind != "approximation"), fit_names[0])
@@ -470,7 +471,7 @@ def _select_variables(F, order, ref, model_ref, *, var_names, filter_vars, cente
 
         names = select_vars(_template(ref.approx), var_names, filter_vars)
     if not names:
-        raise ValueError("no variables selected")
+        raise InvalidInputError("no variables selected")
     fl = [F[k] for k in order]
     # by default the variables every fit gives (Deterministics included); a named one a fit lacks: error
     names, left_out = shared_variables(fl, names, strict=_names_given(var_names))
@@ -478,7 +479,7 @@ def _select_variables(F, order, ref, model_ref, *, var_names, filter_vars, cente
         free = set(ref.variables())
         extra = [n for n in names if n not in free]
         if extra and _names_given(var_names):
-            raise ValueError(f"without a reference fit only the model's free variables are compared; {extra} "
+            raise InvalidInputError(f"without a reference fit only the model's free variables are compared; {extra} "
                              "are not (Deterministics): leave them out of var_names")
         left_out.update({n: "'model': not a free variable (the model's posterior is estimated for free "
                             "variables only)" for n in extra})
@@ -490,7 +491,7 @@ def _select_variables(F, order, ref, model_ref, *, var_names, filter_vars, cente
                 names = [n for n in names if n not in const]
                 left_out.update({n: f"{f.name!r}: {why}" for n, why in const.items()})
     if not names:
-        raise ValueError("the fits share no variable: " + "; ".join(f"{n}: {w}" for n, w in left_out.items()))
+        raise InvalidInputError("the fits share no variable: " + "; ".join(f"{n}: {w}" for n, w in left_out.items()))
     if left_out:
         if isinstance(centers, Mapping):
             centers = {k: v for k, v in centers.items() if k not in left_out}
@@ -567,10 +568,10 @@ def _kl_bounds(F, order, objs, fit_names, ref, reference, *, kl_bound, log_evide
         if isinstance(kl_bound, Mapping):
             unknown = [x for x in kl_bound if x not in objs]
             if unknown:
-                raise KeyError(f"kl_bound given for unknown fit(s) {unknown}; fits: {fit_names}")
+                raise UnknownNameError(f"kl_bound given for unknown fit(s) {unknown}; fits: {fit_names}")
         if given is not None:
             if not float(given) >= 0:
-                raise ValueError(f"kl_bound for {k!r} must be >= 0, got {given}")
+                raise InvalidInputError(f"kl_bound for {k!r} must be >= 0, got {given}")
             K[m], K_src[m] = float(given), "given"
         elif k != reference and logz is not None and F[k].approx is not None:
             elbo, se = F[k].approx.elbo(n=elbo_draws, seed=seed)
@@ -892,7 +893,7 @@ def _check_regions(fits, names, center_map, shared, coords):
                 mn, mx = (_sel_like(f, n, x, coords) for x in rng_)
                 reach |= (c + rmax >= mn) & (c - rmax <= mx)
             if not np.all(reach):
-                raise ValueError(
+                raise InvalidInputError(
                     f"region {n} @ {label} (centre {np.asarray(c)[~reach].ravel()[:3].tolist()}, radius up to "
                     f"{rmax:.4g}) reaches neither a fit's known support nor any fit's draws: no fit puts "
                     "(visible) mass there; use larger radii, or an approximation or model whose support is known")
@@ -953,14 +954,14 @@ def compare_summary(data: xr.Dataset, *, fits: str | Sequence[str] | None = None
     """
     ds, models = data, fits
     if not isinstance(ds, xr.Dataset) or "region" not in ds.dims or "model" not in ds.dims:
-        raise TypeError("compare_summary needs the Dataset returned by compare()")
+        raise InvalidTypeError("compare_summary needs the Dataset returned by compare()")
     res = ds["resolved"].values > 0.5
     pos = _summary_positions(ds, res, radius)
     fits = [str(m) for m in ds["model"].values]
     models = fits if models is None else ([models] if isinstance(models, str) else list(models))
     unknown = [m for m in models if m not in fits]
     if unknown:
-        raise KeyError(f"models {unknown} not in the comparison; its fits are {fits}")
+        raise UnknownNameError(f"models {unknown} not in the comparison; its fits are {fits}")
     rows, keys = _summary_rows(ds, models, pos, res)
     return pd.DataFrame(rows, index=pd.MultiIndex.from_tuples(keys, names=["model", "region"]))
 
@@ -976,12 +977,13 @@ def _summary_positions(ds, res, radius):
             pos[g] = R - 1
         elif isinstance(radius, (int, np.integer)):
             if not -R <= int(radius) < R:
-                raise IndexError(f"radius position {radius} outside the grid of {R}")
+                raise InvalidInputError(f"radius position {radius} outside the grid of {R} radii (0 to {R - 1}, "
+                                        "or a float: the grid radius nearest it)")
             pos[g] = int(radius) % R
         elif isinstance(radius, float):
             pos[g] = int(np.argmin(np.abs(np.log(ds["radius_value"].values[g]) - math.log(radius))))
         else:
-            raise ValueError(f"radius must be 'smallest_resolved', 'largest', an int or a float, got {radius!r}")
+            raise InvalidInputError(f"radius must be 'smallest_resolved', 'largest', an int or a float, got {radius!r}")
     return pos
 
 
@@ -1024,7 +1026,8 @@ class _Operand:
         if self.draws is not None:
             return self.draws
         if self.sampler is None:
-            raise ValueError(f"{self.label}: neither draws nor a way to draw; give draws or a density for both sides")
+            raise InvalidInputError(
+                f"{self.label}: neither draws nor a way to draw; give draws or a density for both sides")
         return np.asarray(self.sampler(n, seed), dtype=float).reshape(n, -1)
 
 
@@ -1067,7 +1070,7 @@ def _transformed_logpdf(fit, var_name, coords):
 def _draws_matrix(ds, var_name, coords):
     """The draws of ``var_name`` (elements ``coords``) in ``ds``, one row per draw."""
     if var_name not in ds.data_vars:
-        raise KeyError(f"variable {var_name!r} not found; available: {list(ds.data_vars)}")
+        raise UnknownNameError(f"variable {var_name!r} not found; available: {list(ds.data_vars)}")
     da = select_coords(ds[[var_name]], coords)[var_name]
     el = [d for d in da.dims if d not in SAMPLE_DIMS]
     flat = da.stack(__s__=SAMPLE_DIMS).transpose("__s__", *el).values
@@ -1101,7 +1104,8 @@ def _operand(obj, label, *, var_name, coords, group, log_density, atoms, model):
         return _Operand(logpdf, None, None, atoms, label)
     if src.kind == "approximation":
         if var_name is None:
-            raise ValueError(f"{label} is an approximation: pass var_names= (one variable; coords= for one element)")
+            raise InvalidInputError(
+                f"{label} is an approximation: pass var_names= (one variable; coords= for one element)")
         fit = src.approximation
         lp, sampler = _transformed_logpdf(fit, var_name, coords)
         if lp is None:
@@ -1112,7 +1116,7 @@ def _operand(obj, label, *, var_name, coords, group, log_density, atoms, model):
         arr = np.asarray(obj, dtype=float)
         return _Operand(None, arr.reshape(arr.shape[0], -1), None, atoms, label)
     if var_name is None:
-        raise ValueError(f"{label}: pass var_names= to take draws of one variable from a container")
+        raise InvalidInputError(f"{label}: pass var_names= to take draws of one variable from a container")
     draws = obj if isinstance(obj, xr.Dataset) else src.draws
     return _Operand(None, _draws_matrix(draws, var_name, coords), None, atoms, label)
 
@@ -1137,7 +1141,7 @@ def _bounding_box(region):
         return Box(c - r, c + r), region
     if isinstance(region, tuple) and len(region) == 2:
         return Box(region[0], region[1]), None
-    raise ValueError("the exact multivariate local KL needs a finite region: a Box or a Ball "
+    raise InvalidInputError("the exact multivariate local KL needs a finite region: a Box or a Ball "
                      f"(got {type(region).__name__}); use draws (kNN) for tails and boolean regions")
 
 
@@ -1148,7 +1152,7 @@ def _dim_of(region):
         return region.dim
     if isinstance(region, tuple) or (isinstance(region, list) and region and isinstance(region[0], tuple)):
         return 1
-    raise TypeError("region must be a Box, Ball, Tail, Where, a (lo, hi) tuple or a list of them")
+    raise InvalidTypeError("region must be a Box, Ball, Tail, Where, a (lo, hi) tuple or a list of them")
 
 
 @public(renamed={"var_name": "var_names"})
@@ -1256,20 +1260,20 @@ def local_kl(p: Any, q: Any, region: Any, *, var_names: str | Sequence[str] | No
 
     check_region(region)  # ends reversed or NaN: named here, not "outside the support" later
     if direction not in ("both", "forward", "reverse"):
-        raise ValueError(f"direction must be 'both', 'forward' or 'reverse', got {direction!r}")
+        raise InvalidInputError(f"direction must be 'both', 'forward' or 'reverse', got {direction!r}")
     ci = check_ci_prob(ci_prob)
     eps = float(eps)
     if not eps >= 0:
-        raise ValueError(f"eps must be >= 0, got {eps}")
+        raise InvalidInputError(f"eps must be >= 0, got {eps}")
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k (neighbours of the kNN estimator) must be an integer >= 1, got {k!r}")
+        raise InvalidInputError(f"k (neighbours of the kNN estimator) must be an integer >= 1, got {k!r}")
     P, Q, dim = _kl_operands(p, q, region, var_names=var_names, coords=coords, group=group,
                              log_density=log_density, model=model, p_atoms=p_atoms, q_atoms=q_atoms, seed=seed)
     dirs = ["forward", "reverse"] if direction == "both" else [direction]
     results, region = _kl_by_tier(P, Q, region, dim, dirs, eps=eps, ci=ci, breakpoints=breakpoints, k=k,
                                   n_batches=n_batches, n_draws=n_draws, n_points=n_points, seed=seed)
     if all(r.mu_mass == 0 and r.nu_mass == 0 for r in results):
-        raise ValueError("the region lies outside the support of both distributions (no mass in it)")
+        raise InvalidInputError("the region lies outside the support of both distributions (no mass in it)")
     _warn_infinite(dirs, results, eps)
     fields = ("kl", "kl_lower", "kl_upper", "shape", "mass_term", "mu_mass", "nu_mass")
     data = {f: (("direction",), np.array([float(getattr(r, f)) for r in results])) for f in fields}
@@ -1284,7 +1288,7 @@ def _kl_operands(p, q, region, *, var_names, coords, group, log_density, model, 
     var_name = var_names
     if isinstance(var_names, (list, tuple)):
         if len(var_names) != 1:
-            raise ValueError(f"local_kl() takes one variable, got var_names={list(var_names)!r}")
+            raise InvalidInputError(f"local_kl() takes one variable, got var_names={list(var_names)!r}")
         var_name = var_names[0]
     kw = dict(var_name=var_name, coords=coords, group=group, log_density=log_density, model=model)
     P = _operand(p, "p", atoms=p_atoms, **kw)
@@ -1293,7 +1297,7 @@ def _kl_operands(p, q, region, *, var_names, coords, group, log_density, model, 
     for side in (P, Q):  # the region's dimension must be the distributions'
         d_side = _operand_dim(side, seed)
         if d_side is not None and dim is not None and d_side != dim:
-            raise ValueError(f"the region is {dim}-dimensional but {side.label} is {d_side}-dimensional "
+            raise InvalidInputError(f"the region is {dim}-dimensional but {side.label} is {d_side}-dimensional "
                              f"(give a region of dimension {d_side}, or select elements with coords=)")
     return P, Q, dim
 
@@ -1309,9 +1313,9 @@ def _kl_by_tier(P, Q, region, dim, dirs, *, eps, ci, breakpoints, k, n_batches, 
     results = []
     exact = P.logpdf is not None and Q.logpdf is not None
     if not exact and (P.atoms or Q.atoms):
-        raise ValueError("atoms are only supported when both densities are known (exact tier)")
+        raise InvalidInputError("atoms are only supported when both densities are known (exact tier)")
     if not exact and eps > 0:
-        raise ValueError("the regularised local KL (eps > 0) needs both densities (exact tier); "
+        raise InvalidInputError("the regularised local KL (eps > 0) needs both densities (exact tier); "
                          "with draws only, use eps=0")
     no_box = isinstance(region, (Tail, Where)) or (dim not in (None, 1) and not isinstance(region, (Box, Ball)))
     if exact and no_box and (dim not in (None, 1) or isinstance(region, Where)):
@@ -1334,7 +1338,7 @@ def _kl_by_tier(P, Q, region, dim, dirs, *, eps, ci, breakpoints, k, n_batches, 
                                          nu_atoms=nu.atoms, breakpoints=bps, log_density=True))
     elif exact:
         if P.atoms or Q.atoms:
-            raise ValueError("atoms are only supported in one dimension")
+            raise InvalidInputError("atoms are only supported in one dimension")
         box, sub = _bounding_box(region)
         for i, d in enumerate(dirs):
             mu, nu = (P, Q) if d == "forward" else (Q, P)

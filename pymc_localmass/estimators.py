@@ -28,7 +28,7 @@ from .adapters.source import convert, is_results  # noqa: F401 (is_results: for 
 from .core.curves import INDEX_STATS, STATUS_WORDS, no_draws_value
 from .core.distances import NORMS
 from .core.index import BEND_LIMIT, REACH_ESS, curve_reach, curve_steepens, fit_index_curve
-from .errors import InvalidInputError
+from .errors import InvalidInputError, InvalidTypeError
 from .results import CURVE_GROUP, attach, read, stored_centers, validate
 
 #: the estimator tiers ``local_mass(method=...)`` names (``"auto"`` picks one from the input)
@@ -58,15 +58,15 @@ def _compute_groups(data, groups, *, centers="mean", radii=None, n_radii=25, joi
     """
     groups = [str(g) for g in groups] if isinstance(groups, (list, tuple)) else None
     if not groups or len(set(groups)) != len(groups):
-        raise ValueError(f"group must be a group name or a list of distinct group names, got {groups!r}")
+        raise InvalidInputError(f"group must be a group name or a list of distinct group names, got {groups!r}")
     if joint and not _all_numeric(centers):
-        raise ValueError("several groups with joint=True need numeric centres (a keyword such as 'mean' would "
+        raise InvalidInputError("several groups with joint=True need numeric centres (a keyword such as 'mean' would "
                          "be resolved on each group's own draws)")
     one = dict(n_radii=n_radii, joint=joint, **kwargs)
     first = _compute_one(data, group=groups[0], centers=centers, radii=radii, **one)
     clash = [n for n, da in first[0].data_vars.items() if "group" in da.dims]
     if clash:
-        raise ValueError(f"variable(s) {clash} have a dimension 'group', the dim that several groups are "
+        raise InvalidInputError(f"variable(s) {clash} have a dimension 'group', the dim that several groups are "
                          "stacked along; rename it, or analyse one group at a time")
     if radii is None:  # one grid per variable spanning the first group's, and the first group on it
         radii = spanning_grids(first[0], list(first[0].data_vars), int(n_radii))
@@ -156,13 +156,13 @@ def _compute_one(data, *, var_names=None, filter_vars=None, coords=None, group="
         # every method of an approximation is the approximation tier's: exact where it
         # can be ("analytic" insists), or its own draws ("samples")
         if method == "model":
-            raise ValueError("method='model' integrates a PyMC model's density over posterior draws; "
+            raise InvalidInputError("method='model' integrates a PyMC model's density over posterior draws; "
                              "for an approximation use method='auto', 'analytic' or 'samples'")
         tier, extra = "analytic", {"method": method}
     elif method == "auto":
         tier = "samples"
     elif method == "analytic":
-        raise ValueError(f"method='analytic' needs a fitted Gaussian approximation (pm.fit(method='advi' or "
+        raise InvalidInputError(f"method='analytic' needs a fitted Gaussian approximation (pm.fit(method='advi' or "
                          f"'fullrank_advi'), a pymc-extras Laplace or DADVI fit); got {source.type_name}. "
                          "For posterior draws use method='samples' or 'model'")
     return tiers.TIERS[tier].compute(source, var_names=var_names, filter_vars=filter_vars, coords=coords,
@@ -300,7 +300,7 @@ def _select_results(ds, kwargs, fname, also=()):
     """Select variables/coords of a results dataset; anything else cannot apply to computed results."""
     bad = [k for k in kwargs if k not in _RESULT_SELECTION + tuple(also)]
     if bad:
-        raise TypeError(
+        raise InvalidTypeError(
             f"{fname}() got a results dataset (already computed), to which {', '.join(map(repr, bad))} cannot "
             f"apply; it takes only {', '.join(_RESULT_SELECTION + tuple(also))} here. Call {fname}() on the data "
             "for other centres, radii or settings")
@@ -633,10 +633,18 @@ def add_local_mass(data: DataLike, *, inplace: bool = False, merge: bool = True,
     kwargs = {k: v for k, v in given(add_local_mass, locals()).items() if k not in ("inplace", "merge")}
     source = convert(data, group=group, model=model, sample_dims=sample_dims, independent=independent)
     if not source.container:
-        raise TypeError(
+        raise InvalidTypeError(
             f"add_local_mass needs a DataTree or InferenceData, got {source.type_name}; "
             "for a Dataset or dict of arrays use local_mass() and mass_index()"
         )
+    groups = [group] if isinstance(group, str) else list(group)
+    if hasattr(data, "children") and not set(groups) & set(data.children) and len(getattr(data, "data_vars", {})):
+        # a node holding the draws itself (idata.posterior): the groups would nest inside it, where
+        # neither summary() nor a later call finds them
+        raise InvalidInputError(
+            f"add_local_mass attaches its groups beside {group!r}: pass the whole tree (idata), not a node "
+            f"holding the draws itself (idata.{group}); for the node's draws alone use local_mass() and "
+            "mass_index()")
     curves, index = _compute(source, **kwargs)
     if merge:
         curves, index = _merge_with_existing(read(data), curves, index)
@@ -715,3 +723,10 @@ def changed_model_data(model, data):
     from .adapters.pymc import changed_data, fitting_data
 
     return changed_data(model, fitting_data(data))
+
+
+def check_model_shapes(model, draws, group="posterior"):
+    """Raise when a free variable of ``model`` has another shape in ``draws`` (for check(), see adapters.pymc)."""
+    from .adapters.pymc import check_model_shapes as _check
+
+    _check(model, draws, group)

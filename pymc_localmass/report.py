@@ -29,7 +29,7 @@ import numpy as np
 
 from . import __version__
 from ._api import CentersLike, Coords, RadiiLike, VarNames, public
-from .errors import InvalidTypeError, UnknownNameError
+from .errors import InvalidInputError, InvalidTypeError, UnknownNameError
 from .estimators import describe_fit
 
 __all__ = ["report"]
@@ -344,6 +344,12 @@ def report(fits: Mapping[str, Any], path: str | os.PathLike[str], *, reference: 
 
     if not isinstance(fits, Mapping) or not fits:
         raise InvalidTypeError("fits must be a non-empty mapping {name: fit}")
+    for arg, val in (("max_panels", max_panels), ("max_rows", max_rows)):
+        if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < 1:
+            raise InvalidInputError(f"{arg} must be an integer >= 1, got {val!r}")
+    if os.path.isdir(os.fspath(path)):
+        raise InvalidInputError(f"path {os.fspath(path)!r} is a directory; give the HTML file to write, "
+                                "e.g. os.path.join(folder, 'report.html')")
     objs = {str(k): v for k, v in fits.items()}
     from .reference_free import REFERENCE_NAME, is_reference_free
 

@@ -283,7 +283,8 @@ def check_distinct_labels(pairs):
     seen = {}
     for var, lab in pairs:
         if seen.setdefault(lab, var) != var:
-            raise ValueError(f"label {lab!r} names an element of variable {seen[lab]!r} and of variable {var!r}; "
+            raise InvalidInputError(
+                f"label {lab!r} names an element of variable {seen[lab]!r} and of variable {var!r}; "
                              "rename one of the variables")
 
 
@@ -360,7 +361,7 @@ def status_word(row):
     code = row.get("status", np.nan)
     if isinstance(code, str):
         if code not in STATUS_WORDS:
-            raise ValueError(f"unknown status {code!r}; one of {list(STATUS_WORDS)}")
+            raise InvalidInputError(f"unknown status {code!r}; one of {list(STATUS_WORDS)}")
         return code
     code = float(code)
     if not np.isfinite(code):
@@ -443,7 +444,8 @@ def status_note(row, name="the variable", center="the centre", dim=1):
                     "floating-point type")
         if not np.isfinite(n_near):
             return (f"the curve around {at} gives no slope: fewer than three of its radii are resolved and hold at "
-                    "most half the mass (the index is read from small balls); radii= where the mass is resolved, "
+                    "most half the mass beyond the smallest ball's (the index is read from small balls); radii= "
+                    "where the mass is resolved, "
                     "and nearer the centre where it saturates, may give one")
         if not np.isfinite(get("r_resolved")):
             return (f"no ball around {at} holds min_ess effective draws: the draws resolve no radius; "
@@ -456,7 +458,8 @@ def status_note(row, name="the variable", center="the centre", dim=1):
                     + STATUS_ADVICE[word])
         if not np.isfinite(near) and not np.isfinite(get("window")):  # a curve that gave no slope fit
             return (f"the curve around {at} gives no slope: fewer than three of its radii are resolved and hold at "
-                    "most half the mass (the index is read from small balls); radii= where the mass is resolved, "
+                    "most half the mass beyond the smallest ball's (the index is read from small balls); radii= "
+                    "where the mass is resolved, "
                     "and nearer the centre where it saturates, may give one")
         if n_near < REACH_ESS:
             return (f"no draw within {_g(near / sc)} sd of {at} ({n_near:.0f} effective draws within one sd); "

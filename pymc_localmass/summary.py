@@ -12,6 +12,7 @@ from ._api import (CentersLike, Coords, DataLike, FilterVars, Group, Method, Nor
                    given, public)
 from ._compat import is_datatree, is_inferencedata
 from .results import element_labels, joint_dim, read, status_note, status_word, stored_centers
+from .errors import InvalidInputError
 
 
 #: significant digits of the default display (``round_to="auto"``): estimates, interval ends
@@ -104,7 +105,7 @@ class SummaryDataFrame(pd.DataFrame):
 
 def _format(df, round_to, fmt):
     if fmt not in FORMATS:
-        raise ValueError(f"fmt must be one of {FORMATS}, got {fmt!r}")
+        raise InvalidInputError(f"fmt must be one of {FORMATS}, got {fmt!r}")
     if isinstance(round_to, str) and round_to.lower() == "none" or round_to is False:
         out = pd.DataFrame(df)
     elif round_to is None or (isinstance(round_to, str) and round_to == "auto"):
@@ -112,7 +113,7 @@ def _format(df, round_to, fmt):
     elif isinstance(round_to, (int, np.integer)) and not isinstance(round_to, bool) and round_to >= 1:
         out = _rounded(df, int(round_to))
     else:
-        raise ValueError(f"round_to must be 'auto', 'none' or a whole number of significant digits >= 1, "
+        raise InvalidInputError(f"round_to must be 'auto', 'none' or a whole number of significant digits >= 1, "
                          f"got {round_to!r}")
     if fmt == "long":
         cls = type(out)

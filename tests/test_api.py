@@ -527,3 +527,21 @@ def test_numeric_centre_labels_never_collide():
     bad = res.assign_coords(center=["1", "12", "12", "0.1", "a", "b"])
     with pytest.raises(SchemaError, match=r"center repeats labels \['12'\]"):
         plm.validate(bad, kind="local_mass_index")
+
+
+def test_add_local_mass_on_a_node_holding_the_draws_is_refused():
+    # outside check: add_local_mass(idata.posterior) nested the groups inside the posterior node
+    # (and inplace=True wrote /posterior/local_mass into the user's tree), where summary()
+    # then recomputed at default centres
+    from pymc_localmass._compat import MODERN
+    from pymc_localmass.errors import InvalidInputError, InvalidTypeError
+
+    rng = np.random.default_rng(0)
+    ds = xr.Dataset({"x": (("chain", "draw"), rng.normal(size=(2, 300)))})
+    if MODERN:
+        tree = xr.DataTree.from_dict({"posterior": ds})
+        with pytest.raises(InvalidInputError, match=r"pass the whole tree \(idata\), not a node"):
+            plm.add_local_mass(tree["posterior"], inplace=True)
+        assert set(tree.children) == {"posterior"} and not tree["posterior"].children
+    with pytest.raises(InvalidTypeError, match="needs a DataTree or InferenceData"):
+        plm.add_local_mass(ds)

@@ -142,3 +142,16 @@ def test_user_data_untouched(rng):
     plm.local_mass(ds, centers=["mean", 0.0])
     xr.testing.assert_identical(ds, before)
     assert ds["x"].chunks == before["x"].chunks
+
+
+def test_joint_ball_of_dask_chunked_draws_equals_in_memory():
+    # outside check: joint=True on draws chunked along `draw` failed inside xarray (a core
+    # dimension in several chunks); the joint's coordinates are read into memory
+    import pymc_localmass as plm
+
+    rng = np.random.default_rng(7)
+    ds = xr.Dataset({"mu": (("chain", "draw"), rng.normal(0, 1, (4, 1000))),
+                     "tau": (("chain", "draw"), np.abs(rng.normal(0, 1, (4, 1000))))})
+    mem = plm.mass_index(ds, joint=True, centers=0.0)
+    lazy = plm.mass_index(ds.chunk({"draw": 250}), joint=True, centers=0.0)
+    np.testing.assert_allclose(lazy["mu+tau"].values, mem["mu+tau"].values, rtol=1e-10, equal_nan=True)

@@ -569,7 +569,7 @@ def test_radii_where_the_mass_saturates_give_no_index(horseshoe):
     assert np.isnan(fit["a"])
     model, idata = horseshoe
     radii = np.geomspace(1e3, 1e6, 8)  # beta's balls hold nearly all its (half-Cauchy scale) mass
-    with pytest.warns(RuntimeWarning, match="0 of the 8 resolved radii hold at most half the mass"):
+    with pytest.warns(RuntimeWarning, match="1 of the 8 resolved radii are small balls"):
         out = plm.add_local_mass(idata, method="model", model=model, var_names=["beta"], centers={"beta": 0.0},
                                  radii=radii)
     row = plm.summary(out).loc[("beta", "0")]

@@ -71,6 +71,11 @@ def to_dataset(data, group="posterior", sample_dims=SAMPLE_DIMS):
                 )
             dims = list(sample_dims) + [f"{name}_dim_{i}" for i in range(arr.ndim - n_lead)]
             arrays[name] = (dims, arr)
+        lead = {name: arr.shape[:n_lead] for name, (_, arr) in arrays.items()}
+        if len(set(lead.values())) > 1:
+            raise InvalidInputError(
+                f"the arrays in the dict have different ({', '.join(sample_dims)}) sizes: {lead}; every variable "
+                "needs the same chains and draws")
         ds = xr.Dataset(arrays)
     else:
         raise InvalidTypeError(
@@ -271,6 +276,8 @@ def select_vars(ds, var_names=None, filter_vars=None, *, sample_dims=SAMPLE_DIMS
         return all_vars
     if isinstance(var_names, str):
         var_names = [var_names]
+    if not isinstance(var_names, (list, tuple)) or not all(isinstance(v, str) for v in var_names):
+        raise InvalidTypeError(f"var_names must be a name or a list of names, got {var_names!r}")
     if filter_vars not in (None, "like", "regex"):
         raise InvalidInputError(f"filter_vars must be None, 'like' or 'regex', got {filter_vars!r}")
     negated = [v[1:] for v in var_names if v.startswith("~")]

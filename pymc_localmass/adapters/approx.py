@@ -39,6 +39,7 @@ from scipy import optimize, stats
 from .._compat import container_groups, get_group, is_datatree, is_inferencedata
 from ..core.gaussian import _canonical_transform, _forward_transform, _inverse_transform, transform_support
 from . import _as_chains
+from ..errors import InvalidInputError, InvalidTypeError, UnknownNameError
 
 __all__ = [
     "ApproxVariable",
@@ -213,7 +214,7 @@ class GaussianApproximation:
     def variable(self, name):
         """The :class:`ApproxVariable` of ``name``, with a clear error when unknown."""
         if name not in self.variables:
-            raise KeyError(f"variable {name!r} is not a free variable of the {self.kind} approximation; "
+            raise UnknownNameError(f"variable {name!r} is not a free variable of the {self.kind} approximation; "
                            f"it has {list(self.variables)}")
         return self.variables[name]
 
@@ -231,7 +232,7 @@ class GaussianApproximation:
         True
         """
         if not self.gaussian:
-            raise ValueError(f"the {self.kind} approximation is not Gaussian; no exact marginal of {name!r}")
+            raise InvalidInputError(f"the {self.kind} approximation is not Gaussian; no exact marginal of {name!r}")
         v = self.variable(name)
         return self.mean[v.index].reshape(v.shape), self.sd[v.index].reshape(v.shape)
 
@@ -244,7 +245,7 @@ class GaussianApproximation:
         """
         v = self.variable(name)
         if not v.supported:
-            raise ValueError(f"variable {name!r}: transform {v.transform_class} is not elementwise ({v.reason})")
+            raise InvalidInputError(f"variable {name!r}: transform {v.transform_class} is not elementwise ({v.reason})")
         mu, sd = self.marginal(name)
         tname, lo, hi = _canonical_transform(v.transform, v.lower, v.upper)
         y = mu[..., None] + sd[..., None] * _GH_NODES
@@ -311,7 +312,8 @@ class GaussianApproximation:
         for name in names:
             v = self.variable(name)
             if not v.supported:
-                raise ValueError(f"variable {name!r}: transform {v.transform_class} is not elementwise ({v.reason})")
+                raise InvalidInputError(
+                    f"variable {name!r}: transform {v.transform_class} is not elementwise ({v.reason})")
             flat = np.arange(v.index.start, v.index.stop)
             keep = np.arange(v.size) if selections is None or name not in selections else np.asarray(selections[name])
             idx.extend(flat[keep].tolist())
@@ -351,7 +353,7 @@ class GaussianApproximation:
         elif self.gaussian:
             ds = self._sample_gaussian(n_draws, n_chains, seed)
         else:  # pragma: no cover - no draws and not Gaussian
-            raise ValueError(f"the {self.kind} approximation carries neither a Gaussian nor draws")
+            raise InvalidInputError(f"the {self.kind} approximation carries neither a Gaussian nor draws")
         self._cache[key] = ds
         return ds
 
@@ -391,7 +393,7 @@ class GaussianApproximation:
         the batch (one compiled call per chunk of points, not one per point).
         """
         if self.model is None:
-            raise ValueError(
+            raise InvalidInputError(
                 "variables " + ", ".join(repr(v.name) for v in variables)
                 + " have vector transforms and the approximation has no model to invert them; "
                 "pass model=<pymc.Model>")
@@ -463,7 +465,7 @@ class GaussianApproximation:
             logp[i] = float(logp_fn(point))
         diff = logp - np.atleast_1d(logq)
         if np.any(np.isnan(diff) | np.isposinf(diff)):
-            raise ValueError(f"ELBO of the {self.kind} approximation: the log densities are not finite at "
+            raise InvalidInputError(f"ELBO of the {self.kind} approximation: the log densities are not finite at "
                              f"{int(np.sum(np.isnan(diff) | np.isposinf(diff)))} of {diff.size} of its draws")
         if np.any(np.isneginf(diff)):  # q puts mass where the model has none: KL(q || p) = inf
             self._cache[key] = (-math.inf, 0.0)
@@ -653,7 +655,7 @@ def _variable_from_model(model, value_name, index, value_shape):
             rv = r
             break
     if rv is None:
-        raise KeyError(f"value variable {value_name!r} not found in the model")
+        raise UnknownNameError(f"value variable {value_name!r} not found in the model")
     transform = model.rvs_to_transforms.get(rv)
     name = rv.name
     shapes = _rv_shapes(model)
@@ -774,11 +776,11 @@ def _from_laplace(obj, model=None, group="posterior"):
     labels = [str(x) for x in mean_da[row_dim].values] if row_dim in mean_da.coords else None
     mean = np.asarray(mean_da.values, dtype=float)
     if "covariance_matrix" not in fit.data_vars:
-        raise ValueError("the Laplace fit has no covariance_matrix in its 'fit' group")
+        raise InvalidInputError("the Laplace fit has no covariance_matrix in its 'fit' group")
     cov = np.asarray(fit["covariance_matrix"].values, dtype=float)
     cov = 0.5 * (cov + cov.T)
     if labels is None:
-        raise ValueError("the Laplace fit's mean_vector has no row labels: cannot tell which variable is which")
+        raise InvalidInputError("the Laplace fit's mean_vector has no row labels: cannot tell which variable is which")
     return _from_flat_gaussian(obj, "laplace", mean, cov, labels, model=model, group=group)
 
 
@@ -789,7 +791,7 @@ def _from_dadvi(obj, model=None, group="posterior"):
     D = len(labels)
     mean, log_sd = x[:D], x[D:]
     if not np.all(np.isfinite(x)):
-        raise ValueError("the DADVI fit's optimizer_result x has non-finite means or log sds")
+        raise InvalidInputError("the DADVI fit's optimizer_result x has non-finite means or log sds")
     return _from_flat_gaussian(obj, "dadvi", mean, np.diag(np.exp(2.0 * log_sd)), labels, model=model,
                                group=group)
 
@@ -818,7 +820,7 @@ def _from_flat_gaussian(obj, kind, mean, cov, labels, *, model=None, group="post
         sl = slice(start, stop)
         if model is not None:
             if base not in value_names:
-                raise KeyError(f"the {kind} fit's row {base!r} is not a value variable of the model")
+                raise UnknownNameError(f"the {kind} fit's row {base!r} is not a value variable of the model")
             # the value's own shape (a simplex of K has K - 1 unconstrained rows)
             vshape = tuple(int(n) for n in initial[base].shape)
             v = _variable_from_model(model, base, sl, vshape)
@@ -865,11 +867,11 @@ def _variable_from_names(base, sl, draws):
         dims = tuple(f"{name}_dim_{i}" for i in range(len(shape)))
         coords = {d: np.arange(s) for d, s in zip(dims, shape)}
     if int(np.prod(shape, dtype=int)) != sl.stop - sl.start and m and m.group("suffix") not in _SUFFIX_TRANSFORMS:
-        raise ValueError(f"{name!r} has the transform {m.group('suffix')!r}, which acts on the whole vector "
+        raise InvalidInputError(f"{name!r} has the transform {m.group('suffix')!r}, which acts on the whole vector "
                          f"({sl.stop - sl.start} unconstrained rows for shape {shape}): pass model=<pymc.Model> "
                          "to read it through the model's own transform")
     if int(np.prod(shape, dtype=int)) != sl.stop - sl.start:
-        raise ValueError(f"the fit has {sl.stop - sl.start} rows for {base!r} but the draws of "
+        raise InvalidInputError(f"the fit has {sl.stop - sl.start} rows for {base!r} but the draws of "
                          f"{name!r} have shape {shape}")
     return ApproxVariable(name=name, value_name=base, shape=shape, dims=dims, coords=coords, index=sl,
                           transform=tname, transform_class=tclass, reason=reason)
@@ -940,6 +942,6 @@ def from_approximation(obj, model=None, group="posterior"):
         return _from_pathfinder(obj, group=group)
     if kind == "dadvi":
         return _from_dadvi(obj, model=model, group=group)
-    raise TypeError(
+    raise InvalidTypeError(
         f"expected a fitted approximation (pm.fit result, pymc-extras Laplace, DADVI or Pathfinder fit), "
         f"got {type(obj).__name__}")

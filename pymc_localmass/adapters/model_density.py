@@ -36,7 +36,7 @@ from pymc.logprob.utils import CheckParameterValue
 from pymc.model.transform.conditioning import remove_value_transforms
 from pymc.pytensorf import compile as _pm_compile
 
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, UnknownNameError
 
 __all__ = [
     "ModelLogDensity",
@@ -317,7 +317,8 @@ class ModelLogDensity:
         (3, 6)
         """
         if name not in self._slices:
-            raise KeyError(f"variable {name!r} is not a free variable of the model; free variables: {list(self.names)}")
+            raise UnknownNameError(
+                f"variable {name!r} is not a free variable of the model; free variables: {list(self.names)}")
         info = self.variables[name]
         index = (int(index),) if np.ndim(index) == 0 and not isinstance(index, tuple) else tuple(int(i) for i in index)
         if len(index) != len(info.shape) or any(not 0 <= i < s for i, s in zip(index, info.shape)):
@@ -328,7 +329,8 @@ class ModelLogDensity:
     def slice(self, name):
         """Columns of variable ``name`` as a slice."""
         if name not in self._slices:
-            raise KeyError(f"variable {name!r} is not a free variable of the model; free variables: {list(self.names)}")
+            raise UnknownNameError(
+                f"variable {name!r} is not a free variable of the model; free variables: {list(self.names)}")
         return self._slices[name]
 
     def flatten(self, values):
@@ -355,7 +357,7 @@ class ModelLogDensity:
         """
         missing = [n for n in self.names if n not in values]
         if missing:
-            raise KeyError(f"values are missing free variable(s) {missing}")
+            raise UnknownNameError(f"values are missing free variable(s) {missing}")
         parts, batch = [], None
         for name in self.names:
             info = self.variables[name]

@@ -1375,7 +1375,9 @@ def fit_index_curve(radius, mass, mass_lower, mass_upper, resolved, scale, *, ci
         # the radii given reach only where the mass saturates (a model-tier curve over 0.3-1.5
         # of N(0.2, 0.14) read a = 12.5 "ok", or an atom where the slope fell to 0); with three
         # or more, the slope fit's window choice (fit_slopes) weighs the wider radii
-        local = keep[m[e, keep] <= LOCAL_MASS]
+        # (of the mass beyond the smallest ball's: an atom's curve starts at its weight)
+        m0 = m[e, keep[0]] if keep.size else 0.0
+        local = keep[m[e, keep] - m0 <= LOCAL_MASS * (1.0 - m0)]
         if local.size < 3:
             continue
         if curvature and keep.size > LOCAL_MIN_RADII:

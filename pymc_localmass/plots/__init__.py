@@ -18,6 +18,7 @@ from typing import Any, Literal
 from .._api import Coords, FilterVars, Group, VarNames
 from .._compat import MODERN
 from ._prepare import KINDS, LocalMassComputedWarning, check_kind, collect, geometry
+from ..errors import InvalidInputError, InvalidTypeError
 
 __all__ = ["plot_local_mass", "register", "save_figure", "LocalMassComputedWarning", "KINDS"]
 
@@ -141,6 +142,8 @@ def plot_local_mass(
     >>> out = plot_local_mass(idata, var_names="tau", kind="both")
     """
     check_kind(kind)
+    if backend is not None and backend not in ("matplotlib", "bokeh", "plotly"):
+        raise InvalidInputError(f"backend must be 'matplotlib', 'bokeh' or 'plotly', got {backend!r}")
     pdata = collect(data, var_names=var_names, filter_vars=filter_vars, coords=coords, group=group, stats=stats)
     geo = geometry(pdata)
     col_wrap = 4 if col_wrap is None else col_wrap
@@ -159,7 +162,7 @@ def _plot_modern(pdata, geo, *, legacy_args, pc_kwargs, **kwargs):
     """ArviZ 1.x: draw on a PlotCollection; the ArviZ 0.2x arguments (``legacy_args``) must be None."""
     for name, value in legacy_args.items():
         if value is not None:
-            raise TypeError(
+            raise InvalidTypeError(
                 f"{name}= is an ArviZ 0.2x argument; with ArviZ 1.x use plot_collection=, backend=, "
                 "figure_kwargs= and the returned PlotCollection's .show()"
             )
@@ -172,11 +175,11 @@ def _plot_legacy(pdata, geo, *, backend, modern_args, pc_kwargs, **kwargs):
     """ArviZ 0.2x: draw with matplotlib; the ArviZ 1.x arguments (``modern_args``, ``**pc_kwargs``) must be unset."""
     for name, value in modern_args.items():
         if value is not None:
-            raise TypeError(f"{name}= needs ArviZ 1.x (arviz-plots); with ArviZ 0.2x use ax= and figsize=")
+            raise InvalidTypeError(f"{name}= needs ArviZ 1.x (arviz-plots); with ArviZ 0.2x use ax= and figsize=")
     if backend not in (None, "matplotlib"):
-        raise ValueError(f"with ArviZ 0.2x plot_local_mass supports backend='matplotlib' only, got {backend!r}")
+        raise InvalidInputError(f"with ArviZ 0.2x plot_local_mass supports backend='matplotlib' only, got {backend!r}")
     if pc_kwargs:
-        raise TypeError(f"unexpected keyword argument(s) {sorted(pc_kwargs)}")
+        raise InvalidTypeError(f"unexpected keyword argument(s) {sorted(pc_kwargs)}")
     from ._legacy import plot
 
     return plot(pdata, geo, **kwargs)

@@ -9,6 +9,7 @@ import numpy as np
 from .._stack import user_stacklevel
 from ._prepare import axis_labels, panel_title
 from .axes import tidy_log_axis
+from ..errors import InvalidInputError
 
 # default matplotlib keyword arguments of each visual (``visuals=`` overrides or disables them)
 DEFAULTS = {
@@ -211,10 +212,10 @@ def plot(pdata, geo, *, kind, labeller=None, visuals=None, ax=None, figsize=None
     visuals = dict(visuals or {})
     unknown = [k for k in visuals if k not in VISUAL_NAMES]
     if unknown:
-        raise ValueError(f"unknown visuals {unknown}; valid keys are {list(VISUAL_NAMES)}")
+        raise InvalidInputError(f"unknown visuals {unknown}; valid keys are {list(VISUAL_NAMES)}")
     panels = pdata.panels()
     if not panels:
-        raise ValueError("nothing to plot: no variable element and centre has local-mass data")
+        raise InvalidInputError("nothing to plot: no variable element and centre has local-mass data")
     n = len(panels)
     which = ["mass", "slope"] if kind == "both" else [kind]
     fig, flat = _axes_grid(n, which, kind=kind, ax=ax, figsize=figsize, backend_kwargs=backend_kwargs,
@@ -259,7 +260,7 @@ def _axes_grid(n, which, *, kind, ax, figsize, backend_kwargs, col_wrap):
         return fig, flat[: n * len(which)]
     flat = np.ravel(np.asarray(ax, dtype=object))
     if flat.size < n * len(which):
-        raise ValueError(
+        raise InvalidInputError(
             f"ax has {flat.size} axes but {n * len(which)} panels are needed "
             f"({n} element/centre panels x {len(which)} kind(s))"
         )

@@ -10,6 +10,7 @@ import xarray as xr
 
 from . import visuals as vis
 from ._prepare import _NO_OVERLAY, axis_labels
+from ..errors import InvalidInputError
 
 #: visual name -> (function, extra map kwargs, default keyword arguments)
 CURVE_VISUALS = ("mass_band", "slope_band", "fit", "mass", "mass_unresolved", "slope", "slope_unresolved",
@@ -71,7 +72,7 @@ def _new_collection(pdata, facet, *, kind, backend, col_wrap, figsize, pc_kwargs
     plot_bknd = import_module(f"arviz_plots.backend.{backend}")
     panels = pdata.panels()
     if not panels:
-        raise ValueError("nothing to plot: no variable element and centre has local-mass data")
+        raise InvalidInputError("nothing to plot: no variable element and centre has local-mass data")
     which = ["mass", "slope"] if kind == "both" else [kind]
     n_plots = len(panels) * len(which)
     if kind == "both":
@@ -182,11 +183,11 @@ def _checked_visual_keys(visuals, aes_by_visuals):
     visuals = dict(visuals or {})
     unknown = [k for k in visuals if k not in VISUAL_NAMES]
     if unknown:
-        raise ValueError(f"unknown visuals {unknown}; valid keys are {list(VISUAL_NAMES)}")
+        raise InvalidInputError(f"unknown visuals {unknown}; valid keys are {list(VISUAL_NAMES)}")
     aes_by_visuals = dict(aes_by_visuals or {})
     unknown = [k for k in aes_by_visuals if k not in VISUAL_NAMES]
     if unknown:
-        raise ValueError(f"unknown aes_by_visuals keys {unknown}; valid keys are {list(VISUAL_NAMES)}")
+        raise InvalidInputError(f"unknown aes_by_visuals keys {unknown}; valid keys are {list(VISUAL_NAMES)}")
     return visuals, aes_by_visuals
 
 
@@ -201,7 +202,7 @@ def _collection(pdata, facet, *, plot_collection, backend, kind, col_wrap, figsi
         return pc, backend
     pc = plot_collection
     if backend is not None and backend != pc.backend:
-        raise ValueError(f"backend={backend!r} differs from the plot_collection's backend {pc.backend!r}")
+        raise InvalidInputError(f"backend={backend!r} differs from the plot_collection's backend {pc.backend!r}")
     return pc, pc.backend
 
 

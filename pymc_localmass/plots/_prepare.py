@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._stack import user_stacklevel
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, InvalidTypeError, UnknownNameError
 from ..results import status_word
 import xarray as xr
 
@@ -61,14 +61,14 @@ def _is_fit_mapping(data):
     if not isinstance(data, Mapping) or _is_container(data) or isinstance(data, xr.Dataset):
         return False
     if not data:
-        raise ValueError("plot_local_mass got an empty mapping of fits")
+        raise InvalidInputError("plot_local_mass got an empty mapping of fits")
     kinds = [_is_container(v) or isinstance(v, xr.Dataset) or _is_results_pair(v) or _is_approximation(v)
              for v in data.values()]
     if all(kinds):
         return True
     if any(kinds):
         bad = [k for k, ok in zip(data, kinds) if not ok]
-        raise TypeError(
+        raise InvalidTypeError(
             f"mapping of fits: entries {bad} are not DataTree/InferenceData/Dataset objects or approximations "
             "(a dict of numpy arrays is read as draws of one fit, not as several fits)"
         )
@@ -108,7 +108,7 @@ def select_names(available, var_names=None, filter_vars=None):
     if var_names is None:
         return available
     if filter_vars not in (None, "like", "regex"):
-        raise ValueError(f"filter_vars must be None, 'like' or 'regex', got {filter_vars!r}")
+        raise InvalidInputError(f"filter_vars must be None, 'like' or 'regex', got {filter_vars!r}")
     var_names = [var_names] if isinstance(var_names, str) else list(var_names)
     negated = [v[1:] for v in var_names if v.startswith("~") and v not in available]
     positive = [v for v in var_names if not (v.startswith("~") and v not in available)]
@@ -122,7 +122,7 @@ def select_names(available, var_names=None, filter_vars=None):
 
     missing = [p for p in positive if not match(p)]  # excluding what is not there is no error
     if missing:
-        raise KeyError(f"variable(s) {missing} not found in the local-mass results; available: {available}")
+        raise UnknownNameError(f"variable(s) {missing} not found in the local-mass results; available: {available}")
     # in the order asked for (panels follow var_names, as in ArviZ)
     chosen = list(dict.fromkeys(v for p in positive for v in match(p))) if positive else list(available)
     drop = {v for p in negated for v in match(p)}
@@ -135,7 +135,7 @@ def apply_coords(ds, coords):
         return ds
     unknown = [d for d in coords if d not in ds.dims]
     if unknown:
-        raise KeyError(f"coords refer to unknown dimension(s) {unknown}; the results have dims {list(ds.dims)}")
+        raise UnknownNameError(f"coords refer to unknown dimension(s) {unknown}; the results have dims {list(ds.dims)}")
     sel = {}
     for dim, value in coords.items():
         values = _as_list(value)
@@ -145,7 +145,7 @@ def apply_coords(ds, coords):
     try:
         return ds.sel(sel)
     except KeyError as err:
-        raise KeyError(f"coords {coords} do not match the results' coordinates: {err}") from None
+        raise UnknownNameError(f"coords {coords} do not match the results' coordinates: {err}") from None
 
 
 def _estimate(obj, group, est_kwargs, *, reason):
@@ -177,7 +177,7 @@ def _stored(obj, group):
     elif isinstance(obj, xr.Dataset) and "local_stat" in obj.dims:
         curves, index = obj, None
     elif isinstance(obj, xr.Dataset) and "index_stat" in obj.dims:
-        raise ValueError(
+        raise InvalidInputError(
             "plot_local_mass needs the local_mass curves (group 'local_mass'); got only a "
             "local_mass_index dataset"
         )
@@ -217,7 +217,7 @@ def results_of(obj, *, group, var_names, filter_vars, coords, est_kwargs):
             what = "no local_mass results" if group is None else f"no local_mass results for group {group!r}"
             curves, index = _estimate(obj, group, dict(base, var_names=var_names), reason=f"the input has {what}")
         else:
-            raise TypeError(
+            raise InvalidTypeError(
                 "plot_local_mass needs a DataTree/InferenceData (with or without local_mass groups), a "
                 "local_mass results Dataset, a Dataset or dict of draws, or a mapping of fits; "
                 f"got {type(obj).__name__}"
@@ -231,7 +231,7 @@ def results_of(obj, *, group, var_names, filter_vars, coords, est_kwargs):
             draws = get_group(obj, source).data_vars if source in _groups(obj) else {}
             unknown = [v for v in missing if v not in draws]
             if unknown:
-                raise KeyError(
+                raise UnknownNameError(
                     f"variable(s) {unknown} not found in the local-mass results ({list(curves.data_vars)}) "
                     f"nor in group {source!r} ({list(draws)})"
                 )
@@ -246,7 +246,7 @@ def results_of(obj, *, group, var_names, filter_vars, coords, est_kwargs):
     index = apply_coords(index, coords)
     missing_idx = [n for n in names if n not in index.data_vars]
     if missing_idx:
-        raise ValueError(f"the local_mass_index results lack variable(s) {missing_idx}")
+        raise InvalidInputError(f"the local_mass_index results lack variable(s) {missing_idx}")
     return curves, index
 
 
@@ -289,13 +289,13 @@ def _joint_centers(obj, group, curves, var_names):
     out, start = {}, 0
     for var in var_names:
         if var not in ds.data_vars:
-            raise KeyError(f"variable {var!r} of the joint reference ball is missing in the other fit")
+            raise UnknownNameError(f"variable {var!r} of the joint reference ball is missing in the other fit")
         shape = tuple(ds[var].sizes[d] for d in ds[var].dims if d not in ("chain", "draw"))
         n = int(np.prod(shape, dtype=int))
         out[var] = values[start:start + n].reshape(shape) if shape else float(values[start])
         start += n
     if start != values.size:
-        raise ValueError(
+        raise InvalidInputError(
             f"the joint reference ball has {values.size} coordinates, the other fit's variables {var_names} "
             f"have {start}"
         )
@@ -320,13 +320,13 @@ def results_like(obj, ref, *, label, group, coords, est_kwargs):
         group = group or curves.attrs.get("source_group", "posterior")
         if not _has_draws(obj, group):
             if missing:
-                raise ValueError(f"fit {label!r} has no local-mass results for variable(s) {missing}")
+                raise InvalidInputError(f"fit {label!r} has no local-mass results for variable(s) {missing}")
             warnings.warn(
                 f"plot_local_mass: fit {label!r} has stored results at other radii than the reference and "
                 "no draws to recompute them; it is drawn at its own radii", UserWarning, stacklevel=user_stacklevel())
             return apply_coords(curves[names], coords), apply_coords(index[names], coords)
     if not (_is_container(obj) or isinstance(obj, (xr.Dataset, Mapping)) or _is_approximation(obj)):
-        raise TypeError(f"fit {label!r}: cannot read draws from {type(obj).__name__}")
+        raise InvalidTypeError(f"fit {label!r}: cannot read draws from {type(obj).__name__}")
     source = ("from the approximation itself" if _is_approximation(obj)
               else f"from group {group or 'posterior'!r}")
     warnings.warn(
@@ -449,7 +449,7 @@ def collect(data, *, var_names=None, filter_vars=None, coords=None, group=None, 
     """
     est_kwargs = dict((stats or {}).get("local_mass", {}) or {})
     if coords is not None and not isinstance(coords, Mapping):
-        raise TypeError(f"coords must be a mapping of dimension -> value(s), got {type(coords).__name__}")
+        raise InvalidTypeError(f"coords must be a mapping of dimension -> value(s), got {type(coords).__name__}")
     sel_kw = dict(var_names=var_names, filter_vars=filter_vars, coords=coords, est_kwargs=est_kwargs)
     # results that already carry several groups along dim "group" (local_mass(..., group=[...])):
     # that dim is the overlay
@@ -470,7 +470,7 @@ def collect(data, *, var_names=None, filter_vars=None, coords=None, group=None, 
         overlay = FIT_DIM
     else:
         if group is not None and not isinstance(group, str):
-            raise TypeError(f"group must be a string or a list of strings, got {group!r}")
+            raise InvalidTypeError(f"group must be a string or a list of strings, got {group!r}")
         items = [(None, data, group)]
         overlay = None
     ref_pos = 0
@@ -505,18 +505,18 @@ def _group_overlay(data, group, var_names, filter_vars):
     results, else all); a variable asked by name must be in every group.
     """
     if _is_fit_mapping(data) if isinstance(data, Mapping) else False:
-        raise ValueError("overlay either a mapping of fits or a list of groups, not both")
+        raise InvalidInputError("overlay either a mapping of fits or a list of groups, not both")
     groups = [str(g) for g in group]
     if len(groups) == 0:
-        raise ValueError("group is an empty list")
+        raise InvalidInputError("group is an empty list")
     if len(set(groups)) != len(groups):
-        raise ValueError(f"group has repeated entries: {groups}")
+        raise InvalidInputError(f"group has repeated entries: {groups}")
     if not _is_container(data):
-        raise TypeError("group=[...] overlays need a DataTree or InferenceData with those groups")
+        raise InvalidTypeError("group=[...] overlays need a DataTree or InferenceData with those groups")
     have = _groups(data)
     missing = [g for g in groups if g not in have]
     if missing:
-        raise KeyError(f"group(s) {missing} not found; the data has groups {have}")
+        raise UnknownNameError(f"group(s) {missing} not found; the data has groups {have}")
     have_vars = {g: list(get_group(data, g).data_vars) for g in groups}
     first = next((g for g in ("posterior", *groups) if g in have_vars), groups[0])
     common = [v for v in have_vars[first] if all(v in have_vars[g] for g in groups)]
@@ -524,7 +524,7 @@ def _group_overlay(data, group, var_names, filter_vars):
         for g in groups:
             lacking = [v for v in _as_list(var_names) if not str(v).startswith("~") and v not in have_vars[g]]
             if lacking:
-                raise KeyError(f"variable(s) {lacking} not in group {g!r} (it has {have_vars[g]})")
+                raise UnknownNameError(f"variable(s) {lacking} not in group {g!r} (it has {have_vars[g]})")
     if var_names is None:
         stored = read(data)
         in_store = [v for v in (stored[0].data_vars if stored is not None else []) if v in common]
@@ -532,7 +532,7 @@ def _group_overlay(data, group, var_names, filter_vars):
     else:
         chosen = select_names(common, var_names, filter_vars)
     if not chosen:
-        raise ValueError(f"groups {groups} share no variable to overlay")
+        raise InvalidInputError(f"groups {groups} share no variable to overlay")
     return groups, chosen
 
 
@@ -545,7 +545,7 @@ def _assemble(ref, entries, labels, *, overlay, ref_pos):
     for label, (c, i) in zip(labels[1:], entries[1:]):
         missing = [n for n in names if n not in c.data_vars or n not in i.data_vars]
         if missing:
-            raise ValueError(f"fit {label!r} has no local-mass results for variable(s) {missing}")
+            raise InvalidInputError(f"fit {label!r} has no local-mass results for variable(s) {missing}")
     idx = pd.Index(labels, name=dim)
     curves = xr.concat([c[names] for c, _ in entries], dim=idx, join="outer", combine_attrs="override",
                        coords="minimal", compat="override")

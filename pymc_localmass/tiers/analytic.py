@@ -112,30 +112,31 @@ def _center_array(fit, name, spec, label, idx, el_shape, el_dims, el_coords, mod
                 return lo
             if np.all(np.isfinite(hi)):
                 return hi
-            raise ValueError(f"centre 'boundary' for variable {name!r}: its support under transform "
+            raise InvalidInputError(f"centre 'boundary' for variable {name!r}: its support under transform "
                              f"{v.describe_transform()} has no finite end; pass the centre as a number")
         if spec == "map":
             m = model if model is not None else fit.model
             if m is None:
-                raise ValueError(f"centre 'map' for variable {name!r} needs model=<pymc.Model>")
+                raise InvalidInputError(f"centre 'map' for variable {name!r} needs model=<pymc.Model>")
             point = map_point(m)
             return pick(np.broadcast_to(np.asarray(point[name], float), v.shape))
-        raise ValueError(f"unknown centre keyword {spec!r} for variable {name!r}")
+        raise InvalidInputError(f"unknown centre keyword {spec!r} for variable {name!r}")
     if isinstance(spec, xr.DataArray):
         extra = [d for d in spec.dims if d not in el_dims]
         if extra:
-            raise ValueError(f"centre for variable {name!r} has dims {extra} that the variable lacks ({el_dims})")
+            raise InvalidInputError(
+                f"centre for variable {name!r} has dims {extra} that the variable lacks ({el_dims})")
         template = xr.DataArray(np.zeros(el_shape), dims=el_dims, coords=el_coords)
         arr = spec.astype(float).broadcast_like(template).transpose(*el_dims).values
     else:
         try:
             arr = np.broadcast_to(np.asarray(spec, dtype=float), el_shape)
         except ValueError:
-            raise ValueError(
+            raise InvalidInputError(
                 f"centre for variable {name!r} has shape {np.shape(spec)}, expected {el_shape} "
                 f"(the variable's element dims {el_dims}) or a shape that broadcasts to it") from None
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"centre for variable {name!r} must be finite")
+        raise InvalidInputError(f"centre for variable {name!r} must be finite")
     return np.asarray(arr, dtype=float)
 
 
@@ -497,7 +498,7 @@ def _check_finite_points(pts, what):
     """QMC points pushed through a transform must be finite (a NaN distance would count as outside)."""
     bad = ~np.all(np.isfinite(pts), axis=-1)
     if bad.any():
-        raise ValueError(
+        raise InvalidInputError(
             f"{what}: the model's transform gives non-finite values at {int(bad.sum())} of {bad.size} "
             "quasi-Monte Carlo points of the approximation (overflow far in its tails); the QMC tier cannot "
             "integrate it: use method='samples'")
@@ -529,7 +530,7 @@ def _qmc_joint(fit, names, tsel, cmap, *, radii, n_radii, norm, ci_prob, model, 
         selections[name] = idx.reshape(-1)
         specs = cmap[name]
         if len(specs) != 1:
-            raise ValueError(f"joint=True takes one centre per variable; {name!r} has {len(specs)}")
+            raise InvalidInputError(f"joint=True takes one centre per variable; {name!r} has {len(specs)}")
         label, spec = specs[0]
         labels.append(f"{name}={label}")
         el_coords = {d: da[d].values for d in el_dims if d in da.coords}
@@ -610,7 +611,7 @@ def _qmc_joint_through_model(fit, names, tsel, cmap, *, radii, n_radii, norm, ci
     for name in names:
         sel[name] = np.asarray(tsel[name].values[0, 0], dtype=int).reshape(-1)
         if len(cmap[name]) != 1:
-            raise ValueError(f"joint=True takes one centre per variable; {name!r} has {len(cmap[name])}")
+            raise InvalidInputError(f"joint=True takes one centre per variable; {name!r} has {len(cmap[name])}")
     pts = _model_qmc_points(fit, names, sel, n_points, n_randomizations, seed)  # (K, n, d)
     K, n = pts.shape[:2]
     pooled = pts.reshape(-1, pts.shape[-1])
@@ -793,18 +794,18 @@ def _check_request(data, *, group, model, method, norm, ci_prob, n_radii):
     ci_prob : float
     """
     if method not in ("auto", "analytic", "samples"):
-        raise ValueError(f"method must be 'auto', 'analytic' or 'samples' for approximations, got {method!r}")
+        raise InvalidInputError(f"method must be 'auto', 'analytic' or 'samples' for approximations, got {method!r}")
     source = convert(data, group=group, model=model)
     if source.kind != "approximation":
-        raise ValueError(
+        raise InvalidInputError(
             "method='analytic' needs a fitted Gaussian approximation (pm.fit(method='advi' or "
             f"'fullrank_advi'), a pymc-extras Laplace fit); got {source.type_name}. "
             "For posterior draws use method='samples'")
     if norm not in NORMS:
-        raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+        raise InvalidInputError(f"norm must be one of {NORMS}, got {norm!r}")
     ci_prob = check_ci_prob(ci_prob)
     if int(n_radii) < 2:
-        raise ValueError(f"n_radii must be at least 2, got {n_radii}")
+        raise InvalidInputError(f"n_radii must be at least 2, got {n_radii}")
     return source.approximation, ci_prob
 
 
@@ -818,7 +819,7 @@ def _plan(fit, *, var_names, filter_vars, coords, centers, radii, n_radii, scale
     template = _template(fit)
     names = select_vars(template, var_names, filter_vars)
     if not names:
-        raise ValueError("no variables selected from the approximation")
+        raise InvalidInputError("no variables selected from the approximation")
     tsel = select_coords(template[names], coords)
     cmap = normalise_centers(centers, names)
 
@@ -862,11 +863,11 @@ def _plan(fit, *, var_names, filter_vars, coords, centers, radii, n_radii, scale
         reasons = {n: reasons[n] or "joint ball with a variable that needs draws" for n in names}
     fallback = [n for n in names if reasons[n] and n not in via_qmc]
     if method == "analytic" and joint:
-        raise ValueError("a joint ball has no closed-form mass (method='analytic'); use method='auto', which "
+        raise InvalidInputError("a joint ball has no closed-form mass (method='analytic'); use method='auto', which "
                          "integrates it by randomised quasi-Monte Carlo (tier 'qmc', with intervals)")
     if method == "analytic" and (fallback or via_qmc):
         bad = fallback + via_qmc
-        raise ValueError(
+        raise InvalidInputError(
             "an exact (analytic) local mass is impossible for " + "; ".join(reasons[n] for n in bad)
             + "; use method='auto' (quasi-Monte Carlo through the transform, or the approximation's draws)")
     return _Plan(names, tsel, cmap, monotone, reasons, via_qmc, joint_via_model, qmc_reasons, fallback)

@@ -96,7 +96,7 @@ from ..core.curves import CURVE_STATS, INDEX_STATS, STATUS_WORDS, no_draws_value
 from ..core.distances import center_values, joint_distances
 from ..core.ess import series_ess
 from ..core.index import LOCAL_MASS, fit_index_curve, fit_slopes
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, InvalidTypeError
 from ..core.quadrature import check_radii_precision, conditional_ball_mass, qmc_ball_log_integral
 from ..results import base_attrs, joint_center_label, merge_curves
 from .samples import compute as samples_compute
@@ -528,7 +528,8 @@ def _index_stats(radii, st, scale, ci_prob, center_value, draws=None):
                                                          scale, ci_prob=ci_prob).items()}
 
     # (read from small balls: radii where the mass saturates give no index, see core.index.LOCAL_MASS)
-    if np.sum(res & (mass <= LOCAL_MASS)) >= 3:
+    m0 = mass[res][0] if res.any() else 0.0  # (of the mass beyond the smallest ball's, as core.index)
+    if np.sum(res & (mass - m0 <= LOCAL_MASS * (1.0 - m0))) >= 3:
         out.update(fit(res))  # with the window sensitivity of core.index.fit_slopes
     # exactly zero mass at small radii with mass further out: no mass near the centre at any power
     zero = res & (mass == 0)
@@ -729,15 +730,17 @@ def _warn_no_index(st, el_name, label, r_report, idx_row):
     """Warn when a curve was asked for (three radii or more) but its Mass Index could not be fitted."""
     if np.isnan(idx_row[INDEX_STATS.index("a")]) and r_report.size >= 3:  # a curve was asked for
         n_res = int(np.sum(st["resolved"] > 0.5))
-        n_small = int(np.sum((st["resolved"] > 0.5) & (st["mass"] <= LOCAL_MASS)))
+        m_res = st["mass"][st["resolved"] > 0.5]
+        m0 = m_res[0] if m_res.size else 0.0
+        n_small = int(np.sum(m_res - m0 <= LOCAL_MASS * (1.0 - m0)))
         pos_m = st["mass"][(st["resolved"] > 0.5) & (st["mass"] > 0)]
         hint = (f"; the largest radius holds mass {pos_m[-1]:.3g} only: pass larger radii"
                 if pos_m.size and pos_m[-1] < 1e-6 else "; pass more radii where the mass is resolved")
         if n_res < 3:
             why = f"{n_res} of {r_report.size} radii are resolved, and the slope fit needs three or more"
         elif n_small < 3:
-            why = (f"{n_small} of the {n_res} resolved radii hold at most half the mass (the index is read from "
-                   "small balls; beyond, the mass saturates)")
+            why = (f"{n_small} of the {n_res} resolved radii are small balls (holding at most half of the mass "
+                   "beyond the smallest ball's; the index is read from them, beyond them the mass saturates)")
             hint = "; pass radii nearer the centre"
         else:
             why = "the slope fit failed on the resolved radii"
@@ -1111,7 +1114,7 @@ def _check_model_args(model, norm, ci_prob, nan_policy, n_radii, group):
     if int(n_radii) < 2:
         raise InvalidInputError(f"n_radii must be at least 2, got {n_radii}")
     if not isinstance(group, str):
-        raise TypeError(f"group must be a string, got {group!r}")
+        raise InvalidTypeError(f"group must be a string, got {group!r}")
     return ci_prob
 
 

@@ -125,20 +125,20 @@ def _center_values(da, spec, var, *, model=None, map_cache=None):
     if isinstance(spec, xr.DataArray):
         extra = [d for d in spec.dims if d not in el_dims]
         if extra:
-            raise ValueError(f"centre for variable {var!r} has dims {extra} that the variable lacks ({el_dims})")
+            raise InvalidInputError(f"centre for variable {var!r} has dims {extra} that the variable lacks ({el_dims})")
         # matched by label where both carry coordinates (any order, a superset of the selected ones)
         for d in spec.dims:
             if d in spec.coords and d in da.coords:
                 want = da[d].values
                 missing = [v for v in want.tolist() if v not in set(spec[d].values.tolist())]
                 if missing:
-                    raise KeyError(f"centre for variable {var!r} has no value for {d}={missing}")
+                    raise UnknownNameError(f"centre for variable {var!r} has no value for {d}={missing}")
                 spec = spec.sel({d: want})
             elif spec.sizes[d] != da.sizes[d]:
-                raise ValueError(f"centre for variable {var!r} has {spec.sizes[d]} values along {d!r}, "
+                raise InvalidInputError(f"centre for variable {var!r} has {spec.sizes[d]} values along {d!r}, "
                                  f"the variable {da.sizes[d]}")
         if not np.isfinite(spec.values).all():
-            raise ValueError(f"centre for variable {var!r} contains NaN or inf")
+            raise InvalidInputError(f"centre for variable {var!r} contains NaN or inf")
         return spec.astype(float)
     arr = np.asarray(spec, dtype=float)
     try:
@@ -149,7 +149,7 @@ def _center_values(da, spec, var, *, model=None, map_cache=None):
             f"(the variable's element dims {el_dims}) or a shape that broadcasts to it"
         ) from None
     if not np.isfinite(arr).all():
-        raise ValueError(f"centre for variable {var!r} contains NaN or inf")
+        raise InvalidInputError(f"centre for variable {var!r} contains NaN or inf")
     return xr.DataArray(arr, dims=el_dims, coords={d: da[d] for d in el_dims if d in da.coords})
 
 
@@ -292,16 +292,20 @@ def _joint_inputs(ds, var_names, centers, norm, model, map_cache):
         flat = flat.transpose(*SAMPLE_DIMS, "__coord__")
         specs = centers[var]
         if len(specs) != 1:
-            raise ValueError(f"joint=True takes one centre per variable; {var!r} has {len(specs)}")
+            raise InvalidInputError(f"joint=True takes one centre per variable; {var!r} has {len(specs)}")
         label, spec = specs[0]
         labels.append(f"{var}={label}")
         c = _center_values(da, spec, var, model=model, map_cache=map_cache)
         if isinstance(c, str):
             c = {"mean": da.mean(SAMPLE_DIMS), "median": da.median(SAMPLE_DIMS)}.get(c)
             if c is None:
-                raise ValueError("centre 'mode' is not available for joint balls; pass numbers or 'mean'")
+                raise InvalidInputError("centre 'mode' is not available for joint balls; pass numbers or 'mean'")
         c = xr.DataArray(np.broadcast_to(np.asarray(c, float), [da.sizes[d] for d in el_dims])
                          .reshape(-1), dims="__coord__")
+        if flat.chunks is not None:
+            # a joint ball's distances need every coordinate of a draw at once: the joint of a few
+            # variables is read into memory (streaming over dask chunks is for elementwise balls)
+            flat = flat.compute()
         parts.append(flat.assign_coords(__coord__=np.arange(flat.sizes["__coord__"])))
         cparts.append(c)
         sd_parts.append(xr.apply_ufunc(safe_std, flat.stack(__s__=SAMPLE_DIMS), input_core_dims=[["__s__"]],
@@ -382,7 +386,10 @@ def _principal_unit(vals, sdv, norm, scale):
         ev = np.ones(d) if scaled else (sdv / sd_max) ** 2
     else:
         Y = np.asarray(vals, float).reshape(d, -1).T
-        Y = Y[np.all(np.isfinite(Y), axis=1)]
+        Y = Y[np.all(np.isfinite(Y), axis=1)]  # (draws left out under nan_policy="omit")
+        if not np.all(np.isfinite(sdv)):
+            sdv = Y.std(axis=0, ddof=1)
+            sd_max = 1.0 if scaled else float(np.max(sdv))
         Y = (Y - Y.mean(axis=0)) / (sdv if scaled else sd_max)
         ev = np.linalg.svd(Y, compute_uv=False) ** 2 / max(Y.shape[0] - 1, 1)
         ev = ev[ev > 1e-10 * ev.max()]
@@ -545,7 +552,7 @@ def _joint_ball(ds, names, cmap, curves_vars, index_vars, extra_attrs, *, radii,
     name = "+".join(names)
     if any(ds[v].isnull().any() for v in names) and nan_policy == "raise":
         bad = [v for v in names if ds[v].isnull().any()]
-        raise ValueError(f"variable(s) {bad} have non-finite draws; pass nan_policy='omit'")
+        raise InvalidInputError(f"variable(s) {bad} have non-finite draws; pass nan_policy='omit'")
     dist, scale, unit, top, label, cvec, jump, edge = _joint_inputs(ds, names, cmap, norm, model, map_cache)
     r = radii_for(radii, name if isinstance(radii, Mapping) else None)
     jcommon = dict(common)
@@ -592,14 +599,14 @@ window, nan_policy, progressbar, independent
     ci_prob = _validate.check_ci_prob(ci_prob)
     _validate.check_nan_policy(nan_policy)
     if int(n_radii) < 2:
-        raise ValueError(f"n_radii must be at least 2, got {n_radii}")
+        raise InvalidInputError(f"n_radii must be at least 2, got {n_radii}")
     source = convert(data, group=group, model=model, independent=independent)
     group = source.group
     ds = source.draws
     independent = source.independent
     names = select_vars(ds, var_names, filter_vars)
     if not names:
-        raise ValueError(f"no variables selected from group {group!r}")
+        raise InvalidInputError(f"no variables selected from group {group!r}")
     _validate.check_draws(ds, names, group)
     _validate.check_mapping_keys(radii, names + (["+".join(names)] if joint else []), "radii")
     ds = select_coords(ds[names], coords)
