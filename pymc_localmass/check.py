@@ -963,6 +963,7 @@ def _status_finding(run, rw, irow, n, lab, sel, c, cv, r):
         return None
     note = status_note(irow, lab, _center_text(c, cv), dim=joint_dim(run.index.attrs))
     mt = None
+    free = run.model is not None and n in {rv.name for rv in getattr(run.model, "free_RVs", [])}
     if run.model is not None:
         r_top = irow.get("r_resolved", np.nan)
         r_top = r_top if np.isfinite(r_top) and r_top > 0 else float(r[-1])
@@ -978,8 +979,11 @@ def _status_finding(run, rw, irow, n, lab, sel, c, cv, r):
         raise_it = False  # the interval already holds every value; nothing to warn about
     else:
         raise_it = True
-        if run.model is not None:
+        if run.model is not None and free:
             note += "; the model tier could not resolve it either (e.g. a funnel's neck, or a discrete variable)"
+        elif run.model is not None:
+            note += (f"; the model tier integrates free variables only, and {n} is not one (a Deterministic): "
+                     "ask about the free variables it is computed from")
     if word == "unresolved" and n not in run.requested:
         raise_it = False
     if not raise_it:
@@ -991,6 +995,9 @@ def _status_finding(run, rw, irow, n, lab, sel, c, cv, r):
     # (with model= the advice to run check(idata, model=model) was to run what just ran)
     if said is SAMPLER_CHAINS_ADVICE:
         advice = said if run.model is None else said.partition("; confirm with")[0]
+    elif run.model is not None and not free and word == "unresolved":
+        advice = ("more draws, or check the free variables it is computed from (the model tier does not integrate "
+                  "Deterministics)")
     else:
         advice = (MODEL_TRIED_ADVICE if run.model is not None else STATUS_ADVICE).get(word, "")
     return Finding(word, lab, c, cv, figs.get("r_resolved"), None, msg, body[0].upper() + body[1:] + ".", figs,

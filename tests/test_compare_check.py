@@ -571,3 +571,18 @@ def test_check_with_a_model_of_other_shapes_raises():
                      "tau": (("chain", "draw"), np.abs(rng.normal(size=(4, 500))))})
     with pytest.raises(InvalidInputError, match=r"variable 'theta' has shape \(8,\) in the draws but \(5,\)"):
         check(ds, model=m5)
+
+
+def test_unresolved_deterministic_advice_does_not_send_to_the_model_tier():
+    # outside check: with model=, an unresolved Deterministic was advised "local_mass(...,
+    # method='model', radii=...)", which raises for a Deterministic
+    with pm.Model() as m:
+        mu = pm.Normal("mu", 0, 1)
+        pm.Deterministic("d", mu + 10.0)
+    rng = np.random.default_rng(0)
+    mu_d = rng.normal(size=(4, 500))
+    data = make_container(posterior={"mu": mu_d, "d": mu_d + 10.0})
+    res = check(data, model=m, centers={"d": 0.0}, warn=False)
+    found = [f for f in res.findings if f.variable == "d" and f.kind == "unresolved"]
+    assert found, res
+    assert "method='model'" not in found[0].advice and "Deterministics" in found[0].advice

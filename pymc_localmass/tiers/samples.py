@@ -159,7 +159,9 @@ def _check_sample_dims(ds, var, independent=False):
     if n_chain < 2 and not independent:
         raise InvalidInputError(
             f"variable {var!r} has a single chain; local-mass intervals of MCMC draws need at least 2 chains "
-            "(run more chains; for independent draws, e.g. an approximation's, pass independent=True)"
+            "(run more chains; for independent draws, e.g. an approximation's, pass independent=True to "
+            "local_mass, mass_index or add_local_mass; for compare, check and report pass the approximation "
+            "itself, e.g. the result of pm.fit, or draws in an xarray Dataset with attrs['independent'] = 1)"
         )
     if n_draw < MIN_DRAWS_PER_CHAIN:
         raise InvalidInputError(
