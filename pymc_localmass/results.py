@@ -427,9 +427,11 @@ def status_note(row, name="the variable", center="the centre", dim=1):
         return (f"the draws take discrete values (a lattice) and {at} is not one of them: no mass within "
                 f"{_g(get('nearest'))}, a = inf")
     if word == "log-ambiguous":
-        return (f"the draws cannot separate a log factor from the power at {at}: a is in "
-                f"[{_g(get('a_lower'))}, {_g(get('a_upper'))}] for b in [{_g(get('b_lower'))}, {_g(get('b_upper'))}]; "
-                + STATUS_ADVICE[word])
+        # (the lean is tested at a fixed 90%, core.index.HULL_Z, so that a's interval grows with ci_prob;
+        # b's interval is at ci_prob and may hold 0 where ci_prob > 0.9)
+        return (f"the draws lean towards a log factor (b = {_g(get('b'))}, whose 90% interval excludes 0) that "
+                f"they cannot separate from the power at {at}: a is in [{_g(get('a_lower'))}, {_g(get('a_upper'))}] "
+                f"for b in [{_g(get('b_lower'))}, {_g(get('b_upper'))}]; " + STATUS_ADVICE[word])
     if word == "unresolved":
         n_near, sc, near = get("n_near"), get("scale"), get("nearest")
         if sc == 0:  # a constant element

@@ -746,3 +746,14 @@ def test_a_few_divergences_toward_a_far_centre_are_no_sampler_finding():
     row = plm.summary(make_container(posterior={"g": x}, sample_stats={"diverging": div}),
                       centers={"g": 0.0}).iloc[0]
     assert row["status"] == "unresolved", row["note"]
+
+
+def test_log_ambiguous_note_says_which_interval_the_lean_is_tested_at():
+    # outside check: at ci_prob 0.94 the note printed b's interval holding 0 beside the verdict
+    # that the draws lean towards a log factor (tested at a fixed 90%, HULL_Z)
+    from pymc_localmass.core.curves import STATUS_WORDS
+
+    row = {"status": float(STATUS_WORDS.index("log-ambiguous")), "a_lower": 0.78, "a_upper": 1.8, "b": 0.9,
+           "b_lower": -0.36, "b_upper": 2.1}
+    note = status_note(row, "x", "0")
+    assert "b = 0.9, whose 90% interval excludes 0" in note and "for b in [-0.36, 2.1]" in note
