@@ -194,7 +194,9 @@ _PARAMS_DOC = """
         chain, which needs independent draws (``independent=True``). For a
         dict of arrays the leading axes are the sample dims, one per name.
     centers : str, number, array, list or mapping, default "mean"
-        ``"mean"``, ``"median"``, ``"mode"``, ``"boundary"`` (with ``model``
+        ``"mean"``, ``"median"``, ``"mode"`` (the half-sample mode, its halving
+        stopped at an eighth of the draws: see ``core.distances.MODE_STOP_FRACTION``),
+        ``"boundary"`` (with ``model``
         the support's end from the model's transform, of an interval the end nearer the draws;
         otherwise 0 for a one-signed variable), ``"map"`` (needs ``model``), a number, an array
         of per-element values, a list/tuple of any of these (several centres
