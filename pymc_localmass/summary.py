@@ -258,5 +258,15 @@ def _rows(index):
     records = df.to_dict("records")
     df["status"] = [status_word(r) for r in records]
     dim = joint_dim(index.attrs)
-    df["note"] = [status_note(r, name=k[0], center=k[1], dim=dim) for r, k in zip(records, keys)]
+    df["note"] = [status_note(r, name=k[0], center=_center_words(k[1], r.get("center_value", np.nan)), dim=dim)
+                  for r, k in zip(records, keys)]
     return df
+
+
+def _center_words(label, value):
+    """A centre in a note: its label, with its value where the label is a keyword ("mean (6.95)")."""
+    try:
+        float(label)
+        return label
+    except ValueError:
+        return f"{label} ({value:.3g})" if np.isfinite(value) else label

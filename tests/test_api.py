@@ -545,3 +545,10 @@ def test_add_local_mass_on_a_node_holding_the_draws_is_refused():
         assert set(tree.children) == {"posterior"} and not tree["posterior"].children
     with pytest.raises(InvalidTypeError, match="needs a DataTree or InferenceData"):
         plm.add_local_mass(ds)
+
+
+def test_summary_notes_give_a_keyword_centres_value():
+    # outside check: "k = mean is not one of them" without the mean's value
+    k = np.random.default_rng(0).poisson(3, size=(4, 500)).astype(float)
+    note = plm.summary({"k": k}).loc[("k", "mean"), "note"]
+    assert f"k = mean ({k.mean():.3g}) is not one of them" in note
