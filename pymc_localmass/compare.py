@@ -981,7 +981,14 @@ def _summary_positions(ds, res, radius):
                                         "or a float: the grid radius nearest it)")
             pos[g] = int(radius) % R
         elif isinstance(radius, float):
-            pos[g] = int(np.argmin(np.abs(np.log(ds["radius_value"].values[g]) - math.log(radius))))
+            rv = ds["radius_value"].values[g]
+            lo_r, hi_r = np.nanmin(rv), np.nanmax(rv)
+            if not (radius > 0 and lo_r / 1.5 <= radius <= hi_r * 1.5):
+                raise InvalidInputError(
+                    f"radius {radius:g} is outside the grid of region {str(ds['region'].values[g])!r} ({lo_r:.3g} "
+                    f"to {hi_r:.3g}); give a radius within it (the grid radius nearest it is read), or compare(..., "
+                    "radii=...) with the radii you want")
+            pos[g] = int(np.argmin(np.abs(np.log(rv) - math.log(radius))))
         else:
             raise InvalidInputError(f"radius must be 'smallest_resolved', 'largest', an int or a float, got {radius!r}")
     return pos

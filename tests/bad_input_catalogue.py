@@ -450,6 +450,10 @@ CASES = [
          lambda: _a(_mi({"x": np.where(np.arange(2000).reshape(4, 500) == 5, np.nan, _x()), "y": _x() * 2},
                         joint=True, centers=0.0, nan_policy="omit"), "x+y"),
          Answer("an index (the NaN draw left out), not an SVD failure", lambda v: np.isfinite(v) and 1 < v < 3)),
+    Case("compare-summary-radius-beyond-grid", "compare_summary(cmp, radius=50.0) beyond the grid",
+         lambda: __import__("pymc_localmass").compare_summary(
+             __import__("pymc_localmass").compare({"A": {"x": _x()}, "B": {"x": _x()}}, centers=0.0), radius=50.0),
+         Raises("InvalidInputError", r"radius 50 is outside the grid of region 'x @ 0'")),
     # --- draws
     Case("nan-draws", "a NaN draw", lambda: _lm({"x": np.where(np.arange(500) == 3, np.nan, _x())}),
          Raises("InvalidInputError", r"variable 'x' has non-finite draws")),
