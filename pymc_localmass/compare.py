@@ -981,14 +981,18 @@ def _summary_positions(ds, res, radius):
                                         "or a float: the grid radius nearest it)")
             pos[g] = int(radius) % R
         elif isinstance(radius, float):
-            rv = ds["radius_value"].values[g]
-            lo_r, hi_r = np.nanmin(rv), np.nanmax(rv)
-            if not (radius > 0 and lo_r / 1.5 <= radius <= hi_r * 1.5):
-                raise InvalidInputError(
-                    f"radius {radius:g} is outside the grid of region {str(ds['region'].values[g])!r} ({lo_r:.3g} "
-                    f"to {hi_r:.3g}); give a radius within it (the grid radius nearest it is read), or compare(..., "
-                    "radii=...) with the radii you want")
-            pos[g] = int(np.argmin(np.abs(np.log(rv) - math.log(radius))))
+            if g == 0:
+                # (regions have their own grids, and a radius read for all of them is the nearest grid
+                # radius of each: report() reads every region at one finding's radius; a radius beyond
+                # every grid, or not positive, is a mistake)
+                rv_all = ds["radius_value"].values
+                lo_r, hi_r = np.nanmin(rv_all), np.nanmax(rv_all)
+                if not (radius > 0 and lo_r / 1.5 <= radius <= hi_r * 1.5):
+                    raise InvalidInputError(
+                        f"radius {radius:g} is outside every region's grid (together {lo_r:.3g} to {hi_r:.3g}); "
+                        "give a radius within them (each region reads its grid radius nearest it), or "
+                        "compare(..., radii=...) with the radii you want")
+            pos[g] = int(np.argmin(np.abs(np.log(ds["radius_value"].values[g]) - math.log(radius))))
         else:
             raise InvalidInputError(f"radius must be 'smallest_resolved', 'largest', an int or a float, got {radius!r}")
     return pos

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import xarray as xr
 
 from pymc_localmass.check import check
 from pymc_localmass.compare import compare, compare_summary
@@ -135,3 +136,21 @@ def test_reference_free_report_with_an_unreliable_region(fits_and_model, tmp_pat
     assert "cannot be estimated from ADVI and the model" in text  # the unreliable region's finding
     assert len(re.findall(r"src='data:image/png;base64,", text)) == 2  # the mass curves and the ELBO figure
     assert [p.name for p in tmp_path.iterdir()] == ["r.html"]
+
+
+def test_report_with_a_finding_reads_other_regions_at_their_own_grids(tmp_path):
+    # outside check (a regression of the same day): the report reads every region at one
+    # finding's radius; compare_summary refused a radius beyond a region's own grid, and
+    # report() raised whenever check() had a finding
+
+    rng = np.random.default_rng(3)
+    ref = {"tau": np.abs(rng.normal(size=(4, 1000))), "mu": rng.normal(100.0, 1e-3, size=(4, 1000))}
+    approx = {"tau": rng.lognormal(0.3, 0.25, size=(4, 1000)), "mu": rng.normal(100.0, 1e-3, size=(4, 1000))}
+    approx_ds = xr.Dataset({k: (("chain", "draw"), v) for k, v in approx.items()},
+                            attrs={"independent": 1})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = check(ref, approximations={"Q": approx_ds}, centers={"tau": 0.0, "mu": "mean"}, warn=False)
+        assert any(f.kind == "approximation" and f.variable == "tau" for f in res.findings), res
+        out = report({"NUTS": ref, "Q": approx_ds}, tmp_path / "r.html", centers={"tau": 0.0, "mu": "mean"})
+    assert os.path.exists(out) and "tau" in open(out).read()
