@@ -507,7 +507,10 @@ def _model_tier_index(idata, model, var, sel, center, r_top, group, ci):
     if sel:
         da = da.isel({d: 0 for d in sel})
     out = {s: float(da.sel(index_stat=s)) for s in ("a", "a_lower", "a_upper")}
-    return out if np.isfinite(out["a_lower"]) and not np.isnan(out["a"]) else None
+    # (a fit outside its own interval, or below 0, is no reading: a Student-t's nu at 0 gave
+    # a = -0.32 in [0, 1.2] over radii that mixed the tail's rise with the density below it)
+    sound = out["a"] >= 0 and out["a_lower"] <= out["a"] <= out["a_upper"]
+    return out if np.isfinite(out["a_lower"]) and not np.isnan(out["a"]) and sound else None
 
 
 def _approximation_findings(cmp, summ, rows, findings, reference_name, factor, reference_free=False,

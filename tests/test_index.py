@@ -261,3 +261,21 @@ def test_chi2_thresholds_are_scipys(df):
 
     for q in (0.5, 0.7, 0.9, 0.95, 0.998, 0.999, 0.9999):
         assert _chi2_ppf(q, df) == stats.chi2.ppf(q, df)
+
+
+def test_exact_curve_reaching_saturation_reads_the_small_balls():
+    # outside check: a model-tier curve of a Laplace regression's coefficient at 0 over radii 1e-3
+    # to 1 (the outer balls hold all the mass, slopes 0) read a = 2.9 [0, 6.8] "ok", though every
+    # small-radius slope was 1.0; here N(0, 0.05), masses to 1 within 1e-4: 3.5 [0, 9.6] before.
+    # The balls above SATURATED_MASS are left out. (A near-exact curve without curvature terms
+    # reads a normal's mean a few percent high: its slope is 1 - r^2 / 3 sd^2)
+    from scipy import stats as st
+
+    from pymc_localmass.core.index import fit_index_curve
+
+    r = np.geomspace(1e-3, 1.0, 12)
+    post = st.norm(0.0, 0.05)
+    m = post.cdf(r) - post.cdf(-r)
+    m = np.where(m > 0.99995, 1.0, m)
+    fit = fit_index_curve(r, m, m * (1 - 1e-4), np.minimum(m * (1 + 1e-4), 1.0), np.ones(12, bool), 0.05)
+    assert abs(fit["a"] - 1.0) < 0.1 and fit["a_upper"] < 1.5, fit

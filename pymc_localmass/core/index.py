@@ -1330,6 +1330,9 @@ def curve_steepens(radius, mass, mass_lower, mass_upper, resolved, scale, *, ci_
 LOCAL_MASS = 0.5
 #: ... and at least this many of its smallest resolved radii
 LOCAL_MIN_RADII = 8
+#: an index fitted from a near-exact curve (model, QMC and exact tiers) leaves out the balls
+#: holding more than this share of the mass (beyond the smallest ball's)
+SATURATED_MASS = 0.9
 
 
 def fit_index_curve(radius, mass, mass_lower, mass_upper, resolved, scale, *, ci_prob=0.94,
@@ -1380,7 +1383,12 @@ def fit_index_curve(radius, mass, mass_lower, mass_upper, resolved, scale, *, ci
         local = keep[m[e, keep] - m0 <= LOCAL_MASS * (1.0 - m0)]
         if local.size < 3:
             continue
-        if curvature and keep.size > LOCAL_MIN_RADII:
+        if not curvature:
+            # (near-exact curves: the balls that hold nearly all the mass have slopes near 0,
+            # which pulled a model-tier fit of a Laplace coefficient's 1e-3 to 1 to a = 2.9 [0, 6.8]
+            # where every small-radius slope read 1.0)
+            keep = keep[m[e, keep] - m0 <= SATURATED_MASS * (1.0 - m0)]
+        elif keep.size > LOCAL_MIN_RADII:
             # (curves of draws: the balls holding at most half the mass, at least LOCAL_MIN_RADII of
             # them; beyond, the mass saturates, as Cauchy draws' balls up to their sd do)
             keep = local if local.size >= LOCAL_MIN_RADII else keep[:LOCAL_MIN_RADII]
