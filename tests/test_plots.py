@@ -587,3 +587,16 @@ def test_atom_on_a_lattice_is_drawn_at_its_weight():
     np.testing.assert_allclose(fy, atom)
     ax = fit.axes
     assert ax.get_ylim()[0] < atom and fx.max() <= 1.0 + 1e-9  # up to the lattice gap, on the axis
+
+
+@pytest.mark.skipif(not MODERN, reason="ArviZ 1.x (DataTree nodes) only")
+def test_plot_of_a_node_holding_the_draws():
+    # outside check: plot_local_mass(idata.posterior) raised add_local_mass's refusal of a node
+    import xarray as xr
+
+    rng = np.random.default_rng(0)
+    tree = xr.DataTree.from_dict({"posterior": xr.Dataset({"x": (("chain", "draw"), rng.normal(size=(2, 300)))})})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = plm.plot_local_mass(tree["posterior"], backend="matplotlib")
+    assert out is not None and "local_mass" not in tree["posterior"].children
