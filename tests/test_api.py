@@ -552,3 +552,20 @@ def test_summary_notes_give_a_keyword_centres_value():
     k = np.random.default_rng(0).poisson(3, size=(4, 500)).astype(float)
     note = plm.summary({"k": k}).loc[("k", "mean"), "note"]
     assert f"k = mean ({k.mean():.3g}) is not one of them" in note
+
+
+def test_a_node_holding_the_posterior_reads_its_siblings_divergences():
+    # outside check: summary(idata.posterior) gave n_divergent 0 where the tree had 177
+    from pymc_localmass._compat import MODERN
+
+    if not MODERN:
+        pytest.skip("ArviZ 0.x groups are plain Datasets, with no sibling to read")
+    rng = np.random.default_rng(1)
+    tau = np.abs(rng.normal(size=(2, 300)))
+    div = np.zeros((2, 300), bool)
+    div.flat[np.argsort(tau, axis=None)[:6]] = True
+    tree = xr.DataTree.from_dict({"posterior": xr.Dataset({"tau": (("chain", "draw"), tau)}),
+                                  "sample_stats": xr.Dataset({"diverging": (("chain", "draw"), div)})})
+    whole = plm.summary(tree, centers=0.0, round_to="none").iloc[0]
+    node = plm.summary(tree["posterior"], centers=0.0, round_to="none").iloc[0]
+    assert whole["n_divergent"] == node["n_divergent"] == 6

@@ -210,6 +210,12 @@ def divergences(data, group, ds, sample_dims=SAMPLE_DIMS):
     """
     if group != "posterior" or not (is_datatree(data) or is_inferencedata(data)):
         return None
+    # a DataTree node holding the posterior's draws (idata.posterior): its sampler statistics
+    # are its sibling's (the whole tree's divergences were read as none)
+    parent = getattr(data, "parent", None)
+    if is_datatree(data) and "sample_stats" not in data.children and parent is not None \
+            and "sample_stats" in parent.children and len(data.data_vars):
+        data = parent
     try:
         stats = get_group(data, "sample_stats")
     except (KeyError, AttributeError):

@@ -1097,7 +1097,8 @@ def _chain_agreement(in_0, p0, valid_sizes, lay, *, independent):
     e_n = in_0.shape[0]
     n_c = (np.broadcast_to(sizes, (C, n_b)) if valid_sizes is None else valid_sizes).sum(axis=-1)
     in_c = in_0.sum(axis=-1)
-    p_c = in_c / n_c
+    with np.errstate(divide="ignore", invalid="ignore"):  # (a chain whose draws were all left out: NaN)
+        p_c = in_c / n_c
     # within-chain variance of the indicator times its autocorrelation time, from
     # batch means about each chain's own mean (a chain elsewhere does not inflate it)
     # (CHAIN_BATCHES long batches per chain: short ones underestimate the variance of a
