@@ -454,6 +454,14 @@ CASES = [
          lambda: __import__("pymc_localmass").compare_summary(
              __import__("pymc_localmass").compare({"A": {"x": _x()}, "B": {"x": _x()}}, centers=0.0), radius=50.0),
          Raises("InvalidInputError", r"radius 50 is outside every region's grid")),
+    Case("plot-stats-typo", "plot_local_mass(draws, stats={'local_mas': {...}})",
+         lambda: __import__("pymc_localmass").plot_local_mass({"x": _x()}, backend="matplotlib",
+                                                              stats={"local_mas": {"centers": 0.0}}),
+         Raises("UnknownNameError", r"stats takes the key 'local_mass'.*got \['local_mas'\]")),
+    Case("joint-nan-omit-scaled", "joint ball, norm='scaled', one NaN coordinate, nan_policy='omit'",
+         lambda: _a(_mi({"x": np.where(np.arange(2000).reshape(4, 500) == 5, np.nan, _x()), "y": _x() * 2},
+                        joint=True, norm="scaled", centers=0.0, nan_policy="omit"), "x+y"),
+         Answer("an index (the NaN draw left out of the sds too)", lambda v: np.isfinite(v) and 1 < v < 3)),
     # --- draws
     Case("nan-draws", "a NaN draw", lambda: _lm({"x": np.where(np.arange(500) == 3, np.nan, _x())}),
          Raises("InvalidInputError", r"variable 'x' has non-finite draws")),

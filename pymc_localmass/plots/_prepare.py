@@ -452,6 +452,10 @@ def collect(data, *, var_names=None, filter_vars=None, coords=None, group=None, 
     ``group`` dim of results computed for several groups; the other entries are read (or computed)
     at the reference's centres and absolute radii (:func:`results_like`).
     """
+    if stats is not None and (not isinstance(stats, Mapping) or set(stats) - {"local_mass"}):
+        unknown = sorted(set(stats) - {"local_mass"}) if isinstance(stats, Mapping) else stats
+        raise UnknownNameError(f"stats takes the key 'local_mass' (keyword arguments of the estimators, e.g. "
+                               f"{{'local_mass': {{'centers': {{'tau': 0.0}}}}}}); got {unknown!r}")
     est_kwargs = dict((stats or {}).get("local_mass", {}) or {})
     if coords is not None and not isinstance(coords, Mapping):
         raise InvalidTypeError(f"coords must be a mapping of dimension -> value(s), got {type(coords).__name__}")

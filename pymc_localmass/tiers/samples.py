@@ -282,6 +282,18 @@ def _apply_core(da, center, *, var, scaled, radii, n_radii, ci_prob, min_ess, wi
     return curves, index
 
 
+def _finite_std(x):
+    """:func:`safe_std` along the last axis of the finite values (draws left out under ``nan_policy="omit"``)."""
+    x = np.asarray(x, dtype=float)
+    if np.all(np.isfinite(x)):
+        return safe_std(x)
+    out = np.empty(x.shape[:-1])
+    for idx in np.ndindex(out.shape):
+        row = x[idx]
+        out[idx] = safe_std(row[np.isfinite(row)])
+    return out
+
+
 def _joint_inputs(ds, var_names, centers, norm, model, map_cache):
     """Stack the selected variables' elements into one coordinate axis."""
     parts, cparts, sd_parts = [], [], []
@@ -310,7 +322,7 @@ def _joint_inputs(ds, var_names, centers, norm, model, map_cache):
             flat = flat.compute()
         parts.append(flat.assign_coords(__coord__=np.arange(flat.sizes["__coord__"])))
         cparts.append(c)
-        sd_parts.append(xr.apply_ufunc(safe_std, flat.stack(__s__=SAMPLE_DIMS), input_core_dims=[["__s__"]],
+        sd_parts.append(xr.apply_ufunc(_finite_std, flat.stack(__s__=SAMPLE_DIMS), input_core_dims=[["__s__"]],
                                        dask="parallelized", output_dtypes=[float]))
     X = xr.concat(parts, dim="__coord__", coords="minimal", compat="override")
     C = xr.concat(cparts, dim="__coord__")
