@@ -489,13 +489,24 @@ def _regions(curves, index, names):
 def _model_tier_index(idata, model, var, sel, center, r_top, group, ci):
     """``a`` with its interval at ``center`` from the model's density (tier "model").
 
-    On radii from ``r_top`` (the draws' smallest resolved radius) down six decades; None when the
-    model tier cannot say (discrete variable, unresolved radii, precision).
+    On radii from ``r_top`` (the draws' smallest resolved radius) down six decades; where that
+    fit is unsound (below 0, or outside its own interval: a tail's steep rise just below
+    ``r_top`` mixed with the density further down, as a Student-t's nu at 0 read -0.32), once
+    more from a tenth of ``r_top`` down. None when the model tier cannot say (discrete
+    variable, unresolved radii, precision).
     """
+    for top in (r_top, 0.1 * r_top):
+        out = _model_tier_reading(idata, model, var, sel, center, np.geomspace(top * 1e-6, top, 13), group, ci)
+        if out is not None:
+            return out
+    return None
+
+
+def _model_tier_reading(idata, model, var, sel, center, radii, group, ci):
+    """The model tier's sound ``a`` (with interval) on ``radii``, or None."""
     from .tiers.model import model_local_mass
 
     coords = {d: [v] for d, v in sel.items()} if sel else None
-    radii = np.geomspace(r_top * 1e-6, r_top, 13)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -507,8 +518,7 @@ def _model_tier_index(idata, model, var, sel, center, r_top, group, ci):
     if sel:
         da = da.isel({d: 0 for d in sel})
     out = {s: float(da.sel(index_stat=s)) for s in ("a", "a_lower", "a_upper")}
-    # (a fit outside its own interval, or below 0, is no reading: a Student-t's nu at 0 gave
-    # a = -0.32 in [0, 1.2] over radii that mixed the tail's rise with the density below it)
+    # (a fit outside its own interval, or below 0, is no reading)
     sound = out["a"] >= 0 and out["a_lower"] <= out["a"] <= out["a_upper"]
     return out if np.isfinite(out["a_lower"]) and not np.isnan(out["a"]) and sound else None
 

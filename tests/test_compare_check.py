@@ -586,3 +586,25 @@ def test_unresolved_deterministic_advice_does_not_send_to_the_model_tier():
     found = [f for f in res.findings if f.variable == "d" and f.kind == "unresolved"]
     assert found, res
     assert "method='model'" not in found[0].advice and "Deterministics" in found[0].advice
+
+
+@pytest.mark.slow
+def test_check_reads_the_model_below_a_steep_tail_at_a_boundary():
+    # outside check: a Student-t's degrees of freedom nu (nu + 2, nu ~ Exponential(0.1)) have a
+    # positive density at 0 (a = 1) that rises steeply above it; the draws' nearest is about 2
+    # away. The model tier on radii from the draws' smallest resolved radius down mixed the
+    # rise with the density below it: a = -0.32 in [0, 1.2]; a sound reading now comes from a
+    # tenth of that radius down
+    y = np.random.default_rng(3).normal(size=200)
+    with pm.Model() as m:
+        nu = pm.Exponential("nu", 0.1)
+        pm.StudentT("y", nu=nu + 2, mu=0, sigma=1, observed=y)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            idata = pm.sample(1000, tune=500, chains=4, cores=1, random_seed=[1, 2, 3, 4], progressbar=False,
+                              compute_convergence_checks=False)
+    res = check(idata, model=m, centers={"nu": 0.0}, warn=False)
+    row = res.table.loc[("posterior", "nu @ 0")]
+    assert row["status"] == "unresolved"  # the draws alone do not reach 0
+    assert 0 <= row["model_a_lower"] <= row["model_a"] <= row["model_a_upper"]
+    assert row["model_a_lower"] <= 1.0 <= row["model_a_upper"]
