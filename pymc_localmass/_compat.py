@@ -39,6 +39,13 @@ def is_inferencedata(obj):
     return InferenceData is not None and isinstance(obj, InferenceData)
 
 
+def is_draws_node(obj, groups=("posterior",)):
+    """A DataTree node holding draws itself (``idata.posterior``), not a tree with a child of ``groups``."""
+    groups = [groups] if isinstance(groups, str) else list(groups)
+    return (is_datatree(obj) and not set(groups) & set(obj.children)
+            and bool(len(getattr(obj, "data_vars", {}))))
+
+
 def container_groups(obj):
     """Names of the groups of a DataTree or InferenceData."""
     if is_datatree(obj):

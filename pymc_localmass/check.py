@@ -38,8 +38,8 @@ from ._api import CentersLike, Coords, DataLike, RadiiLike, VarNames, public
 from ._compat import default_ci_prob
 from .errors import InvalidInputError, InvalidTypeError
 from .estimators import changed_model_data, check_model_shapes, describe_fit
-from .results import (SAMPLER_CHAINS_ADVICE, STATUS_ADVICE, joint_dim, sampler_advice, status_note, status_word,
-                      stored_centers)
+from .results import (SAMPLER_CHAINS_ADVICE, STATUS_ADVICE, center_text, joint_dim, sampler_advice, status_note,
+                      status_word, stored_centers)
 
 __all__ = ["LocalMassWarning", "Finding", "CheckResult", "check", "default_centers"]
 
@@ -322,7 +322,7 @@ def _render_prior_index(f, *, variable, center_value, center_label, at, **_):
     """Render a ``prior_index`` finding: the posterior's index differs from the prior's (or a far tail's slope)."""
     a, alo, ahi = f["a"], f["a_lower"], f["a_upper"]
     pa, plo, phi_ = f["prior_a"], f["prior_a_lower"], f["prior_a_upper"]
-    msg = (f"{variable} near {_center_text(center_label or f'{center_value:g}', center_value)}: posterior "
+    msg = (f"{variable} near {center_text(center_label or f'{center_value:g}', center_value)}: posterior "
            f"Mass Index a = {_fmt(a)} [{_fmt(alo)}, {_fmt(ahi)}] differs from the prior's a = {_fmt(pa)} "
            f"[{_fmt(plo)}, {_fmt(phi_)}]")
     reading = (f"Near {at} the data change how mass scales with the radius (local dimension "
@@ -358,13 +358,6 @@ _RENDERERS = {"approximation": _render_approximation, "atom": _render_atom, "unr
               "unreliable": _render_unreliable, "prior_index": _render_prior_index}
 
 
-def _center_text(label, value):
-    try:
-        if float(label) == value:
-            return f"{value:g}"
-    except ValueError:
-        pass
-    return f"{label} ({value:.3g})" if np.isfinite(value) else label
 
 
 def default_centers(data, var_names=None, *, approximations=None, model=None, group="posterior", near=1.0):
@@ -974,7 +967,7 @@ def _status_finding(run, rw, irow, n, lab, sel, c, cv, r):
     word = rw["status"]
     if word not in ("unresolved", "sampler", "log-ambiguous"):
         return None
-    note = status_note(irow, lab, _center_text(c, cv), dim=joint_dim(run.index.attrs))
+    note = status_note(irow, lab, center_text(c, cv), dim=joint_dim(run.index.attrs))
     mt = None
     free = run.model is not None and n in {rv.name for rv in getattr(run.model, "free_RVs", [])}
     if run.model is not None:
@@ -1004,7 +997,7 @@ def _status_finding(run, rw, irow, n, lab, sel, c, cv, r):
     # the note ends with what to do (results.STATUS_ADVICE): the advice line says it alone
     said = sampler_advice(irow) if word == "sampler" else STATUS_ADVICE.get(word)
     body, _, _ = note.partition("; " + said) if said else (note, "", "")
-    msg = f"{lab} near {_center_text(c, cv)} [{word}]: {body}"
+    msg = f"{lab} near {center_text(c, cv)} [{word}]: {body}"
     # (with model= the advice to run check(idata, model=model) was to run what just ran)
     if said is SAMPLER_CHAINS_ADVICE:
         advice = said if run.model is None else said.partition("; confirm with")[0]

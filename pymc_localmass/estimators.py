@@ -22,7 +22,7 @@ from ._stack import user_stacklevel
 from . import _validate, tiers
 from ._api import (CentersLike, Coords, DataLike, FilterVars, Group, Method, Norm, RadiiLike, SampleDims, VarNames,
                    given, public)
-from ._compat import default_ci_prob
+from ._compat import default_ci_prob, is_draws_node
 from .adapters import SAMPLE_DIMS, select_coords, select_vars
 from .adapters.source import convert, is_results  # noqa: F401 (is_results: for summary)
 from .core.curves import INDEX_STATS, STATUS_WORDS, no_draws_value
@@ -639,8 +639,7 @@ def add_local_mass(data: DataLike, *, inplace: bool = False, merge: bool = True,
             f"add_local_mass needs a DataTree or InferenceData, got {source.type_name}; "
             "for a Dataset or dict of arrays use local_mass() and mass_index()"
         )
-    groups = [group] if isinstance(group, str) else list(group)
-    if hasattr(data, "children") and not set(groups) & set(data.children) and len(getattr(data, "data_vars", {})):
+    if is_draws_node(data, group):
         # a node holding the draws itself (idata.posterior): the groups would nest inside it, where
         # neither summary() nor a later call finds them
         raise InvalidInputError(

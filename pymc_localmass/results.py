@@ -382,6 +382,22 @@ def joint_dim(attrs):
     return max(1, len(str(attrs.get("center_values", "")).split(",")))
 
 
+def center_text(label, value):
+    """A centre in a sentence: its value where the label is that number, else ``label (value)``.
+
+    Examples
+    --------
+    >>> center_text("mean", 6.9512), center_text("0", 0.0)
+    ('mean (6.95)', '0')
+    """
+    try:
+        if float(label) == value:
+            return f"{value:g}"
+    except ValueError:
+        pass
+    return f"{label} ({value:.3g})" if np.isfinite(value) else label
+
+
 def status_note(row, name="the variable", center="the centre", dim=1):
     """One plain line saying what an index row's evidence supports (empty when "ok").
 
@@ -434,6 +450,9 @@ def status_note(row, name="the variable", center="the centre", dim=1):
                 f"for b in [{_g(get('b_lower'))}, {_g(get('b_upper'))}]; " + STATUS_ADVICE[word])
     if word == "unresolved":
         n_near, sc, near = get("n_near"), get("scale"), get("nearest")
+        no_slope = (f"the curve around {at} gives no slope: fewer than three of its radii are resolved and hold "
+                    "at most half the mass beyond the smallest ball's (the index is read from small balls); radii= "
+                    "where the mass is resolved, and nearer the centre where it saturates, may give one")
         if sc == 0:  # a constant element
             return f"{name} is constant in the draws, {_g(near)} from {at}: no mass nearer, nothing to fit"
         from .core.curves import PRECISION_ULPS
@@ -445,10 +464,7 @@ def status_note(row, name="the variable", center="the centre", dim=1):
                     "subtract the variable's location before sampling, or store its draws in a wider "
                     "floating-point type")
         if not np.isfinite(n_near):
-            return (f"the curve around {at} gives no slope: fewer than three of its radii are resolved and hold at "
-                    "most half the mass beyond the smallest ball's (the index is read from small balls); radii= "
-                    "where the mass is resolved, "
-                    "and nearer the centre where it saturates, may give one")
+            return no_slope
         if not np.isfinite(get("r_resolved")):
             return (f"no ball around {at} holds min_ess effective draws: the draws resolve no radius; "
                     + STATUS_ADVICE[word])
@@ -459,10 +475,7 @@ def status_note(row, name="the variable", center="the centre", dim=1):
                     f"resolved radius is {_g(get('r_resolved'))}): too few to tell how the mass decays near it; "
                     + STATUS_ADVICE[word])
         if not np.isfinite(near) and not np.isfinite(get("window")):  # a curve that gave no slope fit
-            return (f"the curve around {at} gives no slope: fewer than three of its radii are resolved and hold at "
-                    "most half the mass beyond the smallest ball's (the index is read from small balls); radii= "
-                    "where the mass is resolved, "
-                    "and nearer the centre where it saturates, may give one")
+            return no_slope
         if n_near < REACH_ESS:
             return (f"no draw within {_g(near / sc)} sd of {at} ({n_near:.0f} effective draws within one sd); "
                     f"the draws say nothing below r = {_g(get('r_resolved'))}; " + STATUS_ADVICE[word])

@@ -11,7 +11,7 @@ import pandas as pd
 from ._api import (CentersLike, Coords, DataLike, FilterVars, Group, Method, Norm, RadiiLike, SampleDims, VarNames,
                    given, public)
 from ._compat import is_datatree, is_inferencedata
-from .results import element_labels, joint_dim, read, status_note, status_word, stored_centers
+from .results import center_text, element_labels, joint_dim, read, status_note, status_word, stored_centers
 from .errors import InvalidInputError
 
 
@@ -258,15 +258,7 @@ def _rows(index):
     records = df.to_dict("records")
     df["status"] = [status_word(r) for r in records]
     dim = joint_dim(index.attrs)
-    df["note"] = [status_note(r, name=k[0], center=_center_words(k[1], r.get("center_value", np.nan)), dim=dim)
+    df["note"] = [status_note(r, name=k[0], center=center_text(k[1], r.get("center_value", np.nan)), dim=dim)
                   for r, k in zip(records, keys)]
     return df
 
-
-def _center_words(label, value):
-    """A centre in a note: its label, with its value where the label is a keyword ("mean (6.95)")."""
-    try:
-        float(label)
-        return label
-    except ValueError:
-        return f"{label} ({value:.3g})" if np.isfinite(value) else label

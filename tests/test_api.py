@@ -554,12 +554,9 @@ def test_summary_notes_give_a_keyword_centres_value():
     assert f"k = mean ({k.mean():.3g}) is not one of them" in note
 
 
+@pytest.mark.skipif(not MODERN, reason="ArviZ 0.x groups are plain Datasets, with no sibling to read")
 def test_a_node_holding_the_posterior_reads_its_siblings_divergences():
     # outside check: summary(idata.posterior) gave n_divergent 0 where the tree had 177
-    from pymc_localmass._compat import MODERN
-
-    if not MODERN:
-        pytest.skip("ArviZ 0.x groups are plain Datasets, with no sibling to read")
     rng = np.random.default_rng(1)
     tau = np.abs(rng.normal(size=(2, 300)))
     div = np.zeros((2, 300), bool)

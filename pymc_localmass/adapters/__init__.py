@@ -10,7 +10,7 @@ import re
 import numpy as np
 import xarray as xr
 
-from .._compat import container_groups, get_group, is_datatree, is_inferencedata
+from .._compat import container_groups, get_group, is_datatree, is_draws_node, is_inferencedata
 from .._validate import check_coords
 from ..errors import InvalidInputError, InvalidTypeError, UnknownNameError
 
@@ -213,8 +213,8 @@ def divergences(data, group, ds, sample_dims=SAMPLE_DIMS):
     # a DataTree node holding the posterior's draws (idata.posterior): its sampler statistics
     # are its sibling's (the whole tree's divergences were read as none)
     parent = getattr(data, "parent", None)
-    if is_datatree(data) and "sample_stats" not in data.children and parent is not None \
-            and "sample_stats" in parent.children and len(data.data_vars):
+    if is_draws_node(data, ("posterior", "sample_stats")) and parent is not None \
+            and "sample_stats" in parent.children:
         data = parent
     try:
         stats = get_group(data, "sample_stats")

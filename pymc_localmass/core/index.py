@@ -1335,6 +1335,23 @@ LOCAL_MIN_RADII = 8
 SATURATED_MASS = 0.9
 
 
+def small_balls(mass, share=LOCAL_MASS):
+    """Which of a curve's resolved masses (ascending radii) are small balls.
+
+    Those holding at most ``share`` of the mass beyond the smallest ball's (an
+    atom's curve starts at its weight): the index is read from them, beyond
+    them the mass saturates.
+
+    Examples
+    --------
+    >>> small_balls(np.array([0.01, 0.1, 0.4, 0.7, 1.0])).tolist()
+    [True, True, True, False, False]
+    """
+    mass = np.asarray(mass, dtype=float)
+    m0 = mass[0] if mass.size else 0.0
+    return mass - m0 <= share * (1.0 - m0)
+
+
 def fit_index_curve(radius, mass, mass_lower, mass_upper, resolved, scale, *, ci_prob=0.94,
                     fit_b=True, curvature=False):
     """Mass Index from a mass curve (any tier), by weighted least squares on slopes.
@@ -1378,16 +1395,14 @@ def fit_index_curve(radius, mass, mass_lower, mass_upper, resolved, scale, *, ci
         # the radii given reach only where the mass saturates (a model-tier curve over 0.3-1.5
         # of N(0.2, 0.14) read a = 12.5 "ok", or an atom where the slope fell to 0); with three
         # or more, the slope fit's window choice (fit_slopes) weighs the wider radii
-        # (of the mass beyond the smallest ball's: an atom's curve starts at its weight)
-        m0 = m[e, keep[0]] if keep.size else 0.0
-        local = keep[m[e, keep] - m0 <= LOCAL_MASS * (1.0 - m0)]
+        local = keep[small_balls(m[e, keep])]
         if local.size < 3:
             continue
         if not curvature:
             # (near-exact curves: the balls that hold nearly all the mass have slopes near 0,
             # which pulled a model-tier fit of a Laplace coefficient's 1e-3 to 1 to a = 2.9 [0, 6.8]
             # where every small-radius slope read 1.0)
-            keep = keep[m[e, keep] - m0 <= SATURATED_MASS * (1.0 - m0)]
+            keep = keep[small_balls(m[e, keep], SATURATED_MASS)]
         elif keep.size > LOCAL_MIN_RADII:
             # (curves of draws: the balls holding at most half the mass, at least LOCAL_MIN_RADII of
             # them; beyond, the mass saturates, as Cauchy draws' balls up to their sd do)

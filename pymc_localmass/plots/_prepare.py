@@ -22,7 +22,7 @@ from ..errors import InvalidInputError, InvalidTypeError, UnknownNameError
 from ..results import status_word
 import xarray as xr
 
-from .._compat import get_group, is_datatree, is_inferencedata
+from .._compat import get_group, is_datatree, is_draws_node, is_inferencedata
 from ..results import CURVE_GROUP, INDEX_GROUP, read, validate
 
 KINDS = ("mass", "slope", "both")
@@ -160,15 +160,10 @@ def _estimate(obj, group, est_kwargs, *, reason):
         stacklevel=user_stacklevel(),
     )
     kwargs = {k: v for k, v in est_kwargs.items() if v is not None}
-    if _is_container(obj) and not _draws_node(obj, group):
+    if _is_container(obj) and not is_draws_node(obj, group):
         out = add_local_mass(obj, group=group, merge=False, **kwargs)
         return read(out)
     return local_mass(obj, group=group, **kwargs), mass_index(obj, group=group, **kwargs)
-
-
-def _draws_node(obj, group):
-    """A DataTree node holding the draws itself (``idata.posterior``): read as draws, not as a container."""
-    return hasattr(obj, "children") and group not in obj.children and bool(len(getattr(obj, "data_vars", {})))
 
 
 def _data_coords(coords):
@@ -410,7 +405,7 @@ def _call(obj, group, kwargs):
     from .. import add_local_mass, local_mass, mass_index
 
     group = group or "posterior"
-    if _is_container(obj) and not _draws_node(obj, group):
+    if _is_container(obj) and not is_draws_node(obj, group):
         return read(add_local_mass(obj, group=group, merge=False, **kwargs))
     return local_mass(obj, group=group, **kwargs), mass_index(obj, group=group, **kwargs)
 

@@ -95,7 +95,7 @@ from ..adapters.source import convert
 from ..core.curves import CURVE_STATS, INDEX_STATS, STATUS_WORDS, no_draws_value
 from ..core.distances import center_values, joint_distances
 from ..core.ess import series_ess
-from ..core.index import LOCAL_MASS, fit_index_curve, fit_slopes
+from ..core.index import fit_index_curve, fit_slopes, small_balls
 from ..errors import InvalidInputError, InvalidTypeError
 from ..core.quadrature import check_radii_precision, conditional_ball_mass, qmc_ball_log_integral
 from ..results import base_attrs, joint_center_label, merge_curves
@@ -527,9 +527,8 @@ def _index_stats(radii, st, scale, ci_prob, center_value, draws=None):
         return {k: float(v) for k, v in fit_index_curve(radii, mass, st["mass_lower"], st["mass_upper"], mask,
                                                          scale, ci_prob=ci_prob).items()}
 
-    # (read from small balls: radii where the mass saturates give no index, see core.index.LOCAL_MASS)
-    m0 = mass[res][0] if res.any() else 0.0  # (of the mass beyond the smallest ball's, as core.index)
-    if np.sum(res & (mass - m0 <= LOCAL_MASS * (1.0 - m0))) >= 3:
+    # (read from small balls: radii where the mass saturates give no index, see core.index.small_balls)
+    if np.sum(small_balls(mass[res])) >= 3:
         out.update(fit(res))  # with the window sensitivity of core.index.fit_slopes
     # exactly zero mass at small radii with mass further out: no mass near the centre at any power
     zero = res & (mass == 0)
@@ -730,9 +729,7 @@ def _warn_no_index(st, el_name, label, r_report, idx_row):
     """Warn when a curve was asked for (three radii or more) but its Mass Index could not be fitted."""
     if np.isnan(idx_row[INDEX_STATS.index("a")]) and r_report.size >= 3:  # a curve was asked for
         n_res = int(np.sum(st["resolved"] > 0.5))
-        m_res = st["mass"][st["resolved"] > 0.5]
-        m0 = m_res[0] if m_res.size else 0.0
-        n_small = int(np.sum(m_res - m0 <= LOCAL_MASS * (1.0 - m0)))
+        n_small = int(np.sum(small_balls(st["mass"][st["resolved"] > 0.5])))
         pos_m = st["mass"][(st["resolved"] > 0.5) & (st["mass"] > 0)]
         hint = (f"; the largest radius holds mass {pos_m[-1]:.3g} only: pass larger radii"
                 if pos_m.size and pos_m[-1] < 1e-6 else "; pass more radii where the mass is resolved")

@@ -401,9 +401,6 @@ def _principal_unit(vals, sdv, norm, scale):
     else:
         Y = np.asarray(vals, float).reshape(d, -1).T
         Y = Y[np.all(np.isfinite(Y), axis=1)]  # (draws left out under nan_policy="omit")
-        if not np.all(np.isfinite(sdv)):
-            sdv = Y.std(axis=0, ddof=1)
-            sd_max = 1.0 if scaled else float(np.max(sdv))
         Y = (Y - Y.mean(axis=0)) / (sdv if scaled else sd_max)
         ev = np.linalg.svd(Y, compute_uv=False) ** 2 / max(Y.shape[0] - 1, 1)
         ev = ev[ev > 1e-10 * ev.max()]
