@@ -519,7 +519,8 @@ def status_note(row, name="the variable", center="the centre", dim=1):
         parts.append(f"the draws do not reach {at} ({_g(get('n_near'))} effective draws within one sd, "
                      f"none nearer than {_g(get('nearest'))})")
     elif not np.isfinite(get("a")):  # the draws are there, but no index is read from them
-        parts.append(f"no index is read at {at}: its nearest draws do not show a local slope")
+        parts.append(f"no index is read at {at}: too few effective draws lie within a quarter sd of it, or "
+                     "their slope moves across the radii they resolve")
     advice = sampler_advice(row)
     if advice is SAMPLER_CHAINS_ADVICE:
         return "; ".join(parts) + f": the chains do not agree near {at}; " + advice

@@ -36,6 +36,8 @@ from scipy import integrate, special, stats
 from scipy.spatial import cKDTree
 from scipy.stats import qmc
 
+from ._errors import InvalidInputError, InvalidTypeError
+
 __all__ = [
     "Ball",
     "Box",
@@ -368,10 +370,12 @@ class Box:
     """
 
     def __init__(self, lower, upper):
-        self.lower = np.atleast_1d(np.asarray(lower, dtype=float))
-        self.upper = np.atleast_1d(np.asarray(upper, dtype=float))
-        if self.lower.shape != self.upper.shape or np.any(self.upper < self.lower):
-            raise ValueError("Box needs lower <= upper of the same shape")
+        self.lower = _region_array("Box", "lower", lower)
+        self.upper = _region_array("Box", "upper", upper)
+        if self.lower.shape != self.upper.shape or np.any(self.upper < self.lower) or np.isnan(self.lower).any() \
+                or np.isnan(self.upper).any():
+            raise InvalidInputError(f"Box needs lower <= upper of the same shape, got lower={lower!r}, "
+                                    f"upper={upper!r}")
 
     @property
     def dim(self):
@@ -395,13 +399,21 @@ class Ball:
     [(-0.5, 0.5)]
     """
 
+    _size = "radius"
+
     def __init__(self, center, radius, norm="euclidean"):
-        self.center = np.atleast_1d(np.asarray(center, dtype=float))
-        self.radius = float(radius)
+        kind = type(self).__name__
+        self.center = _region_array(kind, "center", center)
+        if not np.all(np.isfinite(self.center)):
+            raise InvalidInputError(f"{kind} center must be finite, got {center!r}")
+        try:
+            self.radius = float(radius)
+        except (TypeError, ValueError):
+            raise InvalidTypeError(f"{kind} {self._size} must be a number, got {radius!r}") from None
         if not self.radius > 0:
-            raise ValueError("Ball radius must be > 0")
+            raise InvalidInputError(f"{kind} {self._size} must be > 0, got {radius!r}")
         if norm not in ("euclidean", "max"):
-            raise ValueError("norm must be 'euclidean' or 'max'")
+            raise InvalidInputError(f"{kind} norm must be 'euclidean' or 'max', got {norm!r}")
         self.norm = norm
 
     @property
@@ -433,6 +445,11 @@ class Tail(Ball):
     [(-inf, -1.0), (1.0, inf)]
     """
 
+    _size = "threshold"
+
+    def __init__(self, center, threshold, norm="euclidean"):
+        super().__init__(center, threshold, norm)
+
     def contains(self, x):
         return self._dist(x) > self.radius
 
@@ -460,6 +477,14 @@ class Where:
     def contains(self, x):
         x = _as_points(x, self.dim)
         return np.asarray(self.func(x), dtype=bool).reshape(x.shape[0])
+
+
+def _region_array(kind, name, value):
+    """``value`` as a 1-D float array, or a package error naming the region's argument."""
+    try:
+        return np.atleast_1d(np.asarray(value, dtype=float))
+    except (TypeError, ValueError):
+        raise InvalidTypeError(f"{kind} {name} must be a number or an array of numbers, got {value!r}") from None
 
 
 def _as_points(x, dim):
