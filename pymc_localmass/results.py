@@ -459,10 +459,10 @@ def status_note(row, name="the variable", center="the centre", dim=1):
 
         res = get("resolution")
         if res > 0 and PRECISION_ULPS * res >= get("window"):
-            return (f"the draws are rounded to a grid of {_g(res)} near {at} (their floating-point type), too "
-                    f"coarse for the radii the index needs (up to {_g(get('window'))}): the index cannot be read; "
-                    "subtract the variable's location before sampling, or store its draws in a wider "
-                    "floating-point type")
+            return (f"the draws are rounded to a grid of {_g(res)} near {at} (their floating-point type, or the "
+                    f"digits they were written with), too coarse for the radii the index needs (up to "
+                    f"{_g(get('window'))}): the index cannot be read; subtract the variable's location before "
+                    "sampling, or store its draws in a wider floating-point type or with more digits")
         if not np.isfinite(n_near):
             return no_slope
         if not np.isfinite(get("r_resolved")):

@@ -54,9 +54,45 @@ def test_rounding_ties_at_a_draw_are_no_atom(f32):
     assert counts[near].max() >= 2
     _, idx = local_mass_curves(f32, center=center)
     assert idx[col("atom")] == 0.0 and idx[col("status")] != 1
-    # before: float64 rules on float32 draws call them an atom
+    # a float64 copy of them (read back from a float32 store) sits on the same fine grid,
+    # 2**-11 apart with 2,000 positions per sd: rounding too (core.lattice.FINE_GRID_STEPS;
+    # before it, an atom)
     _, idx64 = local_mass_curves(f32.astype(float), center=center)
-    assert idx64[col("atom")] > 0 and idx64[col("status")] == 1
+    assert idx64[col("atom")] == 0.0 and idx64[col("status")] != 1
+    assert idx64[col("resolution")] == 2.0**-11
+
+
+def _six_digits(x):
+    """``x`` written with 6 significant digits and read back (CmdStan's CSV)."""
+    return np.array([float(f"{v:.6g}") for v in x.ravel()]).reshape(x.shape)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_draws_written_with_six_digits_are_no_atom_or_lattice(seed):
+    # N(1.5, 0.001) with 6 significant digits sits on a grid of 1e-5 (100 positions per sd):
+    # it read "a = inf, lattice" at the mean and atoms of 0.4-0.7% at the median and mode
+    rng = np.random.default_rng(seed)
+    x = _six_digits(1.5 + 0.001 * rng.standard_normal((4, 1000)))
+    s = plm.summary({"x": x}, centers={"x": ["mean", "median", "mode", 1.5]})
+    assert not s["status"].isin(["atom", "lattice"]).any(), s[["a", "atom", "status"]]
+    assert (s["atom"] == 0).all()
+    read = s[s["status"] != "unresolved"]
+    assert ((read["a_lower"] <= 1) & (read["a_upper"] >= 1)).mean() >= 0.5, read[["a", "a_lower", "a_upper"]]
+    grid = s[s["status"] == "unresolved"]["note"]
+    assert grid.str.contains("rounded to a grid of 1e-05").all()
+    # streamed, the same reading
+    a = rescaled_local_mass_curves(x, center=1.5)[1]
+    b = stream_local_mass_curves(x, center=1.5, draw_chunk=300)[1]
+    np.testing.assert_array_equal(a[..., col("status")], b[..., col("status")])
+    np.testing.assert_array_equal(a[..., col("resolution")], b[..., col("resolution")])
+
+
+def test_a_scaled_discrete_variable_stays_a_lattice(rng):
+    # 0.1 Poisson(3) (1.7 positions per sd) and Binomial(1000, 0.3) / 1000 (14.5): discrete
+    for x, atom_at in ((0.1 * rng.poisson(3.0, (4, 1000)), 0.1 * 3), (rng.binomial(1000, 0.3, (4, 1000)) / 1000, 0.3)):
+        s = plm.summary({"x": x}, centers={"x": [atom_at]})
+        assert s["status"].iloc[0] == "atom", s[["atom", "status"]]
+        assert s["atom"].iloc[0] > 0
 
 
 def test_a_real_atom_in_float32_stays_an_atom(rng):

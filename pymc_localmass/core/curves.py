@@ -18,7 +18,7 @@ from .ess import batch_means_ess
 from .index import REACH_ESS, fit_index_draws, window_edges, window_sizes
 from .distances import center_values
 from .intervals import beta_interval, t_adjusted_n
-from .lattice import is_lattice, never_varies, resolution, rounding_sd
+from .lattice import fine_grid, lattice, never_varies, resolution, rounding_sd
 
 CURVE_STATS = ("radius", "mass", "mass_lower", "mass_upper", "slope", "slope_lower",
                "slope_upper", "ess", "resolved")
@@ -599,11 +599,6 @@ def _shape_inflation(pos_w, r_w, n_valid, sizes, fallback):
     return np.where(fine, n_valid[:, None] / np.maximum(e_z, 1.0), fallback)
 
 
-def _lattice_flags(xs, integer, extremes=None, dtype=None):
-    """Whether each row of draws lies on a resolved lattice (see core.lattice); ``dtype``: the draws' own."""
-    return is_lattice(xs, integer=integer, extremes=extremes, dtype=dtype)
-
-
 def _sub_rows(n_total):
     """Elements per in-cache sub-chunk: about ``CACHE_BYTES`` of draws, at most ``SUB_ROWS``."""
     return max(1, min(SUB_ROWS, int(CACHE_BYTES // (n_total * 8))))
@@ -793,7 +788,13 @@ def _center_distances(out, xs, total, cv, s0, e_lo, all_finite, lay, opts, *, sc
     else:
         out["bnd"][s0:s1] = bnd_all[e_lo:e_hi]
     if disc_all is None:  # draws on a resolved lattice (scale-free; see core.lattice)
-        out["disc"][s0:s1] = _lattice_flags(xs, integer, ext, lay["dtype"])
+        spacing = lattice(xs, integer=integer, extremes=ext, dtype=lay["dtype"])[0]
+        # (a lattice with many positions per sd is rounding: its spacing is the draws' resolution)
+        fine = fine_grid(spacing, sd, integer)
+        out["disc"][s0:s1] = np.isfinite(spacing) & ~fine
+        if fine.any():
+            out["ulp"][s0:s1] = np.where(fine, np.fmax(out["ulp"][s0:s1], spacing / (sd if scaled else 1.0)),
+                                         out["ulp"][s0:s1])
     else:
         out["disc"][s0:s1] = disc_all[e_lo:e_hi]
     np.abs(d, out=d)

@@ -48,7 +48,8 @@ from .curves import (CURVE_STATS, INDEX_STATS, MIN_DRAWS_PER_CHAIN, N_MASTER_CEL
                      _explicit_bins, _finish_index, _grid_bins, _layout, _master_bins, _master_range,
                      _score_sums, _window_flat)
 from .index import window_edges
-from .lattice import HEAD, _head_may_be_lattice, _row_lattice, never_varies, pow2_scale, resolution, rounding_sd
+from .lattice import (HEAD, _head_may_be_lattice, _row_lattice, fine_grid, never_varies, pow2_scale, resolution,
+                      rounding_sd)
 from .rescale import LENGTH_CURVE_STATS, LENGTH_INDEX_STATS, SAFE_RANGE
 
 #: histogram cells per element for the streamed median (pass ``median_hist``)
@@ -512,9 +513,14 @@ class StreamPlan:
             bnd = (res["dmin"] >= 0) | (res["dmax"] <= 0)
         if opts["disc"] is not None:
             disc = opts["disc"].copy()
-        elif st["cv"] is not None:
+        fine = np.zeros(E, bool)
+        spacing = np.full(E, np.nan)
+        if opts["disc"] is None and st["cv"] is not None:
             for i, u in res["uniques"].items():
-                disc[i] = np.isfinite(_row_lattice(u, st["floor"][i], lay["dtype"])[0])
+                spacing[i] = _row_lattice(u, st["floor"][i], lay["dtype"])[0]
+            # (a lattice with many positions per sd is rounding, as in memory: curves._center_distances)
+            fine = fine_grid(spacing, sd_data, lay["integer"])
+            disc = np.isfinite(spacing) & ~fine
         scaled = self.scaled and st["cv"] is not None
         st["sd_scaled"] = sd if scaled else None
         st["unit"] = np.ones(E) if self.scaled else sd
@@ -527,6 +533,7 @@ class StreamPlan:
         st["ties"], st["bnd"], st["disc"] = res["ties"], bnd, disc
         st["ulp"] = (np.zeros(E) if st["cv"] is None else
                      resolution(st["cv"], lay["dtype"]) / (sd if scaled else 1.0))
+        st["ulp"] = np.where(fine, np.fmax(st["ulp"], spacing / (sd if scaled else 1.0)), st["ulp"])
         st["tie_batches"] = res["tie_batches"]
         if lay["explicit"]:
             st["grid"] = opts["radii"] / st["f"][:, None]
