@@ -134,3 +134,27 @@ def test_results_written_before_the_resolution_stat_still_validate(f32):
     idx = plm.mass_index({"x": f32.astype(float)})
     old = idx.drop_sel(index_stat="resolution")
     assert validate(old, "local_mass_index") is old
+
+
+@pytest.mark.parametrize("center", [0.3, 0.7])
+def test_a_lattice_point_written_as_a_literal_is_that_point(rng, center):
+    # 0.1 * 3 = 0.30000000000000004 and 0.1 * 7 = 0.7000000000000001: the literal is a few
+    # ulps off the draws' value, and read "a = inf, no mass within 5.6e-17" (23% tie there)
+    k = rng.poisson(3.0, (4, 1000))
+    x = 0.1 * k
+    assert not (x == center).any()
+    a = rescaled_local_mass_curves(x, center=center)[1]
+    b = stream_local_mass_curves(x, center=center, draw_chunk=300)[1]
+    share = np.mean(k == round(center * 10))
+    for idx in (a, b):
+        assert idx[col("status")] == 1  # atom
+        assert idx[col("atom_lower")] <= share <= idx[col("atom_upper")]
+    np.testing.assert_allclose(b, a, rtol=1e-9, equal_nan=True)
+
+
+def test_a_continuous_draw_within_rounding_of_the_centre_is_not_snapped(rng):
+    # one draw alone takes the value: no support point, the centre stays where it was asked
+    x = rng.standard_normal((4, 1000))
+    x[0, 0] = np.nextafter(0.5, 1.0)
+    _, idx = local_mass_curves(x, center=0.5)
+    assert idx[col("center_value")] == 0.5 and idx[col("atom")] == 0.0

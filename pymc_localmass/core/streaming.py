@@ -63,7 +63,7 @@ RULES = {
     "valid_batches": "sum", "neg": "max",
     "hist": "sum", "gather": "concat",
     "chan": "chan", "dmin": "min", "dmax": "max", "ties": "sum", "tie_batches": "sum", "e0": "min",
-    "top": "max", "topk": "topk", "uniques": "union",
+    "top": "max", "topk": "topk", "uniques": "union", "nearest_value": "nearest",
     "master": "sum", "grid_counts": "sum",
     "window_counts": "sum", "pos_w": "sum", "div_near": "sum",
 }
@@ -101,7 +101,7 @@ def _distances(x, p):
 #: a chunk is processed this many bytes of draws at a time (the temporaries stay a few times this)
 SUB_BYTES = 4 * 2**20
 #: the per-element parameters of a pass (sliced with the elements)
-PER_ELEMENT = ("f", "cv", "sd", "e0", "top", "grid", "g_sub", "lattice_candidates", "lo", "width", "cells")
+PER_ELEMENT = ("f", "cv", "cval", "sd", "e0", "top", "grid", "g_sub", "lattice_candidates", "lo", "width", "cells")
 
 
 def _concat(parts, starts):
@@ -175,6 +175,17 @@ def _partial_center(x, chains, draws, p):
     if take.any():
         head[:, pos[take]] = np.where(fin, x, np.nan)[:, take]
     out["head"] = (head, np.isin(np.arange(HEAD), pos[take]))
+    if p.get("cval") is not None:  # the value nearest a given centre, and how many draws take it
+        flat = x.reshape(e, -1)
+        with np.errstate(invalid="ignore"):
+            dist = np.where(np.isfinite(flat), np.abs(flat - p["cval"][:, None]), np.inf)
+        if flat.shape[1]:
+            j = np.argmin(dist, axis=1)
+            rows = np.arange(e)
+            v = flat[rows, j]
+            out["nearest_value"] = (dist[rows, j], v, np.count_nonzero(flat == v[:, None], axis=1))
+        else:
+            out["nearest_value"] = (np.full(e, np.inf), np.full(e, np.nan), np.zeros(e, np.int64))
     return out
 
 
@@ -339,6 +350,11 @@ def combine(a, b):
         elif rule == "topk":
             k = va.shape[1]
             out[key] = np.sort(np.concatenate([va, vb], axis=1), axis=1)[:, :k]
+        elif rule == "nearest":  # (distance, value, count): the nearer value; counts of one value add up
+            (da, xa, ca), (db, xb, cb) = va, vb
+            same = xa == xb
+            take_b = ~same & ((db < da) | ((db == da) & (xb < xa)))
+            out[key] = (np.minimum(da, db), np.where(take_b, xb, xa), np.where(same, ca + cb, np.where(take_b, cb, ca)))
         elif rule == "union":
             out[key] = {i: np.union1d(va[i], vb[i]) for i in va}
         else:  # pragma: no cover
@@ -399,6 +415,8 @@ class StreamPlan:
         p = {"pass": self.stage, "lay": self.lay, "rescale": bool(st.get("rescale", False)),
              "f": st.get("f"), "cv": st.get("cv")}
         if self.stage == "center":
+            if self.opts["cval"] is not None and self.opts["keyword"] is None and not self.opts["joint"]:
+                p["cval"] = np.broadcast_to(np.asarray(self.opts["cval"], float), (self.lay["E"],))
             return p
         if self.stage in ("median_hist", "median_gather"):
             p.update(lo=st["mlo"], width=st["mwidth"], cells=st.get("mcells"))
@@ -450,7 +468,14 @@ class StreamPlan:
         if keyword == "mean":
             st["cv"] = mean / f
         elif opts["cval"] is not None:
-            st["cv"] = opts["cval"] / f
+            cval = np.broadcast_to(np.asarray(opts["cval"], float), (lay["E"],))
+            if "nearest_value" in res:  # a centre within rounding of a tied value is that value (in memory too)
+                _, v, count = res["nearest_value"]
+                with np.errstate(invalid="ignore"):
+                    close = (np.isfinite(v) & (v != cval) & never_varies(np.fmin(cval, v), np.fmax(cval, v))
+                             & (count >= 2))
+                cval = np.where(close, v, cval)
+            st["cv"] = cval / f
         else:
             st["cv"] = None
         # lattice: the in-memory pre-check on the first draws, with the floor of all draws
