@@ -4,6 +4,9 @@ import os
 import sys
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
+#: frames of the standard library's wrappers the package calls through (a cached_property
+#: evaluated inside the package) are not the user's line either
+_PASS_THROUGH = (os.path.abspath(__import__("functools").__file__),)
 
 
 def user_stacklevel():
@@ -23,7 +26,8 @@ def user_stacklevel():
     """
     frame = sys._getframe(1)
     level = 1
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE + os.sep):
+    while frame is not None and (os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE + os.sep)
+                                 or os.path.abspath(frame.f_code.co_filename) in _PASS_THROUGH):
         frame = frame.f_back
         level += 1
     return level

@@ -112,3 +112,24 @@ def test_draws_stacked_by_az_extract():
     flat = {"tau": post["tau"].reshape(1, -1)}
     want = plm.mass_index(flat, centers={"tau": 0.0}, independent=True)["tau"]
     np.testing.assert_array_equal(got.values, want.values)
+
+
+def test_divergences_that_do_not_match_the_draws_are_left_out_with_a_warning(rng):
+    # the posterior's chains relabelled (sample_stats untouched): a centred hierarchy's
+    # "sampler" finding at tau = 0 turned "unresolved" without a word
+    import arviz as az
+
+    div = np.zeros((4, 300), bool)
+    div[0, :30] = True
+    container = make_container(posterior={"x": rng.normal(size=(4, 300))}, sample_stats={"diverging": div})
+    post = get_group(container, "posterior").assign_coords(chain=[10, 11, 12, 13])
+    if MODERN:
+        moved = container.copy()
+        moved["posterior"] = post
+    else:
+        moved = az.InferenceData(posterior=post, sample_stats=get_group(container, "sample_stats"))
+    with pytest.warns(UserWarning, match=r"30 divergent transitions are left out: the posterior's chain labels"):
+        idx = plm.mass_index(moved, **KW)
+    assert float(idx["x"].sel(index_stat="n_divergent").max()) == 0
+    # matched, they count
+    assert float(plm.mass_index(container, **KW)["x"].sel(index_stat="n_divergent").max()) == 30

@@ -235,11 +235,28 @@ def divergences(data, group, ds, sample_dims=SAMPLE_DIMS):
             try:
                 dv = dv.sel({dim: ds[dim].values})
             except (KeyError, IndexError, ValueError):
-                return None
+                return _unmatched(dv, f"the posterior's {dim} labels are not all in sample_stats")
     dv = dv.transpose(*SAMPLE_DIMS)
     if dv.shape != (ds.sizes[SAMPLE_DIMS[0]], ds.sizes[SAMPLE_DIMS[1]]):
-        return None
+        return _unmatched(dv, f"sample_stats has {dv.shape[0]} x {dv.shape[1]} (chain, draw), the posterior "
+                              f"{ds.sizes[SAMPLE_DIMS[0]]} x {ds.sizes[SAMPLE_DIMS[1]]}")
     return np.asarray(dv.values).astype(bool)
+
+
+def _unmatched(dv, reason):
+    """None, with a warning where divergences are left out because they cannot be matched to the draws."""
+    import warnings
+
+    from .._stack import user_stacklevel
+
+    n = int(np.asarray(dv.values).astype(bool).sum())
+    if n:
+        # (said, not silent: a centred hierarchy's "sampler" finding at tau = 0 turned "unresolved"
+        # when the posterior's chains were relabelled)
+        warnings.warn(f"sample_stats' {n} divergent transitions are left out: {reason}; select the same "
+                      "chains and draws in sample_stats as in the posterior to use them", UserWarning,
+                      stacklevel=user_stacklevel())
+    return None
 
 
 def _as_chains(ds, n_chains):
