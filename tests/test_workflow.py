@@ -311,3 +311,17 @@ def test_local_kl_atom_is_infinite_and_estimate_in_interval():
     reg = plm.local_kl(stats.norm(0, 1), stats.norm(0, 1), (-0.1, 0.1), p_atoms={0.0: 0.3}, eps=1e-3,
                        direction="forward")
     assert np.isfinite(float(reg["kl"].squeeze())) and float(reg["kl"].squeeze()) > 0
+
+
+def test_centre_map_says_nothing_of_pymcs_future_defaults():
+    """PyMC 6's find_MAP announces new defaults (a jittered start, an InferenceData result) with
+    FutureWarnings; centre "map" passed them on to the user for every variable."""
+    from pymc_localmass.adapters.pymc import map_point
+
+    with pm.Model() as model:
+        mu = pm.Normal("mu", 0.0, 1.0)
+        pm.Normal("y", mu, 1.0, observed=np.array([0.3, 0.5]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        point = map_point(model)
+    assert abs(float(point["mu"]) - 0.8 / 3) < 1e-4  # (0.3 + 0.5) / (2 + 1)

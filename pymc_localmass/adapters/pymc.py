@@ -109,10 +109,20 @@ def map_point(model):
     -------
     dict of str to ndarray
     """
+    import inspect
+    import warnings
+
     import pymc as pm
 
-    with model:
-        return pm.find_MAP(progressbar=False)
+    # PyMC 6 announces new defaults (a jittered start, an InferenceData result) with
+    # FutureWarnings: the start is the current one, said explicitly, and the dict the result
+    # this function returns (its notice is for find_MAP's callers, not ours; PyMC 5 has neither)
+    params = inspect.signature(pm.find_MAP).parameters
+    explicit = {"jitter": False} if "jitter" in params else {}
+    with model, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="`find_MAP` will return an `InferenceData`",
+                                category=FutureWarning)
+        return pm.find_MAP(progressbar=False, **explicit)
 
 
 def prior_draws(model, n, seed):
