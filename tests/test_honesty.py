@@ -776,3 +776,16 @@ def test_log_ambiguous_note_says_which_interval_the_lean_is_tested_at():
            "b_lower": -0.36, "b_upper": 2.1}
     note = status_note(row, "x", "0")
     assert "b = 0.9, whose 90% interval excludes 0" in note and "for b in [-0.36, 2.1]" in note
+
+
+def test_mass_decaying_like_one_over_log_is_read_without_overflow_warnings():
+    # X = exp(-1/U): P(X <= r) ~ 1 / log(1/r) at 0, (a, b) = (0, -1); the nearest draws lie near
+    # 1e-279, and the fit's start (the cells' midpoints as products) underflowed: numpy warnings
+    # and a = 1.0 [0, 17000] "ok"
+    x = np.exp(-1 / np.random.default_rng(500).uniform(0.0015, 1, size=(4, 1000)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        row = plm.summary({"x": x}, centers=0.0).iloc[0]
+    assert row.status in ("ok", "log-ambiguous")
+    assert row.a_lower <= 0.02 and row.a_upper < 0.1, row[["a", "a_lower", "a_upper"]]
+    assert row.b_lower <= -1 <= row.b_upper, row[["b", "b_lower", "b_upper"]]

@@ -148,8 +148,12 @@ def fit_binned(counts, edges, R, scale, terms, theta0=None, max_iter=80, tol=1e-
     if theta0 is None:
         theta0 = np.zeros((E, len(terms)))
         # Hill-type start from the binned data
-        mid = np.concatenate([edges[:, :1] * 0.5, np.sqrt(edges[:, 1:] * edges[:, :-1])], axis=1)
-        s = (counts * np.log(R[:, None] / mid)).sum(axis=1)
+        # (the cells' geometric midpoints in logs: edges near 1e-279 underflow as products)
+        with np.errstate(divide="ignore"):
+            log_e = np.log(edges)
+        log_mid = np.concatenate([log_e[:, :1] + np.log(0.5), 0.5 * (log_e[:, 1:] + log_e[:, :-1])], axis=1)
+        with np.errstate(invalid="ignore"):
+            s = np.where(counts > 0, counts * (np.log(R)[:, None] - log_mid), 0.0).sum(axis=1)
         theta0[:, 0] = np.where(s > 0, N / np.maximum(s, 1e-300), 1.0)
     compiled = kernel("_fit_rows")
     if compiled is not None:  # the same steps row by row, compiled (core/_compiled.py)
