@@ -488,15 +488,17 @@ def _model_tier_index(idata, model, var, sel, center, r_top, group, ci):
     more from a tenth of ``r_top`` down. None when the model tier cannot say (discrete
     variable, unresolved radii, precision).
     """
+    why = None
     for top in (r_top, 0.1 * r_top):
-        out = _model_tier_reading(idata, model, var, sel, center, np.geomspace(top * 1e-6, top, 13), group, ci)
+        out, why = _model_tier_reading(idata, model, var, sel, center, np.geomspace(top * 1e-6, top, 13),
+                                       group, ci)
         if out is not None:
             return out
-    return None
+    return {"failed": why}
 
 
 def _model_tier_reading(idata, model, var, sel, center, radii, group, ci):
-    """The model tier's sound ``a`` (with interval) on ``radii``, or None."""
+    """The model tier's sound ``a`` (with interval) on ``radii`` and None, or None and why not (words)."""
     from .tiers.model import model_local_mass
 
     coords = {d: [v] for d, v in sel.items()} if sel else None
@@ -505,15 +507,20 @@ def _model_tier_reading(idata, model, var, sel, center, radii, group, ci):
             warnings.simplefilter("ignore")
             _, idx = model_local_mass(idata, model, var_names=[var], coords=coords, centers={var: center},
                                       radii=radii, group=group, ci_prob=ci)
-    except (ValueError, KeyError, TypeError, NotImplementedError):
-        return None
+    except (ValueError, KeyError, TypeError, NotImplementedError) as err:
+        return None, f"it raised {type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"
     da = idx[var].isel(center=0)
     if sel:
         da = da.isel({d: 0 for d in sel})
     out = {s: float(da.sel(index_stat=s)) for s in ("a", "a_lower", "a_upper")}
+    span = f"on radii {_fmt(radii[0])} to {_fmt(radii[-1])}"
+    if np.isnan(out["a"]) or not np.isfinite(out["a_lower"]):
+        return None, f"its masses {span} give no index (unresolved)"
     # (a fit outside its own interval, or below 0, is no reading)
-    sound = out["a"] >= 0 and out["a_lower"] <= out["a"] <= out["a_upper"]
-    return out if np.isfinite(out["a_lower"]) and not np.isnan(out["a"]) and sound else None
+    if not (out["a"] >= 0 and out["a_lower"] <= out["a"] <= out["a_upper"]):
+        return None, (f"its fit {span} is unsound (a = {_fmt(out['a'])} outside [{_fmt(out['a_lower'])}, "
+                      f"{_fmt(out['a_upper'])}] or below 0)")
+    return out, None
 
 
 def _approximation_findings(cmp, summ, rows, findings, reference_name, factor, reference_free=False,
@@ -970,10 +977,13 @@ def _status_finding(run, rw, irow, n, lab, sel, c, cv, r):
     note = status_note(irow, lab, center_text(c, cv), dim=joint_dim(run.index.attrs))
     mt = None
     free = run.model is not None and n in {rv.name for rv in getattr(run.model, "free_RVs", [])}
+    failed = None
     if run.model is not None:
         r_top = irow.get("r_resolved", np.nan)
         r_top = r_top if np.isfinite(r_top) and r_top > 0 else float(r[-1])
         mt = _model_tier_index(run.data, run.model, n, sel, cv, r_top, run.group, run.ci)
+        if "failed" in mt:  # said in the note below
+            failed, mt = mt["failed"], None
     figs = {k: irow.get(k, np.nan) for k in ("a", "a_lower", "a_upper", "nearest", "r_resolved", "n_near",
                                                "chain_z", "rhat", "n_divergent", "divergent_near")}
     if mt is not None:
@@ -983,13 +993,17 @@ def _status_finding(run, rw, irow, n, lab, sel, c, cv, r):
         note = note + "; " + said
     elif word == "log-ambiguous":
         raise_it = False  # the interval already holds every value; nothing to warn about
-    else:
+    tier_said = ""  # what the model tier could not do (the finding's body says it, before the advice)
+    if mt is None and word != "log-ambiguous":
         raise_it = True
         if run.model is not None and free:
-            note += "; the model tier could not resolve it either (e.g. a funnel's neck, or a discrete variable)"
+            why = f": {failed}" if failed else ""
+            tier_said = ("; the model tier could not resolve it either (e.g. a funnel's neck, or a discrete "
+                         f"variable){why}")
         elif run.model is not None:
-            note += (f"; the model tier integrates free variables only, and {n} is not one (a Deterministic): "
-                     "ask about the free variables it is computed from")
+            tier_said = (f"; the model tier integrates free variables only, and {n} is not one (a Deterministic): "
+                         "ask about the free variables it is computed from")
+        note += tier_said
     if word == "unresolved" and n not in run.requested:
         raise_it = False
     if not raise_it:
@@ -997,6 +1011,8 @@ def _status_finding(run, rw, irow, n, lab, sel, c, cv, r):
     # the note ends with what to do (results.STATUS_ADVICE): the advice line says it alone
     said = sampler_advice(irow) if word == "sampler" else STATUS_ADVICE.get(word)
     body, _, _ = note.partition("; " + said) if said else (note, "", "")
+    if tier_said and not body.endswith(tier_said):  # (the advice ended the note before it)
+        body += tier_said
     msg = f"{lab} near {center_text(c, cv)} [{word}]: {body}"
     # (with model= the advice to run check(idata, model=model) was to run what just ran)
     if said is SAMPLER_CHAINS_ADVICE:
@@ -1099,6 +1115,7 @@ def _prior_region(run, pindex, n, lab, sel, c, min_index_shift):
     far = bool(np.isfinite(rw["center_value"]) and z_c > 4)
     mt = _model_tier_index(run.data, run.model, n, sel, rw["center_value"], rw["radius"], run.group, run.ci) \
         if far and run.model is not None else None
+    mt = None if mt is None or "failed" in mt else mt
     if mt is not None:
         rw.update({f"model_{k}": v for k, v in mt.items()})
         if not (mt["a_upper"] < plo or phi_ < mt["a_lower"]) or abs(mt["a"] - pa_) < min_index_shift:

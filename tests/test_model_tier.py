@@ -577,3 +577,21 @@ def test_radii_where_the_mass_saturates_give_no_index(horseshoe):
     assert row["a_lower"] == 0 and np.isposinf(row["a_upper"])  # every value: not NaN
     assert "fewer than three of its radii are resolved and hold at most half the mass" in row["note"]
     assert "no slope" not in status_note({"status": 0.0}, "x", "0")
+
+
+def test_check_says_why_the_model_tier_gave_no_reading():
+    # s of 100 N(0, s) observations at 0: no draw near it, and the posterior's mass there underflows
+    # on every radius the model tier tries. The finding said the tier "could not resolve it" only in
+    # the note's tail, which the finding cut off at the advice: now its body says it, and why
+    rng = np.random.default_rng(0)
+    with pm.Model() as m:
+        s = pm.HalfNormal("s", 2)
+        pm.Normal("y", 0, s, observed=rng.normal(0, 1, 100))
+    draws = {"s": np.abs(1 + 0.07 * rng.standard_normal((4, 500)))}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = plm.check(draws, model=m, centers={"s": 0.0}, warn=False)
+    (f,) = [f for f in res.findings if f.variable == "s"]
+    assert f.kind == "unresolved"
+    assert "the model tier could not resolve it either" in f.message
+    assert "give no index (unresolved)" in f.message
