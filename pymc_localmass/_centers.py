@@ -15,12 +15,32 @@ CENTER_KEYWORDS = ("mean", "median", "mode", "boundary", "map")
 
 
 def center_label(spec):
-    """The label of one centre along dim ``center``: the keyword, the number (``%g``) or ``"array"``."""
+    """The label of one centre along dim ``center``: the keyword, the number (``%g``) or the array.
+
+    An array of at most :data:`ARRAY_LABEL_SIZE` numbers is labelled by its
+    values, ``"(0, 1.5)"`` (a joint centre, a few elements' centres); a
+    longer one (a centre per element) ``"array"``. Label a centre yourself
+    with a mapping, ``{"tau": {"zero": 0.0}}``.
+
+    Examples
+    --------
+    >>> center_label("mean"), center_label(0.25), center_label(np.array([0.0, 1.5]))
+    ('mean', '0.25', '(0, 1.5)')
+    >>> center_label(np.zeros(8))
+    'array'
+    """
     if isinstance(spec, str):
         return spec
     if isinstance(spec, numbers.Number):
         return f"{float(spec):g}"
+    values = np.asarray(spec.values if isinstance(spec, xr.DataArray) else spec)
+    if 0 < values.size <= ARRAY_LABEL_SIZE and values.dtype.kind in "biuf":
+        return "(" + ", ".join(f"{float(v):g}" for v in values.ravel()) + ")"
     return "array"
+
+
+#: arrays of at most this many numbers are labelled by their values (:func:`center_label`)
+ARRAY_LABEL_SIZE = 4
 
 
 def normalise_centers(centers, var_names):

@@ -71,8 +71,11 @@ def test_several_centers_and_mapping(container):
 
 def test_per_element_array_center(container):
     res = plm.mass_index(container, var_names="theta", centers=np.array([0.0, 0.5, 1.0]))
-    np.testing.assert_array_equal(res["theta"].sel(index_stat="center_value", center="array").values,
+    np.testing.assert_array_equal(res["theta"].sel(index_stat="center_value", center="(0, 0.5, 1)").values,
                                   [0.0, 0.5, 1.0])
+    # a per-element array longer than a few numbers is labelled "array"
+    long = plm.mass_index({"x": np.random.default_rng(1).normal(size=(2, 300, 6))}, centers=np.zeros(6))
+    assert [str(v) for v in long["center"].values] == ["array"]
 
 
 def test_mode_and_median_centers(rng):
@@ -521,8 +524,11 @@ def test_numeric_centre_labels_never_collide():
                                   [1.0, 12.0, 0.1, 0.1000001, 1e-7, 1.00000001e-7])
     with pytest.raises(InvalidInputError, match="'x' is given the centre 1 twice"):
         plm.mass_index(d, centers=[1.0, 1.0, 12.0])
-    # two arrays take a suffix no number reads as
+    # short arrays are labelled by their values; two long ones take a suffix no number reads as
     two = plm.mass_index(d, centers=[np.array(0.0), np.array(1.0)])
+    assert [str(v) for v in two["center"].values] == ["(0)", "(1)"]
+    d6 = {"x": np.random.default_rng(0).normal(0, 5, (2, 500, 6))}
+    two = plm.mass_index(d6, centers=[np.zeros(6), np.ones(6)])
     assert [str(v) for v in two["center"].values] == ["array", "array#2"]
     bad = res.assign_coords(center=["1", "12", "12", "0.1", "a", "b"])
     with pytest.raises(SchemaError, match=r"center repeats labels \['12'\]"):
