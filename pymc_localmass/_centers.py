@@ -18,7 +18,7 @@ def center_label(spec):
     """The label of one centre along dim ``center``: the keyword, the number (``%g``) or the array.
 
     An array of at most :data:`ARRAY_LABEL_SIZE` numbers is labelled by its
-    values, ``"(0, 1.5)"`` (a joint centre, a few elements' centres); a
+    values to four significant digits, ``"(0, 1.5)"`` (a joint centre, a few elements' centres); a
     longer one (a centre per element) ``"array"``. Label a centre yourself
     with a mapping, ``{"tau": {"zero": 0.0}}``.
 
@@ -35,7 +35,8 @@ def center_label(spec):
         return f"{float(spec):g}"
     values = np.asarray(spec.values if isinstance(spec, xr.DataArray) else spec)
     if 0 < values.size <= ARRAY_LABEL_SIZE and values.dtype.kind in "biuf":
-        return "(" + ", ".join(f"{float(v):g}" for v in values.ravel()) + ")"
+        # (four significant digits: a title's worth; arrays whose labels coincide take a suffix)
+        return "(" + ", ".join(f"{float(v):.4g}" for v in values.ravel()) + ")"
     return "array"
 
 
