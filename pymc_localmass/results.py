@@ -439,6 +439,9 @@ def status_note(row, name="the variable", center="the centre", dim=1):
         return (f"the draws take discrete values (a lattice): the curve is a staircase whose slopes are no index, "
                 f"and its smallest ball holds support points; it cannot tell whether {at} is one (an atom of "
                 f"weight up to {_g(get('atom_upper'))}, a = 0) or not (a = inf): mass_index on the draws tells which")
+    if word == "lattice" and dim > 1:
+        return (f"a coordinate of the joint ball takes discrete values (a lattice) and {at} is off its points: "
+                f"no mass within {_g(get('nearest'))}, a = inf")
     if word == "lattice":
         return (f"the draws take discrete values (a lattice) and {at} is not one of them: no mass within "
                 f"{_g(get('nearest'))}, a = inf")

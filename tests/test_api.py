@@ -376,6 +376,25 @@ def test_joint_ball_with_a_discrete_coordinate_fits_below_its_first_jump(rng):
     assert float(wide["x+k"].isel(center=0).sel(index_stat="window")) > 1.0
 
 
+@pytest.mark.parametrize("norm", ["euclidean", "scaled", "max"])
+def test_joint_ball_centred_off_a_discrete_coordinates_lattice_holds_no_mass(rng, norm):
+    # a switch point (whole years) and a rate, at their mean (1890.6, 3.0): no draw lies within
+    # 0.4 of the centre's year, so the joint ball holds no mass there: a = inf, "lattice"
+    # (fitted on the handful of draws beyond the gap it read a = NaN or 18 [0, 12964] "ok")
+    d = {"sp": rng.choice(np.arange(1885, 1897), size=(2, 1000)), "rate": rng.gamma(30, 0.1, size=(2, 1000))}
+    row = plm.summary(d, joint=True, norm=norm).iloc[0]
+    assert row.status == "lattice"
+    assert np.isposinf(row.a) and np.isposinf(row.a_lower)
+    assert "a coordinate of the joint ball takes discrete values" in row.note
+    # on a lattice point of it the ball holds the rate's mass there, one coordinate: a = 1
+    on = plm.summary(d, joint=True, norm=norm, centers={"sp": 1890.0, "rate": "mean"}).iloc[0]
+    assert on.status != "lattice" and on.a_lower <= 1.0 <= on.a_upper
+    # continuous coordinates written with four decimals are no lattice: a = 2
+    x = np.round(rng.normal(size=(2, 1000, 2)) * 1e4) / 1e4
+    two = plm.summary({"u": x[..., 0], "v": x[..., 1]}, joint=True, norm=norm).iloc[0]
+    assert two.status == "ok" and two.a_lower <= 2.0 <= two.a_upper
+
+
 def test_summary_with_other_settings_keeps_the_stored_centers(container):
     out = plm.add_local_mass(container, var_names=["tau"], centers={"tau": 0.0})
     again = plm.summary(out, ci_prob=0.5)

@@ -953,8 +953,11 @@ def _index_result(ctx, est, reach, *, a, a_lo, a_hi, log_amb, steep, is_inf, win
         thin_tail |= ~ctx["boundary"] & bent & ~is_inf
         open_top = ctx["boundary"] & bent & ~is_inf
     no_b = steep | open_top | ~np.isfinite(sb)
-    # (no radius holds min_ess effective draws: nothing is resolved at all)
+    # (no radius holds min_ess effective draws: nothing is resolved at all; or no window's fit
+    # gave an index, as where a joint ball's window holds a handful of draws: a = NaN is no
+    # reading, and "ok" beside it would say the draws support one)
     unresolved = (reach["n_near"] < REACH_ESS) | reach["edge"] | thin_tail | ~np.isfinite(reach["r_resolved"])
+    unresolved |= ~is_inf & ~(np.isfinite(a) & np.isfinite(a_lo) & ~np.isnan(a_hi))
     a = np.where(is_inf, np.inf, a)
     return {
         "a": np.where(unresolved, np.nan, a),

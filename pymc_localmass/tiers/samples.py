@@ -35,7 +35,7 @@ from ..core.curves import (CURVE_STATS, INDEX_STATS, STATUS_WORDS, MIN_DRAWS_PER
                            constant_rows)
 from ..core.distances import joint_distances
 from ..core.index import window_sizes
-from ..core.lattice import lattice, nearest_lattice_gap, never_varies, safe_std
+from ..core.lattice import fine_grid, lattice, nearest_lattice_gap, never_varies, safe_std
 from ..core.rescale import rescaled_local_mass_curves
 from ..errors import InvalidInputError, UnknownNameError
 from ..results import base_attrs, joint_center_label, merge_curves
@@ -211,10 +211,13 @@ def _apply_streamed(da, center, *, scale, r_max, core_kwargs, progressbar):
 
 
 def _apply_core(da, center, *, var, scaled, radii, n_radii, ci_prob, min_ess, window, nan_policy,
-                progress, r_max=None, scale=None, divergent=None, independent=False, boundary=None):
+                progress, r_max=None, scale=None, divergent=None, independent=False, boundary=None,
+                discrete=None):
     """apply_ufunc over the elements of one variable (or a joint distance) for one centre.
 
-    ``boundary``: for a joint distance, whether the centre is on an edge of the draws.
+    ``boundary``: for a joint distance, whether the centre is on an edge of the draws;
+    ``discrete``: whether its draws' support is a lattice the centre is not on (default: read
+    from the draws).
     """
     R = n_radii if radii is None else len(radii)
     kwargs = dict(scaled=scaled, radii=radii, n_radii=R, ci_prob=ci_prob, min_ess=min_ess,
@@ -222,6 +225,8 @@ def _apply_core(da, center, *, var, scaled, radii, n_radii, ci_prob, min_ess, wi
                   independent=independent)
     if boundary is not None:
         kwargs["boundary"] = boundary
+    if discrete is not None:
+        kwargs["discrete"] = discrete
     if isinstance(center, str):
         kwargs["center"] = center
         args = [da]
@@ -358,8 +363,8 @@ def _joint_inputs(ds, var_names, centers, norm, model, map_cache):
         warnings.simplefilter("ignore", RuntimeWarning)  # (an all-NaN coordinate: caught elsewhere)
         lo, hi = np.nanmin(vals, axis=(1, 2)), np.nanmax(vals, axis=(1, 2))
     edge = bool(np.any((lo >= center_vec) | (hi <= center_vec)))
-    return (dist, scale, unit, top, joint_center_label(labels), center_vec,
-            _lattice_jump(vals, center_vec, sdv, norm), edge)
+    jump, off_lattice = _lattice_jump(vals, center_vec, sdv, norm)
+    return dist, scale, unit, top, joint_center_label(labels), center_vec, jump, off_lattice, edge
 
 
 #: above this many coordinates the joint ball's unit uses the smallest sd, not the covariance's spectrum
@@ -419,14 +424,25 @@ def _lattice_jump(vals, centre, sd, norm):
     There the joint mass jumps (a discrete coordinate's next value), which no
     smooth local model of log m(r) spans; None without integer coordinates.
     """
-    spacing, offset = lattice(vals.reshape(vals.shape[0], -1), integer=vals.dtype.kind in "iub")
-    integer = np.isfinite(spacing)
+    is_int = vals.dtype.kind in "iub"
+    spacing, offset = lattice(vals.reshape(vals.shape[0], -1), integer=is_int)
+    # (a float grid of many positions per sd is the digits the draws were written with: continuous)
+    integer = np.isfinite(spacing) & ~fine_grid(spacing, sd, integer=is_int)
     if not integer.any():
-        return None
+        return None, False
     jump = nearest_lattice_gap(centre[integer], spacing[integer], offset[integer])
     if norm in ("scaled", "scaled_max"):
         jump = jump / sd[integer]
-    return float(np.min(jump))
+    # a centre off a lattice coordinate's points (the mean of a switch point, 1890.16): no draw
+    # lies nearer than its distance to them, and the joint ball holds no mass within it
+    t = (centre[integer] - offset[integer]) / spacing[integer]
+    off = bool(np.any(np.abs(t - np.round(t)) > OFF_LATTICE_TOL))
+    return float(np.min(jump)), off
+
+
+#: a joint centre's coordinate further than this share of its lattice's spacing from a lattice
+#: point is off the lattice (closer: a point written with rounding, 0.3 for 3 x 0.1)
+OFF_LATTICE_TOL = 1e-9
 
 
 def _one_variable(da, var, specs, *, radii, scaled, model, map_cache, common):
@@ -564,7 +580,8 @@ def _joint_ball(ds, names, cmap, curves_vars, index_vars, extra_attrs, *, radii,
     if any(ds[v].isnull().any() for v in names) and nan_policy == "raise":
         bad = [v for v in names if ds[v].isnull().any()]
         raise InvalidInputError(f"variable(s) {bad} have non-finite draws; pass nan_policy='omit'")
-    dist, scale, unit, top, label, cvec, jump, edge = _joint_inputs(ds, names, cmap, norm, model, map_cache)
+    dist, scale, unit, top, label, cvec, jump, off_lattice, edge = _joint_inputs(ds, names, cmap, norm, model,
+                                                                                 map_cache)
     r = radii_for(radii, name if isinstance(radii, Mapping) else None)
     jcommon = dict(common)
     # the index is fitted below the first lattice jump of a discrete coordinate, and below the
@@ -578,8 +595,10 @@ def _joint_ball(ds, names, cmap, curves_vars, index_vars, extra_attrs, *, radii,
         sizes = [k for k in window_sizes(n_total) if k <= k_cap]
         jcommon["window"] = sizes or [max(k_cap, 5)]
         extra_attrs["index_window_cap"] = cap
+    # (a centre off a discrete coordinate's lattice: no mass within the gap, a = inf, "lattice";
+    # fitted on the handful of draws beyond the gap it read a = NaN or 18 [0, 12964] "ok")
     cur, idx = _apply_core(dist, None, var=name, scaled=False, radii=r, scale=unit, r_max=scale, boundary=edge,
-                           **jcommon)
+                           discrete=True if off_lattice else None, **jcommon)
     curves_vars[name] = cur.expand_dims(center=[label]).transpose("center", "radius", "local_stat")
     index_vars[name] = idx.expand_dims(center=[label]).transpose("center", "index_stat")
     _unit_attr(curves_vars[name], index_vars[name])
