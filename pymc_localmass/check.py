@@ -841,9 +841,12 @@ def check(data: DataLike = None, *, approximations: Mapping[str, Any] | None = N
     run = _Run(idata, facts.draws, names, curves, index, _regions(curves, index, names),
                model=_model_for_the_tier(model, idata), group=group, ci=ci, min_ess=min_ess,
                reference_name=reference_name, requested=requested)
-    _reference_findings(run)
-    if prior and "prior" in facts.groups:
-        _prior_findings(run, coords=coords, min_index_shift=min_index_shift)
+    from .tiers.model import reuse_densities
+
+    with reuse_densities():  # (the model tier reads many rows of one model: its density is built once)
+        _reference_findings(run)
+        if prior and "prior" in facts.groups:
+            _prior_findings(run, coords=coords, min_index_shift=min_index_shift)
     cmp = comparison
     if approximations and cmp is None:
         # by default the variables every fit can give (the others are listed in left_out)
