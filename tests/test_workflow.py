@@ -325,3 +325,19 @@ def test_centre_map_says_nothing_of_pymcs_future_defaults():
         warnings.simplefilter("error", FutureWarning)
         point = map_point(model)
     assert abs(float(point["mu"]) - 0.8 / 3) < 1e-4  # (0.3 + 0.5) / (2 + 1)
+
+
+def test_centre_map_warns_that_find_map_leaves_discrete_variables_unoptimised():
+    # find_MAP optimises continuous variables only: a switch point stayed at its initial point
+    # (the middle of its support, far from the draws) without a word, and the rate's "map" was
+    # conditional on it
+    rng = np.random.default_rng(0)
+    with pm.Model() as model:
+        k = pm.DiscreteUniform("k", 0, 40)
+        rate = pm.Exponential("rate", 1.0)
+        pm.Poisson("y", rate, observed=rng.poisson(3.0, 30))
+        pm.Potential("near_ten", -0.5 * (k - 10.0) ** 2)
+    draws = {"k": rng.integers(8, 13, (2, 300)), "rate": rng.gamma(90, 1 / 30, (2, 300))}
+    with pytest.warns(UserWarning, match=r"does not optimise the discrete variable\(s\) \['k'\].*centers='mode'"):
+        s = plm.summary(draws, model=model, centers="map")
+    assert s.loc[("k", "map"), "center_value"] == 20.0  # the initial point, as find_MAP leaves it

@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 import xarray as xr
 
+from .._stack import user_stacklevel
 from . import SAMPLE_DIMS, to_dataset
 
 
@@ -119,6 +120,16 @@ def map_point(model):
     # this function returns (its notice is for find_MAP's callers, not ours; PyMC 5 has neither)
     params = inspect.signature(pm.find_MAP).parameters
     explicit = {"jitter": False} if "jitter" in params else {}
+    # find_MAP optimises the continuous variables only: a discrete one stays at the model's
+    # initial point (a DiscreteUniform switch point at the middle of its support, 1906 where
+    # the draws lie in 1883-1898), and the others' MAP is conditional on it
+    discrete = [rv.name for rv in model.free_RVs if rv.type.dtype.startswith(("int", "uint", "bool"))]
+    if discrete:
+        warnings.warn(
+            f"centers='map': pm.find_MAP does not optimise the discrete variable(s) {discrete}; they stay at "
+            "the model's initial point and the continuous variables' MAP is conditional on it. For "
+            "discrete variables use centers='mode' (the draws' most frequent value).",
+            UserWarning, stacklevel=user_stacklevel())
     with model, warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="`find_MAP` will return an `InferenceData`",
                                 category=FutureWarning)
