@@ -38,8 +38,8 @@ from ._api import CentersLike, Coords, DataLike, RadiiLike, VarNames, public
 from ._compat import default_ci_prob
 from .errors import InvalidInputError, InvalidTypeError
 from .estimators import changed_model_data, check_model_shapes, describe_fit
-from .results import (SAMPLER_CHAINS_ADVICE, STATUS_ADVICE, center_text, joint_dim, sampler_advice, status_note,
-                      status_word, stored_centers)
+from .results import (SAMPLER_CHAINS_ADVICE, STATUS_ADVICE, center_text, joint_dim, location_text, sampler_advice,
+                      status_note, status_word, stored_centers)
 
 __all__ = ["LocalMassWarning", "Finding", "CheckResult", "check", "default_centers"]
 
@@ -203,7 +203,7 @@ def render_finding(kind, variable, center_value, figures, *, model=None, referen
     """  # noqa: E501 (a doctest's output line)
     who = "the posterior" if reference == "posterior" else reference
     # (a centre in 3 significant digits, as the status findings quote it: "mu = 4.53 (its mean)")
-    at = f"{variable} = {_fmt(center_value)}" if np.isfinite(center_value) else f"{variable} at {center_label}"
+    at = f"{variable} = {location_text(center_value)}" if np.isfinite(center_value) else f"{variable} at {center_label}"
     if center_label in ("mean", "median", "mode") and np.isfinite(center_value):
         at += f" (its {center_label})"
     if kind not in _RENDERERS:
@@ -256,7 +256,7 @@ def _render_approximation(f, *, variable, center_value, at, who, model, **_):
                   f"sampling); confirm with a reference fit (pm.sample) there, or try {_richer(f.get('fit_kind'))} "
                   "or a non-centred parameterisation, and run plm.check again.")
     elif ratio < 1:
-        advice = (f"for {variable} near {_fmt(center_value)} rely on {who} draws, not {model}; if you need an "
+        advice = (f"for {variable} near {location_text(center_value)} rely on {who} draws, not {model}; if you need an "
                   f"approximation there, try {_richer(f.get('fit_kind'))} or, for a centred hierarchy, a "
                   "non-centred parameterisation, and run plm.check again.")
     else:
@@ -278,7 +278,7 @@ def _richer(kind):
 
 def _render_atom(f, *, variable, center_value, **_):
     """Render an ``atom`` finding: the weight of the draws exactly at the centre."""
-    msg = (f"{variable} has a point mass at {_fmt(center_value)}: {_fig(f['atom'])} "
+    msg = (f"{variable} has a point mass at {location_text(center_value)}: {_fig(f['atom'])} "
            f"[{_fig(f['atom_lower'])}, {_fig(f['atom_upper'])}] of the draws are exactly there.")
     reading = msg + " Continuous approximations (ADVI, Laplace) cannot represent it."
     advice = (f"report the atom's weight for {variable} separately (its Mass Index is (0, 0)); do not judge "
@@ -288,9 +288,9 @@ def _render_atom(f, *, variable, center_value, **_):
 
 def _render_unresolved(f, *, variable, center_value, **_):
     """Render an ``unresolved`` finding: no ball holds enough effective draws."""
-    msg = (f"The draws cannot resolve {variable} near {_fmt(center_value)}: no ball up to radius "
+    msg = (f"The draws cannot resolve {variable} near {location_text(center_value)}: no ball up to radius "
            f"{_fig(f['max_radius'])} holds {f.get('min_ess', 10):g} effective draws.")
-    reading = f"The draws are too few near {variable} = {_fmt(center_value)} to say how much mass is there."
+    reading = f"The draws are too few near {variable} = {location_text(center_value)} to say how much mass is there."
     advice = ("draw more (more chains or draws), or pass model= and use method='model', which resolves far "
               "smaller radii from the model's density.")
     return msg, reading, advice
@@ -314,7 +314,7 @@ def _render_unreliable(f, *, variable, center_value, at, **_):
     else:
         reading = msg + " No number is reported for this region."
     advice = (f"run a reference fit (pm.sample) and call plm.check(idata, approximations=...) to judge "
-              f"{variable} near {_fmt(center_value)}.")
+              f"{variable} near {location_text(center_value)}.")
     return msg, reading, advice
 
 

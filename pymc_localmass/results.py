@@ -382,20 +382,41 @@ def joint_dim(attrs):
     return max(1, len(str(attrs.get("center_values", "")).split(",")))
 
 
+def location_text(x):
+    """A centre's value in a sentence: three significant digits, and every digit before the point.
+
+    A switch point's centres 1890, 1890.5 and 1891 read ``1.89e+03`` alike at
+    three significant digits; a location keeps its whole part and one decimal
+    beyond it.
+
+    Examples
+    --------
+    >>> [location_text(v) for v in (6.9512, 1890.5, 1890.16, 1906.0, 0.000123, -42.0, 0.0)]
+    ['6.95', '1890.5', '1890.2', '1906', '0.000123', '-42', '0']
+    """
+    x = float(x)
+    if not np.isfinite(x):
+        return "nan" if np.isnan(x) else ("inf" if x > 0 else "-inf")
+    if x == 0:
+        return "0"
+    whole = int(np.floor(np.log10(abs(x)))) + 1  # digits before the point (<= 0 below 1)
+    return f"{x:.{min(max(3, whole + 1), 17)}g}"
+
+
 def center_text(label, value):
     """A centre in a sentence: its value where the label is that number, else ``label (value)``.
 
     Examples
     --------
-    >>> center_text("mean", 6.9512), center_text("0", 0.0)
-    ('mean (6.95)', '0')
+    >>> center_text("mean", 6.9512), center_text("0", 0.0), center_text("mode", 1891.0)
+    ('mean (6.95)', '0', 'mode (1891)')
     """
     try:
         if float(label) == value:
             return f"{value:g}"
     except ValueError:
         pass
-    return f"{label} ({value:.3g})" if np.isfinite(value) else label
+    return f"{label} ({location_text(value)})" if np.isfinite(value) else label
 
 
 def status_note(row, name="the variable", center="the centre", dim=1):

@@ -39,10 +39,13 @@ def _round_sig(x, digits):
 
 #: counts, shown whole and never rounded
 _COUNTS = ("n_window", "n_divergent", "divergent_near")
+#: locations, not rounded by the default display (a switch point's centres 1890, 1890.5 and 1891
+#: all showed 1890.0 at three significant digits); ``round_to=<digits>`` rounds them too
+_LOCATIONS = ("center_value",)
 
 
 def _digits_for(stat):
-    if str(stat) in _COUNTS:
+    if str(stat) in _COUNTS or str(stat) in _LOCATIONS:
         return None
     return AUTO_INTERVAL_DIGITS if str(stat).endswith(("_lower", "_upper")) else AUTO_DIGITS
 

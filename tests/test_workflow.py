@@ -280,6 +280,19 @@ def test_summary_round_to_and_fmt():
     assert np.isposinf(got[5]) and np.isnan(got[6])
 
 
+def test_centres_are_shown_with_every_digit_before_the_point():
+    # a switch point's centres 1890, 1890.5 and its mode 1891 all showed "1890.0" and "1.89e+03"
+    # (three significant digits), so an atom row and a lattice row seemed to be at one point
+    rng = np.random.default_rng(0)
+    years = {"sp": rng.choice([1886, 1889, 1890, 1891, 1896], size=(2, 1000), p=[0.1, 0.2, 0.2, 0.3, 0.2])}
+    s = plm.summary(years, centers={"sp": {"y1890": 1890.0, "half": 1890.5, "mode": "mode"}})
+    shown = repr(s[["center_value", "status"]])
+    assert "1890.5" in shown and "1891.0" in shown
+    assert "(1890.5)" in s.loc[("sp", "half"), "note"] and "(1891)" in s.loc[("sp", "mode"), "note"]
+    assert "e+03" not in " ".join(s["note"])
+    assert s.loc[("sp", "mode"), "center_value"] == 1891.0
+
+
 def test_finding_sentence_and_what_to_do():
     figs = dict(radius=0.07, mass=4.8e-11, ref_mass=0.13, ref_mass_lower=0.07, ref_mass_upper=0.2,
                 ratio=3.7e-10, ratio_lower=2e-10, ratio_upper=7e-10, phi_reverse=0.1299)
