@@ -364,7 +364,8 @@ def default_centers(data, var_names=None, *, approximations=None, model=None, gr
     """Default centres: every variable's mean and, for bounded-support variables, the support's finite ends.
 
     A variable is bounded when an approximation (or ``model``) transforms it
-    to a half-line or interval, or when all its draws have one sign and
+    to a half-line or interval, or, where neither says (a Deterministic, a
+    discrete variable, draws alone), when all its draws have one sign and
     come within ``near`` posterior sds of 0. (A sampler that does not reach
     a scale's 0, the centred funnel's, stops a fraction of an sd short of it:
     0.15 to 0.5 sd in 12 NUTS runs of a centred hierarchy; with a quarter sd
@@ -398,14 +399,24 @@ def default_centers(data, var_names=None, *, approximations=None, model=None, gr
                         for a in (approximations or {}).values()) if f.is_approximation]
     if model is not None:
         fits.insert(0, describe_fit(model, draws=False, transforms=True))
+    unbounded = set()  # variables a fit says are unbounded: no one-sign guess for them
     for fit in fits:  # the model's transforms first, then each approximation's
         for sup in fit.supports:
             add(sup.name, sup.lower)
             add(sup.name, sup.upper)
+            if sup.lower is None and sup.upper is None:
+                unbounded.add(sup.name)
+    if model is not None:
+        # (a continuous free variable without a bounding transform: its support is the line; a
+        # Normal coefficient whose draws happen to be positive got a centre at 0, and the
+        # reference-free check a finding there)
+        listed = {sup.name for sup in fits[0].supports}
+        unbounded |= {rv.name for rv in model.free_RVs
+                      if rv.type.dtype.startswith("float") and rv.name not in listed}
     out = {}
     for n in names:
         spec = {"mean": "mean"}
-        if n not in bounds:
+        if n not in bounds and n not in unbounded:
             da = ds[n]
             lo, hi = float(da.min()), float(da.max())
             sd = float(da.std())

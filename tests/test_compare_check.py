@@ -371,6 +371,15 @@ def test_default_centers_mean_and_boundary(halfnormal_advi):
     draws = {"p": rng.beta(2, 2, size=(2, 100)), "u": rng.uniform(-1, 3, size=(2, 100))}
     c = default_centers(draws, model=m2)
     assert c == {"p": {"mean": "mean", "0": 0.0, "1": 1.0}, "u": {"mean": "mean", "-1": -1.0, "3": 3.0}}
+    # the model says a Normal coefficient is unbounded: no 0 for its one-signed draws (the
+    # reference-free check made a finding there); a Deterministic and draws alone keep the rule
+    with pm.Model() as m3:
+        b = pm.Normal("b", 0.0, 2.0)
+        pm.Deterministic("eb", pm.math.exp(b))
+    bd = np.abs(rng.normal(0.6, 0.4, size=(2, 200))) + 0.05  # one-signed, within one sd of 0
+    draws = {"b": bd, "eb": np.exp(bd) - 1.0}
+    assert default_centers(draws, model=m3) == {"b": {"mean": "mean"}, "eb": {"mean": "mean", "0": 0.0}}
+    assert default_centers(draws)["b"] == {"mean": "mean", "0": 0.0}
 
 
 def _nuts_with_prior(model, n_prior):
