@@ -380,7 +380,9 @@ def _phi_box(x_lo, x_hi, y_lo, y_hi):
         hi = np.nanmax(np.where(np.isnan(corners), -np.inf, corners), axis=0)
         overlap = (x_lo <= y_hi) & (y_lo <= x_hi)
         lo = np.where(overlap, 0.0, np.where(x_hi < y_lo, phi(x_hi, y_lo), phi(x_lo, y_hi)))
-    return lo, hi
+    # (no mass on one side, a region whose radii are undefined: no range, not [0, -inf])
+    undefined = np.isnan(x_lo) | np.isnan(x_hi) | np.isnan(y_lo) | np.isnan(y_hi)
+    return np.where(undefined, np.nan, lo), np.where(undefined, np.nan, hi)
 
 
 # ----------------------------------------------------------------------------- compare
@@ -615,7 +617,7 @@ def _compare_arrays(per_fit, order, reference, names, center_map, rr, K):
             out["ratio"][m] = out["ratio_lower"][m] = out["ratio_upper"][m] = np.where(rr["p"] > 0, 1.0, np.nan)
             for v in ("phi_forward", "phi_forward_lower", "phi_forward_upper", "phi_reverse",
                       "phi_reverse_lower", "phi_reverse_upper"):
-                out[v][m] = 0.0
+                out[v][m] = np.where(np.isnan(rr["p"]), np.nan, 0.0)  # (no mass where no radius is defined)
         else:
             _ratio_and_phi(out, m, rr, q=q, ql=ql, qu=qu, ql2=ql2, qu2=qu2, exact=exact)
         if np.isfinite(K[m]):
@@ -645,7 +647,8 @@ def _ratio_and_phi(out, m, rr, *, q, ql, qu, ql2, qu2, exact):
     with np.errstate(divide="ignore", invalid="ignore"):
         out["ratio"][m] = q / p
         out["ratio_lower"][m] = xl / yu
-        out["ratio_upper"][m] = np.where(yl > 0, xu / np.where(yl > 0, yl, 1.0), np.inf)
+        out["ratio_upper"][m] = np.where(np.isnan(yl) | np.isnan(xu), np.nan,
+                                         np.where(yl > 0, xu / np.where(yl > 0, yl, 1.0), np.inf))
     out["phi_forward"][m] = phi(p, q)
     out["phi_forward_lower"][m], out["phi_forward_upper"][m] = _phi_box(yl, yu, xl, xu)
     out["phi_reverse"][m] = phi(q, p)

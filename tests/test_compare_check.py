@@ -617,3 +617,24 @@ def test_check_reads_the_model_below_a_steep_tail_at_a_boundary():
     assert row["status"] == "unresolved"  # the draws alone do not reach 0
     assert 0 <= row["model_a_lower"] <= row["model_a"] <= row["model_a_upper"]
     assert row["model_a_lower"] <= 1.0 <= row["model_a_upper"]
+
+
+def test_comparison_where_the_reference_has_no_mass_is_undefined_not_impossible():
+    # a constant element (the unit diagonal of an LKJ correlation): the reference's radii, and so
+    # its mass, are undefined (NaN), while an exact tier gives the fit mass 1. The row read
+    # ratio NaN [NaN, inf] and phi_reverse NaN [NaN, -inf]; phi is never negative
+    from pymc_localmass.compare import COMPARE_VARS, _phi_box, _ratio_and_phi
+
+    lo, hi = _phi_box(np.array([1.0]), np.array([1.0]), np.array([np.nan]), np.array([np.nan]))
+    assert np.isnan(lo[0]) and np.isnan(hi[0])
+    out = {v: np.full((2, 2), -7.0) for v in COMPARE_VARS}
+    nan_ok = np.array([np.nan, 0.2])
+    rr = {"p": nan_ok, "pl": nan_ok - 0.05, "pu": nan_ok + 0.05, "pl2": nan_ok - 0.06, "pu2": nan_ok + 0.06,
+          "exact": False}
+    one = np.array([1.0, 0.1])
+    _ratio_and_phi(out, 1, rr, q=one, ql=one, qu=one, ql2=one, qu2=one, exact=True)
+    for v in ("ratio", "ratio_lower", "ratio_upper", "phi_reverse", "phi_reverse_lower", "phi_reverse_upper",
+              "phi_forward", "phi_forward_lower", "phi_forward_upper"):
+        assert np.isnan(out[v][1, 0]), v
+        assert np.isfinite(out[v][1, 1]), v  # the region with a reference mass is compared as before
+    assert 0 <= out["phi_reverse_lower"][1, 1] <= out["phi_reverse"][1, 1] <= out["phi_reverse_upper"][1, 1]
