@@ -420,6 +420,17 @@ def _report_reference_free(objs, path, *, var_names, coords, centers, radii, kl_
                  title=title, max_panels=max_panels, max_rows=max_rows)
 
 
+def _model_tiers(cmp):
+    """Each fit's tiers, in the order its regions use them (``"analytic / qmc"``: a fit's variables may differ)."""
+    if "region_tier" not in cmp.coords:
+        return [str(t) for t in cmp["tier"].values]
+    out = []
+    for m in cmp["model"].values:
+        seen = dict.fromkeys(str(t) for t in cmp["region_tier"].sel(model=m).values)
+        out.append(" / ".join(seen) if seen else str(cmp["tier"].sel(model=m).values))
+    return out
+
+
 def _page(cmp, findings, path, *, reference, reference_label, ref_is_draws, chk, factor, title, max_panels,
           max_rows):
     """Write the page: heading, findings, notes, the comparison table and the figures."""
@@ -432,7 +443,7 @@ def _page(cmp, findings, path, *, reference, reference_label, ref_is_draws, chk,
     ef = _elbo_figure(cmp, flagged_regions or regions[:3])
     if ef is not None:
         figs.append(("What the ELBO sees", _png(ef)))
-    tiers = ", ".join(f"{m}: {t}" for m, t in zip(cmp["model"].values, cmp["tier"].values))
+    tiers = ", ".join(f"{m}: {t}" for m, t in zip(cmp["model"].values, _model_tiers(cmp)))
     created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     parts = [
         "<!DOCTYPE html>", "<html lang='en'><head><meta charset='utf-8'>",

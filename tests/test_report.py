@@ -154,3 +154,15 @@ def test_report_with_a_finding_reads_other_regions_at_their_own_grids(tmp_path):
         assert any(f.kind == "approximation" and f.variable == "tau" for f in res.findings), res
         out = report({"NUTS": ref, "Q": approx_ds}, tmp_path / "r.html", centers={"tau": 0.0, "mu": "mean"})
     assert os.path.exists(out) and "tau" in open(out).read()
+
+
+def test_report_header_names_every_tier_a_fit_used():
+    # a fit whose variables take two tiers (a scalar analytic, a simplex by QMC) was headed by
+    # one of them ("ADVI: qmc" over a table whose beta rows say analytic)
+    import xarray as xr
+
+    cmp = xr.Dataset(coords={"model": ["NUTS", "ADVI"], "region": ["beta @ 0", "w[a] @ 0", "beta @ mean"],
+                             "tier": ("model", ["samples", "qmc"]),
+                             "region_tier": (("model", "region"), [["samples"] * 3, ["analytic", "qmc", "analytic"]])})
+    assert report_mod._model_tiers(cmp) == ["samples", "analytic / qmc"]
+    assert report_mod._model_tiers(cmp.drop_vars("region_tier")) == ["samples", "qmc"]
