@@ -354,3 +354,18 @@ def test_centre_map_warns_that_find_map_leaves_discrete_variables_unoptimised():
     with pytest.warns(UserWarning, match=r"does not optimise the discrete variable\(s\) \['k'\].*centers='mode'"):
         s = plm.summary(draws, model=model, centers="map")
     assert s.loc[("k", "map"), "center_value"] == 20.0  # the initial point, as find_MAP leaves it
+
+
+def test_sampler_note_on_an_atom_says_its_weight_is_in_doubt_not_that_it_is_unreached():
+    # max(theta - 10, 0) of the centred eight schools: 79% of the draws sit at 0 and every
+    # divergence with them; the note said "the sampler may not reach" a point most draws are at
+    from pymc_localmass.core.curves import STATUS_WORDS
+    from pymc_localmass.results import status_note
+
+    row = {"status": float(STATUS_WORDS.index("sampler")), "atom": 0.79, "atom_lower": 0.77, "atom_upper": 0.81,
+           "a": 0.0, "a_lower": 0.0, "a_upper": 0.0, "n_divergent": 133.0, "divergent_near": 133.0,
+           "chain_z": 0.5, "n_near": 3000.0, "nearest": 0.0, "scale": 3.0}
+    note = status_note(row, "scaled[0]", "0")
+    assert note.startswith("133 of 133 divergent transitions fall among the draws nearest scaled[0] = 0")
+    assert "the draws reach the atom at scaled[0] = 0 (0.79 of them)" in note and "may not reach" not in note
+    assert "may not reach" in status_note(dict(row, atom=0.0, a=1.0), "x", "0")
