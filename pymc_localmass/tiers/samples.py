@@ -316,9 +316,11 @@ def _joint_inputs(ds, var_names, centers, norm, model, map_cache):
         labels.append(f"{var}={label}")
         c = _center_values(da, spec, var, model=model, map_cache=map_cache)
         if isinstance(c, str):
-            c = {"mean": da.mean(SAMPLE_DIMS), "median": da.median(SAMPLE_DIMS)}.get(c)
-            if c is None:
+            if c not in ("mean", "median"):
                 raise InvalidInputError("centre 'mode' is not available for joint balls; pass numbers or 'mean'")
+            # (only the one asked for: dask has no median over several axes of a chunked array)
+            src = da.compute() if da.chunks is not None and c == "median" else da
+            c = src.mean(SAMPLE_DIMS) if c == "mean" else src.median(SAMPLE_DIMS)
         c = xr.DataArray(np.broadcast_to(np.asarray(c, float), [da.sizes[d] for d in el_dims])
                          .reshape(-1), dims="__coord__")
         if flat.chunks is not None:
