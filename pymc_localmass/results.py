@@ -469,7 +469,10 @@ def status_note(row, name="the variable", center="the centre", dim=1):
     if word == "log-ambiguous":
         # (the lean is tested at a fixed 90%, core.index.HULL_Z, so that a's interval grows with ci_prob;
         # b's interval is at ci_prob and may hold 0 where ci_prob > 0.9)
-        return (f"the draws lean towards a log factor (b = {_g(get('b'))}, whose 90% interval excludes 0) that "
+        # (a test at 90%: among many elements of a plain density, about one in ten reads this by chance,
+        # which the note says, lest a GP's 50 Gaussian elements seem to hold five log factors)
+        return (f"the draws lean towards a log factor (b = {_g(get('b'))}, whose 90% interval excludes 0, as it "
+                "does by chance for about one element in ten without one) that "
                 f"they cannot separate from the power at {at}: a is in [{_g(get('a_lower'))}, {_g(get('a_upper'))}] "
                 f"for b in [{_g(get('b_lower'))}, {_g(get('b_upper'))}]; " + STATUS_ADVICE[word])
     if word == "unresolved":
