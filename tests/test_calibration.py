@@ -246,7 +246,11 @@ def test_polynomial_index_bias_and_two_sided_coverage(name):
     case = CASES[name]
     est, ci = _index_replicates(case, 0.0)
     a, a_lo, a_hi = est["a"], est["a_lower"], est["a_upper"]
-    assert np.all(np.isfinite(a))
+    # (a replicate whose interval is [0, inf] is unresolved, a = NaN: Gamma(1.5) at 0 had one of
+    # 600 "ok" with a = 1.7 [0, inf]; such rows hold the truth, and the bias is of the others)
+    read = np.isfinite(a)
+    assert read.mean() >= 0.99 and np.all((a_lo[~read] == 0) & np.isposinf(a_hi[~read]))
+    a = a[read]
     tail = (1 - ci) / 2
     tol = 4 * np.sqrt(tail * (1 - tail) / A_REPS)  # 0.037 at 0.89, 0.028 at 0.94
     miss_low, miss_high = np.mean(a_hi < case.a), np.mean(a_lo > case.a)

@@ -789,3 +789,18 @@ def test_mass_decaying_like_one_over_log_is_read_without_overflow_warnings():
     assert row.status in ("ok", "log-ambiguous")
     assert row.a_lower <= 0.02 and row.a_upper < 0.1, row[["a", "a_lower", "a_upper"]]
     assert row.b_lower <= -1 <= row.b_upper, row[["b", "b_lower", "b_upper"]]
+
+
+def test_an_interval_that_allows_every_index_is_unresolved_and_wider_intervals_never_narrow():
+    # draws like a Student-t's nu at 0 (log-normal, median 17: the slope rises without bound
+    # towards 0 and the draws stop near 1.7): 6 of these 12 replicates read "ok" with a in [0, inf]
+    # (one a = 50), and at 94% the bend's test, read at the interval's own level, gave
+    # 3.1 [0, 257] where 89% gave [0, inf]. [0, inf] is no reading (unresolved), and the bend is
+    # read at a fixed level, so a wider ci_prob never narrows the interval
+    for seed in range(12):
+        x = np.exp(np.random.default_rng(seed).normal(np.log(17.0), 0.75, (4, 500)))
+        rows = [plm.summary({"nu": x}, centers={"nu": 0.0}, ci_prob=ci).iloc[0] for ci in (0.89, 0.94)]
+        for r in rows:
+            assert not (r.status == "ok" and r.a_lower <= 0 and np.isposinf(r.a_upper)), (seed, r.a)
+        narrow, wide = rows
+        assert wide.a_lower <= narrow.a_lower and wide.a_upper >= narrow.a_upper, seed

@@ -116,6 +116,12 @@ def _aggregate(counts, edges, g, n_cells=N_CELLS, cum=None):
 #: ``ci_prob`` (deciding at the interval's own level made it shrink from 0.89 to 0.94)
 HULL_Z = float(stats.norm.ppf(0.95))
 
+#: the bend's lower end (:data:`BEND_LIMIT`) is read at this fixed normal quantile (that of an 89%
+#: interval), not at ``ci_prob``'s: at 94% a rise the draws show clearly was read as no rise, and a
+#: Student-t's nu at 0 (a about 50, the slope 4.6 at r = 2.7 and 18 at 0.54) read
+#: 3.1 [0, 257] "ok" at 94% where 89% gave [0, inf]; a wider interval must never be narrower
+BEND_Z = float(stats.norm.ppf(0.5 + 0.89 / 2))
+
 #: offsets c of the log's unit tried at the chosen window, L(r) = log(scale / r) + c
 LOG_UNIT_OFFSETS = (1.0, 2.0, 4.0)
 
@@ -504,10 +510,10 @@ def _fit_window_group(fits, ctx, w, grp, cg, eg, Rg, curv_terms, b_level):
     if curv_terms is INTERIOR_TERMS:  # log M = a log t + c (t^2 - 1): the slope is a + 2 c t^2
         # (its lower end at the interval's level: few draws fit c loosely, and a chance rise is no bend)
         sc = np.sqrt(np.maximum(cov_r[:, 1, 1], 0) * infl_s[grp, w])
-        fits["bend"][grp, w] = 2.0 * (th_r[:, 1] - ctx["z"] * sc)
+        fits["bend"][grp, w] = 2.0 * (th_r[:, 1] - BEND_Z * sc)
     else:  # log M = a log t + c1 (t - 1): the slope is a + c1 t; it rises towards the centre by -c1
         sc = np.sqrt(np.maximum(cov_r[:, 1, 1], 0) * infl_s[grp, w])
-        fits["bend"][grp, w] = -(th_r[:, 1] + ctx["z"] * sc)
+        fits["bend"][grp, w] = -(th_r[:, 1] + BEND_Z * sc)
     va = np.maximum(cov_r[:, 0, 0], 0) * infl_s[grp, w]
     can_b = np.log(sg / Rg) > 0.25
     if can_b.any():
@@ -958,6 +964,10 @@ def _index_result(ctx, est, reach, *, a, a_lo, a_hi, log_amb, steep, is_inf, win
     # reading, and "ok" beside it would say the draws support one)
     unresolved = (reach["n_near"] < REACH_ESS) | reach["edge"] | thin_tail | ~np.isfinite(reach["r_resolved"])
     unresolved |= ~is_inf & ~(np.isfinite(a) & np.isfinite(a_lo) & ~np.isnan(a_hi))
+    # (an interval [0, inf] allows every index: the draws resolve none, whatever the fit's estimate;
+    # a Student-t's nu at 0, a about 50, read 3.1 [0, inf] "ok" from draws that stop at 1.7)
+    with np.errstate(invalid="ignore"):
+        unresolved |= ~is_inf & ~(a_lo > 0) & (steep | open_top | np.isposinf(a_hi))
     a = np.where(is_inf, np.inf, a)
     return {
         "a": np.where(unresolved, np.nan, a),
