@@ -1251,7 +1251,10 @@ def _finish_index(p, lay, *, ci_prob, min_ess, threads=1):
         # (and where too few draws reach the centre for any index, BOUNDARY_REACH_ESS, the same
         # thinning faster than any power the fit saw there)
         thinning = (np.isposinf(fit["a"]) & ~fit["unresolved"]) | fit.get("inf_unreached", False)
-        inf_lean = plain & thinning & leans
+        # (at a far centre a thinning is a tail's, as in any posterior that rules the centre out: the
+        # lean must pass FAR_LEAN_LEVEL there too; a quasi-separated logistic coefficient's 0, none
+        # of its draws within 4 of it, read "sampler" for 2 of 7 divergences at ranks 34 and 92)
+        inf_lean = plain & thinning & leans & ((fit["n_near"] >= REACH_ESS) | (p_near < FAR_LEAN_LEVEL))
         sampler |= crowd | lean | inf_lean
     # a lattice row's reading (no mass within the gap to the nearest support point, a = inf)
     # holds whatever the sampler did: divergences crowding near it (k = floor(2 mu) of the
