@@ -505,6 +505,8 @@ def _model_tier_index(idata, model, var, sel, center, r_top, group, ci):
                                        group, ci)
         if out is not None:
             return out
+        if why.startswith("it raised"):  # refused (a simplex or zero-sum element): no radius helps
+            return {"failed": why, "refused": True}
     return {"failed": why}
 
 
@@ -991,12 +993,13 @@ def _status_finding(run, rw, irow, n, lab, sel, c, cv, r):
     note = status_note(irow, lab, center_text(c, cv), dim=joint_dim(run.index.attrs))
     mt = None
     free = run.model is not None and n in {rv.name for rv in getattr(run.model, "free_RVs", [])}
-    failed = None
+    failed, refused = None, False
     if run.model is not None:
         r_top = irow.get("r_resolved", np.nan)
         r_top = r_top if np.isfinite(r_top) and r_top > 0 else float(r[-1])
         mt = _model_tier_index(run.data, run.model, n, sel, cv, r_top, run.group, run.ci)
         if "failed" in mt:  # said in the note below
+            refused = mt.get("refused", False)
             failed, mt = mt["failed"], None
     figs = {k: irow.get(k, np.nan) for k in ("a", "a_lower", "a_upper", "nearest", "r_resolved", "n_near",
                                                "chain_z", "rhat", "n_divergent", "divergent_near")}
@@ -1010,7 +1013,9 @@ def _status_finding(run, rw, irow, n, lab, sel, c, cv, r):
     tier_said = ""  # what the model tier could not do (the finding's body says it, before the advice)
     if mt is None and word != "log-ambiguous":
         raise_it = True
-        if run.model is not None and free:
+        if run.model is not None and free and refused:
+            tier_said = f"; the model tier cannot read this element: {failed}"
+        elif run.model is not None and free:
             why = f": {failed}" if failed else ""
             tier_said = ("; the model tier could not resolve it either (e.g. a funnel's neck, or a discrete "
                          f"variable){why}")
@@ -1034,6 +1039,9 @@ def _status_finding(run, rw, irow, n, lab, sel, c, cv, r):
     elif run.model is not None and not free and word == "unresolved":
         advice = ("more draws, or check the free variables it is computed from (the model tier does not integrate "
                   "Deterministics)")
+    elif refused and word == "unresolved":
+        # (its advice, local_mass(..., method='model'), raises the same error for this element)
+        advice = "more draws; the model tier cannot take this element alone (the reason above)"
     else:
         advice = (MODEL_TRIED_ADVICE if run.model is not None else STATUS_ADVICE).get(word, "")
     return Finding(word, lab, c, cv, figs.get("r_resolved"), None, msg, body[0].upper() + body[1:] + ".", figs,

@@ -628,3 +628,19 @@ def test_check_builds_the_models_density_once(monkeypatch):
     # outside check() every call builds its own (a model changed in between is read afresh)
     plm.local_mass(draws, method="model", model=m, var_names="b", centers=0.0, radii=[1e-3, 1e-2])
     assert len(built) == 2
+
+
+def test_check_says_the_model_tier_cannot_take_a_simplex_element_and_does_not_advise_it():
+    # a Dirichlet element's unresolved 0: the model tier refuses simplex elements (they cannot move
+    # alone); the finding blamed "a funnel's neck, or a discrete variable" and advised
+    # local_mass(..., method='model'), which raises the same error
+    rng = np.random.default_rng(0)
+    with pm.Model() as m:
+        pm.Dirichlet("w", np.array([30.0, 30.0, 1.0]))
+    draws = {"w": rng.dirichlet([30.0, 30.0, 1.0], size=(4, 500))}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = plm.check(draws, model=m, centers={"w": 0.0}, warn=False)
+    (f,) = [f for f in res.findings if f.variable == "w[0]" and f.kind == "unresolved"]
+    assert "the model tier cannot read this element: it raised InvalidInputError" in f.message
+    assert "funnel" not in f.message and "method='model'" not in f.advice
