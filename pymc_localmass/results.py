@@ -503,6 +503,13 @@ def status_note(row, name="the variable", center="the centre", dim=1):
                     + STATUS_ADVICE[word])
         if not np.isfinite(near) and not np.isfinite(get("window")):  # a curve that gave no slope fit
             return no_slope
+        if n_near < REACH_ESS and near < 0.25 * sc:
+            # (draws lie near the centre but carry few effective draws: the chains' autocorrelation, not
+            # the distance; a badly mixed random walk's sd at its mean read "no draw within 0.0011 sd")
+            return (f"only {n_near:.0f} effective draws lie within one sd of {at}, though the nearest draw is "
+                    f"{_g(near / sc)} sd from it: the chains move too slowly (few effective draws) for an index; "
+                    "run longer chains or reparameterise (a centred hierarchy: non-centred), and see R-hat "
+                    "and ESS")
         if n_near < REACH_ESS:
             return (f"no draw within {_g(near / sc)} sd of {at} ({n_near:.0f} effective draws within one sd); "
                     f"the draws say nothing below r = {_g(get('r_resolved'))}; " + STATUS_ADVICE[word])

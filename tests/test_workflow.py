@@ -369,3 +369,18 @@ def test_sampler_note_on_an_atom_says_its_weight_is_in_doubt_not_that_it_is_unre
     assert note.startswith("133 of 133 divergent transitions fall among the draws nearest scaled[0] = 0")
     assert "the draws reach the atom at scaled[0] = 0 (0.79 of them)" in note and "may not reach" not in note
     assert "may not reach" in status_note(dict(row, atom=0.0, a=1.0), "x", "0")
+
+
+def test_unresolved_note_blames_few_effective_draws_not_distance_when_draws_are_near():
+    # a badly mixed chain (a centred random walk's sd): draws lie at the mean but carry about six
+    # effective draws; the note said "no draw within 0.0011 sd of sigma = mean"
+    from pymc_localmass.core.curves import STATUS_WORDS
+    from pymc_localmass.results import status_note
+
+    row = {"status": float(STATUS_WORDS.index("unresolved")), "a": np.nan, "a_lower": 0.0, "a_upper": np.inf,
+           "nearest": 0.0011, "scale": 1.0, "n_near": 6.0, "r_resolved": 0.4, "window": 0.3}
+    note = status_note(row, "sigma", "mean (0.21)")
+    assert note.startswith("only 6 effective draws lie within one sd of sigma = mean (0.21)")
+    assert "chains move too slowly" in note and "no draw within" not in note
+    far = status_note(dict(row, nearest=4.0), "sigma", "0")
+    assert far.startswith("no draw within 4 sd of sigma = 0")
