@@ -1023,7 +1023,7 @@ def _status_finding(run, rw, irow, n, lab, sel, c, cv, r):
             tier_said = (f"; the model tier integrates free variables only, and {n} is not one (a Deterministic): "
                          "ask about the free variables it is computed from")
         note += tier_said
-    if word == "unresolved" and n not in run.requested:
+    if word == "unresolved" and n not in run.requested and not _slow_chains(irow):
         raise_it = False
     if not raise_it:
         return None
@@ -1046,6 +1046,18 @@ def _status_finding(run, rw, irow, n, lab, sel, c, cv, r):
         advice = (MODEL_TRIED_ADVICE if run.model is not None else STATUS_ADVICE).get(word, "")
     return Finding(word, lab, c, cv, figs.get("r_resolved"), None, msg, body[0].upper() + body[1:] + ".", figs,
                    advice)
+
+
+def _slow_chains(irow):
+    """Draws lie at the centre but carry too few effective draws for an index (the chains mix slowly).
+
+    Such a row is a finding at a default centre too: a badly mixed centred random walk's sd read
+    unresolved at its mean and check() said "ok".
+    """
+    from .core.index import REACH_ESS
+
+    near, sc, n_near = (irow.get(k, np.nan) for k in ("nearest", "scale", "n_near"))
+    return bool(np.isfinite(near) and sc > 0 and near < 0.25 * sc and n_near < REACH_ESS)
 
 
 #: what to do about a status finding when check() already read the model tier there

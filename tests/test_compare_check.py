@@ -638,3 +638,20 @@ def test_comparison_where_the_reference_has_no_mass_is_undefined_not_impossible(
         assert np.isnan(out[v][1, 0]), v
         assert np.isfinite(out[v][1, 1]), v  # the region with a reference mass is compared as before
     assert 0 <= out["phi_reverse_lower"][1, 1] <= out["phi_reverse"][1, 1] <= out["phi_reverse_upper"][1, 1]
+
+
+def test_check_reports_chains_too_slow_for_an_index_at_a_default_centre():
+    # a badly mixed run (AR(0.999) chains, about 6 effective draws near the mean): its mean is
+    # unresolved, which at a default centre was no finding, and check() said "ok"
+    rng = np.random.default_rng(3)
+    e = rng.standard_normal((4, 1000))
+    x = np.empty_like(e)
+    x[:, 0] = e[:, 0]
+    for t in range(1, 1000):
+        x[:, t] = 0.999 * x[:, t - 1] + np.sqrt(1 - 0.999**2) * e[:, t]
+    res = check({"s": 5.0 + x}, warn=False)
+    found = [f for f in res.findings if f.variable == "s" and f.center == "mean"]
+    assert len(found) == 1 and found[0].kind == "unresolved"
+    assert "the chains move too slowly" in found[0].message
+    # well-mixed draws: no finding
+    assert not check({"s": 5.0 + e}, warn=False).findings
