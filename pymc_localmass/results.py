@@ -419,7 +419,7 @@ def center_text(label, value):
     return f"{label} ({location_text(value)})" if np.isfinite(value) else label
 
 
-def status_note(row, name="the variable", center="the centre", dim=1):
+def status_note(row, name="the variable", center="the centre", dim=1, tier=None):
     """One plain line saying what an index row's evidence supports (empty when "ok").
 
     Parameters
@@ -430,6 +430,9 @@ def status_note(row, name="the variable", center="the centre", dim=1):
         How to call the variable and the centre in the sentence.
     dim : int, default 1
         Coordinates of the ball (a joint ball's, from the results' ``center_values``).
+    tier : str, optional
+        The results' tier (attrs ``tier``): a model-tier row that resolves no radius is not
+        sent to the model tier.
 
     Examples
     --------
@@ -492,6 +495,11 @@ def status_note(row, name="the variable", center="the centre", dim=1):
                     "sampling, or store its draws in a wider floating-point type or with more digits")
         if not np.isfinite(n_near):
             return no_slope
+        if not np.isfinite(get("r_resolved")) and tier == "model":
+            # (its advice would be to run what produced the row)
+            return (f"the model's density resolves no radius of the curve around {at} (its masses are too "
+                    "small for their quadrature error, or too few radii were asked for): give radii= nearer "
+                    "the draws, or where the mass is larger")
         if not np.isfinite(get("r_resolved")):
             return (f"no ball around {at} holds min_ess effective draws: the draws resolve no radius; "
                     + STATUS_ADVICE[word])

@@ -261,7 +261,9 @@ def _rows(index):
     records = df.to_dict("records")
     df["status"] = [status_word(r) for r in records]
     dim = joint_dim(index.attrs)
-    df["note"] = [status_note(r, name=k[0], center=center_text(k[1], r.get("center_value", np.nan)), dim=dim)
+    tier = index.attrs.get("tier")
+    df["note"] = [status_note(r, name=k[0], center=center_text(k[1], r.get("center_value", np.nan)), dim=dim,
+                              tier=tier)
                   for r, k in zip(records, keys)]
     return df
 

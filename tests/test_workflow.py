@@ -384,3 +384,16 @@ def test_unresolved_note_blames_few_effective_draws_not_distance_when_draws_are_
     assert "chains move too slowly" in note and "no draw within" not in note
     far = status_note(dict(row, nearest=4.0), "sigma", "0")
     assert far.startswith("no draw within 4 sd of sigma = 0")
+
+
+def test_model_tier_row_that_resolves_no_radius_is_not_sent_to_the_model_tier():
+    # a model-tier curve whose radii are all unresolved: its note advised check(model=) or
+    # local_mass(..., method='model'), the very call that produced it
+    from pymc_localmass.core.curves import STATUS_WORDS
+    from pymc_localmass.results import status_note
+
+    row = {"status": float(STATUS_WORDS.index("unresolved")), "a": np.nan, "a_lower": 0.0, "a_upper": np.inf,
+           "nearest": np.nan, "scale": 13.0, "n_near": 1e15, "r_resolved": np.inf, "window": np.nan}
+    note = status_note(row, "nu", "0", tier="model")
+    assert note.startswith("the model's density resolves no radius") and "method='model'" not in note
+    assert "method='model'" in status_note(row, "nu", "0", tier="samples")
