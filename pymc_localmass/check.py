@@ -39,7 +39,7 @@ from ._compat import default_ci_prob
 from .errors import InvalidInputError, InvalidTypeError
 from .estimators import changed_model_data, check_model_shapes, describe_fit
 from .results import (SAMPLER_CHAINS_ADVICE, STATUS_ADVICE, center_text, joint_dim, location_text, sampler_advice,
-                      status_note, status_word, stored_centers)
+                      slow_chains, status_note, status_word, stored_centers)
 
 __all__ = ["LocalMassWarning", "Finding", "CheckResult", "check", "default_centers"]
 
@@ -399,20 +399,14 @@ def default_centers(data, var_names=None, *, approximations=None, model=None, gr
                         for a in (approximations or {}).values()) if f.is_approximation]
     if model is not None:
         fits.insert(0, describe_fit(model, draws=False, transforms=True))
-    unbounded = set()  # variables a fit says are unbounded: no one-sign guess for them
+    # variables a fit says are unbounded get no one-sign guess (a Normal coefficient whose draws
+    # happen to be positive got a centre at 0, and the reference-free check a finding there)
+    unbounded = set()
     for fit in fits:  # the model's transforms first, then each approximation's
         for sup in fit.supports:
             add(sup.name, sup.lower)
             add(sup.name, sup.upper)
-            if sup.lower is None and sup.upper is None:
-                unbounded.add(sup.name)
-    if model is not None:
-        # (a continuous free variable without a bounding transform: its support is the line; a
-        # Normal coefficient whose draws happen to be positive got a centre at 0, and the
-        # reference-free check a finding there)
-        listed = {sup.name for sup in fits[0].supports}
-        unbounded |= {rv.name for rv in model.free_RVs
-                      if rv.type.dtype.startswith("float") and rv.name not in listed}
+        unbounded.update(fit.unbounded)
     out = {}
     for n in names:
         spec = {"mean": "mean"}
@@ -501,17 +495,21 @@ def _model_tier_index(idata, model, var, sel, center, r_top, group, ci):
     """
     why = None
     for top in (r_top, 0.1 * r_top):
-        out, why = _model_tier_reading(idata, model, var, sel, center, np.geomspace(top * 1e-6, top, 13),
-                                       group, ci)
+        out, why, refused = _model_tier_reading(idata, model, var, sel, center,
+                                                np.geomspace(top * 1e-6, top, 13), group, ci)
         if out is not None:
             return out
-        if why.startswith("it raised"):  # refused (a simplex or zero-sum element): no radius helps
+        if refused:  # (a simplex or zero-sum element: no radius helps)
             return {"failed": why, "refused": True}
     return {"failed": why}
 
 
 def _model_tier_reading(idata, model, var, sel, center, radii, group, ci):
-    """The model tier's sound ``a`` (with interval) on ``radii`` and None, or None and why not (words)."""
+    """The model tier's sound ``a`` (with interval) on ``radii``, or None and why not (words); and whether it refused.
+
+    Returns ``(reading, why, refused)``: ``refused`` where the tier raised (it cannot take the
+    variable or element at any radius).
+    """
     from .tiers.model import model_local_mass
 
     coords = {d: [v] for d, v in sel.items()} if sel else None
@@ -521,19 +519,19 @@ def _model_tier_reading(idata, model, var, sel, center, radii, group, ci):
             _, idx = model_local_mass(idata, model, var_names=[var], coords=coords, centers={var: center},
                                       radii=radii, group=group, ci_prob=ci)
     except (ValueError, KeyError, TypeError, NotImplementedError) as err:
-        return None, f"it raised {type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"
+        return None, f"it raised {type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}", True
     da = idx[var].isel(center=0)
     if sel:
         da = da.isel({d: 0 for d in sel})
     out = {s: float(da.sel(index_stat=s)) for s in ("a", "a_lower", "a_upper")}
     span = f"on radii {_fmt(radii[0])} to {_fmt(radii[-1])}"
     if np.isnan(out["a"]) or not np.isfinite(out["a_lower"]):
-        return None, f"its masses {span} give no index (unresolved)"
+        return None, f"its masses {span} give no index (unresolved)", False
     # (a fit outside its own interval, or below 0, is no reading)
     if not (out["a"] >= 0 and out["a_lower"] <= out["a"] <= out["a_upper"]):
         return None, (f"its fit {span} is unsound (a = {_fmt(out['a'])} outside [{_fmt(out['a_lower'])}, "
-                      f"{_fmt(out['a_upper'])}] or below 0)")
-    return out, None
+                      f"{_fmt(out['a_upper'])}] or below 0)"), False
+    return out, None, False
 
 
 def _approximation_findings(cmp, summ, rows, findings, reference_name, factor, reference_free=False,
@@ -1023,7 +1021,9 @@ def _status_finding(run, rw, irow, n, lab, sel, c, cv, r):
             tier_said = (f"; the model tier integrates free variables only, and {n} is not one (a Deterministic): "
                          "ask about the free variables it is computed from")
         note += tier_said
-    if word == "unresolved" and n not in run.requested and not _slow_chains(irow):
+    # (draws at the centre that mix too slowly for an index are a finding at a default centre too:
+    # a badly mixed centred random walk's sd read unresolved at its mean and check() said "ok")
+    if word == "unresolved" and n not in run.requested and not slow_chains(irow):
         raise_it = False
     if not raise_it:
         return None
@@ -1046,18 +1046,6 @@ def _status_finding(run, rw, irow, n, lab, sel, c, cv, r):
         advice = (MODEL_TRIED_ADVICE if run.model is not None else STATUS_ADVICE).get(word, "")
     return Finding(word, lab, c, cv, figs.get("r_resolved"), None, msg, body[0].upper() + body[1:] + ".", figs,
                    advice)
-
-
-def _slow_chains(irow):
-    """Draws lie at the centre but carry too few effective draws for an index (the chains mix slowly).
-
-    Such a row is a finding at a default centre too: a badly mixed centred random walk's sd read
-    unresolved at its mean and check() said "ok".
-    """
-    from .core.index import REACH_ESS
-
-    near, sc, n_near = (irow.get(k, np.nan) for k in ("nearest", "scale", "n_near"))
-    return bool(np.isfinite(near) and sc > 0 and near < 0.25 * sc and n_near < REACH_ESS)
 
 
 #: what to do about a status finding when check() already read the model tier there

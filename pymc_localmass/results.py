@@ -419,6 +419,24 @@ def center_text(label, value):
     return f"{label} ({location_text(value)})" if np.isfinite(value) else label
 
 
+def slow_chains(row):
+    """An index row whose draws lie at the centre but carry too few effective draws for an index.
+
+    The nearest draw within a quarter ``scale`` of the centre and fewer than ``REACH_ESS``
+    effective draws within one: the chains mix too slowly there, whatever the distance.
+
+    Examples
+    --------
+    >>> slow_chains({"nearest": 0.001, "scale": 1.0, "n_near": 6.0}), slow_chains({"nearest": 4.0, "scale": 1.0,
+    ...                                                                            "n_near": 0.0})
+    (True, False)
+    """
+    from .core.index import REACH_ESS
+
+    near, sc, n_near = (float(row.get(k, np.nan)) for k in ("nearest", "scale", "n_near"))
+    return bool(np.isfinite(near) and sc > 0 and near < 0.25 * sc and n_near < REACH_ESS)
+
+
 def status_note(row, name="the variable", center="the centre", dim=1, tier=None):
     """One plain line saying what an index row's evidence supports (empty when "ok").
 
@@ -511,7 +529,7 @@ def status_note(row, name="the variable", center="the centre", dim=1, tier=None)
                     + STATUS_ADVICE[word])
         if not np.isfinite(near) and not np.isfinite(get("window")):  # a curve that gave no slope fit
             return no_slope
-        if n_near < REACH_ESS and near < 0.25 * sc:
+        if slow_chains(row):
             # (draws lie near the centre but carry few effective draws: the chains' autocorrelation, not
             # the distance; a badly mixed random walk's sd at its mean read "no draw within 0.0011 sd")
             return (f"only {n_near:.0f} effective draws lie within one sd of {at}, though the nearest draw is "

@@ -19,6 +19,7 @@ import xarray as xr
 from .._compat import container_groups, is_datatree, is_inferencedata
 from . import select_vars, to_dataset
 from .approx import approximation_kind, from_approximation, is_approximation, transform_name
+from .pymc import is_discrete
 
 __all__ = ["Support", "FitFacts", "describe"]
 
@@ -72,6 +73,10 @@ class FitFacts:
     kind : str or None
         An approximation's family (``"meanfield"``, ``"fullrank"``, ``"laplace"``,
         ``"dadvi"``, ``"pathfinder"``); None otherwise.
+    unbounded : tuple of str
+        With ``transforms=True``: the variables the fit says have no finite support end
+        (a model's continuous free variables without a bounding transform; an
+        approximation's variables whose support is the line).
     """
 
     is_approximation: bool
@@ -82,6 +87,7 @@ class FitFacts:
     draws: xr.Dataset | None = None
     supports: tuple = ()
     kind: str | None = None
+    unbounded: tuple = ()
 
 
 def _is_model(obj):
@@ -150,7 +156,12 @@ def describe(obj: Any, *, group: str = "posterior", var_names: Any = None, model
     (False, ('x',))
     """
     if _is_model(obj):
-        return FitFacts(False, False, True, supports=_model_supports(obj) if transforms else ())
+        if not transforms:
+            return FitFacts(False, False, True)
+        sup = _model_supports(obj)
+        listed = {x.name for x in sup}
+        free = tuple(rv.name for rv in obj.free_RVs if not is_discrete(rv) and rv.name not in listed)
+        return FitFacts(False, False, True, supports=sup, unbounded=free)
     approx = is_approximation(obj)
     container = is_datatree(obj) or is_inferencedata(obj)
     groups = tuple(container_groups(obj)) if container else ()
@@ -164,4 +175,5 @@ def describe(obj: Any, *, group: str = "posterior", var_names: Any = None, model
         names = tuple(select_vars(ds, var_names))
     supports = _fit_supports(fit) if transforms and fit is not None else ()
     return FitFacts(approx, container, False, groups, names, ds, supports,
-                    approximation_kind(obj) if approx else None)
+                    approximation_kind(obj) if approx else None,
+                    tuple(x.name for x in supports if x.lower is None and x.upper is None))

@@ -37,6 +37,7 @@ from pymc.model.transform.conditioning import remove_value_transforms
 from pymc.pytensorf import compile as _pm_compile
 
 from ..errors import InvalidInputError, UnknownNameError
+from .pymc import is_discrete
 
 __all__ = [
     "ModelLogDensity",
@@ -164,12 +165,11 @@ def model_variables(model):
         lower, upper, box = _symbolic_bounds(transform, rv)
         graphs = [g for g in (lower, upper) if g is not None]
         depends = bool(graphs) and any(a in basic for a in ancestors(graphs))
-        dtype = str(rv.dtype)
         out[rv.name] = VariableInfo(
             name=rv.name,
             shape=shape,
             size=int(np.prod(shape, dtype=int)),
-            discrete=dtype.startswith(("int", "uint", "bool")),
+            discrete=is_discrete(rv),
             transform=_transform_kind(transform),
             box_support=box,
             bounds_depend_on_values=depends,

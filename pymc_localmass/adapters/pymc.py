@@ -99,6 +99,20 @@ def check_model_shapes(model, draws, group="posterior"):
                 f"{want} in the model; pass the model the draws were sampled from")
 
 
+def is_discrete(rv):
+    """Whether a PyMC random variable takes whole-number (or boolean) values.
+
+    Examples
+    --------
+    >>> import pymc as pm
+    >>> with pm.Model() as m:
+    ...     k, x = pm.Poisson("k", 2.0), pm.Normal("x")
+    >>> is_discrete(k), is_discrete(x)
+    (True, False)
+    """
+    return str(rv.dtype).startswith(("int", "uint", "bool"))
+
+
 def map_point(model):
     """The model's maximum a posteriori point, ``{free variable name: value}`` (``pm.find_MAP``).
 
@@ -123,7 +137,7 @@ def map_point(model):
     # find_MAP optimises the continuous variables only: a discrete one stays at the model's
     # initial point (a DiscreteUniform switch point at the middle of its support, 1906 where
     # the draws lie in 1883-1898), and the others' MAP is conditional on it
-    discrete = [rv.name for rv in model.free_RVs if rv.type.dtype.startswith(("int", "uint", "bool"))]
+    discrete = [rv.name for rv in model.free_RVs if is_discrete(rv)]
     if discrete:
         warnings.warn(
             f"centers='map': pm.find_MAP does not optimise the discrete variable(s) {discrete}; they stay at "
