@@ -25,7 +25,11 @@ peak memory allocated during our call as measured by tracemalloc (numpy reports 
 buffers to it), relative to the posterior's size (target <= 2); a summary table
 of the ratios at the end.
 
-Run: ``python benchmarks/speed.py`` (the three sizes), or
+With the three sizes, a fourth row: a model-like posterior of 30 scalar
+variables and one 8-vector (no target of its own; the samples tier computes
+such small variables together, in one call of the core).
+
+Run: ``python benchmarks/speed.py`` (the three sizes and the model-like row), or
 ``python benchmarks/speed.py --draws 10000 --elements 2000 --repeat 3`` (one size).
 """
 
@@ -68,18 +72,38 @@ def main(argv=None):
     else:
         sizes = [(args.chains, args.draws or 10_000, args.elements or 2_000)]
     rows = [run(c, d, e, args.repeat) for c, d, e in sizes]
+    many = run_many(args.chains, args.draws or 1_000, args.repeat) if args.draws is None and \
+        args.elements is None else None
     print()
     print("| posterior | ours / arviz.ess (all CPUs) | ours / arviz.ess (1 thread) | ours / one sort "
           "| peak memory / posterior |")
     print("|---|---|---|---|---|")
     for (c, d, e), (r_all, r_one, r_sort, mem) in zip(sizes, rows):
         print(f"| {c} x {d:,} x {e:,} | {r_all:.2f} | {r_one:.2f} | {r_sort:.2f} | {mem:.2f} |")
+    if many is not None:
+        r_all, r_one, r_sort, mem = many
+        print(f"| {args.chains} x 1,000: {MANY_SCALARS} scalars and an 8-vector | {r_all:.2f} | {r_one:.2f} | "
+              f"{r_sort:.2f} | {mem:.2f} |")
 
 
 SIZES = [(4, 1_000, 100), (4, 5_000, 1_000), (4, 10_000, 2_000)]
 
 
-def run(chains, draws, elements, repeat):
+#: the posterior of a typical PyMC model (no target of its own; the issue's sizes are one variable each):
+#: this many scalar variables and one 8-vector (eight schools' theta), computed together in one call
+MANY_SCALARS = 30
+
+
+def run_many(chains, draws, repeat):
+    """The ratios on a model-like posterior of many small variables."""
+    rng = np.random.default_rng(1)
+    data = {f"s{i}": (("chain", "draw"), rng.standard_normal((chains, draws))) for i in range(MANY_SCALARS)}
+    data["theta"] = (("chain", "draw", "school"), rng.standard_normal((chains, draws, 8)))
+    print(f"\nmodel-like posterior: {MANY_SCALARS} scalars and an 8-vector, {chains} x {draws}")
+    return run(chains, draws, None, repeat, ds=xr.Dataset(data))
+
+
+def run(chains, draws, elements, repeat, ds=None):
     args = argparse.Namespace(chains=chains, draws=draws, elements=elements, repeat=repeat)
 
     import arviz as az
@@ -88,15 +112,18 @@ def run(chains, draws, elements, repeat):
     from pymc_localmass._compat import MODERN, get_group
 
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((args.chains, args.draws, args.elements))
-    ds = xr.Dataset({"x": (("chain", "draw", "element"), x)})
+    if ds is None:
+        x = rng.standard_normal((args.chains, args.draws, args.elements))
+        ds = xr.Dataset({"x": (("chain", "draw", "element"), x)})
+    else:  # (the sort peer: all variables' elements side by side)
+        x = np.concatenate([v.values.reshape(chains, draws, -1) for v in ds.data_vars.values()], axis=-1)
     size = x.nbytes
     if MODERN:
         container = xr.DataTree.from_dict({"posterior": ds})
     else:
         container = az.InferenceData(posterior=ds)
-    print(f"posterior: {args.chains} chains x {args.draws} draws x {args.elements} elements "
-          f"({size / 2**20:.0f} MiB)")
+    print(f"posterior: {args.chains} chains x {args.draws} draws x {x.shape[-1]} elements "
+          f"({size / 2**20:.1f} MiB)")
 
     # interleaved repeats, best of each: the shared machine's load drifts, and
     # the ratios should compare the runs under the same conditions
@@ -119,8 +146,8 @@ def run(chains, draws, elements, repeat):
             t_one.append(time.perf_counter() - t0)
     curves, index = get_group(out, "local_mass"), get_group(out, "local_mass_index")
     # the thread count does not change the results
-    same = all(np_equal(get_group(one, g)["x"].values, get_group(out, g)["x"].values)
-               for g in ("local_mass", "local_mass_index"))
+    same = all(np_equal(get_group(one, g)[v].values, get_group(out, g)[v].values)
+               for g in ("local_mass", "local_mass_index") for v in ds.data_vars)
     del out, one
     tracemalloc.start()
     plm.add_local_mass(container, progressbar=False)
@@ -129,8 +156,9 @@ def run(chains, draws, elements, repeat):
     te, to, t1, ts = min(t_ess), min(t_ours), min(t_one), min(t_sort)
     print(f"threads: ours uses {n_threads} (os.cpu_count()); arviz.ess uses 1")
     print(f"arviz.ess (1 thread):          {te:7.2f} s")
-    print(f"local mass ({n_threads} threads):        {to:7.2f} s  (curves {dict(curves['x'].sizes)}, "
-          f"index {dict(index['x'].sizes)})")
+    first = next(iter(ds.data_vars))
+    print(f"local mass ({n_threads} threads):        {to:7.2f} s  (curves {dict(curves[first].sizes)}, "
+          f"index {dict(index[first].sizes)})")
     print(f"local mass (1 thread):         {t1:7.2f} s  (same results: {same})")
     print(f"time ratio ours ({n_threads} threads) / arviz.ess = {to / te:.3f} (target <= 0.25): "
           f"{'OK' if to / te <= 0.25 else 'MISSED'}")

@@ -79,6 +79,11 @@ class Progress:
 
     update = __call__
 
+    def rewind(self, n):
+        """Take back ``n`` units recorded by work that is being redone (nothing for ``n <= 0``)."""
+        if self.bar is not None and n > 0:
+            self.bar.update(-int(n))
+
     def close(self):
         """Close the bar, if one was opened."""
         if self.bar is not None:

@@ -51,11 +51,19 @@ def merge_curves(variables, combine_attrs="override"):
 def _merge_parts(parts, names, combine_attrs):
     """:func:`merge_curves` of several variables' datasets: aligned, padded with NaN, ``resolved`` 0 there."""
     ds = xr.merge(parts, join="outer", compat="no_conflicts", combine_attrs=combine_attrs)
+    stat = {lab: i for i, lab in enumerate(CURVE_STATS)}
     for k in names:
         da = ds[k]
-        pad = da.sel(local_stat="radius").isnull() & ~da.sel(local_stat="mass").isnull().all("radius")
-        if bool(pad.any()):
-            ds[k] = xr.where((da["local_stat"] == "resolved") & pad, 0.0, da).transpose(*da.dims)
+        # (by position: xarray's label selections cost about a millisecond a variable, in a model's dozens)
+        values = np.moveaxis(np.asarray(da.values), [da.get_axis_num("radius"), da.get_axis_num("local_stat")],
+                             [-2, -1])
+        pad = np.isnan(values[..., stat["radius"]]) & ~np.all(np.isnan(values[..., stat["mass"]]), axis=-1,
+                                                              keepdims=True)
+        if pad.any():
+            values = values.copy()
+            values[..., stat["resolved"]][pad] = 0.0
+            ds[k] = da.copy(data=np.moveaxis(values, [-2, -1], [da.get_axis_num("radius"),
+                                                                da.get_axis_num("local_stat")]))
     return ds.assign_coords(radius=np.arange(ds.sizes["radius"]), local_stat=list(CURVE_STATS))
 
 
@@ -133,8 +141,9 @@ def validate(ds: xr.Dataset, kind: str = CURVE_GROUP) -> xr.Dataset:
     problems, good = _structure_problems(ds, kind, stat_dim, labels, extra_dims)
     if good:
         check = _curve_problems if kind == CURVE_GROUP else _index_problems
+        position = {str(lab): i for i, lab in enumerate(ds[stat_dim].values)}
         for name in good:
-            problems.extend(check(name, ds[name]))
+            problems.extend(check(name, ds.variables[name], position))
     if problems:
         raise SchemaError(kind, problems)
     return ds
@@ -176,7 +185,8 @@ def _structure_problems(ds, kind, stat_dim, labels, extra_dims):
         if not ok:
             problems.append(f"ci_prob must be in (0, 1), got {ds.attrs['ci_prob']!r}")
     good = []
-    for name, da in ds.data_vars.items():
+    for name in ds.data_vars:
+        da = ds.variables[name]  # (the Variable: building DataArrays costs more than the checks)
         lacking = [dim for dim in extra_dims + (stat_dim,) if dim not in da.dims]
         if lacking:
             problems.append(f"variable {name!r} lacks dimension(s) {lacking}")
@@ -194,16 +204,16 @@ def _count(mask, what, name):
     return [f"variable {name!r}: {what} ({n} value{'s' if n != 1 else ''})"] if n else []
 
 
-def _stat_reader(da, stat_dim, last_but_one=None):
-    """``stat(label)``: one stat's values of ``da`` as float, read by position (``stat_dim`` is last).
+def _stat_reader(var, position, last_but_one=None):
+    """``stat(label)``: one stat's values of ``var`` as float, read by position (the stat dimension is last).
 
+    ``var``: an ``xarray.Variable``; ``position``: each stat label's position;
     ``last_but_one``: a dimension moved just before the stat dimension first.
     (Positions rather than ``.sel``: validation runs on every results write.)
     """
-    values = np.asarray(da.values)
+    values = np.asarray(var.values)
     if last_but_one is not None:
-        values = np.moveaxis(values, da.dims.index(last_but_one), -2)
-    position = {str(lab): i for i, lab in enumerate(da[stat_dim].values)}
+        values = np.moveaxis(values, var.dims.index(last_but_one), -2)
 
     def stat(lab):
         return np.asarray(values[..., position[lab]], float)
@@ -211,9 +221,9 @@ def _stat_reader(da, stat_dim, last_but_one=None):
     return stat
 
 
-def _curve_problems(name, da):
-    """Violations of the curve invariants of one ``local_mass`` variable."""
-    stat = _stat_reader(da, "local_stat", last_but_one="radius")
+def _curve_problems(name, var, position):
+    """Violations of the curve invariants of one ``local_mass`` variable (an ``xarray.Variable``)."""
+    stat = _stat_reader(var, position, last_but_one="radius")
 
     r, m, lo, hi, res = (stat(k) for k in ("radius", "mass", "mass_lower", "mass_upper", "resolved"))
     out = []
@@ -235,9 +245,9 @@ def _curve_problems(name, da):
     return out
 
 
-def _index_problems(name, da):
-    """Violations of the interval order of one ``local_mass_index`` variable."""
-    stat = _stat_reader(da, "index_stat")
+def _index_problems(name, var, position):
+    """Violations of the interval order of one ``local_mass_index`` variable (an ``xarray.Variable``)."""
+    stat = _stat_reader(var, position)
 
     out = []
     with np.errstate(invalid="ignore"):

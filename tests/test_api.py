@@ -517,16 +517,26 @@ def test_one_variable_curves_are_what_merging_them_gives(rng, monkeypatch):
         xr.testing.assert_identical(fast, xr.concat(parts, "center"))
         return fast
 
-    real_stack = samples._stack_centers
+    def assemble(*args):
+        # the datasets built at once (one set of centres and radii) are the general merge's
+        fast = real_assemble(*args)
+        for a, b in zip(fast, real_assemble(*args, general=True)):
+            xr.testing.assert_identical(a, b)
+        return fast
+
+    real_stack, real_assemble = samples._stack_centers, samples._assemble
     monkeypatch.setattr(samples, "merge_curves", both)
     monkeypatch.setattr(samples, "_stack_centers", stack)
+    monkeypatch.setattr(samples, "_assemble", assemble)
+    monkeypatch.setattr(samples, "TOGETHER_MAX_ELEMENTS", 0)  # (each variable in a call of its own)
     ds = xr.Dataset({"x": (("chain", "draw", "e"), rng.standard_normal((4, 300, 3))),
                      "s": (("chain", "draw"), rng.standard_normal((4, 300)))})
     plm.local_mass(ds, var_names=["x"])
     plm.local_mass(ds, var_names=["s"], centers={"s": {"zero": 0.0, "one": 1.0}})
     plm.local_mass(ds, var_names=["x"], radii=[0.1, 0.2, 0.5])
     plm.local_mass(ds)
-    assert seen == [1, 1, 1, 2]
+    plm.local_mass(ds, centers={"s": [0.0, "mean"]})  # centres that differ: the general merge only
+    assert seen == [1, 1, 1, 2, 2, 2]
 
 
 def test_numeric_centre_labels_never_collide():

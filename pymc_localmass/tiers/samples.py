@@ -465,6 +465,147 @@ def _one_variable(da, var, specs, *, radii, scaled, model, map_cache, common):
     return curves, index
 
 
+#: variables of at most this many elements (times their centres) are computed together, one call of
+#: the core for all of them (per dtype, kind of centre and radii): a model's many scalars and short
+#: vectors each paid the core's and xarray's fixed cost (about 7 ms) in a call of their own
+TOGETHER_MAX_ELEMENTS = 256
+
+
+def _together(ds, names, cmap, *, radii, scaled, model, map_cache, common):
+    """Curves and index of the small in-memory variables, computed in one core call per group.
+
+    A group is the variables' centres that share the draws' dtype, the kind
+    of centre (a keyword, or values) and the radii; their elements are
+    stacked along one axis and the core runs once. Every element is computed
+    on its own draws alone, so the numbers are those of a call per variable
+    (``tests/test_samples_together.py`` checks they are identical). Left to
+    the call per variable (not in the returned dict): dask-backed
+    variables, larger ones, ones with a constant element (answered exactly
+    there), per-element radii, and every variable of a group whose call
+    raises (there the error names the variable).
+
+    Returns
+    -------
+    dict
+        ``{var: (curves, index)}``: ``xarray.Variable`` s with the dims of
+        :func:`_one_variable`'s DataArrays (for :func:`_assemble`).
+    """
+    n_chain, n_draw = ds.sizes["chain"], ds.sizes["draw"]
+    jobs, groups, groups_of = {}, {}, {}
+    for var in names:
+        da = ds[var]
+        el_dims = [d for d in da.dims if d not in SAMPLE_DIMS]
+        shape = tuple(da.sizes[d] for d in el_dims)
+        n_el = int(np.prod(shape, dtype=int))
+        specs = cmap[var]
+        if da.chunks is not None or n_el == 0 or n_el * len(specs) > TOGETHER_MAX_ELEMENTS:
+            continue
+        r = radii_for(radii, var)
+        if r is not None and np.ndim(r) != 1:
+            continue
+        x = np.asarray(da.transpose(*el_dims, *SAMPLE_DIMS).values).reshape(n_el, n_chain, n_draw)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            if np.any(never_varies(x.min(axis=(1, 2)), x.max(axis=(1, 2)), dtype=x.dtype)):
+                continue
+        cvals = []
+        for _, spec in specs:
+            c = _center_values(da, spec, var, model=model, map_cache=map_cache)
+            if isinstance(c, xr.DataArray):
+                if not set(c.coords) <= set(da.coords):
+                    break
+                c = c.expand_dims({d: da.sizes[d] for d in el_dims if d not in c.dims}).transpose(*el_dims)
+                c = np.asarray(c.values, float).reshape(n_el)
+            elif not isinstance(c, str):
+                c = np.full(n_el, float(c))
+            cvals.append(c)
+        else:
+            jobs[var] = len(specs)
+            rkey = None if r is None else tuple(np.asarray(r, float).tolist())
+            for i, c in enumerate(cvals):
+                key = (x.dtype.str, c if isinstance(c, str) else "values", rkey)
+                groups.setdefault(key, []).append((var, i, x, c, r))
+                groups_of.setdefault(var, []).append((var, i, x, c, r))
+    results = {}
+    for (_, kind, _), members in groups.items():
+        if len(members) < 2:
+            continue
+        r = members[0][4]
+        # (the bar moves once the call is through: a call that raises is run again per variable)
+        kw = {k: common[k] for k in ("ci_prob", "min_ess", "window", "nan_policy", "independent", "divergent")}
+        center = kind if kind != "values" else np.concatenate([m[3] for m in members])
+        try:
+            cur, idx = rescaled_local_mass_curves(
+                np.concatenate([m[2] for m in members]), center=center, scaled=scaled, radii=r,
+                n_radii=common["n_radii"] if r is None else len(r), **kw)
+        except ValueError:  # (constant, non-finite, too few draws: the call per variable says which)
+            continue
+        common["progress"](cur.shape[0])
+        start = 0
+        for var, i, x, _, _ in members:
+            results.setdefault(var, {})[i] = (cur[start:start + x.shape[0]], idx[start:start + x.shape[0]])
+            start += x.shape[0]
+    out = {}
+    for var, n_specs in jobs.items():
+        got = results.get(var, {})
+        if len(got) != n_specs:
+            continue
+        da = ds[var]
+        el_dims = [d for d in da.dims if d not in SAMPLE_DIMS]
+        shape = tuple(da.sizes[d] for d in el_dims)
+        cur = np.stack([got[i][0] for i in range(n_specs)], axis=1)
+        idx = np.stack([got[i][1] for i in range(n_specs)], axis=1).reshape(shape + (n_specs, len(INDEX_STATS)))
+        x = next(m[2] for m in groups_of[var])
+        attrs = {**_unit_attrs(idx), **_lattice_attrs(idx, lambda x=x: x.reshape(x.shape[0], -1))}
+        out[var] = (xr.Variable([*el_dims, "center", "radius", "local_stat"], cur.reshape(shape + cur.shape[1:]),
+                                attrs),
+                    xr.Variable([*el_dims, "center", "index_stat"], idx))
+    return out
+
+
+def _assemble(ds, names, cmap, curves_vars, index_vars, general=False):
+    """The ``local_mass`` and ``local_mass_index`` datasets of the variables' results, in ``names`` order.
+
+    Results of :func:`_together` (``xarray.Variable``) and of
+    :func:`_one_variable` (DataArrays) alike. Where every variable has the
+    same centres and number of radii, the datasets are built at once from
+    the variables (xarray's merge and alignment cost about a millisecond a
+    variable, in a model's dozens); otherwise by :func:`merge_curves` and an
+    outer merge, which pad what a variable lacks with NaN (``general=True``:
+    always; both give the same datasets where both apply).
+    """
+    labels = {var: (v["center"].values.tolist() if isinstance(v, xr.DataArray) else [lab for lab, _ in cmap[var]])
+              for var, v in curves_vars.items()}
+    n_radii = {v.sizes["radius"] for v in curves_vars.values()}
+    if not general and len({tuple(lab) for lab in labels.values()}) == 1 and len(n_radii) == 1:
+        coords = {}
+        for var, v in curves_vars.items():
+            # (a joint ball's DataArray carries its own coordinates; a Variable, its variable's in ds)
+            for k, c in (v if isinstance(v, xr.DataArray) else ds[var]).coords.items():
+                if k not in ("center", "radius", "local_stat") and not set(c.dims) & set(SAMPLE_DIMS):
+                    coords.setdefault(k, c.variable)
+        first = next(iter(labels.values()))
+        coords.update(center=np.asarray(first), radius=np.arange(n_radii.pop()), local_stat=list(CURVE_STATS))
+        curves = xr.Dataset({v: getattr(curves_vars[v], "variable", curves_vars[v]) for v in curves_vars},
+                            coords=coords)
+        coords = {k: c for k, c in coords.items() if k not in ("radius", "local_stat")}
+        coords["index_stat"] = list(INDEX_STATS)
+        index = xr.Dataset({v: getattr(index_vars[v], "variable", index_vars[v]) for v in index_vars},
+                           coords=coords)
+        return curves, index
+
+    def as_array(var, v):
+        if isinstance(v, xr.DataArray):
+            return v
+        coords = {k: c for k, c in ds[var].coords.items() if not set(c.dims) & set(SAMPLE_DIMS)}
+        return xr.DataArray(v, coords={**coords, "center": labels[var]}, name=var)
+
+    curves = merge_curves({k: as_array(k, v) for k, v in curves_vars.items()})
+    index = xr.merge([as_array(k, v).rename(k).to_dataset() for k, v in index_vars.items()],
+                     join="outer", compat="no_conflicts")
+    return curves, index.assign_coords(index_stat=list(INDEX_STATS))
+
+
 def _stack_centers(parts):
     """The centres' results along ``center`` (one centre: itself, what concatenating it gives)."""
     return parts[0] if len(parts) == 1 else xr.concat(parts, "center")
@@ -495,9 +636,16 @@ def _apply_with_constants(da, center, const, *, var, radii, **kw):
     """
     el_dims = [d for d in da.dims if d not in SAMPLE_DIMS]
     if const is None:
+        progress, counted = kw.get("progress"), []
+        first = kw
+        if progress is not None and da.chunks is None:  # (what the bar counted of a call that stops at a
+            # constant element is redone; dask-backed draws show dask's own bar)
+            first = {**kw, "progress": lambda n: (counted.append(n), progress(n))}
         try:
-            return (*_apply_core(da, center, var=var, radii=radii, **kw), None)
+            return (*_apply_core(da, center, var=var, radii=radii, **first), None)
         except _ConstantElements as err:
+            if hasattr(progress, "rewind"):
+                progress.rewind(sum(counted))
             const = xr.apply_ufunc(never_varies, da.min(SAMPLE_DIMS), da.max(SAMPLE_DIMS),
                                    kwargs={"dtype": da.dtype}, dask="parallelized", output_dtypes=[bool])
             if bool(const.all()) or not el_dims or np.ndim(radii) > 1:
@@ -509,6 +657,8 @@ def _apply_with_constants(da, center, const, *, var, radii, **kw):
     if isinstance(center, xr.DataArray) and set(el_dims) <= set(center.dims):
         sub_center = center.stack(__el__=el_dims).isel(__el__=np.flatnonzero(keep))
     cur, idx = _apply_core(sub, sub_center, var=var, radii=radii, **kw)
+    if kw.get("progress") is not None:  # (the constant elements are done too)
+        kw["progress"](int(np.count_nonzero(~keep)))
     cur = cur.transpose("__el__", "radius", "local_stat")
     idx = idx.transpose("__el__", "index_stat")
     E = keep.size
@@ -541,9 +691,15 @@ def _unit_attr(curves, index):
     writes it; :func:`~pymc_localmass.mass_index` on these curves reads how
     far the draws reach in this unit.
     """
-    unit = np.asarray(index.isel(index_stat=INDEX_STATS.index("scale"), center=0).values, float).reshape(-1)
+    curves.attrs.update(_unit_attrs(np.asarray(index.transpose(..., "center", "index_stat").values)))
+
+
+def _unit_attrs(index):
+    """:func:`_unit_attr`'s attribute from an index array (..., center, index_stat): a dict, empty or one entry."""
+    unit = np.asarray(index[..., 0, INDEX_STATS.index("scale")], float).reshape(-1)
     if unit.size and np.all(np.isfinite(unit) & (unit > 0)):
-        curves.attrs["index_scale"] = float(unit[0]) if unit.size == 1 else unit
+        return {"index_scale": float(unit[0]) if unit.size == 1 else unit}
+    return {}
 
 
 def _lattice_attr(curves, index, da):
@@ -556,19 +712,32 @@ def _lattice_attr(curves, index, da):
     centre is one; one read as an atom everywhere (a centre on its support,
     or an atom of continuous draws) is checked on its draws.
     """
-    status = np.asarray(index.isel(index_stat=INDEX_STATS.index("status")).values, float)
+    el_dims = [d for d in da.dims if d not in SAMPLE_DIMS]
+
+    def rows():
+        r = da.stack(__s__=SAMPLE_DIMS)
+        r = r.stack(__el__=el_dims) if el_dims else r.expand_dims(__el__=[0])
+        return np.asarray(r.transpose("__el__", "__s__").values)
+
+    curves.attrs.update(_lattice_attrs(np.asarray(index.transpose(*el_dims, "center", "index_stat").values), rows))
+
+
+def _lattice_attrs(index, rows):
+    """:func:`_lattice_attr`'s attribute from an index array (*element dims, center, index_stat).
+
+    ``rows()`` gives the draws as (element, chain * draw), read only where an atom needs a look.
+    """
+    status = np.asarray(index[..., INDEX_STATS.index("status")], float)
     status = status.reshape(-1, status.shape[-1])  # (element, center)
     flag = np.any(status == STATUS_WORDS.index("lattice"), axis=-1)
     check = np.flatnonzero(~flag & np.any(status == STATUS_WORDS.index("atom"), axis=-1))
     if check.size:
-        el_dims = [d for d in da.dims if d not in SAMPLE_DIMS]
-        rows = da.stack(__s__=SAMPLE_DIMS)
-        rows = rows.stack(__el__=el_dims) if el_dims else rows.expand_dims(__el__=[0])
-        vals = np.asarray(rows.transpose("__el__", "__s__").isel(__el__=check).values)
+        vals = rows()[check]
         spacing, _ = lattice(vals, integer=vals.dtype.kind in "iub")
         flag[check] = np.isfinite(spacing)
     if flag.any():
-        curves.attrs["lattice"] = flag.astype(np.int8) if flag.size > 1 else int(flag[0])
+        return {"lattice": flag.astype(np.int8) if flag.size > 1 else int(flag[0])}
+    return {}
 
 
 def _joint_ball(ds, names, cmap, curves_vars, index_vars, extra_attrs, *, radii, norm, model, map_cache, nan_policy,
@@ -663,7 +832,12 @@ window, nan_policy, progressbar, independent
                         map_cache=map_cache, nan_policy=nan_policy, window=window, common=common)
         else:
             skipped, first = [], None
+            together = _together(ds, names, cmap, radii=radii, scaled=scaled, model=model, map_cache=map_cache,
+                                 common=common)
             for var in names:
+                if var in together:
+                    curves_vars[var], index_vars[var] = together[var]
+                    continue
                 try:
                     curves_vars[var], index_vars[var] = _one_variable(
                         ds[var], var, cmap[var], radii=radii, scaled=scaled, model=model, map_cache=map_cache,
@@ -686,10 +860,7 @@ window, nan_policy, progressbar, independent
                        source_group=group if isinstance(group, str) else "posterior",
                        joint=joint, n_chains=n_chain, n_draws=n_draw, index_method="local-likelihood",
                        **extra_attrs)
-    curves = merge_curves(curves_vars)
-    index = xr.merge([v.rename(k).to_dataset() for k, v in index_vars.items()], join="outer",
-                     compat="no_conflicts")
-    index = index.assign_coords(index_stat=list(INDEX_STATS))
+    curves, index = _assemble(ds, names, cmap, curves_vars, index_vars)
     curves.attrs = dict(attrs)
     index.attrs = dict(attrs)
     return curves, index
