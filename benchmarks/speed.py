@@ -100,10 +100,10 @@ def run_many(chains, draws, repeat):
     data = {f"s{i}": (("chain", "draw"), rng.standard_normal((chains, draws))) for i in range(MANY_SCALARS)}
     data["theta"] = (("chain", "draw", "school"), rng.standard_normal((chains, draws, 8)))
     print(f"\nmodel-like posterior: {MANY_SCALARS} scalars and an 8-vector, {chains} x {draws}")
-    return run(chains, draws, None, repeat, ds=xr.Dataset(data))
+    return run(chains, draws, None, repeat, ds=xr.Dataset(data), targets=False)
 
 
-def run(chains, draws, elements, repeat, ds=None):
+def run(chains, draws, elements, repeat, ds=None, targets=True):
     args = argparse.Namespace(chains=chains, draws=draws, elements=elements, repeat=repeat)
 
     import arviz as az
@@ -160,13 +160,16 @@ def run(chains, draws, elements, repeat, ds=None):
     print(f"local mass ({n_threads} threads):        {to:7.2f} s  (curves {dict(curves[first].sizes)}, "
           f"index {dict(index[first].sizes)})")
     print(f"local mass (1 thread):         {t1:7.2f} s  (same results: {same})")
+    def verdict(ok):
+        return ("OK" if ok else "MISSED") if targets else "no target for this posterior"
+
     print(f"time ratio ours ({n_threads} threads) / arviz.ess = {to / te:.3f} (target <= 0.25): "
-          f"{'OK' if to / te <= 0.25 else 'MISSED'}")
+          f"{verdict(to / te <= 0.25)}")
     print(f"time ratio ours (1 thread) / arviz.ess = {t1 / te:.3f} (like with like; no target)")
     print(f"one sort of the distances:     {ts:7.2f} s; ours ({n_threads} threads) / one sort = {to / ts:.2f} "
-          f"(target <= 2): {'OK' if to / ts <= 2 else 'MISSED'}")
+          f"(target <= 2): {verdict(to / ts <= 2)}")
     print(f"peak memory during local mass = {peak / 2**20:.0f} MiB = {peak / size:.2f} x the posterior "
-          f"(target <= 2): {'OK' if peak / size <= 2 else 'MISSED'}")
+          f"(target <= 2): {verdict(peak / size <= 2)}")
     return to / te, t1 / te, to / ts, peak / size
 
 
