@@ -190,6 +190,21 @@ def test_index_annotation_reads_the_index(fitted, results):
     assert "b" in text.get_text().splitlines()[1]
 
 
+def test_a_lattice_gap_is_labelled_as_one(rng):
+    # a = inf at a centre between a discrete variable's support points is its gap (no mass nearer
+    # than the next point), not a decay faster than any power
+    from conftest import make_container
+
+    data = make_container(posterior={"k": rng.poisson(3, (4, 500))})
+    data = plm.add_local_mass(data, centers={"k": 2.5})
+    assert plm.summary(data)["status"].tolist() == ["lattice"]
+    out = plot_local_mass(data, kind="both", **_kw())
+    texts = [t.get_text() for ax in _figure(out).axes for t in ax.texts]
+    assert "a = ∞ (no mass within the lattice gap)" in texts  # the slope view
+    assert any(t.startswith("a = ∞ (no mass within the lattice gap)\n") for t in texts)  # the mass view
+    assert not any("faster than any power" in t for t in texts)
+
+
 def test_slope_view_equals_results(fitted, results):
     curves, index = results
     out = plot_local_mass(fitted, var_names="theta", coords={"school": ["b"]}, kind="slope", **_kw())

@@ -19,7 +19,7 @@ import numpy as np
 
 from .._stack import user_stacklevel
 from ..errors import InvalidInputError, InvalidTypeError, UnknownNameError
-from ..results import status_word
+from ..results import STATUS_WORDS, status_word
 import xarray as xr
 
 from .._compat import get_group, is_datatree, is_draws_node, is_inferencedata
@@ -620,12 +620,14 @@ def index_text(stats, label=None):
     b not separable from a
     >>> print(index_text(dict(st, a=np.inf, a_lower=2.5, a_upper=np.inf)).splitlines()[0])
     a = ∞ [2.50, ∞]: steeper than any power
+    >>> print(index_text(dict(st, a=np.inf, a_lower=np.inf, a_upper=np.inf, status=2.0)).splitlines()[0])
+    a = ∞ (no mass within the lattice gap)
     """
     a, alo, ahi = stats["a"], stats["a_lower"], stats["a_upper"]
     if np.isnan(a):
         line_a = "a = n/a"
     elif np.isinf(a) and np.isinf(alo):
-        line_a = "a = ∞ (faster than any power)"
+        line_a = f"a = ∞ ({_exact_inf_reason('status' in stats and status_word(stats) == 'lattice')})"
     elif np.isinf(a):  # from draws: a statement about the resolved radii
         line_a = f"a = ∞ [{_fmt(alo)}, ∞]: steeper than any power"
     else:
@@ -648,6 +650,11 @@ def index_text(stats, label=None):
     if label is not None:
         lines[0] = f"{label}: {lines[0]}"
     return "\n".join(lines)
+
+
+def _exact_inf_reason(lattice):
+    """Why an exact ``a = ∞`` holds: a lattice's gap (no mass nearer than the next support point) or decay."""
+    return "no mass within the lattice gap" if lattice else "faster than any power"
 
 
 def reference_label(k):
@@ -746,6 +753,7 @@ class _Arrays:
     alo: np.ndarray = None
     ahi: np.ndarray = None
     a_fin: np.ndarray = None
+    lattice: np.ndarray = None
 
 
 def _geometry_one(cur, idx, d, odim, labels, ref_o=0):
@@ -762,6 +770,8 @@ def _geometry_one(cur, idx, d, odim, labels, ref_o=0):
 
     x = _curve_arrays(cur)
     _set_limits(x, istat, d)
+    if "status" in [str(v) for v in idx["index_stat"].values]:  # (a lattice's a = inf is its gap)
+        x.lattice = istat("status") == STATUS_WORDS.index("lattice")
     band, sband = _bands(x)
     fit = _fit_lines(x, istat)
     ref, ref_txt, ref_str = _reference_lines(x, d, ref_o)
@@ -1050,7 +1060,7 @@ def _asymptote_texts(x, labels):
                 continue
             pref = f"{labels[o]}: " if labels else ""
             if exact_inf:
-                a_str[ix] = f"{pref}a = ∞ (faster than any power)"
+                a_str[ix] = f"{pref}a = ∞ ({_exact_inf_reason(x.lattice is not None and bool(x.lattice[ix]))})"
             elif np.isinf(a[ix]):
                 a_str[ix] = f"{pref}a = ∞ [{_fmt(alo[ix])}, ∞] (line: lower end)"
             else:
