@@ -1001,28 +1001,38 @@ def _summary_positions(ds, res, radius):
     return pos
 
 
+#: the values of each row of :func:`compare_summary`
+_SUMMARY_VALUES = ("ref_mass", "ref_mass_lower", "ref_mass_upper", "mass", "mass_lower", "mass_upper", "ratio",
+                   "ratio_lower", "ratio_upper", "phi_reverse", "phi_reverse_lower", "phi_reverse_upper",
+                   "phi_forward", "kl_bound", "ref_compatible_lower", "ref_compatible_upper")
+
+
 def _summary_rows(ds, models, pos, res):
     """The rows of :func:`compare_summary` (one per fit and region, at ``pos``) and their keys."""
+    # (each variable read once as an array, (model, region, radius) as it has them: a label
+    # selection per value cost half a millisecond, 0.6 s for a model's 39 regions and two fits)
+    order = ("model", "region", "radius")
+    arrays = {}
+    for v in _SUMMARY_VALUES:
+        da = ds[v]
+        arrays[v] = (np.asarray(da.transpose(*[d for d in order if d in da.dims]).values, float),
+                     [d for d in order if d in da.dims])
+    model_pos = {str(m): i for i, m in enumerate(ds["model"].values)}
     rows, keys = [], []
     for mname in models:
-        dm = ds.sel(model=mname)
+        mi = model_pos[str(mname)]
+        dm = ds.sel(model=mname) if "region_tier" in ds.coords else None
         for g, region in enumerate(ds["region"].values):
             j = pos[g]
-
-            def val(v, dm=dm, g=g, j=j):
-                da = dm[v]
-                if "radius" in da.dims:
-                    return float(da.isel(region=g, radius=j))
-                if "region" in da.dims:
-                    return float(da.isel(region=g))
-                return float(da)
-
-            tier = str(dm["region_tier"].values[g]) if "region_tier" in dm.coords else str(dm["tier"].values)
+            at = {"model": mi, "region": g, "radius": j}
+            if dm is not None:
+                tier = str(dm["region_tier"].values[g])
+            else:
+                tier = str(ds["tier"].values[mi] if "model" in ds["tier"].dims else ds["tier"].values)
             row = {"tier": tier, "radius": float(ds["radius_value"].values[g, j])}
-            for v in ("ref_mass", "ref_mass_lower", "ref_mass_upper", "mass", "mass_lower", "mass_upper", "ratio",
-                      "ratio_lower", "ratio_upper", "phi_reverse", "phi_reverse_lower", "phi_reverse_upper",
-                      "phi_forward", "kl_bound", "ref_compatible_lower", "ref_compatible_upper"):
-                row[v] = val(v)
+            for v in _SUMMARY_VALUES:
+                arr, dims = arrays[v]
+                row[v] = float(arr[tuple(at[d] for d in dims)])
             row["resolved"] = bool(res[g, j])
             rows.append(row)
             keys.append((str(mname), str(region)))
