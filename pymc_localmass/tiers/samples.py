@@ -563,8 +563,8 @@ def _together(ds, names, cmap, *, radii, scaled, model, map_cache, common):
     return out
 
 
-def _assemble(ds, names, cmap, curves_vars, index_vars, general=False):
-    """The ``local_mass`` and ``local_mass_index`` datasets of the variables' results, in ``names`` order.
+def _assemble(ds, cmap, curves_vars, index_vars, general=False):
+    """The ``local_mass`` and ``local_mass_index`` datasets of the variables' results, in their order.
 
     Results of :func:`_together` (``xarray.Variable``) and of
     :func:`_one_variable` (DataArrays) alike. Where every variable has the
@@ -860,7 +860,7 @@ window, nan_policy, progressbar, independent
                        source_group=group if isinstance(group, str) else "posterior",
                        joint=joint, n_chains=n_chain, n_draws=n_draw, index_method="local-likelihood",
                        **extra_attrs)
-    curves, index = _assemble(ds, names, cmap, curves_vars, index_vars)
+    curves, index = _assemble(ds, cmap, curves_vars, index_vars)
     curves.attrs = dict(attrs)
     index.attrs = dict(attrs)
     return curves, index
