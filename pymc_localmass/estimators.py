@@ -27,7 +27,7 @@ from .adapters import SAMPLE_DIMS, select_coords, select_vars
 from .adapters.source import convert, is_results  # noqa: F401 (is_results: for summary)
 from .core.curves import INDEX_STATS, STATUS_WORDS, no_draws_value
 from .core.distances import NORMS
-from .core.index import BEND_LIMIT, REACH_ESS, curve_reach, curve_steepens, fit_index_curve
+from .core.index import BEND_LIMIT, REACH_ESS, curve_reach, curve_steepens, fit_index_curve, rise_without_bound
 from .errors import InvalidInputError, InvalidTypeError
 from .results import CURVE_GROUP, attach, read, stored_centers, validate
 
@@ -512,6 +512,27 @@ def _curve_reach(values, radius, ess_inside, resolved, mass_upper, scale, steep=
     values[..., I["status"]] = np.where(far, float(STATUS_WORDS.index("unresolved")), values[..., I["status"]])
 
 
+def _exact_curve_inf(values, radius, stat):
+    """Decay faster than any power on a near-exact curve (model, QMC and exact tiers), as those tiers read it.
+
+    No mass at resolved radii below positive mass further out: ``a = inf``
+    exactly. Slopes that rise towards the centre without levelling off
+    (:func:`~.core.index.rise_without_bound`): ``a = inf``, at least the
+    slope at the smallest radius. (Fitted from such curves, InverseGamma(3, 1)
+    at 0 read ``a = 344 [327, 344]`` and LogNormal(0, 1) ``44 [29, 59]``, both "ok".)
+    In place, on finite readings only.
+    """
+    I = {lab: i for i, lab in enumerate(INDEX_STATS)}  # noqa: E741
+    res, mass = stat("resolved") > 0.5, stat("mass")
+    finite = np.isfinite(values[..., I["a"]])
+    zero = finite & np.any(res & (mass == 0), axis=-1) & np.any(res & (mass > 0), axis=-1)
+    rises, lower = rise_without_bound(radius, mass, stat("slope"), stat("slope_lower"), stat("slope_upper"), res)
+    rises &= finite & ~zero
+    for key, z, r in (("a", np.inf, np.inf), ("a_lower", np.inf, lower), ("a_upper", np.inf, np.inf),
+                      ("b", np.nan, np.nan), ("b_lower", -np.inf, -np.inf), ("b_upper", np.inf, np.inf)):
+        values[..., I[key]] = np.where(zero, z, np.where(rises, r, values[..., I[key]]))
+
+
 def _variable_tier(attrs, name):
     """The tier that computed variable ``name`` (``attrs["variable_tiers"]`` where given, else ``attrs["tier"]``)."""
     per = dict(item.split(":", 1) for item in str(attrs.get("variable_tiers", "")).split(",") if ":" in item)
@@ -556,6 +577,8 @@ def _index_from_curves(curves, ci_prob=None):
             with np.errstate(invalid="ignore"):
                 bent = fit["rise_lower"] > BEND_LIMIT * np.maximum(np.abs(fit["a"]), 0.5)
             steep = steep | (bent & (values[..., INDEX_STATS.index("status")] != STATUS_WORDS.index("atom")))
+        if not draws:
+            _exact_curve_inf(values, radius, stat)
         _curve_reach(values, radius, stat("ess"), stat("resolved") > 0.5, stat("mass_upper"), scale, steep=steep)
         lat = _curve_element_attr(da, "lattice", radius.shape[:-1], bool)
         if lat is not None:

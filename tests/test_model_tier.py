@@ -202,6 +202,39 @@ def test_gamma_posterior_at_zero_index_is_shape():
     assert _index(index, "lam", "atom") == 0.0
 
 
+@pytest.mark.parametrize("sigma", [0.5, 1.0, 2.0])
+def test_log_normal_at_zero_decays_faster_than_any_power(sigma):
+    # m(r) = Phi(log(r) / sigma): the slope log(1/r) / sigma^2 rises without levelling off, so a = inf;
+    # a slope fit over radii down to 1e-8 extrapolated it to a finite "ok" reading (44 [29, 59] at
+    # sigma = 1), on the direct path and refitted from the curve alike
+    with pm.Model() as model:
+        pm.LogNormal("x", 0.0, sigma)
+    idata = make_container(posterior={"x": np.exp(np.random.default_rng(3).normal(0, sigma, (4, 250)))})
+    radii = np.geomspace(1e-8, 1e-1, 25)
+    out = plm.add_local_mass(idata, method="model", model=model, centers=0.0, radii=radii)
+    curves, index = plm.results.read(out)
+    # (masses down to 1e-276 at sigma = 0.5, to the quadrature's 0.3%)
+    np.testing.assert_allclose(_mass(curves, "x"), stats.norm.cdf(np.log(radii) / sigma), rtol=1e-2)
+    for idx in (index, plm.mass_index(curves)):
+        a, a_lo, a_hi = (_index(idx, "x", k) for k in ("a", "a_lower", "a_upper"))
+        assert np.isposinf(a) and np.isposinf(a_hi)
+        # its lower end: the slope at the smallest radius, log(1e8) / sigma^2 (a little less)
+        assert 0.8 * np.log(1e8) / sigma**2 < a_lo <= np.log(1e8) / sigma**2 + 1.0
+        assert _index(idx, "x", "status") == plm.results.STATUS_WORDS.index("ok")
+
+
+def test_inverse_gamma_at_zero_from_its_curve_is_no_mass_near_it():
+    # the model's mass underflows to 0 below r = 1e-3: no mass near 0 at any power, a = inf exactly,
+    # refitted from the curve as on the direct path (it read 344 [327, 344] "ok" from the curve)
+    with pm.Model() as model:
+        pm.InverseGamma("x", 3.0, 1.0)
+    draws = 1.0 / np.random.default_rng(4).gamma(3.0, 1.0, (4, 250))
+    out = plm.add_local_mass(make_container(posterior={"x": draws}), method="model", model=model, centers=0.0)
+    curves, index = plm.results.read(out)
+    for idx in (index, plm.mass_index(curves)):
+        assert np.isposinf(_index(idx, "x", "a")) and np.isposinf(_index(idx, "x", "a_lower"))
+
+
 def test_power_log_shift_binomial():
     a0, b0, n, k = 1.5, 2.0, 10, 3
     with pm.Model() as model:

@@ -1394,6 +1394,90 @@ def curve_steepens(radius, mass, mass_lower, mass_upper, resolved, scale, *, ci_
     return steep.reshape(shape), z_out.reshape(shape)
 
 
+#: a near-exact curve's slope that still rises towards the centre over the smaller half of its radii,
+#: per unit of log(1/r), at least this share of the pace it rose over the larger half, is decay faster
+#: than any power (:func:`rise_without_bound`); a log factor's rise slows like 1/log(1/r)^2
+RISE_PACE = 0.5
+#: ... and the rise over that smaller half is at least this share of the slope at the smallest radius
+#: (a slowly varying correction to a power law is no such rise)
+RISE_SHARE = 0.1
+#: ... read on at least this many resolved small balls
+RISE_MIN_RADII = 6
+
+
+def rise_without_bound(radius, mass, slope, slope_lower, slope_upper, resolved):
+    """Whether a near-exact curve's slope rises towards the centre without levelling off.
+
+    A power law with a log factor, ``m = C r^a (log 1/r)^b``, has the slope
+    ``a - b / log(1/r)``: it settles, its rise per unit of ``log(1/r)``
+    falling like ``1 / log(1/r)^2``. A mass that decays faster than any
+    power only like ``exp(-log(r)^2 / (2 sigma^2))`` (a log-normal at 0) has
+    the slope ``log(1/r) / sigma^2``, rising at the same pace however small
+    the radii; over any finite range a slope fit with curvature and log terms
+    extrapolates it to a finite index with a narrow interval (the model
+    tier's LogNormal(0, 1) at 0 read ``a = 44 [29, 59]`` "ok"). Here the
+    resolved small balls (mass at most ``LOCAL_MASS``, finite slopes) are
+    split into their smaller and larger halves; the slope rises without
+    bound where, over the smaller half, its rise towards the centre exceeds
+    the slopes' intervals (the lower end at the smallest radius above the
+    upper end at the half's largest), is at least ``RISE_SHARE`` of the slope
+    there, and keeps at least ``RISE_PACE`` of the larger half's pace (per
+    unit of ``log(1/r)``, least squares).
+
+    Parameters
+    ----------
+    radius, mass, slope, slope_lower, slope_upper : ndarray (..., R)
+        A curve's columns (ascending radii).
+    resolved : ndarray (..., R) of bool
+
+    Returns
+    -------
+    rises : ndarray (...) of bool
+    lower : ndarray (...)
+        Where it rises: the slope's lower end at the smallest radius (the
+        index is at least that); NaN elsewhere.
+
+    Examples
+    --------
+    >>> from scipy import stats
+    >>> r = np.geomspace(1e-8, 1e-1, 25)
+    >>> m = stats.norm.cdf(np.log(r))                       # log-normal(0, 1) at 0: a = inf
+    >>> s = np.gradient(np.log(m), np.log(r))
+    >>> bool(rise_without_bound(r, m, s, s - 0.01, s + 0.01, np.ones(25, bool))[0])
+    True
+    >>> m = r * np.log(1 / r) ** 3                         # a = 1, b = 3: the slope settles
+    >>> s = np.gradient(np.log(m), np.log(r))
+    >>> bool(rise_without_bound(r, m, s, s - 0.01, s + 0.01, np.ones(25, bool))[0])
+    False
+    """
+    r, m, s, lo, hi = (np.asarray(a, float) for a in (radius, mass, slope, slope_lower, slope_upper))
+    shape = r.shape[:-1]
+    R = r.shape[-1]
+    r, m, s, lo, hi = (a.reshape(-1, R) for a in (r, m, s, lo, hi))
+    res = np.asarray(resolved, bool).reshape(-1, R)
+    rises = np.zeros(r.shape[0], bool)
+    lower = np.full(r.shape[0], np.nan)
+    for e in range(r.shape[0]):
+        with np.errstate(invalid="ignore"):
+            ok = res[e] & np.isfinite(r[e]) & (r[e] > 0) & np.isfinite(s[e]) & np.isfinite(lo[e]) & np.isfinite(hi[e])
+            ok &= (m[e] > 0) & (m[e] <= LOCAL_MASS)
+        k = np.flatnonzero(ok)
+        if k.size < RISE_MIN_RADII:
+            continue
+        k = k[np.argsort(r[e, k])]
+        half = k.size // 2
+        small, large = k[:half], k[half:]
+        L = -np.log(r[e])
+        pace_small = np.polyfit(L[small], s[e, small], 1)[0]
+        pace_large = np.polyfit(L[large], s[e, large], 1)[0]
+        top, mid = k[0], small[-1]
+        beyond_noise = lo[e, top] > hi[e, mid]
+        material = s[e, top] - s[e, mid] >= RISE_SHARE * abs(s[e, top])
+        if beyond_noise and material and pace_small > 0 and pace_small >= RISE_PACE * max(pace_large, 0.0):
+            rises[e], lower[e] = True, lo[e, top]
+    return rises.reshape(shape), lower.reshape(shape)
+
+
 #: an index fitted from a curve of draws reads the balls holding at most this share of the mass
 LOCAL_MASS = 0.5
 #: ... and at least this many of its smallest resolved radii

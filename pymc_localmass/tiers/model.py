@@ -97,7 +97,7 @@ from ..adapters.source import convert
 from ..core.curves import CURVE_STATS, INDEX_STATS, STATUS_WORDS, no_draws_value
 from ..core.distances import center_values, joint_distances
 from ..core.ess import series_ess
-from ..core.index import fit_index_curve, fit_slopes, small_balls
+from ..core.index import fit_index_curve, fit_slopes, rise_without_bound, small_balls
 from ..errors import InvalidInputError, InvalidTypeError
 from ..core.quadrature import check_radii_precision, conditional_ball_mass, qmc_ball_log_integral
 from ..results import base_attrs, joint_center_label, merge_curves
@@ -541,6 +541,13 @@ def _index_stats(radii, st, scale, ci_prob, center_value, draws=None):
         sl = st["slope"][res & np.isfinite(st["slope"])]
         if sl.size >= 4 and sl[0] > 50 and sl[0] > 8 * max(sl[-1], 1e-9) and np.all(np.diff(sl) < 0):
             out.update(a=np.inf, a_lower=np.inf, a_upper=np.inf, b=np.nan, b_lower=-np.inf, b_upper=np.inf)
+        elif np.isfinite(out["a"]):
+            # slopes that keep rising towards the centre at an undiminished pace (a log-normal at 0,
+            # whose slope is log(1/r) / sigma^2): at least the slope at the smallest radius, and more
+            rises, lower = rise_without_bound(radii, mass, st["slope"], st["slope_lower"], st["slope_upper"], res)
+            if bool(rises):
+                out.update(a=np.inf, a_lower=float(lower), a_upper=np.inf, b=np.nan, b_lower=-np.inf,
+                           b_upper=np.inf)
     out.update(atom=0.0, atom_lower=0.0, atom_upper=0.0, center_value=center_value, scale=scale)
     if not np.isfinite(out["a"]) and not np.isposinf(out["a"]):
         # too few resolved radii for a slope: every value the evidence allows
