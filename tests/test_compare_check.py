@@ -655,3 +655,28 @@ def test_check_reports_chains_too_slow_for_an_index_at_a_default_centre():
     assert "the chains move too slowly" in found[0].message
     # well-mixed draws: no finding
     assert not check({"s": 5.0 + e}, warn=False).findings
+
+
+def test_check_with_model_reads_the_model_below_an_ok_boundary_row():
+    # a log-normal's mass at 0 decays faster than any power, but 4,000 draws read its slope at the
+    # radii they reach: 2.3 [1.6, 9.3] "ok" here. With model=, the model tier's a = inf [16, inf]
+    # below those radii is a finding; without it, nothing can tell
+    import pymc_localmass as plm
+
+    with pm.Model() as ln:
+        pm.LogNormal("x", 0.0, 1.0)
+    idata = make_container(posterior={"x": np.exp(np.random.default_rng(1).normal(0, 1, (4, 1000)))})
+    row = plm.summary(idata, centers={"x": 0.0}).iloc[0]
+    assert row.status == "ok" and np.isfinite(row.a_upper)
+    assert plm.check(idata, warn=False).findings == []
+    res = plm.check(idata, model=ln, warn=False)
+    assert [(f.kind, f.variable, f.center) for f in res.findings] == [("model_index", "x", "0")]
+    f = res.findings[0]
+    assert np.isposinf(f.figures["model_a"]) and f.figures["model_a_lower"] > row.a_upper
+    assert "method='model'" in f.advice
+    # a Gamma(2) at 0 (a = 2): the model agrees with the draws, no finding (nor at the mean)
+    with pm.Model() as gm:
+        pm.Gamma("x", 2.0, 1.0)
+    for seed in range(4):
+        idata = make_container(posterior={"x": np.random.default_rng(seed).gamma(2.0, size=(4, 1000))})
+        assert plm.check(idata, model=gm, warn=False).findings == []
