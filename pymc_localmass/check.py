@@ -1092,8 +1092,8 @@ def _model_cross_check(run, rw, irow, n, lab, sel, c, cv, r):
     msg = f"{lab} near {center_text(c, cv)} [model_index]: {body}"
     advice = ("read the index from the model's density there (local_mass(..., method='model')); the draws' "
               "reading describes the radii they reach")
-    return Finding("model_index", lab, c, cv, figs.get("r_resolved"), None, msg, body[0].upper() + body[1:] + ".",
-                   figs, advice)
+    return Finding("model_index", lab, c, cv, figs.get("r_resolved"), None, msg,
+                   f"At {lab} = {center_text(c, cv)}, {body}.", figs, advice)
 
 
 #: what to do about a status finding when check() already read the model tier there
