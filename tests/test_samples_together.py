@@ -114,6 +114,34 @@ def test_an_error_in_a_group_names_its_variable(rng):
     assert np.isfinite(float(res["v1"].sel(index_stat="a", center="mean")))
 
 
+def test_non_finite_draws_do_not_change_the_other_variables(rng, monkeypatch):
+    # under nan_policy="omit" a sub-chunk holding a NaN switches the core's sums to their NaN-aware
+    # forms (last bits): a variable with non-finite draws runs alone, and a clean one computed beside
+    # it keeps the numbers of its own call (found by an outside check: 'a' beside 'b' with one NaN)
+    a = rng.standard_normal((4, 500, 8)) * 3 + 1
+    b = rng.standard_normal((4, 500, 120))
+    b[0, 3, 0] = np.nan
+    together = plm.mass_index({"a": a, "b": b}, nan_policy="omit", progressbar=False)
+    own = plm.mass_index({"a": a}, progressbar=False)
+    xr.testing.assert_identical(together["a"], own["a"])
+    monkeypatch.setattr(samples, "TOGETHER_MAX_ELEMENTS", 0)
+    alone = plm.mass_index({"a": a, "b": b}, nan_policy="omit", progressbar=False)
+    xr.testing.assert_identical(together["b"], alone["b"])
+
+
+def test_the_first_bad_variable_is_the_one_named(rng):
+    # two bad variables: the error names the first, as a call per variable does ('a' has a NaN; 'b'
+    # is asked for a 'boundary' its draws cannot give; and a large 'a' with a wrong-shaped centre)
+    a = rng.standard_normal((4, 300))
+    a[1, 7] = np.nan
+    b = rng.standard_normal((4, 300))
+    with pytest.raises(InvalidInputError, match="variable 'a' has non-finite draws"):
+        samples.compute({"a": a, "b": b}, centers={"b": "boundary"}, progressbar=False)
+    big = rng.standard_normal((4, 300, samples.TOGETHER_MAX_ELEMENTS + 1))
+    with pytest.raises(InvalidInputError, match="centre for variable 'a' has shape"):
+        samples.compute({"a": big, "b": b}, centers={"a": np.zeros(7), "b": "boundary"}, progressbar=False)
+
+
 def test_progress_counts_every_element_once(rng, monkeypatch):
     counts = []
 

@@ -481,8 +481,8 @@ def _together(ds, names, cmap, *, radii, scaled, model, map_cache, common):
     (``tests/test_samples_together.py`` checks they are identical). Left to
     the call per variable (not in the returned dict): dask-backed
     variables, larger ones, ones with a constant element (answered exactly
-    there), per-element radii, and every variable of a group whose call
-    raises (there the error names the variable).
+    there) or non-finite draws, per-element radii, and every variable of a
+    group whose call raises (there the error names the variable).
 
     Returns
     -------
@@ -504,13 +504,21 @@ def _together(ds, names, cmap, *, radii, scaled, model, map_cache, common):
         if r is not None and np.ndim(r) != 1:
             continue
         x = np.asarray(da.transpose(*el_dims, *SAMPLE_DIMS).values).reshape(n_el, n_chain, n_draw)
+        # (non-finite draws, left out under nan_policy="omit", switch the core's sums for a whole
+        # sub-chunk of elements to their NaN-aware forms, which round differently in the last bits:
+        # such a variable runs alone, as before, and the others keep their numbers)
+        if x.dtype.kind == "f" and not np.isfinite(x).all():
+            continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             if np.any(never_varies(x.min(axis=(1, 2)), x.max(axis=(1, 2)), dtype=x.dtype)):
                 continue
         cvals = []
         for _, spec in specs:
-            c = _center_values(da, spec, var, model=model, map_cache=map_cache)
+            try:
+                c = _center_values(da, spec, var, model=model, map_cache=map_cache)
+            except Exception:  # (raised again by the call per variable, in the variables' order)
+                break
             if isinstance(c, xr.DataArray):
                 if not set(c.coords) <= set(da.coords):
                     break
