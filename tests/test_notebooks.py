@@ -47,11 +47,13 @@ def run_notebook(tmp_path, monkeypatch):
         parts = []
         for o in outputs:
             if o.output_type == "stream":
+                # (as written: a busy kernel may flush one print's pieces as two stream outputs, "tier:"
+                # and " analytic\n", which a separator between outputs would split)
                 parts.append(o.text)
             elif o.output_type in ("execute_result", "display_data"):
-                parts.append(o.data.get("text/plain", ""))
+                parts.append("\n" + o.data.get("text/plain", "") + "\n")
         images = [o for o in outputs if o.output_type in ("display_data", "execute_result") and "image/png" in o.data]
-        return outputs, "\n".join(parts), images
+        return outputs, "".join(parts), images
 
     return run
 
