@@ -164,3 +164,14 @@ def test_progress_counts_every_element_once(rng, monkeypatch):
     total, done = counts[0]
     assert total == done == 2 * sum(int(np.prod([ds[v].sizes[d] for d in ds[v].dims[2:]], dtype=int))
                                     for v in ds.data_vars)
+
+
+def test_a_constant_variable_is_left_out_unless_named(rng):
+    # a Deterministic of data only is constant: left out with a warning when the selection excludes
+    # others ("~mu") as when there is none; named, it is an error
+    data = {"mu": rng.standard_normal((4, 300)), "x": rng.standard_normal((4, 300)), "prec": np.full((4, 300), 2.0)}
+    with pytest.warns(UserWarning, match="left out variable"):
+        res = plm.local_mass(data, var_names=["~mu"], progressbar=False)
+    assert list(res.data_vars) == ["x"]
+    with pytest.raises(InvalidInputError, match="constant"):
+        plm.local_mass(data, var_names=["x", "prec"], progressbar=False)

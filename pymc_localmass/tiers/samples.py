@@ -851,7 +851,9 @@ window, nan_policy, progressbar, independent
                         ds[var], var, cmap[var], radii=radii, scaled=scaled, model=model, map_cache=map_cache,
                         common=common)
                 except ConstantVariableError as err:
-                    if var_names is not None:  # asked for by name: say so
+                    # asked for by name: say so (not one selected by excluding others, "~mu", or by a pattern)
+                    named = [var_names] if isinstance(var_names, str) else list(var_names or [])
+                    if filter_vars is None and var in named:
                         raise
                     skipped.append(var)
                     first = first or err
