@@ -486,6 +486,23 @@ def _regions(curves, index, names):
     return out
 
 
+def _model_reading_below(run, n, sel, cv, irow, r):
+    """:func:`_model_tier_index` below the draws' smallest resolved radius (their largest radius if none)."""
+    r_top = irow.get("r_resolved", np.nan)
+    r_top = r_top if np.isfinite(r_top) and r_top > 0 else float(r[-1])
+    return _model_tier_index(run.data, run.model, n, sel, cv, r_top, run.group, run.ci)
+
+
+def _overlap(mt, irow):
+    """Whether the model tier's interval of ``a`` and the draws' overlap."""
+    return not (mt["a_upper"] < irow["a_lower"] or irow["a_upper"] < mt["a_lower"])
+
+
+def _is_free(run, n):
+    """Whether ``n`` is a free variable of ``run.model`` (False without a model)."""
+    return run.model is not None and n in {rv.name for rv in getattr(run.model, "free_RVs", [])}
+
+
 def _model_tier_index(idata, model, var, sel, center, r_top, group, ci):
     """``a`` with its interval at ``center`` from the model's density (tier "model").
 
@@ -995,12 +1012,10 @@ def _status_finding(run, rw, irow, n, lab, sel, c, cv, r):
         return None
     note = status_note(irow, lab, center_text(c, cv), dim=joint_dim(run.index.attrs))
     mt = None
-    free = run.model is not None and n in {rv.name for rv in getattr(run.model, "free_RVs", [])}
+    free = _is_free(run, n)
     failed, refused = None, False
     if run.model is not None:
-        r_top = irow.get("r_resolved", np.nan)
-        r_top = r_top if np.isfinite(r_top) and r_top > 0 else float(r[-1])
-        mt = _model_tier_index(run.data, run.model, n, sel, cv, r_top, run.group, run.ci)
+        mt = _model_reading_below(run, n, sel, cv, irow, r)
         if "failed" in mt:  # said in the note below
             refused = mt.get("refused", False)
             failed, mt = mt["failed"], None
@@ -1070,18 +1085,16 @@ def _model_cross_check(run, rw, irow, n, lab, sel, c, cv, r):
     number the user gave; not a summary of the draws, whose interior index the draws read well)
     of a free variable; where its interval and the draws' do not overlap, a finding.
     """
-    if run.model is None or rw["status"] != "ok" or str(c) in _SUMMARY_CENTERS or not np.isfinite(irow["a"]):
+    if rw["status"] != "ok" or str(c) in _SUMMARY_CENTERS or not np.isfinite(irow["a"]):
         return None
-    if n not in {rv.name for rv in getattr(run.model, "free_RVs", [])} or run.cross_checks >= MODEL_CROSS_CHECKS:
+    if not _is_free(run, n) or run.cross_checks >= MODEL_CROSS_CHECKS:
         return None
     run.cross_checks += 1
-    r_top = irow.get("r_resolved", np.nan)
-    r_top = r_top if np.isfinite(r_top) and r_top > 0 else float(r[-1])
-    mt = _model_tier_index(run.data, run.model, n, sel, cv, r_top, run.group, run.ci)
+    mt = _model_reading_below(run, n, sel, cv, irow, r)
     if "failed" in mt:
         return None
     rw.update({f"model_{k}": v for k, v in mt.items()})
-    if not (mt["a_upper"] < irow["a_lower"] or irow["a_upper"] < mt["a_lower"]):
+    if _overlap(mt, irow):
         return None
     figs = {k: irow.get(k, np.nan) for k in ("a", "a_lower", "a_upper", "r_resolved")}
     figs.update({f"model_{k}": v for k, v in mt.items()})
@@ -1113,7 +1126,7 @@ def _model_verdict(word, mt, irow, rw):
     it, no warning); a log-ambiguous one is a finding only when the model's index falls outside the
     draws' interval; a sampler row stays a finding.
     """
-    agree = not (mt["a_upper"] < irow["a_lower"] or irow["a_upper"] < mt["a_lower"])
+    agree = _overlap(mt, irow)
     said = (f"the model's own density gives a = {_fmt(mt['a'])} [{_fmt(mt['a_lower'])}, "
             f"{_fmt(mt['a_upper'])}] at radii below the draws'")
     if word == "log-ambiguous":

@@ -491,7 +491,7 @@ def _together(ds, names, cmap, *, radii, scaled, model, map_cache, common):
         :func:`_one_variable`'s DataArrays (for :func:`_assemble`).
     """
     n_chain, n_draw = ds.sizes["chain"], ds.sizes["draw"]
-    jobs, groups, groups_of = {}, {}, {}
+    jobs, groups = {}, {}
     for var in names:
         da = ds[var]
         el_dims = [d for d in da.dims if d not in SAMPLE_DIMS]
@@ -528,12 +528,11 @@ def _together(ds, names, cmap, *, radii, scaled, model, map_cache, common):
                 c = np.full(n_el, float(c))
             cvals.append(c)
         else:
-            jobs[var] = len(specs)
+            jobs[var] = (len(specs), el_dims, shape, x)
             rkey = None if r is None else tuple(np.asarray(r, float).tolist())
             for i, c in enumerate(cvals):
                 key = (x.dtype.str, c if isinstance(c, str) else "values", rkey)
                 groups.setdefault(key, []).append((var, i, x, c, r))
-                groups_of.setdefault(var, []).append((var, i, x, c, r))
     results = {}
     for (_, kind, _), members in groups.items():
         if len(members) < 2:
@@ -554,16 +553,12 @@ def _together(ds, names, cmap, *, radii, scaled, model, map_cache, common):
             results.setdefault(var, {})[i] = (cur[start:start + x.shape[0]], idx[start:start + x.shape[0]])
             start += x.shape[0]
     out = {}
-    for var, n_specs in jobs.items():
+    for var, (n_specs, el_dims, shape, x) in jobs.items():
         got = results.get(var, {})
         if len(got) != n_specs:
             continue
-        da = ds[var]
-        el_dims = [d for d in da.dims if d not in SAMPLE_DIMS]
-        shape = tuple(da.sizes[d] for d in el_dims)
         cur = np.stack([got[i][0] for i in range(n_specs)], axis=1)
         idx = np.stack([got[i][1] for i in range(n_specs)], axis=1).reshape(shape + (n_specs, len(INDEX_STATS)))
-        x = next(m[2] for m in groups_of[var])
         attrs = {**_unit_attrs(idx), **_lattice_attrs(idx, lambda x=x: x.reshape(x.shape[0], -1))}
         out[var] = (xr.Variable([*el_dims, "center", "radius", "local_stat"], cur.reshape(shape + cur.shape[1:]),
                                 attrs),
