@@ -24,6 +24,7 @@ for variables with a bounded support, near the boundary. It emits one
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -115,12 +116,17 @@ class CheckResult:
     left_out : dict of str to str
         Variables of the reference that were not compared with the
         approximations, and why (a fit cannot give them).
+    notes : list of str
+        What the check did not cover, in words (for example the "ok" rows
+        beyond ``max_model_checks`` that the model's density did not
+        cross-check).
     """
 
     findings: list
     table: pd.DataFrame
     comparison: object = None
     left_out: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
 
     @property
     def ok(self):
@@ -129,6 +135,7 @@ class CheckResult:
 
     def __repr__(self):
         tail = [f"  (not compared: {n}: {why})" for n, why in self.left_out.items()]
+        tail += [f"  (note: {text})" for text in self.notes]
         if self.ok:
             return "\n".join([f"CheckResult(ok: no local-mass findings over {self.table.shape[0]} rows)"] + tail)
         lines = [f"CheckResult({len(self.findings)} finding(s)):"]
@@ -718,7 +725,7 @@ def _left_out(cmp):
     return dict(line.split(": ", 1) for line in str(cmp.attrs.get("left_out", "")).splitlines() if ": " in line)
 
 
-def _result(findings, rows, cmp, left_out, *, warn):
+def _result(findings, rows, cmp, left_out, *, warn, notes=()):
     """The :class:`CheckResult` of the rows and findings; warns when ``warn`` (at the user's line)."""
     table = pd.DataFrame.from_dict(rows, orient="index")
     if not table.empty:
@@ -726,7 +733,7 @@ def _result(findings, rows, cmp, left_out, *, warn):
     if warn:
         for text in _warning_lines(findings):
             warnings.warn(LocalMassWarning(text), stacklevel=user_stacklevel())
-    return CheckResult(findings, table, cmp, left_out)
+    return CheckResult(findings, table, cmp, left_out, list(notes))
 
 
 #: findings of one kind on more elements of one variable than this are one warning, not one each
@@ -755,6 +762,11 @@ def _warning_lines(findings):
     return lines
 
 
+#: with ``model=``, :func:`check` reads the model tier at this many "ok" rows at most (numeric
+#: centres) by default (its ``max_model_checks``)
+MODEL_CROSS_CHECKS = 20
+
+
 @public(renamed={"idata": "data"}, positional=("approximations", "prior", "factor"))
 def check(data: DataLike = None, *, approximations: Mapping[str, Any] | None = None, var_names: VarNames = None,
           coords: Coords = None, group: str = "posterior", centers: CentersLike | None = None,
@@ -762,7 +774,7 @@ def check(data: DataLike = None, *, approximations: Mapping[str, Any] | None = N
           min_index_shift: float = 0.5, kl_bound: float | Mapping[str, float] | None = None,
           log_evidence: float | tuple[float, float] | None = None, model: Any = None,
           reference_name: str = "posterior", warn: bool = True, comparison: xr.Dataset | None = None,
-          ci_prob: float | None = None) -> CheckResult:
+          ci_prob: float | None = None, max_model_checks: int | None = MODEL_CROSS_CHECKS) -> CheckResult:
     """Post-fit local-mass check; warns (:class:`LocalMassWarning`) only about problems.
 
     Parameters
@@ -802,7 +814,14 @@ def check(data: DataLike = None, *, approximations: Mapping[str, Any] | None = N
         docs/schema.md), the model tier's index at that centre (radii below
         the draws' smallest resolved one) is computed and its agreement with
         the draws reported (a log-ambiguous row whose model index agrees is
-        no finding).
+        no finding). At "ok" rows at numeric centres of free variables (a
+        support's end, a number you gave) the model tier reads the index
+        below the draws' radii too, and an interval that does not overlap the
+        draws' is a ``model_index`` finding.
+    max_model_checks : int or None, default 20
+        How many such "ok" rows the model tier cross-checks (each costs about
+        0.1-0.3 s); ``None`` for all. The rows left out are named in the
+        result's ``notes``.
     group : str
     reference_name : str
         Name of ``data`` in messages and tables.
@@ -848,6 +867,9 @@ def check(data: DataLike = None, *, approximations: Mapping[str, Any] | None = N
     idata = data
     if not factor > 1:
         raise InvalidInputError(f"factor must be > 1, got {factor}")
+    if max_model_checks is not None and (isinstance(max_model_checks, bool) or not isinstance(
+            max_model_checks, numbers.Integral) or max_model_checks < 0):
+        raise InvalidInputError(f"max_model_checks must be a non-negative integer or None, got {max_model_checks!r}")
     ci = default_ci_prob() if ci_prob is None else float(ci_prob)
     if idata is None:
         return _check_reference_free(approximations, model, factor=factor, centers=centers, var_names=var_names,
@@ -870,7 +892,8 @@ def check(data: DataLike = None, *, approximations: Mapping[str, Any] | None = N
                                        min_ess=min_ess)
     run = _Run(idata, facts.draws, names, curves, index, _regions(curves, index, names),
                model=_model_for_the_tier(model, idata), group=group, ci=ci, min_ess=min_ess,
-               reference_name=reference_name, requested=requested)
+               reference_name=reference_name, requested=requested,
+               max_model_checks=np.inf if max_model_checks is None else int(max_model_checks))
     from .tiers.model import reuse_densities
 
     with reuse_densities():  # (the model tier reads many rows of one model: its density is built once)
@@ -887,7 +910,7 @@ def check(data: DataLike = None, *, approximations: Mapping[str, Any] | None = N
     if cmp is not None:
         left_out.update(_left_out(cmp))
         _comparison_findings(run, cmp, factor, kinds=_fit_kinds(approximations))
-    return _result(run.findings, run.rows, cmp, left_out, warn=warn)
+    return _result(run.findings, run.rows, cmp, left_out, warn=warn, notes=_cross_check_notes(run))
 
 
 @dataclass
@@ -913,6 +936,9 @@ class _Run:
     rows: dict = field(default_factory=dict)
     findings: list = field(default_factory=list)
     cross_checks: int = 0
+    max_model_checks: float = MODEL_CROSS_CHECKS
+    #: "ok" rows at numeric centres of free variables left without the model's cross-check (the cap)
+    cross_unchecked: list = field(default_factory=list)
 
     def row(self, model_name, region):
         """The table row of one fit and region (created empty on first use)."""
@@ -1068,8 +1094,6 @@ def _status_finding(run, rw, irow, n, lab, sel, c, cv, r):
                    advice)
 
 
-#: with ``model=``, :func:`check` reads the model tier at this many "ok" rows at most (numeric centres)
-MODEL_CROSS_CHECKS = 20
 #: centre labels that are not a point the user or the support named (interior summaries of the draws)
 _SUMMARY_CENTERS = ("mean", "median", "mode", "map")
 
@@ -1081,13 +1105,16 @@ def _model_cross_check(run, rw, irow, n, lab, sel, c, cv, r):
     log-normal's mass at 0 decays faster than any power, but at the radii 4,000 draws resolve its
     slope reads about 3, and about half of the runs read a finite interval "ok" there (NUTS draws
     of LogNormal(0, 1): 22 of 42 "ok" rows). With ``model=``, the model tier reads the index below
-    the draws' radii at the first :data:`MODEL_CROSS_CHECKS` such rows (a support's end, or a
+    the draws' radii at the first ``max_model_checks`` (:data:`MODEL_CROSS_CHECKS`) such rows (a support's end, or a
     number the user gave; not a summary of the draws, whose interior index the draws read well)
     of a free variable; where its interval and the draws' do not overlap, a finding.
     """
     if rw["status"] != "ok" or str(c) in _SUMMARY_CENTERS or not np.isfinite(irow["a"]):
         return None
-    if not _is_free(run, n) or run.cross_checks >= MODEL_CROSS_CHECKS:
+    if not _is_free(run, n):
+        return None
+    if run.cross_checks >= run.max_model_checks:
+        run.cross_unchecked.append(f"{lab} @ {c}")
         return None
     run.cross_checks += 1
     mt = _model_reading_below(run, n, sel, cv, irow, r)
@@ -1107,6 +1134,17 @@ def _model_cross_check(run, rw, irow, n, lab, sel, c, cv, r):
               "reading describes the radii they reach")
     return Finding("model_index", lab, c, cv, figs.get("r_resolved"), None, msg,
                    f"At {lab} = {center_text(c, cv)}, {body}.", figs, advice)
+
+
+def _cross_check_notes(run):
+    """A note naming the "ok" rows the model's cross-check left out (beyond ``max_model_checks``)."""
+    left = run.cross_unchecked
+    if not left:
+        return []
+    shown = ", ".join(left[:5]) + (f" and {len(left) - 5} more" if len(left) > 5 else "")
+    return [f"the model's density cross-checked the first {run.cross_checks} 'ok' rows at numeric centres; "
+            f"{len(left)} more were read from the draws alone ({shown}): pass check(..., "
+            "max_model_checks=None) to check them all, or read them with local_mass(..., method='model')"]
 
 
 #: what to do about a status finding when check() already read the model tier there

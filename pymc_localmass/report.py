@@ -526,4 +526,6 @@ def _notes_html(cmp, findings, chk, *, reference, ref_is_draws):
     if left_out:
         parts.append("<p class='note'>Not compared (a fit cannot give them): "
                      + "; ".join(html.escape(x) for x in left_out) + ".</p>")
+    for text in (chk.notes if chk is not None else ()):
+        parts.append(f"<p class='note'>Not covered: {html.escape(text)}.</p>")
     return parts

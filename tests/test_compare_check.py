@@ -11,6 +11,7 @@ from pymc_localmass._compat import MODERN, get_group
 from pymc_localmass.adapters import to_dataset
 from pymc_localmass.adapters.approx import from_approximation
 from pymc_localmass.check import LocalMassWarning, check, default_centers
+from pymc_localmass.errors import InvalidInputError
 from pymc_localmass.compare import Ball, Box, Tail, compare, compare_summary, local_kl
 from pymc_localmass.core.localkl import phi, reference_mass_interval
 from pymc_localmass.report import report
@@ -680,3 +681,28 @@ def test_check_with_model_reads_the_model_below_an_ok_boundary_row():
     for seed in range(4):
         idata = make_container(posterior={"x": np.random.default_rng(seed).gamma(2.0, size=(4, 1000))})
         assert plm.check(idata, model=gm, warn=False).findings == []
+
+
+def test_check_says_which_ok_rows_the_model_cross_check_left_out():
+    # the cross-check reads the model at the first max_model_checks "ok" rows only: the rest are
+    # named in a note (and the repr), not left out in silence
+    import pymc_localmass as plm
+
+    with pm.Model() as gm:
+        pm.Gamma("x", 2.0, 1.0, shape=3)
+    idata = make_container(posterior={"x": np.random.default_rng(0).gamma(2.0, size=(4, 1000, 3))})
+    full = plm.check(idata, model=gm, warn=False)
+    checked = full.table["model_a"].notna().sum()
+    assert checked == 3 and full.notes == []
+    res = plm.check(idata, model=gm, warn=False, max_model_checks=1)
+    assert res.table["model_a"].notna().sum() == 1
+    assert len(res.notes) == 1 and "2 more were read from the draws alone" in res.notes[0]
+    assert "x[1] @ 0" in res.notes[0] and "x[2] @ 0" in res.notes[0]
+    assert "(note: the model's density cross-checked the first 1 " in repr(res)
+    assert "max_model_checks=None" in res.notes[0]
+    assert plm.check(idata, model=gm, warn=False, max_model_checks=None).table["model_a"].notna().sum() == 3
+    none = plm.check(idata, model=gm, warn=False, max_model_checks=0)
+    assert "model_a" not in none.table.columns and "3 more" in none.notes[0]
+    for bad in (-1, 1.5, True, "2"):
+        with pytest.raises(InvalidInputError, match="max_model_checks"):
+            plm.check(idata, model=gm, warn=False, max_model_checks=bad)
