@@ -939,6 +939,8 @@ class _Run:
     max_model_checks: float = MODEL_CROSS_CHECKS
     #: "ok" rows at numeric centres of free variables left without the model's cross-check (the cap)
     cross_unchecked: list = field(default_factory=list)
+    #: rows the model tier could not cross-check, by the reason it gave
+    cross_failed: dict = field(default_factory=dict)
 
     def row(self, model_name, region):
         """The table row of one fit and region (created empty on first use)."""
@@ -1119,6 +1121,7 @@ def _model_cross_check(run, rw, irow, n, lab, sel, c, cv, r):
     run.cross_checks += 1
     mt = _model_reading_below(run, n, sel, cv, irow, r)
     if "failed" in mt:
+        run.cross_failed.setdefault(str(mt["failed"] or "no reason given"), []).append(f"{lab} @ {c}")
         return None
     rw.update({f"model_{k}": v for k, v in mt.items()})
     if _overlap(mt, irow):
@@ -1137,14 +1140,19 @@ def _model_cross_check(run, rw, irow, n, lab, sel, c, cv, r):
 
 
 def _cross_check_notes(run):
-    """A note naming the "ok" rows the model's cross-check left out (beyond ``max_model_checks``)."""
+    """Notes naming the "ok" rows the model's cross-check left out: beyond ``max_model_checks``, or where it failed."""
+    def listed(rows):
+        return ", ".join(rows[:5]) + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
+
+    notes = [f"the model's density could not cross-check the 'ok' row{'s' if len(rows) > 1 else ''} "
+             f"{listed(rows)} ({why}): read from the draws alone" for why, rows in run.cross_failed.items()]
     left = run.cross_unchecked
-    if not left:
-        return []
-    shown = ", ".join(left[:5]) + (f" and {len(left) - 5} more" if len(left) > 5 else "")
-    return [f"the model's density cross-checked the first {run.cross_checks} 'ok' rows at numeric centres; "
-            f"{len(left)} more were read from the draws alone ({shown}): pass check(..., "
-            "max_model_checks=None) to check them all, or read them with local_mass(..., method='model')"]
+    if left:
+        notes.append(f"the model's density cross-checked the first {run.cross_checks} 'ok' rows at numeric "
+                     f"centres; {len(left)} more were read from the draws alone ({listed(left)}): pass "
+                     "check(..., max_model_checks=None) to check them all, or read them with local_mass(..., "
+                     "method='model')")
+    return notes
 
 
 #: what to do about a status finding when check() already read the model tier there

@@ -706,3 +706,20 @@ def test_check_says_which_ok_rows_the_model_cross_check_left_out():
     for bad in (-1, 1.5, True, "2"):
         with pytest.raises(InvalidInputError, match="max_model_checks"):
             plm.check(idata, model=gm, warn=False, max_model_checks=bad)
+
+
+def test_check_says_where_the_model_cross_check_failed(monkeypatch):
+    # a row the model tier cannot read stays the draws' reading, and the result says so
+    import sys
+
+    import pymc_localmass as plm
+
+    module = sys.modules["pymc_localmass.check"]  # (pymc_localmass.check is the function)
+    with pm.Model() as gm:
+        pm.Gamma("x", 2.0, 1.0, shape=2)
+    idata = make_container(posterior={"x": np.random.default_rng(0).gamma(2.0, size=(4, 1000, 2))})
+    monkeypatch.setattr(module, "_model_tier_index", lambda *a, **k: {"failed": "radii too small for float64"})
+    res = plm.check(idata, model=gm, warn=False)
+    assert res.findings == [] and "model_a" not in res.table.columns
+    assert res.notes == ["the model's density could not cross-check the 'ok' rows x[0] @ 0, x[1] @ 0 (radii too "
+                         "small for float64): read from the draws alone"]
