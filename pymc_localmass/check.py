@@ -939,7 +939,7 @@ class _Run:
     max_model_checks: float = MODEL_CROSS_CHECKS
     #: "ok" rows at numeric centres of free variables left without the model's cross-check (the cap)
     cross_unchecked: list = field(default_factory=list)
-    #: rows the model tier could not cross-check, by the reason it gave
+    #: rows the model tier could not read (a cross-check, or a status row it raised on), by the reason it gave
     cross_failed: dict = field(default_factory=dict)
 
     def row(self, model_name, region):
@@ -1074,6 +1074,8 @@ def _status_finding(run, rw, irow, n, lab, sel, c, cv, r):
     if word == "unresolved" and n not in run.requested and not slow_chains(irow):
         raise_it = False
     if not raise_it:
+        if refused and free:  # (the model tier raised: said in the result's notes, not dropped)
+            run.cross_failed.setdefault(str(failed), []).append(f"{lab} @ {c}")
         return None
     # the note ends with what to do (results.STATUS_ADVICE): the advice line says it alone
     said = sampler_advice(irow) if word == "sampler" else STATUS_ADVICE.get(word)
@@ -1140,12 +1142,13 @@ def _model_cross_check(run, rw, irow, n, lab, sel, c, cv, r):
 
 
 def _cross_check_notes(run):
-    """Notes naming the "ok" rows the model's cross-check left out: beyond ``max_model_checks``, or where it failed."""
+    """Notes naming the rows the model tier left out: beyond ``max_model_checks``, or where it failed."""
     def listed(rows):
         return ", ".join(rows[:5]) + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
 
-    notes = [f"the model's density could not cross-check the 'ok' row{'s' if len(rows) > 1 else ''} "
-             f"{listed(rows)} ({why}): read from the draws alone" for why, rows in run.cross_failed.items()]
+    notes = [f"the model tier could not read {listed(rows)} ({why}): "
+             f"{'these rows stand' if len(rows) > 1 else 'it stands'} on the draws alone"
+             for why, rows in run.cross_failed.items()]
     left = run.cross_unchecked
     if left:
         notes.append(f"the model's density cross-checked the first {run.cross_checks} 'ok' rows at numeric "

@@ -721,5 +721,13 @@ def test_check_says_where_the_model_cross_check_failed(monkeypatch):
     monkeypatch.setattr(module, "_model_tier_index", lambda *a, **k: {"failed": "radii too small for float64"})
     res = plm.check(idata, model=gm, warn=False)
     assert res.findings == [] and "model_a" not in res.table.columns
-    assert res.notes == ["the model's density could not cross-check the 'ok' rows x[0] @ 0, x[1] @ 0 (radii too "
-                         "small for float64): read from the draws alone"]
+    assert res.notes == ["the model tier could not read x[0] @ 0, x[1] @ 0 (radii too small for float64): these "
+                         "rows stand on the draws alone"]
+    # an unresolved row at a default centre (no finding by itself) where the model tier raised: said too
+    monkeypatch.setattr(module, "_model_tier_index",
+                        lambda *a, **k: {"failed": "it raised NotImplementedError: no graph", "refused": True})
+    far = make_container(posterior={"x": 10.0 + np.random.default_rng(1).normal(size=(4, 1000, 2))})
+    res = plm.check(far, model=gm, warn=False)
+    assert res.findings == [] and list(res.table["status"]) == ["ok", "unresolved", "ok", "unresolved"]
+    assert res.notes == ["the model tier could not read x[0] @ 0, x[1] @ 0 (it raised NotImplementedError: no "
+                         "graph): these rows stand on the draws alone"]

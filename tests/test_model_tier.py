@@ -185,6 +185,31 @@ def test_conjugate_normal_within_half_a_percent():
     plm.validate(res)
 
 
+def test_model_with_initial_values_reads_its_density_and_keeps_them():
+    # initval= (routine for ordered cutpoints and mixtures) stopped PyMC's model-to-graph copy
+    # (NotImplementedError), and check(model=) dropped its model tier without a word; the initial
+    # values do not enter the density, and the model keeps them
+    alpha, rate, yobs = 0.7, 1.0, np.array([0, 1, 0])
+    with pm.Model() as model:
+        lam = pm.Gamma("lam", alpha=alpha, beta=rate, initval=0.5)
+        pm.Normal("z", 0.0, 1.0, initval=0.1)
+        pm.Poisson("y", lam, observed=yobs)
+    given = model.rvs_to_initial_values
+    before = dict(given)
+    shape, post_rate = alpha + yobs.sum(), rate + yobs.size
+    rng = np.random.default_rng(2)
+    idata = make_container(posterior={"lam": rng.gamma(shape, 1 / post_rate, size=(4, 250)),
+                                      "z": rng.normal(size=(4, 250))})
+    radii = np.geomspace(1e-10, 1e-2, 12)
+    res = plm.local_mass(idata, method="model", model=model, var_names=["lam"], centers=0.0, radii=radii)
+    np.testing.assert_allclose(_mass(res, "lam"), special.gammainc(shape, post_rate * radii), rtol=1e-5)
+    assert model.rvs_to_initial_values is given and given == before
+    assert model.initial_point()["z"] == pytest.approx(0.1)
+    chk = plm.check(idata, model=model, warn=False)
+    assert chk.table.loc[("posterior", "lam @ 0"), "model_a"] == pytest.approx(shape, abs=0.05)
+    assert chk.notes == []
+
+
 def test_gamma_posterior_at_zero_index_is_shape():
     alpha, rate, yobs = 0.7, 1.0, np.array([0, 1, 0])
     with pm.Model() as model:

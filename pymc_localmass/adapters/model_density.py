@@ -83,6 +83,25 @@ class VariableInfo:
     bounds_depend_on_values: bool
 
 
+def _without_transforms(model):
+    """``remove_value_transforms(model)``, also for a model with ``initval=`` on some variable.
+
+    PyMC converts a model to a graph only without initial values
+    (``NotImplementedError: Cannot convert models with non-default initial_values``,
+    routine for ordered cutpoints and mixtures); they do not enter the density. The
+    copy is made with the model's initial values set aside, and the model's own
+    mapping is put back as it was, whatever happens.
+    """
+    given = model.rvs_to_initial_values
+    if all(v is None for v in given.values()):
+        return remove_value_transforms(model)
+    model.rvs_to_initial_values = dict.fromkeys(given)
+    try:
+        return remove_value_transforms(model)
+    finally:
+        model.rvs_to_initial_values = given
+
+
 @node_rewriter([CheckParameterValue])
 def _check_to_ninf(fgraph, node):
     """CheckParameterValue(logp, *conds) -> switch(all(conds), logp, -inf), per point."""
@@ -244,7 +263,7 @@ class ModelLogDensity:
             start += info.size
         self.ndim = start
 
-        plain = remove_value_transforms(model)
+        plain = _without_transforms(model)
         free = [plain[name] for name in self.names]
         values = [plain.rvs_to_values[rv] for rv in free]
         if self.prior:
