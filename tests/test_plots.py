@@ -205,6 +205,19 @@ def test_a_lattice_gap_is_labelled_as_one(rng):
     assert not any("faster than any power" in t for t in texts)
 
 
+@pytest.mark.parametrize("kind", ["slope", "both"])
+def test_a_constant_element_has_no_panel_and_no_asymptote(rng, kind):
+    # an LKJ correlation's unit diagonal beside a varying entry: the constant element reads atom
+    # (a = 0) with no curve, so it has no panel; its asymptote was drawn on a missing panel (crash)
+    x = rng.normal(size=(4, 300))
+    data = plm.add_local_mass(make_container(posterior={"corr": np.stack([np.ones_like(x), np.tanh(x)], -1)}))
+    assert plm.summary(data)["status"].tolist() == ["atom", "ok"]
+    out = plot_local_mass(data, kind=kind, **_kw())
+    assert _n_panels(out) == (2 if kind == "both" else 1)
+    texts = [t.get_text() for ax in _figure(out).axes for t in ax.texts]
+    assert any(t.startswith("a = 0.") or t.startswith("a = 1.") for t in texts)
+
+
 def test_slope_view_equals_results(fitted, results):
     curves, index = results
     out = plot_local_mass(fitted, var_names="theta", coords={"school": ["b"]}, kind="slope", **_kw())

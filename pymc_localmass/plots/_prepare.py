@@ -875,6 +875,9 @@ def _set_limits(x, istat, d):
     s_band_ok = x.res & x.sok & np.isfinite(x.slo) & np.isfinite(x.shi)
     # limits from what the draws resolve (unresolved spikes may leave the axis) and from a
     x.a_fin = np.where(np.isfinite(x.a), x.a, np.where(np.isinf(x.a) & np.isfinite(x.alo), x.alo, np.nan))
+    # (no line where the entry has no curve: a constant element, an LKJ correlation's unit diagonal,
+    # reads atom, a = 0, but has no panel to draw it on)
+    x.a_fin = np.where(np.isfinite(x.m).any(axis=-1), x.a_fin, np.nan)
     s_vals = np.concatenate([np.where(s_band_ok, x.slo, np.nan), np.where(s_band_ok, x.shi, np.nan),
                              np.where(x.sok & x.res, x.s, np.nan), x.a_fin[..., None]], axis=-1)
     sy_lo = _nan_reduce(np.nanmin, s_vals, red)
