@@ -225,6 +225,12 @@ def test_gamma_posterior_at_zero_index_is_shape():
     a_lo, a_hi = _index(index, "lam", "a_lower"), _index(index, "lam", "a_upper")
     assert a_lo <= shape <= a_hi and a_hi - a_lo < 0.05
     assert _index(index, "lam", "atom") == 0.0
+    # refitted from the curve: the same index, and no effective draws or resolved radius (there are no
+    # draws; the curve's "exact" ESS, 1e15, read as n_near = 1e15)
+    again = plm.mass_index(curves)
+    assert abs(_index(again, "lam", "a") - _index(index, "lam", "a")) < 0.05
+    for stat in ("n_near", "r_resolved", "nearest"):
+        assert np.isnan(_index(index, "lam", stat)) and np.isnan(_index(again, "lam", stat)), stat
 
 
 @pytest.mark.parametrize("sigma", [0.5, 1.0, 2.0])

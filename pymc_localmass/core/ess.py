@@ -15,6 +15,10 @@ from scipy import fft as sp_fft
 from ._accel import kernel
 
 
+#: an ``ess`` of at least this stands for "exact" in a curve of a tier without draws (the model
+#: tier's ceiling): no effective draws to count, nothing to reach
+EXACT_ESS = 1e15
+
 #: half chains of at most this many batches take the compiled direct sums (where numba imports)
 MAX_DIRECT_BATCHES = 256
 

@@ -29,6 +29,7 @@ import numpy as np
 from scipy import special, stats
 
 from .binned import N_CELLS, fit_binned, score
+from .ess import EXACT_ESS
 
 
 WINDOW_FRACTIONS = (0.05, 0.1, 0.2, 0.35, 0.5)
@@ -319,7 +320,8 @@ def curve_reach(radius, ess_inside, resolved, unit):
     (:func:`_reach`): ``n_near`` is the ESS inside the largest radius at
     most ``unit`` or, when every radius is larger, inside the smallest one
     (an upper bound on the draws within ``unit``); NaN where the curve
-    carries no ESS (exact curves, no draws).
+    carries no ESS (exact curves, no draws: ``ess`` infinite or at least
+    :data:`~.ess.EXACT_ESS`).
 
     Parameters
     ----------
@@ -340,7 +342,7 @@ def curve_reach(radius, ess_inside, resolved, unit):
     """
     radius, ess = np.asarray(radius, float), np.asarray(ess_inside, float)
     unit = np.asarray(unit, float)[..., None]
-    known = np.isfinite(ess) & np.isfinite(radius)
+    known = np.isfinite(ess) & (ess < EXACT_ESS) & np.isfinite(radius)
     within = known & (radius <= unit)
     n_within = np.where(within, ess, -np.inf).max(axis=-1)
     smallest = np.argmin(np.where(known, radius, np.inf), axis=-1)[..., None]

@@ -96,7 +96,7 @@ from ..adapters.pymc import check_model_data, map_point, prior_draws
 from ..adapters.source import convert
 from ..core.curves import CURVE_STATS, INDEX_STATS, STATUS_WORDS, no_draws_value
 from ..core.distances import center_values, joint_distances
-from ..core.ess import series_ess
+from ..core.ess import EXACT_ESS, series_ess
 from ..core.index import fit_index_curve, fit_slopes, rise_without_bound, small_balls
 from ..errors import InvalidInputError, InvalidTypeError
 from ..core.quadrature import check_radii_precision, conditional_ball_mass, qmc_ball_log_integral
@@ -449,8 +449,8 @@ def _mass_stats(mass_draws, chain_shape, radii, ci_prob, quad_rel, min_ess):
         s_lo = np.where(undefined, np.nan, s_lo)
         s_hi = np.where(undefined, np.nan, s_hi)
         # samples-tier equivalent: draws inside a ball that would give the same interval
-        ess_in = np.where(se > 0, mass**2 * (1 - mass) / se**2, 1e15)
-    ess_in = np.minimum(np.where(np.isfinite(ess_in), ess_in, 1e15), 1e15)
+        ess_in = np.where(se > 0, mass**2 * (1 - mass) / se**2, EXACT_ESS)
+    ess_in = np.minimum(np.where(np.isfinite(ess_in), ess_in, EXACT_ESS), EXACT_ESS)
     k_tail = np.array([_tail_index(md[:, j]) for j in range(R)]) if n_good >= 20 else np.full(R, np.nan)
     n_pos = np.sum(md > 0, axis=0)
     # a mean carried by a few draws (fewer than 20 with any mass) is as unreliable as a heavy tail
@@ -901,10 +901,10 @@ def _joint_stats(log_m, log_se, slope_reps, r_user, ci_prob, min_ess, anchor_log
         s_lo, s_hi = slope - z * se_s, slope + z * se_s
         undefined = ~(dlr > 0)
         slope, s_lo, s_hi = (np.where(undefined, np.nan, v) for v in (slope, s_lo, s_hi))
-        ess_in = np.where(log_se > 0, (1 - mass) / log_se**2, 1e15)
+        ess_in = np.where(log_se > 0, (1 - mass) / log_se**2, EXACT_ESS)
     resolved = np.isfinite(log_m) & (log_se < 0.5) & (ess_in >= min_ess)
     return {"mass": mass, "mass_lower": lo, "mass_upper": hi, "slope": slope, "slope_lower": s_lo,
-            "slope_upper": s_hi, "ess": np.minimum(ess_in, 1e15), "resolved": resolved.astype(float)}
+            "slope_upper": s_hi, "ess": np.minimum(ess_in, EXACT_ESS), "resolved": resolved.astype(float)}
 
 
 def _compute_joint(ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, norm, ci_prob, min_ess,
