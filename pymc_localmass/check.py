@@ -505,6 +505,11 @@ def _overlap(mt, irow):
     return not (mt["a_upper"] < irow["a_lower"] or irow["a_upper"] < mt["a_lower"])
 
 
+def _on_lattice(run, n):
+    """Whether the draws of ``n`` lie on a lattice (a discrete variable: the curves' ``lattice`` attribute)."""
+    return bool(np.any(run.curves[n].attrs.get("lattice", 0)))
+
+
 def _is_free(run, n):
     """Whether ``n`` is a free variable of ``run.model`` (False without a model)."""
     return run.model is not None and n in {rv.name for rv in getattr(run.model, "free_RVs", [])}
@@ -995,7 +1000,9 @@ def _reference_findings(run):
             run.findings.append(Finding("unresolved", lab, c, cv, None, None, msg, reading, figs, advice))
             flags.append("unresolved")
         atom, alo, ahi = rw["atom"], rw["atom_lower"], rw["atom_upper"]
-        if np.isfinite(alo) and alo > 0:
+        # (a discrete variable's draws, on a lattice, are atoms at every support point: its mass at 0
+        # is what it is, no sign of a spike a continuous fit would miss; the row keeps the weight)
+        if np.isfinite(alo) and alo > 0 and not _on_lattice(run, n):
             figs = {"atom": atom, "atom_lower": alo, "atom_upper": ahi}
             msg, reading, advice = render_finding("atom", lab, cv, figs, center_label=c)
             run.findings.append(Finding("atom", lab, c, cv, 0.0, None, msg, reading, figs, advice))

@@ -356,6 +356,19 @@ def test_check_atom_prior_index_and_unresolved():
     assert atom.figures["atom_lower"] > 0.15 and atom.figures["atom_upper"] < 0.35
 
 
+def test_a_discrete_variables_support_point_is_no_atom_finding():
+    # a count's draws are atoms at every support point: its weight at 0 stays in the table (status
+    # atom), but is no finding (three per model with a count, a flag and a rare count before); a
+    # continuous variable's spike (a ReLU's 0) still is
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4, 1000))
+    res = check({"k": rng.poisson(3, (4, 1000)), "flag": rng.binomial(1, 0.3, (4, 1000)),
+                 "rare": rng.poisson(0.2, (4, 1000)).astype(float), "relu": np.maximum(x, 0.0)}, warn=False)
+    assert [(f.kind, f.variable) for f in res.findings] == [("atom", "relu")]
+    at0 = res.table.xs("posterior").loc[["k @ 0", "flag @ 0", "rare @ 0"]]
+    assert (at0["status"] == "atom").all() and (at0["atom_lower"] > 0.04).all()
+
+
 def test_default_centers_mean_and_boundary(halfnormal_advi):
     model, approx = halfnormal_advi
     rng = np.random.default_rng(10)
