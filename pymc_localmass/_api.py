@@ -24,6 +24,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, TypeVar, Union
 
+import numpy as np
 import numpy.typing as npt
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -93,6 +94,9 @@ def public(*, renamed: Mapping[str, str] | None = None, positional: Sequence[str
         leading = [n for n, p in params.items()
                    if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
         fname = func.__name__
+        # options declared ``bool`` (or ``bool | None``): a truthy string such as "no" would act as True
+        flags = {n: "None" in str(p.annotation) for n, p in params.items()
+                 if str(p.annotation).replace(" ", "") in ("bool", "bool|None", "<class'bool'>")}
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -122,8 +126,20 @@ def public(*, renamed: Mapping[str, str] | None = None, positional: Sequence[str
                     near = difflib.get_close_matches(key, known, n=1)
                     hint = f" (did you mean {near[0]!r}?)" if near else ""
                     raise TypeError(f"{fname}() got an unexpected keyword argument {key!r}{hint}")
+                if key in flags:
+                    _check_flag(fname, key, kwargs[key], flags[key])
             return func(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def _check_flag(fname: str, name: str, value: Any, none_ok: bool) -> None:
+    """Raise ``InvalidTypeError`` unless ``value`` is a bool (or None where allowed)."""
+    if isinstance(value, (bool, np.bool_)) or (none_ok and value is None):
+        return
+    from .errors import InvalidTypeError
+
+    allowed = "True, False or None" if none_ok else "True or False"
+    raise InvalidTypeError(f"{fname}(): {name} must be {allowed}, got {value!r} ({type(value).__name__})")

@@ -492,6 +492,11 @@ CASES = [
     Case("unknown-group", "group='posterior_predictive' of a container without it",
          lambda: _lm(__import__("conftest").make_container(posterior={"x": _x()}), group="posterior_predictive"),
          Raises("UnknownNameError", r"group 'posterior_predictive' not found")),
+    Case("flag-string", "independent='no' (a truthy string for a bool option)",
+         lambda: _lm({"x": _x()}, independent="no"),
+         Raises("InvalidTypeError", r"local_mass\(\): independent must be True, False or None, got 'no' \(str\)")),
+    Case("flag-string-joint", "joint='false'", lambda: _mi({"x": _x(), "y": _x()}, joint="false"),
+         Raises("InvalidTypeError", r"mass_index\(\): joint must be True or False, got 'false'")),
     Case("grid-beyond-float64", "draws of +-1.7e308 (automatic grid)",
          lambda: _lm({"x": np.where(np.arange(40).reshape(2, 20) % 2 == 0, 1.7e308, -1.7e308)}, centers=0.0),
          Raises("InvalidInputError", r"variable 'x': the automatic radius grid .* exceeds the float64 range; "

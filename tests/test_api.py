@@ -601,3 +601,21 @@ def test_a_node_holding_the_posterior_reads_its_siblings_divergences():
     whole = plm.summary(tree, centers=0.0, round_to="none").iloc[0]
     node = plm.summary(tree["posterior"], centers=0.0, round_to="none").iloc[0]
     assert whole["n_divergent"] == node["n_divergent"] == 6
+
+
+@pytest.mark.parametrize("coords", [{"chain": [0, 2]}, {"draw": slice(100, None)}])
+def test_coords_on_the_sample_dims_select_the_divergences_too(coords):
+    # coords={"chain": [0, 1]} (ArviZ's way to leave a chain out) worked on draws alone but raised
+    # on a container with sample_stats: its divergences kept every chain ("divergent must have shape")
+    from conftest import make_container
+
+    rng = np.random.default_rng(2)
+    div = np.zeros((4, 300), bool)
+    div[0, 50], div[1, 60], div[2, 150], div[3, 210] = True, True, True, True
+    data = make_container(posterior={"tau": np.abs(rng.normal(size=(4, 300)))}, sample_stats={"diverging": div})
+    row = plm.summary(data, centers=0.0, coords=coords, round_to="none").iloc[0]
+    kept = div[[0, 2]] if "chain" in coords else div[:, 100:]
+    assert row["n_divergent"] == kept.sum() == 2
+    same = plm.summary(plm.add_local_mass(data, centers=0.0, coords=coords), round_to="none").iloc[0]
+    assert same["n_divergent"] == 2 and same["a"] == row["a"]
+    assert plm.check(data, coords=coords, warn=False).table.loc[("posterior", "tau @ 0"), "a"] == row["a"]

@@ -218,3 +218,25 @@ def test_explicit_defaults_are_no_settings(draws):
         assert plm.local_mass(res, centers="mean", n_radii=25).identical(res)
     with pytest.raises(TypeError, match="'centers' cannot apply"):
         plm.local_mass(res, centers=0.0)
+
+
+def _flags(func):
+    """The options of ``func`` declared ``bool`` (False) or ``bool | None`` (True)."""
+    return {p.name: "None" in str(p.annotation) for p in inspect.signature(func).parameters.values()
+            if str(p.annotation).replace(" ", "") in ("bool", "bool|None")}
+
+
+@pytest.mark.parametrize("name", [n for n in PUBLIC if _flags(getattr(plm, n))])
+def test_bool_options_refuse_truthy_strings(name):
+    # independent="no", joint="false" or inplace="no" acted as True, silently; every option declared
+    # bool (or bool | None) now takes only True, False (or None)
+    func = getattr(plm, name)
+    flags = _flags(func)
+    draws = {"x": np.random.default_rng(0).normal(size=(2, 100))}
+    args = {"compare": ({"a": draws},), "report": ({"a": draws}, "never_written.html"),
+            "local_kl": (draws, draws, (-0.5, 0.5))}.get(name, (draws,))
+    for flag, none_ok in flags.items():
+        allowed = "True, False or None" if none_ok else "True or False"
+        with pytest.raises(plm.errors.InvalidTypeError, match=rf"{name}\(\): {flag} must be {allowed}, got 'no'"):
+            func(*args, **{flag: "no"})
+    assert not Path("never_written.html").exists()

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from .._api import Coords, FilterVars, Group, VarNames
+from .._api import Coords, FilterVars, Group, VarNames, _check_flag
 from .._compat import MODERN
 from ._prepare import KINDS, LocalMassComputedWarning, check_kind, collect, geometry
 from ..errors import InvalidInputError, InvalidTypeError
@@ -142,6 +142,7 @@ def plot_local_mass(
     >>> out = plot_local_mass(idata, var_names="tau", kind="both")
     """
     check_kind(kind)
+    _check_flag("plot_local_mass", "show", show, True)
     if backend is not None and backend not in ("matplotlib", "bokeh", "plotly"):
         raise InvalidInputError(f"backend must be 'matplotlib', 'bokeh' or 'plotly', got {backend!r}")
     pdata = collect(data, var_names=var_names, filter_vars=filter_vars, coords=coords, group=group, stats=stats)

@@ -683,6 +683,18 @@ def _apply_with_constants(da, center, const, *, var, radii, **kw):
     return cur_da.transpose(*el_dims, "radius", "local_stat"), idx_da.transpose(*el_dims, "index_stat"), const
 
 
+def _selected_divergent(source, coords):
+    """The divergences of the draws ``coords`` keeps (``coords={"chain": [0, 1]}`` selects them too)."""
+    dv = source.divergent
+    picked = {d: v for d, v in (coords or {}).items() if d in SAMPLE_DIMS}
+    if dv is None or not picked:
+        return dv
+    full = source.draws
+    flags = xr.Dataset({"divergent": (SAMPLE_DIMS, dv)},
+                       coords={d: full[d].values for d in SAMPLE_DIMS if d in full.coords})
+    return np.asarray(select_coords(flags, picked)["divergent"].values)
+
+
 def _n_divergent(divergent):
     return 0.0 if divergent is None else float(np.count_nonzero(divergent))
 
@@ -827,7 +839,7 @@ window, nan_policy, progressbar, independent
     scaled = norm in ("scaled", "scaled_max")
     common = dict(n_radii=int(n_radii), ci_prob=ci_prob, min_ess=min_ess, window=window,
                   nan_policy=nan_policy, progress=progress, independent=independent,
-                  divergent=source.divergent)
+                  divergent=_selected_divergent(source, coords))
     extra_attrs = {"independent": int(independent)}
     try:
         if joint:
