@@ -1000,9 +1000,10 @@ def _reference_findings(run):
             run.findings.append(Finding("unresolved", lab, c, cv, None, None, msg, reading, figs, advice))
             flags.append("unresolved")
         atom, alo, ahi = rw["atom"], rw["atom_lower"], rw["atom_upper"]
-        # (a discrete variable's draws, on a lattice, are atoms at every support point: its mass at 0
-        # is what it is, no sign of a spike a continuous fit would miss; the row keeps the weight)
-        if np.isfinite(alo) and alo > 0 and not _on_lattice(run, n):
+        # (a discrete variable's draws, on a lattice, are atoms at every support point: its mass at a
+        # default centre (0) is no sign of a spike a continuous fit would miss; the row keeps the
+        # weight; at a centre the user asked for, the weight is the answer, said as before)
+        if np.isfinite(alo) and alo > 0 and (n in run.requested or not _on_lattice(run, n)):
             figs = {"atom": atom, "atom_lower": alo, "atom_upper": ahi}
             msg, reading, advice = render_finding("atom", lab, cv, figs, center_label=c)
             run.findings.append(Finding("atom", lab, c, cv, 0.0, None, msg, reading, figs, advice))

@@ -29,7 +29,7 @@ from .core.curves import INDEX_STATS, STATUS_WORDS, no_draws_value
 from .core.distances import NORMS
 from .core.index import BEND_LIMIT, REACH_ESS, curve_reach, curve_steepens, fit_index_curve, rise_without_bound
 from .errors import InvalidInputError, InvalidTypeError
-from .results import CURVE_GROUP, attach, read, stored_centers, validate
+from .results import CURVE_GROUP, attach, read_current, stored_centers, validate
 
 #: the estimator tiers ``local_mass(method=...)`` names (``"auto"`` picks one from the input)
 METHODS = ("auto", "samples", "analytic", "model")
@@ -56,6 +56,7 @@ def _compute_groups(data, groups, *, centers="mean", radii=None, n_radii=25, joi
     log-spaced grid per variable spanning the first group's), so every group
     is evaluated on the same balls.
     """
+    centers = "mean" if centers is None else centers
     groups = [str(g) for g in groups] if isinstance(groups, (list, tuple)) else None
     if not groups or len(set(groups)) != len(groups):
         raise InvalidInputError(f"group must be a group name or a list of distinct group names, got {groups!r}")
@@ -130,7 +131,7 @@ def _all_numeric(centers):
 
 
 def _compute_one(data, *, var_names=None, filter_vars=None, coords=None, group="posterior",
-                 sample_dims=SAMPLE_DIMS, centers="mean", radii=None, n_radii=25, norm="euclidean", joint=False,
+                 sample_dims=SAMPLE_DIMS, centers=None, radii=None, n_radii=25, norm="euclidean", joint=False,
                  method="auto", model=None, ci_prob=None, min_ess=10.0, window=None, nan_policy="raise",
                  progressbar=None, independent=None):
     """One group: check the arguments, pick the tier for ``method`` and the input, and run it.
@@ -145,6 +146,7 @@ def _compute_one(data, *, var_names=None, filter_vars=None, coords=None, group="
     source = convert(data, group=group, model=model, sample_dims=sample_dims, independent=independent)
     if source.group != group:
         source = source.for_group(group)
+    centers = "mean" if centers is None else centers
     _validate.check_arguments(n_radii=n_radii, min_ess=min_ess, model=model, centers=centers, radii=radii)
     if norm not in NORMS:
         raise InvalidInputError(f"norm must be one of {NORMS}, got {norm!r}")
@@ -193,7 +195,8 @@ _PARAMS_DOC = """
         of draws without chains, e.g. ``("sample",)``: it is analysed as one
         chain, which needs independent draws (``independent=True``). For a
         dict of arrays the leading axes are the sample dims, one per name.
-    centers : str, number, array, list or mapping, default "mean"
+    centers : str, number, array, list or mapping, optional
+        Default (``None``): ``"mean"``; for stored results, their centres.
         ``"mean"``, ``"median"``, ``"mode"`` (the half-sample mode, its halving
         stopped at an eighth of the draws: see ``core.distances.MODE_STOP_FRACTION``),
         ``"boundary"`` (with ``model``
@@ -250,7 +253,7 @@ _PARAMS_DOC = """
 
 @public()
 def local_mass(data: DataLike, *, var_names: VarNames = None, filter_vars: FilterVars = None, coords: Coords = None,
-               group: Group = "posterior", sample_dims: SampleDims = SAMPLE_DIMS, centers: CentersLike = "mean",
+               group: Group = "posterior", sample_dims: SampleDims = SAMPLE_DIMS, centers: CentersLike | None = None,
                radii: RadiiLike = None,
                n_radii: int = 25, norm: Norm = "euclidean", joint: bool = False, method: Method = "auto",
                model: Any = None, ci_prob: float | None = None, min_ess: float = 10.0,
@@ -312,7 +315,7 @@ def _select_results(ds, kwargs, fname, also=()):
 
 @public()
 def mass_index(data: DataLike, *, var_names: VarNames = None, filter_vars: FilterVars = None, coords: Coords = None,
-               group: Group = "posterior", sample_dims: SampleDims = SAMPLE_DIMS, centers: CentersLike = "mean",
+               group: Group = "posterior", sample_dims: SampleDims = SAMPLE_DIMS, centers: CentersLike | None = None,
                radii: RadiiLike = None,
                n_radii: int = 25, norm: Norm = "euclidean", joint: bool = False, method: Method = "auto",
                model: Any = None, ci_prob: float | None = None, min_ess: float = 10.0,
@@ -359,7 +362,7 @@ def mass_index(data: DataLike, *, var_names: VarNames = None, filter_vars: Filte
     if source.container and set(kwargs) <= set(_RESULT_SELECTION):
         # stored results answer a call that only selects among them (variables, element
         # coords); a variable they lack, or a selection of draws, is computed from the draws
-        got = read(source.raw)
+        got = read_current(source.raw)
         stored = got[1] if got is not None else None
         if stored is not None and set(kwargs.get("coords") or {}) <= set(stored.dims):
             try:
@@ -596,7 +599,7 @@ def _index_from_curves(curves, ci_prob=None):
 @public(renamed={"idata": "data"})
 def add_local_mass(data: DataLike, *, inplace: bool = False, merge: bool = True, var_names: VarNames = None,
                    filter_vars: FilterVars = None, coords: Coords = None, group: Group = "posterior",
-                   sample_dims: SampleDims = SAMPLE_DIMS, centers: CentersLike = "mean", radii: RadiiLike = None,
+                   sample_dims: SampleDims = SAMPLE_DIMS, centers: CentersLike | None = None, radii: RadiiLike = None,
                    n_radii: int = 25,
                    norm: Norm = "euclidean", joint: bool = False, method: Method = "auto", model: Any = None,
                    ci_prob: float | None = None, min_ess: float = 10.0, window: int | Sequence[int] | None = None,
@@ -671,7 +674,7 @@ def add_local_mass(data: DataLike, *, inplace: bool = False, merge: bool = True,
             "mass_index()")
     curves, index = _compute(source, **kwargs)
     if merge:
-        curves, index = _merge_with_existing(read(data), curves, index)
+        curves, index = _merge_with_existing(read_current(data, "replaced"), curves, index)
     return attach(data, curves, index, inplace=inplace)
 
 

@@ -285,6 +285,63 @@ def read(container):
     return curves, index
 
 
+def stale_reason(container, results):
+    """Why stored results no longer describe the container's draws, or None.
+
+    The results keep the chain and draw counts they were computed from
+    (``attrs["n_chains"]``, ``attrs["n_draws"]``); the groups have no chain or
+    draw dims, so a selection of the container (``idata.sel(chain=[0, 1, 2])``,
+    dropping a stuck chain) keeps them as they were, about draws it no longer
+    holds. (Results computed from a ``coords=`` selection of chains or draws,
+    ``attrs["sample_selection"]``, are not checked.)
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> res = xr.Dataset(attrs={"n_chains": 4, "n_draws": 400, "source_group": "posterior"})
+    >>> post = {"posterior": xr.Dataset({"x": (("chain", "draw"), np.zeros((3, 400)))})}
+    >>> stale_reason(xr.DataTree.from_dict(post), res).split("from ")[-1]
+    "4 x 400 (chain, draw) draws of group 'posterior', which now has 3 x 400"
+    """
+    g = str(results.attrs.get("source_group", "posterior"))
+    n_c, n_d = results.attrs.get("n_chains"), results.attrs.get("n_draws")
+    # (computed from a coords= selection of chains or draws: the counts are the selection's)
+    if n_c is None or n_d is None or "," in g or int(results.attrs.get("sample_selection", 0)) \
+            or np.ndim(n_c) or np.ndim(n_d):  # (several groups: one count per group)
+        return None
+    try:
+        ds = get_group(container, g)
+    except (KeyError, AttributeError, TypeError):
+        return None
+    if "chain" not in ds.dims or "draw" not in ds.dims:
+        return None
+    now = (int(ds.sizes["chain"]), int(ds.sizes["draw"]))
+    if now == (int(n_c), int(n_d)):
+        return None
+    return (f"the stored local-mass results were computed from {int(n_c)} x {int(n_d)} (chain, draw) draws of "
+            f"group {g!r}, which now has {now[0]} x {now[1]}")
+
+
+def read_current(container, what="analysed again"):
+    """:func:`read`, or None (with a ``UserWarning``) where the stored results describe other draws.
+
+    See :func:`stale_reason`; ``what`` says what happens instead, in the warning.
+    """
+    got = read(container)
+    if got is None:
+        return None
+    why = stale_reason(container, got[0])
+    if why is None:
+        return got
+    import warnings
+
+    from ._stack import user_stacklevel
+
+    warnings.warn(f"{why} (a selection of chains or draws since?): {what}", UserWarning,
+                  stacklevel=user_stacklevel())
+    return None
+
+
 def check_distinct_labels(pairs):
     """Raise when two variables give an element the same label.
 

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from ._api import (CentersLike, Coords, DataLike, FilterVars, Group, Method, Norm, RadiiLike, SampleDims, VarNames,
                    given, public)
-from ._compat import is_datatree, is_inferencedata
-from .results import center_text, element_labels, joint_dim, read, status_note, status_word, stored_centers
+from ._compat import get_group, is_datatree, is_inferencedata
+from ._stack import user_stacklevel
+from .results import (center_text, element_labels, joint_dim, read, stale_reason, status_note, status_word,
+                      stored_centers)
 from .errors import InvalidInputError
 
 
@@ -136,7 +140,7 @@ except TypeError:  # pragma: no cover - older pandas
 
 @public()
 def summary(data: DataLike, *, var_names: VarNames = None, filter_vars: FilterVars = None, coords: Coords = None,
-            group: Group = "posterior", sample_dims: SampleDims = ("chain", "draw"), centers: CentersLike = "mean",
+            group: Group = "posterior", sample_dims: SampleDims = ("chain", "draw"), centers: CentersLike | None = None,
             radii: RadiiLike = None, n_radii: int = 25,
             norm: Norm = "euclidean", joint: bool = False, method: Method = "auto", model: Any = None,
             ci_prob: float | None = None, min_ess: float = 10.0, window: int | Sequence[int] | None = None,
@@ -149,10 +153,14 @@ def summary(data: DataLike, *, var_names: VarNames = None, filter_vars: FilterVa
     ----------
     data : container with a ``local_mass_index`` group, a results Dataset, or draws
         Draws are analysed with :func:`pymc_localmass.mass_index` first
-        (with the options below). A container with stored results and
-        options other than the defaults (e.g. another ``ci_prob``) is
+        (with the options below). A container with stored results gives
+        their rows (a variable they lack is analysed from the draws); with
+        options other than the defaults (e.g. another ``ci_prob``) it is
         analysed again at the stored variables and centres unless
-        ``centers`` is given.
+        ``centers`` is given (``centers="mean"`` too: the default is
+        ``None``, the stored centres). Results computed from other draws
+        than the container now holds (``idata.sel(chain=[0, 1, 2])``) are
+        analysed again, with a warning.
     var_names : str or list of str, optional
         Restrict the rows to these variables (ArviZ-style: ``~`` excludes).
     filter_vars : {None, "like", "regex"}, optional
@@ -208,6 +216,41 @@ def summary(data: DataLike, *, var_names: VarNames = None, filter_vars: FilterVa
     return _format(_rows(index), round_to, fmt)
 
 
+def _stored_and_missing(data, stored, var_names, filter_vars):
+    """The stored rows of the variables asked for, and those of the draws' variables they lack, computed.
+
+    ``summary(out, var_names=["tau", "mu"])`` with ``tau`` stored at 0: ``tau``'s stored rows and
+    ``mu``'s at its mean (the default), as ``summary`` of the draws would give them.
+    """
+    from .adapters import select_vars
+    from .estimators import mass_index
+
+    names = [var_names] if isinstance(var_names, str) else list(var_names or [])
+    # (patterns and exclusions select among the stored variables; a name given outright that they
+    # lack is computed from the draws)
+    if not names or filter_vars is not None or any(str(n).startswith("~") for n in names):
+        return mass_index(stored, var_names=var_names, filter_vars=filter_vars)
+    group = str(stored.attrs.get("source_group", "posterior"))
+    try:
+        draws = get_group(data, group)
+        wanted = select_vars(draws, var_names, filter_vars)
+    except (KeyError, AttributeError, TypeError, ValueError):
+        wanted = None
+    missing = [n for n in (wanted or []) if n not in stored.data_vars]
+    if not missing:  # (stored variables only, or names only the stored results know: a joint ball's)
+        return mass_index(stored, var_names=var_names, filter_vars=filter_vars)
+    have = [n for n in wanted if n in stored.data_vars]
+    fresh = mass_index(data, var_names=missing)
+    if not have:
+        return fresh
+    both = xr.merge([mass_index(stored, var_names=have), fresh], join="outer", combine_attrs="drop_conflicts")
+    return both[wanted]
+
+
+#: centre labels that name a summary of the draws (computed again from the draws a container holds now)
+_SUMMARY_KEYWORDS = ("mean", "median", "mode")
+
+
 def _index_of(data, var_names, filter_vars, kwargs):
     """The Mass Index Dataset the rows come from: given, stored, or computed from draws.
 
@@ -223,14 +266,21 @@ def _index_of(data, var_names, filter_vars, kwargs):
     elif is_datatree(data) or is_inferencedata(data):
         got = read(data)
         stored = got[1] if got is not None else None
-        if stored is not None and not kwargs:
-            index = stored
+        stale = stored is not None and stale_reason(data, got[0])
+        if stale:  # (computed again below, at the stored variables and centres)
+            warnings.warn(f"{stale} (a selection of chains or draws since?): analysed again", UserWarning,
+                          stacklevel=user_stacklevel())
+        if stored is not None and not kwargs and not stale:
+            return _stored_and_missing(data, stored, var_names, filter_vars)
         elif stored is not None and "centers" not in kwargs and not int(stored.attrs.get("joint", 0)) \
                 and not kwargs.get("joint"):
             # computed again (other settings), at the stored analysis's centres and variables
             sel = mass_index(stored, var_names=var_names, filter_vars=filter_vars)
             names = list(sel.data_vars)
             kwargs["centers"] = stored_centers(stored, names)
+            if stale:  # (a summary of the draws is taken of the draws the container holds now)
+                kwargs["centers"] = {n: {lab: lab if lab in _SUMMARY_KEYWORDS else v for lab, v in spec.items()}
+                                     for n, spec in kwargs["centers"].items()}
             var_names, filter_vars = names, None
             if "coords" not in kwargs:  # the stored elements (a coords= selection at the time)
                 kwargs["coords"] = {d: sel[d].values for d in sel.dims

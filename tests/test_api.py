@@ -619,3 +619,43 @@ def test_coords_on_the_sample_dims_select_the_divergences_too(coords):
     same = plm.summary(plm.add_local_mass(data, centers=0.0, coords=coords), round_to="none").iloc[0]
     assert same["n_divergent"] == 2 and same["a"] == row["a"]
     assert plm.check(data, coords=coords, warn=False).table.loc[("posterior", "tau @ 0"), "a"] == row["a"]
+
+
+def test_summary_of_stored_results_follows_what_is_asked():
+    # outside check: summary(out, centers="mean") returned the stored rows at 0 (an explicit default
+    # counted as not given), and summary(out, var_names="mu") raised "not found" for a posterior
+    # variable the stored results lack
+    from conftest import make_container
+
+    rng = np.random.default_rng(3)
+    data = make_container(posterior={"tau": np.abs(rng.normal(size=(4, 400))), "mu": rng.normal(size=(4, 400))})
+    out = plm.add_local_mass(data, var_names=["tau"], centers={"tau": 0.0})
+    assert list(plm.summary(out).index) == [("tau", "0")]
+    assert list(plm.summary(out, centers="mean").index) == [("tau", "mean"), ("mu", "mean")]
+    mu = plm.summary(out, var_names="mu", round_to="none")
+    assert list(mu.index) == [("mu", "mean")]
+    assert mu.iloc[0]["a"] == plm.summary(data, var_names="mu", round_to="none").iloc[0]["a"]
+    assert list(plm.summary(out, var_names=["tau", "mu"]).index) == [("tau", "0"), ("mu", "mean")]
+
+
+def test_stored_results_of_other_draws_are_computed_again_with_a_warning():
+    # outside check: after idata.sel(chain=[0, 1, 2]) (dropping a stuck chain) the stored groups, which
+    # have no chain dim, kept the 4-chain verdict ("sampler"), and summary() printed it; check() did not
+    rng = np.random.default_rng(4)
+    mu = rng.normal(size=(4, 400))
+    mu[3] = 10 + 0.01 * mu[3]
+    from conftest import make_container
+
+    out = plm.add_local_mass(make_container(posterior={"mu": mu}))
+    assert plm.summary(out)["status"].tolist() == ["sampler"]
+    good = out.sel(chain=[0, 1, 2])
+    with pytest.warns(UserWarning, match=r"computed from 4 x 400 \(chain, draw\) draws of group 'posterior', "
+                                         r"which now has 3 x 400"):
+        row = plm.summary(good, round_to="none").iloc[0]
+    fresh = plm.summary(make_container(posterior={"mu": mu[:3]}), round_to="none").iloc[0]
+    assert row["status"] == "ok" and row["a"] == fresh["a"]
+    with pytest.warns(UserWarning, match="which now has 3 x 400"):
+        assert plm.mass_index(good)["mu"].sel(index_stat="a").item() == fresh["a"]
+    with pytest.warns(UserWarning, match="replaced"):
+        again = plm.add_local_mass(good, var_names=["mu"])
+    assert plm.summary(again, round_to="none").iloc[0]["a"] == fresh["a"]

@@ -215,7 +215,10 @@ def test_explicit_defaults_are_no_settings(draws):
     res = plm.local_mass(draws, centers=0.0, radii=[0.5, 1.0])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert plm.local_mass(res, centers="mean", n_radii=25).identical(res)
+        assert plm.local_mass(res, centers=None, n_radii=25).identical(res)
+    # (the default centre is None, "mean" for draws: "mean" asks for the mean, which results cannot give)
+    with pytest.raises(TypeError, match="'centers' cannot apply"):
+        plm.local_mass(res, centers="mean")
     with pytest.raises(TypeError, match="'centers' cannot apply"):
         plm.local_mass(res, centers=0.0)
 

@@ -367,6 +367,9 @@ def test_a_discrete_variables_support_point_is_no_atom_finding():
     assert [(f.kind, f.variable) for f in res.findings] == [("atom", "relu")]
     at0 = res.table.xs("posterior").loc[["k @ 0", "flag @ 0", "rare @ 0"]]
     assert (at0["status"] == "atom").all() and (at0["atom_lower"] > 0.04).all()
+    # a centre asked for: the weight is the answer, said
+    asked = check({"k": rng.poisson(3, (4, 1000))}, centers={"k": 3.0}, warn=False)
+    assert [(f.kind, f.variable, f.center) for f in asked.findings] == [("atom", "k", "3")]
 
 
 def test_default_centers_mean_and_boundary(halfnormal_advi):

@@ -23,7 +23,7 @@ from ..results import STATUS_WORDS, status_word
 import xarray as xr
 
 from .._compat import get_group, is_datatree, is_draws_node, is_inferencedata
-from ..results import CURVE_GROUP, INDEX_GROUP, read, validate
+from ..results import CURVE_GROUP, INDEX_GROUP, read, read_current, validate
 
 KINDS = ("mass", "slope", "both")
 FIT_DIM = "model"
@@ -182,7 +182,7 @@ def _stored(obj, group):
             "local_mass_index dataset"
         )
     elif _is_container(obj):
-        got = read(obj)
+        got = read_current(obj, "computed again for the plot")
         if got is None:
             return None
         curves, index = got

@@ -841,6 +841,8 @@ window, nan_policy, progressbar, independent
                   nan_policy=nan_policy, progress=progress, independent=independent,
                   divergent=_selected_divergent(source, coords))
     extra_attrs = {"independent": int(independent)}
+    if set(coords or {}) & set(SAMPLE_DIMS):  # (n_chains, n_draws: a selection's, not the group's)
+        extra_attrs["sample_selection"] = 1
     try:
         if joint:
             _joint_ball(ds, names, cmap, curves_vars, index_vars, extra_attrs, radii=radii, norm=norm, model=model,
