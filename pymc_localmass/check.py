@@ -893,8 +893,11 @@ def check(data: DataLike = None, *, approximations: Mapping[str, Any] | None = N
         check_model_shapes(model, facts.draws, group)
     centers, requested = _merge_centers(centers, idata, names, approximations=approximations, model=model,
                                         group=group)
-    curves, index = _reference_results(idata, names, centers, coords=coords, radii=radii, ci_prob=ci, group=group,
-                                       min_ess=min_ess)
+    from .compare import _naming_the_fit
+
+    with _naming_the_fit(reference_name):  # (check takes no nan_policy: the advice names what it can do)
+        curves, index = _reference_results(idata, names, centers, coords=coords, radii=radii, ci_prob=ci,
+                                           group=group, min_ess=min_ess)
     run = _Run(idata, facts.draws, names, curves, index, _regions(curves, index, names),
                model=_model_for_the_tier(model, idata), group=group, ci=ci, min_ess=min_ess,
                reference_name=reference_name, requested=requested,

@@ -27,6 +27,7 @@ region, both directions, exact when both densities are known.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import math
 import warnings
@@ -504,6 +505,25 @@ def _select_variables(F, order, ref, model_ref, *, var_names, filter_vars, cente
     return names, left_out, centers, radii, fl
 
 
+@contextlib.contextmanager
+def _naming_the_fit(name):
+    """Non-finite draws in one fit: the error names the fit, and what to do here.
+
+    The estimators' advice, ``nan_policy='omit'``, is an option of ``local_mass`` that a
+    comparison does not take: every fit is compared on all its draws.
+    """
+    try:
+        yield
+    except InvalidInputError as err:
+        text = str(err)
+        if "non-finite draws" not in text:
+            raise
+        text = text.replace("; pass nan_policy='omit' to leave them out", "").replace("; pass nan_policy='omit'", "")
+        raise InvalidInputError(f"fit {name!r}: {text}; a comparison or check reads every draw: select the "
+                                "finite draws first (e.g. idata.sel(chain=...) or .sel(draw=...)), or analyse that "
+                                "fit alone with local_mass(..., nan_policy='omit')") from None
+
+
 def _evaluate_fits(F, order, ref, fl, names, *, fit_names, centers, radii, coords, norm, n_radii, ci, n_draws,
                    seed, model):
     """Every fit on the same regions: centres (and default radii) fixed on the reference (:func:`compare`).
@@ -514,7 +534,8 @@ def _evaluate_fits(F, order, ref, fl, names, *, fit_names, centers, radii, coord
     shared = _shared_radii(radii, names, fit_names)
     common = dict(var_names=names, coords=coords, norm=norm, n_radii=int(n_radii))
     # 1. the reference fixes centres (and, by default, radii)
-    ref_c0, ref_i0 = ref.compute(centers=centers, radii=shared, ci_prob=ci, **common)
+    with _naming_the_fit(ref.name):
+        ref_c0, ref_i0 = ref.compute(centers=centers, radii=shared, ci_prob=ci, **common)
     center_map = stored_centers(ref_i0, names)
     if shared is None:
         from .estimators import spanning_grids
@@ -532,7 +553,8 @@ def _evaluate_fits(F, order, ref, fl, names, *, fit_names, centers, radii, coord
         if f.approx is not None:
             kw.update(n_draws=n_draws, seed=seed, model=model)
         try:
-            c, i = f.compute(ci_prob=ci, **kw)
+            with _naming_the_fit(k):
+                c, i = f.compute(ci_prob=ci, **kw)
         except _UnmeasurableError as err:
             err.fit = k
             raise

@@ -477,6 +477,16 @@ CASES = [
     # --- draws
     Case("nan-draws", "a NaN draw", lambda: _lm({"x": np.where(np.arange(500) == 3, np.nan, _x())}),
          Raises("InvalidInputError", r"variable 'x' has non-finite draws")),
+    Case("nan-draws-compare", "a NaN draw in the second fit of compare()",
+         lambda: __import__("pymc_localmass").compare({"a": {"x": _x()}, "b": {"x": np.where(
+             np.arange(2000).reshape(4, 500) == 3, np.nan, _x())}}),
+         Raises("InvalidInputError", r"fit 'b': variable 'x' has non-finite draws .*a comparison or check reads "
+                                     r"every draw: select the finite draws first")),
+    Case("nan-draws-check", "a NaN draw in check()'s reference",
+         lambda: __import__("pymc_localmass").check({"x": np.where(np.arange(2000).reshape(4, 500) == 3, np.nan,
+                                                                   _x())}, warn=False),
+         Raises("InvalidInputError", r"fit 'posterior': variable 'x' has non-finite draws .*local_mass\(\.\.\., "
+                                     r"nan_policy='omit'\)")),
     Case("inf-draws", "an inf draw", lambda: _lm({"x": np.where(np.arange(500) == 3, np.inf, _x())}),
          Raises("InvalidInputError", r"variable 'x' has non-finite draws")),
     Case("constant-draws", "constant draws", lambda: _lm({"x": np.full((4, 100), 3.0)}),
