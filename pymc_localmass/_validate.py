@@ -11,6 +11,7 @@ import numbers
 from collections.abc import Mapping
 
 import numpy as np
+import pandas as pd
 
 from ._compat import default_ci_prob
 from .errors import InvalidInputError, InvalidTypeError, UnknownNameError
@@ -199,7 +200,15 @@ def check_coords(ds, coords):
     if unknown:
         raise UnknownNameError(f"coords refer to unknown dimension(s) {unknown}; dims are {list(ds.dims)}")
     for dim, want in coords.items():
-        if dim in ("chain", "draw"):
+        if dim in ("chain", "draw") or isinstance(want, slice):  # (a slice: xarray's own selection)
+            continue
+        index = ds.indexes.get(dim) if dim in ds.coords else None
+        if isinstance(index, pd.MultiIndex):  # (a stacked dim: its labels are tuples)
+            values = [tuple(v) for v in want] if isinstance(want, list) else [tuple(want)]
+            missing = [v for v in values if v not in index]
+            if not values or missing:
+                raise UnknownNameError(f"coords: dimension {dim!r} has no label(s) {missing or values}; its labels "
+                                       f"are {list(index)[:10]}")
             continue
         values = np.atleast_1d(np.asarray(want, dtype=object)).ravel().tolist()
         if not values:

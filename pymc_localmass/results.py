@@ -1,6 +1,7 @@
 """The results schema (docs/schema.md): build, validate, attach, read back."""
 
 import datetime as _dt
+import itertools
 
 import numpy as np
 import xarray as xr
@@ -361,12 +362,18 @@ def element_labels(da, drop=("center", "local_stat", "index_stat", "radius")):
     name = str(da.name)
     if not dims:
         return [((), name)]
-    stacked = da.isel({d: 0 for d in drop if d in da.dims}).stack(__el__=dims)
+    # (each dim's labels, in order, without stacking: a stacked dim's labels are tuples, and a
+    # MultiIndex cannot be stacked again; an unlabelled dim's are its positions)
+    labels = [list(da.indexes[d]) if d in da.indexes else list(range(da.sizes[d])) for d in dims]
     out = []
-    for key in stacked["__el__"].values:
-        key = key if isinstance(key, tuple) else (key,)
-        out.append((dict(zip(dims, key)), f"{name}[{', '.join(str(k) for k in key)}]"))
+    for key in itertools.product(*labels):
+        out.append((dict(zip(dims, key)), f"{name}[{', '.join(_label_text(k) for k in key)}]"))
     return out
+
+
+def _label_text(key):
+    """One element label's text: a stacked dim's tuple as its parts joined by a dot (``r1.1``)."""
+    return ".".join(str(k) for k in key) if isinstance(key, tuple) else str(key)
 
 
 #: what to do about each status (the last sentence of its note)

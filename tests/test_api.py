@@ -659,3 +659,22 @@ def test_stored_results_of_other_draws_are_computed_again_with_a_warning():
     with pytest.warns(UserWarning, match="replaced"):
         again = plm.add_local_mass(good, var_names=["mu"])
     assert plm.summary(again, round_to="none").iloc[0]["a"] == fresh["a"]
+
+
+def test_a_stacked_element_dim_and_a_slice_in_coords():
+    # outside check: a MultiIndex dim (ds.stack(cell=("row", "col"))) broke summary (xarray cannot stack
+    # it again), a tuple label in coords was "not found", and a slice in coords was refused
+    import xarray as xr
+
+    rng = np.random.default_rng(0)
+    ds = xr.Dataset({"x": (("chain", "draw", "row", "col"), rng.normal(size=(4, 300, 2, 3)))},
+                    coords={"row": ["r1", "r2"], "col": [1, 2, 3]}).stack(cell=("row", "col"))
+    rows = plm.summary(ds, centers=0.0, round_to="none")
+    assert [v for v, _ in rows.index] == ["x[r1.1]", "x[r1.2]", "x[r1.3]", "x[r2.1]", "x[r2.2]", "x[r2.3]"]
+    one = plm.summary(ds, centers=0.0, coords={"cell": [("r2", 3)]}, round_to="none")
+    assert one.shape[0] == 1 and one.iloc[0]["a"] == rows.loc[("x[r2.3]", "0"), "a"]
+    with pytest.raises(plm.errors.UnknownNameError, match=r"dimension 'cell' has no label\(s\) \[\('r3', 1\)\]"):
+        plm.summary(ds, coords={"cell": [("r3", 1)]})
+    flat = xr.Dataset({"y": (("chain", "draw", "k"), rng.normal(size=(4, 300, 5)))}, coords={"k": [10, 20, 30, 40, 50]})
+    part = plm.summary(flat, coords={"k": slice(20, 40)})
+    assert [v for v, _ in part.index] == ["y[20]", "y[30]", "y[40]"]

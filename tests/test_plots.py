@@ -628,3 +628,15 @@ def test_plot_of_a_node_holding_the_draws():
         warnings.simplefilter("ignore")
         out = plm.plot_local_mass(tree["posterior"], backend="matplotlib")
     assert out is not None and "local_mass" not in tree["posterior"].children
+
+
+def test_a_stacked_element_dim_is_plotted_with_summary_labels(rng):
+    import xarray as xr
+
+    ds = xr.Dataset({"x": (("chain", "draw", "row", "col"), rng.normal(size=(4, 300, 2, 2)))},
+                    coords={"row": ["r1", "r2"], "col": [1, 2]}).stack(cell=("row", "col"))
+    with pytest.warns(LocalMassComputedWarning):
+        out = plot_local_mass(ds, **_kw())
+    assert _n_panels(out) == 4
+    titles = sorted(ax.get_title() for ax in _figure(out).axes if ax.get_title())
+    assert titles == ["x[r1.1] @ mean", "x[r1.2] @ mean", "x[r2.1] @ mean", "x[r2.2] @ mean"]

@@ -545,6 +545,8 @@ def _assemble(ref, entries, labels, *, overlay, ref_pos):
     import pandas as pd
 
     dim = overlay or _NO_OVERLAY
+    entries = [(_flat_stacked(c), _flat_stacked(i)) for c, i in entries]
+    ref = entries[ref_pos]
     names = list(ref[0].data_vars)
     for label, (c, i) in zip(labels[1:], entries[1:]):
         missing = [n for n in names if n not in c.data_vars or n not in i.data_vars]
@@ -568,8 +570,20 @@ def _assemble(ref, entries, labels, *, overlay, ref_pos):
                     attrs=attrs, dims_d=dims_d, ref_index=ref_pos)
 
 
+def _flat_stacked(ds):
+    """``ds`` with each stacked (MultiIndex) dim labelled by text, ``r1.1``, as summary labels its elements."""
+    import pandas as pd
+
+    for d in list(ds.dims):
+        idx = ds.indexes.get(d) if d in ds.coords else None
+        if isinstance(idx, pd.MultiIndex):
+            ds = ds.reset_index(d, drop=True).assign_coords({d: [".".join(map(str, key)) for key in idx]})
+    return ds
+
+
 def _group_dim_data(curves, index):
     """PlotData of results with a ``group`` dim: the groups are the overlay."""
+    curves, index = _flat_stacked(curves), _flat_stacked(index)
     names = list(curves.data_vars)
     labels = [str(g) for g in curves[GROUP_DIM].values]
     curves = xr.Dataset({n: _order(curves[n], GROUP_DIM, ("radius", "local_stat")) for n in names},
