@@ -556,7 +556,9 @@ def _model_tier_reading(idata, model, var, sel, center, radii, group, ci):
         da = da.isel({d: 0 for d in sel})
     out = {s: float(da.sel(index_stat=s)) for s in ("a", "a_lower", "a_upper")}
     span = f"on radii {_fmt(radii[0])} to {_fmt(radii[-1])}"
-    if np.isnan(out["a"]) or not np.isfinite(out["a_lower"]):
+    # (a = inf with its lower end inf is a reading: no mass near the centre at any power, as a noise
+    # sd's 0 under n observations, exp(-SS / 2 sigma^2))
+    if np.isnan(out["a"]) or np.isnan(out["a_lower"]) or (np.isfinite(out["a"]) and not np.isfinite(out["a_lower"])):
         return None, f"its masses {span} give no index (unresolved)", False
     # (a fit outside its own interval, or below 0, is no reading)
     if not (out["a"] >= 0 and out["a_lower"] <= out["a"] <= out["a_upper"]):

@@ -747,3 +747,25 @@ def test_check_says_where_the_model_cross_check_failed(monkeypatch):
     assert res.findings == [] and list(res.table["status"]) == ["ok", "unresolved", "ok", "unresolved"]
     assert res.notes == ["the model tier could not read x[0] @ 0, x[1] @ 0 (it raised NotImplementedError: no "
                          "graph): these rows stand on the draws alone"]
+
+
+def test_check_keeps_the_model_tiers_a_inf():
+    # a noise sd's 0 under 50 observations: the model tier reads a = inf [inf, inf] (its mass, like
+    # exp(-SS / 2 sigma^2), underflows to 0), which check() took for "no index" and reported the
+    # requested centre unresolved, "the model tier could not resolve it either"
+    import pymc_localmass as plm
+
+    y = np.random.default_rng(0).normal(1.0, 1.0, 50)
+    with pm.Model() as model:
+        mu = pm.Normal("mu", 0, 5)
+        sigma = pm.HalfNormal("sigma", 2)
+        pm.Normal("y", mu, sigma, observed=y)
+    rng = np.random.default_rng(1)
+    post = {"mu": rng.normal(y.mean(), y.std() / np.sqrt(50), (4, 500)),
+            "sigma": y.std() * np.sqrt(50 / rng.chisquare(49, (4, 500)))}
+    res = plm.check(make_container(posterior=post), model=model, var_names=["sigma"], centers={"sigma": 0.0},
+                    warn=False)
+    assert res.findings == []
+    row = res.table.loc[("posterior", "sigma @ 0")]
+    assert row["status"] == "unresolved" and row["a_source"] == "model"
+    assert np.isposinf(row["a"]) and np.isposinf(row["a_lower"]) and np.isposinf(row["model_a"])
