@@ -11,13 +11,14 @@ warnings.filterwarnings("ignore", category=FutureWarning, module="arviz")
 from pymc_localmass._compat import MODERN  # noqa: E402
 
 
-def make_container(**groups):
-    """A DataTree (modern) or InferenceData (legacy) from dicts of arrays."""
+def make_container(dims=None, coords=None, **groups):
+    """A DataTree (modern) or InferenceData (legacy) from dicts of arrays (``dims``/``coords`` as ArviZ's)."""
     import arviz as az
 
+    extra = {k: v for k, v in (("dims", dims), ("coords", coords)) if v is not None}
     if MODERN:
-        return az.from_dict({name: val for name, val in groups.items()})
-    return az.from_dict(**groups)
+        return az.from_dict({name: val for name, val in groups.items()}, **extra)
+    return az.from_dict(**groups, **extra)
 
 
 @pytest.fixture(scope="session")

@@ -640,3 +640,14 @@ def test_a_stacked_element_dim_is_plotted_with_summary_labels(rng):
     assert _n_panels(out) == 4
     titles = sorted(ax.get_title() for ax in _figure(out).axes if ax.get_title())
     assert titles == ["x[r1.1] @ mean", "x[r1.2] @ mean", "x[r2.1] @ mean", "x[r2.2] @ mean"]
+
+
+@pytest.mark.parametrize("dim", ["group", "model"])
+def test_an_element_dim_named_like_an_overlay_dim(rng, dim):
+    # a hierarchical model's coords={"group": [...]}: the plot took the dim for its own overlay of
+    # several groups and raised ("Dimensions {'group'} do not exist"); it is an element dim
+    draws = {"a": rng.normal(size=(4, 300, 3)), "b": rng.normal(size=(4, 300))}
+    data = plm.add_local_mass(make_container(posterior=draws, dims={"a": [dim]}, coords={dim: ["A", "B", "C"]}))
+    out = plot_local_mass(data, **_kw())
+    titles = sorted(ax.get_title() for ax in _figure(out).axes if ax.get_title())
+    assert titles == ["a[A] @ mean", "a[B] @ mean", "a[C] @ mean", "b @ mean"]

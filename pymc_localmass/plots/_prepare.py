@@ -496,7 +496,9 @@ def _has_group_dim(data, wanted):
     """Whether ``data`` carries results with a ``group`` dim holding every group ``wanted`` (all when None)."""
     stored = _stored(data, None) if (_is_container(data) or isinstance(data, xr.Dataset)
                                      or _is_results_pair(data)) else None
-    if stored is None or GROUP_DIM not in stored[0].dims:
+    # (results computed for several groups say so, attrs["groups"]; a dim named "group" without it is
+    # the user's, e.g. a hierarchical model's coords={"group": [...]})
+    if stored is None or GROUP_DIM not in stored[0].dims or "groups" not in stored[0].attrs:
         return False
     have = [str(g) for g in stored[0][GROUP_DIM].values]
     return wanted is None or all(g in have for g in wanted)
@@ -545,7 +547,7 @@ def _assemble(ref, entries, labels, *, overlay, ref_pos):
     import pandas as pd
 
     dim = overlay or _NO_OVERLAY
-    entries = [(_flat_stacked(c), _flat_stacked(i)) for c, i in entries]
+    entries = [(_flat_stacked(_own_dims(c)), _flat_stacked(_own_dims(i))) for c, i in entries]
     ref = entries[ref_pos]
     names = list(ref[0].data_vars)
     for label, (c, i) in zip(labels[1:], entries[1:]):
@@ -568,6 +570,17 @@ def _assemble(ref, entries, labels, *, overlay, ref_pos):
     dims_d = {n: _ball_dimension(ref[0], n) for n in names}
     return PlotData(curves=curves, index=index, overlay=dim, labels=labels, is_overlay=overlay is not None,
                     attrs=attrs, dims_d=dims_d, ref_index=ref_pos)
+
+
+def _own_dims(ds):
+    """``ds`` with an element dim named like an overlay dim (``group``, ``model``) renamed ``group_``, ``model_``.
+
+    The overlay dims are the plot's own (several fits, several groups); a variable's dim of that name
+    (a hierarchical model's ``coords={"group": [...]}``) is an element dim like any other. Titles
+    read the labels, not the dim's name.
+    """
+    clash = {d: f"{d}_" for d in ds.dims if d in (FIT_DIM, GROUP_DIM, _NO_OVERLAY)}
+    return ds.rename(clash) if clash else ds
 
 
 def _flat_stacked(ds):
