@@ -643,15 +643,32 @@ def test_radii_where_the_mass_saturates_give_no_index(horseshoe):
     assert "no slope" not in status_note({"status": 0.0}, "x", "0")
 
 
-def test_check_says_why_the_model_tier_gave_no_reading():
+def test_check_says_why_the_model_tier_gave_no_reading(monkeypatch):
     # s of 100 N(0, s) observations at 0: no draw near it, and the posterior's mass there underflows
-    # on every radius the model tier tries. The finding said the tier "could not resolve it" only in
-    # the note's tail, which the finding cut off at the advice: now its body says it, and why
+    # on every radius the model tier tries: a = inf [inf, inf], no mass near 0 at any power, which
+    # stands in for the draws' unresolved row (check() took it for no reading, and said so)
+    import sys
+
     rng = np.random.default_rng(0)
     with pm.Model() as m:
         s = pm.HalfNormal("s", 2)
         pm.Normal("y", 0, s, observed=rng.normal(0, 1, 100))
     draws = {"s": np.abs(1 + 0.07 * rng.standard_normal((4, 500)))}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = plm.check(draws, model=m, centers={"s": 0.0}, warn=False)
+    assert res.findings == [] and np.isposinf(res.table.loc[("posterior", "s @ 0"), "a"])
+    # where the tier's masses give no index at all, the finding's body says so, and why (it said
+    # "could not resolve it" only in the note's tail, which the finding cut off at the advice)
+    tier = sys.modules["pymc_localmass.tiers.model"]
+    real = tier.model_local_mass
+
+    def no_index(*args, **kwargs):  # (the tier's reading with its a erased: NaN)
+        curves, index = real(*args, **kwargs)
+        return curves, index.copy(data={n: index[n].where(index[n]["index_stat"] != "a").values
+                                        for n in index.data_vars})
+
+    monkeypatch.setattr(tier, "model_local_mass", no_index)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = plm.check(draws, model=m, centers={"s": 0.0}, warn=False)
