@@ -502,6 +502,10 @@ CASES = [
     Case("unknown-group", "group='posterior_predictive' of a container without it",
          lambda: _lm(__import__("conftest").make_container(posterior={"x": _x()}), group="posterior_predictive"),
          Raises("UnknownNameError", r"group 'posterior_predictive' not found")),
+    Case("joint-constant-element", "joint=True over a vector with one constant element",
+         lambda: _mi({"theta": np.stack([_x(), np.full((4, 500), 2.5), _x()], axis=-1)}, joint=True, centers=0.0),
+         Raises("InvalidInputError", r"joint ball: theta\[1\] never varies in the draws \(zero variance\).*leave "
+                                     r"them out")),
     Case("flag-string", "independent='no' (a truthy string for a bool option)",
          lambda: _lm({"x": _x()}, independent="no"),
          Raises("InvalidTypeError", r"local_mass\(\): independent must be True, False or None, got 'no' \(str\)")),

@@ -38,7 +38,7 @@ from ..core.index import window_sizes
 from ..core.lattice import fine_grid, lattice, nearest_lattice_gap, never_varies, safe_std
 from ..core.rescale import rescaled_local_mass_curves
 from ..errors import InvalidInputError, UnknownNameError
-from ..results import base_attrs, joint_center_label, merge_curves
+from ..results import base_attrs, element_labels, joint_center_label, merge_curves
 
 _PROGRESS_THRESHOLD = 5e7  # element-draws above which a progress bar is shown by default
 
@@ -302,10 +302,11 @@ def _finite_std(x):
 def _joint_inputs(ds, var_names, centers, norm, model, map_cache):
     """Stack the selected variables' elements into one coordinate axis."""
     parts, cparts, sd_parts = [], [], []
-    labels = []
+    labels, coord_names = [], []
     for var in var_names:
         da = ds[var]
         el_dims = [d for d in da.dims if d not in SAMPLE_DIMS]
+        coord_names += [lab for _, lab in element_labels(da.isel({d: 0 for d in SAMPLE_DIMS}), drop=())]
         flat = da.stack(__coord__=el_dims) if el_dims else da.expand_dims(__coord__=[0])
         flat = flat.drop_vars([c for c in flat.coords if c not in SAMPLE_DIMS])
         flat = flat.transpose(*SAMPLE_DIMS, "__coord__")
@@ -335,7 +336,10 @@ def _joint_inputs(ds, var_names, centers, norm, model, map_cache):
     C = xr.concat(cparts, dim="__coord__")
     sd = xr.concat(sd_parts, dim="__coord__")
     if (sd <= 0).any():
-        raise InvalidInputError("joint ball: a coordinate has zero variance")
+        flat_names = [coord_names[i] for i in np.flatnonzero(np.asarray(sd.values) <= 0)]
+        verb = "never varies" if len(flat_names) == 1 else "never vary"
+        raise InvalidInputError(f"joint ball: {', '.join(flat_names)} {verb} in the draws (zero variance), "
+                                "so the ball has no scale along them; leave them out (var_names= or coords=)")
     Xc = X.chunk({"__coord__": -1}) if X.chunks is not None else X
     dist = xr.apply_ufunc(
         lambda x, c, s: joint_distances(np.moveaxis(x, -1, 0), c, norm=norm, sd=s),
