@@ -651,3 +651,17 @@ def test_an_element_dim_named_like_an_overlay_dim(rng, dim):
     out = plot_local_mass(data, **_kw())
     titles = sorted(ax.get_title() for ax in _figure(out).axes if ax.get_title())
     assert titles == ["a[A] @ mean", "a[B] @ mean", "a[C] @ mean", "b @ mean"]
+
+
+@pytest.mark.parametrize("kind, shown", [("mass", 40), ("both", 20)])
+def test_panels_beyond_arviz_max_subplots_are_left_out_with_a_warning(rng, kind, shown):
+    # an 800-element Deterministic (PyMC 6's OrderedLogistic adds one) drew 0.2 s a panel, for minutes;
+    # as ArviZ's plots, at most rcParams["plot.max_subplots"] (40) plots, the first panels
+    data = plm.add_local_mass(make_container(posterior={"p": rng.normal(size=(4, 200, 45))}))
+    before = plm.results.read(data)[0].copy(deep=True)
+    with pytest.warns(UserWarning, match=rf"45 panels \(\d+ plots\); showing the first {shown}"):
+        out = plot_local_mass(data, kind=kind, **_kw())
+    assert _n_panels(out) == shown * (2 if kind == "both" else 1)
+    titles = [ax.get_title() for ax in _figure(out).axes if ax.get_title()]
+    assert "p[0] @ mean" in titles and f"p[{shown - 1}] @ mean" in titles and f"p[{shown}] @ mean" not in titles
+    assert plm.results.read(data)[0].identical(before)  # (the stored results are not touched)

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from .._api import Coords, FilterVars, Group, VarNames, _check_flag
 from .._compat import MODERN
-from ._prepare import KINDS, LocalMassComputedWarning, check_kind, collect, geometry
+from ._prepare import KINDS, LocalMassComputedWarning, cap_panels, check_kind, collect, geometry
 from ..errors import InvalidInputError, InvalidTypeError
 
 __all__ = ["plot_local_mass", "register", "save_figure", "LocalMassComputedWarning", "KINDS"]
@@ -146,6 +146,7 @@ def plot_local_mass(
     if backend is not None and backend not in ("matplotlib", "bokeh", "plotly"):
         raise InvalidInputError(f"backend must be 'matplotlib', 'bokeh' or 'plotly', got {backend!r}")
     pdata = collect(data, var_names=var_names, filter_vars=filter_vars, coords=coords, group=group, stats=stats)
+    pdata = cap_panels(pdata, kind)
     geo = geometry(pdata)
     col_wrap = 4 if col_wrap is None else col_wrap
     if MODERN:

@@ -11,9 +11,11 @@ results are absent, from the public estimators; nothing here estimates.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import import_module
 
 import numpy as np
 
@@ -438,6 +440,45 @@ class PlotData:
                 if bool(present.values[idx]):
                     out.append((var, {d: present[d].values[i] for d, i in zip(pdims, idx)}))
         return out
+
+
+def max_subplots():
+    """ArviZ's ``rcParams["plot.max_subplots"]`` (40 by default; 40 where neither generation has it)."""
+    for module in ("arviz_base", "arviz"):
+        try:
+            return int(import_module(module).rcParams["plot.max_subplots"])
+        except (ImportError, KeyError, AttributeError, TypeError, ValueError):
+            continue
+    return 40
+
+
+def cap_panels(pdata, kind):
+    """The first panels only, as ArviZ plots do, with a warning: at most ``plot.max_subplots`` axes.
+
+    A PyMC 6 OrderedLogistic adds an 800-element Deterministic; its plot (0.2 s a panel) ran for
+    18 minutes. Panels past the limit get no data (so no panel); the results are copies.
+    """
+    per_panel = 2 if kind == "both" else 1
+    limit = max(1, max_subplots() // per_panel)
+    panels = pdata.panels()
+    if len(panels) <= limit:
+        return pdata
+    warnings.warn(f"plot_local_mass: {len(panels)} panels ({len(panels) * per_panel} plots); showing the first "
+                  f"{limit} (ArviZ's rcParams['plot.max_subplots'] = {max_subplots()}): select with var_names= "
+                  "or coords=, or raise the limit", UserWarning, stacklevel=user_stacklevel())
+    curves = pdata.curves.copy(deep=True)
+    for var, sel in panels[limit:]:
+        da = curves[var]
+        curves[var] = da.where(~_is_panel(da, sel))
+    return dataclasses.replace(pdata, curves=curves)
+
+
+def _is_panel(da, sel):
+    """True over the cells of ``da`` that belong to the panel ``sel`` (element coordinates and centre)."""
+    mask = xr.ones_like(da, dtype=bool)
+    for d, v in sel.items():
+        mask = mask & (da[d] == v)
+    return mask
 
 
 def collect(data, *, var_names=None, filter_vars=None, coords=None, group=None, stats=None):
