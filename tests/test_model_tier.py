@@ -16,6 +16,7 @@ quadrature to compare with:
 """
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pymc as pm
@@ -725,3 +726,26 @@ def test_check_says_the_model_tier_cannot_take_a_simplex_element_and_does_not_ad
     (f,) = [f for f in res.findings if f.variable == "w[0]" and f.kind == "unresolved"]
     assert "the model tier cannot read this element: it raised InvalidInputError" in f.message
     assert "funnel" not in f.message and "method='model'" not in f.advice
+
+
+def test_check_takes_no_reading_from_heavy_tailed_per_draw_masses():
+    # a switch-point model's late rate at 0: given the switch point sp its index is 1 + sum(y[sp + 1:]),
+    # 33 to 50 over the sampled sp; the model tier's per-draw masses are heavy-tailed there (a few
+    # draws carry the mean), and check() took the slope above those radii, 22.5 [18, 27]
+    r = np.random.default_rng(5)
+    y = np.concatenate([r.poisson(3, 40), r.poisson(1, 60)])
+    with pm.Model() as model:
+        sp = pm.DiscreteUniform("sp", 0, 99)
+        e, late = pm.Exponential("early", 1.0), pm.Exponential("late", 1.0)
+        pm.Poisson("y", pm.math.switch(sp >= np.arange(100), e, late), observed=y)
+    # (Metropolis draws of this model, pm.sample(500, tune=500, chains=4, random_seed=1), as saved: the
+    # reading needs the chains' own sticking to few switch points, which independent draws lack)
+    saved = np.load(Path(__file__).parent / "data" / "switch_point_posterior.npz")
+    draws = {k: saved[k] for k in ("sp", "early", "late")}
+    assert 1 + y[draws["sp"].max() + 1:].sum() >= 33
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = plm.check(make_container(posterior=draws), model=model, warn=False)
+    row = res.table.loc[("posterior", "late @ 0")]
+    assert row["status"] == "unresolved" and np.isnan(row["a"])
+    assert not (np.isfinite(row.get("model_a", np.nan)) and row.get("model_a", np.nan) < 33)
