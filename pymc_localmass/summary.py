@@ -25,13 +25,16 @@ AUTO_INTERVAL_DIGITS = 2
 FORMATS = ("wide", "long")
 
 
-def _round_sig(x, digits):
-    """``x`` rounded to ``digits`` significant digits (inf, NaN and 0 unchanged)."""
+def _round_sig(x, digits, how=np.round):
+    """``x`` rounded to ``digits`` significant digits (inf, NaN and 0 unchanged).
+
+    ``how``: ``np.floor`` or ``np.ceil`` to round down or up (an interval's ends, outward).
+    """
     x = np.asarray(x, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         mag = np.floor(np.log10(np.abs(x)))
         scale = np.where(np.isfinite(mag), 10.0 ** (digits - 1 - mag), 1.0)
-        out = np.round(x * scale) / scale
+        out = how(x * scale) / scale
     keep = np.isfinite(x) & (x != 0)
     # (tiny and huge values, 1e-310 or 1e306: the power overflows; round them by their text)
     odd = keep & ~np.isfinite(out)
@@ -71,12 +74,47 @@ def _rounded(df, digits=None):
                 new[i] = float(_round_sig(vals[i], d))
         out["value"] = new if not numeric.all() else new.astype(float)
         return out
+    raw = pd.DataFrame(df)
     for col in out.columns:
         if pd.api.types.is_float_dtype(out[col]):
             d = digits if digits is not None else _digits_for(col)
             if d is None or str(col) in _COUNTS:
                 continue
-            out[col] = _round_sig(out[col].to_numpy(), d)
+            if digits is None and str(col).endswith(("_lower", "_upper")):
+                out[col] = _interval_end(raw, str(col), d)
+            else:
+                out[col] = _round_sig(out[col].to_numpy(), d)
+    return out
+
+
+def _interval_end(df, col, digits):
+    """An interval's end for display: rounded outward, with digits enough to keep the ends apart.
+
+    At two significant digits ``36.07 [35.99, 36.15]`` showed as ``36.1 [36.0, 36.0]``, the estimate
+    outside its own printed interval; outward, with a digit more wherever the two ends would round
+    alike (up to six), it shows ``36.1 [35.9, 36.2]``, and the printed interval holds the raw one.
+    """
+    low = col.endswith("_lower")
+    partner = col[: -len("_lower")] + "_upper" if low else col[: -len("_upper")] + "_lower"
+    x = df[col].to_numpy(dtype=float)
+    other = df[partner].to_numpy(dtype=float) if partner in df.columns else None
+    how = np.floor if low else np.ceil
+    out = _round_sig(x, digits, how)
+    if other is None:
+        return out
+    need = np.ones(x.shape, bool)  # (cells whose digits are not settled yet)
+    for d in range(digits, 7):
+        mine = _round_sig(x, d, how)
+        # (enough digits: the two ends differ when rounded to nearest, so the outward ends are not
+        # a coarser grid's, 35 and 37 for 35.99 and 36.15)
+        with np.errstate(invalid="ignore"):
+            apart = ((_round_sig(x, d) != _round_sig(other, d)) | (x == other) | ~np.isfinite(x)
+                     | ~np.isfinite(other))
+        take = need & (apart | (d == 6))
+        out = np.where(take, mine, out)
+        need &= ~take
+        if not need.any():
+            break
     return out
 
 

@@ -5,6 +5,7 @@ tests/models/."""
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -397,3 +398,22 @@ def test_model_tier_row_that_resolves_no_radius_is_not_sent_to_the_model_tier():
     note = status_note(row, "nu", "0", tier="model")
     assert note.startswith("the model's density resolves no radius") and "method='model'" not in note
     assert "method='model'" in status_note(row, "nu", "0", tier="samples")
+
+
+def test_printed_intervals_hold_their_estimate_and_the_raw_interval():
+    # a model-tier row 36.07 [35.99, 36.15] printed as 36.1 [36.0, 36.0]: the ends at two significant
+    # digits, to nearest. They are rounded outward now, with a digit more where they would print alike
+    from pymc_localmass.summary import SummaryDataFrame, _rounded
+
+    raw = pd.DataFrame({"a": [36.074179, 1.0213, 2.3, np.inf, 0.5], "a_lower": [35.99483, 0.9312, 1.6, 4.5, 0.5],
+                        "a_upper": [36.153529, 1.234, 9.3, np.inf, 0.5]})
+    shown = _rounded(SummaryDataFrame(raw))
+    np.testing.assert_array_equal(shown["a_lower"], [35.9, 0.93, 1.6, 4.5, 0.5])
+    np.testing.assert_array_equal(shown["a_upper"], [36.2, 1.3, 9.3, np.inf, 0.5])
+    assert np.all(shown["a_lower"] <= raw["a_lower"]) and np.all(shown["a_upper"] >= raw["a_upper"])
+    assert np.all((shown["a_lower"] <= shown["a"]) & (shown["a"] <= shown["a_upper"]))
+    rng = np.random.default_rng(7)
+    table = plm.summary({"x": rng.gamma(2.0, size=(4, 500, 30))}, centers=0.0)
+    shown, raw = _rounded(table), pd.DataFrame(table)
+    ok = np.isfinite(raw["a"])
+    assert np.all(shown["a_lower"][ok] <= raw["a_lower"][ok]) and np.all(shown["a_upper"][ok] >= raw["a_upper"][ok])
