@@ -397,6 +397,12 @@ def test_default_centers_mean_and_boundary(halfnormal_advi):
     draws = {"b": bd, "eb": np.exp(bd) - 1.0}
     assert default_centers(draws, model=m3) == {"b": {"mean": "mean"}, "eb": {"mean": "mean", "0": 0.0}}
     assert default_centers(draws)["b"] == {"mean": "mean", "0": 0.0}
+    # a simplex's elements: 0, where a category the data leave empty has its mass (the model said
+    # nothing about a Dirichlet's support, and the check looked at its means only)
+    with pm.Model() as m4:
+        pm.Dirichlet("w", np.ones(4))
+    draws = {"w": rng.dirichlet([31, 11, 6, 1], size=(2, 200))}
+    assert default_centers(draws, model=m4) == {"w": {"mean": "mean", "0": 0.0}}
 
 
 def _nuts_with_prior(model, n_prior):

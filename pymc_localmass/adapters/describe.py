@@ -105,6 +105,10 @@ def _model_supports(model):
             out.append(Support(rv.name, tname, 0.0, 1.0))
         elif tname in ("lowerbound", "interval", "upperbound"):
             out.append(Support(rv.name, tname, lo, hi))
+        elif type(model.rvs_to_transforms.get(rv)).__name__ == "SimplexTransform":
+            # (each element in (0, 1); its 1 needs every other element at 0, its 0 a category the data
+            # leave empty: the end worth a centre)
+            out.append(Support(rv.name, "simplex", 0.0, None))
     return tuple(out)
 
 
