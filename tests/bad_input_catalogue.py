@@ -506,6 +506,9 @@ CASES = [
          lambda: _mi({"theta": np.stack([_x(), np.full((4, 500), 2.5), _x()], axis=-1)}, joint=True, centers=0.0),
          Raises("InvalidInputError", r"joint ball: theta\[1\] never varies in the draws \(zero variance\).*leave "
                                      r"them out")),
+    Case("regex-invalid", "var_names='[' with filter_vars='regex'", lambda: _mi({"x": _x()}, var_names="[",
+                                                                               filter_vars="regex"),
+         Raises("InvalidInputError", r"var_names: '\[' is not a regular expression \(filter_vars='regex'\)")),
     Case("flag-string", "independent='no' (a truthy string for a bool option)",
          lambda: _lm({"x": _x()}, independent="no"),
          Raises("InvalidTypeError", r"local_mass\(\): independent must be True, False or None, got 'no' \(str\)")),

@@ -678,3 +678,15 @@ def test_a_stacked_element_dim_and_a_slice_in_coords():
     flat = xr.Dataset({"y": (("chain", "draw", "k"), rng.normal(size=(4, 300, 5)))}, coords={"k": [10, 20, 30, 40, 50]})
     part = plm.summary(flat, coords={"k": slice(20, 40)})
     assert [v for v, _ in part.index] == ["y[20]", "y[30]", "y[40]"]
+
+
+def test_nan_padded_divergence_flags_count_as_none():
+    # sample_stats stored as float with NaN where a draw has no statistics: NaN read as True
+    from conftest import make_container
+
+    rng = np.random.default_rng(6)
+    div = np.zeros((4, 300))
+    div[0, 10] = div[2, 20] = 1.0
+    div[:, 3] = np.nan
+    data = make_container(posterior={"tau": np.abs(rng.normal(size=(4, 300)))}, sample_stats={"diverging": div})
+    assert plm.summary(data, centers=0.0, round_to="none").iloc[0]["n_divergent"] == 2

@@ -240,7 +240,10 @@ def divergences(data, group, ds, sample_dims=SAMPLE_DIMS):
     if dv.shape != (ds.sizes[SAMPLE_DIMS[0]], ds.sizes[SAMPLE_DIMS[1]]):
         return _unmatched(dv, f"sample_stats has {dv.shape[0]} x {dv.shape[1]} (chain, draw), the posterior "
                               f"{ds.sizes[SAMPLE_DIMS[0]]} x {ds.sizes[SAMPLE_DIMS[1]]}")
-    return np.asarray(dv.values).astype(bool)
+    flags = np.asarray(dv.values)
+    if flags.dtype.kind == "f":  # (padded with NaN where a draw has no statistics: not a divergence)
+        flags = np.nan_to_num(flags, nan=0.0)
+    return flags.astype(bool)
 
 
 def _unmatched(dv, reason):
@@ -305,6 +308,13 @@ def select_vars(ds, var_names=None, filter_vars=None, *, sample_dims=SAMPLE_DIMS
         raise InvalidInputError(f"filter_vars must be None, 'like' or 'regex', got {filter_vars!r}")
     negated = [v[1:] for v in var_names if v.startswith("~")]
     positive = [v for v in var_names if not v.startswith("~")]
+    if filter_vars == "regex":
+        for pattern in positive + negated:
+            try:
+                re.compile(pattern)
+            except re.error as err:
+                raise InvalidInputError(f"var_names: {pattern!r} is not a regular expression (filter_vars='regex'): "
+                                        f"{err}") from None
 
     def match(pattern):
         if filter_vars is None:
