@@ -113,7 +113,7 @@ def _check_center_kinds(spec, where="centers"):
         for v in spec:
             _check_center_kinds(v, where)
         return
-    if isinstance(spec, numbers.Number) and not isinstance(spec, numbers.Real):
+    if isinstance(spec, numbers.Complex) and not isinstance(spec, numbers.Real):
         raise InvalidTypeError(f"{where}: {spec!r} is complex; a centre is a real number, an array of them or "
                                "a keyword")
     kind = getattr(getattr(spec, "dtype", None), "kind", None)

@@ -509,6 +509,14 @@ CASES = [
     Case("regex-invalid", "var_names='[' with filter_vars='regex'", lambda: _mi({"x": _x()}, var_names="[",
                                                                                filter_vars="regex"),
          Raises("InvalidInputError", r"var_names: '\[' is not a regular expression \(filter_vars='regex'\)")),
+    Case("centers-decimal", "centers=Decimal('0.5')",
+         lambda: _mi({"x": _x()}, centers=__import__("decimal").Decimal("0.5")),
+         Answer("the centre 0.5 (was called complex)", lambda idx: float(idx["x"].sel(index_stat="center_value")
+                                                                        .values.ravel()[0]) == 0.5)),
+    Case("centers-fraction", "centers=Fraction(1, 2)",
+         lambda: _mi({"x": _x()}, centers=__import__("fractions").Fraction(1, 2)),
+         Answer("the centre 0.5 (a raw numpy TypeError before)", lambda idx: float(
+             idx["x"].sel(index_stat="center_value").values.ravel()[0]) == 0.5)),
     Case("flag-string", "independent='no' (a truthy string for a bool option)",
          lambda: _lm({"x": _x()}, independent="no"),
          Raises("InvalidTypeError", r"local_mass\(\): independent must be True, False or None, got 'no' \(str\)")),
