@@ -517,6 +517,10 @@ CASES = [
          lambda: _mi({"x": _x()}, centers=__import__("fractions").Fraction(1, 2)),
          Answer("the centre 0.5 (a raw numpy TypeError before)", lambda idx: float(
              idx["x"].sel(index_stat="center_value").values.ravel()[0]) == 0.5)),
+    Case("centers-beyond-precision", "centers=1e308 for draws near 1",
+         lambda: _mi({"x": _x()}, centers=1e308),
+         Raises("InvalidInputError", r"variable 'x': its draws vary, but their distances to the centre are all "
+                                     r"equal in float64")),
     Case("flag-string", "independent='no' (a truthy string for a bool option)",
          lambda: _lm({"x": _x()}, independent="no"),
          Raises("InvalidTypeError", r"local_mass\(\): independent must be True, False or None, got 'no' \(str\)")),

@@ -655,6 +655,14 @@ def _apply_with_constants(da, center, const, *, var, radii, **kw):
                 progress.rewind(sum(counted))
             const = xr.apply_ufunc(never_varies, da.min(SAMPLE_DIMS), da.max(SAMPLE_DIMS),
                                    kwargs={"dtype": da.dtype}, dask="parallelized", output_dtypes=[bool])
+            if not bool(const.any()):
+                # (the draws vary, but not as float64 distances: a centre of 1e308 beside draws near 3,
+                # or int64 draws of 2**60 + a count; the message said the variable was constant)
+                raise InvalidInputError(
+                    f"variable {var!r}: its draws vary, but their distances to the centre are all equal in "
+                    "float64: the centre, or the draws' own magnitude, is too large for their spread to show "
+                    "(e.g. a centre far beyond the draws, or int64 values near 2**60); choose a centre nearer "
+                    "the draws, or subtract an offset from them") from None
             if bool(const.all()) or not el_dims or np.ndim(radii) > 1:
                 raise ConstantVariableError(str(err)) from None
     stacked = da.stack(__el__=el_dims)
