@@ -26,8 +26,13 @@ def _is_real_number(v):
     return isinstance(v, numbers.Real) and not isinstance(v, bool)
 
 
-def check_arguments(*, n_radii=25, min_ess=10.0, model=None, centers=None, radii=None):
-    """Scalar arguments and the kinds of ``centers``, ``radii`` and ``model``."""
+def check_arguments(*, n_radii=25, min_ess=10.0, model=None, centers=None, radii=None, window=None):
+    """Scalar arguments and the kinds of ``centers``, ``radii``, ``window`` and ``model``."""
+    if window is not None:
+        sizes = list(window) if isinstance(window, (list, tuple, np.ndarray)) else [window]
+        if not sizes or any(isinstance(w, bool) or not isinstance(w, numbers.Real) or not float(w).is_integer()
+                            for w in sizes):
+            raise InvalidInputError(f"window must be whole numbers of nearest draws (one, or a list), got {window!r}")
     if isinstance(n_radii, bool) or not isinstance(n_radii, numbers.Real) or not float(n_radii).is_integer():
         raise InvalidInputError(f"n_radii must be a whole number of radii (at least 2), got {n_radii!r}")
     if int(n_radii) < 2:

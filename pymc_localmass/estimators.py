@@ -147,7 +147,8 @@ def _compute_one(data, *, var_names=None, filter_vars=None, coords=None, group="
     if source.group != group:
         source = source.for_group(group)
     centers = "mean" if centers is None else centers
-    _validate.check_arguments(n_radii=n_radii, min_ess=min_ess, model=model, centers=centers, radii=radii)
+    _validate.check_arguments(n_radii=n_radii, min_ess=min_ess, model=model, centers=centers, radii=radii,
+                              window=window)
     if norm not in NORMS:
         raise InvalidInputError(f"norm must be one of {NORMS}, got {norm!r}")
     if method not in METHODS:

@@ -521,6 +521,8 @@ CASES = [
          lambda: _mi({"x": _x()}, centers=1e308),
          Raises("InvalidInputError", r"variable 'x': its draws vary, but their distances to the centre are all "
                                      r"equal in float64")),
+    Case("window-string", "window='auto'", lambda: _mi({"x": _x()}, window="auto"),
+         Raises("InvalidInputError", r"window must be whole numbers of nearest draws \(one, or a list\), got 'auto'")),
     Case("flag-string", "independent='no' (a truthy string for a bool option)",
          lambda: _lm({"x": _x()}, independent="no"),
          Raises("InvalidTypeError", r"local_mass\(\): independent must be True, False or None, got 'no' \(str\)")),
