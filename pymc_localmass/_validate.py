@@ -174,6 +174,9 @@ def check_draws(ds, names, group="posterior"):
             if dim in INTERNAL_DIMS:
                 raise InvalidInputError(f"variable {var!r} has a dimension named {dim!r}, a name pymc-localmass "
                                         f"uses internally ({', '.join(INTERNAL_DIMS)}); rename it")
+            if da.sizes[dim] == 0 and dim not in ("chain", "draw"):  # (the draws' own sizes: checked later)
+                raise InvalidInputError(f"variable {var!r} has no elements: its dimension {dim!r} has length 0 "
+                                        "(a coords= selection that kept nothing?)")
     check_unique_labels(ds, names)
 
 

@@ -65,10 +65,10 @@ def _compute_groups(data, groups, *, centers="mean", radii=None, n_radii=25, joi
                          "be resolved on each group's own draws)")
     one = dict(n_radii=n_radii, joint=joint, **kwargs)
     first = _compute_one(data, group=groups[0], centers=centers, radii=radii, **one)
-    clash = [n for n, da in first[0].data_vars.items() if "group" in da.dims]
+    clash = [n for n, da in first[0].data_vars.items() if "group" in da.dims or n == "group"]
     if clash:
-        raise InvalidInputError(f"variable(s) {clash} have a dimension 'group', the dim that several groups are "
-                         "stacked along; rename it, or analyse one group at a time")
+        raise InvalidInputError(f"variable(s) {clash} have a dimension or a name 'group', the dim that several groups "
+                                "are stacked along; rename it, or analyse one group at a time")
     if radii is None:  # one grid per variable spanning the first group's, and the first group on it
         radii = spanning_grids(first[0], list(first[0].data_vars), int(n_radii))
         first = _compute_one(data, group=groups[0], centers=centers, radii=radii, **one)
