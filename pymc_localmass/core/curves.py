@@ -680,7 +680,8 @@ def _summarize_rows(out, xs, s0, g0, lay, opts, *, scaled, nan_policy):
     """
     s1 = s0 + xs.shape[0]
     e_lo, e_hi = g0 + s0, g0 + s1
-    total = xs.sum(axis=1)
+    with np.errstate(invalid="ignore", over="ignore"):  # (inf + -inf: a probe for non-finite draws, said below)
+        total = xs.sum(axis=1)
     all_finite = bool(np.isfinite(total).all())
     xs = _count_finite(out, xs, s0, e_lo, all_finite, lay, nan_policy)
     cv = _row_centers(xs, total, all_finite, e_lo, e_hi, lay, opts)
