@@ -310,9 +310,11 @@ def stale_reason(container, results):
     if n_c is None or n_d is None or "," in g or int(results.attrs.get("sample_selection", 0)) \
             or np.ndim(n_c) or np.ndim(n_d):  # (several groups: one count per group)
         return None
+    if int(n_c) <= 0 or int(n_d) <= 0:  # (an approximation's exact tier: no draws counted)
+        return None
     try:
         ds = get_group(container, g)
-    except (KeyError, AttributeError, TypeError):
+    except (KeyError, AttributeError, TypeError, ValueError):
         return None
     if "chain" not in ds.dims or "draw" not in ds.dims:
         return None

@@ -690,3 +690,19 @@ def test_nan_padded_divergence_flags_count_as_none():
     div[:, 3] = np.nan
     data = make_container(posterior={"tau": np.abs(rng.normal(size=(4, 300)))}, sample_stats={"diverging": div})
     assert plm.summary(data, centers=0.0, round_to="none").iloc[0]["n_divergent"] == 2
+
+
+def test_stale_check_skips_results_without_draws_and_selections():
+    # an approximation's exact tier records no draws (n_chains = n_draws = 0, its source "laplace
+    # approximation"), and a coords= selection records the selection's counts: neither is stale
+    import xarray as xr
+
+    from pymc_localmass.results import stale_reason
+
+    tree = xr.DataTree.from_dict({"posterior": xr.Dataset({"x": (("chain", "draw"), np.zeros((1, 500)))})})
+    for attrs in ({"n_chains": 0, "n_draws": 0, "source_group": "posterior"},
+                  {"n_chains": 0, "n_draws": 0, "source_group": "laplace approximation"},
+                  {"n_chains": 4, "n_draws": 100, "source_group": "posterior", "sample_selection": 1},
+                  {"n_chains": 1, "n_draws": 500, "source_group": "posterior"}):
+        assert stale_reason(tree, xr.Dataset(attrs=attrs)) is None, attrs
+    assert "1 x 500" in stale_reason(tree, xr.Dataset(attrs={"n_chains": 4, "n_draws": 500}))
