@@ -72,7 +72,7 @@ def test_draw_dims_named_like_the_results_axes(rng):
     dims = {"x": ["group"]}
     two = (az.from_dict({"posterior": post, "prior": prior}, dims=dims) if MODERN
            else az.from_dict(posterior=post, prior=prior, dims=dims))
-    with pytest.raises(ValueError, match="dimension 'group', the dim that several groups are stacked along"):
+    with pytest.raises(ValueError, match="dimension or a name 'group', the dim that several groups are stacked along"):
         plm.local_mass(two, group=["posterior", "prior"])
 
 
