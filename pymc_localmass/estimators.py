@@ -680,13 +680,14 @@ def add_local_mass(data: DataLike, *, inplace: bool = False, merge: bool = True,
 
 
 #: attributes that must agree for new results to join earlier ones in the same groups
-_MERGE_KEYS = ("tier", "norm", "ci_prob", "joint", "source_group")
+_MERGE_KEYS = ("tier", "norm", "ci_prob", "joint", "source_group", "min_ess")
 
 
 def _merge_with_existing(old, curves, index):
     """Earlier results of other variables stay beside the new ones when they are alike.
 
-    Alike: the same tier, norm, ci_prob, joint flag and source group, and the
+    Alike: the same tier, norm, ci_prob, joint flag, source group and
+    ``min_ess`` (it sets ``r_resolved`` and the resolved radii), and the
     same number of radii. Variables computed again are replaced. Otherwise
     the new results replace the old groups, with a warning naming what is
     dropped.

@@ -706,3 +706,19 @@ def test_stale_check_skips_results_without_draws_and_selections():
                   {"n_chains": 1, "n_draws": 500, "source_group": "posterior"}):
         assert stale_reason(tree, xr.Dataset(attrs=attrs)) is None, attrs
     assert "1 x 500" in stale_reason(tree, xr.Dataset(attrs={"n_chains": 4, "n_draws": 500}))
+
+
+def test_results_of_another_min_ess_are_not_merged_in_silence():
+    # min_ess sets r_resolved and the resolved radii; results computed with 200 merged with results
+    # computed with 10, and nothing recorded which was which
+    from conftest import make_container
+
+    rng = np.random.default_rng(8)
+    data = make_container(posterior={"tau": np.abs(rng.normal(size=(4, 400))), "mu": rng.normal(size=(4, 400))})
+    first = plm.add_local_mass(data, var_names=["tau"], centers={"tau": 0.0}, min_ess=200)
+    assert plm.results.read(first)[1].attrs["min_ess"] == 200.0
+    with pytest.warns(UserWarning, match=r"the earlier results for \['tau'\] differ in min_ess"):
+        both = plm.add_local_mass(first, var_names=["mu"])
+    assert list(plm.results.read(both)[1].data_vars) == ["mu"] and plm.results.read(both)[1].attrs["min_ess"] == 10.0
+    same = plm.add_local_mass(first, var_names=["mu"], min_ess=200)
+    assert set(plm.results.read(same)[1].data_vars) == {"tau", "mu"}

@@ -1262,7 +1262,8 @@ nan_policy, progressbar
     cmap = normalise_centers(centers, names)
     _check_center_arrays(cmap, ds_sel)
     common = dict(norm=norm, ci_prob=ci_prob, grid_rule=_grid_rule(radii, n_radii, joint), source_group=src,
-                  joint=joint, n_chains=int(ds_full.sizes["chain"]), n_draws=int(ds_full.sizes["draw"]))
+                  joint=joint, n_chains=int(ds_full.sizes["chain"]), n_draws=int(ds_full.sizes["draw"]),
+                  min_ess=float(min_ess))
     if joint:
         name, label, curve, idx_row, extra = _compute_joint(
             ds_full, ds_sel, names, dens, model, cmap, radii, n_radii, norm, ci_prob, min_ess, group,

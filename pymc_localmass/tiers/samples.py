@@ -852,7 +852,7 @@ window, nan_policy, progressbar, independent
     common = dict(n_radii=int(n_radii), ci_prob=ci_prob, min_ess=min_ess, window=window,
                   nan_policy=nan_policy, progress=progress, independent=independent,
                   divergent=_selected_divergent(source, coords))
-    extra_attrs = {"independent": int(independent)}
+    extra_attrs = {"independent": int(independent), "min_ess": float(min_ess)}
     if set(coords or {}) & set(SAMPLE_DIMS):  # (n_chains, n_draws: a selection's, not the group's)
         extra_attrs["sample_selection"] = 1
     try:
