@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import decimal
+import fractions
 import numbers
 from collections.abc import Mapping
 
@@ -89,9 +91,8 @@ def normalise_centers(centers, var_names):
                                     f"{CENTER_KEYWORDS}")
         if isinstance(spec, bool) or not isinstance(spec, (str, numbers.Number, np.ndarray, xr.DataArray)):
             raise InvalidTypeError(f"centers: cannot use {type(spec).__name__} as a centre")
-        if isinstance(spec, numbers.Number) and not isinstance(spec, (numbers.Complex, np.number)) or \
-                isinstance(spec, numbers.Rational) and not isinstance(spec, (numbers.Integral, np.number)):
-            spec = float(spec)  # (a Decimal or a Fraction: the real number it names)
+        if isinstance(spec, (decimal.Decimal, fractions.Fraction)):
+            spec = float(spec)  # (the real number it names)
         return [(center_label(spec), spec)]
 
     if isinstance(centers, Mapping):

@@ -548,7 +548,7 @@ def _model_tier_reading(idata, model, var, sel, center, radii, group, ci):
     Returns ``(reading, why, refused)``: ``refused`` where the tier raised (it cannot take the
     variable or element at any radius).
     """
-    from .tiers.model import model_local_mass
+    from .tiers.model import HeavyTailWarning, model_local_mass
 
     coords = {d: [v] for d, v in sel.items()} if sel else None
     try:
@@ -566,7 +566,7 @@ def _model_tier_reading(idata, model, var, sel, center, radii, group, ci):
     # (the tier's per-draw masses heavy-tailed at some radii: a few draws carry the mean there, and the
     # slope read just above them is theirs; a switch-point model's rate at 0, whose index given any
     # sampled switch point is 33 to 50, read 22.5 [18, 27] from such radii)
-    if any("per-draw conditional masses are" in str(w.message) for w in said):
+    if any(issubclass(w.category, HeavyTailWarning) for w in said):
         return None, f"its per-draw masses {span} are heavy-tailed (a few draws carry them)", False
     # (a = inf with its lower end inf is a reading: no mass near the centre at any power, as a noise
     # sd's 0 under n observations, exp(-SS / 2 sigma^2))
@@ -962,7 +962,7 @@ class _Run:
     #: "ok" rows at numeric centres of free variables left without the model's cross-check (the cap)
     cross_unchecked: list = field(default_factory=list)
     #: rows the model tier could not read (a cross-check, or a status row it raised on), by the reason it gave
-    cross_failed: dict = field(default_factory=dict)
+    model_failed: dict = field(default_factory=dict)
 
     def row(self, model_name, region):
         """The table row of one fit and region (created empty on first use)."""
@@ -1100,7 +1100,7 @@ def _status_finding(run, rw, irow, n, lab, sel, c, cv, r):
         raise_it = False
     if not raise_it:
         if refused and free:  # (the model tier raised: said in the result's notes, not dropped)
-            run.cross_failed.setdefault(str(failed), []).append(f"{lab} @ {c}")
+            run.model_failed.setdefault(str(failed), []).append(f"{lab} @ {c}")
         return None
     # the note ends with what to do (results.STATUS_ADVICE): the advice line says it alone
     said = sampler_advice(irow) if word == "sampler" else STATUS_ADVICE.get(word)
@@ -1148,7 +1148,7 @@ def _model_cross_check(run, rw, irow, n, lab, sel, c, cv, r):
     run.cross_checks += 1
     mt = _model_reading_below(run, n, sel, cv, irow, r)
     if "failed" in mt:
-        run.cross_failed.setdefault(str(mt["failed"] or "no reason given"), []).append(f"{lab} @ {c}")
+        run.model_failed.setdefault(str(mt["failed"] or "no reason given"), []).append(f"{lab} @ {c}")
         return None
     rw.update({f"model_{k}": v for k, v in mt.items()})
     if _overlap(mt, irow):
@@ -1173,7 +1173,7 @@ def _cross_check_notes(run):
 
     notes = [f"the model tier could not read {listed(rows)} ({why}): "
              f"{'these rows stand' if len(rows) > 1 else 'it stands'} on the draws alone"
-             for why, rows in run.cross_failed.items()]
+             for why, rows in run.model_failed.items()]
     left = run.cross_unchecked
     if left:
         notes.append(f"the model's density cross-checked the first {run.cross_checks} 'ok' rows at numeric "

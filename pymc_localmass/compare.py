@@ -42,7 +42,7 @@ from ._stack import user_stacklevel
 from . import __version__
 from ._api import CentersLike, Coords, FilterVars, RadiiLike, VarNames, public
 from ._compat import get_group
-from .errors import InvalidInputError, InvalidTypeError, UnknownNameError, _UnmeasurableError
+from .errors import InvalidInputError, InvalidTypeError, UnknownNameError, _NonFiniteDraws, _UnmeasurableError
 from ._validate import check_ci_prob
 from .adapters import SAMPLE_DIMS, select_coords, select_vars
 from .adapters.source import convert
@@ -510,17 +510,13 @@ def _naming_the_fit(name):
     """Non-finite draws in one fit: the error names the fit, and what to do here.
 
     The estimators' advice, ``nan_policy='omit'``, is an option of ``local_mass`` that a
-    comparison does not take: every fit is compared on all its draws.
+    comparison does not take: every fit is compared on all its draws. (An approximation's
+    overflowing transform, :class:`_UnmeasurableError`, is another error: compare leaves it out.)
     """
     try:
         yield
-    except InvalidInputError as err:
-        text = str(err)
-        # (an approximation's overflowing transform is left out of the comparison, by compare itself)
-        if isinstance(err, _UnmeasurableError) or "non-finite draws" not in text:
-            raise
-        text = text.replace("; pass nan_policy='omit' to leave them out", "").replace("; pass nan_policy='omit'", "")
-        raise InvalidInputError(f"fit {name!r}: {text}; a comparison or check reads every draw: select the "
+    except _NonFiniteDraws as err:
+        raise InvalidInputError(f"fit {name!r}: {err.finding}; a comparison or check reads every draw: select the "
                                 "finite draws first (e.g. idata.sel(chain=...) or .sel(draw=...)), or analyse that "
                                 "fit alone with local_mass(..., nan_policy='omit')") from None
 

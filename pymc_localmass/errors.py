@@ -35,6 +35,19 @@ class SchemaError(InvalidInputError):
         super().__init__(f"{kind}: {len(self.violations)} schema violation(s):\n{lines}")
 
 
+class _NonFiniteDraws(InvalidInputError):
+    """Draws with NaN or inf, and ``nan_policy="raise"``.
+
+    Internal: the estimators' message ends with their advice (``nan_policy='omit'``);
+    ``finding`` is the message without it, for callers that take no ``nan_policy``
+    (:func:`~pymc_localmass.compare`, :func:`~pymc_localmass.check`) and give their own.
+    """
+
+    def __init__(self, finding, advice):
+        super().__init__(f"{finding}; {advice}" if advice else finding)
+        self.finding = finding
+
+
 class _UnmeasurableError(InvalidInputError):
     """Variables an approximation cannot give (non-finite values through its transform and in its draws).
 

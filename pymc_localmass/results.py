@@ -336,13 +336,18 @@ def read_current(container, what="analysed again"):
     why = stale_reason(container, got[0])
     if why is None:
         return got
+    warn_stale(why, what)
+    return None
+
+
+def warn_stale(why, what="analysed again"):
+    """The ``UserWarning`` for results of other draws (``why``: :func:`stale_reason`), and what happens instead."""
     import warnings
 
     from ._stack import user_stacklevel
 
     warnings.warn(f"{why} (a selection of chains or draws since?): {what}", UserWarning,
                   stacklevel=user_stacklevel())
-    return None
 
 
 def check_distinct_labels(pairs):

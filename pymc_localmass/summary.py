@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -13,9 +12,8 @@ import xarray as xr
 from ._api import (CentersLike, Coords, DataLike, FilterVars, Group, Method, Norm, RadiiLike, SampleDims, VarNames,
                    given, public)
 from ._compat import get_group, is_datatree, is_inferencedata
-from ._stack import user_stacklevel
 from .results import (center_text, element_labels, joint_dim, read, stale_reason, status_note, status_word,
-                      stored_centers)
+                      stored_centers, warn_stale)
 from .errors import InvalidInputError
 
 
@@ -306,8 +304,7 @@ def _index_of(data, var_names, filter_vars, kwargs):
         stored = got[1] if got is not None else None
         stale = stored is not None and stale_reason(data, got[0])
         if stale:  # (computed again below, at the stored variables and centres)
-            warnings.warn(f"{stale} (a selection of chains or draws since?): analysed again", UserWarning,
-                          stacklevel=user_stacklevel())
+            warn_stale(stale)
         if stored is not None and not kwargs and not stale:
             return _stored_and_missing(data, stored, var_names, filter_vars)
         elif stored is not None and "centers" not in kwargs and not int(stored.attrs.get("joint", 0)) \

@@ -459,12 +459,13 @@ def cap_panels(pdata, kind):
     18 minutes. Panels past the limit get no data (so no panel); the results are copies.
     """
     per_panel = 2 if kind == "both" else 1
-    limit = max(1, max_subplots() // per_panel)
+    most = max_subplots()
+    limit = max(1, most // per_panel)
     panels = pdata.panels()
     if len(panels) <= limit:
         return pdata
     warnings.warn(f"plot_local_mass: {len(panels)} panels ({len(panels) * per_panel} plots); showing the first "
-                  f"{limit} (ArviZ's rcParams['plot.max_subplots'] = {max_subplots()}): select with var_names= "
+                  f"{limit} (ArviZ's rcParams['plot.max_subplots'] = {most}): select with var_names= "
                   "or coords=, or raise the limit", UserWarning, stacklevel=user_stacklevel())
     curves = pdata.curves.copy(deep=True)
     for var, sel in panels[limit:]:

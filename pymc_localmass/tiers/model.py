@@ -98,7 +98,7 @@ from ..core.curves import CURVE_STATS, INDEX_STATS, STATUS_WORDS, no_draws_value
 from ..core.distances import center_values, joint_distances
 from ..core.ess import EXACT_ESS, series_ess
 from ..core.index import fit_index_curve, fit_slopes, rise_without_bound, small_balls
-from ..errors import InvalidInputError, InvalidTypeError
+from ..errors import InvalidInputError, InvalidTypeError, _NonFiniteDraws
 from ..core.quadrature import check_radii_precision, conditional_ball_mass, qmc_ball_log_integral
 from ..results import base_attrs, joint_center_label, merge_curves
 from .samples import compute as samples_compute
@@ -329,10 +329,8 @@ def _flat_draws(ds, dens, nan_policy, group):
     bad = ~np.all(np.isfinite(arr), axis=-1)
     if bad.any():
         if nan_policy == "raise":
-            raise InvalidInputError(
-                f"group {group!r} has {int(bad.sum())} draw(s) with NaN or inf in a free variable; "
-                "pass nan_policy='omit' to leave them out"
-            )
+            raise _NonFiniteDraws(f"group {group!r} has {int(bad.sum())} draw(s) with NaN or inf in a free variable",
+                                  "pass nan_policy='omit' to leave them out")
     # draws the model gives no density are not draws of this model (one batched evaluation)
     lp = dens.logp(arr[~bad])
     outside = ~np.isfinite(lp)
@@ -716,6 +714,14 @@ def _scale_partner(dens, partners, var, pos, rows, flat, bad):
     return partner, _robust_scale(flat[..., pcol][~bad])
 
 
+class HeavyTailWarning(RuntimeWarning):
+    """The per-draw conditional masses of an element are heavy-tailed (or carried by few draws).
+
+    Their mean is unreliable at the radii it names; :func:`~pymc_localmass.check` takes no
+    reading from such an element (the slope just above those radii is a few draws' too).
+    """
+
+
 def _warn_heavy(st, el_name, label, r_report):
     """Warn when the element's per-draw conditional masses are heavy-tailed or carried by few draws."""
     if np.any(st["heavy"]):
@@ -731,7 +737,7 @@ def _warn_heavy(st, el_name, label, r_report):
             f"mean is unreliable; radii up to {big:.3g} are flagged unresolved (the draws that would "
             "carry the mass there, such as a funnel's neck, are too rare). A local-scale parent that "
             "could be integrated with the element was not found; use the samples tier's radii, or a "
-            "non-centred parameterisation if the model is centred.", RuntimeWarning, stacklevel=user_stacklevel())
+            "non-centred parameterisation if the model is centred.", HeavyTailWarning, stacklevel=user_stacklevel())
 
 
 def _warn_no_index(st, el_name, label, r_report, idx_row):

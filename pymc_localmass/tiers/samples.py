@@ -37,7 +37,7 @@ from ..core.distances import joint_distances
 from ..core.index import window_sizes
 from ..core.lattice import fine_grid, lattice, nearest_lattice_gap, never_varies, safe_std
 from ..core.rescale import rescaled_local_mass_curves
-from ..errors import InvalidInputError, UnknownNameError
+from ..errors import InvalidInputError, UnknownNameError, _NonFiniteDraws
 from ..results import base_attrs, element_labels, joint_center_label, merge_curves
 
 _PROGRESS_THRESHOLD = 5e7  # element-draws above which a progress bar is shown by default
@@ -273,9 +273,8 @@ def _apply_core(da, center, *, var, scaled, radii, n_radii, ci_prob, min_ess, wi
     except NonFiniteError as err:
         advice = ("that is with nan_policy='omit' (the non-finite draws left out)"
                   if nan_policy == "omit" else "pass nan_policy='omit' to leave them out")
-        raise InvalidInputError(
-            f"variable {var!r} has non-finite draws (NaN or inf) at {_element_name(da, err.element)}: {err}; "
-            f"{advice}"
+        raise _NonFiniteDraws(
+            f"variable {var!r} has non-finite draws (NaN or inf) at {_element_name(da, err.element)}: {err}", advice
         ) from None
     except ConstantError as err:
         raise _ConstantElements(
@@ -777,7 +776,7 @@ def _joint_ball(ds, names, cmap, curves_vars, index_vars, extra_attrs, *, radii,
     name = "+".join(names)
     if any(ds[v].isnull().any() for v in names) and nan_policy == "raise":
         bad = [v for v in names if ds[v].isnull().any()]
-        raise InvalidInputError(f"variable(s) {bad} have non-finite draws; pass nan_policy='omit'")
+        raise _NonFiniteDraws(f"variable(s) {bad} have non-finite draws", "pass nan_policy='omit'")
     dist, scale, unit, top, label, cvec, jump, off_lattice, edge = _joint_inputs(ds, names, cmap, norm, model,
                                                                                  map_cache)
     r = radii_for(radii, name if isinstance(radii, Mapping) else None)
