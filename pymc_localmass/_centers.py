@@ -34,11 +34,11 @@ def center_label(spec):
     if isinstance(spec, str):
         return spec
     if isinstance(spec, numbers.Number):
-        return f"{float(spec):g}"
+        return f"{float(spec) + 0.0:g}"  # (+ 0.0: -0.0 is the centre 0, labelled '0')
     values = np.asarray(spec.values if isinstance(spec, xr.DataArray) else spec)
     if 0 < values.size <= ARRAY_LABEL_SIZE and values.dtype.kind in "biuf":
         # (four significant digits: a title's worth; arrays whose labels coincide take a suffix)
-        return "(" + ", ".join(f"{float(v):.4g}" for v in values.ravel()) + ")"
+        return "(" + ", ".join(f"{float(v) + 0.0:.4g}" for v in values.ravel()) + ")"
     return "array"
 
 
@@ -93,6 +93,8 @@ def normalise_centers(centers, var_names):
             raise InvalidTypeError(f"centers: cannot use {type(spec).__name__} as a centre")
         if isinstance(spec, (decimal.Decimal, fractions.Fraction)):
             spec = float(spec)  # (the real number it names)
+        if isinstance(spec, numbers.Real) and spec == 0:
+            spec = spec + 0  # (-0.0 is the centre 0: the same label, and a repeat of 0.0)
         return [(center_label(spec), spec)]
 
     if isinstance(centers, Mapping):

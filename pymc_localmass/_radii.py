@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -77,13 +78,66 @@ def grid_rule(radii, names, joint, n_radii, min_ess):
     str
     """
     auto = f"auto: {int(n_radii)} log-spaced radii from the {min_ess:g}-th nearest draw to one posterior sd"
+    balls = ["+".join(names)] if joint else list(names)
     if radii is None:
         return auto
     if not isinstance(radii, Mapping):
-        return "explicit"
-    given = [n for n in (["+".join(names)] if joint else names) if n in radii]
-    if len(given) == (1 if joint else len(names)):
-        return "explicit"
-    if not given:
-        return auto
-    return f"explicit for {', '.join(given)}; {auto} for the others"
+        return EXPLICIT
+    return combine_rules({n: EXPLICIT if n in radii else auto for n in balls})
+
+
+#: the ``grid_rule`` of explicit radii
+EXPLICIT = "explicit"
+_OTHERS = "the others"
+
+
+def combine_rules(rules):
+    """One ``grid_rule`` for the variables' own rules ``{name: rule}``: their common rule, or which have which.
+
+    Rules that differ are listed as ``"<rule> for <names>; ..."``, explicit
+    radii first and the last rule ``for the others`` (docs/schema.md);
+    :func:`variable_rules` reads it back.
+
+    Examples
+    --------
+    >>> combine_rules({"tau": "explicit", "mu": "auto: 25 radii"})
+    'explicit for tau; auto: 25 radii for the others'
+    >>> combine_rules({"tau": "explicit", "mu": "explicit"})
+    'explicit'
+    """
+    groups = {}
+    for name, rule in rules.items():
+        groups.setdefault(str(rule), []).append(str(name))
+    if len(groups) <= 1:
+        return next(iter(groups), EXPLICIT)
+    order = sorted(groups, key=lambda r: r != EXPLICIT)  # (stable: explicit radii first, then as met)
+    parts = [f"{r} for {', '.join(groups[r])}" for r in order[:-1]]
+    return "; ".join(parts + [f"{order[-1]} for {_OTHERS}"])
+
+
+def variable_rules(rule, names):
+    """Each variable's radius-grid rule ``{name: rule}``, read from a results dataset's ``grid_rule``.
+
+    The inverse of :func:`combine_rules` for the variables ``names`` of the
+    dataset (a rule that names no variable holds for all of them).
+
+    Examples
+    --------
+    >>> variable_rules("explicit for tau; auto: 25 radii for the others", ["tau", "mu"])
+    {'tau': 'explicit', 'mu': 'auto: 25 radii'}
+    >>> variable_rules("explicit", ["tau", "mu"])
+    {'tau': 'explicit', 'mu': 'explicit'}
+    """
+    rule = str(rule)
+    names = [str(n) for n in names]
+    parts = re.split(r"; (?=explicit for |auto)", rule)
+    if len(parts) == 1 and not rule.startswith(f"{EXPLICIT} for "):
+        return dict.fromkeys(names, rule)
+    out = {}
+    for part in parts:
+        text, sep, who = part.rpartition(" for ")
+        if not sep:
+            return dict.fromkeys(names, rule)  # (not a list of rules: the rule of every variable)
+        listed = [n for n in names if n not in out] if who == _OTHERS else who.split(", ")
+        out.update((n, text) for n in listed if n in names)
+    return {n: out.get(n, rule) for n in names}

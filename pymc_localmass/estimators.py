@@ -23,13 +23,14 @@ from . import _validate, tiers
 from ._api import (CentersLike, Coords, DataLike, FilterVars, Group, Method, Norm, RadiiLike, SampleDims, VarNames,
                    given, public)
 from ._compat import default_ci_prob, is_draws_node
+from ._radii import combine_rules, variable_rules
 from .adapters import SAMPLE_DIMS, select_coords, select_vars
 from .adapters.source import convert, is_results  # noqa: F401 (is_results: for summary)
 from .core.curves import INDEX_STATS, STATUS_WORDS, no_draws_value
 from .core.distances import NORMS
 from .core.index import BEND_LIMIT, REACH_ESS, curve_reach, curve_steepens, fit_index_curve, rise_without_bound
 from .errors import InvalidInputError, InvalidTypeError
-from .results import CURVE_GROUP, attach, read_current, stored_centers, validate
+from .results import CURVE_GROUP, OWN_ATTRS, attach, read, read_current, stored_centers, validate
 
 #: the estimator tiers ``local_mass(method=...)`` names (``"auto"`` picks one from the input)
 METHODS = ("auto", "samples", "analytic", "model")
@@ -614,10 +615,13 @@ def add_local_mass(data: DataLike, *, inplace: bool = False, merge: bool = True,
 
     With ``merge=True`` (the default) results already attached for other
     variables stay beside the new ones when they were computed alike (same
-    tier, norm, ci_prob, joint flag, group and number of radii); variables
-    computed again are replaced. Otherwise, or with ``merge=False``, the new
-    results replace the groups (with a warning naming what is dropped,
-    unless ``merge=False``).
+    tier, norm, ci_prob, joint flag, group, ``min_ess`` and number of radii;
+    not a second joint ball); variables computed again are replaced, and
+    ``grid_rule`` says which variables have explicit radii. Otherwise, or
+    with ``merge=False``, the new results replace the groups (with a warning
+    naming what is dropped, unless ``merge=False``). Attributes you put on
+    the groups (any key not among the package's own,
+    ``pymc_localmass.results.OWN_ATTRS``) are kept unless ``merge=False``.
 
     Parameters
     ----------
@@ -675,8 +679,25 @@ def add_local_mass(data: DataLike, *, inplace: bool = False, merge: bool = True,
             "mass_index()")
     curves, index = _compute(source, **kwargs)
     if merge:
+        stored = read(data)
         curves, index = _merge_with_existing(read_current(data, "replaced"), curves, index)
+        curves, index = _keep_user_attrs(stored, curves, index)
     return attach(data, curves, index, inplace=inplace)
+
+
+def _keep_user_attrs(stored, curves, index):
+    """The new groups with the attributes the user put on the stored ones (keys not in ``OWN_ATTRS``)."""
+    if stored is None:
+        return curves, index
+    out = []
+    for new, old in zip((curves, index), stored):
+        mine = {k: v for k, v in (old.attrs if old is not None else {}).items()
+                if k not in OWN_ATTRS and k not in new.attrs}
+        if mine:
+            new = new.copy(deep=False)
+            new.attrs = {**new.attrs, **mine}
+        out.append(new)
+    return out[0], out[1]
 
 
 #: attributes that must agree for new results to join earlier ones in the same groups
@@ -688,9 +709,11 @@ def _merge_with_existing(old, curves, index):
 
     Alike: the same tier, norm, ci_prob, joint flag, source group and
     ``min_ess`` (it sets ``r_resolved`` and the resolved radii), and the
-    same number of radii. Variables computed again are replaced. Otherwise
-    the new results replace the old groups, with a warning naming what is
-    dropped.
+    same number of radii; and not joint balls (the groups' attrs describe
+    one). Variables computed again are replaced. Otherwise the new results
+    replace the old groups, with a warning naming what is dropped. The
+    merged ``grid_rule`` says which variables have explicit radii and which
+    the automatic grid (:func:`~pymc_localmass._radii.combine_rules`).
     """
     if old is None or old[1] is None:
         return curves, index
@@ -698,15 +721,28 @@ def _merge_with_existing(old, curves, index):
     keep = [v for v in old_c.data_vars if v not in curves.data_vars and v in old_i.data_vars]
     if not keep:
         return curves, index
-    alike = (all(str(old_c.attrs.get(k)) == str(curves.attrs.get(k)) for k in _MERGE_KEYS)
-             and old_c.sizes.get("radius") == curves.sizes.get("radius"))
-    if not alike:
-        why = [k for k in _MERGE_KEYS if str(old_c.attrs.get(k)) != str(curves.attrs.get(k))] or ["radius"]
+    why = [k for k in _MERGE_KEYS if str(old_c.attrs.get(k)) != str(curves.attrs.get(k))]
+    if not why and old_c.sizes.get("radius") != curves.sizes.get("radius"):
+        why = ["radius"]
+    if why:
         warnings.warn(
             f"add_local_mass: the earlier results for {keep} differ in {', '.join(why)} from the new ones and "
             "are replaced (compute them in one call, or with the same settings, to keep both)",
             UserWarning, stacklevel=user_stacklevel())
         return curves, index
+    if int(curves.attrs.get("joint", 0) or 0):
+        # (a joint ball's centre and coordinates are attrs of the groups, center_values and joint_vars:
+        # the groups describe one ball)
+        warnings.warn(
+            f"add_local_mass: the earlier joint ball {keep} is replaced by the new one {list(curves.data_vars)} "
+            "(the groups hold one joint ball, whose centre is in their attrs: compute the balls into separate "
+            "containers, or with local_mass(..., joint=True), to keep both)",
+            UserWarning, stacklevel=user_stacklevel())
+        return curves, index
+    # each variable's radius grid as it was computed: explicit radii for some, the automatic grid for others
+    rules = variable_rules(old_c.attrs.get("grid_rule", ""), list(old_c.data_vars))
+    rules.update(variable_rules(curves.attrs.get("grid_rule", ""), list(curves.data_vars)))
+    rule = combine_rules({v: rules[v] for v in keep + list(curves.data_vars)})
     merged = []
     for new, prev in ((curves, old_c), (index, old_i)):
         ds = xr.merge([prev[keep], new], join="outer", compat="no_conflicts", combine_attrs="override")
@@ -714,7 +750,7 @@ def _merge_with_existing(old, curves, index):
         used = [c for c in ds["center"].values
                 if any(not bool(ds[v].sel(center=c).isnull().all()) for v in ds.data_vars)]
         ds = ds.sel(center=used)
-        ds.attrs = dict(new.attrs)
+        ds.attrs = dict(new.attrs, grid_rule=rule)
         # the earlier results may come from a file: its encodings (a '<U1' centre label
         # dtype, chunking) would cut or reshape the merged values when written again
         ds = ds.copy(deep=False)  # (new variable objects: the user's container keeps its own)

@@ -14,6 +14,24 @@ from .errors import InvalidInputError, InvalidTypeError, SchemaError
 CURVE_GROUP = "local_mass"
 INDEX_GROUP = "local_mass_index"
 REQUIRED_ATTRS = ("tier", "norm", "ci_prob", "grid_rule", "pymc_localmass_version", "created_at")
+#: every attribute the package writes on the results groups (docs/schema.md); ``add_local_mass``
+#: keeps the others, the user's own, when it merges or replaces the groups
+OWN_ATTRS = frozenset(REQUIRED_ATTRS + (
+    # every tier
+    "source_group", "joint", "n_chains", "n_draws", "index_method", "min_ess",
+    # samples tier
+    "independent", "sample_selection", "index_window_cap",
+    # joint balls
+    "center_values", "joint_vars",
+    # several groups along dim "group"
+    "groups", "group_tiers",
+    # approximations
+    "approximation", "variable_tiers", "fallback_reason", "qmc_reason", "n_points", "n_randomizations",
+    "monotone_deterministics", "omitted",
+    # model tier and QMC through the model
+    "pairs", "max_tail_index", "pair_truncation", "thinned_draws", "qmc_points", "block_dim", "normalisation",
+    "anchor_radius", "anchor_mass", "anchor_log_se", "anchor_draws_inside",
+))
 
 
 def base_attrs(*, tier, norm, ci_prob, grid_rule, source_group, joint, n_chains, n_draws, **extra):

@@ -722,3 +722,87 @@ def test_results_of_another_min_ess_are_not_merged_in_silence():
     assert list(plm.results.read(both)[1].data_vars) == ["mu"] and plm.results.read(both)[1].attrs["min_ess"] == 10.0
     same = plm.add_local_mass(first, var_names=["mu"], min_ess=200)
     assert set(plm.results.read(same)[1].data_vars) == {"tau", "mu"}
+
+
+def test_merged_grid_rule_describes_every_variable():
+    # outside check: merging mu (automatic grid) into results of tau (explicit radii) rewrote the
+    # groups' grid_rule to the automatic grid's, though tau's radii were still the explicit ones
+    from pymc_localmass._radii import variable_rules
+
+    rng = np.random.default_rng(9)
+    data = make_container(posterior={"tau": np.abs(rng.normal(size=(4, 300))), "mu": rng.normal(size=(4, 300)),
+                                     "nu": rng.normal(size=(4, 300))})
+    first = plm.add_local_mass(data, var_names=["tau"], centers={"tau": 0.0}, radii=np.geomspace(0.1, 1, 25))
+    assert plm.results.read(first)[0].attrs["grid_rule"] == "explicit"
+    both = plm.add_local_mass(first, var_names=["mu"])
+    auto = plm.local_mass(data, var_names="mu").attrs["grid_rule"]
+    assert auto.startswith("auto")
+    for ds in plm.results.read(both):
+        assert ds.attrs["grid_rule"] == f"explicit for tau; {auto} for the others"
+        assert variable_rules(ds.attrs["grid_rule"], list(ds.data_vars)) == {"tau": "explicit", "mu": auto}
+    # a third variable with explicit radii joins tau's list; recomputing tau on the automatic grid
+    # leaves every variable's on it
+    three = plm.add_local_mass(both, var_names=["nu"], radii=np.geomspace(0.1, 1, 25))
+    assert plm.results.read(three)[0].attrs["grid_rule"] == f"explicit for tau, nu; {auto} for the others"
+    again = plm.add_local_mass(three, var_names=["tau", "nu"])
+    assert plm.results.read(again)[1].attrs["grid_rule"] == auto
+
+
+def test_merge_keeps_the_users_attrs():
+    # outside check: out["local_mass"].attrs["my_note"] = "x" was dropped by the next add_local_mass
+    from pymc_localmass.results import OWN_ATTRS
+
+    rng = np.random.default_rng(10)
+    data = make_container(posterior={"tau": np.abs(rng.normal(size=(4, 300))), "mu": rng.normal(size=(4, 300))})
+    out = plm.add_local_mass(data, var_names=["tau"], centers={"tau": 0.0})
+    out["local_mass"].attrs["my_note"] = "keep me"
+    out["local_mass_index"].attrs["reviewed"] = 1
+    out["local_mass"].attrs["sample_selection"] = 1  # (the package's own key: describes the results it came with)
+    merged = plm.add_local_mass(out, var_names=["mu"])
+    new_c, new_i = plm.results.read(merged)
+    assert new_c.attrs["my_note"] == "keep me" and new_i.attrs["reviewed"] == 1
+    assert "sample_selection" not in new_c.attrs and "my_note" not in new_i.attrs
+    # kept when the same variable is computed again, and when other settings replace the groups
+    assert plm.results.read(plm.add_local_mass(merged, var_names=["mu"]))[0].attrs["my_note"] == "keep me"
+    with pytest.warns(UserWarning, match="differ in norm"):
+        other = plm.add_local_mass(merged, var_names=["mu"], norm="max")
+    assert plm.results.read(other)[0].attrs["my_note"] == "keep me"
+    # merge=False replaces the groups as they are
+    assert "my_note" not in plm.results.read(plm.add_local_mass(merged, var_names=["mu"], merge=False))[0].attrs
+    # every key the package writes is one of its own (else it would be kept as the user's)
+    several = make_container(posterior={"tau": np.abs(rng.normal(size=(4, 300)))},
+                             prior={"tau": np.abs(rng.normal(size=(4, 300)))})
+    for ds in (plm.local_mass(data, centers=0.0), plm.local_mass(data, joint=True, centers=0.0, radii=[0.5, 1.0]),
+               plm.mass_index(data, coords={"chain": [0, 1]}),
+               plm.mass_index(plm.local_mass(data)),
+               plm.local_mass(several, group=["posterior", "prior"], centers=0.0)):
+        assert set(ds.attrs) <= OWN_ATTRS, set(ds.attrs) - OWN_ATTRS
+
+
+def test_a_second_joint_ball_replaces_the_first_with_a_warning():
+    # the groups' attrs center_values and joint_vars describe one joint ball: a second one merged
+    # beside the first left the first described by the second's centre and coordinates
+    rng = np.random.default_rng(11)
+    data = make_container(posterior={"mu": rng.normal(size=(4, 300)), "tau": np.abs(rng.normal(size=(4, 300))),
+                                     "nu": rng.normal(5, 1, size=(4, 300))})
+    first = plm.add_local_mass(data, var_names=["mu", "tau"], joint=True, centers=0.0)
+    with pytest.warns(UserWarning, match=r"the earlier joint ball \['mu\+tau'\] is replaced"):
+        second = plm.add_local_mass(first, var_names=["nu"], joint=True, centers=5.0)
+    curves = plm.results.read(second)[0]
+    assert list(curves.data_vars) == ["nu"] and curves.attrs["joint_vars"] == "nu"
+    assert curves.attrs["center_values"] == "5"
+
+
+def test_negative_zero_is_the_centre_zero():
+    # outside check: centers=[0.0, -0.0] gave two centres '0' and '-0' (exact repeats are refused)
+    from pymc_localmass.errors import InvalidInputError
+
+    d = {"x": np.random.default_rng(12).normal(size=(4, 300))}
+    res = plm.mass_index(d, centers=-0.0)
+    assert [str(c) for c in res["center"].values] == ["0"]
+    assert not np.signbit(res["x"].sel(index_stat="center_value").values).any()
+    for centers in ([0.0, -0.0], [-0.0, 0], [np.float32(-0.0), 0.0]):
+        with pytest.raises(InvalidInputError, match="'x' is given the centre 0 twice"):
+            plm.mass_index(d, centers=centers)
+    assert [str(c) for c in plm.mass_index(d, centers=[np.array(-0.0), np.array(1.0)])["center"].values] == [
+        "(0)", "(1)"]
