@@ -63,6 +63,8 @@ def to_dataset(data, group="posterior", sample_dims=SAMPLE_DIMS):
         arrays = {}
         n_lead = len(sample_dims)
         for name, value in data.items():
+            if isinstance(value, np.ma.MaskedArray):
+                value = _unmasked(name, value)
             arr = np.asarray(value)
             if arr.ndim < n_lead:
                 raise InvalidInputError(
@@ -98,6 +100,18 @@ def to_dataset(data, group="posterior", sample_dims=SAMPLE_DIMS):
         # so that intervals can compare chains (the draws' order carries nothing)
         ds = _as_chains(ds, PRIOR_CHAINS)
     return ds
+
+
+def _unmasked(name, value):
+    """The data of a numpy masked array with no masked value; one with some is refused (the mask is not read)."""
+    n_masked = int(np.count_nonzero(np.ma.getmaskarray(value)))
+    if n_masked:
+        fill = "filled(np.nan)" if value.dtype.kind in "fc" else "astype(float).filled(np.nan)"
+        raise InvalidInputError(
+            f"variable {name!r} is a numpy masked array with {n_masked} masked value(s): the mask is not "
+            f"honoured (the masked draws would be used); pass x.{fill} with nan_policy='omit' to leave "
+            "them out")
+    return np.ma.getdata(value)
 
 
 def independent_draws(data, group, ds=None, sample_dims=SAMPLE_DIMS):

@@ -331,6 +331,15 @@ def _joint_inputs(ds, var_names, centers, norm, model, map_cache):
         cparts.append(c)
         sd_parts.append(xr.apply_ufunc(_finite_std, flat.stack(__s__=SAMPLE_DIMS), input_core_dims=[["__s__"]],
                                        dask="parallelized", output_dtypes=[float]))
+        flat_sd = np.asarray(sd_parts[-1].values)
+        if (flat_sd <= 0).any():  # (int64 draws near 2**60 that vary, but not in float64)
+            lost = np.asarray(_varies_beyond_float64(flat).values) & (flat_sd <= 0)
+            if lost.any():
+                at = int(np.argmax(lost))
+                el = flat.isel(__coord__=at)
+                raise InvalidInputError("joint ball: " + _float64_collapse_message(
+                    var, coord_names[len(coord_names) - lost.size + at], el.min().values.item(),
+                    el.max().values.item(), flat.dtype))
     X = xr.concat(parts, dim="__coord__", coords="minimal", compat="override")
     C = xr.concat(cparts, dim="__coord__")
     sd = xr.concat(sd_parts, dim="__coord__")
@@ -625,6 +634,36 @@ class ConstantVariableError(InvalidInputError):
     """Every element of a variable is constant in the draws: nothing to measure."""
 
 
+def _varies_beyond_float64(da):
+    """Per element: the draws vary in their own dtype (int64, uint64, longdouble), though float64 may not see it.
+
+    All False for dtypes float64 holds exactly (their spread is float64's).
+    """
+    dt = np.dtype(da.dtype)
+    if not (dt.kind in "iu" and dt.itemsize >= 8) and not (dt.kind == "f" and dt.itemsize > 8):
+        return xr.zeros_like(da.isel({d: 0 for d in SAMPLE_DIMS}, drop=True), dtype=bool)
+    return da.max(SAMPLE_DIMS) != da.min(SAMPLE_DIMS)
+
+
+def _float64_collapse_message(var, where, lo, hi, dtype):
+    return (f"variable {var!r} varies at {where} (its draws run from {lo} to {hi}, {dtype}), but not within "
+            "float64 precision: they are equal after conversion to float64, in which the distances are "
+            "computed; subtract an offset first (e.g. x - x.min())")
+
+
+def _check_float64_collapse(da, const, var):
+    """Refuse elements read as constant whose draws do vary in their own dtype (int64 near 2**60)."""
+    lost = const & _varies_beyond_float64(da)
+    if not bool(lost.any()):
+        return
+    el_dims = [d for d in da.dims if d not in SAMPLE_DIMS]
+    flat = np.asarray(lost.transpose(*el_dims).values).reshape(-1)
+    at = int(np.argmax(flat))
+    el = da.stack(__el__=el_dims).isel(__el__=at) if el_dims else da
+    lo, hi = el.min().values.item(), el.max().values.item()
+    raise InvalidInputError(_float64_collapse_message(var, _element_name(da, at), lo, hi, da.dtype)) from None
+
+
 def _apply_with_constants(da, center, const, *, var, radii, **kw):
     """:func:`_apply_core`, with the elements that never vary answered exactly.
 
@@ -654,6 +693,7 @@ def _apply_with_constants(da, center, const, *, var, radii, **kw):
                 progress.rewind(sum(counted))
             const = xr.apply_ufunc(never_varies, da.min(SAMPLE_DIMS), da.max(SAMPLE_DIMS),
                                    kwargs={"dtype": da.dtype}, dask="parallelized", output_dtypes=[bool])
+            _check_float64_collapse(da, const, var)
             if not bool(const.any()):
                 # (the draws vary, but not as float64 distances: a centre of 1e308 beside draws near 3,
                 # or int64 draws of 2**60 + a count; the message said the variable was constant)
