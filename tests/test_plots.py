@@ -272,6 +272,18 @@ def test_plain_posterior_is_computed_with_a_note():
     assert plm.results.read(idata) is None  # the input is untouched
 
 
+def test_estimator_options_for_stored_results_are_said_to_be_ignored(fitted):
+    # outside check: stats={'local_mass': {'centers': 3.0}} on a container with stored results drew
+    # the stored centre (tau @ 0) and said nothing
+    with pytest.warns(UserWarning, match=r"option\(s\) \['centers'\] ignored for the stored local_mass results "
+                                         r"of \['tau'\].*plm\.add_local_mass\(idata, centers=\.\.\.\)"):
+        out = plot_local_mass(fitted, var_names="tau", stats={"local_mass": {"centers": 3.0}}, **_kw())
+    assert _artists(out, "mass", "tau", {"center": "0"})  # the stored centre, as the warning says
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # without stats: nothing to say
+        plot_local_mass(fitted, var_names="tau", **_kw())
+
+
 def test_results_dataset_and_dict_of_draws(results):
     curves, _ = results
     out = plot_local_mass(curves, var_names="tau", **_kw())  # index fitted from the curves

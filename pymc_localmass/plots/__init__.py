@@ -90,7 +90,8 @@ def plot_local_mass(
     stats : mapping, optional
         ``{"local_mass": {...}}``: keyword arguments for the estimators when results
         are computed here (e.g. ``{"local_mass": {"centers": {"tau": 0.0}}}``);
-        ignored for stored results.
+        ignored for stored results, with a ``UserWarning`` (compute them with
+        these options first, e.g. ``plm.add_local_mass(idata, centers=3.0)``).
     col_wrap : int, optional
         Panels per row for ``kind="mass"``/``"slope"`` (default 4).
     plot_collection : PlotCollection, optional

@@ -226,6 +226,7 @@ def results_of(obj, *, group, var_names, filter_vars, coords, est_kwargs):
             )
     else:
         curves, index = stored
+        computed = []
         if var_names is not None and filter_vars is None and _is_container(obj):
             wanted = [v for v in ([var_names] if isinstance(var_names, str) else var_names) if not v.startswith("~")]
             missing = [v for v in wanted if v not in curves.data_vars]
@@ -242,7 +243,10 @@ def results_of(obj, *, group, var_names, filter_vars, coords, est_kwargs):
                                  reason=f"variable(s) {missing} have no stored local_mass results")
                 curves = xr.merge([curves, more[0]], join="outer", combine_attrs="override")
                 index = xr.merge([index, more[1]], join="outer", combine_attrs="override")
+                computed = missing
     names = select_names(list(curves.data_vars), var_names, filter_vars)
+    if stored is not None and est_kwargs:
+        _warn_stats_ignored(est_kwargs, [n for n in names if n not in computed], computed)
     curves, index = _default_coords(curves[names]), _default_coords(index[[n for n in names if n in index.data_vars]])
     curves = apply_coords(curves, coords)
     index = apply_coords(index, coords)
@@ -250,6 +254,21 @@ def results_of(obj, *, group, var_names, filter_vars, coords, est_kwargs):
     if missing_idx:
         raise InvalidInputError(f"the local_mass_index results lack variable(s) {missing_idx}")
     return curves, index
+
+
+def _warn_stats_ignored(est_kwargs, stored_vars, computed):
+    """Say that ``stats={"local_mass": ...}`` does not apply to stored results (they are plotted as stored)."""
+    if not stored_vars:
+        return
+    keys = sorted(str(k) for k in est_kwargs)
+    example = ", ".join(f"{k}=..." for k in keys)
+    used = (f"; they apply only to variable(s) {computed}, computed here for want of stored results"
+            if computed else "")
+    warnings.warn(
+        f"plot_local_mass: stats={{'local_mass': ...}} option(s) {keys} ignored for the stored local_mass results "
+        f"of {list(stored_vars)}, which are plotted as stored{used}. To plot with them, compute the results "
+        f"with them first, e.g. plm.add_local_mass(idata, {example}) (or pass plm.local_mass(draws, {example}))",
+        UserWarning, stacklevel=user_stacklevel())
 
 
 def _valid_centers(da):
