@@ -775,3 +775,46 @@ def test_check_keeps_the_model_tiers_a_inf():
     row = res.table.loc[("posterior", "sigma @ 0")]
     assert row["status"] == "unresolved" and row["a_source"] == "model"
     assert np.isposinf(row["a"]) and np.isposinf(row["a_lower"]) and np.isposinf(row["model_a"])
+
+
+def test_model_density_clears_a_sampler_row_whose_divergences_start_near_a_boundary():
+    # NUTS on a HalfNormal(1) prior alone (pm.sample(1000, tune=1000, chains=4, random_seed=1), as
+    # saved) diverges 46 times at its steep upper side, in the log space it samples, on trajectories
+    # from its long lower tail: 15 of the 46 divergent draws lie among those nearest 0, and the draws
+    # alone read "sampler" there (4 to 7 of 10 NUTS runs of a HalfNormal, Gamma(0.5) or truncated
+    # normal did). The model's density gives the same index and the same mass at the draws'
+    # smallest resolved radius: check(model=) raises no finding and says why in its notes
+    from pathlib import Path
+
+    import pymc_localmass as plm
+
+    saved = np.load(Path(__file__).parent / "data" / "halfnormal_nuts_divergent.npz")
+    idata = make_container(posterior={"x": saved["x"]}, sample_stats={"diverging": saved["diverging"]})
+    row = plm.summary(idata, centers={"x": 0.0}).iloc[0]
+    assert row.status == "sampler" and row.n_divergent == 46 and row.divergent_near == 15
+    with pm.Model() as m:
+        pm.HalfNormal("x", 1.0)
+    res = plm.check(idata, model=m, centers={"x": 0.0}, warn=False)
+    assert res.findings == [], res
+    assert any("x @ 0" in note and "confirms the draws" in note for note in res.notes), res.notes
+    assert res.table.loc[("posterior", "x @ 0"), "model_a"] == pytest.approx(1.0, abs=0.01)
+    # without model= the row stays a finding (nothing can confirm the draws)
+    assert [(f.kind, f.center) for f in plm.check(idata, centers={"x": 0.0}, warn=False).findings] == [("sampler", "0")]
+
+
+def test_model_density_confirms_draws_only_with_agreeing_chains_index_and_mass():
+    from pymc_localmass.check import _MASS_TOP, _model_confirms_draws
+
+    mt = {"a": 1.0, "a_lower": 0.99, "a_upper": 1.01, _MASS_TOP: (0.02, 0.0155, 0.0155, 0.0155)}
+    irow = {"a": 1.1, "a_lower": 0.0, "a_upper": 4.5, "chain_z": 1.1, "n_divergent": 46.0, "r_resolved": 0.02}
+    drawn = (0.0105, 0.006, 0.017)
+    assert _model_confirms_draws(mt, irow, drawn)
+    # the draws reach the centre less often than the density says: the finding stands
+    assert not _model_confirms_draws(mt, irow, (0.004, 0.002, 0.008))
+    # chains that disagree there, no divergences (the status is the chains'), a thinning (a = inf)
+    assert not _model_confirms_draws(mt, dict(irow, chain_z=5.0), drawn)
+    assert not _model_confirms_draws(mt, dict(irow, n_divergent=0.0), drawn)
+    assert not _model_confirms_draws(dict(mt, a=np.inf, a_lower=16.0, a_upper=np.inf), dict(irow, a=np.inf), drawn)
+    # indices that disagree; a model reading below the draws' resolved radius (the tier's fallback)
+    assert not _model_confirms_draws(dict(mt, a=3.0, a_lower=2.9, a_upper=3.1), dict(irow, a_upper=2.0), drawn)
+    assert not _model_confirms_draws(dict(mt, **{_MASS_TOP: (0.002, 0.0016, 0.0016, 0.0016)}), irow, drawn)
