@@ -39,6 +39,17 @@ def is_inferencedata(obj):
     return InferenceData is not None and isinstance(obj, InferenceData)
 
 
+def single_fit_type(obj):
+    """The type name of ``obj`` when it is one fit's container (a DataTree, InferenceData or Dataset), else None.
+
+    All three are mappings (of groups, or of variables), so a function taking a mapping
+    ``{name: fit}`` would read them as several fits.
+    """
+    if is_datatree(obj) or is_inferencedata(obj) or isinstance(obj, xr.Dataset):
+        return type(obj).__name__
+    return None
+
+
 def is_draws_node(obj, groups=("posterior",)):
     """A DataTree node holding draws itself (``idata.posterior``), not a tree with a child of ``groups``."""
     groups = [groups] if isinstance(groups, str) else list(groups)

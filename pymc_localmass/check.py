@@ -117,9 +117,9 @@ class CheckResult:
         Variables of the reference that were not compared with the
         approximations, and why (a fit cannot give them).
     notes : list of str
-        What the check did not cover, in words (for example the "ok" rows
-        beyond ``max_model_checks`` that the model's density did not
-        cross-check).
+        What the check did not cover or set aside, in words (for example the
+        "ok" rows beyond ``max_model_checks`` that the model's density did
+        not cross-check, or "sampler" rows whose draws it confirmed).
     """
 
     findings: list

@@ -41,7 +41,7 @@ import xarray as xr
 from ._stack import user_stacklevel
 from . import __version__
 from ._api import CentersLike, Coords, FilterVars, RadiiLike, VarNames, public
-from ._compat import get_group
+from ._compat import get_group, single_fit_type
 from .errors import InvalidInputError, InvalidTypeError, UnknownNameError, _NonFiniteDraws, _UnmeasurableError
 from ._validate import check_ci_prob
 from .adapters import SAMPLE_DIMS, select_coords, select_vars
@@ -395,6 +395,11 @@ def _open_fits(fits, *, reference, norm, ci_prob, group, model, seed):
     (no reference fit), its name, the fits' order (reference first), the read fits
     by name and the reference fit.
     """
+    kind = single_fit_type(fits)
+    if kind is not None:  # (a mapping of groups or variables, not of fits)
+        raise InvalidTypeError(f"fits must be a mapping {{name: fit}} of the fits to compare, e.g. {{'NUTS': idata, "
+                               f"'ADVI': approx}}; got one {kind}: pass {{'NUTS': <it>}} (one fit, to read its own "
+                               "masses) or add the fits to compare with it")
     if not isinstance(fits, Mapping) or not fits:
         raise InvalidTypeError("fits must be a non-empty mapping {name: fit}")
     if norm not in ("euclidean", "max"):

@@ -29,6 +29,7 @@ import numpy as np
 
 from . import __version__
 from ._api import CentersLike, Coords, RadiiLike, VarNames, public
+from ._compat import single_fit_type
 from .errors import InvalidInputError, InvalidTypeError, UnknownNameError
 from .estimators import describe_fit
 
@@ -294,9 +295,11 @@ def report(fits: Mapping[str, Any], path: str | os.PathLike[str], *, reference: 
 
     Parameters
     ----------
-    fits : mapping of str to fit
+    fits : mapping of str to fit, or one fit's container
         As in :func:`~pymc_localmass.compare.compare` (posterior draws, PyMC
-        approximations, pymc-extras fits).
+        approximations, pymc-extras fits). One DataTree, InferenceData or
+        Dataset is reported alone, as ``{"posterior": fits}`` (its own
+        masses and :func:`~pymc_localmass.check` findings).
     path : str or path-like
         Output ``.html`` file (written atomically).
     reference : str, optional
@@ -342,6 +345,8 @@ def report(fits: Mapping[str, Any], path: str | os.PathLike[str], *, reference: 
     from .check import check
     from .compare import compare
 
+    if single_fit_type(fits) is not None:  # (one fit's container, itself a mapping of groups: the reference alone)
+        fits = {"posterior": fits}
     if not isinstance(fits, Mapping) or not fits:
         raise InvalidTypeError("fits must be a non-empty mapping {name: fit}")
     for arg, val in (("max_panels", max_panels), ("max_rows", max_rows)):
@@ -527,5 +532,5 @@ def _notes_html(cmp, findings, chk, *, reference, ref_is_draws):
         parts.append("<p class='note'>Not compared (a fit cannot give them): "
                      + "; ".join(html.escape(x) for x in left_out) + ".</p>")
     for text in (chk.notes if chk is not None else ()):
-        parts.append(f"<p class='note'>Not covered: {html.escape(text)}.</p>")
+        parts.append(f"<p class='note'>Note: {html.escape(text)}.</p>")
     return parts

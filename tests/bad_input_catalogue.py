@@ -302,6 +302,11 @@ CASES = [
     Case("compare-unknown-reference", "compare({'A': draws}, reference='B')",
          lambda: __import__("pymc_localmass").compare({"A": {"x": _x()}}, reference="B"),
          Raises("UnknownNameError", r"reference 'B' is not one of the fits \['A'\]")),
+    Case("compare-one-container", "compare(idata) (one fit's DataTree/InferenceData, a mapping of groups)",
+         lambda: __import__("pymc_localmass").compare(__import__("conftest").make_container(
+             posterior={"x": _x()}, sample_stats={"diverging": np.zeros((4, 500), bool)})),
+         Raises("InvalidTypeError", r"fits must be a mapping \{name: fit\} of the fits to compare.*got one "
+                                    r"(DataTree|InferenceData)")),
     Case("check-approximations-list", "check(draws, approximations=[draws])",
          lambda: __import__("pymc_localmass").check({"x": _x()}, approximations=[{"x": _x()}]),
          Raises("InvalidTypeError", r"approximations must be a mapping \{name: fit\}.*got list")),

@@ -86,6 +86,28 @@ def test_report_bad_input(fits, tmp_path):
         report([], tmp_path / "r.html")
 
 
+def test_one_container_is_reported_alone_and_compare_asks_for_a_mapping(tmp_path):
+    # a DataTree, an InferenceData and a Dataset are mappings (of groups, of variables):
+    # report(idata, path) read each group as a fit ("the fits share no variable: x: 'sample_stats'
+    # lacks it") and compare(idata) likewise; report now takes one container as the reference alone
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from conftest import make_container
+
+    from pymc_localmass.compare import compare
+
+    rng = np.random.default_rng(3)
+    idata = make_container(posterior={"x": rng.normal(size=(4, 500))},
+                           sample_stats={"diverging": np.zeros((4, 500), bool)})
+    out = report(idata, tmp_path / "r.html", centers=0.0)
+    page = open(out).read()
+    assert "reference: <b>posterior</b>" in page and "x @ 0" in page
+    for one in (idata, xr.Dataset({"x": (("chain", "draw"), rng.normal(size=(4, 500)))})):
+        with pytest.raises(TypeError, match=f"got one {type(one).__name__}"):
+            compare(one, centers=0.0)
+
+
 def _chromium():
     proc = subprocess.run(["bash", str(ROOT / "tools" / "ensure-chromium.sh")], capture_output=True, text=True)
     if proc.returncode == 2:
