@@ -374,6 +374,8 @@ def test_knn_warns_where_the_second_draws_do_not_reach():
     with pytest.warns(RuntimeWarning, match="lie beyond the range of the second's.*biased low"):
         res = local_kl_knn(x, y, Tail(0.0, 1.5))
     assert res.details["uncovered_fraction"] > 0.05
+    # where p's density is unseen the draws allow any KL above the lower end: open above
+    assert np.isposinf(res.kl_upper) and res.kl_lower <= res.kl < np.inf
     # the forward direction on the same region is covered: no warning
     import warnings
 
@@ -452,3 +454,28 @@ def test_knn_one_dimension_reaches_the_whole_float_range():
         ref = local_kl_knn(base, y / scale, Box(-1.0, 1.0))
         # scale-free estimator: the same number up to rounding of the scaled draws
         assert res.kl == pytest.approx(ref.kl, rel=1e-9, abs=1e-12)
+
+
+def test_knn_interval_holds_the_kl_where_the_second_draws_do_not_reach_the_region():
+    # p = half-normal, q = log-normal with log-sd 0.25 (an approximation collapsed away from 0):
+    # KL_A(p || q) on [0, 0.6] is 14.6, and q's draws begin near 0.4. From 4,000 draws of each the
+    # kNN tier read 2.3 [1.5, 3.1], and on [0, 0.1] and [0, 0.3], holding no draw of q, "inf [inf,
+    # inf]" (the mass term at the plug-in q(A) = 0), though KL_A is 8.5 and 12.9. The draws bound
+    # it from below only: every interval holds the exact value, and is open above
+    from scipy import stats as st
+
+    import warnings
+
+    p, q = st.halfnorm(), st.lognorm(s=0.25, scale=np.exp(0.3))
+    rng = np.random.default_rng(0)
+    x, y = p.rvs(4000, random_state=rng), q.rvs(4000, random_state=rng)
+    for hi in (0.1, 0.3, 0.6):
+        exact = local_kl_quad(p.pdf, q.pdf, Box(0.0, hi)).kl
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            res = local_kl_knn(x, y, Box(0.0, hi))
+        assert 0 < res.kl_lower <= exact and np.isposinf(res.kl_upper), (hi, exact, res)
+        assert res.kl_lower <= res.kl < np.inf and np.isfinite(res.mass_term)
+    # a region both sides' draws cover keeps a closed interval
+    same = local_kl_knn(x, p.rvs(4000, random_state=rng), Box(0.0, 0.6))
+    assert np.isfinite(same.kl_upper) and same.kl_lower <= 0.05
