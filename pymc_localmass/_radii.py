@@ -115,6 +115,23 @@ def combine_rules(rules):
     return "; ".join(parts + [f"{order[-1]} for {_OTHERS}"])
 
 
+def _names_in(listed, names):
+    """The variables ``names`` a ``", "``-joined list names, a name holding ``", "`` itself included.
+
+    Examples
+    --------
+    >>> _names_in("a, b, c", ["a, b", "c", "d"])
+    ['a, b', 'c']
+    """
+    parts, out, i = listed.split(", "), [], 0
+    while i < len(parts):
+        # (the longest run of parts that is one variable's name: "a, b" before "a")
+        j = next((j for j in range(len(parts), i, -1) if ", ".join(parts[i:j]) in names), i + 1)
+        out.append(", ".join(parts[i:j]))
+        i = j
+    return out
+
+
 def variable_rules(rule, names):
     """Each variable's radius-grid rule ``{name: rule}``, read from a results dataset's ``grid_rule``.
 
@@ -138,6 +155,6 @@ def variable_rules(rule, names):
         text, sep, who = part.rpartition(" for ")
         if not sep:
             return dict.fromkeys(names, rule)  # (not a list of rules: the rule of every variable)
-        listed = [n for n in names if n not in out] if who == _OTHERS else who.split(", ")
+        listed = [n for n in names if n not in out] if who == _OTHERS else _names_in(who, names)
         out.update((n, text) for n in listed if n in names)
     return {n: out.get(n, rule) for n in names}

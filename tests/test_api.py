@@ -724,6 +724,17 @@ def test_results_of_another_min_ess_are_not_merged_in_silence():
     assert set(plm.results.read(same)[1].data_vars) == {"tau", "mu"}
 
 
+def test_grid_rules_read_back_names_holding_a_comma():
+    # PyMC names may hold ", ": the merged rule "explicit for a, b; auto: ... for the others" read
+    # "a, b" as two names, and the next merge gave the explicit variable the automatic grid's rule
+    from pymc_localmass._radii import combine_rules, variable_rules
+
+    rules = {"a, b": "explicit", "c": "auto: 25 radii", "d": "auto: 25 radii"}
+    assert variable_rules(combine_rules(rules), list(rules)) == rules
+    two = {"a": "explicit", "a, b": "explicit", "c": "auto: 25 radii"}
+    assert variable_rules(combine_rules(two), list(two)) == two
+
+
 def test_merged_grid_rule_describes_every_variable():
     # outside check: merging mu (automatic grid) into results of tau (explicit radii) rewrote the
     # groups' grid_rule to the automatic grid's, though tau's radii were still the explicit ones
