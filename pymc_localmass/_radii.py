@@ -78,6 +78,22 @@ def grid_rule(radii, names, joint, n_radii, min_ess):
     str
     """
     auto = f"auto: {int(n_radii)} log-spaced radii from the {min_ess:g}-th nearest draw to one posterior sd"
+    return rule_for(radii, names, joint, auto)
+
+
+def rule_for(radii, names, joint, auto):
+    """A tier's ``grid_rule``: ``"explicit"``, its automatic grid's rule ``auto``, or which ball has which.
+
+    ``radii`` as given (None, one grid, or a mapping keyed by variable or by the joint
+    ball's ``"a+b"`` name, as :func:`radii_for` reads it).
+
+    Examples
+    --------
+    >>> rule_for({"tau": [0.1, 0.2]}, ["tau", "mu"], False, "auto: 25 radii")
+    'explicit for tau; auto: 25 radii for the others'
+    >>> rule_for(None, ["tau"], False, "auto: 25 radii"), rule_for([0.1], ["tau"], False, "auto: 25 radii")
+    ('auto: 25 radii', 'explicit')
+    """
     balls = ["+".join(names)] if joint else list(names)
     if radii is None:
         return auto

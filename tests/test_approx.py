@@ -516,3 +516,27 @@ def test_interval_transform_with_numeric_bounds():
 def test_analytic_refuses_joint_balls(fullrank):
     with pytest.raises(ValueError, match="joint ball has no closed-form mass"):
         plm.local_mass(fullrank, var_names=["mu", "s"], joint=True, method="analytic")
+
+
+def test_a_radii_mapping_naming_some_variables_says_which_have_which(model, advi):
+    # radii={"mu": [...]} gives mu explicit radii and the others the automatic grid; the exact
+    # tier (and the model tier) wrote grid_rule "explicit" for all of them
+    import pymc_localmass as plm
+    from pymc_localmass._radii import variable_rules
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        curves = plm.local_mass(advi, var_names=["mu", "s"], radii={"mu": [0.05, 0.1, 0.2]})
+    rules = variable_rules(curves.attrs["grid_rule"], ["mu", "s"])
+    assert rules["mu"] == "explicit" and rules["s"].startswith("auto:"), curves.attrs["grid_rule"]
+    with pm.Model() as two:
+        mu = pm.Normal("mu", 0.0, 1.0)
+        pm.Normal("y", mu, pm.HalfNormal("s", 1.0), observed=Y)
+    draws = {"mu": np.random.default_rng(0).normal(0.4, 0.3, (4, 200)),
+             "s": np.abs(np.random.default_rng(1).normal(0.5, 0.2, (4, 200)))}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        curves = plm.local_mass(draws, model=two, method="model", var_names=["mu", "s"],
+                                   radii={"s": [0.05, 0.1, 0.2]})
+    rules = variable_rules(curves.attrs["grid_rule"], ["mu", "s"])
+    assert rules["s"] == "explicit" and rules["mu"].startswith("auto:"), curves.attrs["grid_rule"]

@@ -46,7 +46,7 @@ from scipy import stats
 from .._stack import user_stacklevel
 from .._centers import normalise_centers
 from .._validate import check_ci_prob
-from .._radii import radii_for
+from .._radii import radii_for, rule_for
 from ..adapters import SAMPLE_DIMS, select_coords, select_vars
 from ..adapters.approx import _GH_NODES, _GH_WEIGHTS
 from ..adapters.source import convert
@@ -963,15 +963,14 @@ def _attrs(fit, plan, parts, n_used, *, radii, n_radii, norm, joint, ci_prob):
     tiers = parts.tiers
     tier = max(tiers.values(), key=TIER_ORDER.index)
     if any(t == "samples-of-approximation" for t in tiers.values()) and not joint:
-        grid_rule = ("explicit" if radii is not None else
-                     f"auto: analytic variables {int(n_radii)} log-spaced radii from 1e-3 to 1 constrained sd; "
-                     "variables from draws as in the samples tier")
+        auto = (f"auto: analytic variables {int(n_radii)} log-spaced radii from 1e-3 to 1 constrained sd; "
+                "variables from draws as in the samples tier")
     elif joint:
-        grid_rule = ("explicit" if radii is not None
-                     else f"auto: {int(n_radii)} log-spaced radii from 1e-2 to 1 RMS scale")
+        auto = f"auto: {int(n_radii)} log-spaced radii from 1e-2 to 1 RMS scale"
     else:
-        grid_rule = ("explicit" if radii is not None else
-                     f"auto: {int(n_radii)} log-spaced radii from 1e-3 to 1 constrained sd of the approximation")
+        auto = f"auto: {int(n_radii)} log-spaced radii from 1e-3 to 1 constrained sd of the approximation"
+    # (a radii mapping may name some variables only: the rule says which have which)
+    grid_rule = rule_for(radii, list(plan.tsel), joint, auto)
     curve_fitted = ([n for n in plan.via_qmc if not _vector_exact(fit, n)]
                     + ([parts.joint_name] if parts.joint_name is not None else []))
     return base_attrs(

@@ -90,7 +90,7 @@ from .._stack import user_stacklevel
 from .._centers import normalise_centers
 from .._validate import check_ci_prob, check_nan_policy
 from .._progress import Progress
-from .._radii import radii_for
+from .._radii import radii_for, rule_for
 from ..adapters import SAMPLE_DIMS, select_coords, select_vars
 from ..adapters.pymc import check_model_data, map_point, prior_draws
 from ..adapters.source import convert
@@ -1130,12 +1130,12 @@ def _check_model_args(model, norm, ci_prob, nan_policy, n_radii, group):
     return ci_prob
 
 
-def _grid_rule(radii, n_radii, joint):
-    """The ``grid_rule`` attribute: explicit radii, or the automatic grid of joint balls or scalar elements."""
-    return "explicit" if radii is not None else (
-        f"auto: {int(n_radii)} log-spaced radii from 1e-3 to 1 RMS posterior sd" if joint else
-        f"auto: {int(n_radii)} log-spaced radii from {GRID_TOP * 10**-GRID_DECADES:g} to {GRID_TOP:g} "
-        "robust scale (IQR/1.349)")
+def _grid_rule(radii, n_radii, joint, names):
+    """The ``grid_rule`` attribute: explicit radii, the automatic grid (joint balls, scalars), or which has which."""
+    auto = (f"auto: {int(n_radii)} log-spaced radii from 1e-3 to 1 RMS posterior sd" if joint else
+            f"auto: {int(n_radii)} log-spaced radii from {GRID_TOP * 10**-GRID_DECADES:g} to {GRID_TOP:g} "
+            "robust scale (IQR/1.349)")
+    return rule_for(radii, names, joint, auto)
 
 
 def _joint_datasets(name, label, curve, idx_row):
@@ -1267,7 +1267,7 @@ nan_policy, progressbar
     ds_sel = select_coords(ds_full[names], coords)
     cmap = normalise_centers(centers, names)
     _check_center_arrays(cmap, ds_sel)
-    common = dict(norm=norm, ci_prob=ci_prob, grid_rule=_grid_rule(radii, n_radii, joint), source_group=src,
+    common = dict(norm=norm, ci_prob=ci_prob, grid_rule=_grid_rule(radii, n_radii, joint, names), source_group=src,
                   joint=joint, n_chains=int(ds_full.sizes["chain"]), n_draws=int(ds_full.sizes["draw"]),
                   min_ess=float(min_ess))
     if joint:
