@@ -70,7 +70,10 @@ def _compute_groups(data, groups, *, centers="mean", radii=None, n_radii=25, joi
     if clash:
         raise InvalidInputError(f"variable(s) {clash} have a dimension or a name 'group', the dim that several groups "
                                 "are stacked along; rename it, or analyse one group at a time")
+    rule = None
     if radii is None:  # one grid per variable spanning the first group's, and the first group on it
+        rule = (f"auto: one log-spaced grid per variable spanning group {groups[0]!r}'s automatic grids "
+                f"({first[0].attrs.get('grid_rule', '')}), shared by every group")
         radii = spanning_grids(first[0], list(first[0].data_vars), int(n_radii))
         first = _compute_one(data, group=groups[0], centers=centers, radii=radii, **one)
     if not joint:  # the first group's centre values, for every group
@@ -85,6 +88,8 @@ def _compute_groups(data, groups, *, centers="mean", radii=None, n_radii=25, joi
         ds.attrs["groups"] = ",".join(groups)
         ds.attrs["source_group"] = ",".join(groups)
         ds.attrs["group_tiers"] = ",".join(f"{g}:{c.attrs.get('tier', '')}" for g, (c, _) in zip(groups, parts))
+        if rule is not None:  # (the shared grids were passed on as radii: not the user's explicit ones)
+            ds.attrs["grid_rule"] = rule
         for key in ("n_chains", "n_draws"):  # each group's own, in the order of `groups`
             if all(key in c.attrs for c, _ in parts):
                 ds.attrs[key] = np.array([int(c.attrs[key]) for c, _ in parts])

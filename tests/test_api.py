@@ -251,6 +251,10 @@ def test_several_groups_share_centers_and_radii(container):
     assert res["mu"].dims == ("group", "center", "radius", "local_stat")
     r = res["mu"].sel(local_stat="radius").isel(center=0)
     np.testing.assert_array_equal(r.sel(group="posterior").values, r.sel(group="prior").values)
+    # the shared grids are the automatic grid's (they are passed on as radii; the rule said "explicit")
+    assert res.attrs["grid_rule"].startswith("auto: one log-spaced grid per variable spanning group 'posterior'")
+    given = plm.local_mass(container, var_names=["mu"], group=["posterior", "prior"], radii=[0.1, 0.2, 0.4])
+    assert given.attrs["grid_rule"] == "explicit"
     idx = plm.mass_index(container, var_names=["mu"], group=["posterior", "prior"], centers="mean")
     cv = idx["mu"].sel(index_stat="center_value").isel(center=0)
     post_mean = float(get_group(container, "posterior")["mu"].mean())
