@@ -23,7 +23,7 @@ from . import _validate, tiers
 from ._api import (CentersLike, Coords, DataLike, FilterVars, Group, Method, Norm, RadiiLike, SampleDims, VarNames,
                    given, public)
 from ._compat import default_ci_prob, is_draws_node
-from ._radii import combine_rules, variable_rules
+from ._radii import EXPLICIT, combine_rules, variable_rules
 from .adapters import SAMPLE_DIMS, select_coords, select_vars
 from .adapters.source import convert, is_results  # noqa: F401 (is_results: for summary)
 from .core.curves import INDEX_STATS, STATUS_WORDS, no_draws_value
@@ -53,9 +53,10 @@ def _compute_groups(data, groups, *, centers="mean", radii=None, n_radii=25, joi
     """Several groups (e.g. prior and posterior) at the same centres and radii, along dim ``group``.
 
     Centres given as keywords are resolved on the first group, and the radii
-    are the first group's (explicit radii as given; the automatic grid as one
-    log-spaced grid per variable spanning the first group's), so every group
-    is evaluated on the same balls.
+    are the first group's (explicit radii as given; the automatic grid, also
+    for the variables a radii mapping does not name, as one log-spaced grid
+    per variable spanning the first group's), so every group is evaluated on
+    the same balls.
     """
     centers = "mean" if centers is None else centers
     groups = [str(g) for g in groups] if isinstance(groups, (list, tuple)) else None
@@ -71,10 +72,17 @@ def _compute_groups(data, groups, *, centers="mean", radii=None, n_radii=25, joi
         raise InvalidInputError(f"variable(s) {clash} have a dimension or a name 'group', the dim that several groups "
                                 "are stacked along; rename it, or analyse one group at a time")
     rule = None
-    if radii is None:  # one grid per variable spanning the first group's, and the first group on it
-        rule = (f"auto: one log-spaced grid per variable spanning group {groups[0]!r}'s automatic grids "
-                f"({first[0].attrs.get('grid_rule', '')}), shared by every group")
-        radii = spanning_grids(first[0], list(first[0].data_vars), int(n_radii))
+    names = list(first[0].data_vars)
+    # the variables on the automatic grid (all, or those a radii mapping does not name): one grid
+    # per variable spanning the first group's, and the first group on it (each group's own grid
+    # would put the groups' masses at different radii)
+    auto = names if radii is None else [n for n in names if n not in radii] if isinstance(radii, Mapping) else []
+    if auto:
+        own = variable_rules(first[0].attrs.get("grid_rule", ""), names)
+        shared = (f"auto: one log-spaced grid per variable spanning group {groups[0]!r}'s automatic grids "
+                  f"({own[auto[0]]}), shared by every group")
+        rule = combine_rules({n: shared if n in auto else EXPLICIT for n in names})
+        radii = {**(radii or {}), **spanning_grids(first[0], auto, int(n_radii))}
         first = _compute_one(data, group=groups[0], centers=centers, radii=radii, **one)
     if not joint:  # the first group's centre values, for every group
         centers = stored_centers(first[1], list(first[1].data_vars))

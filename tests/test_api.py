@@ -246,6 +246,8 @@ def test_public_api_names():
 
 
 def test_several_groups_share_centers_and_radii(container):
+    from pymc_localmass._radii import variable_rules
+
     # prior and posterior at the posterior's mean and on its radii, along dim "group"
     res = plm.local_mass(container, var_names=["tau", "mu"], group=["posterior", "prior"], centers="mean")
     assert res["mu"].dims == ("group", "center", "radius", "local_stat")
@@ -255,6 +257,14 @@ def test_several_groups_share_centers_and_radii(container):
     assert res.attrs["grid_rule"].startswith("auto: one log-spaced grid per variable spanning group 'posterior'")
     given = plm.local_mass(container, var_names=["mu"], group=["posterior", "prior"], radii=[0.1, 0.2, 0.4])
     assert given.attrs["grid_rule"] == "explicit"
+    # a mapping naming some variables: the others share a spanning grid too (each group had its own
+    # automatic grid, so the prior's and the posterior's masses of tau were at different radii)
+    part = plm.local_mass(container, var_names=["tau", "mu"], group=["posterior", "prior"], centers="mean",
+                          radii={"mu": [0.1, 0.2, 0.4]})
+    rt = part["tau"].sel(local_stat="radius").isel(center=0)
+    np.testing.assert_array_equal(rt.sel(group="posterior").values, rt.sel(group="prior").values)
+    rules = variable_rules(part.attrs["grid_rule"], ["tau", "mu"])
+    assert rules["mu"] == "explicit" and rules["tau"].startswith("auto: one log-spaced grid"), rules
     idx = plm.mass_index(container, var_names=["mu"], group=["posterior", "prior"], centers="mean")
     cv = idx["mu"].sel(index_stat="center_value").isel(center=0)
     post_mean = float(get_group(container, "posterior")["mu"].mean())
