@@ -475,7 +475,20 @@ def test_knn_interval_holds_the_kl_where_the_second_draws_do_not_reach_the_regio
             warnings.simplefilter("ignore", RuntimeWarning)
             res = local_kl_knn(x, y, Box(0.0, hi))
         assert 0 < res.kl_lower <= exact and np.isposinf(res.kl_upper), (hi, exact, res)
-        assert res.kl_lower <= res.kl < np.inf and np.isfinite(res.mass_term)
+        assert res.kl_lower <= res.kl < np.inf and np.isfinite(res.mass_term) and np.isfinite(res.shape)
+        assert res.kl == pytest.approx(res.shape + res.mass_term)
+    # autocorrelated draws of q (AR(0.95), the same log-normal marginal) see [0, 0.1] less often than
+    # their number says: the bound on q's mass there is wider, the lower end lower, and still below
+    z = np.empty(4000)
+    z[0] = 0.0
+    for t in range(1, 4000):
+        z[t] = 0.95 * z[t - 1] + np.sqrt(1 - 0.95**2) * rng.normal()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        iid = local_kl_knn(x, y, Box(0.0, 0.1))
+        ar = local_kl_knn(x, np.exp(0.3 + 0.25 * z), Box(0.0, 0.1))
+    assert ar.details["nu_mass_bound"] > 5 * iid.details["nu_mass_bound"]
+    assert ar.mass_term < iid.mass_term and 0 < ar.kl_lower <= 8.5 and np.isposinf(ar.kl_upper)
     # a region both sides' draws cover keeps a closed interval
     same = local_kl_knn(x, p.rvs(4000, random_state=rng), Box(0.0, 0.6))
     assert np.isfinite(same.kl_upper) and same.kl_lower <= 0.05

@@ -966,7 +966,8 @@ def local_kl_knn(x, y, region=None, *, k=5, n_batches=10, ci_prob=0.94):
     range of ``nu``'s draws (with a ``RuntimeWarning``: the estimate is
     biased low), or no draw of ``nu`` in ``A``. In the latter case ``nu(A)``
     is only known to lie below the Jeffreys upper end of a mass none of its
-    draws fell in (``details["nu_mass_bound"]``), and the mass term (and the
+    draws fell in (``details["nu_mass_bound"]``; its effective number of
+    draws, by batch means in the order given), and the mass term (and the
     floor of the estimate) is taken there, not at the plug-in 0, which made
     it infinite: a half-normal against a log-normal collapsed away from 0
     read ``inf [inf, inf]`` on [0, 0.1], whose ``KL_A`` is 8.5; now 0.39
@@ -1008,8 +1009,10 @@ def local_kl_knn(x, y, region=None, *, k=5, n_batches=10, ci_prob=0.94):
     batch = np.array([_knn_estimate(x[i], y[j], region, k)[0] for i, j in zip(bx, by)])
     # (no draw of nu in A: the plug-in nu(A) = 0 makes the mass term infinite, but nu(A) is only
     # below what y.shape[0] draws can see; the floor uses that bound: a finite lower end)
-    nu_floor = _unseen_mass_bound(y.shape[0], ci_prob) if nu_A == 0 < mu_A else nu_A
+    nu_floor = _unseen_mass_bound(_effective_draws(y), ci_prob) if nu_A == 0 < mu_A else nu_A
     kl, shape, se, bias, lo, hi = _knn_interval(batch, kl, shape, mu_A, nu_floor, ci_prob)
+    if nu_floor != nu_A and math.isfinite(kl):  # (the shape term beside the mass term reported, not the plug-in's)
+        shape = kl - float(phi(mu_A, nu_floor))
     if uncovered >= UNCOVERED_SHARE or nu_A == 0 < mu_A:
         # nu's density is unseen where mu's draws lie (beyond nu's draws, or no draw of nu in A):
         # log(dmu/dnu) there is only bounded below, and the draws allow any KL above the lower end
@@ -1047,6 +1050,40 @@ def local_kl_knn(x, y, region=None, *, k=5, n_batches=10, ci_prob=0.94):
 #: 4,000 draws of each the estimate read 2.3 [1.5, 3.1] (20,000: 2.8 [2.0, 3.6]), q's draws nearest
 #: 0 at 0.4: the draws cannot see how small q's density is below them
 UNCOVERED_SHARE = 0.01
+
+
+def _effective_draws(y):
+    """Effective number of the draws ``y`` (m, d), in their order: the smallest batch-means ESS of a coordinate.
+
+    Autocorrelated draws (MCMC, in chain order) see a region less often than their number says;
+    at most ``m``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> iid = rng.normal(size=(4000, 1))
+    >>> ar = np.empty(4000); ar[0] = 0.0
+    >>> for t in range(1, 4000): ar[t] = 0.95 * ar[t - 1] + rng.normal()
+    >>> bool(_effective_draws(iid) > 2000), bool(_effective_draws(ar[:, None]) < 400)
+    (True, True)
+    """
+    from .ess import batch_means_ess
+
+    y = y[np.all(np.isfinite(y), axis=1)]
+    m = y.shape[0]
+    if m < 4:
+        return float(max(m, 1))
+    n_b = min(m, 128)
+    edges = (np.arange(m) * n_b) // m
+    sizes = np.bincount(edges, minlength=n_b)
+    ess = []
+    for j in range(y.shape[1]):
+        col = y[:, j]
+        var = float(col.var())
+        if var > 0:
+            sums = np.bincount(edges, weights=col, minlength=n_b)[None, :]
+            ess.append(float(batch_means_ess(sums, sizes, draw_var=np.asarray(var))))
+    return float(min(ess)) if ess else float(m)
 
 
 def _unseen_mass_bound(m, ci_prob):
