@@ -30,7 +30,8 @@ from .core.curves import INDEX_STATS, STATUS_WORDS, no_draws_value
 from .core.distances import NORMS
 from .core.index import BEND_LIMIT, REACH_ESS, curve_reach, curve_steepens, fit_index_curve, rise_without_bound
 from .errors import InvalidInputError, InvalidTypeError
-from .results import CURVE_GROUP, OWN_ATTRS, attach, read, read_current, stored_centers, validate
+from .results import (CURVE_GROUP, OWN_ATTRS, attach, read, read_current, stale_reason, stored_centers,
+                      validate, warn_stale)
 
 #: the estimator tiers ``local_mass(method=...)`` names (``"auto"`` picks one from the input)
 METHODS = ("auto", "samples", "analytic", "model")
@@ -692,8 +693,12 @@ def add_local_mass(data: DataLike, *, inplace: bool = False, merge: bool = True,
             "mass_index()")
     curves, index = _compute(source, **kwargs)
     if merge:
+        # (read once: stale results, of other draws, are replaced, but the user's attrs on them stay)
         stored = read(data)
-        curves, index = _merge_with_existing(read_current(data, "replaced"), curves, index)
+        why = stale_reason(data, stored[0]) if stored is not None else None
+        if why:
+            warn_stale(why, "replaced")
+        curves, index = _merge_with_existing(None if why else stored, curves, index)
         curves, index = _keep_user_attrs(stored, curves, index)
     return attach(data, curves, index, inplace=inplace)
 
