@@ -1079,7 +1079,8 @@ def _status_finding(run, rw, irow, n, lab, sel, c, cv, r):
     word = rw["status"]
     if word not in ("unresolved", "sampler", "log-ambiguous"):
         return None
-    note = status_note(irow, lab, center_text(c, cv), dim=joint_dim(run.index.attrs))
+    independent = bool(run.index.attrs.get("independent", 0))
+    note = status_note(irow, lab, center_text(c, cv), dim=joint_dim(run.index.attrs), independent=independent)
     mt = None
     free = _is_free(run, n)
     failed, refused = None, False
@@ -1115,7 +1116,7 @@ def _status_finding(run, rw, irow, n, lab, sel, c, cv, r):
         note += tier_said
     # (draws at the centre that mix too slowly for an index are a finding at a default centre too:
     # a badly mixed centred random walk's sd read unresolved at its mean and check() said "ok")
-    if word == "unresolved" and n not in run.requested and not slow_chains(irow):
+    if word == "unresolved" and n not in run.requested and not slow_chains(irow, independent):
         raise_it = False
     if not raise_it:
         if refused and free:  # (the model tier raised: said in the result's notes, not dropped)

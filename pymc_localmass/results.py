@@ -518,11 +518,13 @@ def center_text(label, value):
     return f"{label} ({location_text(value)})" if np.isfinite(value) else label
 
 
-def slow_chains(row):
+def slow_chains(row, independent=False):
     """An index row whose draws lie at the centre but carry too few effective draws for an index.
 
     The nearest draw within a quarter ``scale`` of the centre and fewer than ``REACH_ESS``
     effective draws within one: the chains mix too slowly there, whatever the distance.
+    Never for ``independent`` draws (their effective draws are the draws: few within one
+    ``scale`` is a thin tail, not slow chains).
 
     Examples
     --------
@@ -532,11 +534,13 @@ def slow_chains(row):
     """
     from .core.index import REACH_ESS
 
+    if independent:
+        return False
     near, sc, n_near = (float(row.get(k, np.nan)) for k in ("nearest", "scale", "n_near"))
     return bool(np.isfinite(near) and sc > 0 and near < 0.25 * sc and n_near < REACH_ESS)
 
 
-def status_note(row, name="the variable", center="the centre", dim=1, tier=None):
+def status_note(row, name="the variable", center="the centre", dim=1, tier=None, independent=False):
     """One plain line saying what an index row's evidence supports (empty when "ok").
 
     Parameters
@@ -550,6 +554,9 @@ def status_note(row, name="the variable", center="the centre", dim=1, tier=None)
     tier : str, optional
         The results' tier (attrs ``tier``): a model-tier row that resolves no radius is not
         sent to the model tier.
+    independent : bool, default False
+        The draws are independent (attrs ``independent``): few draws near the centre are a
+        thin tail, never slow chains.
 
     Examples
     --------
@@ -628,7 +635,7 @@ def status_note(row, name="the variable", center="the centre", dim=1, tier=None)
                     + STATUS_ADVICE[word])
         if not np.isfinite(near) and not np.isfinite(get("window")):  # a curve that gave no slope fit
             return no_slope
-        if slow_chains(row):
+        if slow_chains(row, independent):
             # (draws lie near the centre but carry few effective draws: the chains' autocorrelation, not
             # the distance; a badly mixed random walk's sd at its mean read "no draw within 0.0011 sd")
             return (f"only {n_near:.0f} effective draws lie within one sd of {at}, though the nearest draw is "

@@ -346,9 +346,9 @@ def _rows(index):
     records = df.to_dict("records")
     df["status"] = [status_word(r) for r in records]
     dim = joint_dim(index.attrs)
-    tier = index.attrs.get("tier")
+    tier, independent = index.attrs.get("tier"), bool(index.attrs.get("independent", 0))
     df["note"] = [status_note(r, name=k[0], center=center_text(k[1], r.get("center_value", np.nan)), dim=dim,
-                              tier=tier)
+                              tier=tier, independent=independent)
                   for r, k in zip(records, keys)]
     return df
 

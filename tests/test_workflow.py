@@ -387,6 +387,19 @@ def test_unresolved_note_blames_few_effective_draws_not_distance_when_draws_are_
     assert far.startswith("no draw within 4 sd of sigma = 0")
 
 
+def test_independent_draws_in_a_thin_tail_are_not_called_slow_chains():
+    # independent N(0, 1) draws at 3.5: 19 draws within one sd, the nearest 0.12 sd away; the note
+    # said "the chains move too slowly ... run longer chains or reparameterise" (outside test)
+    x = np.random.default_rng(700001).standard_normal((4, 1000))
+    row = plm.summary({"x": x}, centers={"x": 3.5}, independent=True).iloc[0]
+    assert row.status == "unresolved" and row.n_near < 40 and row.nearest < 0.25 * row.scale
+    assert "chains" not in row.note and row.note.startswith("no draw within 0.12 sd of x = 3.5")
+    # the same numbers read as MCMC draws: too few effective draws near the centre, slow chains
+    from pymc_localmass.results import status_note
+
+    assert "chains move too slowly" in status_note(row.to_dict(), "x", "3.5")
+
+
 def test_model_tier_row_that_resolves_no_radius_is_not_sent_to_the_model_tier():
     # a model-tier curve whose radii are all unresolved: its note advised check(model=) or
     # local_mass(..., method='model'), the very call that produced it
