@@ -536,8 +536,11 @@ def _evaluate_fits(F, order, ref, fl, names, *, fit_names, centers, radii, coord
     shared = _shared_radii(radii, names, fit_names)
     common = dict(var_names=names, coords=coords, norm=norm, n_radii=int(n_radii))
     # 1. the reference fixes centres (and, by default, radii)
+    # (the model's posterior without a reference: its regions only, when it is computed again on
+    # the shared grid below; its estimates are the slow part of such a comparison)
+    first = {"grid_only": True} if shared is None and getattr(ref, "kind", None) == "model" else {}
     with _naming_the_fit(ref.name):
-        ref_c0, ref_i0 = ref.compute(centers=centers, radii=shared, ci_prob=ci, **common)
+        ref_c0, ref_i0 = ref.compute(centers=centers, radii=shared, ci_prob=ci, **common, **first)
     center_map = stored_centers(ref_i0, names)
     if shared is None:
         from .estimators import spanning_grids

@@ -217,7 +217,7 @@ class ModelReference:
         Group of pymc-extras fits holding their draws.
     n_draws : int, default 4000
         Draws of each approximation (route 1).
-    n_conditional : int, default 400
+    n_conditional : int, default 2000 (``N_CONDITIONAL``)
         Draws whose conditional masses route 2 integrates.
     min_ess : float, default 100
     khat_max : float, default 0.5 (``KHAT_INTERVAL``)
@@ -369,11 +369,16 @@ class ModelReference:
         return best, diag
 
     def compute(self, *, var_names=None, coords=None, centers="mean", radii=None, n_radii=25, norm="euclidean",
-                ci_prob=None, joint=False, **_):
+                ci_prob=None, joint=False, grid_only=False, **_):
         """Curves and index of the model's posterior on the regions of the first approximation's analytic tier.
 
         Centre keywords (``"mean"``...) resolve on the first approximation;
         the automatic radius grid is its (1e-3 to 1 constrained sd).
+        ``grid_only``: the regions only (centres and radii, the masses NaN and
+        unresolved), without estimating anything: what :func:`compare` needs
+        of its reference to fix the shared grid, before the estimates on it
+        (route 2 integrates every draw's conditional density at every radius:
+        most of the time a check without a reference takes).
         """
         if joint:
             raise InvalidInputError("checking without a reference estimates elementwise balls only (joint=False)")
@@ -401,7 +406,12 @@ class ModelReference:
                     if not np.isfinite(cv):
                         continue
                     ok = np.isfinite(r) & (r > 0)  # variables' grids differ in length: NaN padding
-                    best0, diag0 = self._estimate(col, cv, r[ok], ci)
+                    if grid_only:
+                        best0 = {"mass": np.full(ok.sum(), np.nan), "lower": np.zeros(ok.sum()),
+                                 "upper": np.ones(ok.sum()), "ess": np.zeros(ok.sum()), "route": np.zeros(ok.sum())}
+                        diag0 = {}
+                    else:
+                        best0, diag0 = self._estimate(col, cv, r[ok], ci)
                     best, diag = {}, {}
                     for src, dst in ((best0, best), (diag0, diag)):
                         for k, v in src.items():
@@ -421,7 +431,8 @@ class ModelReference:
                         val = float(STATUS_WORDS.index("unresolved" if not np.any(best["route"] > 0) else "ok")) \
                             if stat == "status" else np.nan
                         ind.loc[dict(sel, center=c, index_stat=stat)] = val
-                    diags[f"{lab} @ {c}"] = diag
+                    if not grid_only:
+                        diags[f"{lab} @ {c}"] = diag
             out_c[n], out_i[n] = cur, ind
         attrs = dict(curves.attrs)
         attrs.update(tier="importance", reference="model", source_group="the model (importance sampling)",
