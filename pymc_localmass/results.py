@@ -336,8 +336,11 @@ def stale_reason(container, results):
         return None
     if "chain" not in ds.dims or "draw" not in ds.dims:
         return None
+    from .adapters import analysed_layout
+
     now = (int(ds.sizes["chain"]), int(ds.sizes["draw"]))
-    if now == (int(n_c), int(n_d)):
+    # (one chain of prior draws is analysed split into chains: compared as analysed)
+    if analysed_layout(g, *now) == (int(n_c), int(n_d)):
         return None
     return (f"the stored local-mass results were computed from {int(n_c)} x {int(n_d)} (chain, draw) draws of "
             f"group {g!r}, which now has {now[0]} x {now[1]}")

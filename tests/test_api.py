@@ -1,5 +1,7 @@
 """Public API: adapters, selection, centres, results groups, round trips."""
 
+import warnings
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -720,6 +722,27 @@ def test_stale_check_skips_results_without_draws_and_selections():
                   {"n_chains": 1, "n_draws": 500, "source_group": "posterior"}):
         assert stale_reason(tree, xr.Dataset(attrs=attrs)) is None, attrs
     assert "1 x 500" in stale_reason(tree, xr.Dataset(attrs={"n_chains": 4, "n_draws": 500}))
+
+
+def test_results_of_one_chain_of_prior_draws_are_not_stale():
+    # pm.sample_prior_predictive writes one chain; it is analysed split into 4 chains, and the results
+    # recorded 4 x 250 draws: summary(group="prior") then said they were stale and analysed it again
+    from conftest import make_container
+
+    from pymc_localmass.results import stale_reason
+
+    rng = np.random.default_rng(8)
+    data = make_container(prior={"tau": np.abs(rng.normal(size=(1, 1000)))})
+    out = plm.add_local_mass(data, group="prior", centers={"tau": 0.0})
+    index = plm.results.read(out)[1]
+    assert (index.attrs["n_chains"], index.attrs["n_draws"]) == (4, 250)
+    assert stale_reason(out, index) is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rows = plm.summary(out, group="prior")
+    assert rows.loc[("tau", "0"), "status"] == "ok"
+    # a selection of its draws since is still stale
+    assert "1 x 500" in stale_reason(out.isel(draw=slice(0, 500)), index)
 
 
 def test_results_of_another_min_ess_are_not_merged_in_silence():

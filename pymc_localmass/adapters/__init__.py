@@ -95,7 +95,8 @@ def to_dataset(data, group="posterior", sample_dims=SAMPLE_DIMS):
         raise InvalidInputError(
             f"the draws have dimension(s) {taken}, names the results use for their own axes "
             f"({', '.join(RESULT_DIMS)}); rename them first, e.g. ds.rename({{{taken[0]!r}: {taken[0] + '_'!r}}})")
-    if group in INDEPENDENT_GROUPS and ds.sizes["chain"] == 1 and (is_datatree(data) or is_inferencedata(data)):
+    if analysed_layout(group, ds.sizes["chain"], ds.sizes["draw"]) != (ds.sizes["chain"], ds.sizes["draw"]) \
+            and (is_datatree(data) or is_inferencedata(data)):
         # pm.sample_prior_predictive draws independently, into one chain: split it
         # so that intervals can compare chains (the draws' order carries nothing)
         ds = _as_chains(ds, PRIOR_CHAINS)
@@ -274,6 +275,22 @@ def _unmatched(dv, reason):
                       "chains and draws in sample_stats as in the posterior to use them", UserWarning,
                       stacklevel=user_stacklevel())
     return None
+
+
+def analysed_layout(group, n_chain, n_draw):
+    """The (chain, draw) counts a container's group of ``n_chain`` x ``n_draw`` draws is analysed as.
+
+    One chain of a group of independent draws (``INDEPENDENT_GROUPS``) is
+    split into ``PRIOR_CHAINS`` chains; others are analysed as they are.
+
+    Examples
+    --------
+    >>> analysed_layout("prior", 1, 1000), analysed_layout("posterior", 4, 250)
+    ((4, 250), (4, 250))
+    """
+    if group in INDEPENDENT_GROUPS and int(n_chain) == 1:
+        return PRIOR_CHAINS, int(n_draw) // PRIOR_CHAINS
+    return int(n_chain), int(n_draw)
 
 
 def _as_chains(ds, n_chains):
