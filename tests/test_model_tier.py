@@ -728,6 +728,21 @@ def test_check_says_the_model_tier_cannot_take_a_simplex_element_and_does_not_ad
     assert "funnel" not in f.message and "method='model'" not in f.advice
 
 
+def test_simplex_refusal_does_not_advise_what_it_refuses():
+    # the model tier refused a simplex element advising "use joint=True over the variable", which
+    # raised the same error (outside test: a Dirichlet-multinomial's weights)
+    rng = np.random.default_rng(0)
+    with pm.Model() as m:
+        pm.Dirichlet("w", np.ones(3))
+    draws = {"w": rng.dirichlet(np.ones(3), size=(4, 300))}
+    for joint in (False, True):
+        with pytest.raises(plm.errors.InvalidInputError, match="SimplexTransform") as err:
+            plm.local_mass(draws, model=m, method="model", var_names=["w"], joint=joint)
+        assert "use method='samples'" in str(err.value) and "use joint=True" not in str(err.value)
+    # what it advises works
+    assert plm.local_mass(draws, var_names=["w"], joint=True).sizes["radius"] > 0
+
+
 def test_check_takes_no_reading_from_heavy_tailed_per_draw_masses():
     # a switch-point model's late rate at 0: given the switch point sp its index is 1 + sum(y[sp + 1:]),
     # 33 to 50 over the sampled sp; the model tier's per-draw masses are heavy-tailed there (a few

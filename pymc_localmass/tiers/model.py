@@ -311,8 +311,10 @@ def _select(ds, dens, var_names, filter_vars, group):
             )
         if not info.box_support:
             raise InvalidInputError(
-                f"variable {n!r} has a constrained support ({info.transform}) where an element cannot move alone; "
-                "use joint=True over the variable or method='samples'"
+                f"variable {n!r} has a constrained support ({info.transform}) where an element cannot move alone, "
+                "and its density lives on a lower-dimensional set that a ball in its coordinates does not "
+                "integrate (joint=True neither): use method='samples' (its draws give elementwise and joint "
+                "balls)"
             )
     if not names:
         raise InvalidInputError(f"no continuous free variables selected from group {group!r}")
