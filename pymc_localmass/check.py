@@ -339,7 +339,13 @@ def _render_prior_index(f, *, variable, center_value, center_label, at, **_):
                "there.")
     advice = (f"expected if the likelihood vanishes or blows up at {at} (e.g. data that rule that value "
               "out); if not, look for a modelling error there.")
-    if "model_a" in f:
+    if f.get("by_model"):  # the draws' interval holds the prior's index; the model's narrower one does not
+        msg = (f"{variable} near {center_text(center_label or f'{center_value:g}', center_value)}: posterior "
+               f"Mass Index a = {_fmt(f['model_a'])} [{_fmt(f['model_a_lower'])}, {_fmt(f['model_a_upper'])}] "
+               f"by the model's own density (the draws: {_fmt(a)} [{_fmt(alo)}, {_fmt(ahi)}]) differs from "
+               f"the prior's a = {_fmt(pa)} [{_fmt(plo)}, {_fmt(phi_)}]")
+        reading = reading.replace(f"{_fmt(a)} in the posterior", f"{_fmt(f['model_a'])} in the posterior")
+    elif "model_a" in f:
         msg += (f"; confirmed by the model tier below the draws' radii: a = {_fmt(f['model_a'])} "
                 f"[{_fmt(f['model_a_lower'])}, {_fmt(f['model_a_upper'])}]")
     elif f.get("z", 0) > 4:
@@ -1364,13 +1370,26 @@ def _prior_region(run, pindex, n, lab, sel, c, min_index_shift):
     rw.update({f"prior_{s}": v for s, v in vals.items()})
     a, alo, ahi = rw["a"], rw["a_lower"], rw["a_upper"]
     pa_, plo, phi_ = vals["a"], vals["a_lower"], vals["a_upper"]
-    if not all(np.isfinite([alo, plo])) or np.isnan(a) or np.isnan(pa_):
+    # (a = inf [inf, inf]: no mass near the centre at any power, as when the data rule out a
+    # scale's 0 the prior allows; the comparison skipped every infinite end)
+    if np.isnan([a, alo, ahi, pa_, plo, phi_]).any():
         return
     disjoint = ahi < plo or phi_ < alo
     shift = abs(a - pa_) if np.isfinite(a) and np.isfinite(pa_) else np.inf
+    # the model's own reading of an "ok" row (check()'s cross-check), where there is one: its
+    # interval is the narrower evidence (a Poisson rate's a = 2.01 by the model, 2.2 [0.51, 4.6] by
+    # the draws, against the prior's [0.86, 1.39])
+    ma, mlo, mhi = (rw.get(f"model_{s}", np.nan) for s in ("a", "a_lower", "a_upper"))
+    by_model = (not disjoint and rw.get("a_source") != "model" and not np.isnan([ma, mlo, mhi]).any()
+                and (mhi < plo or phi_ < mlo))
+    if by_model:
+        disjoint = True
+        shift = abs(ma - pa_) if np.isfinite(ma) and np.isfinite(pa_) else np.inf
     if not (disjoint and shift >= min_index_shift):
         return
     figs = {"a": a, "a_lower": alo, "a_upper": ahi, "prior_a": pa_, "prior_a_lower": plo, "prior_a_upper": phi_}
+    if by_model:
+        figs.update(by_model=True, model_a=ma, model_a_lower=mlo, model_a_upper=mhi)
     # a centre far out in the posterior's tail: its nearest draws are several sd
     # away, and a smooth tail's steep slope looks like a high index there
     el = run.ds[n].sel(sel) if sel else run.ds[n]

@@ -567,6 +567,52 @@ def test_check_with_the_model_confirms_a_power_log_shift_far_out():
     assert f.figures["prior_a_lower"] <= 3.0 <= f.figures["prior_a_upper"]
 
 
+def _grid_draws(log_dens, hi, rng, shape):
+    """Draws of a 1-D density on (0, hi) by inverse CDF on a fine grid (exact up to the grid's error)."""
+    x = np.linspace(0.0, hi, 200001)[1:]
+    w = np.exp(log_dens(x) - log_dens(x).max())
+    cdf = np.concatenate([[0.0], np.cumsum(0.5 * (w[1:] + w[:-1]) * np.diff(x))])
+    return np.interp(rng.random(shape) * cdf[-1], cdf, x)
+
+
+def test_check_prior_index_where_the_posterior_has_no_mass_near_the_centre():
+    # tau ~ HalfNormal(1) and 30 observations of sd 1: the data rule out tau = 0, the posterior's
+    # a = inf (the model tier's, the draws being unresolved there) against the prior's a = 1. The
+    # user guide's own example of this finding, yet check() was silent: the comparison skipped
+    # every row with an infinite interval end
+    rng = np.random.default_rng(0)
+    y = rng.normal(0.0, 1.0, 30)
+    with pm.Model() as model:
+        tau = pm.HalfNormal("tau", 1.0)
+        pm.Normal("y", 0.0, tau, observed=y)
+    post = _grid_draws(lambda t: -t**2 / 2 - y.size * np.log(t) - (y**2).sum() / (2 * t**2), 4.0, rng, (4, 1000))
+    data = make_container(posterior={"tau": post}, prior={"tau": np.abs(rng.normal(size=(4, 1000)))})
+    with pytest.warns(LocalMassWarning, match=r"tau near 0: posterior Mass Index a = inf \[inf, inf\] differs"):
+        res = check(data, model=model, centers={"tau": 0.0})
+    (f,) = [f for f in res.findings if f.kind == "prior_index"]
+    assert abs(f.figures["prior_a"] - 1.0) < 0.2 and np.isposinf(f.figures["a_lower"])
+
+
+def test_check_prior_index_read_from_the_models_narrower_interval():
+    # a Poisson rate lam ~ HalfNormal(1) with counts [1, 0]: the posterior ~ lam e^(-2 lam - lam^2/2)
+    # has a = 2 at 0, the prior a = 1. The draws' interval (about [0.5, 4.6]) holds 1; the model's
+    # own reading of the row (check()'s cross-check, a = 2.01 [2, 2.02]) does not, and was not used
+    # (4 x 250 draws, so that the draws' interval holds the prior's index, as NUTS draws' did)
+    rng = np.random.default_rng(0)
+    with pm.Model() as model:
+        lam = pm.HalfNormal("lam", 1.0)
+        pm.Poisson("y", lam, observed=[1, 0])
+    post = _grid_draws(lambda t: np.log(t) - 2 * t - t**2 / 2, 8.0, rng, (4, 250))
+    data = make_container(posterior={"lam": post}, prior={"lam": np.abs(rng.normal(size=(4, 1000)))})
+    with pytest.warns(LocalMassWarning, match=r"lam near 0: posterior Mass Index a = 2\.\d+ \[.*\] by the model's "
+                                              r"own density \(the draws: "):
+        res = check(data, model=model, centers={"lam": 0.0})
+    (f,) = [f for f in res.findings if f.kind == "prior_index"]
+    assert f.figures["model_a_lower"] <= 2.0 <= f.figures["model_a_upper"]
+    assert f.figures["a_lower"] <= f.figures["prior_a_upper"]  # the draws alone could not tell
+    assert "2.0" in f.reading or "2.01" in f.reading
+
+
 def test_describe_fit_tells_readers_what_a_raw_fit_is(halfnormal_advi, container):
     # the readers (check, report, plots) ask estimators.describe_fit instead of importing the adapters
     from pymc_localmass.estimators import describe_fit
