@@ -92,6 +92,26 @@ def test_one_chain_elsewhere_is_a_sampler_finding():
     assert clean["chain_z"] < 4 and _word(clean) == "ok"
 
 
+def test_agreeing_autocorrelated_chains_are_no_sampler_finding():
+    # well-mixed stationary AR(0.9) chains, 4 x 500 draws of 100 elements each (an outside test's
+    # random walk): the chains' shares near the mean were compared in "standard errors" whose variance
+    # has 28 degrees of freedom, read as normal; 3 of these 600 elements read chain_z > 4, "sampler"
+    zs, words = [], []
+    for seed in range(6):
+        rng = np.random.default_rng(100 + seed)
+        e = rng.standard_normal((4, 500, 100))
+        x = np.empty_like(e)
+        x[:, 0] = e[:, 0]
+        for t in range(1, 500):
+            x[:, t] = 0.9 * x[:, t - 1] + np.sqrt(1 - 0.9**2) * e[:, t]
+        rows = plm.summary({"x": x})
+        zs.extend(rows["chain_z"])
+        words.extend(rows["status"])
+    assert max(zs) < 4 and "sampler" not in words
+    # (the normal deviate of the t's tail: about 1 in 100 above 3, as the max of four |N(0, 1)|)
+    assert 0.002 < np.mean(np.array(zs) > 3) < 0.03
+
+
 def test_divergences_crowding_near_the_center_are_a_sampler_finding():
     rng = np.random.default_rng(6)
     x = np.abs(rng.normal(size=(4, 1000)))

@@ -11,7 +11,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from ._accel import kernel
 from .ess import batch_means_ess
@@ -1146,6 +1146,12 @@ def _chain_agreement(in_0, p0, valid_sizes, lay, *, independent):
     with np.errstate(divide="ignore", invalid="ignore"):
         zc = (p_c - rest) / np.sqrt(s2tau[:, None] * (1 / n_c + 1 / n_rest))
         chain_z = np.where(np.isfinite(zc), np.abs(zc), 0.0).max(axis=1)
+    # the variance has C (CHAIN_BATCHES - 1) degrees of freedom: z is a Student t, reported as the
+    # normal deviate of the same tail probability (4 x 500 AR(0.9) draws of 100 elements: raw, one
+    # element in 200 read |z| > 4 with chains that agree, 20 times the normal rate)
+    df = max(C * (CHAIN_BATCHES - 1), 1)
+    chain_z = np.where(chain_z > 0, -special.ndtri(np.clip(stats.t.sf(chain_z, df), 1e-300, 0.5)), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
         # the classical R-hat of the ball indicator (between- over within-chain variance)
         n_bar = n_c.mean(axis=-1) if n_c.ndim > 1 else np.full(e_n, n_c.mean())
         w_var = (p_c * (1 - p_c)).mean(axis=1) * n_bar / np.maximum(n_bar - 1, 1)
