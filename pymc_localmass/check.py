@@ -214,7 +214,9 @@ def render_finding(kind, variable, center_value, figures, *, model=None, referen
     # (a centre in 3 significant digits, as the status findings quote it: "mu = 4.53 (its mean)")
     at = f"{variable} = {location_text(center_value)}" if np.isfinite(center_value) else f"{variable} at {center_label}"
     if center_label in ("mean", "median", "mode") and np.isfinite(center_value):
-        at += f" (its {center_label})"
+        # (an approximation's finding names two fits: "its mean" read as the approximation's, whose
+        # mean is elsewhere; the centre is the reference's)
+        at += f" ({who}'s {center_label})" if kind == "approximation" else f" (its {center_label})"
     if kind not in _RENDERERS:
         raise InvalidInputError(f"unknown finding kind {kind!r}")
     return _RENDERERS[kind](figures, variable=variable, center_value=center_value, center_label=center_label,
@@ -1137,6 +1139,10 @@ def _status_finding(run, rw, irow, n, lab, sel, c, cv, r):
     # (with model= the advice to run check(idata, model=model) was to run what just ran)
     if said is SAMPLER_CHAINS_ADVICE:
         advice = said if run.model is None else said.partition("; confirm with")[0]
+    elif word == "unresolved" and float(irow.get("scale", np.nan)) == 0:  # (more draws of a constant: the same)
+        advice = ("nothing, if a constant is expected: the draws put no mass near the centre (a discrete latent "
+                  "that never leaves one value); if it should move, the sampler may be stuck: look at its trace, "
+                  "or start chains elsewhere")
     elif run.model is not None and not free and word == "unresolved":
         advice = ("more draws, or check the free variables it is computed from (the model tier does not integrate "
                   "Deterministics)")

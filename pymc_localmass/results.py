@@ -611,7 +611,8 @@ def status_note(row, name="the variable", center="the centre", dim=1, tier=None,
                     "at most half the mass beyond the smallest ball's (the index is read from small balls); radii= "
                     "where the mass is resolved, and nearer the centre where it saturates, may give one")
         if sc == 0:  # a constant element
-            return f"{name} is constant in the draws, {_g(near)} from {at}: no mass nearer, nothing to fit"
+            return (f"every draw of {name} takes one value, at distance {_g(near)} from the centre {at}: the "
+                    "draws put no mass nearer, and there is nothing to fit")
         from .core.curves import PRECISION_ULPS
 
         res = get("resolution")

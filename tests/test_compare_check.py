@@ -613,6 +613,19 @@ def test_check_prior_index_read_from_the_models_narrower_interval():
     assert "2.0" in f.reading or "2.01" in f.reading
 
 
+def test_approximation_finding_names_whose_mean_the_centre_is():
+    # "ADVI puts ... of sigma = 0.783 (its mean)": 0.783 was the posterior's mean, ADVI's was 1.75
+    from pymc_localmass.check import render_finding
+
+    figs = dict(radius=0.07, mass=4.8e-11, ref_mass=0.13, ref_mass_lower=0.07, ref_mass_upper=0.2, ratio=3.7e-10,
+                ratio_lower=2e-10, ratio_upper=7e-10, phi_reverse=0.13)
+    m, _, _ = render_finding("approximation", "sigma", 0.783, figs, model="ADVI", reference="NUTS",
+                             center_label="mean")
+    assert "within 0.07 of sigma = 0.783 (NUTS's mean)" in m
+    m, _, _ = render_finding("approximation", "sigma", 0.783, figs, model="ADVI", center_label="mean")
+    assert "(the posterior's mean)" in m and "(its mean)" not in m
+
+
 def test_describe_fit_tells_readers_what_a_raw_fit_is(halfnormal_advi, container):
     # the readers (check, report, plots) ask estimators.describe_fit instead of importing the adapters
     from pymc_localmass.estimators import describe_fit

@@ -741,6 +741,13 @@ def test_simplex_refusal_does_not_advise_what_it_refuses():
         assert "use method='samples'" in str(err.value) and "use joint=True" not in str(err.value)
     # what it advises works
     assert plm.local_mass(draws, var_names=["w"], joint=True).sizes["radius"] > 0
+    # an ordered vector's density is full-dimensional: its elements bound each other
+    with pm.Model() as m2:
+        pm.Normal("mu", 0.0, 5.0, shape=2, transform=pm.distributions.transforms.ordered,
+                  initval=np.array([-1.0, 1.0]))
+    ordered = {"mu": np.sort(rng.normal(size=(4, 300, 2)), axis=-1)}
+    with pytest.raises(plm.errors.InvalidInputError, match=r"\(its elements bound each other\)"):
+        plm.local_mass(ordered, model=m2, method="model", var_names=["mu"])
 
 
 def test_check_takes_no_reading_from_heavy_tailed_per_draw_masses():

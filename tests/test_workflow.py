@@ -400,6 +400,18 @@ def test_independent_draws_in_a_thin_tail_are_not_called_slow_chains():
     assert "chains move too slowly" in status_note(row.to_dict(), "x", "3.5")
 
 
+def test_a_constant_discrete_element_at_another_centre_is_said_plainly():
+    # a Categorical assignment that is 0 in every draw, asked about at 1: the finding read "z[0] is
+    # constant in the draws, 1 from z[0] = 1" (as if it were 1) and advised "more draws"
+    rng = np.random.default_rng(0)
+    z = np.stack([np.zeros((4, 500), int), rng.integers(0, 2, (4, 500))], axis=-1)
+    res = plm.check({"z": z}, centers={"z": 1}, warn=False)
+    (f,) = [f for f in res.findings if f.variable == "z[0]"]
+    assert f.kind == "unresolved"
+    assert "every draw of z[0] takes one value, at distance 1 from the centre z[0] = 1" in f.message
+    assert "more draws" not in f.advice and "stuck" in f.advice
+
+
 def test_model_tier_row_that_resolves_no_radius_is_not_sent_to_the_model_tier():
     # a model-tier curve whose radii are all unresolved: its note advised check(model=) or
     # local_mass(..., method='model'), the very call that produced it

@@ -310,11 +310,15 @@ def _select(ds, dens, var_names, filter_vars, group):
                 "(use method='samples' for discrete variables: their atoms are exact ties)"
             )
         if not info.box_support:
+            # (a simplex or a zero-sum vector lives on a lower-dimensional set; an ordered vector's
+            # elements bound each other)
+            why = ("its elements bound each other" if "rder" in str(info.transform) else
+                   "its density lives on a lower-dimensional set that a ball in its coordinates does not "
+                   "integrate")
             raise InvalidInputError(
-                f"variable {n!r} has a constrained support ({info.transform}) where an element cannot move alone, "
-                "and its density lives on a lower-dimensional set that a ball in its coordinates does not "
-                "integrate (joint=True neither): use method='samples' (its draws give elementwise and joint "
-                "balls)"
+                f"variable {n!r} has a constrained support ({info.transform}) where an element cannot move alone "
+                f"({why}); the model tier integrates neither its elements nor a joint ball over it: use "
+                "method='samples' (its draws give elementwise and joint balls)"
             )
     if not names:
         raise InvalidInputError(f"no continuous free variables selected from group {group!r}")
