@@ -112,6 +112,20 @@ def test_agreeing_autocorrelated_chains_are_no_sampler_finding():
     assert 0.002 < np.mean(np.array(zs) > 3) < 0.03
 
 
+def test_a_bend_in_the_widest_window_only_is_no_thin_tail():
+    # Gamma(0.5) at 1 (its 84th percentile, a smooth density, a = 1): Lepski's rule kept the widest
+    # window, which reaches the pole at 0 and bends; every narrower window is steady and reads
+    # a = 1, yet 18 of 20 replicates said "unresolved ... a thin tail, or a trough"
+    data = {f"e{i}": np.random.default_rng(i).gamma(0.5, size=(4, 1000)) for i in range(20)}
+    rows = plm.summary(data, centers={k: 1.0 for k in data}, independent=True)
+    assert (rows.status == "ok").all()
+    assert ((rows.a_lower <= 1) & (1 <= rows.a_upper)).sum() >= 18  # 94% intervals
+    assert (rows.n_window < 1800).sum() >= 15  # read on a narrower window
+    # a centre the draws barely reach stays unresolved (N(0, 1) at 3)
+    far = {f"e{i}": np.random.default_rng(50 + i).normal(size=(4, 1000)) for i in range(10)}
+    assert (plm.summary(far, centers={k: 3.0 for k in far}, independent=True).status == "unresolved").all()
+
+
 def test_divergences_crowding_near_the_center_are_a_sampler_finding():
     rng = np.random.default_rng(6)
     x = np.abs(rng.normal(size=(4, 1000)))
