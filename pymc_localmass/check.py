@@ -1380,6 +1380,10 @@ def _prior_region(run, pindex, n, lab, sel, c, min_index_shift):
     # scale's 0 the prior allows; the comparison skipped every infinite end)
     if np.isnan([a, alo, ahi, pa_, plo, phi_]).any():
         return
+    # (at a default centre an infinite end is no finding by itself: a noise sd's 0 the data rule
+    # out, in every model with a prior group; a centre the user asked about is answered)
+    if n not in run.requested and not np.isfinite([alo, plo]).all():
+        return
     disjoint = ahi < plo or phi_ < alo
     shift = abs(a - pa_) if np.isfinite(a) and np.isfinite(pa_) else np.inf
     # the model's own reading of an "ok" row (check()'s cross-check), where there is one: its

@@ -591,6 +591,10 @@ def test_check_prior_index_where_the_posterior_has_no_mass_near_the_centre():
         res = check(data, model=model, centers={"tau": 0.0})
     (f,) = [f for f in res.findings if f.kind == "prior_index"]
     assert abs(f.figures["prior_a"] - 1.0) < 0.2 and np.isposinf(f.figures["a_lower"])
+    # at a default centre (not asked for) a noise sd's 0 the data rule out is no finding by itself
+    res = check(data, model=model, warn=False)
+    assert ("posterior", "tau @ 0") in res.table.index
+    assert not [f for f in res.findings if f.kind == "prior_index"]
 
 
 def test_check_prior_index_read_from_the_models_narrower_interval():
