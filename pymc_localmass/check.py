@@ -1384,14 +1384,14 @@ def _prior_region(run, pindex, n, lab, sel, c, min_index_shift):
     # out, in every model with a prior group; a centre the user asked about is answered)
     if n not in run.requested and not np.isfinite([alo, plo]).all():
         return
-    disjoint = ahi < plo or phi_ < alo
+    disjoint = not _overlap(rw, vals)
     shift = abs(a - pa_) if np.isfinite(a) and np.isfinite(pa_) else np.inf
     # the model's own reading of an "ok" row (check()'s cross-check), where there is one: its
     # interval is the narrower evidence (a Poisson rate's a = 2.01 by the model, 2.2 [0.51, 4.6] by
     # the draws, against the prior's [0.86, 1.39])
     ma, mlo, mhi = (rw.get(f"model_{s}", np.nan) for s in ("a", "a_lower", "a_upper"))
     by_model = (not disjoint and rw.get("a_source") != "model" and not np.isnan([ma, mlo, mhi]).any()
-                and (mhi < plo or phi_ < mlo))
+                and not _overlap({"a_lower": mlo, "a_upper": mhi}, vals))
     if by_model:
         disjoint = True
         shift = abs(ma - pa_) if np.isfinite(ma) and np.isfinite(pa_) else np.inf
@@ -1411,7 +1411,7 @@ def _prior_region(run, pindex, n, lab, sel, c, min_index_shift):
     mt = None if mt is None or "failed" in mt else mt
     if mt is not None:
         rw.update(_columns(mt))
-        if not (mt["a_upper"] < plo or phi_ < mt["a_lower"]) or abs(mt["a"] - pa_) < min_index_shift:
+        if _overlap(mt, vals) or abs(mt["a"] - pa_) < min_index_shift:
             return  # the model's own density agrees with the prior's index: a tail's slope
         figs.update(_columns(mt))
     elif far:

@@ -312,10 +312,10 @@ def _select(ds, dens, var_names, filter_vars, group):
         if not info.box_support:
             # (a simplex or a zero-sum vector lives on a lower-dimensional set; an ordered vector's
             # elements bound each other)
-            kind = str(info.transform)
-            why = ("its elements bound each other" if "rder" in kind else
+            kind = str(info.transform).lower()
+            why = ("its elements bound each other" if "ordered" in kind else
                    "its density lives on a lower-dimensional set that a ball in its coordinates does not "
-                   "integrate" if ("implex" in kind or "ZeroSum" in kind) else
+                   "integrate" if ("simplex" in kind or "zerosum" in kind) else
                    "its transform ties its elements together")
             raise InvalidInputError(
                 f"variable {n!r} has a constrained support ({info.transform}) where an element cannot move alone "
