@@ -417,6 +417,8 @@ class GaussianApproximation:
         from pymc.util import get_default_varnames
         from pytensor.graph.replace import vectorize_graph
 
+        from .model_density import _unbatched
+
         model = self.model
         outs = [o for o in get_default_varnames(model.unobserved_value_vars, include_transformed=False)
                 if o.name in wanted]
@@ -424,7 +426,8 @@ class GaussianApproximation:
         order = [name for name, v in self.variables.items() if v.value_name in by_value]
         values = [by_value[self.variables[name].value_name] for name in order]
         batched = [pt.tensor(name=f"{v.name}__batch", shape=(None, *v.type.shape), dtype=v.dtype) for v in values]
-        vouts = vectorize_graph(outs, replace=dict(zip(values, batched)))
+        # (Join / Split as one op along a shifted axis, not a Python loop over the draws under PyTensor 2.x)
+        vouts = _unbatched(vectorize_graph(outs, replace=dict(zip(values, batched))))
         fn = pytensor.function(batched, vouts, on_unused_input="ignore")
         self._cache[key] = (fn, order, [o.name for o in outs])
         return self._cache[key]
