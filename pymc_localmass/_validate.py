@@ -145,6 +145,21 @@ def _check_radii_kinds(radii, where="radii"):
                                f"(dtype {arr.dtype})")
 
 
+def named_fits(fits, argument="fits"):
+    """``{str(name): fit}`` of a mapping of fits; names that coincide as text are an error.
+
+    (``{1: a, "1": b}`` would otherwise lose one fit without a word.)
+    """
+    out = {}
+    for k, v in fits.items():
+        name = str(k)
+        if name in out:
+            raise InvalidInputError(f"{argument}: the fit names {name!r} collide once written as text (the results "
+                                    "label each fit by its name as a string); give the fits distinct names")
+        out[name] = v
+    return out
+
+
 def check_mapping_keys(mapping, allowed, argument):
     """A mapping argument keyed by variable (``radii``, ``centers``) names only selected variables."""
     if not isinstance(mapping, Mapping):

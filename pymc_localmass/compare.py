@@ -43,7 +43,7 @@ from . import __version__
 from ._api import CentersLike, Coords, FilterVars, RadiiLike, VarNames, public
 from ._compat import get_group, single_fit_type
 from .errors import InvalidInputError, InvalidTypeError, UnknownNameError, _NonFiniteDraws, _UnmeasurableError
-from ._validate import check_ci_prob
+from ._validate import check_ci_prob, named_fits
 from .adapters import SAMPLE_DIMS, select_coords, select_vars
 from .adapters.source import convert
 from .results import stored_centers
@@ -408,8 +408,8 @@ def _open_fits(fits, *, reference, norm, ci_prob, group, model, seed):
             "fit's ball in its own posterior sd. Use norm='euclidean' with radii in the variables' units"
         )
     ci = check_ci_prob(ci_prob)
-    fit_names = [str(k) for k in fits]
-    objs = {str(k): v for k, v in fits.items()}
+    objs = named_fits(fits)
+    fit_names = list(objs)
     from .reference_free import REFERENCE_NAME, ModelReference, is_reference_free
 
     model_ref = is_reference_free(objs, reference, model)
@@ -922,7 +922,7 @@ def _check_regions(fits, names, center_map, shared, coords):
                     continue
                 mn, mx = (_sel_like(f, n, x, coords) for x in rng_)
                 reach |= (c + rmax >= mn) & (c - rmax <= mx)
-            if not np.all(reach):
+            if not np.any(reach):
                 raise InvalidInputError(
                     f"region {n} @ {label} (centre {np.asarray(c)[~reach].ravel()[:3].tolist()}, radius up to "
                     f"{rmax:.4g}) reaches neither a fit's known support nor any fit's draws: no fit puts "

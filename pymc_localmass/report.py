@@ -30,6 +30,7 @@ import numpy as np
 from . import __version__
 from ._api import CentersLike, Coords, RadiiLike, VarNames, public
 from ._compat import single_fit_type
+from ._validate import named_fits
 from .errors import InvalidInputError, InvalidTypeError, UnknownNameError
 from .estimators import describe_fit
 
@@ -355,7 +356,7 @@ def report(fits: Mapping[str, Any], path: str | os.PathLike[str], *, reference: 
     if os.path.isdir(os.fspath(path)):
         raise InvalidInputError(f"path {os.fspath(path)!r} is a directory; give the HTML file to write, "
                                 "e.g. os.path.join(folder, 'report.html')")
-    objs = {str(k): v for k, v in fits.items()}
+    objs = named_fits(fits)
     from .reference_free import REFERENCE_NAME, is_reference_free
 
     if is_reference_free(objs, reference, model):

@@ -907,3 +907,28 @@ def test_model_density_confirms_draws_only_with_agreeing_chains_index_and_mass()
     # indices that disagree; a model reading below the draws' resolved radius (the tier's fallback)
     assert not _model_confirms_draws(dict(mt, a=3.0, a_lower=2.9, a_upper=3.1), dict(irow, a_upper=2.0), drawn)
     assert not _model_confirms_draws(dict(mt, **{_MASS_TOP: (0.002, 0.0016, 0.0016, 0.0016)}), irow, drawn)
+
+
+def test_compare_with_a_pinned_element_and_colliding_names():
+    # outside check: one element that never varies (a pinned entry, a constant Deterministic) made
+    # compare() and report() raise for the whole variable ("reaches neither a fit's known support ...");
+    # and fits named 1 and "1" were compared as one, without a word
+    import xarray as xr
+
+    rng = np.random.default_rng(8)
+    th = rng.normal(size=(4, 300, 3))
+    th[..., 1] = 2.5
+    d = xr.Dataset({"theta": (("chain", "draw", "k"), th)}, coords={"k": ["a", "b", "c"]})
+    th2 = rng.normal(size=(4, 300, 3)) * 1.1
+    th2[..., 1] = 2.5
+    d2 = xr.Dataset({"theta": (("chain", "draw", "k"), th2)}, coords={"k": ["a", "b", "c"]})
+    cmp = compare({"A": d, "B": d2}, centers=0.0)
+    assert cmp["region"].values.tolist() == ["theta[a] @ 0", "theta[b] @ 0", "theta[c] @ 0"]
+    row = compare_summary(cmp).loc[("B", "theta[b] @ 0")]
+    assert not row["resolved"] and np.isnan(row["ratio"])  # no draw within reach: nothing to compare
+    assert compare_summary(cmp).loc[("B", "theta[a] @ 0"), "resolved"]
+    # a variable no element of which any fit reaches is still an error
+    with pytest.raises(ValueError, match="reaches neither a fit.s known support nor any fit.s draws"):
+        compare({"A": d, "B": d2}, centers=40.0, radii=[0.5, 1.0])
+    with pytest.raises(ValueError, match="the fit names '1' collide once written as text"):
+        compare({1: d, "1": d2}, centers=0.0)

@@ -22,6 +22,7 @@ import pymc_localmass as plm  # noqa: E402
 import pymc_localmass.plots as plots  # noqa: E402
 from pymc_localmass._compat import MODERN  # noqa: E402
 from pymc_localmass.plots import LocalMassComputedWarning, plot_local_mass  # noqa: E402
+from pymc_localmass.errors import InvalidInputError, UnknownNameError  # noqa: E402
 from conftest import make_container  # noqa: E402
 
 SCHOOLS = ["a", "b", "c"]
@@ -270,6 +271,19 @@ def test_plain_posterior_is_computed_with_a_note():
     ex, ey, _ = _expected_mass(expected["tau"].sel(center="0"))
     np.testing.assert_allclose(_xy(line)[1], ey, equal_nan=True)
     assert plm.results.read(idata) is None  # the input is untouched
+
+
+def test_stats_take_estimator_options_only():
+    # outside check: stats={'local_mass': {'inplace': True}} attached results to the user's container;
+    # {'group': ...} raised a bare TypeError from add_local_mass, a typo named add_local_mass
+    idata = _container(seed=3, with_prior=False)
+    with pytest.raises(InvalidInputError, match="never changes its input"):
+        plot_local_mass(idata, var_names="tau", stats={"local_mass": {"inplace": True}}, **_kw())
+    assert plm.results.read(idata) is None
+    with pytest.raises(InvalidInputError, match="group is plot_local_mass's own argument; pass group="):
+        plot_local_mass(idata, var_names="tau", stats={"local_mass": {"group": "prior"}}, **_kw())
+    with pytest.raises(UnknownNameError, match="unknown option 'bogus'; the estimators' options are .*'centers'"):
+        plot_local_mass(idata, var_names="tau", stats={"local_mass": {"bogus": 1}}, **_kw())
 
 
 def test_estimator_options_for_stored_results_are_said_to_be_ignored(fitted):

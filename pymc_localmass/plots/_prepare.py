@@ -501,6 +501,29 @@ def _is_panel(da, sel):
     return mask
 
 
+#: the plot's own arguments, which ``stats={"local_mass": ...}`` may not override
+_PLOT_OWN = ("var_names", "filter_vars", "coords", "group")
+
+
+def _check_stats_keys(est_kwargs):
+    """Estimator options only: the plot's own arguments and options that would change the input are errors."""
+    import inspect
+
+    from .. import local_mass
+
+    allowed = [k for k in inspect.signature(local_mass).parameters if k not in ("data", *_PLOT_OWN)]
+    for key in est_kwargs:
+        if key in _PLOT_OWN:
+            raise InvalidInputError(f"stats={{'local_mass': {{{key!r}: ...}}}}: {key} is plot_local_mass's own "
+                                    f"argument; pass {key}= to plot_local_mass")
+        if key in ("inplace", "merge"):
+            raise InvalidInputError(f"stats={{'local_mass': {{{key!r}: ...}}}}: plot_local_mass never changes its "
+                                    "input; attach results with plm.add_local_mass(data, inplace=True) first")
+        if key not in allowed:
+            raise UnknownNameError(f"stats={{'local_mass': {{{key!r}: ...}}}}: unknown option {key!r}; the "
+                                   f"estimators' options are {allowed}")
+
+
 def collect(data, *, var_names=None, filter_vars=None, coords=None, group=None, stats=None):
     """Turn any accepted input into a :class:`PlotData`.
 
@@ -513,6 +536,7 @@ def collect(data, *, var_names=None, filter_vars=None, coords=None, group=None, 
         raise UnknownNameError(f"stats takes the key 'local_mass' (keyword arguments of the estimators, e.g. "
                                f"{{'local_mass': {{'centers': {{'tau': 0.0}}}}}}); got {unknown!r}")
     est_kwargs = dict((stats or {}).get("local_mass", {}) or {})
+    _check_stats_keys(est_kwargs)
     if coords is not None and not isinstance(coords, Mapping):
         raise InvalidTypeError(f"coords must be a mapping of dimension -> value(s), got {type(coords).__name__}")
     sel_kw = dict(var_names=var_names, filter_vars=filter_vars, coords=coords, est_kwargs=est_kwargs)
