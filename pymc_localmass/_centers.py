@@ -71,7 +71,7 @@ def normalise_centers(centers, var_names):
     """
 
     def several(spec):
-        if isinstance(spec, Mapping):
+        if isinstance(spec, Mapping) and spec:
             out = []
             for k, v in spec.items():
                 if isinstance(v, (Mapping, list, tuple)):
@@ -79,7 +79,7 @@ def normalise_centers(centers, var_names):
                                            f"number or an array), got {type(v).__name__}")
                 out.extend((str(k), s) for _, s in several(v))
             return out
-        if isinstance(spec, (list, tuple)) and len(spec) == 0:
+        if isinstance(spec, (Mapping, list, tuple)) and len(spec) == 0:
             raise InvalidInputError("centers is empty: give at least one centre (a keyword, a number or an array)")
         if isinstance(spec, (list, tuple)):
             out = []

@@ -170,6 +170,19 @@ def check_mapping_keys(mapping, allowed, argument):
                                f"selected: {list(allowed)}")
 
 
+def check_radii_keys(radii, names, joint):
+    """``radii`` keyed by the selected variables, or for a joint ball by its ``"a+b"`` name only."""
+    if not joint:
+        check_mapping_keys(radii, names, "radii")
+        return
+    ball = "+".join(names)
+    members = [k for k in radii if k in names and k != ball] if isinstance(radii, Mapping) else []
+    if members:
+        raise InvalidInputError(f"radii for the joint ball of {list(names)} are keyed by its name {ball!r} (or given "
+                                f"as one grid); got radii for {members}, which the joint ball would not use")
+    check_mapping_keys(radii, [ball], "radii")
+
+
 def check_draws(ds, names, group="posterior"):
     """Draws the estimators can use: real dtypes, names and dims that do not clash, unique labels."""
     for var in names:
@@ -211,6 +224,13 @@ def check_unique_labels(ds, names):
                 raise InvalidInputError(f"dimension {dim!r} (of variable {var!r}) has repeated labels {rep}; "
                                         f"results and tables are keyed by label: make them unique, e.g. "
                                         f"data.assign_coords({dim}=[...])")
+            # (rows read "theta[1]": 1 and "1" would be one row; only mixed, object labels can collide so)
+            text = pd.Index([str(v) for v in idx]) if idx.dtype == object else idx
+            if not text.is_unique:
+                rep = [v for v in idx if str(v) in set(text[text.duplicated()])][:5]
+                raise InvalidInputError(f"dimension {dim!r} (of variable {var!r}) has labels {rep} that differ as "
+                                        f"values but read the same as text; results and tables name elements by "
+                                        f"their labels' text: make them distinct, e.g. data.assign_coords({dim}=[...])")
 
 
 def check_coords(ds, coords):

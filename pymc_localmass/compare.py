@@ -1005,12 +1005,16 @@ def _summary_positions(ds, res, radius):
             pos[g] = int(np.argmax(res[g])) if res[g].any() else R - 1
         elif radius == "largest":
             pos[g] = R - 1
+        elif isinstance(radius, (bool, np.bool_)):
+            raise InvalidInputError(f"radius must be 'smallest_resolved', 'largest', a grid position (int) or a "
+                                    f"radius (float), got {radius!r}")
         elif isinstance(radius, (int, np.integer)):
             if not -R <= int(radius) < R:
                 raise InvalidInputError(f"radius position {radius} outside the grid of {R} radii (0 to {R - 1}, "
                                         "or a float: the grid radius nearest it)")
             pos[g] = int(radius) % R
-        elif isinstance(radius, float):
+        elif isinstance(radius, (float, np.floating)):
+            radius = float(radius)  # (float32 too)
             if g == 0:
                 # (regions have their own grids, and a radius read for all of them is the nearest grid
                 # radius of each: report() reads every region at one finding's radius; a radius beyond

@@ -29,7 +29,7 @@ from .adapters.source import convert, is_results  # noqa: F401 (is_results: for 
 from .core.curves import INDEX_STATS, STATUS_WORDS, no_draws_value
 from .core.distances import NORMS
 from .core.index import BEND_LIMIT, REACH_ESS, curve_reach, curve_steepens, fit_index_curve, rise_without_bound
-from .errors import InvalidInputError, InvalidTypeError
+from .errors import InvalidInputError, InvalidTypeError, UnknownNameError
 from .results import (CURVE_GROUP, OWN_ATTRS, attach, read, read_current, stale_reason, stored_centers,
                       validate, warn_stale)
 
@@ -87,6 +87,14 @@ def _compute_groups(data, groups, *, centers="mean", radii=None, n_radii=25, joi
         first = _compute_one(data, group=groups[0], centers=centers, radii=radii, **one)
     if not joint:  # the first group's centre values, for every group
         centers = stored_centers(first[1], list(first[1].data_vars))
+    wanted = [m for n in names for m in (n.split("+") if joint else [n])]  # (a joint ball "a+b": its members)
+    for g in groups[1:]:  # (else the error would blame the shared radii, which name the first group's variables)
+        draws = data.for_group(g).draws
+        lacking = [n for n in wanted if draws is not None and n not in draws.data_vars]
+        if lacking:
+            raise UnknownNameError(f"variable(s) {lacking} of group {groups[0]!r} are not in group {g!r} (its "
+                                   f"variables: {list(draws.data_vars)}); several groups are compared variable by "
+                                   "variable: pass var_names= with the variables they share")
     parts = [first] + [_compute_one(data, group=g, centers=centers, radii=radii, **one) for g in groups[1:]]
     # the new dim comes first in every variable: (group, *dims, center, ..., stat)
     dim = xr.DataArray(list(groups), dims="group", name="group")

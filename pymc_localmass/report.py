@@ -263,6 +263,24 @@ def _table_html(summ, flagged_keys, max_rows):
     return f"<table>{head}{''.join(body)}</table>"
 
 
+def _check_path(path):
+    """Raise, before any work, where the report could not be written at ``path``."""
+    if not isinstance(path, (str, os.PathLike)) or not isinstance(os.fspath(path), str):
+        raise InvalidTypeError(f"path must be a str or os.PathLike naming the HTML file to write, got "
+                               f"{type(path).__name__}")
+    path = os.fspath(path)
+    if not path:
+        raise InvalidInputError("path is empty; give the HTML file to write, e.g. 'report.html'")
+    if os.path.isdir(path):
+        raise InvalidInputError(f"path {path!r} is a directory; give the HTML file to write, "
+                                "e.g. os.path.join(folder, 'report.html')")
+    folder = os.path.dirname(os.path.abspath(path))
+    while folder and not os.path.exists(folder):  # (missing folders are made; a file among them cannot be)
+        folder = os.path.dirname(folder)
+    if not os.path.isdir(folder):
+        raise InvalidInputError(f"path {path!r} lies under {folder!r}, which is a file, not a folder")
+
+
 def _write_atomic(path, text):
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
@@ -353,9 +371,7 @@ def report(fits: Mapping[str, Any], path: str | os.PathLike[str], *, reference: 
     for arg, val in (("max_panels", max_panels), ("max_rows", max_rows)):
         if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < 1:
             raise InvalidInputError(f"{arg} must be an integer >= 1, got {val!r}")
-    if os.path.isdir(os.fspath(path)):
-        raise InvalidInputError(f"path {os.fspath(path)!r} is a directory; give the HTML file to write, "
-                                "e.g. os.path.join(folder, 'report.html')")
+    _check_path(path)
     objs = named_fits(fits)
     from .reference_free import REFERENCE_NAME, is_reference_free
 

@@ -340,10 +340,16 @@ def stale_reason(container, results):
 
     now = (int(ds.sizes["chain"]), int(ds.sizes["draw"]))
     # (one chain of prior draws is analysed split into chains: compared as analysed)
-    if analysed_layout(g, *now) == (int(n_c), int(n_d)):
-        return None
-    return (f"the stored local-mass results were computed from {int(n_c)} x {int(n_d)} (chain, draw) draws of "
-            f"group {g!r}, which now has {now[0]} x {now[1]}")
+    if analysed_layout(g, *now) != (int(n_c), int(n_d)):
+        return (f"the stored local-mass results were computed from {int(n_c)} x {int(n_d)} (chain, draw) draws "
+                f"of group {g!r}, which now has {now[0]} x {now[1]}")
+    # (a joint ball "a+b" is of its members)
+    members = [m for n in results.data_vars for m in (n.split("+") if "+" in n and n not in ds else [n])]
+    gone = [m for m in dict.fromkeys(members) if m not in ds.data_vars]
+    if gone:
+        return (f"the stored local-mass results describe variable(s) {gone} that group {g!r} no longer holds "
+                f"(its variables: {list(ds.data_vars)[:10]})")
+    return None
 
 
 def read_current(container, what="analysed again"):

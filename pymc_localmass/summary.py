@@ -296,6 +296,9 @@ def _index_of(data, var_names, filter_vars, kwargs):
     """
     from .estimators import is_results, mass_index
 
+    if isinstance(data, xr.Dataset) and {"region", "model"} <= set(data.dims):
+        raise InvalidInputError("summary() reads Mass Indices; this is the result of compare() (dims region, "
+                                "model): its table is plm.compare_summary(result)")
     index = None
     if is_results(data, "index_stat"):
         index = data
@@ -312,6 +315,15 @@ def _index_of(data, var_names, filter_vars, kwargs):
             # computed again (other settings), at the stored analysis's centres and variables
             sel = mass_index(stored, var_names=var_names, filter_vars=filter_vars)
             names = list(sel.data_vars)
+            if stale:  # (variables the group no longer holds are left out)
+                try:
+                    now = get_group(data, str(stored.attrs.get("source_group", "posterior")))
+                    names = [n for n in names if n in now.data_vars] or None
+                except (KeyError, AttributeError, TypeError, ValueError):
+                    pass
+            if names is None:  # (none of them: the group's variables now, at the default centres)
+                return mass_index(data, **kwargs)
+            sel = sel[names]
             kwargs["centers"] = stored_centers(stored, names)
             if stale:  # (a summary of the draws is taken of the draws the container holds now)
                 kwargs["centers"] = {n: {lab: lab if lab in _SUMMARY_KEYWORDS else v for lab, v in spec.items()}

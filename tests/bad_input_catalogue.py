@@ -130,6 +130,22 @@ def _local_kl_draws(region):
     return plm.local_kl(rng.normal(size=2000), rng.normal(0.1, 1, size=2000), region)
 
 
+def _plm():
+    import pymc_localmass as plm
+
+    return plm
+
+
+def _two_fits():
+    rng = np.random.default_rng(0)
+    return {"x": rng.normal(size=(4, 300))}, {"x": rng.normal(0.2, 1.0, size=(4, 300))}
+
+
+def _report_to(path):
+    a, b = _two_fits()
+    return _plm().report({"A": a, "B": b}, path, centers=0.0)
+
+
 def _scalar_model():
     import pymc as pm
 
@@ -564,6 +580,41 @@ CASES = [
          lambda: _lm({"x": np.where(np.arange(40).reshape(2, 20) % 2 == 0, 1.7e308, -1.7e308)}, centers=0.0),
          Raises("InvalidInputError", r"variable 'x': the automatic radius grid .* exceeds the float64 range; "
                                      r"pass radii=")),
+    # --- outside hardening check (session of 2026-12-08)
+    Case("compare-names-collide", "compare({1: fit, '1': other}): names equal as text",
+         lambda: _plm().compare(dict(zip([1, "1"], _two_fits())), centers=0.0),
+         Raises("InvalidInputError", r"fits: the fit names '1' collide once written as text")),
+    Case("joint-radii-member", "joint=True with radii={'x': [...]} (keyed by a member, not by 'x+y')",
+         lambda: _lm({"x": _x(), "y": _x()}, joint=True, centers=0.0, radii={"x": [0.1, 1.0]}),
+         Raises("InvalidInputError", r"radii for the joint ball of \['x', 'y'\] are keyed by its name 'x\+y'")),
+    Case("groups-lack-variable", "group=['posterior', 'prior'] where the prior lacks 'mu'",
+         lambda: _lm(__import__("conftest").make_container(posterior={"tau": np.abs(_x()), "mu": _x()},
+                                                          prior={"tau": np.abs(_x())}),
+                     group=["posterior", "prior"], centers=0.0),
+         Raises("UnknownNameError", r"variable\(s\) \['mu'\] of group 'posterior' are not in group 'prior'")),
+    Case("centers-nested-empty", "centers={'x': {}}", lambda: _mi({"x": _x()}, centers={"x": {}}),
+         Raises("InvalidInputError", r"centers is empty")),
+    Case("labels-same-text", "element labels [1, '1', 2] (distinct values, the same text)",
+         lambda: _mi(xr.Dataset({"t": (("chain", "draw", "k"), np.random.default_rng(0).normal(size=(4, 300, 3)))},
+                                coords={"k": np.array([1, "1", 2], dtype=object)}), centers=0.0),
+         Raises("InvalidInputError", r"dimension 'k' \(of variable 't'\) has labels \[1, '1'\] that differ as "
+                                     r"values but read the same as text")),
+    Case("compare-summary-bool-radius", "compare_summary(result, radius=True)",
+         lambda: _plm().compare_summary(_plm().compare(dict(zip("AB", _two_fits())), centers=0.0), radius=True),
+         Raises("InvalidInputError", r"radius must be .* a grid position \(int\) or a radius \(float\), got True")),
+    Case("report-empty-path", "report(fits, '')", lambda: _report_to(""),
+         Raises("InvalidInputError", r"path is empty")),
+    Case("report-bytes-path", "report(fits, b'r.html')", lambda: _report_to(b"r.html"),
+         Raises("InvalidTypeError", r"path must be a str or os.PathLike .*, got bytes")),
+    Case("report-under-a-file", "report(fits, 'a_file/r.html') where a_file is a file",
+         lambda: _report_to(__file__ + "/r.html"),
+         Raises("InvalidInputError", r"lies under .*, which is a file, not a folder")),
+    Case("local-kl-nan-draws", "local_kl(draws with a NaN, draws, region)",
+         lambda: _plm().local_kl(np.r_[_x()[0], np.nan], _x()[1], (-0.5, 0.5)),
+         Raises("InvalidInputError", r"draws of x \(the first distribution\) contain NaN \(1 of 501\)")),
+    Case("summary-of-compare", "summary(compare(...))",
+         lambda: _summary(_plm().compare(dict(zip("AB", _two_fits())), centers=0.0)),
+         Raises("InvalidInputError", r"this is the result of compare\(\) .*plm\.compare_summary\(result\)")),
     # --- local_kl regions
     Case("local-kl-reversed", "local_kl(norm, norm, region=(0.5, -0.5))", lambda: _local_kl((0.5, -0.5)),
          Raises("InvalidInputError", r"region \(0.5, -0.5\) has its lower end above its upper end"), issue=True),

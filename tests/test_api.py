@@ -854,3 +854,23 @@ def test_negative_zero_is_the_centre_zero():
             plm.mass_index(d, centers=centers)
     assert [str(c) for c in plm.mass_index(d, centers=[np.array(-0.0), np.array(1.0)])["center"].values] == [
         "(0)", "(1)"]
+
+
+def test_results_of_a_variable_since_dropped_are_stale():
+    # outside check: after add_local_mass, dropping theta from the posterior (and shifting tau) left
+    # summary() printing the stored rows of both, with no word
+    from conftest import make_container
+
+    rng = np.random.default_rng(5)
+    post = {"tau": np.abs(rng.normal(size=(4, 300))), "theta": rng.normal(size=(4, 300, 3))}
+    out = plm.add_local_mass(make_container(posterior=post), centers=0.0)
+    from pymc_localmass._compat import attach_groups
+
+    # the stored groups beside a posterior that no longer holds theta
+    now = attach_groups(make_container(posterior={"tau": post["tau"] + 5.0}),
+                        dict(zip(("local_mass", "local_mass_index"), plm.results.read(out))))
+    assert "['theta'] that group 'posterior' no longer holds" in plm.results.stale_reason(now, plm.results.read(now)[0])
+    with pytest.warns(UserWarning, match=r"variable\(s\) \['theta'\] that group 'posterior' no longer holds"):
+        rows = plm.summary(now, round_to="none")
+    assert rows.index.get_level_values("variable").tolist() == ["tau"]  # the draws held now, analysed again
+    assert rows.loc[("tau", "0"), "nearest"] == pytest.approx(5.0 + post["tau"].min())

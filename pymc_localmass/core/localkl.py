@@ -248,7 +248,7 @@ def phi_interval_y(x, bound):
     """
     x, K = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(bound, dtype=float))
     if np.any(x < 0) or np.any(K < 0) or np.any(np.isnan(x)) or np.any(np.isnan(K)):
-        raise ValueError("phi_interval_y needs x >= 0 and bound >= 0")
+        raise InvalidInputError("phi_interval_y needs x >= 0 and bound >= 0")
     with np.errstate(divide="ignore", invalid="ignore"):
         kappa = np.where(x > 0, K / np.where(x > 0, x, 1.0), 0.0)
     t_lo = _solve_log_ratio_y(kappa, -1)
@@ -289,7 +289,7 @@ def phi_interval_x(y, bound):
     """
     y, K = np.broadcast_arrays(np.asarray(y, dtype=float), np.asarray(bound, dtype=float))
     if np.any(y < 0) or np.any(K < 0) or np.any(np.isnan(y)) or np.any(np.isnan(K)):
-        raise ValueError("phi_interval_x needs y >= 0 and bound >= 0")
+        raise InvalidInputError("phi_interval_x needs y >= 0 and bound >= 0")
     with np.errstate(divide="ignore", invalid="ignore"):
         lam = np.where(y > 0, K / np.where(y > 0, y, 1.0), 0.0)
     v_lo = _solve_log_ratio_x(lam, -1)
@@ -496,7 +496,7 @@ def _as_points(x, dim):
 
 def _need_1d(region):
     if region.dim != 1:
-        raise ValueError(f"{type(region).__name__} of dimension {region.dim}: quadrature needs 1-D regions")
+        raise InvalidInputError(f"{type(region).__name__} of dimension {region.dim}: quadrature needs 1-D regions")
 
 
 def _intervals_of(region):
@@ -509,9 +509,9 @@ def _intervals_of(region):
         ivs = sorted((float(a), float(b)) for a, b in region)
         for (a0, b0), (a1, b1) in zip(ivs[:-1], ivs[1:]):
             if a1 < b0:
-                raise ValueError("intervals of a region must not overlap")
+                raise InvalidInputError("intervals of a region must not overlap")
         return ivs
-    raise TypeError("region must be a Box, Ball, Tail, a (lo, hi) tuple or a list of them")
+    raise InvalidTypeError("region must be a Box, Ball, Tail, a (lo, hi) tuple or a list of them")
 
 
 def _contains_1d(region, points):
@@ -575,7 +575,7 @@ def _atoms(atoms):
     for loc, w in items:
         w = float(w)
         if w < 0 or not np.isfinite(w):
-            raise ValueError("atom weights must be finite and >= 0")
+            raise InvalidInputError("atom weights must be finite and >= 0")
         out[float(loc)] = out.get(float(loc), 0.0) + w
     return out
 
@@ -656,7 +656,7 @@ def local_kl_quad(mu, nu, region, *, eps=0.0, mu_atoms=None, nu_atoms=None, brea
     """
     eps = float(eps)
     if not eps >= 0:
-        raise ValueError("`eps` must be >= 0")
+        raise InvalidInputError("`eps` must be >= 0")
     intervals = _intervals_of(region)
     mu_at, nu_at = _atoms(mu_atoms), _atoms(nu_atoms)
     pieces = _quad_pieces(intervals, [float(b) for b in breakpoints])
@@ -784,11 +784,11 @@ def local_kl_qmc(mu_logpdf, nu_logpdf, box, *, region=None, eps=0.0, n_points=2*
     True
     """
     if not isinstance(box, Box):
-        raise TypeError("`box` must be a Box")
+        raise InvalidTypeError("`box` must be a Box")
     if not (np.all(np.isfinite(box.lower)) and np.all(np.isfinite(box.upper))):
-        raise ValueError("local_kl_qmc needs a finite box")
+        raise InvalidInputError("local_kl_qmc needs a finite box")
     if n_randomizations < 2:
-        raise ValueError("`n_randomizations` must be >= 2")
+        raise InvalidInputError("`n_randomizations` must be >= 2")
     eps = float(eps)
     d = box.dim
     width = box.upper - box.lower
@@ -862,7 +862,7 @@ def _kth_positive_distance(tree, pts, k, exclude_self):
         kk = min(n_tree, 2 * kk)
     ties = int(np.sum(np.sum(dist == 0, axis=1) > extra))
     if np.any(n_pos < k):
-        raise ValueError("too few distinct draws in the region for the kNN estimator")
+        raise InvalidInputError("too few distinct draws in the region for the kNN estimator")
     srt = np.sort(np.where(pos, dist, np.inf), axis=1)
     return srt[:, k - 1], ties
 
@@ -886,7 +886,7 @@ def _wkv_terms(x, y, k):
         return terms, 0
     xf, yf = x[fx], y[fy]
     if yf.shape[0] < k:
-        raise ValueError(f"too few finite draws of the second distribution for the kNN estimator "
+        raise InvalidInputError(f"too few finite draws of the second distribution for the kNN estimator "
                          f"({yf.shape[0]} of {m}; k = {k})")
     rho, t1 = _kth_positive_distance(cKDTree(xf), xf, k, exclude_self=True)
     nu, t2 = _kth_positive_distance(cKDTree(yf), xf, k, exclude_self=False)
@@ -1104,16 +1104,16 @@ def _knn_draws(x, y, *, k, n_batches):
     x = x.reshape(-1, 1) if x.ndim == 1 else x
     y = y.reshape(-1, 1) if y.ndim == 1 else y
     if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1]:
-        raise ValueError("`x` and `y` must be (n, d) and (m, d) with the same d")
+        raise InvalidInputError("`x` and `y` must be (n, d) and (m, d) with the same d")
     for side, arr in (("x (the first distribution)", x), ("y (the second distribution)", y)):
         if np.isnan(arr).any():
-            raise ValueError(f"draws of {side} contain NaN ({int(np.isnan(arr).any(axis=1).sum())} of "
+            raise InvalidInputError(f"draws of {side} contain NaN ({int(np.isnan(arr).any(axis=1).sum())} of "
                              f"{arr.shape[0]}); infinite draws (an overflowed transform) are allowed, NaN is not")
     if n_batches < 2:
-        raise ValueError("`n_batches` must be >= 2")
+        raise InvalidInputError("`n_batches` must be >= 2")
     smallest = min(x.shape[0], y.shape[0]) // n_batches
     if not 1 <= k < smallest:
-        raise ValueError(f"k = {k} neighbours needs more draws: each of the {n_batches} batches has "
+        raise InvalidInputError(f"k = {k} neighbours needs more draws: each of the {n_batches} batches has "
                          f"{smallest} (k must be at least 1 and below that)")
     return x, y
 
@@ -1227,10 +1227,10 @@ def local_kl_mc(mu_logpdf, nu_logpdf, x_mu, x_nu, region, *, eps=0.0, ci_prob=0.
     x_nu = x_nu.reshape(-1, 1) if x_nu.ndim == 1 else x_nu
     eps = float(eps)
     if not eps >= 0:
-        raise ValueError("`eps` must be >= 0")
+        raise InvalidInputError("`eps` must be >= 0")
     n, m = x_mu.shape[0], x_nu.shape[0]
     if n < 2 or m < 2:
-        raise ValueError("need at least 2 draws of each side")
+        raise InvalidInputError("need at least 2 draws of each side")
     inx = region.contains(x_mu)
     iny = region.contains(x_nu)
     lmu = np.asarray(mu_logpdf(x_mu[inx]), dtype=float)

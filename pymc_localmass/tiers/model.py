@@ -88,7 +88,7 @@ from scipy import special, stats
 
 from .._stack import user_stacklevel
 from .._centers import normalise_centers
-from .._validate import check_ci_prob, check_nan_policy
+from .._validate import check_ci_prob, check_nan_policy, check_radii_keys
 from .._progress import Progress
 from .._radii import radii_for, rule_for
 from ..adapters import SAMPLE_DIMS, select_coords, select_vars
@@ -1272,6 +1272,8 @@ nan_policy, progressbar
             "(for independent draws, reshape them to (chain, draw))"
         )
     names = _select(ds_full, dens, var_names, filter_vars, group)
+    if joint:  # (the scalar path reads a mapping by variable, as check() passes it)
+        check_radii_keys(radii, names, joint)
     ds_sel = select_coords(ds_full[names], coords)
     cmap = normalise_centers(centers, names)
     _check_center_arrays(cmap, ds_sel)

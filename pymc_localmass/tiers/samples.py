@@ -875,7 +875,7 @@ window, nan_policy, progressbar, independent
     if not names:
         raise InvalidInputError(f"no variables selected from group {group!r}")
     _validate.check_draws(ds, names, group)
-    _validate.check_mapping_keys(radii, names + (["+".join(names)] if joint else []), "radii")
+    _validate.check_radii_keys(radii, names, joint)
     ds = select_coords(ds[names], coords)
     for var in names:
         _check_sample_dims(ds, var, independent)
