@@ -273,6 +273,24 @@ def test_plain_posterior_is_computed_with_a_note():
     assert plm.results.read(idata) is None  # the input is untouched
 
 
+def test_overlay_with_a_vanishing_mass_keeps_a_readable_axis():
+    # outside check: ADVI's exact mass of a scale at 0 (a log-normal) was 1e-300 and less: the axis
+    # limits overflowed (OverflowError from the log ticks), and 300 decades would flatten every curve
+    rng = np.random.default_rng(0)
+    cur = plm.local_mass({"x": np.abs(rng.normal(size=(4, 500)))}, centers=0.0)
+    tiny = cur.copy(deep=True)
+    vals = tiny["x"].values
+    labels = [str(s) for s in tiny["local_stat"].values]
+    for lab in ("mass", "mass_lower", "mass_upper"):
+        vals[..., labels.index(lab)] *= 1e-315  # (subnormal)
+    tiny["x"] = (tiny["x"].dims, vals)
+    out = plot_local_mass({"A": cur, "B": tiny}, **_kw())
+    ax = _figure(out).axes[0]
+    lo, hi = ax.get_ylim()
+    assert hi / lo <= 10.0 ** 17.5  # at most 16 decades below the top (1.6 x) of the drawn masses
+    assert lo < float(cur["x"].sel(local_stat="mass").min()) / 2  # the other fit's curve still all shown
+
+
 def test_stats_take_estimator_options_only():
     # outside check: stats={'local_mass': {'inplace': True}} attached results to the user's container;
     # {'group': ...} raised a bare TypeError from add_local_mass, a typo named add_local_mass
@@ -284,6 +302,11 @@ def test_stats_take_estimator_options_only():
         plot_local_mass(idata, var_names="tau", stats={"local_mass": {"group": "prior"}}, **_kw())
     with pytest.raises(UnknownNameError, match="unknown option 'bogus'; the estimators' options are .*'centers'"):
         plot_local_mass(idata, var_names="tau", stats={"local_mass": {"bogus": 1}}, **_kw())
+    # one centres mapping for the whole model (as check() takes it), var_names= picking what to plot
+    with pytest.warns(LocalMassComputedWarning):
+        out = plot_local_mass(idata, var_names="tau", stats={"local_mass": {"centers": {"tau": 0.0, "theta": 1.0}}},
+                              **_kw())
+    assert _n_panels(out) == 1 and _artists(out, "mass", "tau", {"center": "0"})
 
 
 def test_estimator_options_for_stored_results_are_said_to_be_ignored(fitted):

@@ -161,11 +161,29 @@ def _estimate(obj, group, est_kwargs, *, reason):
         LocalMassComputedWarning,
         stacklevel=user_stacklevel(),
     )
-    kwargs = {k: v for k, v in est_kwargs.items() if v is not None}
+    kwargs = _selected_keys({k: v for k, v in est_kwargs.items() if v is not None})
     if _is_container(obj) and not is_draws_node(obj, group):
         out = add_local_mass(obj, group=group, merge=False, **kwargs)
         return read(out)
     return local_mass(obj, group=group, **kwargs), mass_index(obj, group=group, **kwargs)
+
+
+def _selected_keys(kwargs):
+    """Centres and radii mappings cut to the variables plotted, when they are named outright.
+
+    (One mapping for the whole model, as check() and compare() take it, with var_names= picking
+    what to plot: the estimators would call the other keys unknown.)
+    """
+    names = kwargs.get("var_names")
+    names = [names] if isinstance(names, str) else names
+    if not names or kwargs.get("filter_vars") is not None or any(str(n).startswith("~") for n in names) \
+            or kwargs.get("joint"):
+        return kwargs
+    out = dict(kwargs)
+    for key in ("centers", "radii"):
+        if isinstance(out.get(key), Mapping):
+            out[key] = {k: v for k, v in out[key].items() if k in names}
+    return out
 
 
 def _data_coords(coords):
@@ -960,6 +978,10 @@ def _curve_arrays(cur):
                    O=r.shape[-2])
 
 
+#: the mass axis spans at most this many decades below the largest mass drawn
+MASS_DECADES = 16
+
+
 def _set_limits(x, istat, d):
     """Panel limits over overlays and radii: the mass view's, and the slope view's from what the draws resolve.
 
@@ -979,6 +1001,9 @@ def _set_limits(x, istat, d):
     has_atom = np.isfinite(atom_lvl)
     x.x_lo = np.where(has_atom, x.x_lo / 3.0, x.x_lo)
     top = _nan_reduce(np.nanmax, np.where(pos & np.isfinite(x.mhi), np.fmax(x.mhi, m), np.nan), red)
+    # at most MASS_DECADES decades below the top: an approximation's exact mass of 1e-273 (a
+    # log-normal at a scale's 0) would flatten every other curve (it leaves the axis at the bottom)
+    y_lo = np.fmax(y_lo, top * 10.0 ** -MASS_DECADES)
     y_hi = np.minimum(np.fmax(top * 1.6, y_lo * 20), 1.05)  # a probability axis ends just above 1
     x.y_lo = np.where(np.isfinite(y_lo), y_lo, 1e-3)
     x.y_hi = np.where(np.isfinite(y_hi), y_hi, 1.0)

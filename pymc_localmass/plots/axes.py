@@ -25,7 +25,7 @@ def log_ticks(lo, hi):
     """
     if not (lo > 0 and hi > lo and np.isfinite(hi)):
         return []
-    decades = np.log10(hi / lo)
+    decades = np.log10(hi) - np.log10(lo)  # (hi / lo overflows for a subnormal lo)
     subs = (1.0, 2.0, 3.0, 5.0) if decades < 1.2 else (1.0, 2.0, 5.0) if decades < 2.2 else (1.0,)
     step = max(1, int(np.ceil(decades / 8))) if decades >= 2.2 else 1  # at most ~8 decade labels
     out = []
