@@ -531,21 +531,28 @@ def slow_chains(row, independent=False):
     """An index row whose draws lie at the centre but carry too few effective draws for an index.
 
     The nearest draw within a quarter ``scale`` of the centre and fewer than ``REACH_ESS``
-    effective draws within one: the chains mix too slowly there, whatever the distance.
-    Never for ``independent`` draws (their effective draws are the draws: few within one
-    ``scale`` is a thin tail, not slow chains).
+    effective draws within one, though the draws there number ``REACH_ESS`` or more
+    (``n_near_draws``): the chains mix too slowly there, whatever the distance. Never
+    for ``independent`` draws, nor where few draws lie within one ``scale`` at all (3
+    draws, 3 effective: a thin tail the chains rarely visit, not slow chains).
 
     Examples
     --------
-    >>> slow_chains({"nearest": 0.001, "scale": 1.0, "n_near": 6.0}), slow_chains({"nearest": 4.0, "scale": 1.0,
-    ...                                                                            "n_near": 0.0})
-    (True, False)
+    >>> slow_chains({"nearest": 0.001, "scale": 1.0, "n_near": 6.0, "n_near_draws": 60.0})
+    True
+    >>> slow_chains({"nearest": 0.001, "scale": 1.0, "n_near": 3.0, "n_near_draws": 3.0})
+    False
+    >>> slow_chains({"nearest": 4.0, "scale": 1.0, "n_near": 0.0, "n_near_draws": 0.0})
+    False
     """
     from .core.index import REACH_ESS
 
     if independent:
         return False
     near, sc, n_near = (float(row.get(k, np.nan)) for k in ("nearest", "scale", "n_near"))
+    raw = float(row.get("n_near_draws", np.nan))
+    if np.isfinite(raw) and raw < REACH_ESS:  # (few draws, however many effective: not the chains' speed)
+        return False
     return bool(np.isfinite(near) and sc > 0 and near < 0.25 * sc and n_near < REACH_ESS)
 
 

@@ -394,10 +394,24 @@ def test_independent_draws_in_a_thin_tail_are_not_called_slow_chains():
     row = plm.summary({"x": x}, centers={"x": 3.5}, independent=True).iloc[0]
     assert row.status == "unresolved" and row.n_near < 40 and row.nearest < 0.25 * row.scale
     assert "chains" not in row.note and row.note.startswith("no draw within 0.12 sd of x = 3.5")
-    # the same numbers read as MCMC draws: too few effective draws near the centre, slow chains
+    # as MCMC draws, too few effective draws among many draws near the centre are slow chains;
+    # among as few draws (19 of them, 19 effective) a thin tail still
     from pymc_localmass.results import status_note
 
-    assert "chains move too slowly" in status_note(row.to_dict(), "x", "3.5")
+    assert row.n_near_draws == pytest.approx(row.n_near, rel=0.2) and row.n_near_draws < 20
+    assert "chains" not in status_note(row.to_dict(), "x", "3.5")
+    assert "chains move too slowly" in status_note(dict(row.to_dict(), n_near_draws=190.0), "x", "3.5")
+
+
+def test_a_far_tail_visited_by_few_draws_is_not_called_slow_chains():
+    # outside check: well-mixed chains (a mixture's minor component; here three draws near 0 among
+    # 2000 at 1.5 +- 0.2): "only 3 effective draws ... the chains move too slowly ... reparameterise"
+    rng = np.random.default_rng(0)
+    x = rng.normal(1.5, 0.2, (2, 1000))
+    x[1, [100, 500, 900]] = [0.02, -0.05, 0.11]
+    row = plm.summary({"mu": x}, centers={"mu": 0.0}, round_to="none").iloc[0]
+    assert row.status == "unresolved" and row.n_near_draws == 3
+    assert "chains" not in row.note and row.note.startswith("no draw within 0.096 sd of mu = 0")
 
 
 def test_a_constant_discrete_element_at_another_centre_is_said_plainly():

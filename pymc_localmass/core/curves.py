@@ -25,7 +25,7 @@ CURVE_STATS = ("radius", "mass", "mass_lower", "mass_upper", "slope", "slope_low
 INDEX_STATS = ("a", "a_lower", "a_upper", "b", "b_lower", "b_upper", "atom", "atom_lower",
                "atom_upper", "center_value", "scale", "window", "n_window",
                # how far the evidence reaches (see docs/schema.md)
-               "nearest", "r_resolved", "n_near", "rhat", "chain_z", "n_divergent", "divergent_near",
+               "nearest", "r_resolved", "n_near", "n_near_draws", "rhat", "chain_z", "n_divergent", "divergent_near",
                "resolution", "status")
 #: status words, by code (stored as the ``status`` index stat); when several apply
 #: the highest code wins
@@ -288,6 +288,7 @@ def constant_rows(value, center, *, n_divergent=0.0):
     for key, on, off in (("a", 0.0, np.nan), ("a_lower", 0.0, 0.0), ("a_upper", 0.0, np.inf), ("b", 0.0, np.nan),
                          ("b_lower", 0.0, -np.inf), ("b_upper", 0.0, np.inf), ("atom", 1.0, 0.0),
                          ("atom_lower", 1.0, 0.0), ("atom_upper", 1.0, 0.0), ("n_near", np.nan, 0.0),
+                         ("n_near_draws", np.nan, 0.0),
                          ("r_resolved", np.nan, np.inf)):
         rows[:, col(key)] = np.where(at, on, off)
     rows[:, col("center_value")] = center
@@ -1211,6 +1212,7 @@ def _finish_index(p, lay, *, ci_prob, min_ess, threads=1):
     index[:, col("nearest")] = p["nearest"]
     index[:, col("r_resolved")] = fit["r_resolved"]
     index[:, col("n_near")] = fit["n_near"]
+    index[:, col("n_near_draws")] = fit["n_near_draws"]
     index[:, col("rhat")] = p["rhat"]
     index[:, col("chain_z")] = p["chain_z"]
     index[:, col("n_divergent")] = n_div

@@ -299,7 +299,9 @@ def _reach(cum, edges, n_w, infl, unit, min_ess):
     radius holding ``min_ess`` effective draws (the ``min_ess * n / ESS``-th
     nearest distance, the ESS of the narrowest window's ball indicator);
     ``n_near`` the number of draws within ``unit`` divided by the inflation of
-    the window closest to that radius.
+    the window closest to that radius. Returns ``r_resolved``, ``n_near``, its
+    counterpart within ``INTERIOR_REACH * unit``, and the draws within ``unit``
+    themselves (not divided).
     """
     k_res = min_ess * infl[:, 0]
     j = np.minimum((cum < k_res[:, None]).sum(axis=1), cum.shape[1] - 1)
@@ -310,7 +312,9 @@ def _reach(cum, edges, n_w, infl, unit, min_ess):
         inside = np.where(edges <= u[:, None], cum, 0.0).max(axis=1)
         w = np.argmin(np.abs(np.log(np.maximum(n_w, 1.0) / np.maximum(inside, 1.0)[:, None])), axis=1)
         out.append(inside / np.take_along_axis(infl, w[:, None], axis=1)[:, 0])
-    return tuple(out)
+        if u is unit:
+            raw = inside
+    return (*out, raw)
 
 
 def curve_reach(radius, ess_inside, resolved, unit):
@@ -963,7 +967,7 @@ def _steep_lower_end(ctx, a, a_lo, chosen, is_inf, inf_open):
 def _evidence_reach(ctx, ll_w, nearest, min_ess):
     """How far the evidence reaches: nearest draw, smallest resolved radius, draws near the centre, an edge.
 
-    Returns a dict with ``nearest, r_resolved, n_near, n_close, edge, edge_position``.
+    Returns a dict with ``nearest, r_resolved, n_near, n_near_draws, n_close, edge, edge_position``.
     """
     master, edges, g_all, R_w, n_w, scale = (ctx[k] for k in ("master", "edges", "g_all", "R_w", "n_w", "scale"))
     E, W = g_all.shape
@@ -973,7 +977,7 @@ def _evidence_reach(ctx, ll_w, nearest, min_ess):
     if nearest is None:
         nearest = edges[:, 0] ** 2 / np.maximum(edges[:, 1], edges[:, 0])
     nearest = np.asarray(nearest, float) * np.ones(E)
-    r_res, n_near, n_close = _reach(ctx["cum"], edges, n_w, ctx["infl"], scale, min_ess)
+    r_res, n_near, n_close, n_near_draws = _reach(ctx["cum"], edges, n_w, ctx["infl"], scale, min_ess)
     edge = np.zeros(E, bool)
     edge_pos = np.full(E, np.nan)
     # on the windows up to EDGE_WINDOWS (the edge shows best a little away from it,
@@ -987,8 +991,8 @@ def _evidence_reach(ctx, ll_w, nearest, min_ess):
         ll_smooth = np.fmax(ll_lam, ll_w[gi, w])
         edge[gi], _, edge_pos[gi] = _edge_test(master[gi], edges[gi], g_all[gi, w], R_w[gi, w], nearest[gi],
                                                ll_smooth, ctx["infl_s"][gi, w], cum=cum)
-    return {"nearest": nearest, "r_resolved": r_res, "n_near": n_near, "n_close": n_close, "edge": edge,
-            "edge_position": edge_pos}
+    return {"nearest": nearest, "r_resolved": r_res, "n_near": n_near, "n_near_draws": n_near_draws,
+            "n_close": n_close, "edge": edge, "edge_position": edge_pos}
 
 
 def _index_result(ctx, est, reach, *, a, a_lo, a_hi, log_amb, steep, is_inf, window, n_window, bent=None):
@@ -1038,6 +1042,7 @@ def _index_result(ctx, est, reach, *, a, a_lo, a_hi, log_amb, steep, is_inf, win
         "nearest": reach["nearest"],
         "r_resolved": reach["r_resolved"],
         "n_near": reach["n_near"],
+        "n_near_draws": reach["n_near_draws"],
         "edge": reach["edge"],
         "edge_position": reach["edge_position"],
         "unresolved": unresolved,
