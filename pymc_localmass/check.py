@@ -251,11 +251,13 @@ def _render_approximation(f, *, variable, center_value, at, who, model, **_):
         reading += (f" A global KL of {_fig(K)} nats allows any reference mass in "
                     f"[{_fig(f['ref_compatible_lower'])}, {_fig(f['ref_compatible_upper'])}] here.")
     if f.get("reference_doubt") == "unresolved":
-        # the reference's draws do not reach the centre: "rely on the posterior draws" would send
-        # the user to draws that say nothing there
-        advice = (f"{who}'s draws do not reach {at} either (its unresolved finding), so neither fit can be "
-                  "judged there yet: read the model's density there (plm.check(..., model=model)) or draw "
-                  f"more, then compare {model} again.")
+        # the reference's draws resolve the finding's radius (it is read only where they do) but not
+        # the smaller balls around the centre: "rely on the posterior draws" holds down to that radius
+        below = ("the model's density could not read it either (its unresolved finding): draw more"
+                 if f.get("model_tried") else "read the model's density (plm.check(..., model=model)) or draw more")
+        advice = (f"{who}'s draws resolve this radius but not the smaller balls around {at} (its unresolved "
+                  f"finding): rely on them, not {model}, at radii of {_fmt(f['radius'])} and above; below, "
+                  f"{below}, then compare {model} again.")
     elif f.get("reference_doubt"):
         # the reference's own draws are in doubt here (a sampler finding at the same region):
         # "rely on the posterior draws" would send the user to them
@@ -602,13 +604,14 @@ def _model_tier_reading(idata, model, var, sel, center, radii, group, ci):
 
 
 def _approximation_findings(cmp, summ, rows, findings, reference_name, factor, reference_free=False,
-                            doubtful=None, kinds=None):
+                            doubtful=None, kinds=None, model_tried=False):
     """Rows and ``approximation`` findings of a comparison.
 
     A finding: a ratio beyond ``factor`` whose interval excludes it, at the smallest such radius the
     reference resolves. ``doubtful``: (element label, centre label) -> the kind of the reference's
     own finding there ("sampler", "unresolved"); such a finding's advice does not send the user
     to the reference's draws. ``kinds``: fit name -> its family (the advice names richer ones).
+    ``model_tried``: the check was given the model (its tier read the reference's rows already).
     """
 
     def row(model_name, region):
@@ -653,6 +656,8 @@ def _approximation_findings(cmp, summ, rows, findings, reference_name, factor, r
                 figs["reference_free"] = True
             if doubtful and (lab, c) in doubtful:
                 figs["reference_doubt"] = doubtful[(lab, c)]
+                if model_tried:
+                    figs["model_tried"] = True
             if kinds and kinds.get(mname):
                 figs["fit_kind"] = kinds[mname]
             msg, reading, advice = render_finding("approximation", lab, cv, figs, model=mname,
@@ -1116,8 +1121,14 @@ def _status_finding(run, rw, irow, n, lab, sel, c, cv, r):
             tier_said = f"; the model tier cannot read this element: {failed}"
         elif run.model is not None and free:
             why = f": {failed}" if failed else ""
-            tier_said = ("; the model tier could not resolve it either (e.g. a funnel's neck, or a discrete "
-                         f"variable){why}")
+            near, sc = float(irow.get("nearest", np.nan)), float(irow.get("scale", np.nan))
+            if np.isfinite(near) and sc > 0 and near >= 2 * sc:
+                # (a far centre: the conditional masses there come from the few draws nearest it)
+                cause = (f"the centre lies {_fig(near / sc)} sd beyond the nearest draw, where the few draws "
+                         "nearest it dominate the average of the draws' conditional masses")
+            else:
+                cause = "e.g. a funnel's neck, or a discrete variable"
+            tier_said = f"; the model tier could not resolve it either ({cause}){why}"
         elif run.model is not None:
             tier_said = (f"; the model tier integrates free variables only, and {n} is not one (a Deterministic): "
                          "ask about the free variables it is computed from")
@@ -1446,4 +1457,4 @@ def _comparison_findings(run, cmp, factor, kinds=None):
     doubtful = {(f.variable, f.center): f.kind for f in run.findings
                 if f.model is None and f.kind in ("sampler", "unresolved")}
     _approximation_findings(cmp, summ, run.rows, run.findings, run.reference_name, factor, doubtful=doubtful,
-                            kinds=kinds)
+                            kinds=kinds, model_tried=run.model is not None)

@@ -590,9 +590,15 @@ def test_approximation_advice_does_not_send_the_user_to_doubtful_draws():
     # where the reference's draws do not reach the centre: no sampler advice either
     from pymc_localmass.check import render_finding
 
+    # (the finding's radius is resolved by them, the smaller balls are not: rely on them down to it)
     figs = dict(kinds[("approximation", "0")].figures, reference_doubt="unresolved")
     _, _, adv = render_finding("approximation", "tau", 0.0, figs, model="ADVI")
-    assert "do not reach tau = 0" in adv and "rely on" not in adv and "sampler" not in adv
+    r = f"{figs['radius']:.3g}"
+    assert f"rely on them, not ADVI, at radii of {r} and above" in adv and "sampler" not in adv
+    assert "not the smaller balls around tau = 0" in adv and "plm.check(..., model=model)" in adv
+    # outside check: with model= given, the advice asked for model= again
+    _, _, adv = render_finding("approximation", "tau", 0.0, dict(figs, model_tried=True), model="ADVI")
+    assert "model=model" not in adv and "the model's density could not read it either" in adv
     # where the reference is sound (its mean), the usual advice
     clean = plm.check({"tau": tau}, approximations={"ADVI": approx}, warn=False, factor=3.0)
     miss = [f for f in clean.findings if f.kind == "approximation" and f.center == "0"]
