@@ -187,8 +187,31 @@ def _unbatch_join_split(fgraph, node):
     return None
 
 
+#: PyTensor 2.x runs Blockwise ops in a Python loop over the points (3.x compiles the loop)
+_LOOPING_BLOCKWISE = int(pytensor.__version__.split(".")[0]) < 3
+
+
+@node_rewriter([Blockwise])
+def _unbatch_linalg(fgraph, node):
+    """Blockwise Cholesky / SolveTriangular (PyTensor 2.x) -> one batched NumPy call (:mod:`._batched_linalg`)."""
+    from pytensor.tensor.slinalg import Cholesky, SolveTriangular
+
+    from ._batched_linalg import BatchedCholesky, BatchedSolveTriangular
+
+    core, out = node.op.core_op, node.outputs[0]
+    if type(core) is Cholesky and len(node.inputs) == 1:
+        new = BatchedCholesky(lower=core.lower)(node.inputs[0])
+    elif type(core) is SolveTriangular and len(node.inputs) == 2 and not getattr(core, "trans", 0):
+        new = BatchedSolveTriangular(out.type, lower=core.lower, unit_diagonal=core.unit_diagonal,
+                                     b_ndim=core.b_ndim)(*node.inputs)
+    else:
+        return None
+    return [out.type.filter_variable(new)] if new.type != out.type else [new]
+
+
 def _unbatched(graphs):
-    return rewrite_graph(graphs, include=(), custom_rewrite=in2out(_unbatch_join_split), clone=False)
+    rewrites = [_unbatch_join_split] + ([_unbatch_linalg] if _LOOPING_BLOCKWISE else [])
+    return rewrite_graph(graphs, include=(), custom_rewrite=in2out(*rewrites), clone=False)
 
 
 def _variable_shapes(model):
