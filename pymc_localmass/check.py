@@ -40,7 +40,7 @@ from ._compat import default_ci_prob
 from .errors import InvalidInputError, InvalidTypeError
 from .estimators import changed_model_data, check_model_shapes, describe_fit
 from .results import (SAMPLER_CHAINS_ADVICE, STATUS_ADVICE, center_text, joint_dim, location_text, sampler_advice,
-                      slow_chains, status_note, status_word, stored_centers)
+                      SLOW_CHAINS_ADVICE, slow_chains, status_note, status_word, stored_centers)
 
 __all__ = ["LocalMassWarning", "Finding", "CheckResult", "check", "default_centers"]
 
@@ -1142,7 +1142,8 @@ def _status_finding(run, rw, irow, n, lab, sel, c, cv, r):
             run.model_failed.setdefault(str(failed), []).append(f"{lab} @ {c}")
         return None
     # the note ends with what to do (results.STATUS_ADVICE): the advice line says it alone
-    said = sampler_advice(irow) if word == "sampler" else STATUS_ADVICE.get(word)
+    slow = word == "unresolved" and slow_chains(irow, independent)
+    said = sampler_advice(irow) if word == "sampler" else SLOW_CHAINS_ADVICE if slow else STATUS_ADVICE.get(word)
     body, _, _ = note.partition("; " + said) if said else (note, "", "")
     if tier_said and not body.endswith(tier_said):  # (the advice ended the note before it)
         body += tier_said
@@ -1157,6 +1158,8 @@ def _status_finding(run, rw, irow, n, lab, sel, c, cv, r):
     elif run.model is not None and not free and word == "unresolved":
         advice = ("more draws, or check the free variables it is computed from (the model tier does not integrate "
                   "Deterministics)")
+    elif slow:  # (the note's own advice: the model tier is no cure for slow chains)
+        advice = SLOW_CHAINS_ADVICE
     elif refused and word == "unresolved":
         # (its advice, local_mass(..., method='model'), raises the same error for this element)
         advice = "more draws; the model tier cannot take this element alone (the reason above)"

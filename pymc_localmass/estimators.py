@@ -89,7 +89,10 @@ def _compute_groups(data, groups, *, centers="mean", radii=None, n_radii=25, joi
         centers = stored_centers(first[1], list(first[1].data_vars))
     wanted = [m for n in names for m in (n.split("+") if joint else [n])]  # (a joint ball "a+b": its members)
     for g in groups[1:]:  # (else the error would blame the shared radii, which name the first group's variables)
-        draws = data.for_group(g).draws
+        try:
+            draws = data.for_group(g).draws
+        except UnknownNameError:  # (a group the data lack: the model tier may draw it from the model)
+            continue
         lacking = [n for n in wanted if draws is not None and n not in draws.data_vars]
         if lacking:
             raise UnknownNameError(f"variable(s) {lacking} of group {groups[0]!r} are not in group {g!r} (its "

@@ -527,6 +527,10 @@ def center_text(label, value):
     return f"{label} ({location_text(value)})" if np.isfinite(value) else label
 
 
+#: what to do where the chains move too slowly near the centre for an index (:func:`slow_chains`)
+SLOW_CHAINS_ADVICE = "run longer chains or reparameterise (a centred hierarchy: non-centred), and see R-hat and ESS"
+
+
 def slow_chains(row, independent=False):
     """An index row whose draws lie at the centre but carry too few effective draws for an index.
 
@@ -657,8 +661,7 @@ def status_note(row, name="the variable", center="the centre", dim=1, tier=None,
             # the distance; a badly mixed random walk's sd at its mean read "no draw within 0.0011 sd")
             return (f"only {n_near:.0f} effective draws lie within one sd of {at}, though the nearest draw is "
                     f"{_g(near / sc)} sd from it: the chains move too slowly (few effective draws) for an index; "
-                    "run longer chains or reparameterise (a centred hierarchy: non-centred), and see R-hat "
-                    "and ESS")
+                    + SLOW_CHAINS_ADVICE)
         if n_near < REACH_ESS:
             return (f"no draw within {_g(near / sc)} sd of {at} ({n_near:.0f} effective draws within one sd); "
                     f"the draws say nothing below r = {_g(get('r_resolved'))}; " + STATUS_ADVICE[word])

@@ -739,6 +739,10 @@ def test_check_reports_chains_too_slow_for_an_index_at_a_default_centre():
     found = [f for f in res.findings if f.variable == "s" and f.center == "mean"]
     assert len(found) == 1 and found[0].kind == "unresolved"
     assert "the chains move too slowly" in found[0].message
+    # its advice is the note's (the model tier was advised, which is no cure for slow chains),
+    # said once: not also at the end of the message
+    assert found[0].advice.startswith("run longer chains or reparameterise") and "method='model'" not in \
+        found[0].advice and "run longer chains" not in found[0].message
     # well-mixed draws: no finding
     assert not check({"s": 5.0 + e}, warn=False).findings
 

@@ -99,8 +99,8 @@ class BatchedCholesky(Op):
     def perform(self, node, inputs, outputs):
         outputs[0][0] = batched_cholesky(inputs[0], self.lower).astype(node.outputs[0].dtype, copy=False)
 
-    def infer_shape(self, fgraph, node, shapes):
-        return [shapes[0]]
+    def infer_shape(self, *args):  # (fgraph, node, shapes); PyTensor 3.x drops fgraph
+        return [args[-1][0]]
 
 
 class BatchedSolveTriangular(Op):
