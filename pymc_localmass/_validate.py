@@ -105,6 +105,13 @@ def check_model_matches(model, ds, group="posterior"):
     if not set(names) & set(ds.data_vars):
         raise UnknownNameError(f"model: none of the model's variables {names[:10]} is in group {group!r} "
                                f"(which holds {list(ds.data_vars)[:10]}); pass the model that produced the draws")
+    from .adapters.model_density import draws_outside_support
+
+    outside = draws_outside_support(model, ds)
+    if outside:
+        raise InvalidInputError(f"model: the draws of group {group!r} are not this model's: {'; '.join(outside)}. "
+                                "Pass the model that produced the draws (or draws stored in the model's own "
+                                "space, not a transformed one)")
 
 
 def _check_center_kinds(spec, where="centers"):

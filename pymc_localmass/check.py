@@ -24,6 +24,7 @@ for variables with a bounded support, near the boundary. It emits one
 
 from __future__ import annotations
 
+import functools
 import numbers
 import warnings
 from collections.abc import Mapping
@@ -576,7 +577,8 @@ def _model_tier_reading(idata, model, var, sel, center, radii, group, ci):
             curves, idx = model_local_mass(idata, model, var_names=[var], coords=coords, centers={var: center},
                                       radii=radii, group=group, ci_prob=ci, n_draws=CHECK_MODEL_DRAWS)
     except (ValueError, KeyError, TypeError, NotImplementedError) as err:
-        return None, f"it raised {type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}", True
+        # (the whole first line: cut at 200 characters it lost its own advice mid-word)
+        return None, f"it raised {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}", True
     da = idx[var].isel(center=0)
     cu = curves[var].isel(center=0)
     if sel:
@@ -997,6 +999,11 @@ class _Run:
         """The table row of one fit and region (created empty on first use)."""
         return self.rows.setdefault((model_name, region), {})
 
+    @functools.cached_property
+    def parents(self):
+        """Free variables of the model that parameterise other free variables' distributions."""
+        return frozenset() if self.model is None else _parents_of_free(self.model)
+
 
 def _reference_draws(data, group, var_names, model):
     """The reference's facts, its variables and those left out as constant (when ``var_names`` is None).
@@ -1104,12 +1111,18 @@ def _status_finding(run, rw, irow, n, lab, sel, c, cv, r):
             failed, mt = mt["failed"], None
     figs = {k: irow.get(k, np.nan) for k in ("a", "a_lower", "a_upper", "nearest", "r_resolved", "n_near",
                                                "chain_z", "rhat", "n_divergent", "divergent_near")}
+    conditional = False
     if mt is not None:
         rw.update(_columns(mt))
         figs.update(_columns(mt))
         drawn = _draws_mass(run, n, sel, cv, mt[_MASS_TOP][0]) if word == "sampler" else None
-        raise_it, said = _model_verdict(word, mt, irow, rw, drawn)
-        note = note + "; " + said
+        raise_it, said = _model_verdict(word, mt, irow, rw, drawn, parent=n in run.parents)
+        # (a hierarchy's scale whose unresolved row the model's conditional masses read a = inf)
+        conditional = word == "unresolved" and raise_it
+        if conditional:  # (said before the draws' advice, which the body drops)
+            note = note.partition("; " + STATUS_ADVICE["unresolved"])[0] + "; " + said
+        else:
+            note = note + "; " + said
         if word == "sampler" and not raise_it:  # (said in the result's notes, not dropped)
             run.sampler_cleared.append(f"{lab} @ {c}")
     elif word == "log-ambiguous":
@@ -1127,7 +1140,9 @@ def _status_finding(run, rw, irow, n, lab, sel, c, cv, r):
                 cause = (f"the centre lies {_fig(near / sc)} sd beyond the nearest draw, where the few draws "
                          "nearest it dominate the average of the draws' conditional masses")
             else:
-                cause = "e.g. a funnel's neck, or a discrete variable"
+                cause = ("its masses given the other variables' draws differ by orders of magnitude: a strong "
+                         "dependence on them (a conditional much narrower than the marginal, as in a funnel's neck "
+                         "or between correlated coefficients), or a discrete variable")
             tier_said = f"; the model tier could not resolve it either ({cause}){why}"
         elif run.model is not None:
             tier_said = (f"; the model tier integrates free variables only, and {n} is not one (a Deterministic): "
@@ -1160,6 +1175,11 @@ def _status_finding(run, rw, irow, n, lab, sel, c, cv, r):
                   "Deterministics)")
     elif slow:  # (the note's own advice: the model tier is no cure for slow chains)
         advice = SLOW_CHAINS_ADVICE
+    elif word == "sampler" and run.model is not None and not run.parents:
+        # (no free variable parameterises another: no centred hierarchy to reparameterise)
+        advice = "a higher target_accept or more tuning (the model has no hierarchy to reparameterise)"
+    elif mt is not None and conditional:
+        advice = "a non-centred parameterisation (its draws reach the funnel's neck), then check again"
     elif refused and word == "unresolved":
         # (its advice, local_mass(..., method='model'), raises the same error for this element)
         advice = "more draws; the model tier cannot take this element alone (the reason above)"
@@ -1244,7 +1264,21 @@ MODEL_TRIED_ADVICE = {
 }
 
 
-def _model_verdict(word, mt, irow, rw, drawn=None):
+def _parents_of_free(model):
+    """Names of the free variables that other free variables' distributions depend on (a hierarchy's mu, tau)."""
+    try:
+        from pytensor.graph.traversal import ancestors
+    except ImportError:  # pragma: no cover - PyTensor < 2.30
+        from pytensor.graph.basic import ancestors
+
+    free = {rv: rv.name for rv in model.free_RVs}
+    out = set()
+    for rv in model.free_RVs:
+        out.update(free[a] for a in ancestors(rv.owner.inputs) if a in free and a is not rv)
+    return frozenset(out)
+
+
+def _model_verdict(word, mt, irow, rw, drawn=None, parent=False):
     """Whether a status is still a finding given the model tier's index ``mt``, and what to say of it.
 
     An unresolved row takes the model's index in its place (the prior/posterior comparison reads
@@ -1259,6 +1293,16 @@ def _model_verdict(word, mt, irow, rw, drawn=None):
     if word == "log-ambiguous":
         said += ", " + ("within" if agree else "outside") + " the draws' interval"
         return not agree, said
+    if word == "unresolved" and parent and np.isposinf(mt["a"]):
+        # (the model's masses are conditional on the draws of the other variables: given any draws of
+        # a centred hierarchy's effects, its scale's mass at 0 decays like exp(-SS / 2 r^2), a = inf;
+        # integrated over them it is positive, a = 1, but the draws never bring the effects together)
+        said += (", but these are masses given the draws of the variables it parameterises (a hierarchy's "
+                 "scale): near this centre those variables crowd together (the neck of a centred funnel), where "
+                 "the draws never took them; given any of their draws the mass decays faster than any power, "
+                 "while integrated over them it may decay like a power (a = 1 for a normal hierarchy's scale at "
+                 "0 under a prior whose density is positive there): no reading of the posterior here")
+        return True, said
     if word == "unresolved":
         rw.update(a=mt["a"], a_lower=mt["a_lower"], a_upper=mt["a_upper"], a_source="model")
         return False, said

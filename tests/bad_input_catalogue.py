@@ -162,6 +162,18 @@ def _check_model_mismatch():
         return plm.check({"other": _x()}, model=_scalar_model(), warn=False)
 
 
+def _check_outside_support():
+    import pymc as pm
+
+    import pymc_localmass as plm
+
+    with pm.Model() as m:
+        pm.HalfNormal("tau", 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return plm.check({"tau": _x()}, model=m, warn=False)
+
+
 def _advi(model, n=300):
     import pymc as pm
 
@@ -332,6 +344,11 @@ CASES = [
     # --- model
     Case("check-model-mismatch", "check({'other': ...}, model=<model with x>)", _check_model_mismatch,
          Raises("UnknownNameError", r"model: none of the model's variables \['x'\]"), issue=True,
+         needs_pymc_model=True),
+    Case("check-draws-outside-support", "check({'tau': normal draws}, model=<tau ~ HalfNormal>)",
+         _check_outside_support,
+         Raises("InvalidInputError", r"model: the draws of group 'posterior' are not this model's: 'tau': \d+ of 2000 "
+                                     r"draws lie below its support's lower end 0"),
          needs_pymc_model=True),
     # --- checking without a reference fit (importance sampling from the approximation and the model)
     Case("ref-free-no-model", "check(approximations={'ADVI': approx}) without model=", _ref_free_no_model,

@@ -891,6 +891,18 @@ def test_a_funnel_neck_is_not_cleared_by_the_model_density_averaged_over_the_sam
         res = plm.check(idata, model=m, var_names=["x"], centers={"x": 0.0}, warn=False)
     assert [(f.kind, f.variable, f.center) for f in res.findings] == [("sampler", "x", "0")], res
     assert not any("confirms the draws" in note for note in res.notes)
+    assert "non-centred" in res.findings[0].advice  # (v parameterises x: a hierarchy to reparameterise)
+    # outside check: a model with no hierarchy (a truncated normal) was advised a non-centred
+    # parameterisation too; the same draws against a model where x depends on nothing
+    # (its density puts more mass near 0 than the draws: nothing confirms them, the finding stands)
+    with pm.Model() as flat:
+        pm.Normal("v", 0, 2.0)
+        pm.Normal("x", 0, 0.3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = plm.check(idata, model=flat, var_names=["x"], centers={"x": 0.0}, warn=False)
+    (f,) = [f for f in res.findings if f.kind == "sampler"]
+    assert "non-centred" not in f.advice and "no hierarchy" in f.advice
 
 
 def test_model_density_confirms_draws_only_with_agreeing_chains_index_and_mass():

@@ -727,6 +727,8 @@ def test_check_says_the_model_tier_cannot_take_a_simplex_element_and_does_not_ad
     (f,) = [f for f in res.findings if f.variable == "w[0]" and f.kind == "unresolved"]
     assert "the model tier cannot read this element: it raised InvalidInputError" in f.message
     assert "funnel" not in f.message and "method='model'" not in f.advice
+    # the refusal quoted whole (cut at 200 characters it ended "...: use meth")
+    assert f.message.endswith("use method='samples' (its draws give elementwise and joint balls)")
 
 
 def test_simplex_refusal_does_not_advise_what_it_refuses():
@@ -795,3 +797,30 @@ def test_check_names_a_far_centre_not_a_funnel_when_the_model_tier_fails_there()
     assert f.kind == "unresolved" and "funnel" not in f.message
     assert re.search(r"the model tier could not resolve it either \(the centre lies \d+ sd beyond the nearest "
                      r"draw", f.message)
+
+
+def test_check_does_not_settle_a_centred_hierarchy_scale_with_the_conditional_a_inf():
+    # outside check: 40 groups that differ, the centred model; the true marginal density of tau at 0
+    # is positive (a = 1: theta and mu integrated out), but the draws never bring the effects
+    # together and, given any of their draws, tau's mass at 0 decays like exp(-SS / 2 r^2): the model
+    # tier read a = inf [inf, inf] and check() took it in place of the unresolved row, no finding
+    J = 40
+    y = 2.5 * np.linspace(-1, 1, J)
+    with pm.Model() as model:
+        mu, tau = pm.Normal("mu", 0, 5), pm.HalfNormal("tau", 5)
+        theta = pm.Normal("theta", mu, tau, shape=J)
+        pm.Normal("y", theta, 1.0, observed=y)
+        idata = pm.sample(500, tune=500, chains=2, cores=1, random_seed=1, progressbar=False, target_accept=0.95,
+                          compute_convergence_checks=False)
+    assert float(idata.posterior["tau"].min()) > 0.3  # (the draws stay away from 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = plm.check(idata, model=model, centers={"tau": 0.0}, var_names=["tau"], warn=False)
+    (f,) = [f for f in res.findings if f.variable == "tau" and f.center == "0"]
+    assert f.kind == "unresolved" and "the model's own density gives a = inf" in f.message
+    assert "given the draws of the variables it parameterises" in f.message and "non-centred" in f.advice
+    # a variable that parameterises no other free variable keeps the model's reading: the noise sd
+    # of a regression at 0 (no slope and intercept make the residuals vanish: a = inf indeed)
+    from pymc_localmass.check import _parents_of_free
+
+    assert _parents_of_free(model) == {"mu", "tau"}

@@ -45,6 +45,7 @@ from .pymc import is_discrete
 
 __all__ = [
     "ModelLogDensity",
+    "draws_outside_support",
     "VariableInfo",
     "model_log_density",
     "model_variables",
@@ -245,6 +246,55 @@ def _symbolic_bounds(transform, rv):
         return pt.as_tensor_variable(-np.pi), pt.as_tensor_variable(np.pi), True
     # simplex, zero-sum, ordered, sum-to-1, Cholesky ...: not a box
     return None, None, False
+
+
+def draws_outside_support(model, ds):
+    """Free variables whose draws leave the support the model gives them, as sentences.
+
+    Only supports that are constants are checked (a HalfNormal's ``[0, inf)``, a
+    Beta's ``[0, 1]``, a Uniform's ends; not a Uniform(0, lam)'s, which moves with
+    ``lam``); draws at an end are inside. Draws outside are not draws of this
+    model's posterior: another model's, or values stored in a transformed space.
+
+    Examples
+    --------
+    >>> import pymc as pm, xarray as xr
+    >>> with pm.Model() as m:
+    ...     tau = pm.HalfNormal("tau", 1.0)
+    >>> ds = xr.Dataset({"tau": (("chain", "draw"), [[0.5, -0.2, 1.0]])})
+    >>> draws_outside_support(m, ds)
+    ["'tau': 1 of 3 draws lie below its support's lower end 0 (the lowest -0.2)"]
+    """
+    out, checks = [], []
+    for rv in model.free_RVs:
+        if rv.name not in ds.data_vars:
+            continue
+        lower, upper, box = _symbolic_bounds(model.rvs_to_transforms.get(rv), rv)
+        graphs = [(side, g) for side, g in (("lower", lower), ("upper", upper)) if g is not None]
+        if box and graphs and all(isinstance(v, Constant) for v in graph_inputs([g for _, g in graphs])):
+            checks.extend((rv.name, side, pt.as_tensor_variable(g)) for side, g in graphs)
+    if not checks:
+        return out
+    # (one small function for every variable's ends: a compilation each would cost seconds in a large model)
+    ends_all = pytensor.function([], [g for _, _, g in checks], mode="FAST_COMPILE")()
+    for name in dict.fromkeys(n for n, _, _ in checks):
+        da = ds[name]
+        core = tuple(s for d, s in da.sizes.items() if d not in ("chain", "draw"))
+        values = np.asarray(da.values, dtype=float)
+        for (_, side, _), end in [(c, e) for c, e in zip(checks, ends_all) if c[0] == name]:
+            end = np.asarray(end, dtype=float)
+            try:
+                end = np.broadcast_to(end, core)
+            except ValueError:
+                continue  # (the draws' shape differs from the model's: another check says so)
+            bad = values < end if side == "lower" else values > end
+            if bad.any():
+                worst = values[bad].min() if side == "lower" else values[bad].max()
+                where = "below" if side == "lower" else "above"
+                limit = f"{float(end.flat[0]):g}" if np.all(end == end.flat[0]) else "(per element)"
+                out.append(f"{name!r}: {int(bad.sum())} of {values.size} draws lie {where} its support's {side} "
+                           f"end {limit} (the {'lowest' if side == 'lower' else 'highest'} {worst:.3g})")
+    return out
 
 
 def model_variables(model):
