@@ -488,8 +488,15 @@ def _page(cmp, findings, path, *, reference, reference_label, ref_is_draws, chk,
                  "ELBO measures, must be at least phi(q(A), p(A)), less than p(A) however small q(A) is: a local "
                  "collapse can cost the ELBO almost nothing. The forward KL must register phi(p(A), q(A)), which "
                  "grows without bound as q(A) shrinks.</p>")
+    left = [str(r) for r in cmp["region"].values if str(r) not in regions]
     for head, uri in figs:
         parts.append(f"<h2>{html.escape(head)}</h2><img alt='{html.escape(head)}' src='{uri}'>")
+        if head == "Mass curves" and left:  # (regions with findings first, then numeric centres, then the rest)
+            shown = ", ".join(left[:12]) + (f" and {len(left) - 12} more" if len(left) > 12 else "")
+            parts.append(f"<p class='note'>{len(regions)} of {cmp.sizes['region']} regions drawn (max_panels="
+                         f"{max_panels}: regions with findings first, then numeric centres); not drawn: "
+                         f"{html.escape(shown)}. The table above has every region; report(..., max_panels=...) "
+                         "draws more.</p>")
     parts.append("</body></html>")
     return _write_atomic(path, "\n".join(parts))
 

@@ -188,3 +188,15 @@ def test_report_header_names_every_tier_a_fit_used():
                              "region_tier": (("model", "region"), [["samples"] * 3, ["analytic", "qmc", "analytic"]])})
     assert report_mod._model_tiers(cmp) == ["samples", "analytic / qmc"]
     assert report_mod._model_tiers(cmp.drop_vars("region_tier")) == ["samples", "qmc"]
+
+
+def test_report_names_the_regions_it_does_not_draw(tmp_path):
+    # outside check: 15 elements, the default max_panels=9: the page drew theta[0..8] and never
+    # said that theta[9..14] were left out of the figure
+    rng = np.random.default_rng(2)
+    fits = {"A": {"theta": rng.normal(size=(4, 300, 15))}, "B": {"theta": rng.normal(0.1, 1.0, size=(4, 300, 15))}}
+    page = Path(report(fits, tmp_path / "r.html", centers=0.0)).read_text()
+    assert "9 of 15 regions drawn (max_panels=9" in page
+    assert "not drawn: theta[9] @ 0, theta[10] @ 0" in page and "theta[14] @ 0." in page
+    page = Path(report(fits, tmp_path / "r2.html", centers=0.0, max_panels=15)).read_text()
+    assert "regions drawn" not in page
