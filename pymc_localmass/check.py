@@ -40,8 +40,8 @@ from ._api import CentersLike, Coords, DataLike, RadiiLike, VarNames, public
 from ._compat import default_ci_prob
 from .errors import InvalidInputError, InvalidTypeError
 from .estimators import changed_model_data, check_model_shapes, describe_fit
-from .results import (SAMPLER_CHAINS_ADVICE, STATUS_ADVICE, center_text, joint_dim, location_text, sampler_advice,
-                      SLOW_CHAINS_ADVICE, slow_chains, status_note, status_word, stored_centers)
+from .results import (SAMPLER_CHAINS_ADVICE, SLOW_CHAINS_ADVICE, STATUS_ADVICE, center_text, joint_dim,
+                      location_text, sampler_advice, slow_chains, status_note, status_word, stored_centers)
 
 __all__ = ["LocalMassWarning", "Finding", "CheckResult", "check", "default_centers"]
 
