@@ -456,3 +456,24 @@ def test_printed_intervals_hold_their_estimate_and_the_raw_interval():
     shown, raw = _rounded(table), pd.DataFrame(table)
     ok = np.isfinite(raw["a"])
     assert np.all(shown["a_lower"][ok] <= raw["a_lower"][ok]) and np.all(shown["a_upper"][ok] >= raw["a_upper"][ok])
+
+
+def test_missing_data_join_is_left_out_by_default_with_a_word():
+    # outside checks (twice): a masked observation's "y" joins the observed values (constants) and
+    # the imputed entries ("y_unobserved"): the table held one atom row per observed value and
+    # compare() read NUTS NaN against ADVI's mass 1 there
+    rng = np.random.default_rng(1)
+    y = rng.normal(1, 2, 30)
+    y[[3, 7, 11]] = np.nan
+    with pm.Model():
+        mu = pm.Normal("mu", 0, 5)
+        pm.Normal("y", mu, pm.HalfNormal("s", 3), observed=np.ma.masked_invalid(y))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            idata = pm.sample(300, tune=300, chains=2, cores=1, progressbar=False, random_seed=1,
+                              compute_convergence_checks=False)
+    with pytest.warns(UserWarning, match=r"left out variable\(s\) \['y'\]: PyMC's join of observed data and imputed "
+                                         r"entries, which are analysed as \['y_unobserved'\]"):
+        rows = plm.summary(idata)
+    assert sorted({v.split("[")[0] for v in rows.index.get_level_values("variable")}) == ["mu", "s", "y_unobserved"]
+    assert plm.summary(idata, var_names=["y"]).shape[0] == 30  # asked for: every element, as before

@@ -330,6 +330,19 @@ def select_vars(ds, var_names=None, filter_vars=None, *, sample_dims=SAMPLE_DIMS
     """
     all_vars = [v for v in ds.data_vars if set(sample_dims) <= set(ds[v].dims)]
     if var_names is None:
+        # PyMC's missing data: "y" joins the observed values (constants) and the imputed entries,
+        # which are the free variable "y_unobserved": one atom row per observed value, and the
+        # imputed ones twice; left out by default, with a word
+        joins = [v for v in all_vars if f"{v}_unobserved" in all_vars] if sample_dims else []
+        if joins:
+            import warnings
+
+            from .._stack import user_stacklevel
+
+            warnings.warn(f"left out variable(s) {joins}: PyMC's join of observed data and imputed entries, which "
+                          f"are analysed as {[f'{v}_unobserved' for v in joins]}; pass var_names= to analyse them",
+                          UserWarning, stacklevel=user_stacklevel())
+            return [v for v in all_vars if v not in joins]
         return all_vars
     if isinstance(var_names, str):
         var_names = [var_names]
