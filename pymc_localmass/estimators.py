@@ -30,8 +30,8 @@ from .core.curves import INDEX_STATS, STATUS_WORDS, no_draws_value
 from .core.distances import NORMS
 from .core.index import BEND_LIMIT, REACH_ESS, curve_reach, curve_steepens, fit_index_curve, rise_without_bound
 from .errors import InvalidInputError, InvalidTypeError, UnknownNameError
-from .results import (CURVE_GROUP, OWN_ATTRS, attach, read, read_current, stale_reason, stored_centers,
-                      validate, warn_stale)
+from .results import (CURVE_GROUP, OWN_ATTRS, attach, read, read_current, source_variables, stale_reason,
+                      stored_centers, validate, warn_stale)
 
 #: the estimator tiers ``local_mass(method=...)`` names (``"auto"`` picks one from the input)
 METHODS = ("auto", "samples", "analytic", "model")
@@ -87,7 +87,7 @@ def _compute_groups(data, groups, *, centers="mean", radii=None, n_radii=25, joi
         first = _compute_one(data, group=groups[0], centers=centers, radii=radii, **one)
     if not joint:  # the first group's centre values, for every group
         centers = stored_centers(first[1], list(first[1].data_vars))
-    wanted = [m for n in names for m in (n.split("+") if joint else [n])]  # (a joint ball "a+b": its members)
+    wanted = source_variables(first[0])
     for g in groups[1:]:  # (else the error would blame the shared radii, which name the first group's variables)
         try:
             draws = data.for_group(g).draws

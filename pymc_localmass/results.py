@@ -343,9 +343,7 @@ def stale_reason(container, results):
     if analysed_layout(g, *now) != (int(n_c), int(n_d)):
         return (f"the stored local-mass results were computed from {int(n_c)} x {int(n_d)} (chain, draw) draws "
                 f"of group {g!r}, which now has {now[0]} x {now[1]}")
-    # (a joint ball "a+b" is of its members)
-    members = [m for n in results.data_vars for m in (n.split("+") if "+" in n and n not in ds else [n])]
-    gone = [m for m in dict.fromkeys(members) if m not in ds.data_vars]
+    gone = [m for m in source_variables(results) if m not in ds.data_vars]
     if gone:
         return (f"the stored local-mass results describe variable(s) {gone} that group {g!r} no longer holds "
                 f"(its variables: {list(ds.data_vars)[:10]})")
@@ -475,6 +473,22 @@ def status_word(row):
     if not np.isfinite(code):
         return "unresolved"
     return STATUS_WORDS[int(code)] if 0 <= int(code) < len(STATUS_WORDS) else "ok"
+
+
+def source_variables(results):
+    """The variables of the draws that results describe: a joint ball's members (attrs ``joint_vars``), else its own.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> source_variables(xr.Dataset({"x+y": 0.0}, attrs={"joint": 1, "joint_vars": "x,y"}))
+    ['x', 'y']
+    >>> source_variables(xr.Dataset({"tau": 0.0, "mu": 0.0}))
+    ['tau', 'mu']
+    """
+    if int(results.attrs.get("joint", 0) or 0) and results.attrs.get("joint_vars"):
+        return str(results.attrs["joint_vars"]).split(",")
+    return [str(n) for n in results.data_vars]
 
 
 def joint_dim(attrs):

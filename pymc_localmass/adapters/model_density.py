@@ -23,13 +23,12 @@ from dataclasses import dataclass
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
+from pytensor.graph.basic import Constant
 from pytensor.graph.replace import vectorize_graph
 from pytensor.graph.rewriting.basic import in2out, node_rewriter
 from pytensor.graph.rewriting.utils import rewrite_graph
 from pytensor.tensor.basic import Join, Split
 from pytensor.tensor.blockwise import Blockwise
-
-from pytensor.graph.basic import Constant
 
 try:  # PyTensor >= 2.30
     from pytensor.graph.traversal import ancestors, graph_inputs
